@@ -1,0 +1,22 @@
+//! Patchbay's pure domain: typed ids, the clock abstraction, the connection state machine,
+//! integration settings and Salesforce login-host rules.
+//!
+//! Invariant: this crate does no IO and has no async code. Everything here is a value or a
+//! pure function, so it is tested exhaustively with plain unit tests.
+
+pub mod clock;
+pub mod connection;
+pub mod ids;
+pub mod integration;
+pub mod login_host;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use connection::{ConnectionFacts, ConnectionState, Health, IntegrationState, compute_state};
+pub use ids::{
+    ApiKeyId, ApplicationId, ConnectionId, ConsumerId, IdError, ServiceId, UnifiedApi,
+    connection_key,
+};
+pub use integration::{Integration, IntegrationSettings, Scopes, ScopesError, StagedCredentials};
+pub use login_host::{
+    InstanceUrlError, LoginHost, LoginHostKind, LoginUrlError, instance_url_allowed,
+};
