@@ -1,0 +1,113 @@
+//! Injected faults: rules that shape the next N matching token-endpoint or REST calls.
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+/// Which calls a rule applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultTarget {
+    /// `/services/oauth2/token` on any host.
+    Token,
+    /// `/services/data/...`.
+    Rest,
+    Any,
+}
+
+/// What happens to a matching call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Wait, then handle the call normally.
+    Latency { ms: u64 },
+    /// Answer with this status (e.g. 500, 503) without handling the call.
+    Status { status: u16 },
+    /// Answer 429 with `Retry-After` without handling the call.
+    RateLimit { retry_after_secs: u64 },
+    /// Close the connection without any response and without handling the call.
+    ConnectionReset,
+    /// Handle the call (e.g. apply a rotation), then close the connection instead of answering.
+    DropResponse,
+}
+
+impl FaultKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Status { .. } => "status",
+            FaultKind::RateLimit { .. } => "rate_limit",
+            FaultKind::ConnectionReset => "connection_reset",
+            FaultKind::DropResponse => "drop_response",
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A fault rule as posted to `POST /__emulator/faults`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    pub target: FaultTarget,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// How many matching calls it affects.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Only token calls with this `grant_type`.
+    #[serde(default)]
+    pub grant_type: Option<String>,
+    /// Only calls whose path contains this text.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+}
+
+#[derive(Default)]
+pub struct FaultTable {
+    rules: Mutex<Vec<FaultRule>>,
+}
+
+/// Marks a response whose connection must be closed instead of answered.
+#[derive(Clone, Copy, Debug)]
+pub struct ResetConnection;
+
+impl FaultTable {
+    pub fn add(&self, rule: FaultRule) {
+        if rule.count > 0 {
+            self.rules.lock().push(rule);
+        }
+    }
+
+    pub fn list(&self) -> Vec<FaultRule> {
+        self.rules.lock().clone()
+    }
+
+    pub fn clear(&self) {
+        self.rules.lock().clear();
+    }
+
+    /// Consumes one use of the first rule matching this call.
+    pub fn take(
+        &self,
+        target: FaultTarget,
+        path: &str,
+        grant_type: Option<&str>,
+    ) -> Option<FaultKind> {
+        let mut rules = self.rules.lock();
+        let index = rules.iter().position(|r| {
+            (r.target == FaultTarget::Any || r.target == target)
+                && r.grant_type
+                    .as_deref()
+                    .is_none_or(|g| Some(g) == grant_type)
+                && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
+        })?;
+        let kind = rules[index].kind;
+        rules[index].count -= 1;
+        if rules[index].count == 0 {
+            rules.remove(index);
+        }
+        Some(kind)
+    }
+}

@@ -1,0 +1,37 @@
+//! A local Salesforce: the OAuth login hosts, the org's REST API and a control plane, in one
+//! process, written from Salesforce's documented behaviour (see `shared/docs/salesforce.md`).
+//! It shares no wire types or protocol code with Patchbay's own Salesforce connector.
+//!
+//! # Hosts
+//! One listener plays every Salesforce host; a client picks one by **path prefix**:
+//!
+//! | Prefix          | Plays                                   | Serves                               |
+//! |-----------------|-----------------------------------------|--------------------------------------|
+//! | `{base}`        | the org's My Domain host and instance   | OAuth, identity, REST (`/services/data`) |
+//! | `{base}/login`  | `login.salesforce.com` (production)     | OAuth and identity                   |
+//! | `{base}/test`   | `test.salesforce.com` (sandbox)         | OAuth and identity                   |
+//!
+//! `instance_url` is always `{base}`. The `id` URL names the login host that issued the token
+//! (`{base}/login/id/{org}/{user}` for a token from `/login`). `client_credentials` works only on
+//! the My Domain host. The control plane lives apart, under `{base}/__emulator/` (see
+//! [`control`]).
+//!
+//! # Use
+//! ```no_run
+//! # async fn demo() -> Result<(), patchbay_fake_salesforce::EmulatorError> {
+//! let emulator = patchbay_fake_salesforce::spawn(Default::default()).await?;
+//! println!("{}", emulator.startup_info());
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod control;
+pub mod oauth;
+pub mod pages;
+pub mod rest;
+pub mod server;
+pub mod state;
+
+pub use config::EmulatorConfig;
+pub use server::{EmulatorError, EmulatorHandle, router, spawn};
+pub use state::{ApiUsage, Emulator, RestAuthError, RestPrincipal};

@@ -1,0 +1,3 @@
+pub fn router() -> axum::Router<crate::state::Emulator> {
+    axum::Router::new()
+}

@@ -1,0 +1,214 @@
+//! The shared emulator state: the org, the OAuth server's memory, the clock, API usage, the
+//! request log and injected faults. Cheap to clone; every handler gets one.
+//!
+//! Locking rules: locks are `parking_lot` and held only for a few map operations, never across
+//! an `.await`. When both are needed, `oauth` is taken before `access`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::EmulatorConfig;
+use crate::control::faults::FaultTable;
+use crate::control::log::RequestLog;
+use crate::oauth::crypto::SigningKey;
+use crate::oauth::model::AccessToken;
+use crate::oauth::store::OAuthState;
+use crate::oauth::users::Directory;
+
+/// Handle to one running org. Clones share state.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: EmulatorConfig,
+    pub(crate) base_url: String,
+    /// Added to the wall clock; the control plane advances it.
+    clock_offset_ms: AtomicI64,
+    pub(crate) directory: Directory,
+    pub(crate) oauth: Mutex<OAuthState>,
+    /// Access tokens by value. Separate from `oauth` so REST authentication is a read-locked
+    /// hash lookup that never waits behind token issuance.
+    pub(crate) access: RwLock<HashMap<String, Arc<AccessToken>>>,
+    api_used: AtomicU64,
+    api_max: AtomicU64,
+    pub(crate) log: RequestLog,
+    pub(crate) faults: FaultTable,
+    /// Generated on first use: RSA key generation is slow enough to matter for many tests.
+    signing_key: OnceLock<Option<SigningKey>>,
+}
+
+/// Daily API usage, as in `Sforce-Limit-Info: api-usage=used/max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ApiUsage {
+    pub used: u64,
+    pub max: u64,
+}
+
+/// Who a REST request acts as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestPrincipal {
+    pub user_id: String,
+    pub org_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// Why a REST request is not authenticated. Every case answers 401 `INVALID_SESSION_ID`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestAuthError {
+    Missing,
+    /// Unknown, expired or revoked.
+    Invalid,
+    /// The token lacks the `api` (or `full`) scope.
+    NoApiScope,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("could not build the org: {0}")]
+    Org(String),
+}
+
+impl Emulator {
+    pub(crate) fn new(config: EmulatorConfig, base_url: String) -> Result<Self, StateError> {
+        let now = wall_clock_ms();
+        let directory = Directory::new(&config, now).map_err(StateError::Org)?;
+        let oauth = OAuthState::new(&config, now);
+        let api_max = config.daily_api_limit;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                base_url,
+                clock_offset_ms: AtomicI64::new(0),
+                directory,
+                oauth: Mutex::new(oauth),
+                access: RwLock::new(HashMap::new()),
+                api_used: AtomicU64::new(0),
+                api_max: AtomicU64::new(api_max),
+                log: RequestLog::default(),
+                faults: FaultTable::default(),
+                signing_key: OnceLock::new(),
+            }),
+        })
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// Milliseconds since the epoch on the emulator clock.
+    pub fn now_ms(&self) -> i64 {
+        wall_clock_ms().saturating_add(self.inner.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves the emulator clock forward (tokens and codes expire by it).
+    pub fn advance_clock(&self, seconds: i64) {
+        self.inner
+            .clock_offset_ms
+            .fetch_add(seconds.saturating_mul(1000), Ordering::Relaxed);
+    }
+
+    /// The base URL: the My Domain host and the org's instance.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// `instance_url` of issued tokens; REST lives under it.
+    pub fn instance_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.inner.config
+    }
+
+    /// The org's records. Hold the lock briefly and never across an `.await`.
+    pub fn org(&self) -> &RwLock<patchbay_fake_salesforce_data::Org> {
+        self.inner.directory.org()
+    }
+
+    /// The org's 18-character id.
+    pub fn org_id(&self) -> String {
+        self.inner.directory.org_id()
+    }
+
+    /// Validates `Authorization: Bearer <token>` for REST. Slides the session on success.
+    pub fn authenticate_rest(&self, bearer: Option<&str>) -> Result<RestPrincipal, RestAuthError> {
+        let token = bearer.map(str::trim).filter(|t| !t.is_empty());
+        let token = token.ok_or(RestAuthError::Missing)?;
+        let now = self.now_ms();
+        let access = self.inner.access.read();
+        let entry = access.get(token).ok_or(RestAuthError::Invalid)?;
+        if entry.state(now) != crate::oauth::model::TokenState::Active {
+            return Err(RestAuthError::Invalid);
+        }
+        if !(entry.has_scope("api") || entry.has_scope("full")) {
+            return Err(RestAuthError::NoApiScope);
+        }
+        entry.touch(now);
+        Ok(RestPrincipal {
+            user_id: entry.user_id.clone(),
+            org_id: entry.org_id.clone(),
+            client_id: entry.client_id.clone(),
+            scopes: entry.scopes.clone(),
+        })
+    }
+
+    /// Counts one API call against the org's daily limit; `Err` once the limit is reached.
+    pub fn count_api_call(&self) -> Result<ApiUsage, ApiUsage> {
+        let max = self.inner.api_max.load(Ordering::Relaxed);
+        let previous =
+            self.inner
+                .api_used
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                    (used < max).then_some(used + 1)
+                });
+        match previous {
+            Ok(used) => Ok(ApiUsage {
+                used: used + 1,
+                max,
+            }),
+            Err(used) => Err(ApiUsage { used, max }),
+        }
+    }
+
+    pub fn api_usage(&self) -> ApiUsage {
+        ApiUsage {
+            used: self.inner.api_used.load(Ordering::Relaxed),
+            max: self.inner.api_max.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets the daily limit and, when given, the usage counter (control plane).
+    pub fn set_api_limit(&self, max: Option<u64>, used: Option<u64>) {
+        if let Some(max) = max {
+            self.inner.api_max.store(max, Ordering::Relaxed);
+        }
+        if let Some(used) = used {
+            self.inner.api_used.store(used, Ordering::Relaxed);
+        }
+    }
+
+    /// The newest REST API version, e.g. `66.0`.
+    pub fn latest_api_version(&self) -> &str {
+        &self.inner.config.api_version
+    }
+
+    /// The id_token key, generated on first use.
+    pub(crate) fn signing_key(&self) -> Option<&SigningKey> {
+        self.inner
+            .signing_key
+            .get_or_init(|| SigningKey::generate().ok())
+            .as_ref()
+    }
+}
+
+fn wall_clock_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
