@@ -229,9 +229,24 @@ impl Keyring {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let tmp_name = format!(".{}.{suffix}.tmp", name.as_deref().unwrap_or("keyring"));
         let tmp = path.with_file_name(tmp_name);
+        let json = self.to_json();
+        // Losing key material loses every credential, so prove the bytes we are about to
+        // publish load back to this exact keyring before they replace anything.
+        let reloaded = Self::from_json(&json).map_err(|_| {
+            io_error(
+                path,
+                io::Error::new(io::ErrorKind::InvalidData, "keyring did not round-trip"),
+            )
+        })?;
+        if *reloaded.to_json() != *json {
+            return Err(io_error(
+                path,
+                io::Error::new(io::ErrorKind::InvalidData, "keyring did not round-trip"),
+            ));
+        }
         let write = || -> io::Result<()> {
             let mut file = create_private_file(&tmp)?;
-            file.write_all(self.to_json().as_bytes())?;
+            file.write_all(json.as_bytes())?;
             file.sync_all()
         };
         write().map_err(|e| {
