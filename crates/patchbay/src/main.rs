@@ -1,5 +1,31 @@
-//! The `patchbay` binary: parses the command line and wires the crates together.
+//! The `patchbay` binary: parses the command line, loads configuration and wires the crates
+//! together. No product logic lives here; each subcommand hands off to a library crate.
 
-fn main() {
-    println!("patchbay");
+mod cli;
+mod commands;
+mod telemetry;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` prints the whole context chain on one line; no secret ever reaches an error.
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
