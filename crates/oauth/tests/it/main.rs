@@ -1,0 +1,3 @@
+//! Integration tests for patchbay-oauth, in one binary so they link once.
+
+mod stub;
