@@ -248,6 +248,8 @@ fn every_failure_names_a_fix_and_every_placeholder_is_filled() {
         Finding::PatchbayConfig,
         Finding::IntrospectionInactive,
         Finding::Unknown,
+        Finding::LoginHostOk,
+        Finding::ClientIdOk,
         Finding::ScopesOk,
         Finding::IntrospectionOk,
         Finding::RotationOn,

@@ -258,6 +258,16 @@ impl OAuthError {
         }
     }
 
+    /// The HTTP status of the provider's answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            OAuthError::Provider { status, .. } | OAuthError::MalformedResponse { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
     pub fn operation(&self) -> Option<Operation> {
         match self {
             OAuthError::Provider { operation, .. }

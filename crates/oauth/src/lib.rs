@@ -20,8 +20,10 @@ mod classify;
 mod client;
 mod diagnose;
 mod error;
+mod findings;
 mod introspection;
 mod pkce;
+mod probe;
 mod provider;
 mod scope;
 mod secret;
@@ -33,13 +35,15 @@ pub use authorize::{
 pub use classify::{classify, classify_response};
 pub use client::{HttpOptions, TokenRef, exchange_code, http_client, introspect, refresh, revoke};
 pub use diagnose::{
-    Check, Diagnosis, DiagnosisContext, Finding, Vars, diagnose_authorize_error, diagnose_error,
+    Check, Diagnosis, DiagnosisContext, Vars, diagnose_authorize_error, diagnose_error,
     diagnose_introspection, diagnose_refresh_without_secret_ok, diagnose_rotation, diagnose_scopes,
     finding_for, render,
 };
 pub use error::{ErrorClass, OAuthError, Operation, RetryAfter, TransportKind};
+pub use findings::Finding;
 pub use introspection::Introspection;
 pub use pkce::{challenge_s256, new_verifier, random_token};
+pub use probe::probe_client;
 pub use provider::{
     ClientAuthMethod, ClientConfig, Endpoint, EndpointPaths, LoginHost, ProviderConfig, Quirks,
 };

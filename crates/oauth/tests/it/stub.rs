@@ -525,3 +525,63 @@ async fn introspect_sends_hint_and_client_credentials() {
     .expect_err("not an introspection");
     assert_eq!(err.class(), ErrorClass::Transient);
 }
+
+#[tokio::test]
+async fn probe_reads_the_refusal() {
+    use patchbay_oauth::{Check, DiagnosisContext, probe_client};
+    let ctx = DiagnosisContext::new("https://patchbay.example", "https://login.salesforce.com");
+    let checks =
+        |d: &[patchbay_oauth::Diagnosis]| d.iter().map(|d| (d.check, d.passed)).collect::<Vec<_>>();
+
+    let (cfg, seen) = stub(
+        400,
+        &[],
+        r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+    )
+    .await;
+    let d = probe_client(&http(), &cfg, &ctx).await;
+    assert_eq!(
+        checks(&d),
+        vec![(Check::LoginHost, true), (Check::ClientId, true)]
+    );
+    let seen = seen.lock().await;
+    assert!(seen[0].form["refresh_token"].starts_with("patchbay-probe-"));
+    assert!(!seen[0].form.contains_key("client_secret"));
+
+    let (cfg, _) = stub(
+        400,
+        &[],
+        r#"{"error":"invalid_client","error_description":"invalid client credentials"}"#,
+    )
+    .await;
+    let d = probe_client(&http(), &cfg, &ctx).await;
+    assert_eq!(
+        checks(&d),
+        vec![
+            (Check::LoginHost, true),
+            (Check::ClientId, true),
+            (Check::RefreshWithoutSecret, false)
+        ]
+    );
+    assert!(
+        d[2].fix
+            .as_deref()
+            .is_some_and(|f| f.contains("Require Secret for Refresh Token Flow"))
+    );
+
+    let (cfg, _) = stub(
+        400,
+        &[],
+        r#"{"error":"invalid_client_id","error_description":"client identifier invalid"}"#,
+    )
+    .await;
+    let d = probe_client(&http(), &cfg, &ctx).await;
+    assert_eq!(
+        checks(&d),
+        vec![(Check::LoginHost, true), (Check::ClientId, false)]
+    );
+
+    let (cfg, _) = stub(503, &[], "down").await;
+    let d = probe_client(&http(), &cfg, &ctx).await;
+    assert_eq!(checks(&d), vec![(Check::LoginHost, false)]);
+}
