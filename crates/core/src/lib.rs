@@ -6,12 +6,14 @@
 
 pub mod clock;
 pub mod connection;
+pub mod consumer;
 pub mod ids;
 pub mod integration;
 pub mod login_host;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{ConnectionFacts, ConnectionState, Health, IntegrationState, compute_state};
+pub use consumer::ConsumerMetadata;
 pub use ids::{
     ApiKeyId, ApplicationId, ConnectionId, ConsumerId, IdError, ServiceId, UnifiedApi,
     connection_key,

@@ -1,0 +1,219 @@
+//! Patchbay persistence: one [`Store`] over a sqlx `AnyPool`, on SQLite or PostgreSQL.
+//!
+//! Owns the schema (`migrations/sqlite`, `migrations/postgres`, versioned per backend and run on
+//! connect), every SQL statement, and the compare-and-set primitives the refresh coordinator
+//! builds on (leases, versioned token writes, single-use OAuth state).
+//!
+//! Invariants:
+//! - The store only ever sees sealed bytes ([`Sealed`]) for secrets. It does not depend on the
+//!   crypto crate and cannot open what it stores.
+//! - SQL is portable (`$N` placeholders, integers for time and booleans, TEXT for JSON), so
+//!   there is no per-query backend branch; only DDL differs, in the two migration folders.
+//! - No statement holds a lock across calls: concurrency is decided by single-statement
+//!   compare-and-set updates.
+
+mod api_keys;
+mod applications;
+mod audit;
+mod connections;
+mod consumers;
+mod error;
+mod integrations;
+mod logs;
+mod meta;
+mod oauth;
+mod outbox;
+mod refresh;
+mod row;
+mod sealed;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use api_keys::{ApiKeyRow, NewApiKey};
+pub use applications::{ApplicationRow, NewApplication};
+pub use audit::{AuditEntry, NewAuditEntry};
+pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
+pub use consumers::{ConsumerFilter, ConsumerRow};
+pub use error::StoreError;
+pub use integrations::{IntegrationRow, IntegrationWrite};
+pub use logs::{LogFilter, PathMatchMode, RequestCounts, RequestLog};
+pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
+pub use outbox::OutboxMessage;
+pub use refresh::{RefreshFailure, RefreshedTokens};
+pub use sealed::{Sealed, SealedColumn, SealedRef, SealedRow, SealedValue};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One page of a keyset-paged list. `next_cursor` is an opaque store key; the HTTP edge wraps
+/// it in its own encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Connection options beyond the URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The persistence handle. Cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Per-connection SQLite settings. busy_timeout (5 s) makes writers wait for each other
+/// (WAL allows one writer at a time) instead of failing with SQLITE_BUSY.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+    PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+impl Store {
+    /// Connects to `sqlite://PATH` (the file is created if missing), `sqlite::memory:`, or
+    /// `postgres://…`, then runs the backend's migrations.
+    pub async fn connect(database_url: &str) -> Result<Store> {
+        Self::connect_with(database_url, StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(database_url: &str, options: StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(database_url)?;
+        let connect_options: AnyConnectOptions = url.parse().map_err(|_| StoreError::InvalidUrl)?;
+        let mut pool_options = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout);
+        if backend == Backend::Sqlite {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                // Every connection to an in-memory database gets its own empty database.
+                pool_options = pool_options.max_connections(1);
+            }
+            pool_options = pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers proceed during a write; foreign keys make
+                    // "delete consumer" cascade to its connections.
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options
+            .connect_with(connect_options)
+            .await
+            .map_err(StoreError::from)?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&self.pool).await?;
+        tracing::debug!(backend = ?self.backend, "database migrations applied");
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The underlying pool, for health checks. Repository code stays inside this crate.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A cheap round trip, for readiness probes.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Picks the backend from the scheme and makes SQLite create its file on first use.
+fn normalise_url(url: &str) -> Result<(Backend, String)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    if url.starts_with("sqlite:") {
+        if url.contains(":memory:") || url.contains("mode=") {
+            return Ok((Backend::Sqlite, url.to_owned()));
+        }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        return Ok((Backend::Sqlite, format!("{url}{sep}mode=rwc")));
+    }
+    Err(StoreError::InvalidUrl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_normalisation() {
+        assert_eq!(
+            normalise_url("sqlite:///tmp/a.db").unwrap(),
+            (Backend::Sqlite, "sqlite:///tmp/a.db?mode=rwc".to_owned())
+        );
+        assert_eq!(
+            normalise_url("sqlite://a.db?cache=shared").unwrap().1,
+            "sqlite://a.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            normalise_url("sqlite::memory:").unwrap().1,
+            "sqlite::memory:"
+        );
+        assert_eq!(
+            normalise_url("sqlite://a.db?mode=ro").unwrap().1,
+            "sqlite://a.db?mode=ro"
+        );
+        assert_eq!(
+            normalise_url("postgres://u@h/db").unwrap().0,
+            Backend::Postgres
+        );
+        assert_eq!(
+            normalise_url("postgresql://u@h/db").unwrap().0,
+            Backend::Postgres
+        );
+        assert!(matches!(
+            normalise_url("mysql://x"),
+            Err(StoreError::InvalidUrl)
+        ));
+        assert!(matches!(
+            normalise_url("/tmp/a.db"),
+            Err(StoreError::InvalidUrl)
+        ));
+    }
+}

@@ -1,0 +1,312 @@
+//! Request logs behind `GET /vault/logs` (spec schema `Log`, filter `LogsFilter`).
+
+use patchbay_core::{ApplicationId, ConsumerId};
+use sqlx::any::AnyRow;
+
+use crate::error::StoreError;
+use crate::row::{Placeholders, RowExt, flag, like_escape, page_limit};
+use crate::{Page, Result, Store};
+
+/// One logged request. Field names follow the spec's `Log`; times are unix ms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLog {
+    pub id: String,
+    pub application_id: ApplicationId,
+    pub consumer_id: ConsumerId,
+    pub parent_id: Option<String>,
+    pub child_request: bool,
+    pub has_children: bool,
+    /// `REST` or `GraphQL`.
+    pub api_style: String,
+    pub base_url: String,
+    pub http_method: String,
+    pub path: String,
+    pub operation_id: String,
+    pub operation_name: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub unified_api: String,
+    pub status_code: i64,
+    pub success: bool,
+    pub error_message: Option<String>,
+    /// Time spent at the provider, ms.
+    pub duration_ms: f64,
+    /// Total time, ms.
+    pub execution_ms: i64,
+    /// Overhead added by Patchbay, ms.
+    pub latency_ms: f64,
+    pub sandbox: bool,
+    pub source_ip: Option<String>,
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PathMatchMode {
+    #[default]
+    Contains,
+    StartsWith,
+    EndsWith,
+    Exact,
+}
+
+/// The spec's `LogsFilter`. Empty lists mean "no filter".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    /// Service id, e.g. `salesforce` (the spec's `connector_id` `crm+salesforce` maps to
+    /// `unified_api` + `service_id` at the edge).
+    pub service_id: Option<String>,
+    pub path: Option<String>,
+    pub path_match_mode: PathMatchMode,
+    /// Matched case-insensitively; `http_method` and `http_methods` are merged by the caller.
+    pub http_methods: Vec<String>,
+    /// Inclusive bounds, unix ms.
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub status_codes: Vec<i64>,
+    pub exclude_unified_apis: Vec<String>,
+}
+
+/// Request counts per API family, for `GET /vault/consumers/{id}/stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub unify: i64,
+    pub proxy: i64,
+    pub vault: i64,
+}
+
+impl RequestCounts {
+    pub fn total(&self) -> i64 {
+        self.unify + self.proxy + self.vault
+    }
+}
+
+impl RequestLog {
+    fn from_row(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: row.text("id")?,
+            application_id: row.id("application_id")?,
+            consumer_id: row.id("consumer_id")?,
+            parent_id: row.opt_text("parent_id")?,
+            child_request: row.flag("child_request")?,
+            has_children: row.flag("has_children")?,
+            api_style: row.text("api_style")?,
+            base_url: row.text("base_url")?,
+            http_method: row.text("http_method")?,
+            path: row.text("path")?,
+            operation_id: row.text("operation_id")?,
+            operation_name: row.text("operation_name")?,
+            service_id: row.text("service_id")?,
+            service_name: row.text("service_name")?,
+            unified_api: row.text("unified_api")?,
+            status_code: row.int("status_code")?,
+            success: row.flag("success")?,
+            error_message: row.opt_text("error_message")?,
+            duration_ms: row.float("duration_ms")?,
+            execution_ms: row.int("execution_ms")?,
+            latency_ms: row.float("latency_ms")?,
+            sandbox: row.flag("sandbox")?,
+            source_ip: row.opt_text("source_ip")?,
+            timestamp: row.int("timestamp")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, application_id, consumer_id, parent_id, child_request, has_children, \
+    api_style, base_url, http_method, path, operation_id, operation_name, service_id, \
+    service_name, unified_api, status_code, success, error_message, duration_ms, execution_ms, \
+    latency_ms, sandbox, source_ip, timestamp";
+
+/// A bind value for dynamically built queries.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
+    let (ts, id) = cursor.split_once(':').ok_or(StoreError::InvalidCursor)?;
+    let ts = ts.parse().map_err(|_| StoreError::InvalidCursor)?;
+    Ok((ts, id.to_owned()))
+}
+
+impl Store {
+    pub async fn insert_request_log(&self, l: &RequestLog) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO request_logs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(l.id.as_str())
+            .bind(l.application_id.as_str())
+            .bind(l.consumer_id.as_str())
+            .bind(l.parent_id.as_deref())
+            .bind(flag(l.child_request))
+            .bind(flag(l.has_children))
+            .bind(l.api_style.as_str())
+            .bind(l.base_url.as_str())
+            .bind(l.http_method.as_str())
+            .bind(l.path.as_str())
+            .bind(l.operation_id.as_str())
+            .bind(l.operation_name.as_str())
+            .bind(l.service_id.as_str())
+            .bind(l.service_name.as_str())
+            .bind(l.unified_api.as_str())
+            .bind(l.status_code)
+            .bind(flag(l.success))
+            .bind(l.error_message.as_deref())
+            .bind(l.duration_ms)
+            .bind(l.execution_ms)
+            .bind(l.latency_ms)
+            .bind(flag(l.sandbox))
+            .bind(l.source_ip.as_deref())
+            .bind(l.timestamp)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| crate::error::classify(e, "request log", "application"))?;
+        Ok(())
+    }
+
+    /// Newest first. `cursor` is the previous page's `next_cursor`; a malformed one is
+    /// `StoreError::InvalidCursor`.
+    pub async fn list_request_logs(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        filter: &LogFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<RequestLog>> {
+        let limit = page_limit(limit);
+        let mut p = Placeholders::starting_after(2);
+        let mut clauses = vec![
+            "application_id = $1".to_owned(),
+            "consumer_id = $2".to_owned(),
+        ];
+        let mut args: Vec<Arg> = Vec::new();
+        if let Some(s) = &filter.service_id {
+            clauses.push(format!("service_id = {}", p.next()));
+            args.push(Arg::Text(s.clone()));
+        }
+        if let Some(path) = filter.path.as_deref().filter(|s| !s.is_empty()) {
+            let esc = like_escape(&path.to_lowercase());
+            let pattern = match filter.path_match_mode {
+                PathMatchMode::Contains => format!("%{esc}%"),
+                PathMatchMode::StartsWith => format!("{esc}%"),
+                PathMatchMode::EndsWith => format!("%{esc}"),
+                PathMatchMode::Exact => esc,
+            };
+            // lower() on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does
+            // not, so this makes both ignore it.
+            let ph = p.next();
+            clauses.push(format!("lower(path) LIKE {ph} ESCAPE '\\'"));
+            args.push(Arg::Text(pattern));
+        }
+        if !filter.http_methods.is_empty() {
+            let phs: Vec<String> = filter
+                .http_methods
+                .iter()
+                .map(|m| {
+                    args.push(Arg::Text(m.to_uppercase()));
+                    p.next()
+                })
+                .collect();
+            clauses.push(format!("upper(http_method) IN ({})", phs.join(", ")));
+        }
+        if let Some(start) = filter.start_ms {
+            clauses.push(format!("timestamp >= {}", p.next()));
+            args.push(Arg::Int(start));
+        }
+        if let Some(end) = filter.end_ms {
+            clauses.push(format!("timestamp <= {}", p.next()));
+            args.push(Arg::Int(end));
+        }
+        if !filter.status_codes.is_empty() {
+            let phs: Vec<String> = filter
+                .status_codes
+                .iter()
+                .map(|c| {
+                    args.push(Arg::Int(*c));
+                    p.next()
+                })
+                .collect();
+            clauses.push(format!("status_code IN ({})", phs.join(", ")));
+        }
+        if !filter.exclude_unified_apis.is_empty() {
+            let phs: Vec<String> = filter
+                .exclude_unified_apis
+                .iter()
+                .map(|u| {
+                    args.push(Arg::Text(u.clone()));
+                    p.next()
+                })
+                .collect();
+            clauses.push(format!("unified_api NOT IN ({})", phs.join(", ")));
+        }
+        if let Some(c) = cursor {
+            let (ts, id) = parse_cursor(c)?;
+            let (a, b) = (p.next(), p.next());
+            clauses.push(format!(
+                "(timestamp < {a} OR (timestamp = {a} AND id < {b}))"
+            ));
+            args.push(Arg::Int(ts));
+            args.push(Arg::Text(id));
+        }
+        let ph_limit = p.next();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM request_logs WHERE {} ORDER BY timestamp DESC, id DESC LIMIT {ph_limit}",
+            clauses.join(" AND ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(app.as_str())
+            .bind(consumer.as_str());
+        for a in &args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        let rows = q.bind(limit + 1).fetch_all(&self.pool).await?;
+        let mut items = rows
+            .iter()
+            .map(RequestLog::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|l| format!("{}:{}", l.timestamp, l.id))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Counts a consumer's requests in `[start_ms, end_ms]` by API family: `proxy`, `vault`,
+    /// and every unified API (crm, …) as `unify`.
+    pub async fn count_requests(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<RequestCounts> {
+        let rows = sqlx::query(
+            "SELECT unified_api, COUNT(*) AS n FROM request_logs \
+             WHERE application_id = $1 AND consumer_id = $2 AND timestamp >= $3 AND timestamp <= $4 \
+             GROUP BY unified_api",
+        )
+        .bind(app.as_str())
+        .bind(consumer.as_str())
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = RequestCounts::default();
+        for r in rows {
+            let n = r.int("n")?;
+            match r.text("unified_api")?.as_str() {
+                "proxy" => counts.proxy += n,
+                "vault" => counts.vault += n,
+                _ => counts.unify += n,
+            }
+        }
+        Ok(counts)
+    }
+}

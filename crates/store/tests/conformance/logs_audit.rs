@@ -1,0 +1,331 @@
+use patchbay_core::{ApplicationId, ConsumerId};
+use patchbay_store::testing::TestDatabase;
+use patchbay_store::{LogFilter, NewAuditEntry, PathMatchMode, RequestLog, Store, StoreError};
+
+use crate::fixtures::{T0, app, consumer};
+
+patchbay_store::backend_tests!(
+    request_logs_filter_and_page,
+    request_counts,
+    audit_is_append_only,
+    outbox_claims_once
+);
+
+fn log(
+    app: &ApplicationId,
+    c: &ConsumerId,
+    i: i64,
+    method: &str,
+    path: &str,
+    status: i64,
+    api: &str,
+) -> RequestLog {
+    RequestLog {
+        id: format!("00000000-0000-4000-8000-{i:012}"),
+        application_id: app.clone(),
+        consumer_id: c.clone(),
+        parent_id: None,
+        child_request: false,
+        has_children: false,
+        api_style: "REST".to_owned(),
+        base_url: "https://patchbay.example".to_owned(),
+        http_method: method.to_owned(),
+        path: path.to_owned(),
+        operation_id: "connectionsAll".to_owned(),
+        operation_name: "Get All Connections".to_owned(),
+        service_id: "salesforce".to_owned(),
+        service_name: "Salesforce".to_owned(),
+        unified_api: api.to_owned(),
+        status_code: status,
+        success: status < 400,
+        error_message: (status >= 400).then(|| "failed".to_owned()),
+        duration_ms: 12.5,
+        execution_ms: 20,
+        latency_ms: 7.25,
+        sandbox: false,
+        source_ip: Some("127.0.0.1".to_owned()),
+        // Two logs share each timestamp, to exercise the id tie-break in the cursor.
+        timestamp: T0 + i / 2,
+    }
+}
+
+async fn seed(store: &Store) -> (ApplicationId, ConsumerId) {
+    let app_id = app(store).await;
+    let c = consumer("c1");
+    for i in 0..30 {
+        let (method, path, status, api) = match i % 3 {
+            0 => ("GET", "/crm/contacts", 200, "crm"),
+            1 => ("post", "/vault/sessions", 201, "vault"),
+            _ => ("GET", "/proxy/services/data", 500, "proxy"),
+        };
+        store
+            .insert_request_log(&log(&app_id, &c, i, method, path, status, api))
+            .await
+            .unwrap();
+    }
+    // Another consumer and another application must never show up.
+    store
+        .insert_request_log(&log(
+            &app_id,
+            &consumer("c2"),
+            100,
+            "GET",
+            "/crm/contacts",
+            200,
+            "crm",
+        ))
+        .await
+        .unwrap();
+    let other = app(store).await;
+    store
+        .insert_request_log(&log(&other, &c, 101, "GET", "/crm/contacts", 200, "crm"))
+        .await
+        .unwrap();
+    (app_id, c)
+}
+
+async fn request_logs_filter_and_page(db: TestDatabase) {
+    let store = db.store().await;
+    let (app_id, c) = seed(&store).await;
+    let all = LogFilter::default();
+
+    let first = store
+        .list_request_logs(&app_id, &c, &all, None, 200)
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 30);
+    assert_eq!(first.items[0].timestamp, T0 + 14, "newest first");
+    assert_eq!(first.items[0].duration_ms, 12.5);
+    assert_eq!(first.items[0].latency_ms, 7.25);
+    assert_eq!(first.items[0].source_ip.as_deref(), Some("127.0.0.1"));
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_request_logs(&app_id, &c, &all, cursor.as_deref(), 7)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|l| l.id.clone()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = first.items.iter().map(|l| l.id.clone()).collect();
+    assert_eq!(seen, expected, "pages in order, no gaps, no repeats");
+
+    let count = |f: LogFilter| {
+        let store = store.clone();
+        let (app_id, c) = (app_id.clone(), c.clone());
+        async move {
+            store
+                .list_request_logs(&app_id, &c, &f, None, 200)
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(
+        count(LogFilter {
+            http_methods: vec!["POST".to_owned()],
+            ..Default::default()
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        count(LogFilter {
+            http_methods: vec!["get".to_owned(), "POST".to_owned()],
+            ..Default::default()
+        })
+        .await,
+        30
+    );
+    assert_eq!(
+        count(LogFilter {
+            status_codes: vec![500],
+            ..Default::default()
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        count(LogFilter {
+            status_codes: vec![200, 201],
+            ..Default::default()
+        })
+        .await,
+        20
+    );
+    assert_eq!(
+        count(LogFilter {
+            exclude_unified_apis: vec!["proxy".to_owned(), "vault".to_owned()],
+            ..Default::default()
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        count(LogFilter {
+            start_ms: Some(T0 + 10),
+            end_ms: Some(T0 + 11),
+            ..Default::default()
+        })
+        .await,
+        4
+    );
+    assert_eq!(
+        count(LogFilter {
+            service_id: Some("hubspot".to_owned()),
+            ..Default::default()
+        })
+        .await,
+        0
+    );
+    let path = |p: &str, mode| LogFilter {
+        path: Some(p.to_owned()),
+        path_match_mode: mode,
+        ..Default::default()
+    };
+    assert_eq!(count(path("contacts", PathMatchMode::Contains)).await, 10);
+    assert_eq!(count(path("/crm", PathMatchMode::StartsWith)).await, 10);
+    assert_eq!(count(path("/data", PathMatchMode::EndsWith)).await, 10);
+    assert_eq!(count(path("/crm", PathMatchMode::Exact)).await, 0);
+    assert_eq!(count(path("/CRM/contacts", PathMatchMode::Exact)).await, 10);
+    assert_eq!(
+        count(path("%", PathMatchMode::Contains)).await,
+        0,
+        "wildcards are literal"
+    );
+
+    assert!(matches!(
+        store
+            .list_request_logs(&app_id, &c, &all, Some("garbage"), 10)
+            .await,
+        Err(StoreError::InvalidCursor)
+    ));
+}
+
+async fn request_counts(db: TestDatabase) {
+    let store = db.store().await;
+    let (app_id, c) = seed(&store).await;
+    let counts = store
+        .count_requests(&app_id, &c, T0, T0 + 100)
+        .await
+        .unwrap();
+    assert_eq!((counts.unify, counts.vault, counts.proxy), (10, 10, 10));
+    assert_eq!(counts.total(), 30);
+    let counts = store
+        .count_requests(&app_id, &c, T0 + 100, T0 + 200)
+        .await
+        .unwrap();
+    assert_eq!(counts.total(), 0);
+}
+
+async fn audit_is_append_only(db: TestDatabase) {
+    let store = db.store().await;
+    let app_id = app(&store).await;
+    for i in 0..5 {
+        store
+            .append_audit(&NewAuditEntry {
+                application_id: Some(app_id.clone()),
+                actor: "api_key:pbk_1".to_owned(),
+                action: "connection.export".to_owned(),
+                target: format!("conn-{i}"),
+                details_json: "{}".to_owned(),
+                now_ms: T0 + i,
+            })
+            .await
+            .unwrap();
+    }
+    let global = store
+        .append_audit(&NewAuditEntry {
+            application_id: None,
+            actor: "cli".to_owned(),
+            action: "keys.rotate".to_owned(),
+            target: "keyring".to_owned(),
+            details_json: r#"{"key_id":"k2"}"#.to_owned(),
+            now_ms: T0,
+        })
+        .await
+        .unwrap();
+    let page1 = store.list_audit(Some(&app_id), None, 3).await.unwrap();
+    assert_eq!(page1.items.len(), 3);
+    let page2 = store
+        .list_audit(Some(&app_id), page1.next_cursor.as_deref(), 3)
+        .await
+        .unwrap();
+    assert_eq!(page2.items.len(), 2);
+    assert_eq!(page2.next_cursor, None);
+    let targets: Vec<_> = page1
+        .items
+        .iter()
+        .chain(&page2.items)
+        .map(|e| e.target.clone())
+        .collect();
+    assert_eq!(targets, ["conn-0", "conn-1", "conn-2", "conn-3", "conn-4"]);
+    let installation = store.list_audit(None, None, 10).await.unwrap();
+    assert_eq!(installation.items, vec![global]);
+
+    // The database refuses edits even to someone with raw SQL access.
+    let update = sqlx::query("UPDATE audit_log SET actor = 'mallory'")
+        .execute(store.pool())
+        .await;
+    assert!(update.is_err());
+    let delete = sqlx::query("DELETE FROM audit_log")
+        .execute(store.pool())
+        .await;
+    assert!(delete.is_err());
+    assert_eq!(
+        store
+            .list_audit(Some(&app_id), None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        5
+    );
+}
+
+async fn outbox_claims_once(db: TestDatabase) {
+    let store = db.store().await;
+    let a = store
+        .enqueue_outbox("vault.connection.created", r#"{"x":1}"#, T0)
+        .await
+        .unwrap();
+    let b = store
+        .enqueue_outbox("vault.connection.deleted", r#"{"x":2}"#, T0 + 1)
+        .await
+        .unwrap();
+    let claimed = store.claim_outbox(T0 + 5, 1000, 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        vec![a.clone(), b.clone()]
+    );
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(
+        store
+            .claim_outbox(T0 + 6, 1000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed rows are leased"
+    );
+    assert!(store.mark_outbox_delivered(&a, T0 + 7).await.unwrap());
+    assert!(!store.mark_outbox_delivered(&a, T0 + 8).await.unwrap());
+    assert!(store.retry_outbox_at(&b, T0 + 2000).await.unwrap());
+    assert!(
+        store
+            .claim_outbox(T0 + 1999, 1000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_outbox(T0 + 2000, 1000, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, b);
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].payload_json, r#"{"x":2}"#);
+}

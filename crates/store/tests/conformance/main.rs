@@ -1,0 +1,13 @@
+//! The conformance suite: every test runs on SQLite and on PostgreSQL
+//! (see `patchbay_store::testing`), each on its own fresh database.
+
+mod applications;
+mod concurrency;
+mod connections;
+mod consumers;
+mod fixtures;
+mod integrations;
+mod logs_audit;
+mod oauth;
+mod refresh;
+mod sealed;
