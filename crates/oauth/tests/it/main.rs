@@ -1,3 +1,4 @@
 //! Integration tests for patchbay-oauth, in one binary so they link once.
 
+mod emulator;
 mod stub;
