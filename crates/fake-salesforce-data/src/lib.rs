@@ -8,6 +8,7 @@ pub mod datetime;
 pub mod error;
 pub mod ids;
 pub mod schema;
+pub mod soql;
 
 pub use error::SfError;
 pub use ids::SfId;
@@ -16,3 +17,4 @@ mod value;
 
 pub use org::{NewUser, Org, OrgOptions, UserInfo};
 pub use schema::object_names;
+pub use soql::QueryResult;

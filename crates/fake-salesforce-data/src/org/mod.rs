@@ -14,6 +14,7 @@ use crate::schema::{CustomFieldSpec, DEFAULT_STAGES, Schema, SchemaError, sys};
 use crate::value::Value;
 use std::collections::HashMap;
 
+pub(crate) use render::{attributes, field_value, no_such_column as no_such_column_message};
 pub use users::{NewUser, UserInfo};
 
 /// One stored record: values in the order of its object's field list (`values[0]` is the Id).

@@ -1,0 +1,628 @@
+use crate::ids::SfId;
+use crate::{Org, OrgOptions, SfError};
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_727_433_541_000; // 2024-09-27T10:39:01Z, a Friday
+const DAY: i64 = 86_400_000;
+const V: &str = "66.0";
+
+struct Fixture {
+    org: Org,
+    acme: SfId,
+    ada: SfId,
+    bob: SfId,
+    lead: SfId,
+}
+
+fn fixture() -> Fixture {
+    let mut org = Org::new(&OrgOptions::default(), NOW - 30 * DAY).unwrap();
+    let u = org.default_user_id();
+    let mk = |org: &mut Org, object: &str, body: Value, at: i64| {
+        org.create(object, &body, u, at).unwrap()
+    };
+    let acme = mk(
+        &mut org,
+        "Account",
+        json!({"Name": "Acme", "Industry": "Energy", "NumberOfEmployees": 50}),
+        NOW - 10 * DAY,
+    );
+    let ada = mk(
+        &mut org,
+        "Contact",
+        json!({"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@acme.test", "AccountId": acme.to_string(), "Birthdate": "1815-12-10"}),
+        NOW - 2 * DAY,
+    );
+    let bob = mk(
+        &mut org,
+        "Contact",
+        json!({"FirstName": "Bob", "LastName": "O'Brien", "Email": "BOB@x.test"}),
+        NOW - DAY,
+    );
+    mk(&mut org, "Contact", json!({"LastName": "Zed"}), NOW);
+    let lead = mk(
+        &mut org,
+        "Lead",
+        json!({"LastName": "Lee", "Company": "50% Off_Co"}),
+        NOW,
+    );
+    mk(
+        &mut org,
+        "Task",
+        json!({"Subject": "Call Ada", "WhoId": ada.to_string()}),
+        NOW,
+    );
+    mk(
+        &mut org,
+        "Task",
+        json!({"Subject": "Call Lee", "WhoId": lead.to_string()}),
+        NOW,
+    );
+    mk(&mut org, "Task", json!({"Subject": "Nobody"}), NOW);
+    Fixture {
+        org,
+        acme,
+        ada,
+        bob,
+        lead,
+    }
+}
+
+fn q(org: &Org, soql: &str) -> Vec<Value> {
+    let r = org
+        .query(soql, false, NOW)
+        .unwrap_or_else(|e| panic!("{soql}: {e:?}"));
+    assert_eq!(r.total_size(), r.all_records(org, V).len());
+    r.all_records(org, V)
+}
+
+fn names(records: &[Value], field: &str) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| r[field].as_str().unwrap_or("null").to_owned())
+        .collect()
+}
+
+fn err(org: &Org, soql: &str) -> SfError {
+    org.query(soql, false, NOW).unwrap_err()
+}
+
+#[test]
+fn selects_fields_with_canonical_names() {
+    let f = fixture();
+    let r = q(
+        &f.org,
+        "select id, NAME, email from contact where email = 'ADA@acme.test'",
+    );
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        r[0],
+        json!({
+            "attributes": {"type": "Contact", "url": format!("/services/data/v66.0/sobjects/Contact/{}", f.ada)},
+            "Id": f.ada.to_string(), "Name": "Ada Lovelace", "Email": "ada@acme.test"
+        })
+    );
+}
+
+#[test]
+fn relationship_fields_nest_with_attributes() {
+    let f = fixture();
+    let r = q(
+        &f.org,
+        "SELECT Name, Account.Name, Account.Industry, Owner.Name FROM Contact ORDER BY LastName",
+    );
+    assert_eq!(r[0]["Account"]["attributes"]["type"], "Account");
+    assert_eq!(
+        r[0]["Account"]["attributes"]["url"],
+        format!("/services/data/v66.0/sobjects/Account/{}", f.acme)
+    );
+    assert_eq!(r[0]["Account"]["Name"], "Acme");
+    assert_eq!(r[0]["Account"]["Industry"], "Energy");
+    assert_eq!(r[0]["Owner"]["Name"], "Admin User");
+    assert_eq!(r[1]["Account"], Value::Null, "no parent gives null");
+    let tasks = q(
+        &f.org,
+        "SELECT Subject, Who.Name, Who.Email FROM Task ORDER BY Subject",
+    );
+    assert_eq!(tasks[0]["Who"]["Name"], "Ada Lovelace");
+    assert_eq!(tasks[0]["Who"]["attributes"]["type"], "Contact");
+    assert_eq!(tasks[1]["Who"]["attributes"]["type"], "Lead");
+    assert_eq!(tasks[1]["Who"]["Name"], "Lee");
+    assert_eq!(tasks[2]["Who"], Value::Null);
+    let by_parent = q(&f.org, "SELECT Id FROM Contact WHERE Account.Name = 'acme'");
+    assert_eq!(by_parent.len(), 1);
+    let deep = q(
+        &f.org,
+        &format!(
+            "SELECT Account.Owner.Username FROM Contact WHERE Id = '{}'",
+            f.ada.as_str15()
+        ),
+    )
+    .remove(0);
+    assert_eq!(deep["Account"]["Owner"]["Username"], "admin@example.com");
+}
+
+#[test]
+fn where_operators() {
+    let f = fixture();
+    let o = &f.org;
+    assert_eq!(
+        names(
+            &q(
+                o,
+                "SELECT LastName FROM Contact WHERE Email != null ORDER BY LastName"
+            ),
+            "LastName"
+        ),
+        ["Lovelace", "O'Brien"]
+    );
+    assert_eq!(
+        names(
+            &q(o, "SELECT LastName FROM Contact WHERE Email = null"),
+            "LastName"
+        ),
+        ["Zed"]
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE Email <> 'bob@x.test'").len(),
+        2,
+        "null != 'x' is true"
+    );
+    assert_eq!(
+        names(
+            &q(
+                o,
+                r"SELECT LastName FROM Contact WHERE LastName = 'O\'Brien'"
+            ),
+            "LastName"
+        ),
+        ["O'Brien"]
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE LastName LIKE 'l%'").len(),
+        1
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE LastName LIKE '_ed'").len(),
+        1
+    );
+    assert_eq!(
+        q(o, r"SELECT Id FROM Lead WHERE Company LIKE '50\% Off\_%'").len(),
+        1
+    );
+    assert_eq!(
+        q(o, r"SELECT Id FROM Lead WHERE Company LIKE '50\%x%'").len(),
+        0
+    );
+    assert_eq!(
+        q(
+            o,
+            "SELECT Id FROM Contact WHERE LastName IN ('zed', 'lovelace')"
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE LastName NOT IN ('zed')").len(),
+        2
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE NOT LastName = 'zed'").len(),
+        2
+    );
+    assert_eq!(
+        q(
+            o,
+            "SELECT Id FROM Contact WHERE LastName = 'Zed' OR (FirstName = 'Ada' AND Email != null)"
+        )
+        .len(),
+        2
+    );
+    assert_eq!(q(o, "SELECT Id FROM Contact WHERE LastName > 'M'").len(), 2);
+    assert_eq!(
+        q(o, "SELECT Id FROM Account WHERE NumberOfEmployees >= 50").len(),
+        1
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Account WHERE NumberOfEmployees < 50.5").len(),
+        1
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Account WHERE NumberOfEmployees > 50").len(),
+        0
+    );
+    assert_eq!(q(o, "SELECT Id FROM Task WHERE IsClosed = false").len(), 3);
+    let id15 = q(
+        o,
+        &format!("SELECT Id FROM Contact WHERE Id = '{}'", f.bob.as_str15()),
+    );
+    let id18 = q(
+        o,
+        &format!(
+            "SELECT Id FROM Contact WHERE Id IN ('{}')",
+            f.bob.to_string().to_lowercase()
+        ),
+    );
+    assert_eq!(id15, id18);
+    assert_eq!(id15.len(), 1);
+    assert_eq!(
+        q(
+            o,
+            &format!("SELECT Id FROM Task WHERE WhoId = '{}'", f.lead)
+        )
+        .len(),
+        1
+    );
+}
+
+#[test]
+fn date_and_datetime_literals() {
+    let f = fixture();
+    let o = &f.org;
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE Birthdate = 1815-12-10").len(),
+        1
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE Birthdate < 1900-01-01").len(),
+        1
+    );
+    assert_eq!(
+        q(
+            o,
+            "SELECT Id FROM Contact WHERE CreatedDate >= 2024-09-26T00:00:00Z"
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        q(
+            o,
+            "SELECT Id FROM Contact WHERE CreatedDate >= 2024-09-26T02:00:00+02:00"
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE CreatedDate = TODAY").len(),
+        1
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE CreatedDate = YESTERDAY").len(),
+        1
+    );
+    assert_eq!(
+        q(
+            o,
+            "SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:1"
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        q(
+            o,
+            "SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:7"
+        )
+        .len(),
+        3
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE CreatedDate < TODAY").len(),
+        2
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Account WHERE CreatedDate = THIS_MONTH").len(),
+        1
+    );
+    assert_eq!(
+        q(o, "SELECT Id FROM Contact WHERE Birthdate = LAST_YEAR").len(),
+        0
+    );
+
+    let e = err(o, "SELECT Id FROM Contact WHERE CreatedDate > 2024-01-01");
+    assert_eq!(e.error_code, "INVALID_QUERY_FILTER_OPERATOR");
+    assert!(e.message.ends_with("value of filter criterion for field 'CreatedDate' must be of type dateTime and should not be enclosed in quotes"), "{}", e.message);
+    let e = err(
+        o,
+        "SELECT Id FROM Contact WHERE Birthdate > 2024-01-01T00:00:00Z",
+    );
+    assert!(e.message.contains("must be of type date"), "{}", e.message);
+    let e = err(
+        o,
+        "SELECT Id FROM Contact WHERE CreatedDate > '2024-01-01T00:00:00Z'",
+    );
+    assert_eq!(e.error_code, "INVALID_QUERY_FILTER_OPERATOR");
+}
+
+#[test]
+fn order_by_nulls_and_direction() {
+    let f = fixture();
+    let o = &f.org;
+    assert_eq!(
+        names(
+            &q(o, "SELECT FirstName FROM Contact ORDER BY FirstName"),
+            "FirstName"
+        ),
+        ["null", "Ada", "Bob"]
+    );
+    assert_eq!(
+        names(
+            &q(o, "SELECT FirstName FROM Contact ORDER BY FirstName DESC"),
+            "FirstName"
+        ),
+        ["Bob", "Ada", "null"]
+    );
+    assert_eq!(
+        names(
+            &q(
+                o,
+                "SELECT FirstName FROM Contact ORDER BY FirstName ASC NULLS LAST"
+            ),
+            "FirstName"
+        ),
+        ["Ada", "Bob", "null"]
+    );
+    assert_eq!(
+        names(
+            &q(
+                o,
+                "SELECT FirstName FROM Contact ORDER BY FirstName DESC NULLS FIRST"
+            ),
+            "FirstName"
+        ),
+        ["null", "Bob", "Ada"]
+    );
+    assert_eq!(
+        names(
+            &q(
+                o,
+                "SELECT LastName FROM Contact ORDER BY Email DESC, LastName"
+            ),
+            "LastName"
+        ),
+        ["O'Brien", "Lovelace", "Zed"]
+    );
+    assert_eq!(
+        names(
+            &q(
+                o,
+                "SELECT LastName FROM Contact ORDER BY CreatedDate DESC LIMIT 2"
+            ),
+            "LastName"
+        ),
+        ["Zed", "O'Brien"]
+    );
+    assert_eq!(
+        names(
+            &q(
+                o,
+                "SELECT LastName FROM Contact ORDER BY Id LIMIT 1 OFFSET 1"
+            ),
+            "LastName"
+        ),
+        ["O'Brien"]
+    );
+    assert_eq!(q(o, "SELECT Id FROM Contact OFFSET 5").len(), 0);
+    let e = err(o, "SELECT Id FROM Contact OFFSET 2001");
+    assert_eq!(
+        (e.error_code.as_str(), e.message.as_str()),
+        (
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            "Maximum SOQL offset allowed is 2000"
+        )
+    );
+    assert!(
+        o.query("SELECT Id FROM Contact OFFSET 2000", false, NOW)
+            .is_ok()
+    );
+}
+
+#[test]
+fn count_and_query_all() {
+    let mut f = fixture();
+    let r = f
+        .org
+        .query("SELECT COUNT() FROM Contact", false, NOW)
+        .unwrap();
+    assert!(r.is_count());
+    assert_eq!(r.total_size(), 3);
+    assert!(r.all_records(&f.org, V).is_empty());
+    let u = f.org.default_user_id();
+    f.org.delete("Contact", &f.bob.to_string(), u, NOW).unwrap();
+    assert_eq!(
+        f.org
+            .query("SELECT COUNT() FROM Contact", false, NOW)
+            .unwrap()
+            .total_size(),
+        2
+    );
+    let all = f
+        .org
+        .query(
+            "SELECT Id, IsDeleted FROM Contact WHERE IsDeleted = true",
+            true,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(all.total_size(), 1);
+    assert_eq!(all.all_records(&f.org, V)[0]["IsDeleted"], true);
+}
+
+#[test]
+fn paging_renders_slices() {
+    let f = fixture();
+    let r = f
+        .org
+        .query("SELECT LastName FROM Contact ORDER BY LastName", false, NOW)
+        .unwrap();
+    assert_eq!(
+        names(&r.records(&f.org, 0..2, V), "LastName"),
+        ["Lovelace", "O'Brien"]
+    );
+    assert_eq!(names(&r.records(&f.org, 2..4, V), "LastName"), ["Zed"]);
+    assert!(r.records(&f.org, 9..20, V).is_empty());
+}
+
+#[test]
+fn unknown_names_give_salesforce_errors() {
+    let f = fixture();
+    let o = &f.org;
+    let e = err(o, "SELECT Id, Foo FROM Contact");
+    assert_eq!(e.error_code, "INVALID_FIELD");
+    assert_eq!(
+        e.message,
+        "\nSELECT Id, Foo FROM Contact\n           ^\nERROR at Row:1:Column:12\nNo such column 'Foo' on entity 'Contact'. \
+         If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. \
+         Please reference your WSDL or the describe call for the appropriate names."
+    );
+    let e = err(o, "SELECT Id FROM Foo");
+    assert_eq!(e.error_code, "INVALID_TYPE");
+    assert!(e.message.ends_with("sObject type 'Foo' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."), "{}", e.message);
+    let e = err(o, "SELECT Nope.Name FROM Contact");
+    assert!(
+        e.message.contains("Didn't understand relationship 'Nope'"),
+        "{}",
+        e.message
+    );
+    let e = err(o, "SELECT Account.Nope FROM Contact");
+    assert!(
+        e.message
+            .contains("No such column 'Nope' on entity 'Account'"),
+        "{}",
+        e.message
+    );
+    let e = err(o, "SELECT Id FROM Contact WHERE Nope = 1");
+    assert_eq!(e.error_code, "INVALID_FIELD");
+    let e = err(o, "SELECT Id FROM Contact ORDER BY Nope");
+    assert_eq!(e.error_code, "INVALID_FIELD");
+    let e = err(o, "SELECT Id FROM Contact WHERE Description = 'x'");
+    assert!(
+        e.message
+            .ends_with("field 'Description' can not be filtered in a query call"),
+        "{}",
+        e.message
+    );
+    let e = err(o, "SELECT Id FROM Contact WHERE Id = 'abc'");
+    assert!(
+        e.message.ends_with("invalid ID field: abc"),
+        "{}",
+        e.message
+    );
+    let e = err(o, "SELECT Id FROM Contact WHERE LastName = 5");
+    assert!(
+        e.message
+            .ends_with("must be of type string and should be enclosed in quotes"),
+        "{}",
+        e.message
+    );
+    let e = err(o, r"SELECT Id FROM Contact WHERE LastName = 'a\_b'");
+    assert_eq!(e.error_code, "MALFORMED_QUERY");
+    let e = err(
+        o,
+        "SELECT Id FROM Account WHERE NumberOfEmployees LIKE '5%'",
+    );
+    assert_eq!(e.error_code, "INVALID_QUERY_FILTER_OPERATOR");
+    let e = err(o, "SELECT Id FROM Contact WHERE IsDeleted = 'false'");
+    assert!(
+        e.message.contains("must be of type boolean"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn keywords_and_names_are_case_insensitive() {
+    let f = fixture();
+    let a = q(
+        &f.org,
+        "SeLeCt LASTNAME, account.NAME FrOm CONTACT wHeRe lastname = 'ZED' oRdEr By lastNAME LiMiT 5",
+    );
+    assert_eq!(a.len(), 1);
+    assert!(a[0].get("LastName").is_some());
+    assert!(a[0].get("Account").is_some());
+}
+
+/// Garbage must never panic: only Ok or a Salesforce error.
+#[test]
+fn fuzzed_queries_never_panic() {
+    let f = fixture();
+    let pieces = [
+        "SELECT",
+        "Id",
+        "Name",
+        ",",
+        "FROM",
+        "Contact",
+        "Account.Name",
+        "WHERE",
+        "=",
+        "!=",
+        "<",
+        ">=",
+        "(",
+        ")",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "LIKE",
+        "'x'",
+        "'\\'",
+        "'\\u00",
+        "null",
+        "true",
+        "12",
+        "-3.5",
+        "2024-01-01",
+        "2024-01-01T00:00:00Z",
+        "TODAY",
+        "LAST_N_DAYS",
+        ":",
+        "ORDER",
+        "BY",
+        "DESC",
+        "NULLS",
+        "LAST",
+        "LIMIT",
+        "OFFSET",
+        "COUNT()",
+        "é",
+        "\n",
+        "..",
+        "Who.Name",
+        "'%_'",
+        "\\",
+        "9999999999999999999999",
+        "Owner.",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    for _ in 0..20_000 {
+        let n = (next() % 14) as usize;
+        let mut soql = String::new();
+        if next() % 3 != 0 {
+            soql.push_str("SELECT Id FROM Contact ");
+        }
+        for _ in 0..n {
+            soql.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+            if next() % 4 != 0 {
+                soql.push(' ');
+            }
+        }
+        if let Err(e) = f.org.query(&soql, next() % 2 == 0, NOW) {
+            assert_eq!(e.status, 400, "{soql}");
+            assert!(!e.error_code.is_empty());
+        }
+    }
+    for i in 0..3000u64 {
+        let bytes: Vec<u8> = (0..(i % 40)).map(|_| (next() % 128) as u8).collect();
+        let soql = String::from_utf8_lossy(&bytes);
+        let _ = f.org.query(&soql, false, NOW);
+    }
+}
