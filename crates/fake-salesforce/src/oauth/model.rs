@@ -65,6 +65,10 @@ pub struct Transaction {
     pub created_at_ms: i64,
     /// Set once the user has logged in for this transaction.
     pub user_id: Option<String>,
+    /// `prompt=consent`: ask even if the user approved the app before.
+    pub force_consent: bool,
+    /// `--auto-approve` picked the user: no pages at all.
+    pub auto_approved: bool,
 }
 
 /// A browser login on one host.

@@ -74,12 +74,7 @@ pub fn login(action: &str, tx: &str, username: &str, error: Option<&str>) -> Res
         tx = escape(tx),
         username = escape(username),
     );
-    let status = if error.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
-    html(status, page("Login | Salesforce", &body))
+    html(StatusCode::OK, page("Login | Salesforce", &body))
 }
 
 /// The Allow/Deny page.
