@@ -1,0 +1,255 @@
+//! The app factory: [`ServerConfig`] in, a bound [`Application`] out. Tests and the binary
+//! start the same server; tests bind port 0.
+//!
+//! Start-up refuses to run without a usable master key: the keyring comes from
+//! `master_key` (`PATCHBAY_MASTER_KEY`) or a key file, and is checked against the canary stored
+//! in the database. Only the embedded default (SQLite in the data dir, no key configured)
+//! creates a key file, with a loud warning.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use patchbay_core::{Clock, SystemClock};
+use patchbay_crypto::Keyring;
+use patchbay_store::Store;
+use tokio::net::TcpListener;
+
+use crate::routes::{AppState, router};
+use crate::service::{RevokePolicy, Vault, VaultOptions};
+
+/// Bodies larger than this are refused with 413 before any parsing.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+/// Where the key canary lives in the `meta` table.
+const CANARY_META_KEY: &str = "keyring_canary";
+const KEY_FILE_NAME: &str = "master.key";
+const DB_FILE_NAME: &str = "patchbay.db";
+
+/// Everything needed to start the server. Built once by the binary (flags, then `PATCHBAY_*`
+/// environment variables) or by a test, and validated by [`Application::build`].
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// `--listen`; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// `--public-url`; the OAuth callback is `{public_url}/vault/callback`. Defaults to
+    /// `http://{bound address}`.
+    pub public_url: Option<String>,
+    /// `--database-url`; defaults to `sqlite://{data_dir}/patchbay.db`.
+    pub database_url: Option<String>,
+    /// `--data-dir`: the embedded database and key file live here.
+    pub data_dir: PathBuf,
+    /// `PATCHBAY_MASTER_KEY`: a keyring JSON document or one base64 key. Secret.
+    pub master_key: Option<String>,
+    /// A keyring file to use instead of `{data_dir}/master.key`.
+    pub key_file: Option<PathBuf>,
+    pub revoke: RevokePolicy,
+    /// Injectable time, for tests.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ServerConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            database_url: None,
+            data_dir: data_dir.into(),
+            master_key: None,
+            key_file: None,
+            revoke: RevokePolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn effective_database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join(DB_FILE_NAME).display()))
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("database_url", &self.database_url.as_deref().map(mask_url))
+            .field("data_dir", &self.data_dir)
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("key_file", &self.key_file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user:pass@host/db` → `postgres://user:***@host/db`.
+pub fn mask_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Why the server refused to start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("master key: {0}")]
+    Keyring(#[from] patchbay_crypto::KeyringError),
+    #[error(
+        "no master key configured: set PATCHBAY_MASTER_KEY or a key file (a key file is only created automatically for the embedded SQLite database)"
+    )]
+    NoMasterKey,
+    #[error("{0}; refusing to start")]
+    WrongKey(#[from] patchbay_crypto::WrongKey),
+    #[error("database: {0}")]
+    Store(#[from] patchbay_store::StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid public URL: {0}")]
+    PublicUrl(String),
+    #[error("start-up failed: {0}")]
+    Other(String),
+}
+
+/// Loads or creates the keyring and checks it against the database's canary.
+pub async fn open_keyring(config: &ServerConfig, store: &Store) -> Result<Keyring, StartError> {
+    let keyring = if let Some(value) = &config.master_key {
+        Keyring::from_env_value(value)?
+    } else {
+        let path = config
+            .key_file
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join(KEY_FILE_NAME));
+        if path.exists() || config.key_file.is_some() {
+            Keyring::load(&path)?
+        } else if config.database_url.is_none() {
+            let (keyring, created) = Keyring::load_or_create(&path)?;
+            if created {
+                tracing::warn!(
+                    path = %path.display(),
+                    "created a new master key file: back it up, because losing it loses every stored credential"
+                );
+            }
+            keyring
+        } else {
+            return Err(StartError::NoMasterKey);
+        }
+    };
+    let canary = keyring
+        .seal_canary()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    store
+        .set_meta_if_absent(CANARY_META_KEY, canary.as_str())
+        .await?;
+    let stored = store
+        .get_meta(CANARY_META_KEY)
+        .await?
+        .ok_or_else(|| StartError::Other("the key canary could not be stored".to_owned()))?;
+    keyring.verify_canary(&stored)?;
+    Ok(keyring)
+}
+
+/// Opens the database and the keyring as the server would, for CLI commands that work on the
+/// configured database without serving.
+pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let store = Store::connect(&config.effective_database_url()).await?;
+    let keyring = open_keyring(config, &store).await?;
+    let mut options = VaultOptions::new(public_url);
+    options.revoke = config.revoke;
+    Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
+        .map_err(|e| StartError::Other(e.to_string()))
+}
+
+/// A server bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    base_url: String,
+    vault: Vault,
+}
+
+impl Application {
+    /// Opens the database (running migrations), loads and checks the key, and binds.
+    pub async fn build(config: ServerConfig) -> Result<Application, StartError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let base_url = match &config.public_url {
+            Some(u) => {
+                let parsed = url::Url::parse(u).map_err(|_| StartError::PublicUrl(u.clone()))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+                    return Err(StartError::PublicUrl(u.clone()));
+                }
+                u.trim_end_matches('/').to_owned()
+            }
+            None => format!("http://{local}"),
+        };
+        let vault = open_vault(&config, &base_url).await?;
+        tracing::info!(listen = %local, public_url = %base_url, "patchbay server bound");
+        Ok(Application {
+            listener,
+            port: local.port(),
+            base_url,
+            vault,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The public URL (`--public-url`, or `http://{bound address}`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The service layer the server uses, for tests and in-process tooling.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// Serves until the process stops or serving fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(AppState { vault: self.vault });
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

@@ -1,0 +1,393 @@
+//! Errors as data: every failure the service layer or the HTTP edge can produce, and ONE table
+//! ([`Error::spec`]) mapping each to its HTTP status, Apideck `type_name` and message. The
+//! response is always the Apideck error envelope
+//! `{status_code, error, type_name, message, detail, ref}`.
+//!
+//! Internal causes are logged with their whole source chain and answered with an opaque 500: the
+//! caller never sees a database error, a file path or a provider's raw answer.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// The service layer's result type; the CLI and the admin console see the same errors.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Every failure a caller can be told about. Messages never contain secrets: they name fields,
+/// settings and ids, never token, code, key or secret values.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is well-formed HTTP but its parameters are not acceptable.
+    #[error("invalid request: {0}")]
+    Validation(String),
+    /// The body is not the JSON the endpoint expects.
+    #[error("invalid JSON body: {0}")]
+    MalformedJson(String),
+    #[error("missing required header {0}")]
+    MissingHeader(&'static str),
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// Any authentication failure. One body for all causes (unknown key, wrong secret, revoked
+    /// key, wrong application, expired session) so that the answer is no oracle.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Authenticated, but the key lacks the scope this endpoint needs.
+    #[error("the API key lacks the `{0}` scope")]
+    MissingScope(&'static str),
+    /// A named thing does not exist for this caller. Objects of other tenants land here too.
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    #[error("connection not found")]
+    ConnectionNotFound,
+    #[error("integration not found")]
+    IntegrationNotFound,
+    #[error("unknown route")]
+    UnknownRoute,
+    #[error("the cursor is not valid for this list")]
+    InvalidCursor,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The operation does not fit the object's current state.
+    #[error("invalid state: {0}")]
+    InvalidState(String),
+    #[error("the integration has no OAuth client credentials (client id and secret)")]
+    OAuthCredentialsNotFound,
+    #[error("the integration is disabled")]
+    ConnectorDisabled,
+    /// `redirect_uri` is missing, malformed, or not on the application's allow-list.
+    #[error("redirect_uri rejected: {0}")]
+    OAuthRedirectUri(String),
+    /// `state` is unknown, expired, already used, or does not fit this request.
+    #[error("invalid OAuth state: {0}")]
+    OAuthInvalidState(String),
+    /// Redeeming the authorization code failed; the text names the setting to change.
+    #[error("code exchange failed: {0}")]
+    OAuthCodeExchange(String),
+    /// The provider refused an OAuth step (authorize, refresh, revoke); the text names the fix.
+    #[error("OAuth provider error: {0}")]
+    OAuthConnector(String),
+    /// The provider could not be reached or answered 5xx; nothing was changed.
+    #[error("the provider could not be reached: {0}")]
+    Downstream(String),
+    #[error("not implemented: {0}")]
+    NotImplemented(&'static str),
+    /// Anything else. Logged with its chain, answered as an opaque 500.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorSpec {
+    pub status: StatusCode,
+    pub type_name: &'static str,
+    pub message: &'static str,
+}
+
+const fn row(status: StatusCode, type_name: &'static str, message: &'static str) -> ErrorSpec {
+    ErrorSpec {
+        status,
+        type_name,
+        message,
+    }
+}
+
+impl Error {
+    pub fn internal(e: impl StdError + Send + Sync + 'static) -> Self {
+        Error::Internal(Box::new(e))
+    }
+
+    pub fn validation(msg: impl Into<String>) -> Self {
+        Error::Validation(msg.into())
+    }
+
+    /// THE table. Adding a variant without a row does not compile.
+    pub fn spec(&self) -> ErrorSpec {
+        use StatusCode as S;
+        match self {
+            Error::Validation(_) => row(S::BAD_REQUEST, "RequestValidationError", "Invalid Params"),
+            Error::MalformedJson(_) => row(
+                S::BAD_REQUEST,
+                "RequestValidationError",
+                "Invalid JSON body",
+            ),
+            Error::MissingHeader(_) => row(
+                S::BAD_REQUEST,
+                "RequestValidationError",
+                "Missing required header",
+            ),
+            Error::UnsupportedMediaType => row(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "RequestValidationError",
+                "Unsupported Content-Type",
+            ),
+            Error::PayloadTooLarge => row(
+                S::PAYLOAD_TOO_LARGE,
+                "RequestValidationError",
+                "Request body too large",
+            ),
+            Error::Unauthorized => {
+                row(S::UNAUTHORIZED, "UnauthorizedError", "Unauthorized Request")
+            }
+            Error::MissingScope(_) => row(
+                S::FORBIDDEN,
+                "ForbiddenError",
+                "The API key lacks the required scope",
+            ),
+            Error::NotFound { .. } => row(S::NOT_FOUND, "EntityNotFoundError", "Unknown entity"),
+            Error::ConnectionNotFound => row(
+                S::NOT_FOUND,
+                "ConnectionNotFoundError",
+                "Connection not found",
+            ),
+            Error::IntegrationNotFound => row(
+                S::NOT_FOUND,
+                "IntegrationNotFoundError",
+                "Integration not found",
+            ),
+            Error::UnknownRoute => row(S::NOT_FOUND, "EntityNotFoundError", "Unknown route"),
+            Error::InvalidCursor => row(S::BAD_REQUEST, "InvalidCursorError", "Invalid cursor"),
+            Error::MethodNotAllowed => row(
+                S::METHOD_NOT_ALLOWED,
+                "MethodNotAllowedError",
+                "Method not allowed",
+            ),
+            Error::Conflict(_) => row(S::CONFLICT, "ConflictError", "Conflict"),
+            Error::InvalidState(_) => row(
+                S::UNPROCESSABLE_ENTITY,
+                "InvalidStateError",
+                "Invalid State",
+            ),
+            Error::OAuthCredentialsNotFound => row(
+                S::UNPROCESSABLE_ENTITY,
+                "OAuthCredentialsNotFoundError",
+                "OAuth credentials not configured",
+            ),
+            Error::ConnectorDisabled => row(
+                S::UNPROCESSABLE_ENTITY,
+                "ConnectorDisabledError",
+                "Integration is disabled",
+            ),
+            Error::OAuthRedirectUri(_) => row(
+                S::BAD_REQUEST,
+                "OAuthRedirectUriError",
+                "Invalid redirect_uri",
+            ),
+            Error::OAuthInvalidState(_) => row(
+                S::BAD_REQUEST,
+                "OAuthInvalidStateError",
+                "Invalid OAuth state",
+            ),
+            Error::OAuthCodeExchange(_) => row(
+                S::BAD_REQUEST,
+                "OAuthCodeExchangeError",
+                "OAuth code exchange failed",
+            ),
+            Error::OAuthConnector(_) => row(
+                S::BAD_REQUEST,
+                "OAuthConnectorError",
+                "OAuth provider error",
+            ),
+            Error::Downstream(_) => row(
+                S::BAD_GATEWAY,
+                "ConnectorExecutionError",
+                "Provider unreachable",
+            ),
+            Error::NotImplemented(_) => {
+                row(S::NOT_IMPLEMENTED, "NotImplementedError", "Not Implemented")
+            }
+            Error::Internal(_) => row(
+                S::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Internal Server Error",
+            ),
+        }
+    }
+
+    /// The envelope's `message`: a specific, secret-free sentence where one helps (it names the
+    /// Salesforce setting to change), else the table's generic message.
+    pub fn message(&self) -> Cow<'static, str> {
+        match self {
+            Error::OAuthCodeExchange(m)
+            | Error::OAuthConnector(m)
+            | Error::OAuthRedirectUri(m)
+            | Error::OAuthInvalidState(m) => Cow::Owned(m.clone()),
+            Error::NotFound { entity } => Cow::Owned(format!("Unknown {entity}")),
+            _ => Cow::Borrowed(self.spec().message),
+        }
+    }
+
+    /// The envelope's `detail`.
+    pub fn detail(&self) -> Value {
+        match self {
+            Error::Validation(m)
+            | Error::MalformedJson(m)
+            | Error::Conflict(m)
+            | Error::InvalidState(m)
+            | Error::Downstream(m) => Value::String(m.clone()),
+            Error::MissingHeader(h) => Value::String(format!("Missing header {h}")),
+            Error::MissingScope(s) => Value::String(format!("This endpoint needs an API key with the `{s}` scope")),
+            Error::NotImplemented(what) => Value::String((*what).to_owned()),
+            Error::UnsupportedMediaType => {
+                Value::String("Send the body with Content-Type: application/json".to_owned())
+            }
+            Error::PayloadTooLarge => Value::String(format!(
+                "The body exceeds the limit of {} bytes",
+                crate::app::BODY_LIMIT_BYTES
+            )),
+            Error::Unauthorized => Value::String(
+                "Provide a valid API key (Authorization: Bearer <key>) or session token, and the matching x-apideck-app-id"
+                    .to_owned(),
+            ),
+            _ => Value::String(self.message().into_owned()),
+        }
+    }
+
+    /// The whole envelope as JSON.
+    pub fn envelope(&self) -> Value {
+        let spec = self.spec();
+        json!({
+            "status_code": spec.status.as_u16(),
+            "error": spec.status.canonical_reason().unwrap_or("Error"),
+            "type_name": spec.type_name,
+            "message": self.message(),
+            "detail": self.detail(),
+            "ref": format!("https://developers.apideck.com/errors#{}", spec.type_name.to_ascii_lowercase()),
+        })
+    }
+}
+
+/// Renders an error chain on one line for the log: `outer: inner: root`.
+pub fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let spec = self.spec();
+        if let Error::Internal(cause) = &self {
+            tracing::error!(error = %chain(cause.as_ref()), "internal error");
+        } else if spec.status.is_server_error() {
+            tracing::warn!(error = %chain(&self), type_name = spec.type_name, "request failed");
+        } else {
+            tracing::debug!(
+                type_name = spec.type_name,
+                status = spec.status.as_u16(),
+                "request rejected"
+            );
+        }
+        let mut response = (spec.status, axum::Json(self.envelope())).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+impl From<patchbay_store::StoreError> for Error {
+    fn from(e: patchbay_store::StoreError) -> Self {
+        match e {
+            patchbay_store::StoreError::Conflict(what) => {
+                Error::Conflict(format!("{what} already exists"))
+            }
+            patchbay_store::StoreError::InvalidCursor => Error::InvalidCursor,
+            other => Error::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<Error> {
+        vec![
+            Error::Validation("x".into()),
+            Error::MalformedJson("x".into()),
+            Error::MissingHeader("x-apideck-app-id"),
+            Error::UnsupportedMediaType,
+            Error::PayloadTooLarge,
+            Error::Unauthorized,
+            Error::MissingScope("export"),
+            Error::NotFound { entity: "consumer" },
+            Error::ConnectionNotFound,
+            Error::IntegrationNotFound,
+            Error::UnknownRoute,
+            Error::InvalidCursor,
+            Error::MethodNotAllowed,
+            Error::Conflict("x".into()),
+            Error::InvalidState("x".into()),
+            Error::OAuthCredentialsNotFound,
+            Error::ConnectorDisabled,
+            Error::OAuthRedirectUri("x".into()),
+            Error::OAuthInvalidState("x".into()),
+            Error::OAuthCodeExchange("x".into()),
+            Error::OAuthConnector("x".into()),
+            Error::Downstream("x".into()),
+            Error::NotImplemented("x"),
+            Error::Internal("db password=hunter2".into()),
+        ]
+    }
+
+    #[test]
+    fn every_error_renders_the_apideck_envelope() {
+        for e in all() {
+            let v = e.envelope();
+            let spec = e.spec();
+            assert_eq!(v["status_code"], spec.status.as_u16());
+            assert!(v["error"].as_str().is_some_and(|s| !s.is_empty()));
+            assert_eq!(v["type_name"], spec.type_name);
+            assert!(v["message"].is_string());
+            assert!(v["detail"].is_string() || v["detail"].is_object());
+            let r = v["ref"].as_str().unwrap_or_default();
+            assert_eq!(
+                r,
+                format!(
+                    "https://developers.apideck.com/errors#{}",
+                    spec.type_name.to_lowercase()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let v = Error::Internal("db password=hunter2".into()).envelope();
+        assert!(!v.to_string().contains("hunter2"));
+        assert_eq!(v["status_code"], 500);
+        assert_eq!(v["error"], "Internal Server Error");
+    }
+
+    #[test]
+    fn apideck_names_for_the_spec_cases() {
+        assert_eq!(Error::Unauthorized.spec().type_name, "UnauthorizedError");
+        assert_eq!(
+            Error::OAuthRedirectUri(String::new()).spec().type_name,
+            "OAuthRedirectUriError"
+        );
+        assert_eq!(
+            Error::NotFound { entity: "x" }.spec().status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            Error::Validation(String::new()).spec().type_name,
+            "RequestValidationError"
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! Patchbay's HTTP server: the Apideck-compatible Vault API, the service layer behind it, and
+//! the app factory that binds it.
+//!
+//! * [`service`] is the service layer ([`Vault`]): applications, API keys, integrations,
+//!   consumers, sessions, connections, the connect flow, request logs and the audit log. The HTTP
+//!   handlers, the CLI and the admin console all call it; it knows nothing about HTTP.
+//! * [`routes`] holds one router per area; handlers extract, call one service function and
+//!   convert the result. Wire DTOs live here and in [`service::dto`].
+//! * [`error`] is the one table mapping every error to status, `type_name` and message.
+//! * [`app`] is [`ServerConfig`] and [`Application`]: tests and the binary start the same server.
+//!
+//! Invariants: the application id always comes from the authenticated credential, never from a
+//! path or body; every store call is scoped by it. Secrets are sealed before they reach the store
+//! and never appear in logs, errors or responses (except the audited export).
+
+pub mod app;
+pub mod auth;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod service;
+
+pub use app::{Application, ServerConfig};
+pub use error::{Error, Result};
+pub use service::Vault;

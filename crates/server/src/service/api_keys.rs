@@ -1,0 +1,172 @@
+//! API keys: create (with scopes, shown once), list, revoke, and authenticate a presented key.
+//!
+//! Keys have the crypto crate's `pbk_` format, are stored as `HMAC(pepper, key)`, are found by
+//! their public id and compared in constant time. Every failure is the same
+//! [`Error::Unauthorized`], and an unknown id costs the same comparison as a wrong secret.
+
+use patchbay_core::{ApiKeyId, ApplicationId};
+use patchbay_crypto::{ApiKey, ApiKeyHash};
+use patchbay_store::{ApiKeyRow, NewApiKey};
+
+use super::Vault;
+use crate::error::{Error, Result};
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The Vault API (consumers, sessions, connections, logs).
+    Vault,
+    /// The unified CRM API.
+    Crm,
+    /// The proxy API.
+    Proxy,
+    /// Reading a connection's plaintext credentials (audited). Never a default.
+    Export,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::Vault, Scope::Crm, Scope::Proxy, Scope::Export];
+    pub const DEFAULT: &'static [Scope] = &[Scope::Vault, Scope::Crm, Scope::Proxy];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Vault => "vault",
+            Scope::Crm => "crm",
+            Scope::Proxy => "proxy",
+            Scope::Export => "export",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Scope> {
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                Error::validation(format!(
+                    "unknown scope (known: vault, crm, proxy, export): {}",
+                    s.escape_debug()
+                ))
+            })
+    }
+}
+
+/// A freshly created key: the row plus the plaintext, which is never stored or shown again.
+pub struct CreatedApiKey {
+    pub row: ApiKeyRow,
+    pub key: ApiKey,
+}
+
+impl std::fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("row", &self.row)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The caller behind a valid API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyPrincipal {
+    pub application_id: ApplicationId,
+    pub key_id: ApiKeyId,
+    pub scopes: Vec<String>,
+}
+
+impl ApiKeyPrincipal {
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.iter().any(|s| s == scope.as_str())
+    }
+}
+
+impl Vault {
+    pub async fn create_api_key(
+        &self,
+        app: &ApplicationId,
+        name: &str,
+        scopes: &[Scope],
+    ) -> Result<CreatedApiKey> {
+        if scopes.is_empty() {
+            return Err(Error::validation("an API key needs at least one scope"));
+        }
+        self.get_application(app).await?;
+        let (key, record) = ApiKey::generate(self.pepper()).map_err(Error::internal)?;
+        let id = ApiKeyId::parse(record.id.as_str()).map_err(Error::internal)?;
+        let mut names: Vec<&str> = Vec::new();
+        for s in scopes {
+            if !names.contains(&s.as_str()) {
+                names.push(s.as_str());
+            }
+        }
+        let new = NewApiKey {
+            id,
+            application_id: app.clone(),
+            key_hash: record.hash.as_bytes().to_vec(),
+            scopes: names.join(" "),
+            name: name.trim().to_owned(),
+            now_ms: self.now_ms(),
+        };
+        let row = self.store().create_api_key(&new).await?;
+        self.audit_admin(
+            app,
+            "api_key.create",
+            row.id.as_str(),
+            serde_json::json!({ "scopes": row.scopes }),
+        )
+        .await?;
+        Ok(CreatedApiKey { row, key })
+    }
+
+    pub async fn list_api_keys(&self, app: &ApplicationId) -> Result<Vec<ApiKeyRow>> {
+        self.get_application(app).await?;
+        Ok(self.store().list_api_keys(app).await?)
+    }
+
+    pub async fn revoke_api_key(&self, app: &ApplicationId, key: &ApiKeyId) -> Result<()> {
+        if !self.store().revoke_api_key(app, key, self.now_ms()).await? {
+            return Err(Error::NotFound { entity: "api key" });
+        }
+        self.audit_admin(app, "api_key.revoke", key.as_str(), serde_json::json!({}))
+            .await?;
+        Ok(())
+    }
+
+    /// Checks `presented` for the application named in `x-apideck-app-id`.
+    pub async fn authenticate_api_key(
+        &self,
+        app_header: &str,
+        presented: &str,
+    ) -> Result<ApiKeyPrincipal> {
+        // Format and checksum first: typos and junk never reach the database.
+        let key = ApiKey::parse(presented).map_err(|_| Error::Unauthorized)?;
+        let id = ApiKeyId::parse(key.id().as_str()).map_err(|_| Error::Unauthorized)?;
+        let row = self.store().find_api_key(&id).await?;
+        let stored = row
+            .as_ref()
+            .and_then(|r| ApiKeyHash::from_hex(&hex_of(&r.key_hash)).ok())
+            .unwrap_or_else(ApiKeyHash::dummy);
+        let matches = key.verify(&stored, self.pepper());
+        let Some(row) = row.filter(|_| matches) else {
+            return Err(Error::Unauthorized);
+        };
+        if row.is_revoked() || row.application_id.as_str() != app_header {
+            return Err(Error::Unauthorized);
+        }
+        if let Err(e) = self.store().touch_api_key(&row.id, self.now_ms()).await {
+            tracing::warn!(error = %crate::error::chain(&e), "could not record API key use");
+        }
+        Ok(ApiKeyPrincipal {
+            application_id: row.application_id,
+            key_id: row.id,
+            scopes: row
+                .scopes
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,155 @@
+//! The service layer: every operation the Vault API, the CLI and the admin console perform.
+//!
+//! [`Vault`] bundles what the operations need (store, keyring, clock, OAuth HTTP client, public
+//! URL). Each area adds its methods in its own module. Functions take typed ids and return
+//! domain views or [`crate::Error`]; none of them knows about HTTP.
+
+pub mod api_keys;
+pub mod applications;
+pub mod audit;
+pub mod connect;
+pub mod connections;
+pub mod consumers;
+pub mod credentials;
+pub mod dto;
+pub mod integrations;
+pub mod logs;
+mod sealing;
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use patchbay_core::Clock;
+use patchbay_crypto::{ApiKeyPepper, Keyring, SessionSigner};
+use patchbay_store::Store;
+
+use crate::error::{Error, Result};
+
+pub use api_keys::{ApiKeyPrincipal, CreatedApiKey, Scope};
+pub use applications::CreatedApplication;
+pub use sessions::SessionClaims;
+
+/// How deleting a connection retries revocation at the provider (best effort: the local wipe
+/// happens whatever the outcome).
+#[derive(Debug, Clone, Copy)]
+pub struct RevokePolicy {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+}
+
+impl Default for RevokePolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            first_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Options for [`Vault::new`].
+#[derive(Debug, Clone)]
+pub struct VaultOptions {
+    /// The externally visible base URL, e.g. `https://patchbay.example.com`. The OAuth callback
+    /// registered at Salesforce is `{public_url}/vault/callback`.
+    pub public_url: String,
+    pub revoke: RevokePolicy,
+    pub oauth_http: patchbay_oauth::HttpOptions,
+}
+
+impl VaultOptions {
+    pub fn new(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            revoke: RevokePolicy::default(),
+            oauth_http: patchbay_oauth::HttpOptions::default(),
+        }
+    }
+}
+
+/// The service layer handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Vault {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    keyring: Arc<Keyring>,
+    pepper: ApiKeyPepper,
+    signer: SessionSigner,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+    options: VaultOptions,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("public_url", &self.inner.options.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Builds the service layer. The keyring must already be verified against the database
+    /// (see [`crate::app`]), so a wrong key never gets this far.
+    pub fn new(
+        store: Store,
+        keyring: Arc<Keyring>,
+        clock: Arc<dyn Clock>,
+        options: VaultOptions,
+    ) -> Result<Self> {
+        let http = patchbay_oauth::http_client(options.oauth_http).map_err(Error::internal)?;
+        let pepper = keyring.api_key_pepper();
+        let signer = keyring.session_signer();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                keyring,
+                pepper,
+                signer,
+                clock,
+                http,
+                options,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.inner.keyring
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.inner.options.public_url
+    }
+
+    /// The one callback URL registered at the provider.
+    pub fn callback_url(&self) -> String {
+        format!("{}/vault/callback", self.public_url())
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    pub(crate) fn pepper(&self) -> &ApiKeyPepper {
+        &self.inner.pepper
+    }
+
+    pub(crate) fn signer(&self) -> &SessionSigner {
+        &self.inner.signer
+    }
+
+    pub(crate) fn revoke_policy(&self) -> RevokePolicy {
+        self.inner.options.revoke
+    }
+}

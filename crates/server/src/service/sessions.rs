@@ -1,0 +1,251 @@
+//! Session JWTs (`POST /vault/sessions`) and the signed link states inside `authorize_url` and
+//! `revoke_url`.
+//!
+//! Both are HS256 JWTs from the keyring's session signer, told apart by `aud`, so a link state
+//! can never be used as a session and vice versa. A session is a browser-safe, consumer-scoped
+//! credential: it names exactly one application and one consumer, and every check compares both
+//! with the request's headers.
+
+use patchbay_core::{ApplicationId, ConsumerId, ConsumerMetadata, ServiceId, UnifiedApi};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::Vault;
+use super::dto::SessionView;
+use crate::error::{Error, Result};
+
+pub const SESSION_AUDIENCE: &str = "patchbay-vault-session";
+const LINK_AUDIENCE_AUTHORIZE: &str = "patchbay-vault-authorize";
+const LINK_AUDIENCE_REVOKE: &str = "patchbay-vault-revoke";
+const ISSUER: &str = "patchbay";
+
+pub const DEFAULT_SESSION_SECONDS: i64 = 3600;
+pub const MAX_SESSION_SECONDS: i64 = 7 * 24 * 3600;
+/// How long an `authorize_url`/`revoke_url` from `GET /vault/connections` stays usable.
+pub const LINK_STATE_SECONDS: i64 = 3600;
+
+/// Body of `POST /vault/sessions` (spec `Session`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub consumer_metadata: Option<ConsumerMetadata>,
+    pub redirect_uri: Option<String>,
+    pub settings: Option<Map<String, Value>>,
+    pub theme: Option<Map<String, Value>>,
+    pub custom_consumer_settings: Option<Map<String, Value>>,
+}
+
+/// What a verified session token grants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionClaims {
+    pub application_id: ApplicationId,
+    pub consumer_id: ConsumerId,
+    pub redirect_uri: Option<String>,
+    pub settings: Map<String, Value>,
+}
+
+/// What a verified link state names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    pub application_id: ApplicationId,
+    pub consumer_id: ConsumerId,
+    pub unified_api: UnifiedApi,
+    pub service_id: ServiceId,
+}
+
+/// `30m`, `1h`, `2d`, `1w`, `90s`, or plain seconds.
+pub fn parse_session_length(s: &str) -> Result<i64> {
+    let bad = || {
+        Error::validation(
+            "settings.session_length must look like 30m, 1h, 2d or 1w (at most 1 week)",
+        )
+    };
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        Some(_) => (s, 's'),
+        None => return Err(bad()),
+    };
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return Err(bad()),
+    };
+    let secs = n.checked_mul(mult).ok_or_else(bad)?;
+    if secs <= 0 || secs > MAX_SESSION_SECONDS {
+        return Err(bad());
+    }
+    Ok(secs)
+}
+
+impl Vault {
+    /// Creates a Vault session for `consumer` (upserting it, as Apideck does) and returns the
+    /// token and the hosted page URL.
+    pub async fn create_session(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        req: SessionRequest,
+    ) -> Result<SessionView> {
+        let application = self.get_application(app).await?;
+        if let Some(m) = &req.consumer_metadata {
+            super::consumers::check_metadata(m)?;
+        }
+        let settings = req.settings.unwrap_or_default();
+        let seconds = match settings.get("session_length") {
+            None | Some(Value::Null) => DEFAULT_SESSION_SECONDS,
+            Some(Value::String(s)) => parse_session_length(s)?,
+            Some(_) => {
+                return Err(Error::validation(
+                    "settings.session_length must be a string",
+                ));
+            }
+        };
+        if let Some(uri) = &req.redirect_uri {
+            if !application.redirect_uris.iter().any(|u| u == uri) {
+                return Err(Error::OAuthRedirectUri(
+                    "redirect_uri is not on the application's allow-list of redirect URIs"
+                        .to_owned(),
+                ));
+            }
+        }
+        self.store()
+            .upsert_consumer(app, consumer, req.consumer_metadata.as_ref(), self.now_ms())
+            .await?;
+        let now_s = self.now_ms() / 1000;
+        let claims = json!({
+            "iss": ISSUER,
+            "aud": SESSION_AUDIENCE,
+            "sub": consumer.as_str(),
+            "application_id": app.as_str(),
+            "consumer_id": consumer.as_str(),
+            "redirect_uri": req.redirect_uri,
+            "settings": settings,
+            "theme": req.theme.unwrap_or_default(),
+            "consumer_metadata": req.consumer_metadata.unwrap_or_default(),
+            "custom_consumer_settings": req.custom_consumer_settings.unwrap_or_default(),
+            "iat": now_s,
+            "exp": now_s + seconds,
+            "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        let token = self.signer().sign(&claims).map_err(Error::internal)?;
+        let token = token.expose_secret().to_owned();
+        Ok(SessionView {
+            session_uri: format!("{}/session/{token}", self.public_url()),
+            session_token: token,
+        })
+    }
+
+    /// Verifies a session token. Any failure is [`Error::Unauthorized`].
+    pub fn verify_session(&self, token: &str) -> Result<SessionClaims> {
+        let claims = self.verify_jwt(token, SESSION_AUDIENCE)?;
+        let application_id = claim_id(&claims, "application_id")?;
+        let consumer_id = claim_id(&claims, "consumer_id")?;
+        Ok(SessionClaims {
+            application_id,
+            consumer_id,
+            redirect_uri: claims
+                .get("redirect_uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            settings: claims
+                .get("settings")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+
+    fn verify_jwt(&self, token: &str, audience: &str) -> Result<Map<String, Value>> {
+        let value = self
+            .signer()
+            .verify(token, self.now_ms() / 1000)
+            .map_err(|_| Error::Unauthorized)?;
+        let Value::Object(claims) = value else {
+            return Err(Error::Unauthorized);
+        };
+        if claims.get("aud").and_then(Value::as_str) != Some(audience)
+            || claims.get("iss").and_then(Value::as_str) != Some(ISSUER)
+        {
+            return Err(Error::Unauthorized);
+        }
+        Ok(claims)
+    }
+
+    /// Mints the `state` of an `authorize_url` (or `revoke_url` when `revoke`).
+    pub(crate) fn link_state(&self, link: &LinkState, revoke: bool) -> Result<String> {
+        let now_s = self.now_ms() / 1000;
+        let claims = json!({
+            "iss": ISSUER,
+            "aud": if revoke { LINK_AUDIENCE_REVOKE } else { LINK_AUDIENCE_AUTHORIZE },
+            "application_id": link.application_id.as_str(),
+            "consumer_id": link.consumer_id.as_str(),
+            "unified_api": link.unified_api.as_str(),
+            "service_id": link.service_id.as_str(),
+            "iat": now_s,
+            "exp": now_s + LINK_STATE_SECONDS,
+        });
+        let token = self.signer().sign(&claims).map_err(Error::internal)?;
+        Ok(token.expose_secret().to_owned())
+    }
+
+    /// Verifies a link state; any failure is [`Error::OAuthInvalidState`].
+    pub(crate) fn verify_link_state(&self, state: &str, revoke: bool) -> Result<LinkState> {
+        let aud = if revoke {
+            LINK_AUDIENCE_REVOKE
+        } else {
+            LINK_AUDIENCE_AUTHORIZE
+        };
+        let invalid = || {
+            Error::OAuthInvalidState(
+            "The state parameter is invalid or expired. Fetch a fresh authorize_url from GET /vault/connections.".to_owned(),
+        )
+        };
+        let claims = self.verify_jwt(state, aud).map_err(|_| invalid())?;
+        Ok(LinkState {
+            application_id: claim_id(&claims, "application_id").map_err(|_| invalid())?,
+            consumer_id: claim_id(&claims, "consumer_id").map_err(|_| invalid())?,
+            unified_api: claim_id(&claims, "unified_api").map_err(|_| invalid())?,
+            service_id: claim_id(&claims, "service_id").map_err(|_| invalid())?,
+        })
+    }
+}
+
+fn claim_id<T: std::str::FromStr>(claims: &Map<String, Value>, name: &str) -> Result<T> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or(Error::Unauthorized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_lengths() {
+        assert_eq!(parse_session_length("30m").ok(), Some(1800));
+        assert_eq!(parse_session_length("1h").ok(), Some(3600));
+        assert_eq!(parse_session_length("1w").ok(), Some(604_800));
+        assert_eq!(parse_session_length("7d").ok(), Some(604_800));
+        assert_eq!(parse_session_length("90").ok(), Some(90));
+        for bad in [
+            "8d",
+            "2w",
+            "0m",
+            "-1h",
+            "",
+            "h",
+            "1y",
+            "1.5h",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_session_length(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Bad input: unknown, replayed and expired states; tampered redirect URIs and links; wrong or
+//! missing headers; malformed and oversized bodies; unknown routes and methods. Every answer is
+//! an Apideck error envelope, and nothing redirects to a caller-chosen place.
+
+use std::sync::Arc;
+
+use patchbay_core::{Clock, ManualClock, SystemClock};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{
+    Options, REDIRECT_URI, assert_error_envelope, json_with, spawn_app, spawn_with, urlencode,
+};
+
+#[tokio::test]
+async fn unknown_state_is_refused_without_redirect() {
+    let app = spawn_app().await;
+    let (status, location, headers, body) = app
+        .get_raw(&format!(
+            "{}/vault/callback?code=aPrx123&state=made-up-state",
+            app.base_url
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(location.is_none());
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_error_envelope(
+        &serde_json::from_str(&body).expect("json"),
+        400,
+        "OAuthInvalidStateError",
+    );
+    for q in [
+        "",
+        "code=x",
+        "state=a&state=b&code=c",
+        "code=a&error=b&state=c",
+    ] {
+        let (status, location, _, body) = app
+            .get_raw(&format!("{}/vault/callback?{q}", app.base_url))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {body}");
+        assert!(location.is_none());
+    }
+}
+
+#[tokio::test]
+async fn replayed_callback_is_refused() {
+    let app = spawn_app().await;
+    let walk = app.connect("c").await;
+    let callback = walk
+        .hops
+        .iter()
+        .find(|h| h.contains("/vault/callback"))
+        .expect("callback hop")
+        .clone();
+    let (status, location, _, body) = app.get_raw(&callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(location.is_none());
+    assert_error_envelope(
+        &serde_json::from_str(&body).expect("json"),
+        400,
+        "OAuthInvalidStateError",
+    );
+}
+
+#[tokio::test]
+async fn expired_state_is_refused() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let app = spawn_with(Options {
+        clock: Some(Arc::clone(&clock)),
+        ..Options::default()
+    })
+    .await
+    .expect("app");
+    let start = format!(
+        "{}&redirect_uri={}",
+        app.authorize_url("c").await,
+        urlencode(REDIRECT_URI)
+    );
+    let (_, to_provider, _, _) = app.get_raw(&start).await;
+    let (_, to_callback, _, _) = app.get_raw(&to_provider.expect("provider")).await;
+    clock.advance(11 * 60 * 1000);
+    let (status, location, _, body) = app.get_raw(&to_callback.expect("callback")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(location.is_none());
+    assert_error_envelope(
+        &serde_json::from_str(&body).expect("json"),
+        400,
+        "OAuthInvalidStateError",
+    );
+    assert_eq!(app.connection("c").await["state"], "available");
+}
+
+#[tokio::test]
+async fn redirect_uri_must_be_on_the_allow_list() {
+    let app = spawn_app().await;
+    let authorize = app.authorize_url("c").await;
+    for evil in [
+        "https://evil.example.com/cb",
+        "//evil.example.com",
+        "http://127.0.0.1:9/after-connect.evil",
+        "http://127.0.0.1:9/after-connect/../x",
+        "https://127.0.0.1:9@evil.example.com/after-connect",
+        "javascript:alert(1)",
+        "HTTP://127.0.0.1:9/after-connect",
+    ] {
+        let (status, location, _, body) = app
+            .get_raw(&format!("{authorize}&redirect_uri={}", urlencode(evil)))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{evil}");
+        assert!(location.is_none(), "{evil} produced a redirect");
+        assert_error_envelope(
+            &serde_json::from_str(&body).expect("json"),
+            400,
+            "OAuthRedirectUriError",
+        );
+    }
+    // A session can only name an allow-listed redirect URI too.
+    let r = app
+        .consumer_api(Method::POST, "/vault/sessions", "c")
+        .json(&serde_json::json!({ "redirect_uri": "https://evil.example.com" }))
+        .send()
+        .await
+        .expect("send");
+    assert_error_envelope(
+        &json_with(r, StatusCode::BAD_REQUEST).await,
+        400,
+        "OAuthRedirectUriError",
+    );
+}
+
+#[tokio::test]
+async fn tampered_link_state_is_refused() {
+    let app = spawn_app().await;
+    let authorize = app.authorize_url("c").await;
+    let (prefix, state) = authorize.split_once("state=").expect("state");
+    let mut chars: Vec<char> = state.chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    let tampered: String = chars.into_iter().collect();
+    for url in [
+        format!(
+            "{prefix}state={tampered}&redirect_uri={}",
+            urlencode(REDIRECT_URI)
+        ),
+        format!("{prefix}redirect_uri={}", urlencode(REDIRECT_URI)),
+        // The link of one application used on another's path.
+        format!(
+            "{}/vault/authorize/salesforce/{}?state={state}&redirect_uri={}",
+            app.base_url,
+            patchbay_core::ApplicationId::generate(),
+            urlencode(REDIRECT_URI)
+        ),
+    ] {
+        let (status, location, _, body) = app.get_raw(&url).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
+        assert!(location.is_none());
+        assert_error_envelope(
+            &serde_json::from_str(&body).expect("json"),
+            400,
+            "OAuthInvalidStateError",
+        );
+    }
+    // The session JWT is not a link state (different audience).
+    let session = app.session("c").await;
+    let (status, _, _, _) = app
+        .get_raw(&format!(
+            "{}/vault/authorize/salesforce/{}?state={session}&redirect_uri={}",
+            app.base_url,
+            app.app_id,
+            urlencode(REDIRECT_URI)
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn wrong_or_missing_headers() {
+    let app = spawn_app().await;
+    let url = format!("{}/vault/consumers", app.base_url);
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (app.client.get(&url), 401, "UnauthorizedError"),
+        (
+            app.client.get(&url).bearer_auth(&app.api_key),
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            app.client
+                .get(&url)
+                .header("x-apideck-app-id", app.app_id.as_str()),
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            app.client
+                .get(&url)
+                .header("authorization", app.api_key.as_str())
+                .header("x-apideck-app-id", app.app_id.as_str()),
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            app.client
+                .get(&url)
+                .bearer_auth("pbk_0000000000000000_garbage")
+                .header("x-apideck-app-id", app.app_id.as_str()),
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            app.client.get(&url).bearer_auth(&app.api_key).header(
+                "x-apideck-app-id",
+                patchbay_core::ApplicationId::generate().as_str(),
+            ),
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            app.client
+                .get(&url)
+                .bearer_auth(&app.api_key)
+                .header("x-apideck-app-id", "not-an-id"),
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            app.api(Method::GET, "/vault/connections/crm/salesforce"),
+            400,
+            "RequestValidationError",
+        ),
+        (
+            app.api(Method::POST, "/vault/sessions"),
+            400,
+            "RequestValidationError",
+        ),
+        (
+            app.consumer_api(
+                Method::GET,
+                "/vault/connections/crm/salesforce",
+                "bad\u{7f}id",
+            ),
+            400,
+            "RequestValidationError",
+        ),
+    ];
+    for (i, (req, status, type_name)) in cases.into_iter().enumerate() {
+        let r = req.send().await.expect("send");
+        let got = r.status().as_u16();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(got, status, "case {i}: {v}");
+        assert_error_envelope(&v, status, type_name);
+    }
+    // A key with one changed character in the secret (checksum fails) and a revoked key.
+    let mut wrong = app.api_key.clone();
+    wrong.replace_range(30..31, if &wrong[30..31] == "a" { "b" } else { "a" });
+    let r = app
+        .client
+        .get(&url)
+        .bearer_auth(&wrong)
+        .header("x-apideck-app-id", app.app_id.as_str())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let extra = app
+        .vault
+        .create_api_key(
+            &app.app_id,
+            "temp",
+            patchbay_server::service::Scope::DEFAULT,
+        )
+        .await
+        .expect("key");
+    app.vault
+        .revoke_api_key(&app.app_id, &extra.row.id)
+        .await
+        .expect("revoke");
+    let r = app
+        .client
+        .get(&url)
+        .bearer_auth(extra.key.expose_secret())
+        .header("x-apideck-app-id", app.app_id.as_str())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies() {
+    let app = spawn_app().await;
+    let post = |body: Vec<u8>, ct: &str| {
+        app.api(Method::POST, "/vault/consumers")
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let v = json_with(
+        post(b"{nope".to_vec(), "application/json")
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_error_envelope(&v, 400, "RequestValidationError");
+    let v = json_with(
+        post(b"{\"consumer_id\": 5}".to_vec(), "application/json")
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_error_envelope(&v, 400, "RequestValidationError");
+    let v = json_with(
+        post(
+            b"{\"consumer_id\":\"a\",\"extra\":1}".to_vec(),
+            "application/json",
+        )
+        .await
+        .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_error_envelope(&v, 400, "RequestValidationError");
+    let v = json_with(
+        post(b"{\"consumer_id\":\"a\"}".to_vec(), "text/plain")
+            .await
+            .expect("send"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
+    assert_error_envelope(&v, 415, "RequestValidationError");
+    let big = format!("{{\"consumer_id\":\"{}\"}}", "x".repeat(400 * 1024)).into_bytes();
+    let v = json_with(
+        post(big, "application/json").await.expect("send"),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert_error_envelope(&v, 413, "RequestValidationError");
+    let v = json_with(
+        post(Vec::new(), "application/json").await.expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_error_envelope(&v, 400, "RequestValidationError");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let app = spawn_app().await;
+    let v = json_with(
+        app.api(Method::GET, "/vault/nope")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_error_envelope(&v, 404, "EntityNotFoundError");
+    let v = json_with(
+        app.api(Method::PUT, "/vault/consumers")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::METHOD_NOT_ALLOWED,
+    )
+    .await;
+    assert_error_envelope(&v, 405, "MethodNotAllowedError");
+    let v = json_with(
+        app.consumer_api(Method::GET, "/vault/connections/CRM/sales_force", "c")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_error_envelope(&v, 404, "ConnectionNotFoundError");
+    let v = json_with(
+        app.api(Method::GET, "/vault/consumers?limit=0")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_error_envelope(&v, 400, "RequestValidationError");
+    let v = json_with(
+        app.api(Method::GET, "/vault/consumers?cursor=%%%")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_error_envelope(&v, 400, "InvalidCursorError");
+    let r = app
+        .client
+        .get(format!("{}/health", app.base_url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+}

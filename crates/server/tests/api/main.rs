@@ -1,0 +1,10 @@
+//! All integration tests of the server, in one binary (one link step).
+
+mod bad_input;
+mod connect_flow;
+mod consumers;
+mod helpers;
+mod isolation;
+mod secrets;
+mod spec_shapes;
+mod troubleshooting;
