@@ -216,4 +216,22 @@ mod tests {
             Err(StoreError::InvalidUrl)
         ));
     }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_works_with_one_connection() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        assert_eq!(store.backend(), Backend::Sqlite);
+        store.set_meta("k", "v").await.unwrap();
+        // A second pooled connection would see a different, empty database.
+        assert_eq!(store.get_meta("k").await.unwrap().as_deref(), Some("v"));
+    }
+
+    #[tokio::test]
+    async fn bad_urls_are_refused_without_echoing_them() {
+        let err = Store::connect("mysql://user:secret@h/db")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidUrl));
+        assert!(!err.to_string().contains("secret"));
+    }
 }

@@ -94,7 +94,9 @@ impl Store {
     }
 
     /// Writes refreshed tokens in one statement guarded by `token_version`, increments the
-    /// version, resets failure bookkeeping and releases the caller's lease. Returns false if
+    /// version, resets failure bookkeeping and releases the caller's lease. Refresh-related
+    /// health (`pending_refresh`, `needs_auth`, `degraded`) becomes `ok`; other health values
+    /// (`pending_confirmation`, `needs_consent`, …) are not the refresh's to clear. Returns false if
     /// a newer writer won (the caller must then use the stored tokens, not its own).
     ///
     /// The write does not require the lease to be still held: a successful provider answer is
@@ -106,7 +108,10 @@ impl Store {
                token_issued_at = COALESCE($5, token_issued_at), token_expires_at = $6, \
                next_refresh_at = $7, instance_url = COALESCE($8, instance_url), \
                granted_scopes = COALESCE($9, granted_scopes), \
-               token_version = token_version + 1, health = 'ok', refresh_failure_count = 0, \
+               token_version = token_version + 1, \
+               health = CASE WHEN health IN ('pending_refresh', 'needs_auth', 'degraded') \
+                 THEN 'ok' ELSE health END, \
+               refresh_failure_count = 0, \
                credentials_expire_at = NULL, last_refresh_error = NULL, last_refresh_at = $11, \
                lease_owner = CASE WHEN lease_owner = $10 THEN NULL ELSE lease_owner END, \
                lease_until = CASE WHEN lease_owner = $10 THEN NULL ELSE lease_until END, \

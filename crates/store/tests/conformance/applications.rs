@@ -19,8 +19,32 @@ async fn backend_is_reported(db: TestDatabase) {
     // Reconnecting runs migrations again, which must be a no-op.
     let again = db.store().await;
     assert!(again.list_applications().await.unwrap().is_empty());
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, 1);
     if db.backend() == Backend::Sqlite {
-        assert!(db.sqlite_file().unwrap().exists());
+        assert!(
+            db.sqlite_file().unwrap().exists(),
+            "file created on first connect"
+        );
+        let mut conn = store.pool().acquire().await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(busy, 5000);
     }
 }
 

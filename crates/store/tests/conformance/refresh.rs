@@ -9,7 +9,9 @@ patchbay_store::backend_tests!(
     refreshed_tokens_are_version_guarded,
     missing_refresh_token_keeps_old_one,
     failure_is_version_guarded,
-    sweeper_claims_due_rows_once
+    sweeper_claims_due_rows_once,
+    two_nodes_share_leases,
+    refresh_keeps_unrelated_health
 );
 
 const TTL: i64 = 30_000;
@@ -313,5 +315,73 @@ async fn sweeper_claims_due_rows_once(db: TestDatabase) {
             .unwrap()
             .len(),
         5
+    );
+}
+
+/// Two `Store`s (two pools, as on two nodes) on one database.
+async fn two_nodes_share_leases(db: TestDatabase) {
+    let node_a = db.store().await;
+    let node_b = db.store().await;
+    let app_id = app(&node_a).await;
+    for i in 0..6 {
+        authorized_connection(&node_a, &app_id, &format!("c{i}")).await;
+    }
+    let now = T0 + 3_000_000;
+    let (a, b) = tokio::join!(
+        node_a.claim_due_for_refresh("node-a", now, TTL, 100),
+        node_b.claim_due_for_refresh("node-b", now, TTL, 100)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 6, "each row claimed by exactly one node");
+    for row in &a {
+        assert!(b.iter().all(|r| r.id != row.id));
+        assert!(
+            node_b
+                .try_acquire_refresh_lease(&row.id, "node-b", now, TTL)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            node_b
+                .get_connection(&row.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .lease_owner
+                .as_deref()
+                == Some("node-a")
+        );
+    }
+}
+
+async fn refresh_keeps_unrelated_health(db: TestDatabase) {
+    let store = db.store().await;
+    let app_id = app(&store).await;
+    let c = authorized_connection(&store, &app_id, "c1").await;
+    store
+        .set_health(&c.id, Health::NeedsConsent, T0)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .store_refreshed_tokens(&refreshed(&c.id, c.token_version, "a2", None))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_connection(&c.id).await.unwrap().unwrap().health,
+        Health::NeedsConsent
+    );
+    store.set_health(&c.id, Health::Degraded, T0).await.unwrap();
+    assert!(
+        store
+            .store_refreshed_tokens(&refreshed(&c.id, c.token_version + 1, "a3", None))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_connection(&c.id).await.unwrap().unwrap().health,
+        Health::Ok
     );
 }
