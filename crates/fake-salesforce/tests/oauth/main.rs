@@ -3,4 +3,5 @@
 mod support;
 
 mod authorize;
+mod refresh;
 mod token;
