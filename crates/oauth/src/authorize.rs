@@ -171,6 +171,62 @@ pub fn parse_callback(query: &str) -> Result<CallbackResult, CallbackError> {
     }
 }
 
+/// Why a parsed callback must not lead to a code exchange.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackRejection {
+    /// The `state` is not the one stored for this transaction (CSRF, or a stale tab).
+    #[error("the callback state does not match the authorization transaction")]
+    StateMismatch,
+    /// The callback names another authorization server (RFC 9207 mix-up defence).
+    #[error("the callback issuer does not match the login host of the transaction")]
+    IssuerMismatch,
+    /// The provider refused the authorization; the values are the provider's, for diagnosis.
+    #[error("the authorization was refused: {error}")]
+    Refused {
+        error: String,
+        error_description: Option<String>,
+    },
+}
+
+/// Checks a callback against the stored transaction and returns the code to redeem.
+///
+/// `state` is compared in constant time. `iss`, when the provider sends one and an issuer is
+/// expected, must equal it exactly, with no normalisation (security.md O4, T-OA-06). Error
+/// callbacks are matched on `state` too before their error is reported (O8), so a forged error
+/// cannot close someone else's transaction.
+pub fn check_callback(
+    callback: CallbackResult,
+    expected_state: &OAuthState,
+    expected_issuer: Option<&str>,
+) -> Result<AuthorizationCode, CallbackRejection> {
+    match callback {
+        CallbackResult::Code { code, state, iss } => {
+            if !expected_state.matches(state.expose()) {
+                return Err(CallbackRejection::StateMismatch);
+            }
+            if let (Some(got), Some(expected)) = (iss.as_deref(), expected_issuer)
+                && got != expected
+            {
+                return Err(CallbackRejection::IssuerMismatch);
+            }
+            Ok(code)
+        }
+        CallbackResult::Error {
+            error,
+            error_description,
+            state,
+        } => match state {
+            Some(state) if expected_state.matches(state.expose()) => {
+                Err(CallbackRejection::Refused {
+                    error,
+                    error_description,
+                })
+            }
+            _ => Err(CallbackRejection::StateMismatch),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +340,51 @@ mod tests {
             parse_callback("error=invalid_request&error_description=missing%20required%20code%20challenge"),
             Ok(CallbackResult::Error { state: None, error_description: Some(d), .. }) if d == "missing required code challenge"
         ));
+    }
+
+    #[test]
+    fn check_callback_matches_state_and_issuer() {
+        let state = OAuthState::new("s1");
+        let parse = |q: &str| parse_callback(q).expect("parse");
+        let code = check_callback(
+            parse("code=c&state=s1"),
+            &state,
+            Some("https://login.salesforce.com"),
+        );
+        assert_eq!(code.map(|c| c.expose().to_owned()), Ok("c".to_owned()));
+        assert_eq!(
+            check_callback(parse("code=c&state=s2"), &state, None).err(),
+            Some(CallbackRejection::StateMismatch)
+        );
+        let iss = "code=c&state=s1&iss=https%3A%2F%2Flogin.salesforce.com";
+        assert!(check_callback(parse(iss), &state, Some("https://login.salesforce.com")).is_ok());
+        assert!(check_callback(parse(iss), &state, None).is_ok());
+        for other in [
+            "https://login.salesforce.com/",
+            "https://LOGIN.salesforce.com",
+            "https://evil",
+        ] {
+            assert_eq!(
+                check_callback(parse(iss), &state, Some(other)).err(),
+                Some(CallbackRejection::IssuerMismatch),
+                "{other}"
+            );
+        }
+        assert_eq!(
+            check_callback(parse("error=access_denied&state=s1"), &state, None).err(),
+            Some(CallbackRejection::Refused {
+                error: "access_denied".to_owned(),
+                error_description: None
+            })
+        );
+        assert_eq!(
+            check_callback(parse("error=access_denied&state=zz"), &state, None).err(),
+            Some(CallbackRejection::StateMismatch)
+        );
+        assert_eq!(
+            check_callback(parse("error=access_denied"), &state, None).err(),
+            Some(CallbackRejection::StateMismatch)
+        );
     }
 
     #[test]

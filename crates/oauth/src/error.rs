@@ -240,6 +240,15 @@ impl OAuthError {
         }
     }
 
+    /// The provider's `Retry-After`, on any answer that carried one (429, but also 503).
+    pub fn retry_after(&self) -> Option<RetryAfter> {
+        match self {
+            OAuthError::Provider { retry_after, .. }
+            | OAuthError::MalformedResponse { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// The provider's `error` code, if it sent one.
     pub fn provider_error(&self) -> Option<&str> {
         match self {

@@ -30,7 +30,8 @@ mod secret;
 mod token;
 
 pub use authorize::{
-    AuthorizationRequest, CallbackError, CallbackResult, parse_callback, start_authorization,
+    AuthorizationRequest, CallbackError, CallbackRejection, CallbackResult, check_callback,
+    parse_callback, start_authorization,
 };
 pub use classify::{classify, classify_response};
 pub use client::{HttpOptions, TokenRef, exchange_code, http_client, introspect, refresh, revoke};

@@ -6,9 +6,9 @@ use patchbay_fake_salesforce::{EmulatorConfig, EmulatorHandle, spawn};
 use patchbay_oauth::{
     AuthorizationCode, AuthorizationRequest, CallbackResult, Check, ClientConfig, ClientSecret,
     DiagnosisContext, ErrorClass, HttpOptions, LoginHost, OAuthError, PkceVerifier, RefreshToken,
-    Scopes, TokenRef, TokenSet, diagnose_authorize_error, diagnose_error, diagnose_introspection,
-    diagnose_rotation, diagnose_scopes, exchange_code, http_client, introspect, parse_callback,
-    probe_client, refresh, revoke, start_authorization,
+    Scopes, TokenRef, TokenSet, check_callback, diagnose_authorize_error, diagnose_error,
+    diagnose_introspection, diagnose_rotation, diagnose_scopes, exchange_code, http_client,
+    introspect, parse_callback, probe_client, refresh, revoke, start_authorization,
 };
 
 /// Never contacted: the client reads the redirect's `Location` instead of following it.
