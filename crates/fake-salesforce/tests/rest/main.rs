@@ -1,0 +1,9 @@
+//! The REST surface (`/services/data`) over HTTP, against an emulator per test on port 0.
+//! One test binary: the modules share the harness in `support`.
+
+mod auth;
+mod garbage;
+mod query;
+mod records;
+mod support;
+mod versions;
