@@ -157,6 +157,22 @@ impl Store {
         Ok(())
     }
 
+    /// The database server's clock in unix ms. Nodes sharing PostgreSQL can take lease and
+    /// expiry times from here instead of their own clocks (security.md §3.1 F2, F9).
+    pub async fn db_now_ms(&self) -> Result<i64> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now_ms"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now_ms"
+            }
+        };
+        Ok(sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -67,6 +67,17 @@ impl SealedColumn {
         }
     }
 
+    /// The columns that identify a row of [`SealedColumn::table`].
+    fn key_columns(self) -> &'static str {
+        match self {
+            Self::IntegrationClientSecret | Self::IntegrationStagedClientSecret => {
+                "application_id, unified_api, service_id"
+            }
+            Self::ConnectionAccessToken | Self::ConnectionRefreshToken => "application_id, id",
+            Self::OAuthCodeVerifier => "application_id, state_hash",
+        }
+    }
+
     pub fn column(self) -> &'static str {
         match self {
             Self::IntegrationClientSecret => "client_secret_sealed",
@@ -138,12 +149,7 @@ impl Store {
     pub async fn sealed_values(&self) -> Result<Vec<SealedValue>> {
         let mut out = Vec::new();
         for column in SealedColumn::ALL {
-            let (key_cols, table) = match column.table() {
-                "integrations" => ("application_id, unified_api, service_id", "integrations"),
-                "connections" => ("application_id, id", "connections"),
-                _ => ("application_id, state_hash", "oauth_transactions"),
-            };
-            let col = column.column();
+            let (table, col, key_cols) = (column.table(), column.column(), column.key_columns());
             let sql =
                 format!("SELECT {key_cols}, {col} AS sealed FROM {table} WHERE {col} IS NOT NULL");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -209,17 +215,21 @@ impl Store {
 
 fn sealed_row(column: SealedColumn, row: &AnyRow) -> Result<SealedRow> {
     let application_id = row.id("application_id")?;
-    Ok(match column.table() {
-        "integrations" => SealedRow::Integration {
-            application_id,
-            unified_api: row.id("unified_api")?,
-            service_id: row.id("service_id")?,
-        },
-        "connections" => SealedRow::Connection {
-            application_id,
-            id: row.id("id")?,
-        },
-        _ => SealedRow::OAuthTransaction {
+    Ok(match column {
+        SealedColumn::IntegrationClientSecret | SealedColumn::IntegrationStagedClientSecret => {
+            SealedRow::Integration {
+                application_id,
+                unified_api: row.id("unified_api")?,
+                service_id: row.id("service_id")?,
+            }
+        }
+        SealedColumn::ConnectionAccessToken | SealedColumn::ConnectionRefreshToken => {
+            SealedRow::Connection {
+                application_id,
+                id: row.id("id")?,
+            }
+        }
+        SealedColumn::OAuthCodeVerifier => SealedRow::OAuthTransaction {
             application_id,
             state_hash: row.text("state_hash")?,
         },

@@ -16,6 +16,12 @@ async fn backend_is_reported(db: TestDatabase) {
     let store = db.store().await;
     assert_eq!(store.backend(), db.backend());
     store.ping().await.unwrap();
+    let db_now = store.db_now_ms().await.unwrap();
+    let local_now = patchbay_core::Clock::now_ms(&patchbay_core::SystemClock);
+    assert!(
+        (db_now - local_now).abs() < 5_000,
+        "database clock {db_now} vs local {local_now}"
+    );
     // Reconnecting runs migrations again, which must be a no-op.
     let again = db.store().await;
     assert!(again.list_applications().await.unwrap().is_empty());
