@@ -63,20 +63,19 @@ async fn no_secret_reaches_the_logs() {
     assert!(matches!(callback, CallbackResult::Code { .. }));
     let code = check_callback(callback, &req.state, None).expect("state");
     let code_text = code.expose().to_owned();
-    let env = (&http, &cfg);
-    let tokens = exchange_code(&env.0, &env.1, &code, &req.pkce_verifier, CALLBACK)
+    let tokens = exchange_code(&http, &cfg, &code, &req.pkce_verifier, CALLBACK)
         .await
         .expect("exchange");
     let rt = tokens.refresh_token.clone().expect("refresh token");
-    let err = refresh(&env.0, &env.1, &rt, false)
+    let err = refresh(&http, &cfg, &rt, false)
         .await
         .expect_err("secret required");
-    let refreshed = refresh(&env.0, &env.1, &rt, true).await.expect("refresh");
-    let _ = exchange_code(&env.0, &env.1, &code, &req.pkce_verifier, CALLBACK).await;
-    introspect(&env.0, &env.1, TokenRef::Access(&refreshed.access_token))
+    let refreshed = refresh(&http, &cfg, &rt, true).await.expect("refresh");
+    let _ = exchange_code(&http, &cfg, &code, &req.pkce_verifier, CALLBACK).await;
+    introspect(&http, &cfg, TokenRef::Access(&refreshed.access_token))
         .await
         .expect("introspect");
-    revoke(&env.0, &env.1, TokenRef::Refresh(&rt))
+    revoke(&http, &cfg, TokenRef::Refresh(&rt))
         .await
         .expect("revoke");
 

@@ -86,8 +86,8 @@ impl Env {
         )
         .expect("start");
         match self.authorize_url(&req.url).await {
-            CallbackResult::Code { code, state, .. } => {
-                assert!(req.state.matches(state.expose()), "state is echoed");
+            ok @ CallbackResult::Code { .. } => {
+                let code = check_callback(ok, &req.state, None).expect("state is echoed");
                 (req, code)
             }
             CallbackResult::Error {
