@@ -429,3 +429,47 @@ async fn invalid_scope_is_redirected_and_diagnosed() {
         other => panic!("expected invalid_scope, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn bad_client_or_redirect_uri_is_never_redirected() {
+    let env = Env::start(|_| {}).await;
+    let scopes = Scopes::parse(SCOPES);
+    let mismatched = start_authorization(
+        &env.cfg,
+        "http://127.0.0.1:9/elsewhere",
+        &scopes,
+        None,
+        None,
+    )
+    .expect("start");
+    let mut unknown_cfg = env.cfg.clone();
+    unknown_cfg.client_id = "3MVG9unknownKey".to_owned();
+    let unknown = start_authorization(&unknown_cfg, CALLBACK, &scopes, None, None).expect("start");
+    for url in [&mismatched.url, &unknown.url] {
+        let resp = env.http.get(url.clone()).send().await.expect("authorize");
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(
+            resp.headers().get("location").is_none(),
+            "no redirect to an unchecked URI"
+        );
+    }
+}
+
+#[tokio::test]
+async fn exchange_with_another_redirect_uri_fails() {
+    let env = Env::start(|_| {}).await;
+    let (req, code) = env.authorize(SCOPES).await;
+    let err = exchange_code(
+        &env.http,
+        &env.cfg,
+        &code,
+        &req.pkce_verifier,
+        "http://127.0.0.1:9/elsewhere",
+    )
+    .await
+    .expect_err("redirect_uri differs from the authorize request");
+    assert!(
+        matches!(err.class(), ErrorClass::InvalidGrant | ErrorClass::Config),
+        "{err}"
+    );
+}
