@@ -34,7 +34,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use api_keys::{ApiKeyRow, NewApiKey};
+pub use api_keys::{ApiKeyRow, NewApiKey, TOUCH_GRANULARITY_MS};
 pub use applications::{ApplicationRow, NewApplication};
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
@@ -81,10 +81,19 @@ impl Default for StoreOptions {
 }
 
 /// The persistence handle. Cheap to clone (the pool is shared).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    // Only the backend: pool internals are noise, and a URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -278,6 +278,15 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
+    /// Deletes request logs older than `before_ms` (retention). Returns how many.
+    pub async fn purge_request_logs(&self, before_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM request_logs WHERE timestamp < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Counts a consumer's requests in `[start_ms, end_ms]` by API family: `proxy`, `vault`,
     /// and every unified API (crm, …) as `unify`.
     pub async fn count_requests(
