@@ -123,10 +123,8 @@ impl Vault {
             }
             None => Scopes::parse(&integration.scopes),
         };
-        if let Some(n) = nonce {
-            if n.is_empty() || n.len() > 256 {
-                return Err(Error::validation("nonce must be 1..=256 characters"));
-            }
+        if nonce.is_some_and(|n| n.is_empty() || n.len() > 256) {
+            return Err(Error::validation("nonce must be 1..=256 characters"));
         }
         let request =
             patchbay_oauth::start_authorization(&cfg, &self.callback_url(), &scopes, None, None)

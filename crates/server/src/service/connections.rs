@@ -109,10 +109,8 @@ impl Vault {
                 continue;
             }
             let state = integration.to_domain()?.state();
-            if let Some(want) = configured {
-                if want != (state == IntegrationState::Configured) {
-                    continue;
-                }
+            if configured.is_some_and(|want| want != (state == IntegrationState::Configured)) {
+                continue;
             }
             let row = rows.iter().find(|r| {
                 r.unified_api == integration.unified_api && r.service_id == integration.service_id

@@ -105,13 +105,14 @@ impl Vault {
                 ));
             }
         };
-        if let Some(uri) = &req.redirect_uri {
-            if !application.redirect_uris.iter().any(|u| u == uri) {
-                return Err(Error::OAuthRedirectUri(
-                    "redirect_uri is not on the application's allow-list of redirect URIs"
-                        .to_owned(),
-                ));
-            }
+        if req
+            .redirect_uri
+            .as_ref()
+            .is_some_and(|uri| !application.redirect_uris.iter().any(|u| u == uri))
+        {
+            return Err(Error::OAuthRedirectUri(
+                "redirect_uri is not on the application's allow-list of redirect URIs".to_owned(),
+            ));
         }
         self.store()
             .upsert_consumer(app, consumer, req.consumer_metadata.as_ref(), self.now_ms())

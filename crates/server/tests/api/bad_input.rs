@@ -239,7 +239,7 @@ async fn wrong_or_missing_headers() {
             app.consumer_api(
                 Method::GET,
                 "/vault/connections/crm/salesforce",
-                "bad\u{7f}id",
+                &"x".repeat(300),
             ),
             400,
             "RequestValidationError",

@@ -146,26 +146,13 @@ async fn full_flow(db: Db) {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let conn = app.connection(consumer).await;
     assert_eq!(conn["state"], "available");
-    let requests = app.emulator_requests().await;
+    // The grant was alive before the delete (validate refreshed it) and is dead now: the
+    // delete revoked it at the emulator. (The emulator's request log records token and REST
+    // calls only, so the effect is what the test can observe.)
     assert!(
-        requests.iter().any(|e| e["path"]
-            .as_str()
-            .is_some_and(|p| p.ends_with("/services/oauth2/revoke"))),
-        "the emulator saw no revoke: {requests:?}"
+        !app.refresh_token_alive(&refresh_token).await,
+        "the refresh token survived the delete"
     );
-    // And the grant is really dead at the provider.
-    let r = app
-        .client
-        .post(format!("{}/services/oauth2/token", app.emulator.base_url()))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.as_str()),
-            ("client_id", "x"),
-        ])
-        .send()
-        .await
-        .expect("send");
-    assert!(r.status().is_client_error());
 
     // Every step is in the audit log, without secrets.
     let audit = app

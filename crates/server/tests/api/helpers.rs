@@ -108,6 +108,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub emulator: EmulatorHandle,
     pub client_secret: String,
+    pub client_id: String,
     pub db: TestDatabase,
     _data_dir: tempfile::TempDir,
 }
@@ -147,6 +148,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     };
     let client_secret = emu_config.client_secret.clone();
     let client_id = emu_config.client_id.clone();
+    let emulator_client_id = client_id.clone();
     let emulator = patchbay_fake_salesforce::spawn(emu_config)
         .await
         .expect("spawn emulator");
@@ -184,6 +186,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         client,
         emulator,
         client_secret,
+        client_id: emulator_client_id,
         db,
         _data_dir: data_dir,
     })
@@ -313,6 +316,25 @@ impl TestApp {
             urlencode(REDIRECT_URI)
         );
         self.walk(&start).await
+    }
+
+    /// Whether the emulator still honours `refresh_token` (a direct refresh, no secret).
+    pub async fn refresh_token_alive(&self, refresh_token: &str) -> bool {
+        let r = self
+            .client
+            .post(format!(
+                "{}/services/oauth2/token",
+                self.emulator.base_url()
+            ))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", self.client_id.as_str()),
+            ])
+            .send()
+            .await
+            .expect("send");
+        r.status().is_success()
     }
 
     pub async fn emulator_requests(&self) -> Vec<Value> {

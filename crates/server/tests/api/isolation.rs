@@ -6,7 +6,6 @@ use patchbay_core::{ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
 use patchbay_server::service::integrations::IntegrationInput;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
 
 use crate::helpers::{REDIRECT_URI, assert_error_envelope, json_with, spawn_app};
 
@@ -81,10 +80,23 @@ async fn another_tenants_ids_are_not_found() {
         let v = json_with(r, StatusCode::NOT_FOUND).await;
         assert_error_envelope(&v, 404, "ConnectionNotFoundError");
     }
-    let r = as_b(Method::GET, "/vault/logs").send().await.expect("send");
-    assert_eq!(
-        json_with(r, StatusCode::OK).await["data"],
-        Value::Array(vec![])
+    // B's log holds only B's own calls, none of A's connect flow.
+    let r = as_b(Method::GET, "/vault/logs?limit=200")
+        .send()
+        .await
+        .expect("send");
+    let logs = json_with(r, StatusCode::OK).await;
+    let ops: Vec<&str> = logs["data"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .filter_map(|l| l["operation"]["id"].as_str())
+        .collect();
+    assert!(!ops.is_empty());
+    assert!(
+        !ops.iter()
+            .any(|o| *o == "connectionsCallback" || *o == "connectionsAuthorize"),
+        "{ops:?}"
     );
     // A's connection is untouched.
     assert_eq!(app.connection("shared-name").await["state"], "callable");

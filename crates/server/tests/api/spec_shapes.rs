@@ -306,7 +306,7 @@ async fn vault_responses_match_the_spec() {
         assert_valid(&spec, "Log", l);
     }
     let r = app
-        .consumer_api(Method::GET, "/vault/logs?filter[http_method]=PATCH&filter[path]=/crm/sales&filter[path_match_mode]=ENDS_WITH", "shape")
+        .consumer_api(Method::GET, "/vault/logs?filter[http_method]=PATCH&filter[path]=/crm/salesforce&filter[path_match_mode]=ENDS_WITH", "shape")
         .send()
         .await
         .expect("send");
