@@ -8,6 +8,7 @@ pub mod datetime;
 pub mod error;
 pub mod ids;
 pub mod schema;
+mod seed;
 pub mod soql;
 
 pub use error::SfError;
@@ -17,4 +18,5 @@ mod value;
 
 pub use org::{NewUser, Org, OrgOptions, UserInfo};
 pub use schema::object_names;
+pub use seed::SeedOptions;
 pub use soql::QueryResult;

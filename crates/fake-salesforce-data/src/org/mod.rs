@@ -289,7 +289,7 @@ impl Org {
 }
 
 /// Bumps the audit fields of a write.
-fn touch(row: &mut Row, user: SfId, now_ms: i64) {
+pub(crate) fn touch(row: &mut Row, user: SfId, now_ms: i64) {
     row.values[sys::LAST_MODIFIED_DATE] = Value::DateTime(now_ms);
     row.values[sys::LAST_MODIFIED_BY_ID] = Value::Id(user);
     row.values[sys::SYSTEM_MODSTAMP] = Value::DateTime(now_ms);

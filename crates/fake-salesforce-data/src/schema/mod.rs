@@ -158,12 +158,17 @@ pub struct ObjectDef {
     pub updateable: bool,
     pub deletable: bool,
     pub fields: Vec<FieldDef>,
+    /// Exact canonical names first: the engine's own look-ups then need no allocation.
+    by_name: HashMap<String, usize>,
     by_lower: HashMap<String, usize>,
     rel_by_lower: HashMap<String, usize>,
 }
 
 impl ObjectDef {
     fn index(mut self) -> Self {
+        self.by_name = (self.fields.iter().enumerate())
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect();
         self.by_lower = (self.fields.iter().enumerate())
             .map(|(i, f)| (f.name.to_ascii_lowercase(), i))
             .collect();
@@ -175,6 +180,9 @@ impl ObjectDef {
 
     /// Position of a field, by case-insensitive name.
     pub fn field_index(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.by_name.get(name) {
+            return Some(*i);
+        }
         self.by_lower.get(&name.to_ascii_lowercase()).copied()
     }
 
@@ -282,6 +290,9 @@ impl Schema {
     }
 
     pub fn object_index(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.objects.iter().position(|o| o.name == name) {
+            return Some(i);
+        }
         self.by_lower.get(&name.to_ascii_lowercase()).copied()
     }
 

@@ -292,6 +292,7 @@ fn object(
         updateable: true,
         deletable: true,
         fields: all,
+        by_name: HashMap::new(),
         by_lower: HashMap::new(),
         rel_by_lower: HashMap::new(),
     }
