@@ -3,6 +3,7 @@ use sqlx::error::ErrorKind;
 /// Store failures. Messages name tables and constraints, never values: rows hold secrets
 /// (sealed, but still not for logs) and caller-supplied ids.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     InvalidUrl,
@@ -15,6 +16,8 @@ pub enum StoreError {
     /// A stored value failed validation when read back (a bad id, an unknown enum spelling).
     #[error("corrupt value in column {column}")]
     Corrupt { column: &'static str },
+    #[error("could not create the database directory")]
+    CreateDir(#[source] std::io::Error),
     #[error("invalid cursor")]
     InvalidCursor,
     #[error("database migration failed")]

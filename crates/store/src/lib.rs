@@ -114,6 +114,10 @@ impl Store {
     pub async fn connect_with(database_url: &str, options: StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(database_url)?;
+        if let Some(dir) = sqlite_parent_dir(&url) {
+            // First run of the embedded default: create the data directory too.
+            std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
+        }
         let connect_options: AnyConnectOptions = url.parse().map_err(|_| StoreError::InvalidUrl)?;
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(options.max_connections)
@@ -202,9 +206,30 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
     Err(StoreError::InvalidUrl)
 }
 
+/// The directory of a `sqlite://PATH` file, if it has one that does not exist yet.
+fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
+    let path = url.strip_prefix("sqlite://")?;
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let parent = std::path::Path::new(path).parent()?;
+    (!parent.as_os_str().is_empty() && !parent.exists()).then_some(parent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn missing_data_directory_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/data/patchbay.db");
+        let store = Store::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        store.ping().await.unwrap();
+        assert!(file.exists());
+        assert_eq!(sqlite_parent_dir("sqlite::memory:"), None);
+        assert_eq!(sqlite_parent_dir("sqlite://patchbay.db?mode=rwc"), None);
+    }
 
     #[test]
     fn url_normalisation() {
