@@ -38,6 +38,9 @@ impl Fields<'_> {
     }
 }
 
+/// Salesforce caps events at 14 days; the cap also keeps end-time arithmetic in range.
+const MAX_DURATION_MINUTES: i64 = 14 * 24 * 60;
+
 fn missing(field: &str) -> SfError {
     SfError::new(
         400,
@@ -182,7 +185,7 @@ fn event_times(f: &mut Fields<'_>) -> Result<(), SfError> {
             _ => return Err(missing("ActivityDate")),
         };
         let duration = match f.get("DurationInMinutes") {
-            Value::Int(d) if d > 0 => d,
+            Value::Int(d) if (1..=MAX_DURATION_MINUTES).contains(&d) => d,
             _ => 1440,
         };
         let start = day * MS_PER_DAY;
@@ -194,6 +197,16 @@ fn event_times(f: &mut Fields<'_>) -> Result<(), SfError> {
         return Ok(());
     }
     let start = start.ok_or_else(|| missing("ActivityDateTime"))?;
+    if let Value::Int(d) = f.get("DurationInMinutes")
+        && !(0..=MAX_DURATION_MINUTES).contains(&d)
+    {
+        return Err(SfError::new(
+            400,
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            format!("Duration: value outside of valid range on numeric field: {d}"),
+        )
+        .with_fields(vec!["DurationInMinutes".to_owned()]));
+    }
     let end_wins = f.given("EndDateTime") && !f.given("DurationInMinutes");
     let (end, duration) = match (f.get("EndDateTime"), f.get("DurationInMinutes")) {
         (Value::DateTime(e), _) if end_wins => (e, (e - start) / 60_000),

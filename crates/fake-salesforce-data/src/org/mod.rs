@@ -296,4 +296,6 @@ pub(crate) fn touch(row: &mut Row, user: SfId, now_ms: i64) {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

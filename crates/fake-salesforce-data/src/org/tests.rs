@@ -365,6 +365,12 @@ fn event_time_rules() {
         json!({"StartDateTime": "2024-10-01T10:00:00Z", "EndDateTime": "2024-10-01T09:00:00Z"}),
     );
     assert_eq!(e[0].error_code, "FIELD_INTEGRITY_EXCEPTION");
+    let e = create_err(
+        &mut org,
+        "Event",
+        json!({"StartDateTime": "2024-10-01T10:00:00Z", "DurationInMinutes": i64::MAX}),
+    );
+    assert_eq!(e[0].error_code, "NUMBER_OUTSIDE_VALID_RANGE");
     let e = create_err(&mut org, "Event", json!({"IsAllDayEvent": true}));
     assert_eq!(e[0].message, "Required fields are missing: [ActivityDate]");
     let all = create_ok(

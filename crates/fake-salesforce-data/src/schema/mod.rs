@@ -1,12 +1,14 @@
 //! The emulated org's object definitions, as data: one table of fields per object (see
 //! `objects.rs`), plus custom `*__c` fields an org adds at construction.
 
+mod builder;
 mod describe;
 mod objects;
+mod picklists;
 
 use std::collections::HashMap;
 
-pub use objects::{DEFAULT_STAGES, StageDef};
+pub use picklists::{DEFAULT_STAGES, StageDef};
 
 /// Field types, named as in describe's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

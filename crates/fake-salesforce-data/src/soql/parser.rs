@@ -80,6 +80,9 @@ pub(crate) struct Query {
     pub(crate) offset: Option<(u64, usize)>,
 }
 
+/// The largest `n` of `LAST_N_DAYS:n` and friends.
+const MAX_RELATIVE_N: u64 = 1_000_000;
+
 /// Words that cannot be field or object names.
 const RESERVED: &[&str] = &[
     "AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES", "LAST",
@@ -347,7 +350,12 @@ impl Parser<'_> {
                 self.bump();
                 let n = if super::dates::takes_n(&name) {
                     self.expect(&Tok::Colon)?;
-                    Some(self.count()?.0 as i64)
+                    let (n, pos) = self.count()?;
+                    // Bounds keep the date arithmetic far from overflow.
+                    if n > MAX_RELATIVE_N {
+                        return Err(syntax_error(self.src, pos, &n.to_string()));
+                    }
+                    Some(n as i64)
                 } else {
                     None
                 };
@@ -461,6 +469,13 @@ mod tests {
             assert_eq!(e.error_code, "MALFORMED_QUERY", "{q}");
             assert!(e.message.ends_with(msg), "{q}: {}", e.message);
         }
+        assert!(p("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_YEARS:1000000").is_ok());
+        let e = p("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_YEARS:1000001").unwrap_err();
+        assert!(
+            e.message.ends_with("unexpected token: '1000001'"),
+            "{}",
+            e.message
+        );
         let e = p("SELECT Id FROM Contact LIMIT x").unwrap_err();
         assert!(
             e.message.contains("ERROR at Row:1:Column:30"),
