@@ -43,9 +43,11 @@ CREATE TABLE integrations (
     PRIMARY KEY (application_id, unified_api, service_id)
 );
 
+-- Keyset-paged text keys use the "C" collation, so cursor order is byte order (as on SQLite)
+-- whatever the server's default locale.
 CREATE TABLE consumers (
     application_id  TEXT NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
-    consumer_id     TEXT NOT NULL,
+    consumer_id     TEXT COLLATE "C" NOT NULL,
     account_name    TEXT,
     user_name       TEXT,
     email           TEXT,
@@ -58,7 +60,7 @@ CREATE TABLE consumers (
 CREATE TABLE connections (
     id                        TEXT PRIMARY KEY,
     application_id            TEXT NOT NULL,
-    consumer_id               TEXT NOT NULL,
+    consumer_id               TEXT COLLATE "C" NOT NULL,
     unified_api               TEXT NOT NULL,
     service_id                TEXT NOT NULL,
     enabled                   INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
@@ -108,7 +110,7 @@ CREATE TABLE oauth_transactions (
 CREATE INDEX oauth_transactions_expiry ON oauth_transactions (expires_at);
 
 CREATE TABLE request_logs (
-    id              TEXT PRIMARY KEY,
+    id              TEXT COLLATE "C" PRIMARY KEY,
     application_id  TEXT NOT NULL,
     consumer_id     TEXT NOT NULL,
     parent_id       TEXT,
@@ -136,7 +138,7 @@ CREATE TABLE request_logs (
 CREATE INDEX request_logs_by_consumer ON request_logs (application_id, consumer_id, timestamp, id);
 
 CREATE TABLE audit_log (
-    id              TEXT PRIMARY KEY,
+    id              TEXT COLLATE "C" PRIMARY KEY,
     application_id  TEXT,
     actor           TEXT NOT NULL,
     action          TEXT NOT NULL,

@@ -123,6 +123,14 @@ async fn consumer_paging_and_filters(db: TestDatabase) {
         )
         .await
         .unwrap();
+    // Byte order puts "Zed" before "_under" before "user-…"; a locale collation would not.
+    for id in ["Zed", "_under"] {
+        let meta = ConsumerMetadata::default();
+        store
+            .create_consumer(&app_id, &consumer(id), &meta, T0)
+            .await
+            .unwrap();
+    }
     let other = app(&store).await;
     store
         .create_consumer(
@@ -149,7 +157,7 @@ async fn consumer_paging_and_filters(db: TestDatabase) {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 26);
+    assert_eq!(seen.len(), 28);
     let mut sorted = seen.clone();
     sorted.sort();
     assert_eq!(seen, sorted);
@@ -157,10 +165,13 @@ async fn consumer_paging_and_filters(db: TestDatabase) {
 
     // An exactly full last page has no next cursor.
     let all = store
-        .list_consumers(&app_id, &ConsumerFilter::default(), None, 26)
+        .list_consumers(&app_id, &ConsumerFilter::default(), None, 28)
         .await
         .unwrap();
-    assert_eq!(all.items.len(), 26);
+    assert_eq!(all.items.len(), 28);
+    assert_eq!(all.items[0].consumer_id.as_str(), "Admin_%");
+    assert_eq!(all.items[1].consumer_id.as_str(), "Zed");
+    assert_eq!(all.items[2].consumer_id.as_str(), "_under");
     assert_eq!(all.next_cursor, None);
 
     let prefix = |p: &str| ConsumerFilter {
