@@ -5,6 +5,7 @@
 
 mod derive;
 mod render;
+mod replication;
 mod users;
 mod write;
 

@@ -626,3 +626,40 @@ fn fuzzed_queries_never_panic() {
         let _ = f.org.query(&soql, false, NOW);
     }
 }
+
+/// The watermark pattern of salesforce.md §12.3: updates and deletes move SystemModstamp.
+#[test]
+fn incremental_sync_by_system_modstamp() {
+    let mut f = fixture();
+    let u = f.org.default_user_id();
+    let later = NOW + DAY;
+    f.org
+        .update(
+            "Contact",
+            &f.ada.to_string(),
+            &json!({"Title": "Countess"}),
+            u,
+            later,
+        )
+        .unwrap();
+    f.org
+        .delete("Contact", &f.bob.to_string(), u, later)
+        .unwrap();
+    let since = "2024-09-28T00:00:00Z";
+    let changed = q(
+        &f.org,
+        &format!(
+            "SELECT Id, Title FROM Contact WHERE SystemModstamp >= {since} ORDER BY SystemModstamp, Id"
+        ),
+    );
+    assert_eq!(names(&changed, "Title"), ["Countess"]);
+    let r = f
+        .org
+        .query(
+            &format!("SELECT Id FROM Contact WHERE IsDeleted = true AND SystemModstamp >= {since}"),
+            true,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(r.all_records(&f.org, V)[0]["Id"], f.bob.to_string());
+}
