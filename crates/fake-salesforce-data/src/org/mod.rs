@@ -82,13 +82,16 @@ impl Org {
     pub fn new(options: &OrgOptions, now_ms: i64) -> Result<Org, SchemaError> {
         let schema = Schema::new(&options.custom_fields)?;
         let tables = vec![Vec::new(); schema.objects().len()];
+        let ids = IdGenerator::starting_at(1);
+        // The first user creates itself, so its id is known before it is stored.
+        let first_user = ids.clone().next_id("005");
         let mut org = Org {
             org_id: org_id(options.org_number),
             schema,
-            ids: IdGenerator::starting_at(1),
+            ids,
             tables,
             index: HashMap::new(),
-            default_user: SfId::parse("005000000000000").unwrap_or_else(|_| org_id(0)),
+            default_user: first_user,
         };
         let (first, last) = users::names_from_username(&options.default_username);
         org.default_user = org.insert_user_unchecked(
@@ -98,7 +101,7 @@ impl Org {
                 first_name: Some(first),
                 last_name: last,
             },
-            None,
+            first_user,
             now_ms,
         );
         org.insert_stages(now_ms);
@@ -129,6 +132,17 @@ impl Org {
     pub fn describe(&self, object: &str, api_version: &str) -> Result<serde_json::Value, SfError> {
         self.schema
             .describe(object, api_version)
+            .ok_or_else(SfError::not_found)
+    }
+
+    /// `GET /sobjects/{Type}`: `{"objectDescribe", "recentItems"}`; `NOT_FOUND` for unknown objects.
+    pub fn basic_info(
+        &self,
+        object: &str,
+        api_version: &str,
+    ) -> Result<serde_json::Value, SfError> {
+        self.schema
+            .basic_info(object, api_version)
             .ok_or_else(SfError::not_found)
     }
 

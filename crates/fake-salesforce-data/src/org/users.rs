@@ -126,7 +126,7 @@ impl Org {
     pub(crate) fn insert_user_unchecked(
         &mut self,
         user: &NewUser,
-        creator: Option<SfId>,
+        creator: SfId,
         now_ms: i64,
     ) -> SfId {
         let mut fields = vec![
@@ -139,13 +139,6 @@ impl Org {
         if let Some(first) = &user.first_name {
             fields.push(("FirstName", Value::text(first)));
         }
-        // The very first user creates itself; its id is only known once stored.
-        let creator = creator.unwrap_or_else(|| self.ids_peek("005"));
         self.insert_raw("User", &fields, creator, now_ms)
-    }
-
-    /// The id the next record with this prefix will get.
-    fn ids_peek(&self, prefix: &str) -> SfId {
-        self.ids.clone().next_id(prefix)
     }
 }

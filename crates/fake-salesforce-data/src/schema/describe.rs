@@ -149,14 +149,20 @@ impl Schema {
         Some(Value::Object(m))
     }
 
+    /// `GET /sobjects/{Type}` (basic information): the object's describe-global entry and no
+    /// recent items. `None` when the object is unknown.
+    pub fn basic_info(&self, object: &str, version: &str) -> Option<Value> {
+        let o = self.object(object)?;
+        let mut m = object_flags(o);
+        m.insert("urls".to_owned(), object_urls(o, version));
+        Some(json!({"objectDescribe": Value::Object(m), "recentItems": []}))
+    }
+
     /// `GET /sobjects` (describe global).
     pub fn describe_global(&self, version: &str) -> Value {
         let sobjects: Vec<Value> = (self.objects().iter())
-            .map(|o| {
-                let mut m = object_flags(o);
-                m.insert("urls".to_owned(), object_urls(o, version));
-                Value::Object(m)
-            })
+            .filter_map(|o| self.basic_info(&o.name, version))
+            .map(|mut info| info["objectDescribe"].take())
             .collect();
         json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
     }

@@ -222,3 +222,16 @@ fn describe_global_lists_every_object() {
         .collect();
     assert_eq!(names, object_names());
 }
+
+#[test]
+fn basic_info_wraps_the_global_entry() {
+    let s = schema();
+    let info = s.basic_info("contact", "66.0").unwrap();
+    assert_eq!(info["objectDescribe"]["name"], "Contact");
+    assert_eq!(
+        info["objectDescribe"]["urls"]["describe"],
+        "/services/data/v66.0/sobjects/Contact/describe"
+    );
+    assert_eq!(info["recentItems"], serde_json::json!([]));
+    assert!(s.basic_info("Nope", "66.0").is_none());
+}

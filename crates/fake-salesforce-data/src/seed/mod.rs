@@ -223,7 +223,7 @@ fn seed_users(s: &mut Seeder, default_username: &str, extra: usize) {
         let creator = s.org.default_user_id();
         let id = s
             .org
-            .insert_user_unchecked(&user, Some(creator), s.now - 400 * MS_PER_DAY);
+            .insert_user_unchecked(&user, creator, s.now - 400 * MS_PER_DAY);
         s.users.push(id);
     }
 }
