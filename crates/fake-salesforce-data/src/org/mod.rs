@@ -74,6 +74,8 @@ pub struct Org {
     pub(crate) tables: Vec<Vec<Row>>,
     /// Every record's location, for lookups by id and for polymorphic relationships.
     pub(crate) index: HashMap<SfId, RowRef>,
+    /// Object names as values, for SOQL's `Who.Type`.
+    pub(crate) type_names: Vec<Value>,
     default_user: SfId,
 }
 
@@ -82,6 +84,11 @@ impl Org {
     pub fn new(options: &OrgOptions, now_ms: i64) -> Result<Org, SchemaError> {
         let schema = Schema::new(&options.custom_fields)?;
         let tables = vec![Vec::new(); schema.objects().len()];
+        let type_names = schema
+            .objects()
+            .iter()
+            .map(|o| Value::text(&o.name))
+            .collect();
         let ids = IdGenerator::starting_at(1);
         // The first user creates itself, so its id is known before it is stored.
         let first_user = ids.clone().next_id("005");
@@ -91,6 +98,7 @@ impl Org {
             ids,
             tables,
             index: HashMap::new(),
+            type_names,
             default_user: first_user,
         };
         let (first, last) = users::names_from_username(&options.default_username);

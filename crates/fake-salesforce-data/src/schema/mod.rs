@@ -252,6 +252,8 @@ pub enum SchemaError {
 #[derive(Debug, Clone)]
 pub struct Schema {
     objects: Vec<ObjectDef>,
+    /// The `Type` pseudo-field of polymorphic relationships (`Who.Type`): the object's name.
+    type_field: FieldDef,
     by_lower: HashMap<String, usize>,
 }
 
@@ -288,7 +290,25 @@ impl Schema {
         let by_lower = (objects.iter().enumerate())
             .map(|(i, o)| (o.name.to_ascii_lowercase(), i))
             .collect();
-        Ok(Schema { objects, by_lower })
+        let mut type_field = objects::custom_field(&CustomFieldSpec {
+            object: String::new(),
+            name: "Type".to_owned(),
+            field_type: FieldType::Picklist,
+            label: "Object Type".to_owned(),
+            picklist: objects.iter().map(|o| o.name.clone()).collect(),
+        });
+        type_field.custom = false;
+        type_field.createable = false;
+        type_field.updateable = false;
+        Ok(Schema {
+            objects,
+            type_field,
+            by_lower,
+        })
+    }
+
+    pub(crate) fn type_field(&self) -> &FieldDef {
+        &self.type_field
     }
 
     pub fn object_index(&self, name: &str) -> Option<usize> {

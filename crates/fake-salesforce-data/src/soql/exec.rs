@@ -30,6 +30,10 @@ impl Org {
     pub(crate) fn eval<'a>(&'a self, row: &'a Row, r: &FieldRef) -> &'a Value {
         match r {
             FieldRef::Direct(i) => row.get(*i),
+            FieldRef::ObjectType => (row.id())
+                .and_then(|id| self.index.get(&id))
+                .and_then(|r| self.type_names.get(usize::from(r.object)))
+                .unwrap_or(&NULL),
             FieldRef::Via { lookup, targets } => match self.parent(row, *lookup, targets) {
                 Some((_, parent, slot)) => self.eval(parent, &targets[slot].1),
                 None => &NULL,
@@ -71,6 +75,9 @@ impl Org {
                 if let Some(f) = def.fields.get(*i) {
                     out.insert(f.name.clone(), field_value(def, row, *i));
                 }
+            }
+            FieldRef::ObjectType => {
+                out.insert("Type".to_owned(), Json::String(def.name.clone()));
             }
             FieldRef::Via { lookup, targets } => {
                 let Some(rel) = def

@@ -16,6 +16,8 @@ use crate::schema::{FieldDef, FieldType, Schema};
 pub(crate) enum FieldRef {
     /// A field of the row itself.
     Direct(usize),
+    /// The row's object name: `Type` of a polymorphic relationship (`Who.Type`, `What.Type`).
+    ObjectType,
     /// Through the lookup at `lookup` into one of several parent objects.
     Via {
         lookup: usize,
@@ -114,6 +116,17 @@ impl Planner<'_> {
                 ),
             )
         })?;
+        let lookup_def = &def.fields[lookup];
+        if lookup_def.reference_to.len() > 1
+            && rest.len() == 1
+            && rest[0].eq_ignore_ascii_case("Type")
+        {
+            let targets = (lookup_def.reference_to.iter())
+                .filter_map(|t| self.schema.object_index(t))
+                .map(|t| (t, FieldRef::ObjectType))
+                .collect();
+            return Ok((FieldRef::Via { lookup, targets }, self.schema.type_field()));
+        }
         let mut targets = Vec::new();
         let mut found: Option<&FieldDef> = None;
         let mut first_error = None;

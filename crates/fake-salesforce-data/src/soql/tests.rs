@@ -128,6 +128,21 @@ fn relationship_fields_nest_with_attributes() {
     assert_eq!(tasks[1]["Who"]["attributes"]["type"], "Lead");
     assert_eq!(tasks[1]["Who"]["Name"], "Lee");
     assert_eq!(tasks[2]["Who"], Value::Null);
+    let types = q(
+        &f.org,
+        "SELECT Who.Type, Who.Name FROM Task WHERE Who.Type = 'lead'",
+    );
+    assert_eq!(types.len(), 1);
+    assert_eq!(types[0]["Who"]["Type"], "Lead");
+    assert_eq!(types[0]["Who"]["Name"], "Lee");
+    assert_eq!(
+        q(
+            &f.org,
+            "SELECT Id FROM Task WHERE Who.Type IN ('Contact', 'Lead')"
+        )
+        .len(),
+        2
+    );
     let by_parent = q(&f.org, "SELECT Id FROM Contact WHERE Account.Name = 'acme'");
     assert_eq!(by_parent.len(), 1);
     let deep = q(
