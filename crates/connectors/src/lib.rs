@@ -1,0 +1,1 @@
+//! Provider connectors for the unified CRM API (being written).
