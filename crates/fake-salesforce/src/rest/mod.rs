@@ -17,6 +17,7 @@ mod guard;
 mod limits;
 mod query;
 mod records;
+mod replication;
 mod version;
 
 use std::sync::Arc;
@@ -53,7 +54,7 @@ pub fn router() -> Router<Emulator> {
 /// The versioned resources; handlers read the guard's [`Ctx`] from the request.
 fn resource_routes() -> Router {
     let read_only = "GET,HEAD";
-    let routes: [(&str, MethodRouter); 10] = [
+    let routes: [(&str, MethodRouter); 12] = [
         ("", only(get(directory), read_only)),
         ("/limits", only(get(limits::limits), read_only)),
         ("/sobjects", only(get(records::describe_global), read_only)),
@@ -67,6 +68,14 @@ fn resource_routes() -> Router {
         (
             "/sobjects/{object}/describe",
             only(get(records::describe), read_only),
+        ),
+        (
+            "/sobjects/{object}/deleted",
+            only(get(replication::deleted), read_only),
+        ),
+        (
+            "/sobjects/{object}/updated",
+            only(get(replication::updated), read_only),
         ),
         (
             "/sobjects/{object}/{id}",

@@ -14,7 +14,7 @@ use super::guard::Ctx;
 /// `/sobjects/{object}`
 #[derive(Deserialize)]
 pub struct ObjectPath {
-    object: String,
+    pub object: String,
 }
 
 /// `/sobjects/{object}/{id}`

@@ -7,7 +7,8 @@ use reqwest::Method;
 async fn missing_garbage_and_expired_tokens_are_invalid_sessions() {
     let org = TestOrg::start().await;
     let path = format!("{V}/sobjects");
-    let cases: [(Option<&str>, &[(&str, &str)]); 4] = [
+    type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)]);
+    let cases: [Case<'_>; 4] = [
         (None, &[]),
         (Some("garbage"), &[]),
         (Some("00D000000000001!AQ0AQ.bogus"), &[]),
@@ -29,6 +30,25 @@ async fn missing_garbage_and_expired_tokens_are_invalid_sessions() {
     // Past the 2-hour session timeout the same token is dead.
     org.handle.emulator().advance_clock(2 * 3600 + 60);
     org.get(&path).await.assert_error(401, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn a_token_without_the_api_scope_is_refused() {
+    let org = TestOrg::start().await;
+    let token = org.token_with_scope("id").await;
+    let a = org
+        .call(Method::GET, &format!("{V}/limits"), None, Some(&token), &[])
+        .await;
+    let e = a.assert_error(401, "INVALID_SESSION_ID");
+    assert_eq!(
+        e["message"],
+        "This session is not valid for use with the REST API"
+    );
+    let full = org.token_with_scope("full").await;
+    let a = org
+        .call(Method::GET, &format!("{V}/limits"), None, Some(&full), &[])
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! One test binary: the modules share the harness in `support`.
 
 mod auth;
+mod concurrency;
 mod garbage;
 mod query;
 mod records;

@@ -285,3 +285,79 @@ async fn oversized_bodies_are_refused() {
         .await;
     a.assert_error(413, "EXCEEDED_MAX_SIZE_REQUEST");
 }
+
+#[tokio::test]
+async fn deleted_and_updated_windows() {
+    let org = TestOrg::start().await;
+    let emu = org.handle.emulator();
+    let fmt = |ms: i64| {
+        patchbay_fake_salesforce_data::datetime::format_datetime(ms).replace("+0000", "Z")
+    };
+    let start = fmt(emu.now_ms() - 60_000);
+    let kept = org.create("Account", json!({"Name": "Kept"})).await;
+    let gone = org.create("Account", json!({"Name": "Gone"})).await;
+    let del = org
+        .send(
+            Method::DELETE,
+            &format!("{V}/sobjects/Account/{gone}"),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, 204);
+    // The window is cut to whole minutes and ends no later than now.
+    emu.advance_clock(120);
+    let end = fmt(emu.now_ms());
+
+    let a = org
+        .get(&format!(
+            "{V}/sobjects/Account/deleted/?start={start}&end={end}"
+        ))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let body = a.json();
+    let deleted = body["deletedRecords"].as_array().unwrap();
+    assert_eq!(deleted.len(), 1, "{body}");
+    assert_eq!(deleted[0]["id"], gone.as_str());
+    assert!(
+        deleted[0]["deletedDate"]
+            .as_str()
+            .unwrap()
+            .ends_with("+0000")
+    );
+    assert!(body["earliestDateAvailable"].is_string());
+    assert!(body["latestDateCovered"].is_string());
+
+    let a = org
+        .get(&format!(
+            "{V}/sobjects/Account/updated/?start={start}&end={end}"
+        ))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let ids = a.json()["ids"].clone();
+    assert!(ids.as_array().unwrap().contains(&json!(kept)), "{ids}");
+    assert!(!ids.as_array().unwrap().contains(&json!(gone)), "{ids}");
+
+    // An unencoded `+00:00` offset arrives as a space and is still understood.
+    let plus = start.replace('Z', "+00:00");
+    let a = org
+        .get(&format!(
+            "{V}/sobjects/Account/updated?start={plus}&end={end}"
+        ))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+
+    for query in [
+        "",
+        "?start=garbage&end=2026-01-01T00:00:00Z",
+        "?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z",
+    ] {
+        org.get(&format!("{V}/sobjects/Account/deleted/{query}"))
+            .await
+            .assert_error(400, "INVALID_REPLICATION_DATE");
+    }
+    org.get(&format!(
+        "{V}/sobjects/Nope/deleted/?start={start}&end={end}"
+    ))
+    .await
+    .assert_error(404, "NOT_FOUND");
+}

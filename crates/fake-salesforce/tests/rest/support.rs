@@ -15,6 +15,7 @@ pub struct TestOrg {
     pub base: String,
     pub token: String,
     pub http: reqwest::Client,
+    config: EmulatorConfig,
 }
 
 /// A REST answer, read completely.
@@ -79,13 +80,19 @@ impl TestOrg {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let token = access_token(&http, &base, &config).await;
+        let token = access_token(&http, &base, &config, "api refresh_token").await;
         TestOrg {
             handle,
             base,
             token,
             http,
+            config,
         }
+    }
+
+    /// Another token for the default user, with exactly `scope`.
+    pub async fn token_with_scope(&self, scope: &str) -> String {
+        access_token(&self.http, &self.base, &self.config, scope).await
     }
 
     /// A request to `path` (absolute, e.g. `/services/data/v66.0/limits`) with the token.
@@ -164,7 +171,12 @@ impl TestOrg {
 }
 
 /// The authorization code flow with PKCE against an auto-approving emulator.
-async fn access_token(http: &reqwest::Client, base: &str, config: &EmulatorConfig) -> String {
+async fn access_token(
+    http: &reqwest::Client,
+    base: &str,
+    config: &EmulatorConfig,
+    scope: &str,
+) -> String {
     let verifier = "rest-tests-verifier-0123456789-0123456789-0123456789";
     let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
     let redirect = config
@@ -178,7 +190,7 @@ async fn access_token(http: &reqwest::Client, base: &str, config: &EmulatorConfi
             ("response_type", "code"),
             ("client_id", config.client_id.as_str()),
             ("redirect_uri", redirect.as_str()),
-            ("scope", "api refresh_token"),
+            ("scope", scope),
             ("state", "rest-tests"),
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
