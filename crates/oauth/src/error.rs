@@ -193,7 +193,7 @@ fn describe(d: &Option<String>) -> String {
 }
 
 impl OAuthError {
-    /// Builds a provider error, classifying it once from the status and headers.
+    /// Builds a provider error, reading `Retry-After` from the headers.
     pub(crate) fn provider(
         operation: Operation,
         endpoint: Endpoint,

@@ -1,4 +1,5 @@
 //! Integration tests for patchbay-oauth, in one binary so they link once.
 
 mod emulator;
+mod faults;
 mod stub;

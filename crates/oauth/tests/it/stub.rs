@@ -1,10 +1,9 @@
-//! Wire-level edge cases against tiny local servers: what the client sends, and how it reads
-//! broken, refused, slow and hostile answers. The Salesforce behaviour itself is tested against
-//! the emulator (`emulator.rs`).
+//! Tiny local servers standing in for a provider, and what the client sends them. How the client
+//! reads broken, refused, slow and hostile answers is in `faults.rs`; Salesforce's behaviour
+//! itself is tested against the emulator (`emulator.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,22 +13,22 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use patchbay_oauth::{
     AccessToken, AuthorizationCode, ClientAuthMethod, ClientConfig, ClientSecret, ErrorClass,
-    HttpOptions, LoginHost, OAuthError, PkceVerifier, RefreshToken, RetryAfter, TokenRef,
-    TransportKind, exchange_code, http_client, introspect, refresh, revoke,
+    HttpOptions, LoginHost, OAuthError, PkceVerifier, RefreshToken, TokenRef, exchange_code,
+    http_client, introspect, refresh, revoke,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
-const SECRET: &str = "stub-client-secret";
-const ID_URL: &str = "https://login.salesforce.com/id/00D000000000001AAA/005000000000001AAA";
-const ISSUED_AT: &str = "1700000000123";
+pub(crate) const SECRET: &str = "stub-client-secret";
+pub(crate) const ID_URL: &str =
+    "https://login.salesforce.com/id/00D000000000001AAA/005000000000001AAA";
+pub(crate) const ISSUED_AT: &str = "1700000000123";
 
 #[derive(Debug, Clone)]
-struct Seen {
-    path: String,
-    headers: HeaderMap,
-    form: HashMap<String, String>,
+pub(crate) struct Seen {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub form: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -57,7 +56,7 @@ async fn handler(State(c): State<Canned>, uri: Uri, headers: HeaderMap, body: By
 }
 
 /// Starts a server answering every request with the same canned response.
-async fn stub(
+pub(crate) async fn stub(
     status: u16,
     headers: &[(&'static str, &str)],
     body: &str,
@@ -76,7 +75,7 @@ async fn stub(
     (cfg_for(&format!("http://{addr}/login")), seen)
 }
 
-fn cfg_for(base: &str) -> ClientConfig {
+pub(crate) fn cfg_for(base: &str) -> ClientConfig {
     ClientConfig::salesforce(
         LoginHost::parse(base).expect("login host"),
         "3MVG9stub.key",
@@ -85,7 +84,7 @@ fn cfg_for(base: &str) -> ClientConfig {
 }
 
 /// A raw TCP server that runs `behaviour` on each accepted connection.
-async fn raw<F, Fut>(behaviour: F) -> ClientConfig
+pub(crate) async fn raw<F, Fut>(behaviour: F) -> ClientConfig
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
@@ -100,13 +99,13 @@ where
     cfg_for(&format!("http://{addr}"))
 }
 
-fn sign(id: &str, issued_at: &str) -> String {
+pub(crate) fn sign(id: &str, issued_at: &str) -> String {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET.as_bytes());
     let tag = aws_lc_rs::hmac::sign(&key, format!("{id}{issued_at}").as_bytes());
     base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
 }
 
-fn token_body(signature: &str, refresh: Option<&str>) -> String {
+pub(crate) fn token_body(signature: &str, refresh: Option<&str>) -> String {
     let refresh = refresh
         .map(|r| format!(r#""refresh_token":"{r}","#))
         .unwrap_or_default();
@@ -117,12 +116,12 @@ fn token_body(signature: &str, refresh: Option<&str>) -> String {
     )
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     http_client(HttpOptions::default()).expect("client")
 }
 
 /// No secret value may appear in an error's Display or Debug output.
-fn assert_no_secrets(err: &OAuthError) {
+pub(crate) fn assert_no_secrets(err: &OAuthError) {
     let text = format!("{err} {err:?}");
     for secret in [
         SECRET,
@@ -248,216 +247,6 @@ async fn tampered_signature_is_an_error() {
     assert!(matches!(err, OAuthError::SignatureMismatch { .. }));
     assert_eq!(err.class(), ErrorClass::InvalidClient);
     assert_no_secrets(&err);
-}
-
-#[tokio::test]
-async fn provider_errors_keep_error_and_description() {
-    let (cfg, _) = stub(
-        400,
-        &[("content-type", "application/json")],
-        r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
-    )
-    .await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("invalid_grant");
-    assert_eq!(err.class(), ErrorClass::InvalidGrant);
-    assert_eq!(err.provider_error(), Some("invalid_grant"));
-    assert_eq!(
-        err.provider_description(),
-        Some("expired access/refresh token")
-    );
-    assert!(!err.outcome_unknown());
-    assert_no_secrets(&err);
-}
-
-#[tokio::test]
-async fn html_500_is_transient() {
-    let (cfg, _) = stub(
-        500,
-        &[("content-type", "text/html")],
-        "<html><body>Oops ACCESS-SECRET</body></html>",
-    )
-    .await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("500");
-    assert!(matches!(
-        err,
-        OAuthError::MalformedResponse { status: 500, .. }
-    ));
-    assert_eq!(err.class(), ErrorClass::Transient);
-    assert_no_secrets(&err);
-}
-
-#[tokio::test]
-async fn rate_limit_honours_retry_after() {
-    let (cfg, _) = stub(429, &[("retry-after", "7")], "").await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("429");
-    assert_eq!(
-        err.class(),
-        ErrorClass::RateLimited {
-            retry_after: Some(RetryAfter::Delay(Duration::from_secs(7)))
-        }
-    );
-    let (cfg, _) = stub(
-        429,
-        &[("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT")],
-        r#"{"error":"rate_limit_exceeded"}"#,
-    )
-    .await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("429");
-    assert!(matches!(
-        err.class(),
-        ErrorClass::RateLimited {
-            retry_after: Some(RetryAfter::At(_))
-        }
-    ));
-}
-
-#[tokio::test]
-async fn malformed_success_body_is_transient_and_outcome_unknown() {
-    let (cfg, _) = stub(
-        200,
-        &[],
-        r#"{"access_token":"00D!ACCESS-SECRET","instance_url":"#,
-    )
-    .await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("truncated JSON");
-    assert_eq!(err.class(), ErrorClass::Transient);
-    assert!(
-        err.outcome_unknown(),
-        "a 200 we could not read may have rotated the token"
-    );
-    assert_no_secrets(&err);
-}
-
-#[tokio::test]
-async fn redirects_are_not_followed() {
-    let (cfg, _) = stub(302, &[("location", "http://127.0.0.1:1/elsewhere")], "").await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("302");
-    assert!(matches!(
-        err,
-        OAuthError::MalformedResponse { status: 302, .. }
-    ));
-    assert_eq!(err.class(), ErrorClass::Config);
-}
-
-#[tokio::test]
-async fn oversized_body_is_refused() {
-    let (cfg, _) = stub(200, &[], &"x".repeat(200 * 1024)).await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("too big");
-    assert!(matches!(err, OAuthError::MalformedResponse { .. }));
-    assert_eq!(err.class(), ErrorClass::Transient);
-}
-
-#[tokio::test]
-async fn connection_closed_without_answer_is_transient() {
-    let cfg = raw(|mut s| async move {
-        let mut buf = [0u8; 1024];
-        let _ = s.read(&mut buf).await;
-        drop(s);
-    })
-    .await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("closed");
-    assert!(matches!(err, OAuthError::Transport { .. }), "{err:?}");
-    assert_eq!(err.class(), ErrorClass::Transient);
-    assert!(err.outcome_unknown());
-    assert_no_secrets(&err);
-}
-
-#[tokio::test]
-async fn partial_body_is_a_transport_error() {
-    let cfg = raw(|mut s| async move {
-        let mut buf = [0u8; 4096];
-        let _ = s.read(&mut buf).await;
-        let _ = s
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"access_token\":\"ACCESS-SECRET")
-            .await;
-        let _ = s.shutdown().await;
-    })
-    .await;
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("partial");
-    assert!(
-        matches!(
-            err,
-            OAuthError::Transport {
-                kind: TransportKind::Body,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(err.class(), ErrorClass::Transient);
-    assert!(err.outcome_unknown());
-    assert_no_secrets(&err);
-}
-
-#[tokio::test]
-async fn silent_server_times_out() {
-    let cfg = raw(|s| async move {
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            drop(s);
-        });
-    })
-    .await;
-    let http = http_client(HttpOptions {
-        connect_timeout: Duration::from_secs(1),
-        timeout: Duration::from_millis(300),
-    })
-    .expect("client");
-    let err = refresh(&http, &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("timeout");
-    assert!(
-        matches!(
-            err,
-            OAuthError::Transport {
-                kind: TransportKind::Timeout,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(err.outcome_unknown());
-}
-
-#[tokio::test]
-async fn refused_connection_is_known_not_sent() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
-    let cfg = cfg_for(&format!("http://{addr}"));
-    let err = refresh(&http(), &cfg, &RefreshToken::new("REFRESH-SECRET"), false)
-        .await
-        .expect_err("refused");
-    assert!(
-        matches!(
-            err,
-            OAuthError::Transport {
-                kind: TransportKind::Connect,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(err.class(), ErrorClass::Transient);
-    assert!(!err.outcome_unknown());
 }
 
 #[tokio::test]
