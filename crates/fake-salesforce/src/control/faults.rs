@@ -47,8 +47,8 @@ fn one() -> u32 {
 }
 
 /// A fault rule as posted to `POST /__emulator/faults`.
+// No `deny_unknown_fields`: serde does not support it together with `flatten`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FaultRule {
     pub target: FaultTarget,
     #[serde(flatten)]

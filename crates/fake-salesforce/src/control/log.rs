@@ -1,5 +1,7 @@
 //! The request log behind `GET /__emulator/requests`: one entry per token-endpoint and REST call.
 
+use std::collections::VecDeque;
+
 use parking_lot::Mutex;
 use serde::Serialize;
 
@@ -7,7 +9,7 @@ use serde::Serialize;
 /// `refresh_token_sha256` are a fixed contract: scripts outside the test suite read them.
 #[derive(Clone, Debug, Serialize)]
 pub struct LogEntry {
-    /// RFC 3339 time on the emulator clock.
+    /// RFC 3339 time on the emulator clock; formatted when read, to keep logging cheap.
     pub time: String,
     pub time_ms: i64,
     /// `token` or `rest`.
@@ -26,18 +28,29 @@ pub struct LogEntry {
     pub duration_ms: u64,
 }
 
+/// The log keeps the newest entries only, so a long benchmark cannot exhaust memory.
+pub const MAX_LOG_ENTRIES: usize = 100_000;
+
 #[derive(Default)]
 pub struct RequestLog {
-    entries: Mutex<Vec<LogEntry>>,
+    entries: Mutex<VecDeque<LogEntry>>,
 }
 
 impl RequestLog {
     pub fn push(&self, entry: LogEntry) {
-        self.entries.lock().push(entry);
+        let mut entries = self.entries.lock();
+        if entries.len() >= MAX_LOG_ENTRIES {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
     }
 
     pub fn snapshot(&self) -> Vec<LogEntry> {
-        self.entries.lock().clone()
+        let mut out: Vec<LogEntry> = self.entries.lock().iter().cloned().collect();
+        for entry in &mut out {
+            entry.time = format_time(entry.time_ms);
+        }
+        out
     }
 
     pub fn clear(&self) {

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::control::faults::{FaultKind, FaultTarget, ResetConnection};
-use crate::control::log::{LogEntry, format_time};
+use crate::control::log::LogEntry;
 use crate::oauth::crypto::sha256_hex;
 use crate::state::Emulator;
 
@@ -102,7 +102,7 @@ pub async fn observe(State(emu): State<Emulator>, request: Request, next: Next) 
     let dropped = response.extensions().get::<ResetConnection>().is_some();
     let status = response.status().as_u16();
     emu.inner().log.push(LogEntry {
-        time: format_time(time_ms),
+        time: String::new(),
         time_ms,
         kind: if target == FaultTarget::Token {
             "token"

@@ -46,18 +46,24 @@ pub fn resolve_client(
     Ok((app.clone(), slot))
 }
 
-/// A presented secret must match the key's own set; a missing one is fine only when optional.
+/// A presented secret must match a set with the presented key (during a secret-only rotation
+/// both sets share the key); a missing one is fine only when optional.
 pub fn check_secret(
     app: &App,
     slot: CredentialSlot,
     secret: Option<&str>,
     required: bool,
 ) -> Result<(), OAuthError> {
-    match (secret, app.credential(slot)) {
-        (Some(given), Some(cred)) if secrets_equal(&cred.client_secret, given) => Ok(()),
-        (Some(_), _) => Err(err::INVALID_CLIENT),
-        (None, _) if required => Err(err::INVALID_CLIENT),
-        (None, _) => Ok(()),
+    let key = app.credential(slot).map(|c| c.client_id.as_str());
+    let mut sets = [app.main.as_ref(), app.staged.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter(|c| Some(c.client_id.as_str()) == key);
+    match secret {
+        Some(given) if sets.any(|c| secrets_equal(&c.client_secret, given)) => Ok(()),
+        Some(_) => Err(err::INVALID_CLIENT),
+        None if required => Err(err::INVALID_CLIENT),
+        None => Ok(()),
     }
 }
 

@@ -29,21 +29,22 @@ fn forbidden(body: &'static str) -> Response {
 const IDENTITY_SCOPES: [&str; 5] = ["id", "profile", "openid", "api", "full"];
 
 /// The live access token presented, with its scope checked; slides the session.
+/// Errors are the plain-text 403 bodies.
 fn authenticate(
     emu: &Emulator,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<Arc<AccessToken>, Response> {
+) -> Result<Arc<AccessToken>, &'static str> {
     let Some(value) = bearer_token(headers, params) else {
-        return Err(forbidden("Missing_OAuth_Token"));
+        return Err("Missing_OAuth_Token");
     };
     let now = emu.now_ms();
     let token = emu.inner().access.read().get(&value).cloned();
     let Some(token) = token.filter(|t| t.state(now) == TokenState::Active) else {
-        return Err(forbidden("Bad_OAuth_Token"));
+        return Err("Bad_OAuth_Token");
     };
     if !IDENTITY_SCOPES.iter().any(|s| token.has_scope(s)) {
-        return Err(forbidden("Insufficient_Scope"));
+        return Err("Insufficient_Scope");
     }
     token.touch(now);
     Ok(token)
@@ -93,11 +94,11 @@ fn version(emu: &Emulator, params: &Params) -> String {
     }
 }
 
-fn user_of(emu: &Emulator, token: &AccessToken) -> Result<UserView, Response> {
+fn user_of(emu: &Emulator, token: &AccessToken) -> Result<UserView, &'static str> {
     emu.inner()
         .directory
         .by_id(&token.user_id)
-        .ok_or_else(|| forbidden("Bad_OAuth_Token"))
+        .ok_or("Bad_OAuth_Token")
 }
 
 pub async fn userinfo(
@@ -108,11 +109,11 @@ pub async fn userinfo(
     let params = Params::from_query(query.as_deref());
     let token = match authenticate(&emu, &headers, &params) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(body) => return forbidden(body),
     };
     let user = match user_of(&emu, &token) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(body) => return forbidden(body),
     };
     let photos = photos(&emu, &user);
     let body = json!({
@@ -154,7 +155,7 @@ pub async fn identity(
     let params = Params::from_query(query.as_deref());
     let token = match authenticate(&emu, &headers, &params) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(body) => return forbidden(body),
     };
     let org_id = emu.org_id();
     let same_org = org.len() >= 15 && org.get(..15) == org_id.get(..15);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use patchbay_fake_salesforce_data::{NewUser, Org, OrgOptions, SfId, UserInfo};
+use patchbay_fake_salesforce_data::{NewUser, Org, OrgOptions, SeedOptions, SfId, UserInfo};
 
 use crate::config::EmulatorConfig;
 
@@ -78,12 +78,25 @@ fn view(user: UserInfo, created_ms: i64) -> UserView {
 
 impl Directory {
     pub fn new(config: &EmulatorConfig, now_ms: i64) -> Result<Self, String> {
-        let options = OrgOptions {
-            org_number: config.seed,
-            default_username: config.username.clone(),
-            ..OrgOptions::default()
-        };
-        let org = Org::new(&options, now_ms).map_err(|e| e.to_string())?;
+        // `--records 0` gives an org with only the default user; otherwise seeded demo data.
+        let org = if config.records == 0 {
+            let options = OrgOptions {
+                org_number: config.seed,
+                default_username: config.username.clone(),
+                ..OrgOptions::default()
+            };
+            Org::new(&options, now_ms)
+        } else {
+            let options = SeedOptions {
+                seed: config.seed,
+                records: config.records,
+                default_username: config.username.clone(),
+                org_number: config.seed,
+                ..SeedOptions::default()
+            };
+            Org::seeded(&options, now_ms)
+        }
+        .map_err(|e| e.to_string())?;
         let org_id = org.org_id().to_18();
         let default_user_id = org.default_user_id().to_18();
         let mut passwords = HashMap::new();

@@ -3,7 +3,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn base_query<'a>(client_id: &'a str) -> Vec<(&'a str, &'a str)> {
+fn base_query(client_id: &str) -> Vec<(&str, &str)> {
     vec![
         ("response_type", "code"),
         ("client_id", client_id),

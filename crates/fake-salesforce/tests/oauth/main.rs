@@ -3,5 +3,8 @@
 mod support;
 
 mod authorize;
+mod concurrency;
+mod control;
+mod endpoints;
 mod refresh;
 mod token;

@@ -1,0 +1,472 @@
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest;
+use patchbay_fake_salesforce::EmulatorConfig;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} in {v}"))
+        .to_owned()
+}
+
+async fn refresh_as(env: &Env, id: &str, secret: &str, token: &str) -> (u16, Value) {
+    env.token(
+        "",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", id),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn staged_credentials_work_alongside_main_until_promoted() {
+    let env = start().await;
+    let t = env.tokens("api refresh_token").await;
+    let rt = s(&t, "refresh_token");
+    let (status, app) = env
+        .control(
+            Method::POST,
+            &format!("/apps/{}/credentials/staged", env.client_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{app}");
+    let staged = &app["staged_credentials"];
+    let (sid, ssecret) = (s(staged, "client_id"), s(staged, "client_secret"));
+    assert_eq!(
+        refresh_as(&env, &env.client_id, &env.client_secret, &rt)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(refresh_as(&env, &sid, &ssecret, &rt).await.0, 200);
+    // Keys and secrets pair up: main key with the staged secret is wrong.
+    let (st, b) = refresh_as(&env, &env.client_id, &ssecret, &rt).await;
+    assert_error(st, &b, "invalid_client", "invalid client credentials");
+    let (status, _) = env
+        .control(
+            Method::POST,
+            &format!("/apps/{sid}/credentials/promote"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (st, b) = refresh_as(&env, &env.client_id, &env.client_secret, &rt).await;
+    assert_error(st, &b, "invalid_client_id", "client identifier invalid");
+    assert_eq!(refresh_as(&env, &sid, &ssecret, &rt).await.0, 200);
+
+    // Secret-only rotation, then removing the old main set.
+    let (_, app) = env
+        .control(
+            Method::POST,
+            &format!("/apps/{sid}/credentials/staged"),
+            json!({"keep_client_id": true, "client_secret": "NEWSECRET"}),
+        )
+        .await;
+    assert_eq!(app["staged_credentials"]["client_id"], sid.as_str());
+    assert_eq!(refresh_as(&env, &sid, "NEWSECRET", &rt).await.0, 200);
+    assert_eq!(refresh_as(&env, &sid, &ssecret, &rt).await.0, 200);
+    let (status, _) = env
+        .control(
+            Method::DELETE,
+            &format!("/apps/{sid}/credentials/main"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (st, b) = refresh_as(&env, &sid, &ssecret, &rt).await;
+    assert_error(st, &b, "invalid_client", "invalid client credentials");
+    assert_eq!(refresh_as(&env, &sid, "NEWSECRET", &rt).await.0, 200);
+    let (status, _) = env
+        .control(
+            Method::DELETE,
+            &format!("/apps/{sid}/credentials/main"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 400, "the last credential set stays");
+}
+
+#[tokio::test]
+async fn legacy_connected_app_profile_and_app_crud() {
+    let env = start().await;
+    let (status, app) = env
+        .control(
+            Method::POST,
+            "/apps",
+            json!({
+                "name": "Legacy", "profile": "legacy_connected_app", "callback_urls": [CALLBACK],
+                "client_id": "3MVG9legacy", "client_secret": "LEGACYSECRET"
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{app}");
+    assert_eq!(app["settings"]["require_pkce"], false);
+    assert_eq!(app["settings"]["require_secret_refresh"], true);
+    let (status, _) = env
+        .control(Method::POST, "/apps", json!({"client_id": "3MVG9legacy"}))
+        .await;
+    assert_eq!(status, 409);
+    let (status, _) = env
+        .control(Method::POST, "/apps", json!({"no_such_setting": 1}))
+        .await;
+    assert_eq!(status, 400);
+    let (_, list) = env.control(Method::GET, "/apps", Value::Null).await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    let r = env
+        .authorize(
+            "",
+            &[
+                ("response_type", "code"),
+                ("client_id", "3MVG9legacy"),
+                ("redirect_uri", CALLBACK),
+                ("scope", "api refresh_token"),
+            ],
+        )
+        .await;
+    let code = param(&query_of(r.headers()["location"].to_str().unwrap()), "code")
+        .expect("no PKCE needed");
+    let (st, t) = env
+        .token(
+            "",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", "3MVG9legacy"),
+                ("client_secret", "LEGACYSECRET"),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await;
+    assert_eq!(st, 200, "{t}");
+    let (st, b) = env
+        .token(
+            "",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &s(&t, "refresh_token")),
+                ("client_id", "3MVG9legacy"),
+            ],
+        )
+        .await;
+    assert_error(st, &b, "invalid_client", "invalid client credentials");
+}
+
+#[tokio::test]
+async fn users_can_be_created_changed_and_deactivated() {
+    let env = start_with(EmulatorConfig::default()).await;
+    let (status, user) = env.control(Method::POST, "/users", json!({"username": "sam.lee@acme.test", "password": "s3cret", "first_name": "Sam", "last_name": "Lee"})).await;
+    assert_eq!(status, 201, "{user}");
+    assert!(s(&user, "id").starts_with("005"));
+    let (status, _) = env
+        .control(
+            Method::POST,
+            "/users",
+            json!({"username": "sam.lee@acme.test"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (_, users) = env.control(Method::GET, "/users", Value::Null).await;
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "sam.lee@acme.test")
+    );
+    let (status, user) = env
+        .control(
+            Method::PATCH,
+            "/users/sam.lee@acme.test",
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["active"], false);
+}
+
+#[tokio::test]
+async fn request_log_records_token_and_rest_calls() {
+    let env = start().await;
+    let t = env.tokens("api refresh_token").await;
+    let rt = s(&t, "refresh_token");
+    env.refresh(&rt).await;
+    env.http
+        .get(env.url("/services/data/"))
+        .send()
+        .await
+        .unwrap();
+    env.get("/services/oauth2/userinfo").await; // not logged
+    let (_, log) = env.control(Method::GET, "/requests", Value::Null).await;
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[0]["grant_type"], "authorization_code");
+    assert_eq!(log[0]["refresh_token_sha256"], Value::Null);
+    assert_eq!(log[1]["grant_type"], "refresh_token");
+    assert_eq!(
+        log[1]["refresh_token_sha256"],
+        hex::encode(digest::digest(&digest::SHA256, rt.as_bytes()))
+    );
+    assert_eq!(log[1]["status"], 200);
+    assert_eq!(log[1]["method"], "POST");
+    assert_eq!(log[1]["path"], "/services/oauth2/token");
+    assert!(log[1]["time"].as_str().unwrap().contains('T'));
+    assert_eq!(log[2]["path"], "/services/data/");
+    assert_eq!(log[2]["grant_type"], Value::Null);
+    let (status, _) = env.control(Method::DELETE, "/requests", Value::Null).await;
+    assert_eq!(status, 204);
+    let (_, log) = env.control(Method::GET, "/requests", Value::Null).await;
+    assert_eq!(log, json!([]));
+}
+
+#[tokio::test]
+async fn tokens_list_and_control_expiry() {
+    let env = start().await;
+    let t = env.tokens("api refresh_token").await;
+    let (_, tokens) = env.control(Method::GET, "/tokens", Value::Null).await;
+    let tokens = tokens.as_array().unwrap();
+    assert_eq!(tokens.len(), 2);
+    for tok in tokens {
+        assert_eq!(tok["client_id"], env.client_id);
+        assert_eq!(tok["username"], "admin@emulator.test");
+        assert_eq!(tok["state"], "active");
+    }
+    assert!(
+        tokens
+            .iter()
+            .any(|x| x["kind"] == "access" && x["value"] == t["access_token"])
+    );
+    assert!(
+        tokens
+            .iter()
+            .any(|x| x["kind"] == "refresh" && x["value"] == t["refresh_token"])
+    );
+    let (status, _) = env
+        .control(
+            Method::POST,
+            "/tokens/expire",
+            json!({"token": t["access_token"]}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(env.userinfo_status(&s(&t, "access_token")).await, 403);
+    let (status, _) = env
+        .control(
+            Method::POST,
+            "/tokens/expire",
+            json!({"token": t["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(env.refresh(&s(&t, "refresh_token")).await.0, 400);
+    let (_, tokens) = env.control(Method::GET, "/tokens", Value::Null).await;
+    assert!(
+        tokens
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["state"] == "expired"),
+        "{tokens}"
+    );
+    let t2 = env.tokens("api refresh_token").await;
+    let (status, _) = env
+        .control(
+            Method::POST,
+            "/tokens/revoke",
+            json!({"token": t2["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(env.userinfo_status(&s(&t2, "access_token")).await, 403);
+    let (status, _) = env
+        .control(Method::POST, "/tokens/revoke", json!({"token": "nope"}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = env
+        .control(Method::POST, "/clock", json!({"advance_seconds": "x"}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["error"].is_string());
+}
+
+#[tokio::test]
+async fn faults_latency_status_rate_limit_and_resets() {
+    let env = start().await;
+    let t = env.tokens("api refresh_token").await;
+    let rt = s(&t, "refresh_token");
+    let add = |rule: Value| async { env.control(Method::POST, "/faults", rule).await.0 };
+    assert_eq!(
+        add(json!({"target": "token", "kind": "latency", "ms": 300})).await,
+        201
+    );
+    let started = Instant::now();
+    assert_eq!(env.refresh(&rt).await.0, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    assert_eq!(
+        add(json!({"target": "token", "kind": "status", "status": 503, "count": 2})).await,
+        201
+    );
+    assert_eq!(env.refresh(&rt).await.0, 503);
+    assert_eq!(env.refresh(&rt).await.0, 503);
+    assert_eq!(env.refresh(&rt).await.0, 200);
+
+    assert_eq!(
+        add(json!({"target": "rest", "kind": "rate_limit", "retry_after_secs": 7})).await,
+        201
+    );
+    assert_eq!(
+        env.refresh(&rt).await.0,
+        200,
+        "rest faults leave the token endpoint alone"
+    );
+    let r = env
+        .http
+        .get(env.url("/services/data/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+
+    assert_eq!(
+        add(json!({"target": "token", "kind": "connection_reset", "grant_type": "refresh_token"}))
+            .await,
+        201
+    );
+    let r = env
+        .http
+        .post(env.url("/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt.as_str()),
+            ("client_id", env.client_id.as_str()),
+            ("client_secret", env.client_secret.as_str()),
+        ])
+        .send()
+        .await;
+    assert!(r.is_err(), "the connection is closed without a response");
+    let (status, _) = env.control(Method::GET, "/faults", Value::Null).await;
+    assert_eq!(status, 200);
+    let (status, _) = env
+        .control(
+            Method::POST,
+            "/faults",
+            json!({"target": "nowhere", "kind": "x"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn drop_response_applies_the_rotation_first() {
+    let env = start().await;
+    env.patch_default_app(json!({"rotate_refresh_tokens": true}))
+        .await;
+    let t = env.tokens("api refresh_token").await;
+    let rt = s(&t, "refresh_token");
+    env.control(
+        Method::POST,
+        "/faults",
+        json!({"target": "token", "kind": "drop_response"}),
+    )
+    .await;
+    let r = env
+        .http
+        .post(env.url("/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt.as_str()),
+            ("client_id", env.client_id.as_str()),
+            ("client_secret", env.client_secret.as_str()),
+        ])
+        .send()
+        .await;
+    assert!(r.is_err());
+    let (_, tokens) = env.control(Method::GET, "/tokens", Value::Null).await;
+    let tokens = tokens.as_array().unwrap();
+    let old = tokens.iter().find(|x| x["value"] == rt.as_str()).unwrap();
+    assert_eq!(old["state"], "rotated");
+    assert_eq!(
+        tokens
+            .iter()
+            .filter(|x| x["kind"] == "refresh" && x["state"] == "active")
+            .count(),
+        1
+    );
+    let (_, log) = env.control(Method::GET, "/requests", Value::Null).await;
+    let last = log.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["fault"], "drop_response");
+    assert_eq!(last["status"], 200);
+    // The client retries with the old token: that is reuse, and the grant dies.
+    assert_eq!(env.refresh(&rt).await.0, 400);
+    let (_, tokens) = env.control(Method::GET, "/tokens", Value::Null).await;
+    assert_eq!(
+        tokens
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["state"] == "active")
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn api_limit_and_clock_controls() {
+    let env = start().await;
+    let emu = env.handle.emulator();
+    let (status, usage) = env
+        .control(Method::POST, "/limits", json!({"daily_api_limit": 2}))
+        .await;
+    assert_eq!((status, usage["max"].as_u64()), (200, Some(2)));
+    assert!(emu.count_api_call().is_ok());
+    assert_eq!(emu.count_api_call().map(|u| u.used), Ok(2));
+    assert!(emu.count_api_call().is_err());
+    let before = emu.now_ms();
+    let (_, clock) = env
+        .control(Method::POST, "/clock", json!({"advance_seconds": 3600}))
+        .await;
+    assert!(clock["now_ms"].as_i64().unwrap() >= before + 3_600_000);
+    let (status, _) = env.control(Method::GET, "/nope", Value::Null).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn tls_serves_https_with_a_written_self_signed_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let handle = patchbay_fake_salesforce::spawn(EmulatorConfig {
+        tls_cert_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(handle.base_url().starts_with("https://127.0.0.1:"));
+    let cert = std::fs::read(dir.path().join("cert.pem")).unwrap();
+    assert!(dir.path().join("key.pem").exists());
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&cert).unwrap()])
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            handle.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let info = handle.startup_info();
+    assert_eq!(info["base_url"], handle.base_url());
+    handle.shutdown().await;
+}
