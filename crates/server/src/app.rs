@@ -17,12 +17,12 @@ use patchbay_store::Store;
 use tokio::net::TcpListener;
 
 use crate::routes::{AppState, router};
+use crate::service::keys::CANARY_META_KEY;
 use crate::service::{RevokePolicy, Vault, VaultOptions};
 
 /// Bodies larger than this are refused with 413 before any parsing.
 pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 /// Where the key canary lives in the `meta` table.
-const CANARY_META_KEY: &str = "keyring_canary";
 const KEY_FILE_NAME: &str = "master.key";
 const DB_FILE_NAME: &str = "patchbay.db";
 

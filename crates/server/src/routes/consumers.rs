@@ -21,6 +21,7 @@ pub(super) fn router() -> Router<AppState> {
             "/vault/consumers/{consumer_id}",
             get(one).patch(update).delete(remove),
         )
+        .route("/vault/consumers/{consumer_id}/stats", get(stats))
 }
 
 #[derive(Deserialize)]
@@ -117,5 +118,27 @@ async fn remove(
         .await?;
     Ok(envelope::ok(
         serde_json::json!({ "consumer_id": id.as_str() }),
+    ))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    caller: AppCaller,
+    ApiPath(id): ApiPath<String>,
+    q: QueryPairs,
+) -> Result<Response> {
+    let id = consumer_id(&id).map_err(|_| Error::NotFound { entity: "consumer" })?;
+    let bound = |name: &str| -> Result<i64> {
+        let v = q
+            .get(name)
+            .ok_or_else(|| Error::validation(format!("{name} is required")))?;
+        super::logs::rfc3339_ms(name, v)
+    };
+    let (start, end) = (bound("start_datetime")?, bound("end_datetime")?);
+    Ok(envelope::ok(
+        state
+            .vault
+            .consumer_stats(&caller.app, &id, start, end)
+            .await?,
     ))
 }

@@ -17,10 +17,15 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 fn date_ms(name: &str, v: &str) -> Result<i64> {
+    rfc3339_ms(&format!("filter[{name}]"), v)
+}
+
+/// An RFC 3339 date-time as Unix milliseconds; `name` is for the error message.
+pub(crate) fn rfc3339_ms(name: &str, v: &str) -> Result<i64> {
     let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| Error::validation(format!("filter[{name}] must be an RFC 3339 date-time")))?;
+        .map_err(|_| Error::validation(format!("{name} must be an RFC 3339 date-time")))?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| Error::validation(format!("filter[{name}] is out of range")))
+        .map_err(|_| Error::validation(format!("{name} is out of range")))
 }
 
 /// Parses `filter[...]` per the spec's `LogsFilter`.

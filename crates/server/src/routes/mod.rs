@@ -3,7 +3,7 @@
 
 mod connections;
 mod consumers;
-mod logs;
+pub(crate) mod logs;
 mod oauth;
 mod request_log;
 mod sessions;

@@ -21,6 +21,9 @@ fn operation(method: &str, path: &str) -> (&'static str, &'static str) {
         ("GET", "/vault/consumers/{consumer_id}") => ("consumersOne", "Get consumer"),
         ("PATCH", "/vault/consumers/{consumer_id}") => ("consumersUpdate", "Update consumer"),
         ("DELETE", "/vault/consumers/{consumer_id}") => ("consumersDelete", "Delete consumer"),
+        ("GET", "/vault/consumers/{consumer_id}/stats") => {
+            ("consumerRequestCountsAll", "Consumer request counts")
+        }
         ("GET", "/vault/connections") => ("connectionsAll", "Get All Connections"),
         ("GET", "/vault/connections/{unified_api}/{service_id}") => {
             ("connectionsOne", "Get connection")

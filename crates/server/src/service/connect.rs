@@ -13,28 +13,23 @@
 //! 3. With a `nonce`, tokens are stored unconfirmed and a single-use `confirm_token` (30 min)
 //!    comes back in the fragment; [`Vault::confirm_connection`] activates the connection.
 
-use patchbay_core::{ApplicationId, ConnectionId, Health};
+use patchbay_core::{ApplicationId, Health};
 use patchbay_crypto::sha256_hex;
-use patchbay_oauth::{
-    CallbackResult, ClientConfig, ClientSecret, DiagnosisContext, PkceVerifier, Scopes, TokenSet,
-};
-use patchbay_store::{
-    ApplicationRow, IntegrationRow, NewConnection, NewOAuthTransaction, OAuthTransactionRow,
-    SealedColumn, TokenWrite,
-};
+use patchbay_oauth::{CallbackResult, PkceVerifier, Scopes};
+use patchbay_store::{ApplicationRow, NewOAuthTransaction, OAuthTransactionRow, SealedColumn};
 use url::Url;
 
 use super::Vault;
 use super::audit::Actor;
 use super::connections::{ConnectionKey, audit_details};
+pub(crate) use super::grant::REFRESH_MARGIN_MS;
+use super::grant::diagnosis_text;
 use crate::error::{Error, Result};
 
 pub const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 pub const CONFIRM_TTL_MS: i64 = 30 * 60 * 1000;
 const PURPOSE_AUTHORIZE: &str = "authorize";
 const PURPOSE_CONFIRM: &str = "confirm";
-/// Refresh this long before the assumed expiry.
-pub(crate) const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
 
 /// `GET /vault/authorize/{service_id}/{application_id}` query and path.
 #[derive(Debug, Clone)]
@@ -86,7 +81,7 @@ impl Vault {
     }
 
     /// `POST …/callback-state`: a transaction usable with `/vault/callback`, for callers that
-    /// drive the provider redirect themselves. Returns the provider URL and the state.
+    /// drive the provider redirect themselves. Returns the state (single-use, 10 minutes).
     pub async fn create_callback_state(
         &self,
         key: &ConnectionKey,
@@ -171,66 +166,6 @@ impl Vault {
         Ok((url.to_string(), state))
     }
 
-    /// Asks the login host, before the browser goes there, whether it accepts our client id
-    /// and callback URL. Salesforce answers those two errors with its own page instead of
-    /// redirecting back, so without this check the user would be stranded there and Patchbay
-    /// could not name the fix. `prompt=login` keeps the probe from approving anything; any
-    /// other answer (a login page, a redirect to our callback) means "go ahead".
-    async fn preflight(&self, cfg: &ClientConfig, login_url: &str) -> Result<()> {
-        let mut url = cfg.endpoint_url(patchbay_oauth::Endpoint::Authorize);
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &cfg.client_id)
-            .append_pair("redirect_uri", &self.callback_url())
-            .append_pair("prompt", "login");
-        let mut response = match self.http().get(url).send().await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(kind = ?e.is_timeout(), "authorize preflight could not reach the login host");
-                return Ok(());
-            }
-        };
-        let status = response.status();
-        let mut haystack = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .filter(|l| !l.starts_with(&self.callback_url()))
-            .unwrap_or("")
-            .to_owned();
-        if status.is_client_error() {
-            let mut body = Vec::new();
-            while let Ok(Some(chunk)) = response.chunk().await {
-                body.extend_from_slice(&chunk);
-                if body.len() > 64 * 1024 {
-                    break;
-                }
-            }
-            haystack.push_str(&String::from_utf8_lossy(&body));
-        }
-        for (error, description) in [
-            ("invalid_client_id", "client identifier invalid"),
-            (
-                "redirect_uri_mismatch",
-                "redirect_uri must match configuration",
-            ),
-        ] {
-            if haystack.contains(error) {
-                tracing::info!(
-                    error,
-                    "authorize preflight: the login host refuses this integration"
-                );
-                let d = patchbay_oauth::diagnose_authorize_error(
-                    error,
-                    Some(description),
-                    &self.diag_ctx(login_url),
-                );
-                return Err(Error::OAuthConnector(diagnosis_text(&d)));
-            }
-        }
-        Ok(())
-    }
-
     /// Step 2: handles `GET /vault/callback?{raw_query}`.
     ///
     /// `Err` means the transaction could not be identified (no redirect is safe then); every
@@ -295,9 +230,9 @@ impl Vault {
                     false,
                 ));
             }
-            CallbackResult::Code { code, .. } => code,
+            CallbackResult::Code { code, iss, .. } => (code, iss),
         };
-        match self.redeem(&tx, &code).await {
+        match self.redeem(&tx, &code.0, code.1.as_deref()).await {
             Ok(fragment) => {
                 let location = match fragment {
                     Some(f) => format!("{}#{f}", strip_fragment(&redirect_uri)),
@@ -317,8 +252,18 @@ impl Vault {
         &self,
         tx: &OAuthTransactionRow,
         code: &patchbay_oauth::AuthorizationCode,
+        iss: Option<&str>,
     ) -> std::result::Result<Option<String>, RedeemError> {
         let login_url = tx.login_url.clone().unwrap_or_default();
+        // RFC 9207 mix-up defence: an issuer, when sent, must be the login host this
+        // transaction was opened for, compared as exact strings.
+        if iss.is_some_and(|i| i != login_url) {
+            tracing::warn!("callback issuer does not match the transaction's login host");
+            return Err(RedeemError {
+                code: "invalid_issuer",
+                description: "The authorization response came from a different issuer than the one Patchbay sent you to. Start the connection again.".to_owned(),
+            });
+        }
         let key = ConnectionKey {
             application_id: tx.application_id.clone(),
             consumer_id: tx.consumer_id.clone(),
@@ -383,7 +328,7 @@ impl Vault {
         } else {
             Health::Ok
         };
-        let connection_id = self
+        let (connection_id, created) = self
             .store_grant(&key, &integration, &tokens, instance_url, health)
             .await
             .map_err(internal)?;
@@ -394,7 +339,11 @@ impl Vault {
             &Actor::Session {
                 consumer_id: key.consumer_id.to_string(),
             },
-            "connection.authorize",
+            if created {
+                "connection.create"
+            } else {
+                "connection.reauthorize"
+            },
             connection_id.as_str(),
             details,
         )
@@ -432,126 +381,6 @@ impl Vault {
         Ok(Some(fragment))
     }
 
-    /// Writes a fresh grant: creates the connection if needed, then the sealed tokens. A
-    /// connection created here is removed again if the token write fails, so a failed flow
-    /// leaves nothing behind.
-    pub(crate) async fn store_grant(
-        &self,
-        key: &ConnectionKey,
-        integration: &IntegrationRow,
-        tokens: &TokenSet,
-        instance_url: Option<String>,
-        health: Health,
-    ) -> Result<ConnectionId> {
-        let now = self.now_ms();
-        self.store()
-            .upsert_consumer(&key.application_id, &key.consumer_id, None, now)
-            .await?;
-        let (row, created) = match self.find_connection_row(key).await? {
-            Some(row) => (row, false),
-            None => {
-                let row = self
-                    .store()
-                    .create_connection(&NewConnection {
-                        id: ConnectionId::generate(),
-                        application_id: key.application_id.clone(),
-                        consumer_id: key.consumer_id.clone(),
-                        unified_api: key.unified_api.clone(),
-                        service_id: key.service_id.clone(),
-                        enabled: true,
-                        health,
-                        login_url_override: None,
-                        settings_json: "{}".to_owned(),
-                        metadata_json: "{}".to_owned(),
-                        now_ms: now,
-                    })
-                    .await?;
-                (row, true)
-            }
-        };
-        let lifetime = std::time::Duration::from_secs(
-            u64::try_from(integration.session_timeout_s).unwrap_or(7200),
-        );
-        let expires_at = tokens.expires_at_ms(lifetime);
-        let write = self.token_write(
-            &row.application_id,
-            &row.id,
-            tokens,
-            instance_url,
-            Some(expires_at),
-            health,
-            now,
-        );
-        let stored = match write {
-            Ok(w) => self
-                .store()
-                .set_tokens(&row.id, &w)
-                .await
-                .map_err(Error::from),
-            Err(e) => Err(e),
-        };
-        match stored {
-            Ok(Some(_)) => Ok(row.id),
-            Ok(None) | Err(_) if created => {
-                if let Err(e) = self
-                    .store()
-                    .delete_connection(&key.application_id, &row.id)
-                    .await
-                {
-                    tracing::error!(error = %crate::error::chain(&e), "could not remove a half-made connection");
-                }
-                Err(stored.err().unwrap_or(Error::ConnectionNotFound))
-            }
-            Ok(None) => Err(Error::ConnectionNotFound),
-            Err(e) => Err(e),
-        }
-    }
-
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site per grant kind; a struct would only rename the arguments"
-    )]
-    pub(crate) fn token_write(
-        &self,
-        app: &ApplicationId,
-        id: &ConnectionId,
-        tokens: &TokenSet,
-        instance_url: Option<String>,
-        expires_at: Option<i64>,
-        health: Health,
-        now: i64,
-    ) -> Result<TokenWrite> {
-        let access = self.seal(
-            app,
-            SealedColumn::ConnectionAccessToken,
-            id.as_str(),
-            tokens.access_token.expose(),
-        )?;
-        let refresh = tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| {
-                self.seal(
-                    app,
-                    SealedColumn::ConnectionRefreshToken,
-                    id.as_str(),
-                    t.expose(),
-                )
-            })
-            .transpose()?;
-        Ok(TokenWrite {
-            access_token: access,
-            refresh_token: refresh,
-            instance_url,
-            granted_scopes: tokens.scope.as_ref().map(|s| s.to_string()),
-            issued_at: Some(tokens.issued_at_ms),
-            expires_at,
-            next_refresh_at: Some(expires_at.map_or(now, |e| (e - REFRESH_MARGIN_MS).max(now))),
-            health,
-            now_ms: now,
-        })
-    }
-
     /// `POST …/confirm`: the second step of the nonce flow.
     pub async fn confirm_connection(&self, key: &ConnectionKey, confirm_token: &str) -> Result<()> {
         let invalid = || {
@@ -584,89 +413,11 @@ impl Vault {
             .await?;
         Ok(())
     }
-
-    /// The integration, enabled and with credentials, or the Apideck error saying which.
-    pub(crate) async fn usable_integration(&self, key: &ConnectionKey) -> Result<IntegrationRow> {
-        let integration = self
-            .store()
-            .get_integration(&key.application_id, &key.unified_api, &key.service_id)
-            .await?
-            .ok_or(Error::IntegrationNotFound)?;
-        if !integration.enabled {
-            return Err(Error::ConnectorDisabled);
-        }
-        if integration.client_id.as_deref().is_none_or(str::is_empty)
-            || integration.client_secret_sealed.is_none()
-        {
-            return Err(Error::OAuthCredentialsNotFound);
-        }
-        Ok(integration)
-    }
-
-    /// The OAuth client for `integration` at `login_url`; the secret only when needed.
-    pub(crate) fn client_config(
-        &self,
-        integration: &IntegrationRow,
-        login_url: &str,
-        with_secret: bool,
-    ) -> Result<ClientConfig> {
-        let login = patchbay_oauth::LoginHost::parse(login_url)
-            .map_err(|e| Error::OAuthConnector(self.diagnose(&e, login_url)))?;
-        let secret = if with_secret {
-            self.client_secret(integration)?
-                .map(|s| ClientSecret::new(s.expose_secret()))
-        } else {
-            None
-        };
-        Ok(ClientConfig::salesforce(
-            login,
-            integration.client_id.clone().unwrap_or_default(),
-            secret,
-        ))
-    }
-
-    /// Checks `instance_url` from a token response against the login host's allow-list and
-    /// returns the normalised origin to store.
-    pub(crate) fn checked_instance_url(
-        &self,
-        login_url: &str,
-        tokens: &TokenSet,
-    ) -> Result<Option<String>> {
-        let Some(url) = &tokens.instance_url else {
-            return Ok(None);
-        };
-        let host = patchbay_core::LoginHost::parse(login_url)
-            .map_err(|e| Error::OAuthConnector(e.to_string()))?;
-        host.check_instance_url(url.as_str()).map(Some).map_err(|e| {
-            Error::OAuthConnector(format!(
-                "Salesforce returned an instance_url Patchbay does not trust ({e}); tokens were not stored. Check the integration's login URL."
-            ))
-        })
-    }
-
-    pub(crate) fn diag_ctx(&self, login_url: &str) -> DiagnosisContext {
-        DiagnosisContext::new(self.public_url(), login_url)
-    }
-
-    pub(crate) fn diagnose(&self, e: &patchbay_oauth::OAuthError, login_url: &str) -> String {
-        diagnosis_text(&patchbay_oauth::diagnose_error(
-            e,
-            &self.diag_ctx(login_url),
-        ))
-    }
 }
 
 struct RedeemError {
     code: &'static str,
     description: String,
-}
-
-/// "What happened. Fix: what to change."
-pub(crate) fn diagnosis_text(d: &patchbay_oauth::Diagnosis) -> String {
-    match &d.fix {
-        Some(fix) => format!("{} Fix: {fix}", d.message),
-        None => d.message.clone(),
-    }
 }
 
 /// The redirect target: the exact allow-listed URI, or the application's first one when the

@@ -118,6 +118,34 @@ impl Vault {
         Ok(())
     }
 
+    /// `GET /vault/consumers/{id}/stats`: request counts in `[start_ms, end_ms]`.
+    pub async fn consumer_stats(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<serde_json::Value> {
+        if start_ms > end_ms {
+            return Err(Error::validation(
+                "start_datetime must not be after end_datetime",
+            ));
+        }
+        self.consumer_row(app, consumer).await?;
+        let c = self
+            .store()
+            .count_requests(app, consumer, start_ms, end_ms)
+            .await?;
+        Ok(serde_json::json!({
+            "application_id": app.as_str(),
+            "consumer_id": consumer.as_str(),
+            "start_datetime": iso_ms(start_ms),
+            "end_datetime": iso_ms(end_ms),
+            "aggregated_request_count": c.total(),
+            "request_counts": RequestCountsView { unify: c.unify, proxy: c.proxy, vault: c.vault },
+        }))
+    }
+
     pub(crate) async fn consumer_view(
         &self,
         row: ConsumerRow,

@@ -255,7 +255,7 @@ impl Vault {
             id_token: None,
             token_type: None,
         };
-        let id = self
+        let (id, _) = self
             .store_grant(key, &integration, &tokens, Some(instance_url), Health::Ok)
             .await?;
         // Queue for refresh unless the caller told us the expiry.

@@ -12,8 +12,11 @@ pub mod connections;
 pub mod consumers;
 pub mod credentials;
 pub mod dto;
+mod grant;
 pub mod integrations;
+pub mod keys;
 pub mod logs;
+mod preflight;
 mod sealing;
 pub mod sessions;
 

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::{
-    Options, REDIRECT_URI, assert_error_envelope, json_with, spawn_app, spawn_with, urlencode,
+    Db, Options, REDIRECT_URI, assert_error_envelope, json_with, spawn_app, spawn_with, urlencode,
 };
 
 #[tokio::test]
@@ -45,8 +45,24 @@ async fn unknown_state_is_refused_without_redirect() {
 }
 
 #[tokio::test]
-async fn replayed_callback_is_refused() {
-    let app = spawn_app().await;
+async fn replayed_callback_is_refused_on_sqlite() {
+    replayed_callback_is_refused(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn replayed_callback_is_refused_on_postgres() {
+    replayed_callback_is_refused(Db::Postgres).await;
+}
+
+async fn replayed_callback_is_refused(db: Db) {
+    let Some(app) = spawn_with(Options {
+        db,
+        ..Options::default()
+    })
+    .await
+    else {
+        return;
+    };
     let walk = app.connect("c").await;
     let callback = walk
         .hops
@@ -65,14 +81,26 @@ async fn replayed_callback_is_refused() {
 }
 
 #[tokio::test]
-async fn expired_state_is_refused() {
+async fn expired_state_is_refused_on_sqlite() {
+    expired_state_is_refused(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn expired_state_is_refused_on_postgres() {
+    expired_state_is_refused(Db::Postgres).await;
+}
+
+async fn expired_state_is_refused(db: Db) {
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let app = spawn_with(Options {
+    let Some(app) = spawn_with(Options {
+        db,
         clock: Some(Arc::clone(&clock)),
         ..Options::default()
     })
     .await
-    .expect("app");
+    else {
+        return;
+    };
     let start = format!(
         "{}&redirect_uri={}",
         app.authorize_url("c").await,
@@ -402,4 +430,37 @@ async fn unknown_routes_and_methods() {
         .await
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_foreign_issuer_is_refused_before_any_exchange() {
+    let app = spawn_app().await;
+    let r = app
+        .consumer_api(
+            Method::POST,
+            "/vault/connections/crm/salesforce/callback-state",
+            "iss",
+        )
+        .send()
+        .await
+        .expect("send");
+    let state = json_with(r, StatusCode::OK).await["data"]["state"]
+        .as_str()
+        .expect("state")
+        .to_owned();
+    let before = app.emulator_requests().await.len();
+    let url = format!(
+        "{}/vault/callback?code=aPrx1&state={state}&iss={}",
+        app.base_url,
+        urlencode("https://login.salesforce.com.evil.example")
+    );
+    let (status, location, _, _) = app.get_raw(&url).await;
+    assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+    assert!(location.is_some_and(|l| l.contains("error=invalid_issuer")));
+    assert_eq!(
+        app.emulator_requests().await.len(),
+        before,
+        "no code exchange was attempted"
+    );
+    assert_eq!(app.connection("iss").await["state"], "available");
 }

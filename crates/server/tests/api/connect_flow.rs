@@ -162,7 +162,7 @@ async fn full_flow(db: Db) {
         .expect("audit");
     let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
     for a in [
-        "connection.authorize",
+        "connection.create",
         "connection.export",
         "connection.delete",
     ] {

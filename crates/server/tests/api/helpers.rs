@@ -110,7 +110,9 @@ pub struct TestApp {
     pub client_secret: String,
     pub client_id: String,
     pub db: TestDatabase,
-    _data_dir: tempfile::TempDir,
+    /// The keyring document the server was started with.
+    pub keyring_json: String,
+    pub data_dir: tempfile::TempDir,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -130,7 +132,8 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     let keyring = Keyring::generate().expect("keyring");
     let mut config = ServerConfig::new(data_dir.path());
     config.database_url = Some(db.url().to_owned());
-    config.master_key = Some(keyring.to_json().to_string());
+    let keyring_json = keyring.to_json().to_string();
+    config.master_key = Some(keyring_json.clone());
     config.revoke.first_backoff = std::time::Duration::from_millis(10);
     if let Some(clock) = &options.clock {
         config.clock = Arc::clone(clock) as Arc<dyn patchbay_core::Clock>;
@@ -188,7 +191,8 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         client_secret,
         client_id: emulator_client_id,
         db,
-        _data_dir: data_dir,
+        keyring_json,
+        data_dir,
     })
 }
 

@@ -5,6 +5,7 @@ mod connect_flow;
 mod consumers;
 mod helpers;
 mod isolation;
+mod keys_and_sessions;
 mod secrets;
 mod spec_shapes;
 mod troubleshooting;

@@ -131,11 +131,9 @@ fn check(spec: &str, name: &str, value: &Value, at: &str) -> Vec<String> {
         }
         return errors;
     }
-    if let Some(ty) = &s.ty {
-        if !type_ok(ty, value) {
-            errors.push(format!("{at}: expected {ty}, got {value}"));
-            return errors;
-        }
+    if let Some(ty) = s.ty.as_deref().filter(|ty| !type_ok(ty, value)) {
+        errors.push(format!("{at}: expected {ty}, got {value}"));
+        return errors;
     }
     let Some(obj) = value.as_object() else {
         return errors;
@@ -161,10 +159,8 @@ fn check(spec: &str, name: &str, value: &Value, at: &str) -> Vec<String> {
             }
             continue;
         }
-        if let Some(ty) = &p.ty {
-            if !type_ok(ty, v) {
-                errors.push(format!("{here}: expected {ty}, got {v}"));
-            }
+        if let Some(ty) = p.ty.as_deref().filter(|ty| !type_ok(ty, v)) {
+            errors.push(format!("{here}: expected {ty}, got {v}"));
         }
         if let Some(r) = &p.reference {
             errors.extend(check(spec, r, v, &here));

@@ -1,0 +1,225 @@
+//! Session lifetimes, callback-state, consumer stats, key rotation with re-encryption, and a
+//! wrong master key refusing to start.
+
+use patchbay_core::ConsumerId;
+use patchbay_crypto::Keyring;
+use patchbay_server::ServerConfig;
+use patchbay_server::app::{StartError, open_vault};
+use patchbay_server::service::audit::Actor;
+use patchbay_server::service::connections::ConnectionKey;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{REDIRECT_URI, TestApp, assert_error_envelope, json_with, spawn_app};
+
+fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("b64");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+async fn session_with(app: &TestApp, body: Value) -> reqwest::Response {
+    app.consumer_api(Method::POST, "/vault/sessions", "sess")
+        .json(&body)
+        .send()
+        .await
+        .expect("send")
+}
+
+#[tokio::test]
+async fn session_lifetime_default_custom_and_maximum() {
+    let app = spawn_app().await;
+    let v = json_with(
+        session_with(&app, serde_json::json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let token = v["data"]["session_token"].as_str().expect("token");
+    assert!(
+        v["data"]["session_uri"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(token))
+    );
+    let c = claims(token);
+    assert_eq!(
+        c["exp"].as_i64().zip(c["iat"].as_i64()).map(|(e, i)| e - i),
+        Some(3600)
+    );
+    assert_eq!(c["application_id"], app.app_id.as_str());
+    assert_eq!(c["consumer_id"], "sess");
+
+    let v = json_with(session_with(&app, serde_json::json!({ "settings": { "session_length": "1w" }, "theme": { "vault_name": "Acme" } })).await, StatusCode::OK).await;
+    let c = claims(v["data"]["session_token"].as_str().expect("token"));
+    assert_eq!(
+        c["exp"].as_i64().zip(c["iat"].as_i64()).map(|(e, i)| e - i),
+        Some(604_800)
+    );
+    assert_eq!(c["theme"]["vault_name"], "Acme");
+
+    for bad in ["8d", "2w", "soon"] {
+        let r = session_with(
+            &app,
+            serde_json::json!({ "settings": { "session_length": bad } }),
+        )
+        .await;
+        assert_error_envelope(
+            &json_with(r, StatusCode::BAD_REQUEST).await,
+            400,
+            "RequestValidationError",
+        );
+    }
+    let r = session_with(&app, serde_json::json!({ "unknown": 1 })).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // The session upserted the consumer with its metadata.
+    let r = session_with(
+        &app,
+        serde_json::json!({ "consumer_metadata": { "email": "s@example.com" } }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .api(Method::GET, "/vault/consumers/sess")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        json_with(r, StatusCode::OK).await["data"]["metadata"]["email"],
+        "s@example.com"
+    );
+}
+
+#[tokio::test]
+async fn callback_state_is_a_usable_single_use_state() {
+    let app = spawn_app().await;
+    let r = app
+        .consumer_api(
+            Method::POST,
+            "/vault/connections/crm/salesforce/callback-state",
+            "cs",
+        )
+        .json(&serde_json::json!({ "redirect_uri": REDIRECT_URI }))
+        .send()
+        .await
+        .expect("send");
+    let v = json_with(r, StatusCode::OK).await;
+    let state = v["data"]["state"].as_str().expect("state").to_owned();
+    // A provider error for that state comes back to the application, escaped.
+    let url = format!(
+        "{}/vault/callback?error=access_denied&error_description=%3Cscript%3E&state={state}",
+        app.base_url
+    );
+    let (status, location, _, _) = app.get_raw(&url).await;
+    assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+    let location = location.expect("location");
+    assert!(
+        location.starts_with(REDIRECT_URI)
+            && location.contains("error=access_denied")
+            && !location.contains('<')
+    );
+    // Used once, gone.
+    let (status, location, _, _) = app.get_raw(&url).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(location.is_none());
+    let r = app
+        .consumer_api(
+            Method::POST,
+            "/vault/connections/crm/salesforce/callback-state",
+            "cs",
+        )
+        .json(&serde_json::json!({ "redirect_uri": "https://evil.example.com" }))
+        .send()
+        .await
+        .expect("send");
+    assert_error_envelope(
+        &json_with(r, StatusCode::BAD_REQUEST).await,
+        400,
+        "OAuthRedirectUriError",
+    );
+}
+
+#[tokio::test]
+async fn consumer_stats_count_vault_calls() {
+    let app = spawn_app().await;
+    app.connect("counted").await;
+    let r = app
+        .api(Method::GET, "/vault/consumers/counted/stats?start_datetime=2020-01-01T00:00:00Z&end_datetime=2100-01-01T00:00:00Z")
+        .send()
+        .await
+        .expect("send");
+    let v = json_with(r, StatusCode::OK).await;
+    assert!(
+        v["data"]["request_counts"]["vault"]
+            .as_i64()
+            .is_some_and(|n| n >= 2),
+        "{v}"
+    );
+    assert_eq!(
+        v["data"]["aggregated_request_count"],
+        v["data"]["request_counts"]["vault"]
+    );
+    let r = app
+        .api(Method::GET, "/vault/consumers/counted/stats")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+fn config_with(app: &TestApp, keyring_json: &str) -> ServerConfig {
+    let mut config = ServerConfig::new(app.data_dir.path());
+    config.database_url = Some(app.db.url().to_owned());
+    config.master_key = Some(keyring_json.to_owned());
+    config
+}
+
+#[tokio::test]
+async fn rotate_reencrypt_and_retire_the_old_key() {
+    let app = spawn_app().await;
+    app.connect("rotating").await;
+    let key = ConnectionKey {
+        application_id: app.app_id.clone(),
+        consumer_id: ConsumerId::parse("rotating").expect("id"),
+        unified_api: patchbay_core::UnifiedApi::crm(),
+        service_id: patchbay_core::ServiceId::salesforce(),
+    };
+    let before = app
+        .vault
+        .export_credentials(&key, &Actor::Admin)
+        .await
+        .expect("export");
+
+    let mut ring = Keyring::from_json(&app.keyring_json).expect("ring");
+    let old = ring.active_key_id().clone();
+    let new = ring.rotate().expect("rotate");
+    let rotated = open_vault(&config_with(&app, &ring.to_json()), &app.base_url)
+        .await
+        .expect("open with rotated ring");
+    let report = rotated.reencrypt_all().await.expect("reencrypt");
+    assert!(report.resealed >= 3, "{report:?}");
+    let status = rotated.key_status().await.expect("status");
+    assert_eq!(
+        status.values_per_key.keys().collect::<Vec<_>>(),
+        vec![&new.to_string()]
+    );
+
+    ring.remove_key(&old).expect("remove old");
+    let retired = open_vault(&config_with(&app, &ring.to_json()), &app.base_url)
+        .await
+        .expect("open without the old key");
+    let after = retired
+        .export_credentials(&key, &Actor::Admin)
+        .await
+        .expect("export after rotation");
+    assert_eq!(after.access_token, before.access_token);
+    assert_eq!(after.refresh_token, before.refresh_token);
+
+    // A keyring that never wrote this database is refused at start.
+    let stranger = Keyring::generate().expect("ring");
+    let err = open_vault(&config_with(&app, &stranger.to_json()), &app.base_url)
+        .await
+        .expect_err("wrong key");
+    assert!(matches!(err, StartError::WrongKey(_)), "{err}");
+}
