@@ -2,4 +2,5 @@
 
 mod emulator;
 mod faults;
+mod setup_cases;
 mod stub;
