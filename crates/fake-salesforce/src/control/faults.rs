@@ -1,5 +1,7 @@
 //! Injected faults: rules that shape the next N matching token-endpoint or REST calls.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +69,9 @@ pub struct FaultRule {
 #[derive(Default)]
 pub struct FaultTable {
     rules: Mutex<Vec<FaultRule>>,
+    /// Number of rules, read without the lock: most calls see no rules at all, and the REST
+    /// hot path should not contend on a mutex for nothing.
+    len: AtomicUsize,
 }
 
 /// Marks a response whose connection must be closed instead of answered.
@@ -76,7 +81,9 @@ pub struct ResetConnection;
 impl FaultTable {
     pub fn add(&self, rule: FaultRule) {
         if rule.count > 0 {
-            self.rules.lock().push(rule);
+            let mut rules = self.rules.lock();
+            rules.push(rule);
+            self.len.store(rules.len(), Ordering::Release);
         }
     }
 
@@ -85,7 +92,9 @@ impl FaultTable {
     }
 
     pub fn clear(&self) {
-        self.rules.lock().clear();
+        let mut rules = self.rules.lock();
+        rules.clear();
+        self.len.store(0, Ordering::Release);
     }
 
     /// Consumes one use of the first rule matching this call.
@@ -95,6 +104,9 @@ impl FaultTable {
         path: &str,
         grant_type: Option<&str>,
     ) -> Option<FaultKind> {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let mut rules = self.rules.lock();
         let index = rules.iter().position(|r| {
             (r.target == FaultTarget::Any || r.target == target)
@@ -107,6 +119,7 @@ impl FaultTable {
         rules[index].count -= 1;
         if rules[index].count == 0 {
             rules.remove(index);
+            self.len.store(rules.len(), Ordering::Release);
         }
         Some(kind)
     }

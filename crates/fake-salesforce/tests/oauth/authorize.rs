@@ -327,3 +327,95 @@ async fn user_agent_flow_returns_tokens_in_the_fragment() {
     assert_eq!(param(&pairs, "state").as_deref(), Some("xyz"));
     assert!(param(&pairs, "refresh_token").is_none());
 }
+
+#[tokio::test]
+async fn immediate_without_login_fails_and_prompt_consent_asks_again() {
+    let env = start_with(EmulatorConfig::default()).await;
+    let q = with(base_query(&env.client_id), "immediate", Some("true"));
+    let r = env.authorize("", &q).await;
+    let q = query_of(r.headers()["location"].to_str().unwrap());
+    assert_eq!(
+        param(&q, "error").as_deref(),
+        Some("immediate_unsuccessful")
+    );
+
+    // Log in and approve once.
+    let html = env
+        .authorize("", &base_query(&env.client_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let tx = hidden_tx(&html);
+    env.http
+        .post(env.url("/services/oauth2/authorize/login"))
+        .form(&[
+            ("tx", tx.as_str()),
+            ("username", "ADMIN@emulator.test"),
+            ("password", "password123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let r = env
+        .http
+        .post(env.url("/services/oauth2/authorize/consent"))
+        .form(&[("tx", tx.as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    let code = param(&query_of(r.headers()["location"].to_str().unwrap()), "code").unwrap();
+    assert_eq!(env.exchange("", &code).await.0, 200);
+    // A spent transaction cannot be replayed.
+    let r = env
+        .http
+        .post(env.url("/services/oauth2/authorize/consent"))
+        .form(&[("tx", tx.as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let q = with(base_query(&env.client_id), "immediate", Some("true"));
+    assert_eq!(env.authorize("", &q).await.status(), 302);
+    let q = with(base_query(&env.client_id), "prompt", Some("consent"));
+    assert!(
+        env.authorize("", &q)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"allow\"")
+    );
+}
+
+#[tokio::test]
+async fn inactive_users_cannot_log_in_or_refresh() {
+    let env = start().await;
+    env.control(
+        reqwest::Method::POST,
+        "/users",
+        json!({"username": "ina@acme.test", "password": "pw"}),
+    )
+    .await;
+    let q = with(
+        base_query(&env.client_id),
+        "login_hint",
+        Some("ina@acme.test"),
+    );
+    let r = env
+        .authorize("", &with(q, "scope", Some("api refresh_token")))
+        .await;
+    let code = param(&query_of(r.headers()["location"].to_str().unwrap()), "code").unwrap();
+    let (_, t) = env.exchange("", &code).await;
+    let (status, _) = env
+        .control(
+            reqwest::Method::PATCH,
+            "/users/ina@acme.test",
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (s, b) = env.refresh(t["refresh_token"].as_str().unwrap()).await;
+    assert_error(s, &b, "invalid_grant", "authentication failure");
+}
