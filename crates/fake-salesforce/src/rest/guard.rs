@@ -69,9 +69,13 @@ pub async fn serve(emu: Emulator, api: Arc<Api>, mut req: Request) -> Response {
                 principal: Arc::new(principal),
                 locators: Arc::clone(&api.locators),
             });
-            match api.routes.clone().oneshot(req).await {
-                Ok(resp) => resp,
-                Err(never) => match never {},
+            // Its own task, so that a panic anywhere below (a bug, never bad input by design)
+            // still answers in Salesforce's shape instead of dropping the connection.
+            let routes = api.routes.clone();
+            match tokio::spawn(routes.oneshot(req)).await {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(never)) => match never {},
+                Err(join) => RestError::internal(join).into_response(),
             }
         }
     };

@@ -24,7 +24,14 @@ pub struct CursorPath {
     cursor: String,
 }
 
-pub type LocatorStore = CursorStore<QueryResult>;
+pub type LocatorStore = CursorStore<Parked>;
+
+/// A query result waiting for its next pages, with the batch size it was asked for: clients
+/// often send `Sforce-Query-Options` only with the first request.
+pub struct Parked {
+    result: QueryResult,
+    batch: usize,
+}
 
 /// Records per page when the client asks for nothing else, and the most it may ask for.
 pub const MAX_BATCH: usize = 2000;
@@ -91,13 +98,13 @@ fn run(ctx: &Ctx, params: &QueryParams, headers: &HeaderMap, resource: Resource)
     let include_deleted = matches!(resource, Resource::QueryAll);
     let now = ctx.emu.now_ms();
     let result = ctx.emu.org().read().query(soql, include_deleted, now)?;
-    let batch = batch_size(headers);
+    let batch = batch_size(headers).unwrap_or(MAX_BATCH);
     if row_count(&result) <= batch {
         return Ok(page(ctx, &result, 0, batch, "", resource));
     }
-    let result = Arc::new(result);
-    let locator = (ctx.locators).open(&ctx.principal.user_id, Arc::clone(&result), now);
-    Ok(page(ctx, &result, 0, batch, &locator, resource))
+    let parked = Arc::new(Parked { result, batch });
+    let locator = (ctx.locators).open(&ctx.principal.user_id, Arc::clone(&parked), now);
+    Ok(page(ctx, &parked.result, 0, batch, &locator, resource))
 }
 
 /// A later page. Only the user who ran the query may read it, and only from an offset this
@@ -105,20 +112,14 @@ fn run(ctx: &Ctx, params: &QueryParams, headers: &HeaderMap, resource: Resource)
 fn next_page(ctx: &Ctx, segment: &str, headers: &HeaderMap, resource: Resource) -> RestResult {
     let (locator, offset) = parse_locator(segment).ok_or_else(RestError::invalid_query_locator)?;
     let now = ctx.emu.now_ms();
-    let result = (ctx.locators)
+    let parked = (ctx.locators)
         .get(locator, &ctx.principal.user_id, now)
         .ok_or_else(RestError::invalid_query_locator)?;
-    if offset == 0 || offset >= row_count(&result) {
+    if offset == 0 || offset >= row_count(&parked.result) {
         return Err(RestError::invalid_query_locator());
     }
-    Ok(page(
-        ctx,
-        &result,
-        offset,
-        batch_size(headers),
-        locator,
-        resource,
-    ))
+    let batch = batch_size(headers).unwrap_or(parked.batch);
+    Ok(page(ctx, &parked.result, offset, batch, locator, resource))
 }
 
 /// Renders `batch` records from `offset`, with a `nextRecordsUrl` while more remain.
@@ -153,20 +154,15 @@ fn row_count(result: &QueryResult) -> usize {
 }
 
 /// `Sforce-Query-Options: batchSize=N`, clamped to 200..=2000 as Salesforce treats it as a hint;
-/// anything unreadable is the default.
-fn batch_size(headers: &HeaderMap) -> usize {
-    let Some(value) = headers
-        .get("sforce-query-options")
-        .and_then(|v| v.to_str().ok())
-    else {
-        return MAX_BATCH;
-    };
+/// `None` when absent or unreadable.
+fn batch_size(headers: &HeaderMap) -> Option<usize> {
+    let value = headers.get("sforce-query-options")?.to_str().ok()?;
     value
         .split([',', ';'])
         .filter_map(|option| option.split_once('='))
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("batchSize"))
         .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-        .map_or(MAX_BATCH, |n| n.clamp(MIN_BATCH, MAX_BATCH))
+        .map(|n| n.clamp(MIN_BATCH, MAX_BATCH))
 }
 
 #[cfg(test)]
@@ -181,13 +177,13 @@ mod tests {
             h.insert("sforce-query-options", HeaderValue::from_static(v));
             batch_size(&h)
         };
-        assert_eq!(batch_size(&HeaderMap::new()), 2000);
-        assert_eq!(with("batchSize=500"), 500);
-        assert_eq!(with(" BatchSize = 250 "), 250);
-        assert_eq!(with("batchSize=50"), 200);
-        assert_eq!(with("batchSize=5000"), 2000);
-        assert_eq!(with("batchSize=abc"), 2000);
-        assert_eq!(with("batchSize=-5"), 2000);
-        assert_eq!(with("other=1, batchSize=300"), 300);
+        assert_eq!(batch_size(&HeaderMap::new()), None);
+        assert_eq!(with("batchSize=500"), Some(500));
+        assert_eq!(with(" BatchSize = 250 "), Some(250));
+        assert_eq!(with("batchSize=50"), Some(200));
+        assert_eq!(with("batchSize=5000"), Some(2000));
+        assert_eq!(with("batchSize=abc"), None);
+        assert_eq!(with("batchSize=-5"), None);
+        assert_eq!(with("other=1, batchSize=300"), Some(300));
     }
 }

@@ -46,7 +46,8 @@ pub async fn describe(ctx: Ctx, SfPath(ObjectPath { object }): SfPath<ObjectPath
     Ok(ok(&body))
 }
 
-/// `GET /sobjects/{Type}`: the object's describe summary and the records touched most recently.
+/// `GET /sobjects/{Type}`: the object's describe summary. `recentItems` is always empty: the
+/// emulator keeps no most-recently-used list.
 pub async fn basic_info(ctx: Ctx, SfPath(ObjectPath { object }): SfPath<ObjectPath>) -> RestResult {
     let version = ctx.version.number();
     let global = ctx.emu.org().read().describe_global(&version);

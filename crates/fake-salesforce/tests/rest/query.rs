@@ -247,3 +247,33 @@ async fn relationship_fields_come_back_nested() {
     assert_eq!(records[0]["Account"]["attributes"]["type"], "Account");
     assert_eq!(records[1]["Account"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_first_batch_size_carries_over_to_later_pages() {
+    let org = TestOrg::start().await;
+    org.seed_contacts(700, "Carry");
+    let q: String = url::form_urlencoded::byte_serialize(
+        b"SELECT Id FROM Contact WHERE LastName LIKE 'Carry%'",
+    )
+    .collect();
+    let first = get_with(&org, &format!("{V}/query?q={q}"), &[BATCH_200])
+        .await
+        .json();
+    assert_eq!(first["records"].as_array().unwrap().len(), 200);
+    // No header on the next call: the cursor remembers 200.
+    let second = org
+        .get(first["nextRecordsUrl"].as_str().unwrap())
+        .await
+        .json();
+    assert_eq!(second["records"].as_array().unwrap().len(), 200);
+    // A header on a later call wins.
+    let third = get_with(
+        &org,
+        second["nextRecordsUrl"].as_str().unwrap(),
+        &[("sforce-query-options", "batchSize=1000")],
+    )
+    .await
+    .json();
+    assert_eq!(third["records"].as_array().unwrap().len(), 300);
+    assert_eq!(third["done"], true);
+}

@@ -31,6 +31,14 @@ async fn versions_list_needs_no_token_and_is_not_counted() {
         let v62 = list.iter().find(|v| v["version"] == "62.0").unwrap();
         assert_eq!(v62["label"], "Winter '25");
     }
+    let head = org
+        .call(Method::HEAD, "/services/data/", None, None, &[])
+        .await;
+    assert_eq!(head.status, 200);
+    let post = org
+        .call(Method::POST, "/services/data/", Some("{}"), None, &[])
+        .await;
+    post.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(org.handle.emulator().api_usage().used, before);
 }
 
