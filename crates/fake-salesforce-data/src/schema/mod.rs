@@ -322,7 +322,7 @@ impl Schema {
         self.object_index(name).map(|i| &self.objects[i])
     }
 
-    pub fn object_at(&self, index: usize) -> &ObjectDef {
+    pub(crate) fn object_at(&self, index: usize) -> &ObjectDef {
         &self.objects[index]
     }
 

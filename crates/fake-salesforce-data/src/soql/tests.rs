@@ -678,3 +678,31 @@ fn incremental_sync_by_system_modstamp() {
         .unwrap();
     assert_eq!(r.all_records(&f.org, V)[0]["Id"], f.bob.to_string());
 }
+
+#[test]
+fn opportunity_stages_are_queryable_metadata() {
+    let f = fixture();
+    let stages = q(
+        &f.org,
+        "SELECT MasterLabel, IsClosed, IsWon, DefaultProbability, ForecastCategoryName FROM OpportunityStage WHERE IsActive = true ORDER BY SortOrder",
+    );
+    assert_eq!(stages.len(), 10);
+    assert_eq!(stages[0]["MasterLabel"], "Prospecting");
+    assert_eq!(
+        stages[8],
+        json!({
+            "attributes": stages[8]["attributes"],
+            "MasterLabel": "Closed Won", "IsClosed": true, "IsWon": true, "DefaultProbability": 100.0,
+            "ForecastCategoryName": "Closed"
+        })
+    );
+    assert_eq!(stages[9]["IsWon"], false);
+    assert_eq!(
+        q(
+            &f.org,
+            "SELECT Id FROM OpportunityStage WHERE IsClosed = true"
+        )
+        .len(),
+        2
+    );
+}
