@@ -72,6 +72,8 @@ struct Verified {
     actor: Actor,
     /// Set when the credential is a session: the only consumer it may act for.
     session_consumer: Option<ConsumerId>,
+    /// The session's `settings.allow_actions`, when it names them.
+    allow_actions: Option<Vec<String>>,
 }
 
 async fn verify(
@@ -93,6 +95,7 @@ async fn verify(
             app: principal.application_id,
             actor: Actor::ApiKey(principal.key_id.to_string()),
             session_consumer: None,
+            allow_actions: None,
         });
     }
     if !allow_session || scope != Scope::Vault {
@@ -102,12 +105,22 @@ async fn verify(
     if claims.application_id.as_str() != app_header {
         return Err(Error::Unauthorized);
     }
+    let allow_actions = claims
+        .settings
+        .get("allow_actions")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        });
     Ok(Verified {
         app: claims.application_id,
         actor: Actor::Session {
             consumer_id: claims.consumer_id.to_string(),
         },
         session_consumer: Some(claims.consumer_id),
+        allow_actions,
     })
 }
 
@@ -150,6 +163,20 @@ pub struct ConsumerCaller {
     pub app: ApplicationId,
     pub consumer: ConsumerId,
     pub actor: Actor,
+    allow_actions: Option<Vec<String>>,
+}
+
+impl ConsumerCaller {
+    /// Sessions may restrict what the hosted UI offers (`delete`, `disconnect`, `reauthorize`,
+    /// `disable`); the API enforces the same list. API keys may do everything.
+    pub fn ensure_action(&self, action: &'static str) -> Result<(), Error> {
+        match &self.allow_actions {
+            Some(allowed) if !allowed.iter().any(|a| a == action) => {
+                Err(Error::ActionNotAllowed(action))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for ConsumerCaller {
@@ -164,6 +191,7 @@ impl FromRequestParts<AppState> for ConsumerCaller {
             app: v.app,
             consumer,
             actor: v.actor,
+            allow_actions: v.allow_actions,
         })
     }
 }

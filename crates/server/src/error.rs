@@ -41,6 +41,9 @@ pub enum Error {
     /// Authenticated, but the key lacks the scope this endpoint needs.
     #[error("the API key lacks the `{0}` scope")]
     MissingScope(&'static str),
+    /// A session whose `settings.allow_actions` excludes this action.
+    #[error("the session does not allow the `{0}` action")]
+    ActionNotAllowed(&'static str),
     /// A named thing does not exist for this caller. Objects of other tenants land here too.
     #[error("{entity} not found")]
     NotFound { entity: &'static str },
@@ -143,6 +146,11 @@ impl Error {
                 "ForbiddenError",
                 "The API key lacks the required scope",
             ),
+            Error::ActionNotAllowed(_) => row(
+                S::FORBIDDEN,
+                "ForbiddenError",
+                "The session does not allow this action",
+            ),
             Error::NotFound { .. } => row(S::NOT_FOUND, "EntityNotFoundError", "Unknown entity"),
             Error::ConnectionNotFound => row(
                 S::NOT_FOUND,
@@ -237,6 +245,9 @@ impl Error {
             Error::MissingHeader(h) => Value::String(format!("Missing header {h}")),
             Error::MissingScope(s) => Value::String(format!("This endpoint needs an API key with the `{s}` scope")),
             Error::NotImplemented(what) => Value::String((*what).to_owned()),
+            Error::ActionNotAllowed(a) => Value::String(format!(
+                "The session's settings.allow_actions does not include `{a}`"
+            )),
             Error::UnsupportedMediaType => {
                 Value::String("Send the body with Content-Type: application/json".to_owned())
             }
@@ -325,6 +336,7 @@ mod tests {
             Error::PayloadTooLarge,
             Error::Unauthorized,
             Error::MissingScope("export"),
+            Error::ActionNotAllowed("delete"),
             Error::NotFound { entity: "consumer" },
             Error::ConnectionNotFound,
             Error::IntegrationNotFound,

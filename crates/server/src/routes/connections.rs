@@ -88,6 +88,9 @@ async fn update(
     ApiPath(p): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ConnectionInput>,
 ) -> Result<Response> {
+    if body.enabled == Some(false) {
+        c.ensure_action("disable")?;
+    }
     let key = key(c.app, c.consumer, &p)?;
     Ok(envelope::ok(
         state.vault.update_connection(&key, body).await?,
@@ -99,6 +102,7 @@ async fn remove(
     c: ConsumerCaller,
     ApiPath(p): ApiPath<(String, String)>,
 ) -> Result<Response> {
+    c.ensure_action("delete")?;
     let key = key(c.app, c.consumer, &p)?;
     state.vault.delete_connection(&key, &c.actor).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

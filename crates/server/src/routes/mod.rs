@@ -9,8 +9,8 @@ mod request_log;
 mod sessions;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -27,8 +27,38 @@ pub struct AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
+/// Apideck's method override: `POST …?_method=PATCH|DELETE|PUT` for clients that cannot send
+/// those methods. Only POST may be overridden, and only to a method that changes something.
+fn override_method(mut req: Request) -> Request {
+    if req.method() != Method::POST {
+        return req;
+    }
+    let wanted = req.uri().query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "_method")
+            .map(|(_, v)| v.to_ascii_uppercase())
+    });
+    match wanted.as_deref() {
+        Some("PATCH") => *req.method_mut() = Method::PATCH,
+        Some("DELETE") => *req.method_mut() = Method::DELETE,
+        Some("PUT") => *req.method_mut() = Method::PUT,
+        _ => {}
+    }
+    req
+}
+
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
+    // The override must happen before routing, so the routed app sits behind it.
+    let routed = routes(state);
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(override_method)
+            .service(routed),
+    )
+}
+
+fn routes(state: AppState) -> Router {
     let vault = Router::new()
         .merge(sessions::router())
         .merge(consumers::router())

@@ -223,3 +223,55 @@ async fn rotate_reencrypt_and_retire_the_old_key() {
         .expect_err("wrong key");
     assert!(matches!(err, StartError::WrongKey(_)), "{err}");
 }
+
+#[tokio::test]
+async fn session_allow_actions_are_enforced_and_method_override_works() {
+    let app = spawn_app().await;
+    app.connect("limited").await;
+    let r = app
+        .consumer_api(Method::POST, "/vault/sessions", "limited")
+        .json(&serde_json::json!({ "settings": { "allow_actions": ["reauthorize"] } }))
+        .send()
+        .await
+        .expect("send");
+    let token = json_with(r, StatusCode::OK).await["data"]["session_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let as_session = |method: Method, path: &str| {
+        app.client
+            .request(method, format!("{}{path}", app.base_url))
+            .bearer_auth(&token)
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .header("x-apideck-consumer-id", "limited")
+    };
+    let r = as_session(Method::DELETE, "/vault/connections/crm/salesforce")
+        .send()
+        .await
+        .expect("send");
+    assert_error_envelope(
+        &json_with(r, StatusCode::FORBIDDEN).await,
+        403,
+        "ForbiddenError",
+    );
+    let r = as_session(Method::PATCH, "/vault/connections/crm/salesforce")
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.connection("limited").await["state"], "callable");
+
+    // `POST ?_method=DELETE` is a DELETE for clients that cannot send one.
+    let r = app
+        .consumer_api(
+            Method::POST,
+            "/vault/connections/crm/salesforce?_method=DELETE",
+            "limited",
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.connection("limited").await["state"], "available");
+}
