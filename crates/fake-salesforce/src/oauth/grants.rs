@@ -12,8 +12,8 @@ use crate::oauth::store::OAuthState;
 use crate::oauth::users::UserView;
 use crate::state::Emulator;
 
-/// Tokens issued by one successful grant, before they are put on the wire.
-#[derive(Debug)]
+/// Tokens issued by one successful grant, before they are put on the wire. No `Debug`: it
+/// holds tokens and the client secret.
 pub struct Issued {
     pub access_token: String,
     pub refresh_token: Option<String>,

@@ -95,7 +95,8 @@ pub struct AuthCode {
 }
 
 /// One approval of an app by a user: a refresh-token chain and the access tokens it minted.
-#[derive(Clone, Debug)]
+/// No `Debug`: it holds token values.
+#[derive(Clone)]
 pub struct Grant {
     pub id: u64,
     pub app_id: u64,

@@ -15,8 +15,8 @@ use crate::oauth::model::LoginHost;
 use crate::oauth::params::{ClientCredentials, Params};
 use crate::state::Emulator;
 
-/// The token response; field order is Salesforce's.
-#[derive(Debug, Serialize)]
+/// The token response; field order is Salesforce's. No `Debug`: it holds tokens.
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
