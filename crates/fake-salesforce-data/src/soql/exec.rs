@@ -2,11 +2,13 @@
 //! takes a few milliseconds, so no secondary indexes), sort, slice, and render rows as JSON.
 
 use super::parser::Op;
-use super::plan::{CVal, FieldRef, Filter, LikeTok, Plan, SortKey};
+use super::plan::{CVal, ChildPlan, FieldRef, Filter, LikeTok, Plan, SortKey};
+use crate::ids::SfId;
 use crate::org::{Org, Row, RowRef, attributes, field_value};
 use crate::value::Value;
 use serde_json::{Map, Value as Json};
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
 static NULL: Value = Value::Null;
 
@@ -110,17 +112,33 @@ impl Org {
 
     /// Row positions matching the plan, sorted and sliced.
     pub(crate) fn run(&self, plan: &Plan, include_deleted: bool) -> Vec<RowRef> {
+        let rows = self.matching(plan, include_deleted, |_| true);
+        self.finish(plan, rows)
+    }
+
+    /// Rows of the plan's object that pass its filter and `extra`, in storage order.
+    fn matching(
+        &self,
+        plan: &Plan,
+        include_deleted: bool,
+        extra: impl Fn(&Row) -> bool,
+    ) -> Vec<RowRef> {
         let Some(table) = self.tables.get(plan.object) else {
             return Vec::new();
         };
-        let mut rows: Vec<RowRef> = (table.iter().enumerate())
+        (table.iter().enumerate())
             .filter(|(_, row)| include_deleted || !row.is_deleted())
+            .filter(|(_, row)| extra(row))
             .filter(|(_, row)| plan.filter.as_ref().is_none_or(|f| self.matches(row, f)))
             .map(|(i, _)| RowRef {
                 object: plan.object as u16,
                 row: i as u32,
             })
-            .collect();
+            .collect()
+    }
+
+    /// ORDER BY, OFFSET and LIMIT.
+    fn finish(&self, plan: &Plan, mut rows: Vec<RowRef>) -> Vec<RowRef> {
         if !plan.order.is_empty() {
             self.sort(&mut rows, &plan.order);
         }
@@ -132,6 +150,31 @@ impl Org {
             rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         }
         rows
+    }
+
+    /// The rows of a child subquery for each of `parents`, with one scan of the child table.
+    pub(crate) fn children(
+        &self,
+        child: &ChildPlan,
+        parents: &HashSet<SfId>,
+        include_deleted: bool,
+    ) -> HashMap<SfId, Vec<RowRef>> {
+        let parent_of = |row: &Row| {
+            row.get(child.lookup)
+                .as_id()
+                .filter(|id| parents.contains(id))
+        };
+        let rows = self.matching(&child.plan, include_deleted, |row| parent_of(row).is_some());
+        let mut groups: HashMap<SfId, Vec<RowRef>> = HashMap::new();
+        for r in rows {
+            if let Some(parent) = self.row(r).and_then(parent_of) {
+                groups.entry(parent).or_default().push(r);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(k, v)| (k, self.finish(&child.plan, v)))
+            .collect()
     }
 
     fn sort(&self, rows: &mut Vec<RowRef>, order: &[SortKey]) {

@@ -2,10 +2,11 @@
 //! the schema, and an executor over the org's tables.
 //!
 //! Supported: `SELECT` fields (with relationship paths such as `Account.Name`, `Owner.Name`,
-//! `Who.Name`) or `COUNT()`, `FROM` one object, `WHERE` with `= != <> < > <= >= LIKE IN NOT IN`,
-//! `AND`/`OR`/`NOT` and parentheses, `ORDER BY` with `ASC`/`DESC` and `NULLS FIRST`/`LAST`,
-//! `LIMIT` and `OFFSET` (at most 2000). Not supported: child subqueries, aggregates other than
-//! `COUNT()`, `GROUP BY`, `WITH`, `FOR`, `TYPEOF`, semi-joins; these are `MALFORMED_QUERY`.
+//! `Who.Name`, `Who.Type`), one level of child subqueries (`(SELECT LastName FROM Contacts)`), or
+//! `COUNT()`; `FROM` one object; `WHERE` with `= != <> < > <= >= LIKE IN NOT IN`, `AND`/`OR`/`NOT`
+//! and parentheses; `ORDER BY` with `ASC`/`DESC` and `NULLS FIRST`/`LAST`; `LIMIT`; `OFFSET` (at
+//! most 2000). Not supported: aggregates other than `COUNT()`, `GROUP BY`, `WITH`, `FOR`,
+//! `TYPEOF`, semi-joins, field-to-field comparisons; these are `MALFORMED_QUERY`.
 
 mod dates;
 mod error;
@@ -16,8 +17,11 @@ mod plan;
 
 use crate::datetime::day_of_ms;
 use crate::error::SfError;
+use crate::ids::SfId;
 use crate::org::{Org, RowRef, attributes};
-use serde_json::{Map, Value as Json};
+use plan::Column;
+use serde_json::{Map, Value as Json, json};
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 /// The matches of a query. Rows are held as positions and rendered on demand, so the HTTP
@@ -27,6 +31,8 @@ pub struct QueryResult {
     rows: Vec<RowRef>,
     plan: plan::Plan,
     total_size: usize,
+    /// queryAll also returns deleted child rows.
+    include_deleted: bool,
 }
 
 impl QueryResult {
@@ -41,7 +47,8 @@ impl QueryResult {
     }
 
     /// The records in `range` (clamped to the result), each with `attributes` and the selected
-    /// fields; relationship paths are nested objects with their own `attributes`, or `null`.
+    /// fields; relationship paths are nested objects with their own `attributes`, or `null`;
+    /// child subqueries are `{"totalSize","done","records"}`, or `null` when empty.
     /// Records render their current values: a record updated between pages shows the update.
     pub fn records(&self, org: &Org, range: Range<usize>, api_version: &str) -> Vec<Json> {
         let Some(columns) = &self.plan.columns else {
@@ -49,22 +56,21 @@ impl QueryResult {
         };
         let end = range.end.min(self.rows.len());
         let start = range.start.min(end);
-        let obj = self.plan.object;
-        let name = &org.schema().object_at(obj).name;
-        self.rows[start..end]
-            .iter()
-            .filter_map(|r| {
-                let row = org.row(*r)?;
-                let mut m = Map::new();
-                m.insert(
-                    "attributes".to_owned(),
-                    attributes(name, row.id(), api_version),
-                );
-                for c in columns {
-                    org.put_column(&mut m, obj, row, c, api_version);
-                }
-                Some(Json::Object(m))
+        let page = &self.rows[start..end];
+        let has_children = columns.iter().any(|c| matches!(c, Column::Child(_)));
+        let parents: HashSet<SfId> = if has_children {
+            page.iter().filter_map(|r| org.row(*r)?.id()).collect()
+        } else {
+            HashSet::new()
+        };
+        let groups: Vec<HashMap<SfId, Vec<RowRef>>> = (columns.iter())
+            .map(|c| match c {
+                Column::Child(child) => org.children(child, &parents, self.include_deleted),
+                Column::Field(_) => HashMap::new(),
             })
+            .collect();
+        (page.iter())
+            .filter_map(|r| render_row(org, &self.plan, *r, &groups, api_version))
             .collect()
     }
 
@@ -72,6 +78,46 @@ impl QueryResult {
     pub fn all_records(&self, org: &Org, api_version: &str) -> Vec<Json> {
         self.records(org, 0..self.rows.len(), api_version)
     }
+}
+
+/// One record of a result: `attributes`, then each column; child subqueries come from `groups`
+/// (one map per column, empty for plain fields).
+fn render_row(
+    org: &Org,
+    plan: &plan::Plan,
+    r: RowRef,
+    groups: &[HashMap<SfId, Vec<RowRef>>],
+    api_version: &str,
+) -> Option<Json> {
+    let row = org.row(r)?;
+    let obj = plan.object;
+    let name = &org.schema().object_at(obj).name;
+    let mut m = Map::new();
+    m.insert(
+        "attributes".to_owned(),
+        attributes(name, row.id(), api_version),
+    );
+    for (i, c) in plan.columns.iter().flatten().enumerate() {
+        match c {
+            Column::Field(f) => org.put_column(&mut m, obj, row, f, api_version),
+            Column::Child(child) => {
+                let rows = (row.id())
+                    .and_then(|id| groups.get(i)?.get(&id))
+                    .filter(|rows| !rows.is_empty());
+                let value = match rows {
+                    None => Json::Null,
+                    Some(rows) => {
+                        let records: Vec<Json> = (rows.iter())
+                            .filter_map(|cr| render_row(org, &child.plan, *cr, &[], api_version))
+                            .collect();
+                        json!({"totalSize": records.len(), "done": true, "records": records})
+                    }
+                };
+                m.insert(child.name.clone(), value);
+            }
+        }
+    }
+    Some(Json::Object(m))
 }
 
 impl Org {
@@ -97,6 +143,7 @@ impl Org {
             rows,
             plan,
             total_size,
+            include_deleted,
         })
     }
 }

@@ -68,10 +68,19 @@ pub(crate) struct OrderItem {
     pub(crate) nulls_last: bool,
 }
 
+/// One element of the SELECT list.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SelectItem {
+    Field(Path),
+    /// A child relationship subquery, `(SELECT ... FROM Contacts ...)`; `object` names the
+    /// relationship.
+    Child(Box<Query>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Query {
     /// `None` for `COUNT()`.
-    pub(crate) fields: Option<Vec<Path>>,
+    pub(crate) fields: Option<Vec<SelectItem>>,
     pub(crate) object: String,
     pub(crate) object_pos: usize,
     pub(crate) filter: Option<Cond>,
@@ -158,9 +167,21 @@ impl Parser<'_> {
         Ok(Path { parts, pos })
     }
 
-    fn query(&mut self) -> Result<Query, SfError> {
+    fn select_item(&mut self, nested: bool) -> Result<SelectItem, SfError> {
+        if !nested && self.peek().tok == Tok::LParen {
+            self.bump();
+            let sub = self.query(true)?;
+            self.expect(&Tok::RParen)?;
+            return Ok(SelectItem::Child(Box::new(sub)));
+        }
+        Ok(SelectItem::Field(self.path()?))
+    }
+
+    /// A statement; a `nested` one is a subquery and ends before its closing parenthesis.
+    fn query(&mut self, nested: bool) -> Result<Query, SfError> {
         self.expect_kw("SELECT")?;
-        let fields = if self.is_kw("COUNT")
+        let fields = if !nested
+            && self.is_kw("COUNT")
             && self
                 .toks
                 .get(self.at + 1)
@@ -171,10 +192,10 @@ impl Parser<'_> {
             self.expect(&Tok::RParen)?;
             None
         } else {
-            let mut fields = vec![self.path()?];
+            let mut fields = vec![self.select_item(nested)?];
             while self.peek().tok == Tok::Comma {
                 self.bump();
-                fields.push(self.path()?);
+                fields.push(self.select_item(nested)?);
             }
             Some(fields)
         };
@@ -209,7 +230,8 @@ impl Parser<'_> {
         } else {
             None
         };
-        if self.peek().tok != Tok::Eof {
+        let end = if nested { Tok::RParen } else { Tok::Eof };
+        if self.peek().tok != end {
             return Err(self.unexpected());
         }
         Ok(Query {
@@ -376,7 +398,7 @@ pub(crate) fn parse(src: &str, toks: &[Token]) -> Result<Query, SfError> {
     if toks.is_empty() {
         return Err(syntax_error(src, 0, "<EOF>"));
     }
-    Parser { src, toks, at: 0 }.query()
+    Parser { src, toks, at: 0 }.query(false)
 }
 
 #[cfg(test)]
@@ -394,7 +416,7 @@ mod tests {
                    order by LastName desc nulls first, Id limit 10 offset 5")
             .unwrap();
         let fields = q.fields.unwrap();
-        assert_eq!(fields[1].parts, ["Account", "Name"]);
+        assert!(matches!(&fields[1], SelectItem::Field(p) if p.parts == ["Account", "Name"]));
         assert_eq!(q.object, "Contact");
         assert_eq!(q.order.len(), 2);
         assert!(q.order[0].descending && !q.order[0].nulls_last);

@@ -5,7 +5,7 @@
 use super::dates;
 use super::error::{no_such_column, positioned, syntax_error};
 use super::lexer::StrChar;
-use super::parser::{Cond, Literal, Op, Path, Query, Value as PValue};
+use super::parser::{Cond, Literal, Op, Path, Query, SelectItem, Value as PValue};
 use crate::datetime::MS_PER_DAY;
 use crate::error::SfError;
 use crate::ids::SfId;
@@ -65,12 +65,27 @@ pub(crate) struct SortKey {
     pub(crate) nulls_last: bool,
 }
 
+/// A child relationship subquery: the child rows whose `lookup` points at the parent row.
+#[derive(Debug, Clone)]
+pub(crate) struct ChildPlan {
+    /// Canonical relationship name (`Contacts`), the key in the parent record.
+    pub(crate) name: String,
+    pub(crate) lookup: usize,
+    pub(crate) plan: Plan,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Column {
+    Field(FieldRef),
+    Child(Box<ChildPlan>),
+}
+
 /// An executable query.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) object: usize,
     /// `None` for `COUNT()`.
-    pub(crate) columns: Option<Vec<FieldRef>>,
+    pub(crate) columns: Option<Vec<Column>>,
     pub(crate) filter: Option<Filter>,
     pub(crate) order: Vec<SortKey>,
     pub(crate) limit: Option<u64>,
@@ -322,12 +337,60 @@ pub(crate) fn plan(schema: &Schema, src: &str, q: &Query, today: i64) -> Result<
             &SfError::invalid_type(&q.object).message,
         )
     })?;
+    plan_for(&p, q, object)
+}
+
+impl Planner<'_> {
+    /// The child object and lookup field behind a child relationship name of `parent`.
+    fn child_relationship(
+        &self,
+        parent: usize,
+        name: &str,
+        pos: usize,
+    ) -> Result<(usize, usize, String), SfError> {
+        let parent_name = &self.schema.object_at(parent).name;
+        for (ci, child) in self.schema.objects().iter().enumerate() {
+            for (fi, f) in child.fields.iter().enumerate() {
+                let named = f
+                    .child_relationship
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(name));
+                if named && f.reference_to.iter().any(|t| t == parent_name) {
+                    return Ok((ci, fi, f.child_relationship.clone().unwrap_or_default()));
+                }
+            }
+        }
+        Err(positioned(
+            "INVALID_TYPE",
+            self.src,
+            pos,
+            &format!(
+                "Didn't understand relationship '{name}' in FROM part of query call. If you are \
+                 attempting to use a custom relationship, be sure to append the '__r' after the \
+                 custom relationship name. Please reference your WSDL or the describe call for \
+                 the appropriate names."
+            ),
+        ))
+    }
+}
+
+fn plan_for(p: &Planner<'_>, q: &Query, object: usize) -> Result<Plan, SfError> {
     let columns = match &q.fields {
         None => None,
-        Some(paths) => Some(
-            paths
+        Some(items) => Some(
+            items
                 .iter()
-                .map(|path| p.resolve(object, &path.parts, path.pos).map(|(r, _)| r))
+                .map(|item| match item {
+                    SelectItem::Field(path) => p
+                        .resolve(object, &path.parts, path.pos)
+                        .map(|(r, _)| Column::Field(r)),
+                    SelectItem::Child(sub) => {
+                        let (child, lookup, name) =
+                            p.child_relationship(object, &sub.object, sub.object_pos)?;
+                        let plan = plan_for(p, sub, child)?;
+                        Ok(Column::Child(Box::new(ChildPlan { name, lookup, plan })))
+                    }
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };

@@ -133,6 +133,9 @@ fn fuzzed_queries_never_panic() {
         "\\",
         "9999999999999999999999",
         "Owner.",
+        "(SELECT Id FROM Contacts)",
+        "Contacts",
+        "Who.Type",
     ];
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {

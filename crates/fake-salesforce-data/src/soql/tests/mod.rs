@@ -544,3 +544,80 @@ fn opportunity_stages_are_queryable_metadata() {
         2
     );
 }
+
+#[test]
+fn child_subqueries_nest_related_lists() {
+    let mut f = fixture();
+    let u = f.org.default_user_id();
+    let other = f
+        .org
+        .create("Account", &json!({"Name": "Empty Co"}), u, NOW)
+        .unwrap();
+    f.org
+        .create(
+            "Contact",
+            &json!({"LastName": "Babbage", "AccountId": f.acme.to_string()}),
+            u,
+            NOW,
+        )
+        .unwrap();
+    let r = q(
+        &f.org,
+        "SELECT Name, (SELECT LastName, Account.Name FROM contacts WHERE LastName != 'x' ORDER BY LastName DESC LIMIT 5), \
+         (SELECT Subject FROM Tasks) FROM Account ORDER BY Name",
+    );
+    assert_eq!(r.len(), 2);
+    let contacts = &r[0]["Contacts"];
+    assert_eq!(contacts["totalSize"], 2);
+    assert_eq!(contacts["done"], true);
+    assert_eq!(
+        names(contacts["records"].as_array().unwrap(), "LastName"),
+        ["Lovelace", "Babbage"]
+    );
+    assert_eq!(contacts["records"][0]["attributes"]["type"], "Contact");
+    assert_eq!(contacts["records"][0]["Account"]["Name"], "Acme");
+    assert_eq!(
+        r[0]["Tasks"],
+        Value::Null,
+        "no task points at Acme through WhatId"
+    );
+    assert_eq!(r[1]["Name"], "Empty Co");
+    assert_eq!(r[1]["Contacts"], Value::Null);
+    assert_eq!(
+        r[1]["attributes"]["url"],
+        format!("/services/data/v66.0/sobjects/Account/{other}")
+    );
+
+    let by_contact = q(
+        &f.org,
+        &format!(
+            "SELECT (SELECT Subject FROM Tasks) FROM Contact WHERE Id = '{}'",
+            f.ada
+        ),
+    );
+    assert_eq!(by_contact[0]["Tasks"]["records"][0]["Subject"], "Call Ada");
+
+    let e = err(&f.org, "SELECT Id, (SELECT Id FROM Widgets) FROM Account");
+    assert_eq!(e.error_code, "INVALID_TYPE");
+    assert!(
+        e.message
+            .contains("Didn't understand relationship 'Widgets' in FROM part of query call"),
+        "{}",
+        e.message
+    );
+    let e = err(
+        &f.org,
+        "SELECT Id, (SELECT Id, (SELECT Id FROM Tasks) FROM Contacts) FROM Account",
+    );
+    assert_eq!(e.error_code, "MALFORMED_QUERY");
+    let e = err(
+        &f.org,
+        "SELECT Id, (SELECT Nope FROM Contacts) FROM Account",
+    );
+    assert!(
+        e.message
+            .contains("No such column 'Nope' on entity 'Contact'"),
+        "{}",
+        e.message
+    );
+}
