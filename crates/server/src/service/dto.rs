@@ -190,3 +190,98 @@ mod tests {
         assert_eq!(iso_ms(1_620_392_142_242), "2021-05-07T12:55:42.242Z");
     }
 }
+
+/// An application as the CLI and admin console show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApplicationView {
+    pub application_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub created_at: String,
+}
+
+impl From<&patchbay_store::ApplicationRow> for ApplicationView {
+    fn from(a: &patchbay_store::ApplicationRow) -> Self {
+        Self {
+            application_id: a.id.to_string(),
+            name: a.name.clone(),
+            redirect_uris: a.redirect_uris.clone(),
+            created_at: iso_ms(a.created_at),
+        }
+    }
+}
+
+/// An API key without its secret or hash.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&patchbay_store::ApiKeyRow> for ApiKeyView {
+    fn from(k: &patchbay_store::ApiKeyRow) -> Self {
+        Self {
+            id: k.id.to_string(),
+            name: k.name.clone(),
+            scopes: k
+                .scopes
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            created_at: iso_ms(k.created_at),
+            last_used_at: k.last_used_at.map(iso_ms),
+            revoked_at: k.revoked_at.map(iso_ms),
+        }
+    }
+}
+
+/// Staged credentials, without the secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StagedView {
+    pub client_id: String,
+    pub has_client_secret: bool,
+}
+
+/// An integration without secrets: only whether they are stored.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IntegrationView {
+    pub id: String,
+    pub unified_api: String,
+    pub service_id: String,
+    pub state: &'static str,
+    pub enabled: bool,
+    pub client_id: Option<String>,
+    pub has_client_secret: bool,
+    pub staged: Option<StagedView>,
+    pub login_url: String,
+    pub scopes: String,
+    pub pkce: bool,
+    pub send_secret_on_refresh: bool,
+}
+
+impl From<&patchbay_core::Integration> for IntegrationView {
+    fn from(i: &patchbay_core::Integration) -> Self {
+        Self {
+            id: patchbay_core::connection_key(&i.unified_api, &i.service_id),
+            unified_api: i.unified_api.to_string(),
+            service_id: i.service_id.to_string(),
+            state: i.state().as_str(),
+            enabled: i.enabled,
+            client_id: i.client_id.clone(),
+            has_client_secret: i.has_client_secret,
+            staged: i.staged.as_ref().map(|s| StagedView {
+                client_id: s.client_id.clone(),
+                has_client_secret: s.has_client_secret,
+            }),
+            login_url: i.settings.login_host.as_str().to_owned(),
+            scopes: i.settings.scopes.to_string(),
+            pkce: i.settings.pkce,
+            send_secret_on_refresh: i.settings.send_secret_on_refresh,
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! All integration tests of the server, in one binary (one link step).
 
+mod admin;
 mod bad_input;
 mod connect_flow;
 mod consumers;
