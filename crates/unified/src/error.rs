@@ -67,6 +67,13 @@ pub enum UnifiedError {
         /// Summary.
         message: String,
     },
+    /// The connection cannot be used: its token was refused even after a refresh, or it is not
+    /// authorized.
+    #[error("{message}")]
+    ConnectorCredentials {
+        /// Summary.
+        message: String,
+    },
     /// The operation exists in the unified API but this connector cannot perform it.
     #[error("{message}")]
     ConnectorOperationUnsupported {
@@ -102,6 +109,7 @@ impl UnifiedError {
             Self::ConnectorExecution { .. } => "ConnectorExecutionError",
             Self::ConnectorRateLimit { .. } => "ConnectorRateLimitError",
             Self::EntityNotFound { .. } => "EntityNotFoundError",
+            Self::ConnectorCredentials { .. } => "ConnectorCredentialsError",
             Self::ConnectorOperationUnsupported { .. } => "ConnectorOperationUnsupportedError",
         }
     }
@@ -116,6 +124,7 @@ impl UnifiedError {
             Self::ConnectorExecution { status, .. } => *status,
             Self::ConnectorRateLimit { .. } => 429,
             Self::EntityNotFound { .. } => 404,
+            Self::ConnectorCredentials { .. } => 401,
             Self::ConnectorOperationUnsupported { .. } => 501,
         }
     }
@@ -134,6 +143,7 @@ impl UnifiedError {
             | Self::ConnectorExecution { .. }
             | Self::ConnectorRateLimit { .. }
             | Self::EntityNotFound { .. }
+            | Self::ConnectorCredentials { .. }
             | Self::ConnectorOperationUnsupported { .. } => None,
         }
     }

@@ -17,9 +17,9 @@ use crate::resource::{FilterField, FilterKind, Resource, SortDirection, SortFiel
 pub const DEFAULT_LIMIT: u16 = 20;
 /// Largest page size (spec: `limit` maximum 200).
 pub const MAX_LIMIT: u16 = 200;
-/// Longest filter or pass-through value accepted; SOQL statements are capped at 100k characters
-/// and URIs at 16k, so anything longer is a mistake or an attack.
-pub const MAX_VALUE_LEN: usize = 4_000;
+/// Longest filter or pass-through value accepted. Downstream queries travel in URLs capped at
+/// 16 KiB (Salesforce), and no CRM text field is longer than this, so longer is a mistake.
+pub const MAX_VALUE_LEN: usize = 1_000;
 
 /// A validated filter value.
 #[derive(Debug, Clone, PartialEq)]
