@@ -10,6 +10,7 @@
 //!
 //! The org lock is taken only inside synchronous sections, never across an `.await`.
 
+mod conditional;
 mod cursor;
 mod error;
 mod extract;

@@ -1,12 +1,13 @@
 //! sObject rows and object-level resources: create, read, update and delete of records,
 //! describe-global, basic info and describe.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use patchbay_fake_salesforce_data::SfId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::conditional;
 use super::error::{RestResult, json, ok};
 use super::extract::{JsonObject, QueryParams, SfPath};
 use super::guard::Ctx;
@@ -81,19 +82,32 @@ pub async fn create(
     Ok(json(StatusCode::CREATED, &body))
 }
 
-/// `GET /sobjects/{Type}/{id}` with optional `?fields=A,B`.
+/// `GET /sobjects/{Type}/{id}` with optional `?fields=A,B`; `304` under `If-Modified-Since`
+/// when the record has not changed.
 pub async fn read(
     ctx: Ctx,
     SfPath(RecordPath { object, id }): SfPath<RecordPath>,
     params: QueryParams,
+    headers: HeaderMap,
 ) -> RestResult {
     let fields: Option<Vec<String>> =
         (params.get("fields")).map(|f| f.split(',').map(str::to_owned).collect());
-    let record =
-        ctx.emu
-            .org()
-            .read()
-            .get(&object, &id, fields.as_deref(), &ctx.version.number())?;
+    let version = ctx.version.number();
+    let org = ctx.emu.org().read();
+    let record = org.get(&object, &id, fields.as_deref(), &version)?;
+    if let Some(since) = conditional::if_modified_since(&headers) {
+        let stamp = org.get(
+            &object,
+            &id,
+            Some(&["LastModifiedDate".to_owned()]),
+            &version,
+        )?;
+        let last_modified = stamp["LastModifiedDate"].as_str().unwrap_or_default();
+        if conditional::unchanged_since(last_modified, since) {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+    }
+    drop(org);
     Ok(ok(&record))
 }
 

@@ -361,3 +361,32 @@ async fn deleted_and_updated_windows() {
     .await
     .assert_error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn if_modified_since_answers_304_for_unchanged_records() {
+    let org = TestOrg::start().await;
+    let id = org.create("Account", json!({"Name": "Cached"})).await;
+    let url = format!("{V}/sobjects/Account/{id}");
+    let future = "Fri, 01 Jan 2100 00:00:00 GMT";
+    let past = "Mon, 01 Jan 2001 00:00:00 GMT";
+    let get = |since: &'static str| {
+        let org = &org;
+        let url = url.clone();
+        async move {
+            org.call(
+                Method::GET,
+                &url,
+                None,
+                Some(&org.token),
+                &[("if-modified-since", since)],
+            )
+            .await
+        }
+    };
+    let unchanged = get(future).await;
+    assert_eq!(unchanged.status, 304);
+    assert!(unchanged.text.is_empty());
+    assert!(unchanged.limit_info().is_some());
+    assert_eq!(get(past).await.status, 200);
+    assert_eq!(get("not a date").await.status, 200);
+}
