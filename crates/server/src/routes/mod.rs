@@ -13,6 +13,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -75,6 +76,7 @@ fn routes(state: AppState) -> Router {
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))
+        .layer(CatchPanicLayer::custom(panic_envelope))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -82,6 +84,12 @@ fn routes(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// A panic is a bug; the caller still gets the opaque 500 envelope, never a dropped connection.
+fn panic_envelope(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked");
+    Error::Internal("handler panicked".into()).into_response()
 }
 
 /// Liveness plus a database round trip.
