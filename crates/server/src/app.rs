@@ -44,6 +44,9 @@ pub struct ServerConfig {
     /// A keyring file to use instead of `{data_dir}/master.key`.
     pub key_file: Option<PathBuf>,
     pub revoke: RevokePolicy,
+    /// How often the server refreshes tokens that are about to expire; `None` turns the
+    /// background refresher off (tests drive [`Vault::refresh_due`] themselves).
+    pub refresh_interval: Option<std::time::Duration>,
     /// Injectable time, for tests.
     pub clock: Arc<dyn Clock>,
 }
@@ -58,6 +61,7 @@ impl ServerConfig {
             master_key: None,
             key_file: None,
             revoke: RevokePolicy::default(),
+            refresh_interval: Some(std::time::Duration::from_secs(30)),
             clock: Arc::new(SystemClock),
         }
     }
@@ -184,6 +188,7 @@ pub struct Application {
     port: u16,
     base_url: String,
     vault: Vault,
+    refresh_interval: Option<std::time::Duration>,
 }
 
 impl Application {
@@ -217,6 +222,7 @@ impl Application {
             port: local.port(),
             base_url,
             vault,
+            refresh_interval: config.refresh_interval,
         })
     }
 
@@ -244,12 +250,35 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let refresher = self
+            .refresh_interval
+            .map(|every| tokio::spawn(refresh_loop(self.vault.clone(), every)));
         let app = router(AppState { vault: self.vault });
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        if let Some(task) = refresher {
+            task.abort();
+        }
+        served
+    }
+}
+
+/// Refreshes due tokens on an interval, for as long as the server runs.
+async fn refresh_loop(vault: Vault, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match vault.refresh_due(100).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(refreshed = n, "scheduled refresh sweep"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::chain(&e), "scheduled refresh sweep failed")
+            }
+        }
     }
 }

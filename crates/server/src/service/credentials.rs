@@ -101,6 +101,24 @@ impl Vault {
         result
     }
 
+    /// One sweep of the proactive refresher: claims up to `limit` connections whose tokens are
+    /// due (their lease makes each one this caller's alone) and refreshes them. Returns how
+    /// many refreshes were attempted. Failures are recorded on the connections, not returned.
+    pub async fn refresh_due(&self, limit: u32) -> Result<usize> {
+        let owner = format!("sweeper-{}", uuid::Uuid::new_v4());
+        let rows = self
+            .store()
+            .claim_due_for_refresh(&owner, self.now_ms(), LEASE_TTL_MS, limit)
+            .await?;
+        for row in &rows {
+            if let Err(e) = self.refresh_leased(row, &owner).await {
+                let _ = self.store().release_refresh_lease(&row.id, &owner).await;
+                tracing::info!(connection = %row.id, error = %crate::error::chain(&e), "scheduled refresh failed");
+            }
+        }
+        Ok(rows.len())
+    }
+
     async fn refresh_leased(&self, row: &ConnectionRow, owner: &str) -> Result<()> {
         let integration = self
             .store()

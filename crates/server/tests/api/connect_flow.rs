@@ -376,3 +376,53 @@ async fn export_needs_the_export_scope() {
     let v = json_with(r, StatusCode::FORBIDDEN).await;
     crate::helpers::assert_error_envelope(&v, 403, "ForbiddenError");
 }
+
+#[tokio::test]
+async fn imported_tokens_without_expiry_are_refreshed_by_the_sweeper() {
+    let app = crate::helpers::spawn_app().await;
+    app.connect("source").await;
+    let export_key = app.key_with(&[Scope::Export]).await;
+    let r = app
+        .client
+        .post(format!(
+            "{}/vault/connections/crm/salesforce/export",
+            app.base_url
+        ))
+        .bearer_auth(&export_key)
+        .header("x-apideck-app-id", app.app_id.as_str())
+        .header("x-apideck-consumer-id", "source")
+        .send()
+        .await
+        .expect("send");
+    let exported = json_with(r, StatusCode::OK).await["data"].clone();
+    let body = serde_json::json!({
+        "credentials": { "access_token": exported["access_token"], "refresh_token": exported["refresh_token"] },
+        "settings": { "instance_url": exported["instance_url"] },
+    });
+    let r = app
+        .consumer_api(
+            Method::POST,
+            "/vault/connections/crm/salesforce/import",
+            "queued",
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let refreshes = |l: &[Value]| {
+        l.iter()
+            .filter(|e| e["grant_type"] == "refresh_token")
+            .count()
+    };
+    let before = refreshes(&app.emulator_requests().await);
+    let n = app.vault.refresh_due(10).await.expect("sweep");
+    assert_eq!(n, 1, "only the imported connection is due");
+    assert_eq!(refreshes(&app.emulator_requests().await), before + 1);
+    assert_eq!(
+        app.vault.refresh_due(10).await.expect("sweep"),
+        0,
+        "refreshed tokens are not due again"
+    );
+    assert_eq!(app.connection("queued").await["state"], "callable");
+}

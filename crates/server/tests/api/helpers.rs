@@ -135,6 +135,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     let keyring_json = keyring.to_json().to_string();
     config.master_key = Some(keyring_json.clone());
     config.revoke.first_backoff = std::time::Duration::from_millis(10);
+    config.refresh_interval = None;
     if let Some(clock) = &options.clock {
         config.clock = Arc::clone(clock) as Arc<dyn patchbay_core::Clock>;
     }
