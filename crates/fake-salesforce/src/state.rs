@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) access: RwLock<HashMap<String, Arc<AccessToken>>>,
     api_used: AtomicU64,
     api_max: AtomicU64,
+    /// Emulator-clock day the usage counter belongs to; a new day starts it again.
+    api_day: AtomicI64,
     pub(crate) log: RequestLog,
     pub(crate) faults: FaultTable,
     /// Generated on first use: RSA key generation is slow enough to matter for many tests.
@@ -90,6 +92,7 @@ impl Emulator {
                 access: RwLock::new(HashMap::new()),
                 api_used: AtomicU64::new(0),
                 api_max: AtomicU64::new(api_max),
+                api_day: AtomicI64::new(now / MS_PER_DAY),
                 log: RequestLog::default(),
                 faults: FaultTable::default(),
                 signing_key: OnceLock::new(),
@@ -161,6 +164,7 @@ impl Emulator {
 
     /// Counts one API call against the org's daily limit; `Err` once the limit is reached.
     pub fn count_api_call(&self) -> Result<ApiUsage, ApiUsage> {
+        self.roll_api_day();
         let max = self.inner.api_max.load(Ordering::Relaxed);
         let previous =
             self.inner
@@ -178,9 +182,25 @@ impl Emulator {
     }
 
     pub fn api_usage(&self) -> ApiUsage {
+        self.roll_api_day();
         ApiUsage {
             used: self.inner.api_used.load(Ordering::Relaxed),
             max: self.inner.api_max.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Resets the usage counter when the emulator clock has entered a new day (UTC).
+    fn roll_api_day(&self) {
+        let today = self.now_ms() / MS_PER_DAY;
+        let day = self.inner.api_day.load(Ordering::Relaxed);
+        if today > day
+            && self
+                .inner
+                .api_day
+                .compare_exchange(day, today, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.inner.api_used.store(0, Ordering::Relaxed);
         }
     }
 
@@ -207,6 +227,8 @@ impl Emulator {
             .as_ref()
     }
 }
+
+const MS_PER_DAY: i64 = 86_400_000;
 
 fn wall_clock_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();

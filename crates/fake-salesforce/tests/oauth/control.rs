@@ -432,6 +432,9 @@ async fn api_limit_and_clock_controls() {
     assert!(emu.count_api_call().is_ok());
     assert_eq!(emu.count_api_call().map(|u| u.used), Ok(2));
     assert!(emu.count_api_call().is_err());
+    // The limit is daily: a new day on the emulator clock starts the count again.
+    env.advance(86_400).await;
+    assert_eq!(emu.count_api_call().map(|u| u.used), Ok(1));
     let before = emu.now_ms();
     let (_, clock) = env
         .control(Method::POST, "/clock", json!({"advance_seconds": 3600}))

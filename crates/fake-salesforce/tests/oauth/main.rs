@@ -8,3 +8,4 @@ mod control;
 mod endpoints;
 mod refresh;
 mod token;
+mod perf;
