@@ -191,6 +191,12 @@ impl Vault {
         };
         if let Some(settings) = input.settings {
             check_settings(&settings)?;
+            if settings.contains_key("login_url") {
+                // The login host is part of the grant: changing it means authorizing again.
+                return Err(Error::validation(
+                    "settings.login_url can only be set when the connection is added; delete and add it to change the login host",
+                ));
+            }
             let mut merged = object_or_empty(&row.settings_json);
             for (k, v) in settings {
                 if v.is_null() {

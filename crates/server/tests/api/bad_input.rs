@@ -464,3 +464,47 @@ async fn a_foreign_issuer_is_refused_before_any_exchange() {
     );
     assert_eq!(app.connection("iss").await["state"], "available");
 }
+
+#[tokio::test]
+async fn connection_settings_cannot_redirect_tokens() {
+    let app = spawn_app().await;
+    let post = |body: serde_json::Value| {
+        app.consumer_api(Method::POST, "/vault/connections/crm/salesforce", "s")
+            .json(&body)
+            .send()
+    };
+    for body in [
+        serde_json::json!({ "settings": { "instance_url": "https://evil.example.com" } }),
+        serde_json::json!({ "settings": { "login_url": "https://evil.example.com" } }),
+        serde_json::json!({ "settings": { "login_url": "ftp://x" } }),
+        serde_json::json!({ "enabled": "yes" }),
+    ] {
+        let r = post(body.clone()).await.expect("send");
+        let v = json_with(r, StatusCode::BAD_REQUEST).await;
+        assert_error_envelope(&v, 400, "RequestValidationError");
+    }
+    let r = post(serde_json::json!({ "metadata": { "plan": "gold" } }))
+        .await
+        .expect("send");
+    let v = json_with(r, StatusCode::OK).await;
+    assert_eq!(v["data"]["state"], "added");
+    assert_eq!(v["data"]["metadata"]["plan"], "gold");
+    let r = post(serde_json::json!({})).await.expect("send");
+    assert_error_envelope(
+        &json_with(r, StatusCode::CONFLICT).await,
+        409,
+        "ConflictError",
+    );
+    for body in [
+        serde_json::json!({ "settings": { "instance_url": "https://evil.example.com" } }),
+        serde_json::json!({ "settings": { "login_url": "https://test.salesforce.com" } }),
+    ] {
+        let r = app
+            .consumer_api(Method::PATCH, "/vault/connections/crm/salesforce", "s")
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+}
