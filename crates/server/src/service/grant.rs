@@ -32,7 +32,7 @@ impl Vault {
         let (row, created) = match self.find_connection_row(key).await? {
             Some(row) => (row, false),
             None => {
-                let row = self
+                let created = self
                     .store()
                     .create_connection(&NewConnection {
                         id: ConnectionId::generate(),
@@ -47,8 +47,18 @@ impl Vault {
                         metadata_json: "{}".to_owned(),
                         now_ms: now,
                     })
-                    .await?;
-                (row, true)
+                    .await;
+                match created {
+                    Ok(row) => (row, true),
+                    // A concurrent callback for the same consumer created it first: use it.
+                    Err(patchbay_store::StoreError::Conflict(_)) => (
+                        self.find_connection_row(key)
+                            .await?
+                            .ok_or(Error::ConnectionNotFound)?,
+                        false,
+                    ),
+                    Err(e) => return Err(e.into()),
+                }
             }
         };
         let lifetime = std::time::Duration::from_secs(

@@ -426,3 +426,32 @@ async fn imported_tokens_without_expiry_are_refreshed_by_the_sweeper() {
     );
     assert_eq!(app.connection("queued").await["state"], "callable");
 }
+
+#[tokio::test]
+async fn two_tabs_finishing_at_once_make_one_connection() {
+    let app = crate::helpers::spawn_app().await;
+    let mut callbacks = Vec::new();
+    for _ in 0..2 {
+        let start = format!(
+            "{}&redirect_uri={}",
+            app.authorize_url("twice").await,
+            urlencode(REDIRECT_URI)
+        );
+        let (_, to_provider, _, _) = app.get_raw(&start).await;
+        let (_, to_callback, _, _) = app.get_raw(&to_provider.expect("provider")).await;
+        callbacks.push(to_callback.expect("callback"));
+    }
+    let (a, b) = tokio::join!(app.get_raw(&callbacks[0]), app.get_raw(&callbacks[1]));
+    for (status, location, _, body) in [a, b] {
+        assert_eq!(status, StatusCode::MOVED_PERMANENTLY, "{body}");
+        assert_eq!(location.as_deref(), Some(REDIRECT_URI));
+    }
+    assert_eq!(app.connection("twice").await["state"], "callable");
+    let r = app
+        .api(Method::GET, "/vault/consumers/twice")
+        .send()
+        .await
+        .expect("send");
+    let v = json_with(r, StatusCode::OK).await;
+    assert_eq!(v["data"]["connections"].as_array().map(Vec::len), Some(1));
+}
