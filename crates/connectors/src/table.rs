@@ -331,3 +331,7 @@ fn read_address(record: &Map<String, Value>, slot: &AddressSlot) -> Option<Value
         "city": city, "state": state, "postal_code": postal_code, "country": country,
     }))
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;

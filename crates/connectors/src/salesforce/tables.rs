@@ -457,7 +457,7 @@ pub const USER: ObjectMap = ObjectMap {
     ],
     websites: &[],
     addresses: &[],
-    custom_fields: true,
+    custom_fields: false,
     quirk_fields: &[],
     filters: &[eq(F::Email, &["Email"]), eq(F::Name, &["Name"])],
     sorts: &[],
@@ -498,3 +498,61 @@ pub const ALL: [&ObjectMap; 9] = [
     &USER,
     &STAGE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::salesforce::soql::FieldName;
+
+    #[test]
+    fn every_remote_name_is_a_soql_identifier() {
+        for map in ALL {
+            assert!(FieldName::new(map.object).is_ok(), "{}", map.object);
+            for f in map.read_fields() {
+                assert!(FieldName::new(f).is_ok(), "{}.{f}", map.object);
+            }
+            for f in map.fields.iter().filter(|f| !f.remote.is_empty()) {
+                assert!(
+                    FieldName::new(f.remote).is_ok(),
+                    "{}.{}",
+                    map.object,
+                    f.remote
+                );
+                if f.access != Access::Read {
+                    assert!(
+                        !f.remote.contains('.'),
+                        "relationship paths are read-only: {}",
+                        f.remote
+                    );
+                }
+            }
+            for fm in map.filters {
+                fm.remote
+                    .iter()
+                    .for_each(|r| assert!(FieldName::new(r).is_ok(), "{r}"));
+            }
+            for sm in map.sorts {
+                assert!(FieldName::new(sm.remote).is_ok(), "{}", sm.remote);
+            }
+        }
+        for f in ["Id", "SortOrder", "TaskSubtype"] {
+            assert!(FieldName::new(f).is_ok());
+        }
+    }
+
+    #[test]
+    fn each_unified_field_is_written_to_one_place() {
+        for map in ALL {
+            let mut written: Vec<&str> = Vec::new();
+            for f in map.fields.iter().filter(|f| f.access != Access::Read) {
+                assert!(
+                    !written.contains(&f.unified),
+                    "{}.{} written twice",
+                    map.object,
+                    f.unified
+                );
+                written.push(f.unified);
+            }
+        }
+    }
+}
