@@ -4,6 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use serde::Deserialize;
+
+use crate::control::apps::AppPatch;
+use crate::oauth::users::UserInput;
+
 /// The scopes a new app allows when none are given (`--scopes`).
 pub const DEFAULT_SCOPES: &str =
     "api refresh_token offline_access openid id profile email web full";
@@ -47,6 +52,28 @@ pub struct EmulatorConfig {
     pub api_version: String,
     /// The org's daily API request limit (`Sforce-Limit-Info` maximum).
     pub daily_api_limit: u64,
+    /// More users and apps to create at start (users first, so apps can name a Run As user).
+    pub seed_file: SeedFile,
+}
+
+/// Users and apps to create at start, e.g. read from a JSON seed file:
+/// `{"users": [{"username": "...", "password": "..."}], "apps": [{"name": "...", "profile":
+/// "legacy_connected_app", "callback_urls": ["..."], "rotate_refresh_tokens": true}]}`.
+/// App fields are those of `POST /__emulator/apps`.
+/// No `Debug`: it holds passwords and secrets.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFile {
+    #[serde(default)]
+    pub users: Vec<UserInput>,
+    #[serde(default)]
+    pub apps: Vec<AppPatch>,
+}
+
+impl SeedFile {
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -70,6 +97,7 @@ impl Default for EmulatorConfig {
             password: "password123".to_owned(),
             api_version: "66.0".to_owned(),
             daily_api_limit: 100_000,
+            seed_file: SeedFile::default(),
         }
     }
 }
@@ -99,6 +127,8 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("password", &"<redacted>")
             .field("api_version", &self.api_version)
             .field("daily_api_limit", &self.daily_api_limit)
+            .field("seed_users", &self.seed_file.users.len())
+            .field("seed_apps", &self.seed_file.apps.len())
             .finish()
     }
 }

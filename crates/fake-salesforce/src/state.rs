@@ -72,7 +72,7 @@ pub enum RestAuthError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("could not build the org: {0}")]
+    #[error("could not build the org or its seed users and apps: {0}")]
     Org(String),
 }
 
@@ -80,7 +80,14 @@ impl Emulator {
     pub(crate) fn new(config: EmulatorConfig, base_url: String) -> Result<Self, StateError> {
         let now = wall_clock_ms();
         let directory = Directory::new(&config, now).map_err(StateError::Org)?;
-        let oauth = OAuthState::new(&config, now);
+        let mut oauth = OAuthState::new(&config, now);
+        for user in &config.seed_file.users {
+            directory.create(user, now).map_err(StateError::Org)?;
+        }
+        for app in &config.seed_file.apps {
+            crate::control::apps::create_app_in(&mut oauth, app.clone(), now)
+                .map_err(StateError::Org)?;
+        }
         let api_max = config.daily_api_limit;
         Ok(Self {
             inner: Arc::new(Inner {

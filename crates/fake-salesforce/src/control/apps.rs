@@ -10,11 +10,13 @@ use serde_json::{Value, json};
 use crate::control::{ControlError, parse_json};
 use crate::oauth::app::{App, AppProfile, AppSettings, Credential, RefreshTokenPolicy};
 use crate::oauth::crypto;
+use crate::oauth::store::OAuthState;
 use crate::oauth::users::UserInput;
 use crate::state::Emulator;
 
 /// Any subset of an app's settings; absent fields keep their value (or the profile default).
-#[derive(Debug, Default, Deserialize)]
+/// Also the shape of an app in a seed file. No `Debug`: it may hold a secret.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppPatch {
     pub name: Option<String>,
@@ -38,7 +40,7 @@ pub struct AppPatch {
     pub run_as_username: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
 pub enum Scopes {
     List(Vec<String>),
@@ -117,6 +119,15 @@ pub async fn create_app(State(emu): State<Emulator>, body: axum::body::Bytes) ->
     };
     let now = emu.now_ms();
     let mut st = emu.inner().oauth.lock();
+    match create_app_in(&mut st, patch, now) {
+        Ok(app) => (StatusCode::CREATED, Json(app_json(&app))).into_response(),
+        Err(message) => ControlError::conflict(&message).into_response(),
+    }
+}
+
+/// Creates an app from a patch: the profile's defaults, then the patch's fields. Keys and
+/// secrets not given are generated. Shared by the control plane and the seed file.
+pub fn create_app_in(st: &mut OAuthState, patch: AppPatch, now_ms: i64) -> Result<App, String> {
     let generated = new_credential();
     let credential = Credential {
         client_id: patch.client_id.clone().unwrap_or(generated.client_id),
@@ -126,7 +137,7 @@ pub async fn create_app(State(emu): State<Emulator>, body: axum::body::Bytes) ->
             .unwrap_or(generated.client_secret),
     };
     if st.client_id_in_use(&credential.client_id) {
-        return ControlError::conflict("client_id already in use").into_response();
+        return Err(format!("client_id {} already in use", credential.client_id));
     }
     let profile = patch.profile.unwrap_or_default();
     let mut settings = AppSettings::for_profile(profile);
@@ -140,15 +151,14 @@ pub async fn create_app(State(emu): State<Emulator>, body: axum::body::Bytes) ->
         main: Some(credential),
         staged: None,
         settings,
-        created_at_ms: now,
+        created_at_ms: now_ms,
     };
-    let body = app_json(&app);
-    st.apps.insert(id, app);
-    (StatusCode::CREATED, Json(body)).into_response()
+    st.apps.insert(id, app.clone());
+    Ok(app)
 }
 
 /// Finds an app by any of its consumer keys, or by its numeric id.
-fn find_app_id(st: &crate::oauth::store::OAuthState, key: &str) -> Option<u64> {
+fn find_app_id(st: &OAuthState, key: &str) -> Option<u64> {
     st.app_by_client_id(key).map(|(a, _)| a.id).or_else(|| {
         key.parse::<u64>()
             .ok()

@@ -37,8 +37,8 @@ impl UserView {
     }
 }
 
-/// A user to create or change through the control plane.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// A user to create or change through the control plane. No `Debug`: it holds a password.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     pub username: Option<String>,

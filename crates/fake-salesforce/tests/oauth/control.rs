@@ -473,3 +473,86 @@ async fn tls_serves_https_with_a_written_self_signed_certificate() {
     assert_eq!(info["base_url"], handle.base_url());
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn seed_file_creates_users_and_apps_at_start() {
+    let seed = patchbay_fake_salesforce::config::SeedFile::from_json(
+        r#"{
+        "users": [{"username": "integration@acme.test", "password": "pw"}],
+        "apps": [{"name": "Server", "client_id": "3MVG9server", "client_secret": "SERVERSECRET",
+                  "client_credentials_enabled": true, "run_as_username": "integration@acme.test",
+                  "scopes": "api id"}]
+    }"#,
+    )
+    .unwrap();
+    assert!(patchbay_fake_salesforce::config::SeedFile::from_json(r#"{"bogus": 1}"#).is_err());
+    let env = start_with(EmulatorConfig {
+        seed_file: seed,
+        ..Default::default()
+    })
+    .await;
+    let (s, b) = env
+        .token(
+            "",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "3MVG9server"),
+                ("client_secret", "SERVERSECRET"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["scope"], "api id");
+    let (_, tokens) = env.control(Method::GET, "/tokens", Value::Null).await;
+    assert_eq!(tokens[0]["username"], "integration@acme.test");
+}
+
+#[tokio::test]
+async fn seeded_org_users_log_in_with_the_default_password() {
+    let env = start_with(EmulatorConfig {
+        records: 50,
+        ..Default::default()
+    })
+    .await;
+    let (_, users) = env.control(Method::GET, "/users", Value::Null).await;
+    let users = users.as_array().unwrap();
+    assert!(users.len() > 1, "seeded org has several users");
+    let other = users
+        .iter()
+        .map(|u| s(u, "username"))
+        .find(|u| u != "admin@emulator.test")
+        .unwrap();
+    let emu = env.handle.emulator();
+    assert!(emu.org().read().find_user_by_username(&other).is_some());
+    let html = env
+        .authorize(
+            "",
+            &[
+                ("response_type", "code"),
+                ("client_id", &env.client_id),
+                ("redirect_uri", CALLBACK),
+                ("code_challenge", CHALLENGE),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("name=\"tx\" value=\"").expect(&html) + 17;
+    let tx = html[start..].split('"').next().unwrap().to_owned();
+    let page = env
+        .http
+        .post(env.url("/services/oauth2/authorize/login"))
+        .form(&[
+            ("tx", tx.as_str()),
+            ("username", other.as_str()),
+            ("password", "password123"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"allow\""), "{page}");
+}
