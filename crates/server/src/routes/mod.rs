@@ -7,6 +7,7 @@ pub(crate) mod logs;
 mod oauth;
 mod request_log;
 mod sessions;
+mod unsupported;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -66,6 +67,7 @@ fn routes(state: AppState) -> Router {
         .merge(connections::router())
         .merge(oauth::router())
         .merge(logs::router())
+        .merge(unsupported::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request_log::record,

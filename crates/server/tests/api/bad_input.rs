@@ -423,6 +423,21 @@ async fn unknown_routes_and_methods() {
     )
     .await;
     assert_error_envelope(&v, 400, "InvalidCursorError");
+    for (m, p) in [
+        (Method::POST, "/vault/connections/crm/salesforce/migrate"),
+        (
+            Method::GET,
+            "/vault/connections/crm/salesforce/leads/config",
+        ),
+        (Method::GET, "/vault/custom-mappings/crm/salesforce"),
+    ] {
+        let v = json_with(
+            app.api(m, p).send().await.expect("send"),
+            StatusCode::NOT_IMPLEMENTED,
+        )
+        .await;
+        assert_error_envelope(&v, 501, "NotImplementedError");
+    }
     let r = app
         .client
         .get(format!("{}/health", app.base_url))
