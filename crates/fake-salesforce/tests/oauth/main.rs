@@ -6,6 +6,6 @@ mod authorize;
 mod concurrency;
 mod control;
 mod endpoints;
+mod perf;
 mod refresh;
 mod token;
-mod perf;

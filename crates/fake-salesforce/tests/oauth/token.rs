@@ -379,3 +379,29 @@ async fn urlencoded_format_on_request() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn xml_format_by_parameter() {
+    let env = start().await;
+    let code = env.code("", "api").await;
+    let r = env
+        .http
+        .post(env.url("/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", env.client_id.as_str()),
+            ("client_secret", env.client_secret.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+            ("format", "xml"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/xml");
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("<OAuth><access_token>") && text.contains("<token_type>Bearer</token_type>")
+    );
+}
