@@ -286,7 +286,7 @@ fn finish(emu: &Emulator, tx_id: &str) -> Response {
         }
         return redirect_with(&tx.redirect_uri, &pairs, false);
     }
-    // User-agent flow: tokens in the fragment, no refresh token [I].
+    // User-agent flow: tokens in the fragment, no refresh token \[I\].
     let Some((app, slot)) = st
         .app_by_client_id(&tx.client_id)
         .map(|(a, s)| (a.clone(), s))

@@ -1,5 +1,5 @@
 //! The OAuth error table: every `{error, error_description}` pair the emulator answers, with
-//! its HTTP status. Texts follow salesforce.md §3.5; [I] marks those Salesforce does not
+//! its HTTP status. Texts follow salesforce.md §3.5; \[I\] marks those Salesforce does not
 //! document and the emulator chose.
 
 use axum::Json;
@@ -25,13 +25,13 @@ const fn e(status: u16, error: &'static str, error_description: &'static str) ->
 
 pub const INVALID_CLIENT_ID: OAuthError = e(400, "invalid_client_id", "client identifier invalid");
 pub const INVALID_CLIENT: OAuthError = e(400, "invalid_client", "invalid client credentials");
-/// Introspection answers bad client credentials with 401 [I].
+/// Introspection answers bad client credentials with 401 \[I\].
 pub const INVALID_CLIENT_401: OAuthError = e(401, "invalid_client", "invalid client credentials");
 pub const EXPIRED_CODE: OAuthError = e(400, "invalid_grant", "expired authorization code");
-/// A code the emulator never issued [I].
+/// A code the emulator never issued \[I\].
 pub const INVALID_CODE: OAuthError = e(400, "invalid_grant", "invalid authorization code");
 pub const INVALID_VERIFIER: OAuthError = e(400, "invalid_grant", "invalid code verifier");
-/// redirect_uri differs from the one used at authorize [I, RFC 6749].
+/// redirect_uri differs from the one used at authorize \[I, RFC 6749\].
 pub const REDIRECT_MISMATCH_GRANT: OAuthError = e(
     400,
     "invalid_grant",
@@ -43,12 +43,12 @@ pub const WRONG_DOMAIN: OAuthError =
     e(400, "invalid_grant", "request not supported on this domain");
 pub const NO_RUN_AS_USER: OAuthError =
     e(400, "invalid_grant", "no client credentials user enabled");
-/// The error code is [I]; the text is from real responses.
+/// The error code is \[I\]; the text is from real responses.
 pub const CC_NOT_ENABLED: OAuthError =
     e(400, "invalid_grant", "client credentials flow not enabled");
 pub const UNSUPPORTED_GRANT: OAuthError =
     e(400, "unsupported_grant_type", "grant type not supported");
-/// A required parameter is missing [I].
+/// A required parameter is missing \[I\].
 pub const MISSING_CODE: OAuthError = e(400, "invalid_request", "missing required parameter: code");
 pub const MISSING_REFRESH: OAuthError = e(
     400,
@@ -100,7 +100,7 @@ const fn r(error: &'static str, description: &'static str) -> RedirectError {
 
 pub const MISSING_CHALLENGE: RedirectError =
     r("invalid_request", "missing required code challenge");
-/// Only S256 is supported [I].
+/// Only S256 is supported \[I\].
 pub const BAD_CHALLENGE_METHOD: RedirectError =
     r("invalid_request", "unsupported code challenge method");
 pub const ACCESS_DENIED: RedirectError = r("access_denied", "end-user denied authorization");

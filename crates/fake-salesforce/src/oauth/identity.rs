@@ -16,7 +16,7 @@ use crate::oauth::params::{Params, bearer_token};
 use crate::oauth::users::UserView;
 use crate::state::Emulator;
 
-/// Identity endpoints answer auth failures with a plain-text 403 [I].
+/// Identity endpoints answer auth failures with a plain-text 403 \[I\].
 fn forbidden(body: &'static str) -> Response {
     (
         StatusCode::FORBIDDEN,

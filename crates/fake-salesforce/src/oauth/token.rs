@@ -31,7 +31,7 @@ pub struct TokenResponse {
     pub issued_at: String,
 }
 
-/// An OIDC id_token lives this long [I]; Salesforce's `idTokenValidity` defaults to minutes.
+/// An OIDC id_token lives this long \[I\]; Salesforce's `idTokenValidity` defaults to minutes.
 const ID_TOKEN_TTL_SECS: i64 = 300;
 
 impl TokenResponse {
