@@ -74,6 +74,10 @@ struct Verified {
     session_consumer: Option<ConsumerId>,
     /// The session's `settings.allow_actions`, when it names them.
     allow_actions: Option<Vec<String>>,
+    /// The session's `settings.unified_apis`, when non-empty.
+    unified_apis: Option<Vec<String>>,
+    /// False when the session's `settings.show_logs` is false.
+    show_logs: bool,
 }
 
 async fn verify(
@@ -96,6 +100,8 @@ async fn verify(
             actor: Actor::ApiKey(principal.key_id.to_string()),
             session_consumer: None,
             allow_actions: None,
+            unified_apis: None,
+            show_logs: true,
         });
     }
     if !allow_session || scope != Scope::Vault {
@@ -114,6 +120,21 @@ async fn verify(
                 .filter_map(|x| x.as_str().map(str::to_owned))
                 .collect()
         });
+    let unified_apis: Option<Vec<String>> = claims
+        .settings
+        .get("unified_apis")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .filter(|a| !a.is_empty());
+    let show_logs = claims
+        .settings
+        .get("show_logs")
+        .and_then(serde_json::Value::as_bool)
+        != Some(false);
     Ok(Verified {
         app: claims.application_id,
         actor: Actor::Session {
@@ -121,6 +142,8 @@ async fn verify(
         },
         session_consumer: Some(claims.consumer_id),
         allow_actions,
+        unified_apis,
+        show_logs,
     })
 }
 
@@ -164,9 +187,19 @@ pub struct ConsumerCaller {
     pub consumer: ConsumerId,
     pub actor: Actor,
     allow_actions: Option<Vec<String>>,
+    show_logs: bool,
 }
 
 impl ConsumerCaller {
+    /// A session with `settings.show_logs: false` may not read the request log.
+    pub fn ensure_logs_visible(&self) -> Result<(), Error> {
+        if self.show_logs {
+            Ok(())
+        } else {
+            Err(Error::ActionNotAllowed("show_logs"))
+        }
+    }
+
     /// Sessions may restrict what the hosted UI offers (`delete`, `disconnect`, `reauthorize`,
     /// `disable`); the API enforces the same list. API keys may do everything.
     pub fn ensure_action(&self, action: &'static str) -> Result<(), Error> {
@@ -192,6 +225,7 @@ impl FromRequestParts<AppState> for ConsumerCaller {
             consumer,
             actor: v.actor,
             allow_actions: v.allow_actions,
+            show_logs: v.show_logs,
         })
     }
 }
@@ -222,6 +256,8 @@ impl FromRequestParts<AppState> for KeyConsumerCaller {
 pub struct MaybeConsumerCaller {
     pub app: ApplicationId,
     pub consumer: Option<ConsumerId>,
+    /// A session's `settings.unified_apis`: only these APIs are listed.
+    pub unified_apis: Option<Vec<String>>,
 }
 
 impl FromRequestParts<AppState> for MaybeConsumerCaller {
@@ -236,6 +272,7 @@ impl FromRequestParts<AppState> for MaybeConsumerCaller {
         Ok(MaybeConsumerCaller {
             app: v.app,
             consumer,
+            unified_apis: v.unified_apis,
         })
     }
 }

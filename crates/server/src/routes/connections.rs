@@ -51,10 +51,13 @@ async fn list(
         Some(_) => return Err(Error::validation("configured must be true or false")),
     };
     let api = q.get("api").filter(|s| !s.is_empty());
-    let list = state
+    let mut list = state
         .vault
         .list_connections(&caller.app, caller.consumer.as_ref(), api, configured)
         .await?;
+    if let Some(apis) = &caller.unified_apis {
+        list.retain(|c| apis.contains(&c.unified_api));
+    }
     Ok(envelope::ok(list))
 }
 

@@ -100,6 +100,7 @@ pub(crate) fn log_filter(q: &QueryPairs) -> Result<LogFilter> {
 }
 
 async fn list(State(state): State<AppState>, c: ConsumerCaller, q: QueryPairs) -> Result<Response> {
+    c.ensure_logs_visible()?;
     let filter = log_filter(&q)?;
     let limit = q.limit()?;
     let cursor = envelope::decode_cursor(q.get("cursor"))?;

@@ -275,3 +275,66 @@ async fn session_allow_actions_are_enforced_and_method_override_works() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.connection("limited").await["state"], "available");
 }
+
+#[tokio::test]
+async fn session_unified_apis_and_show_logs_are_enforced() {
+    let app = spawn_app().await;
+    let mint = |settings: Value| {
+        app.consumer_api(Method::POST, "/vault/sessions", "ui")
+            .json(&serde_json::json!({ "settings": settings }))
+            .send()
+    };
+    let token = |v: Value| {
+        v["data"]["session_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    };
+    let hris_only = token(
+        json_with(
+            mint(serde_json::json!({ "unified_apis": ["hris"], "show_logs": false }))
+                .await
+                .expect("send"),
+            StatusCode::OK,
+        )
+        .await,
+    );
+    let crm = token(
+        json_with(
+            mint(serde_json::json!({ "unified_apis": ["crm"] }))
+                .await
+                .expect("send"),
+            StatusCode::OK,
+        )
+        .await,
+    );
+    let get = |token: &str, path: &str| {
+        app.client
+            .get(format!("{}{path}", app.base_url))
+            .bearer_auth(token)
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .send()
+    };
+    let v = json_with(
+        get(&hris_only, "/vault/connections").await.expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(v["data"], serde_json::json!([]));
+    let v = json_with(
+        get(&crm, "/vault/connections").await.expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(v["data"][0]["id"], "crm+salesforce");
+    let r = get(&hris_only, "/vault/logs").await.expect("send");
+    assert_error_envelope(
+        &json_with(r, StatusCode::FORBIDDEN).await,
+        403,
+        "ForbiddenError",
+    );
+    assert_eq!(
+        get(&crm, "/vault/logs").await.expect("send").status(),
+        StatusCode::OK
+    );
+}
