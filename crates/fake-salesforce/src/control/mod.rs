@@ -12,6 +12,7 @@
 //! | `DELETE /__emulator/apps/{key}/credentials/{main,staged}` | remove one set (the last one cannot be removed) |
 //! | `GET`/`POST /__emulator/users`, `PATCH /__emulator/users/{username}` | list, create, change users (`username`, `password`, `first_name`, `last_name`, `email`, `active`) |
 //! | `GET`/`POST`/`DELETE /__emulator/faults` | list, add, clear fault rules ([`faults::FaultRule`]: `{"target":"token"|"rest"|"any", "kind":"latency","ms":N | "status","status":503 | "rate_limit","retry_after_secs":N | "connection_reset" | "drop_response", "count":N, "grant_type"?, "path_contains"?}`) |
+//! | `GET /__emulator/grants` | every approval: `id`, `client_id`, `username`, `scopes`, `host`, `revoked`, `created_at_ms` |
 //! | `GET /__emulator/tokens` | every issued token: `kind`, `value`, `client_id`, `username`, `state` (`active`/`expired`/`revoked`/`rotated`), … (fixed contract) |
 //! | `POST /__emulator/tokens/expire`, `POST /__emulator/tokens/revoke` | `{"token": "..."}`: expire or revoke one token (a refresh token's revocation takes its grant) |
 //! | `GET`/`DELETE /__emulator/requests` | the log of token-endpoint and REST calls (fixed contract: `time`, `method`, `path`, `status`, `grant_type`, `refresh_token_sha256`, …); clear it |
@@ -100,6 +101,7 @@ pub fn router() -> Router<Emulator> {
             "/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
         )
+        .route("/grants", get(list_grants))
         .route("/tokens", get(list_tokens))
         .route("/tokens/expire", post(expire_token))
         .route("/tokens/revoke", post(revoke))
@@ -152,6 +154,23 @@ async fn add_fault(State(emu): State<Emulator>, body: Bytes) -> Response {
 async fn clear_faults(State(emu): State<Emulator>) -> Response {
     emu.inner().faults.clear();
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn list_grants(State(emu): State<Emulator>) -> Response {
+    let st = emu.inner().oauth.lock();
+    let mut grants: Vec<&crate::oauth::model::Grant> = st.grants.values().collect();
+    grants.sort_by_key(|g| g.id);
+    let out: Vec<Value> = grants
+        .into_iter()
+        .map(|g| {
+            json!({
+                "id": g.id, "client_id": g.client_id, "username": g.username,
+                "scopes": g.scopes, "host": g.host, "revoked": g.revoked,
+                "created_at_ms": g.created_at_ms,
+            })
+        })
+        .collect();
+    Json(out).into_response()
 }
 
 async fn list_tokens(State(emu): State<Emulator>) -> Response {

@@ -150,9 +150,6 @@ pub async fn authorize(
     if user_id.is_none() && !force_login {
         user_id = session_user(&emu, host, &headers);
     }
-    if p.get("immediate") == Some("true") && user_id.is_none() {
-        return fail(err::IMMEDIATE_UNSUCCESSFUL);
-    }
     let tx = Transaction {
         app_id: app.id,
         client_id: p.owned("client_id").unwrap_or_default(),
@@ -168,6 +165,7 @@ pub async fn authorize(
         user_id,
         force_consent: prompt.contains(&"consent"),
         auto_approved,
+        immediate: p.get("immediate") == Some("true"),
     };
     let tx_id = crypto::opaque_id();
     emu.inner()
@@ -216,6 +214,17 @@ fn next_step(emu: &Emulator, tx_id: &str) -> Response {
             .unwrap_or_default();
         (tx, needs_consent, app_name)
     };
+    if tx.immediate && (tx.user_id.is_none() || needs_consent) {
+        emu.inner().oauth.lock().transactions.remove(tx_id);
+        let fragment = tx.response_type != "code";
+        let state = tx.state.as_deref();
+        return redirect_error(
+            &tx.redirect_uri,
+            err::IMMEDIATE_UNSUCCESSFUL,
+            state,
+            fragment,
+        );
+    }
     let prefix = tx.host.prefix();
     let Some(user_id) = &tx.user_id else {
         let action = format!("{prefix}/services/oauth2/authorize/login");

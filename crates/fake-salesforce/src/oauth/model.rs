@@ -69,6 +69,8 @@ pub struct Transaction {
     pub force_consent: bool,
     /// `--auto-approve` picked the user: no pages at all.
     pub auto_approved: bool,
+    /// `immediate=true`: no pages; fail instead of asking.
+    pub immediate: bool,
 }
 
 /// A browser login on one host.

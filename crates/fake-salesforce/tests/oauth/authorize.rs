@@ -377,7 +377,20 @@ async fn immediate_without_login_fails_and_prompt_consent_asks_again() {
     assert_eq!(r.status(), 400);
 
     let q = with(base_query(&env.client_id), "immediate", Some("true"));
-    assert_eq!(env.authorize("", &q).await.status(), 302);
+    let r = env.authorize("", &q).await;
+    let q = query_of(r.headers()["location"].to_str().unwrap());
+    assert!(
+        param(&q, "code").is_some(),
+        "logged in and approved: immediate works"
+    );
+    let q = with(base_query(&env.client_id), "immediate", Some("true"));
+    let q = with(q, "prompt", Some("consent"));
+    let r = env.authorize("", &q).await;
+    let q = query_of(r.headers()["location"].to_str().unwrap());
+    assert_eq!(
+        param(&q, "error").as_deref(),
+        Some("immediate_unsuccessful")
+    );
     let q = with(base_query(&env.client_id), "prompt", Some("consent"));
     assert!(
         env.authorize("", &q)

@@ -159,6 +159,16 @@ async fn sixth_grant_evicts_the_oldest() {
         assert_eq!(env.refresh(&rt(g)).await.0, 200);
         assert_eq!(env.userinfo_status(&at(g)).await, 200);
     }
+    let (_, list) = env
+        .control(reqwest::Method::GET, "/grants", Value::Null)
+        .await;
+    let revoked: Vec<bool> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["revoked"] == true)
+        .collect();
+    assert_eq!(revoked, [true, false, false, false, false, false]);
 }
 
 #[tokio::test]
