@@ -338,3 +338,40 @@ async fn session_unified_apis_and_show_logs_are_enforced() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn embedded_default_creates_a_private_key_file_and_other_databases_need_a_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = ServerConfig::new(dir.path());
+    config.refresh_interval = None;
+    let first = patchbay_server::Application::build(config.clone())
+        .await
+        .expect("first start");
+    let key_file = dir.path().join("master.key");
+    assert!(key_file.exists() && dir.path().join("patchbay.db").exists());
+    assert!(patchbay_crypto::key_file_is_private(&key_file).expect("stat"));
+    let created = first
+        .vault()
+        .create_application("Embedded", &[])
+        .await
+        .expect("app");
+    drop(first);
+    // A restart reuses the key and the database.
+    let second = patchbay_server::Application::build(config)
+        .await
+        .expect("second start");
+    let apps = second.vault().list_applications().await.expect("apps");
+    assert!(apps.iter().any(|a| a.id == created.application.id));
+    drop(second);
+
+    // An explicit database without a configured key is refused: no silent key creation.
+    let db = patchbay_store::testing::TestDatabase::sqlite();
+    let explicit_dir = tempfile::tempdir().expect("dir");
+    let mut explicit = ServerConfig::new(explicit_dir.path());
+    explicit.database_url = Some(db.url().to_owned());
+    let err = patchbay_server::Application::build(explicit)
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(err, StartError::NoMasterKey), "{err}");
+}
