@@ -226,6 +226,25 @@ impl Emulator {
         &self.inner.config.api_version
     }
 
+    /// The request log (`GET /__emulator/requests`), for in-process tests.
+    pub fn requests(&self) -> Vec<crate::control::log::LogEntry> {
+        self.inner.log.snapshot()
+    }
+
+    pub fn clear_requests(&self) {
+        self.inner.log.clear();
+    }
+
+    /// Adds a fault rule (`POST /__emulator/faults`), for in-process tests.
+    pub fn add_fault(&self, rule: crate::control::faults::FaultRule) {
+        self.inner.faults.add(rule);
+    }
+
+    /// Revokes a token as `/services/oauth2/revoke` would; `false` if unknown or already dead.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        crate::oauth::revoke::revoke_token(self, token)
+    }
+
     /// The id_token key, generated on first use.
     pub(crate) fn signing_key(&self) -> Option<&SigningKey> {
         self.inner

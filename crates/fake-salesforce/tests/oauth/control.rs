@@ -556,3 +556,25 @@ async fn seeded_org_users_log_in_with_the_default_password() {
         .unwrap();
     assert!(page.contains("id=\"allow\""), "{page}");
 }
+
+#[tokio::test]
+async fn in_process_helpers_match_the_control_plane() {
+    use patchbay_fake_salesforce::control::faults::{FaultKind, FaultRule, FaultTarget};
+    let env = start().await;
+    let emu = env.handle.emulator();
+    let t = env.tokens("api refresh_token").await;
+    assert_eq!(emu.requests().len(), 1);
+    emu.add_fault(FaultRule {
+        target: FaultTarget::Token,
+        kind: FaultKind::Status { status: 500 },
+        count: 1,
+        grant_type: None,
+        path_contains: None,
+    });
+    assert_eq!(env.refresh(&s(&t, "refresh_token")).await.0, 500);
+    assert_eq!(emu.requests()[1].status, Some(500));
+    assert!(emu.revoke_token(&s(&t, "refresh_token")));
+    assert!(!emu.revoke_token(&s(&t, "refresh_token")));
+    emu.clear_requests();
+    assert!(emu.requests().is_empty());
+}
