@@ -6,6 +6,7 @@ mod authorize;
 mod concurrency;
 mod control;
 mod endpoints;
+mod faults;
 mod perf;
 mod refresh;
 mod token;
