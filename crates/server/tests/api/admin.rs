@@ -138,3 +138,72 @@ async fn applications_keys_and_disabling() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// Setup guide §2: an External Client App holds main and staged credentials; rotating them
+/// (or replacing them after a Connected App migration) must not break existing connections.
+#[tokio::test]
+async fn credential_rotation_keeps_existing_connections_working() {
+    let app = spawn_app().await;
+    app.connect("before").await;
+    let (crm, sf) = (UnifiedApi::crm(), ServiceId::salesforce());
+    let new_id = format!("3MVG9rotated{}", uuid::Uuid::new_v4().simple());
+    let new_secret = format!("ROTATED{}", uuid::Uuid::new_v4().simple());
+    let control = format!(
+        "{}/__emulator/apps/{}/credentials",
+        app.emulator.base_url(),
+        app.client_id
+    );
+    let r = app
+        .client
+        .post(format!("{control}/staged"))
+        .json(&serde_json::json!({ "client_id": new_id, "client_secret": new_secret }))
+        .send()
+        .await
+        .expect("stage at the emulator");
+    assert!(
+        r.status().is_success(),
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    app.vault
+        .set_integration(
+            &app.app_id,
+            &crm,
+            &sf,
+            IntegrationInput {
+                staged_client_id: Some(new_id.clone()),
+                staged_client_secret: Some(SecretString::new(new_secret.clone())),
+                ..IntegrationInput::default()
+            },
+        )
+        .await
+        .expect("stage in patchbay");
+    app.vault
+        .promote_staged_credentials(&app.app_id, &crm, &sf)
+        .await
+        .expect("promote in patchbay");
+    let r = app
+        .client
+        .post(format!("{control}/promote"))
+        .send()
+        .await
+        .expect("promote at the emulator");
+    assert!(r.status().is_success());
+
+    // The old connection refreshes with the new credentials; a new one connects with them.
+    let validate = |consumer: &'static str| {
+        app.consumer_api(
+            Method::POST,
+            "/vault/connections/crm/salesforce/validate",
+            consumer,
+        )
+        .send()
+    };
+    let v =
+        crate::helpers::json_with(validate("before").await.expect("send"), StatusCode::OK).await;
+    assert_eq!(v["data"]["state"], "callable");
+    app.connect("after").await;
+    assert_eq!(app.connection("after").await["state"], "callable");
+    let v = crate::helpers::json_with(validate("after").await.expect("send"), StatusCode::OK).await;
+    assert_eq!(v["data"]["state"], "callable");
+}
