@@ -31,27 +31,40 @@ pub fn with_status<T: Serialize>(status: StatusCode, data: T) -> Response {
     }
 }
 
-/// A paged list with `meta.cursors` and absolute `links`.
+/// A paged list with `meta.cursors` and absolute `links`. `query` is the request's query; the
+/// links keep every parameter (filters, limit) and replace only `cursor`.
 pub fn paged<T: Serialize>(
     items: Vec<T>,
-    current_cursor: Option<&str>,
+    query: &[(String, String)],
     next_cursor: Option<&str>,
     self_url: &str,
-    limit: u32,
 ) -> Response {
-    let link = |cursor: Option<&str>| match cursor {
-        Some(c) => format!("{self_url}?limit={limit}&cursor={c}"),
-        None => format!("{self_url}?limit={limit}"),
+    let current_cursor = query
+        .iter()
+        .find(|(k, _)| k == "cursor")
+        .map(|(_, v)| v.as_str())
+        .filter(|c| !c.is_empty());
+    let link = |cursor: Option<&str>| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(query.iter().filter(|(k, _)| k != "cursor"));
+        if let Some(c) = cursor {
+            q.append_pair("cursor", c);
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            self_url.to_owned()
+        } else {
+            format!("{self_url}?{q}")
+        }
     };
     let next = next_cursor.map(encode_cursor);
-    let current = current_cursor.map(str::to_owned);
     let body = json!({
         "status_code": 200,
         "status": "OK",
         "data": items,
         "meta": {
             "items_on_page": items.len(),
-            "cursors": { "previous": Value::Null, "current": current, "next": next },
+            "cursors": { "previous": Value::Null, "current": current_cursor, "next": next },
         },
         "links": {
             "previous": Value::Null,

@@ -74,10 +74,9 @@ async fn list(State(state): State<AppState>, caller: AppCaller, q: QueryPairs) -
     let self_url = format!("{}/vault/consumers", state.vault.public_url());
     Ok(envelope::paged(
         page.items,
-        q.get("cursor"),
+        &q.0,
         page.next_cursor.as_deref(),
         &self_url,
-        limit,
     ))
 }
 

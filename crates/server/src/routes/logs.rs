@@ -111,9 +111,8 @@ async fn list(State(state): State<AppState>, c: ConsumerCaller, q: QueryPairs) -
     let self_url = format!("{}/vault/logs", state.vault.public_url());
     Ok(envelope::paged(
         page.items,
-        q.get("cursor"),
+        &q.0,
         page.next_cursor.as_deref(),
         &self_url,
-        limit,
     ))
 }

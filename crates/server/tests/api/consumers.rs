@@ -79,6 +79,37 @@ async fn consumer_crud_filters_and_paging() {
     assert_eq!(p2["meta"]["items_on_page"], 1);
     assert!(p2["meta"]["cursors"]["next"].is_null());
 
+    // links.next keeps the filter: following it stays inside team-a.
+    let r = app
+        .api(
+            Method::GET,
+            "/vault/consumers?filter[consumer_id]=team-a&limit=1",
+        )
+        .send()
+        .await
+        .expect("send");
+    let first = json_with(r, StatusCode::OK).await;
+    let next = first["links"]["next"]
+        .as_str()
+        .expect("next link")
+        .to_owned();
+    assert!(
+        next.contains("filter%5Bconsumer_id%5D=team-a")
+            || next.contains("filter[consumer_id]=team-a"),
+        "{next}"
+    );
+    let r = app
+        .client
+        .get(&next)
+        .bearer_auth(&app.api_key)
+        .header("x-apideck-app-id", app.app_id.as_str())
+        .send()
+        .await
+        .expect("send");
+    let second = json_with(r, StatusCode::OK).await;
+    assert_eq!(second["data"][0]["consumer_id"], "team-a2");
+    assert!(second["links"]["next"].is_null());
+
     let r = app
         .api(Method::PATCH, "/vault/consumers/team-a1")
         .json(&serde_json::json!({ "metadata": { "user_name": "Ann" } }))
