@@ -9,6 +9,32 @@
 //! * [`error`] is the one table mapping every error to status, `type_name` and message.
 //! * [`app`] is [`ServerConfig`] and [`Application`]: tests and the binary start the same server.
 //!
+//! The CLI works on the configured database through the same service layer:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use patchbay_core::{ServiceId, UnifiedApi};
+//! use patchbay_server::ServerConfig;
+//! use patchbay_server::app::open_vault;
+//! use patchbay_server::service::integrations::IntegrationInput;
+//!
+//! let config = ServerConfig::new("/var/lib/patchbay");
+//! let vault = open_vault(&config, "https://patchbay.example.com").await?;
+//! let created = vault
+//!     .create_application("Acme", &["https://acme.example.com/connected".to_owned()])
+//!     .await?;
+//! println!("{} {}", created.application.id, created.api_key.key.expose_secret());
+//! let input = IntegrationInput {
+//!     client_id: Some("3MVG9…".to_owned()),
+//!     client_secret: Some(patchbay_crypto::SecretString::new("…")),
+//!     ..IntegrationInput::default()
+//! };
+//! vault
+//!     .set_integration(&created.application.id, &UnifiedApi::crm(), &ServiceId::salesforce(), input)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! Invariants: the application id always comes from the authenticated credential, never from a
 //! path or body; every store call is scoped by it. Secrets are sealed before they reach the store
 //! and never appear in logs, errors or responses (except the audited export).
