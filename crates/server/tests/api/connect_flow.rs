@@ -455,3 +455,65 @@ async fn two_tabs_finishing_at_once_make_one_connection() {
     let v = json_with(r, StatusCode::OK).await;
     assert_eq!(v["data"]["connections"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn a_grant_revoked_at_salesforce_makes_the_connection_invalid() {
+    let app = crate::helpers::spawn_app().await;
+    app.connect("gone").await;
+    let export_key = app.key_with(&[Scope::Export]).await;
+    let r = app
+        .client
+        .post(format!(
+            "{}/vault/connections/crm/salesforce/export",
+            app.base_url
+        ))
+        .bearer_auth(&export_key)
+        .header("x-apideck-app-id", app.app_id.as_str())
+        .header("x-apideck-consumer-id", "gone")
+        .send()
+        .await
+        .expect("send");
+    let refresh = json_with(r, StatusCode::OK).await["data"]["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_owned();
+    let r = app
+        .client
+        .post(format!(
+            "{}/__emulator/tokens/revoke",
+            app.emulator.base_url()
+        ))
+        .json(&serde_json::json!({ "token": refresh }))
+        .send()
+        .await
+        .expect("revoke at the emulator");
+    assert!(r.status().is_success());
+    let r = app
+        .consumer_api(
+            Method::POST,
+            "/vault/connections/crm/salesforce/validate",
+            "gone",
+        )
+        .send()
+        .await
+        .expect("send");
+    let v = json_with(r, StatusCode::OK).await;
+    assert_eq!(v["data"]["state"], "invalid");
+    let conn = app.connection("gone").await;
+    assert_eq!(conn["health"], "needs_auth");
+    assert!(
+        conn["last_refresh_failed_at"]
+            .as_i64()
+            .is_some_and(|t| t > 0)
+    );
+    assert!(
+        conn["credentials_expire_at"]
+            .as_i64()
+            .is_some_and(|t| t > 0)
+    );
+    // Reconnecting heals it.
+    app.connect("gone").await;
+    let conn = app.connection("gone").await;
+    assert_eq!(conn["state"], "callable");
+    assert_eq!(conn["health"], "ok");
+}
