@@ -12,7 +12,8 @@
 //!
 //! The load generator is a minimal HTTP/1.1 keep-alive client, so that on a small machine the
 //! client spends as little CPU as possible and the number reflects the server.
-//! Bounded: `BENCH_SECONDS` (default 5) and `BENCH_CONNECTIONS` (default 64) override.
+//! Bounded: `BENCH_SECONDS` (default 5) and `BENCH_CONNECTIONS` (default 64) override;
+//! `BENCH_PATH` points the GET load at another path (e.g. `/services/data/` as a baseline).
 
 use std::time::{Duration, Instant};
 
@@ -207,6 +208,7 @@ async fn measure_gets(
     }
     let elapsed = started.elapsed().as_secs_f64();
     Ok(json!({
+        "path": path,
         "connections": connections,
         "seconds": elapsed,
         "ok": ok,
@@ -314,7 +316,9 @@ async fn main() -> Result<(), BoxError> {
             .ok_or("probe contact missing")?
             .to_owned()
     };
-    let path = format!("/services/data/v66.0/sobjects/Contact/{id}");
+    // BENCH_PATH measures another resource instead, e.g. `/services/data/` for a baseline.
+    let path = std::env::var("BENCH_PATH")
+        .unwrap_or_else(|_| format!("/services/data/v66.0/sobjects/Contact/{id}"));
     let gets = measure_gets(&addr, &path, &token, connections, seconds).await?;
     let soql = format!("SELECT Id, Name, Email, AccountId FROM Contact WHERE Email = '{probe}'");
     let query = measure_query(&base, &emu, &token, &soql, 50).await?;
