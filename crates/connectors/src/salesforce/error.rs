@@ -59,7 +59,8 @@ pub fn map_error(status: u16, body: &[u8], call: CallKind) -> Failure {
         .find_map(|e| e.message.as_deref())
         .unwrap_or("Salesforce returned an error without a message");
 
-    if has("INVALID_SESSION_ID") || (status == 401 && codes.is_empty()) {
+    // Any 401 means the token was refused; at our edge a 401 would blame the caller instead.
+    if has("INVALID_SESSION_ID") || status == 401 {
         return Failure::RefreshAndRetry;
     }
     if status == 429 || has("REQUEST_LIMIT_EXCEEDED") {

@@ -362,3 +362,7 @@ impl ListPlan {
 #[cfg(test)]
 #[path = "list_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "list_paging_tests.rs"]
+mod paging_tests;

@@ -13,6 +13,7 @@ pub mod records;
 pub mod request;
 pub mod soql;
 pub mod tables;
+pub mod writes;
 
 #[cfg(test)]
 pub(crate) mod soql_tokens;

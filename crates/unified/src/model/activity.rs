@@ -9,7 +9,6 @@ use super::{Nullable, model};
 /// `Activity.type`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)] // reason: the variants are the spec's enum values
 pub enum ActivityType {
     Call,
     Meeting,

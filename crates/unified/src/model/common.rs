@@ -8,7 +8,6 @@ use super::{Nullable, model};
 /// `Email.type`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)] // reason: the variants are the spec's enum values
 pub enum EmailType {
     Primary,
     Secondary,
@@ -21,7 +20,6 @@ pub enum EmailType {
 /// `PhoneNumber.type`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)] // reason: the variants are the spec's enum values
 pub enum PhoneType {
     Primary,
     Secondary,
@@ -40,7 +38,6 @@ pub enum PhoneType {
 /// `Website.type`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)] // reason: the variants are the spec's enum values
 pub enum WebsiteType {
     Primary,
     Secondary,
@@ -52,7 +49,6 @@ pub enum WebsiteType {
 /// `Address.type`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)] // reason: the variants are the spec's enum values
 pub enum AddressType {
     Primary,
     Secondary,
