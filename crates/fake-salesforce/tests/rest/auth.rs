@@ -125,3 +125,46 @@ async fn the_daily_limit_gives_request_limit_exceeded() {
     org.handle.emulator().set_api_limit(Some(10), None);
     assert_eq!(org.get(&format!("{V}/limits")).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_revoked_token_is_an_invalid_session() {
+    let org = TestOrg::start().await;
+    assert_eq!(org.get(&format!("{V}/limits")).await.status, 200);
+    let revoke = org
+        .http
+        .post(format!("{}/services/oauth2/revoke", org.base))
+        .form(&[("token", org.token.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoke.status().as_u16(), 200);
+    org.get(&format!("{V}/limits"))
+        .await
+        .assert_error(401, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn rest_calls_reach_the_request_log() {
+    let org = TestOrg::start().await;
+    org.get(&format!("{V}/sobjects/Nope")).await;
+    let log: serde_json::Value = org
+        .http
+        .get(format!("{}/__emulator/requests", org.base))
+        .send()
+        .await
+        .expect("log")
+        .json()
+        .await
+        .expect("log JSON");
+    let entry = log
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|e| e["path"] == "/services/data/v66.0/sobjects/Nope")
+        .unwrap_or_else(|| panic!("REST call not logged: {log}"))
+        .clone();
+    assert_eq!(entry["method"], "GET");
+    assert_eq!(entry["status"], 404);
+    assert_eq!(entry["grant_type"], serde_json::Value::Null);
+    assert_eq!(entry["refresh_token_sha256"], serde_json::Value::Null);
+}
