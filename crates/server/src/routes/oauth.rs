@@ -7,7 +7,7 @@
 use axum::Extension;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -38,6 +38,59 @@ fn private(mut response: Response) -> Response {
     response
 }
 
+/// People, not programs, usually land on these URLs: a browser (`Accept: text/html`) gets a
+/// small self-contained page with the same message; anything else gets the JSON envelope.
+/// The message is escaped and the page loads nothing, so provider-influenced text stays text.
+fn browser_error(e: Error, headers: &HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        return e.into_response();
+    }
+    if let Error::Internal(cause) = &e {
+        tracing::error!(error = %crate::error::chain(cause.as_ref()), "internal error");
+    }
+    let spec = e.spec();
+    let message = escape_html(&e.message());
+    let title = escape_html(spec.type_name);
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Connection failed</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head><body style=\"font-family:sans-serif;max-width:40rem;margin:3rem auto\">\
+         <h1>The connection could not be made</h1><p>{message}</p><p><small>{title} (HTTP {})</small></p></body></html>",
+        spec.status.as_u16()
+    );
+    let mut response = (
+        spec.status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+    response
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The spec answers these with 301. `no-store` keeps browsers from caching it.
 fn redirect(location: &str) -> Response {
     match HeaderValue::from_str(location) {
@@ -62,6 +115,7 @@ fn single(q: &QueryPairs, name: &str) -> Result<Option<String>> {
 async fn authorize(
     State(state): State<AppState>,
     Extension(slot): Extension<LogSlot>,
+    headers: HeaderMap,
     ApiPath((service_id, application_id)): ApiPath<(String, String)>,
     q: QueryPairs,
 ) -> Response {
@@ -82,13 +136,14 @@ async fn authorize(
     };
     match run.await {
         Ok(url) => redirect(&url),
-        Err(e) => private(e.into_response()),
+        Err(e) => private(browser_error(e, &headers)),
     }
 }
 
 async fn callback(
     State(state): State<AppState>,
     Extension(slot): Extension<LogSlot>,
+    headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
     match state.vault.finish_connect(uri.query().unwrap_or("")).await {
@@ -96,13 +151,14 @@ async fn callback(
             slot.set(&outcome.application_id, &outcome.consumer_id);
             redirect(&outcome.location)
         }
-        Err(e) => private(e.into_response()),
+        Err(e) => private(browser_error(e, &headers)),
     }
 }
 
 async fn revoke(
     State(state): State<AppState>,
     Extension(slot): Extension<LogSlot>,
+    headers: HeaderMap,
     ApiPath((service_id, application_id)): ApiPath<(String, String)>,
     q: QueryPairs,
 ) -> Response {
@@ -120,6 +176,6 @@ async fn revoke(
     };
     match run.await {
         Ok(location) => redirect(&location),
-        Err(e) => private(e.into_response()),
+        Err(e) => private(browser_error(e, &headers)),
     }
 }

@@ -523,3 +523,46 @@ async fn connection_settings_cannot_redirect_tokens() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
 }
+
+#[tokio::test]
+async fn browsers_get_an_escaped_page_instead_of_json() {
+    let app = spawn_app().await;
+    let url = format!(
+        "{}/vault/callback?error={}&error_description={}",
+        app.base_url,
+        urlencode("<script>alert(1)</script>"),
+        urlencode("<img src=x onerror=alert(2)>")
+    );
+    let r = app
+        .client
+        .get(&url)
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|c| c.starts_with("text/html"))
+    );
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .is_ok_and(|c| c.contains("default-src 'none'"))
+    );
+    let body = r.text().await.expect("body");
+    assert!(
+        !body.contains("<script>") && !body.contains("<img"),
+        "{body}"
+    );
+    assert!(body.contains("&lt;script&gt;"), "{body}");
+    // Programs still get the envelope.
+    let r = app.client.get(&url).send().await.expect("send");
+    assert_error_envelope(
+        &json_with(r, StatusCode::BAD_REQUEST).await,
+        400,
+        "OAuthConnectorError",
+    );
+}
