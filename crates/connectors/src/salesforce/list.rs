@@ -142,10 +142,21 @@ pub fn plan_list(
         order_by,
         limit: Some(u32::from(params.limit) + 1),
     };
+    let mut request = SalesforceRequest::query(select.to_soql());
+    for (key, value) in &params.common.pass_through {
+        // `q` is the statement itself: it is built here, never taken from the caller.
+        if key == "q" {
+            return Err(UnifiedError::invalid_field(
+                "pass_through",
+                "pass_through[q] cannot replace the query; use filter[...] or the proxy API",
+            ));
+        }
+        request.query.push((key.clone(), value.clone()));
+    }
     Ok(ListPlan {
         resource: params.resource,
         map,
-        request: SalesforceRequest::query(select.to_soql()),
+        request,
         select,
         limit: usize::from(params.limit),
         sort,

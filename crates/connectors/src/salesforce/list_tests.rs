@@ -435,3 +435,23 @@ fn wants_more_until_one_extra_row() {
     );
     assert_eq!(bad.unwrap_err().type_name(), "ConnectorExecutionError");
 }
+
+#[test]
+fn pass_through_is_forwarded_but_cannot_replace_the_query() {
+    let p = params(Resource::Contacts, &[("pass_through[batchSize]", "200")]).unwrap();
+    let plan = plan_list(&p, &codec(), &[]).unwrap();
+    assert_eq!(
+        plan.request.query[1],
+        ("batchSize".to_owned(), "200".to_owned())
+    );
+    assert!(plan.request.query[0].1.starts_with("SELECT Id"));
+    let p = params(
+        Resource::Contacts,
+        &[("pass_through[q]", "SELECT Id FROM User")],
+    )
+    .unwrap();
+    assert_eq!(
+        plan_list(&p, &codec(), &[]).unwrap_err().type_name(),
+        "RequestValidationError"
+    );
+}
