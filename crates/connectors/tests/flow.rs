@@ -50,7 +50,7 @@ fn list_two_pages_with_fields_and_raw() {
             .ends_with("ORDER BY Id ASC NULLS FIRST LIMIT 3")
     );
     // the emulator would answer with the first limit+1 rows
-    let response = json!({"totalSize": 3, "done": true, "records": all.clone()});
+    let response = json!({"totalSize": 3, "done": true, "records": all});
     let records = response["records"].as_array().unwrap();
     assert!(!plan.wants_more(records.len()));
     let page = plan.finish(&params, &codec, records).unwrap();
