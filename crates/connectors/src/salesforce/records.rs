@@ -44,13 +44,24 @@ pub fn is_task_type(t: ActivityType) -> bool {
     )
 }
 
-fn check_id(id: &str) -> Result<(), UnifiedError> {
-    if is_valid_id(id) {
+/// Refuses ids that cannot name a record of `resource`: malformed ones, and ones whose key
+/// prefix belongs to another object (a lead id on `/crm/contacts`). Saves a doomed API call.
+fn check_id(resource: Resource, id: &str) -> Result<(), UnifiedError> {
+    let expected: &[IdKind] = match resource {
+        Resource::Contacts => &[IdKind::Contact],
+        Resource::Companies => &[IdKind::Account],
+        Resource::Leads => &[IdKind::Lead],
+        Resource::Opportunities => &[IdKind::Opportunity],
+        Resource::Activities => &[IdKind::Event, IdKind::Task],
+        Resource::Notes => &[IdKind::Note],
+        Resource::Users => &[IdKind::User],
+        Resource::Pipelines => &[],
+    };
+    if is_valid_id(id) && expected.contains(&kind_of(id)) {
         Ok(())
     } else {
-        // A malformed id can name no record; say so the way an unknown id would.
         Err(UnifiedError::EntityNotFound {
-            message: "no record with this id".to_owned(),
+            message: format!("no {} record with this id", resource.as_str()),
         })
     }
 }
@@ -78,7 +89,7 @@ pub fn plan_get(
         }
         return Ok(super::list::stage_query());
     }
-    check_id(id)?;
+    check_id(resource, id)?;
     let map = map_for_id(resource, id);
     let mut request = SalesforceRequest::record(Method::Get, map.object, Some(id), None);
     request.query = pass_through_query(common);
@@ -225,7 +236,7 @@ pub fn plan_update(
     body: Value,
 ) -> Result<SalesforceRequest, UnifiedError> {
     unsupported_write(resource, "update")?;
-    check_id(id)?;
+    check_id(resource, id)?;
     let body = validate_body(resource, Write::Update, body)?;
     let (map, fields) = to_salesforce(resource, Some(id), &body, Write::Update)?;
     Ok(SalesforceRequest::record(
@@ -246,7 +257,7 @@ pub fn plan_delete(resource: Resource, id: &str) -> Result<SalesforceRequest, Un
                 .to_owned(),
         });
     }
-    check_id(id)?;
+    check_id(resource, id)?;
     let map = map_for_id(resource, id);
     Ok(SalesforceRequest::record(
         Method::Delete,

@@ -116,12 +116,27 @@ fn write_errors_are_validation_errors() {
         (Resource::Activities, json!({"show_as": "away"}), "show_as"),
     ];
     for (resource, b, field) in cases {
-        let err = plan_update(resource, CONTACT_ID, b.clone()).unwrap_err();
+        let id = match resource {
+            Resource::Companies => ACCOUNT_ID,
+            Resource::Users => USER_ID,
+            Resource::Activities => EVENT_ID,
+            _ => CONTACT_ID,
+        };
+        let err = plan_update(resource, id, b.clone()).unwrap_err();
         assert_eq!(err.type_name(), "RequestValidationError", "{b}");
         assert_eq!(err_field(&err).as_deref(), Some(field), "{b}: {err}");
     }
-    let err = plan_update(Resource::Contacts, "not-an-id", json!({})).unwrap_err();
-    assert_eq!(err.type_name(), "EntityNotFoundError");
+    for (resource, id) in [
+        (Resource::Contacts, "not-an-id"),
+        (Resource::Contacts, LEAD_ID),
+        (Resource::Activities, NOTE_ID),
+        (Resource::Notes, "a0B000000000001AAA"),
+    ] {
+        let err = plan_update(resource, id, json!({})).unwrap_err();
+        assert_eq!(err.type_name(), "EntityNotFoundError", "{resource:?} {id}");
+        assert!(plan_get(resource, id, &CommonParams::default()).is_err());
+        assert!(plan_delete(resource, id).is_err());
+    }
 }
 
 #[test]
