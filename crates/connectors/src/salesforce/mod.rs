@@ -1,10 +1,23 @@
 //! The Salesforce connector: mapping tables, SOQL builder, keyset paging, record mapping with the
 //! object quirks (Event/Task, polymorphic lookups, note parents, pipelines) and error mapping.
+//! Written from salesforce.md and crm.yml only; it shares nothing with the emulator crates.
 //!
-//! Flow for the HTTP layer: parse [`patchbay_unified::ListParams`], call [`plan_list`], execute
-//! its [`SalesforceRequest`], then [`ListPlan::finish`]; for one record, [`plan_get`] then
-//! [`read_record`]; for writes, [`plan_create`] / [`plan_update`] / [`plan_delete`] (then
-//! [`created_id`]). Failures go through [`map_error`].
+//! Flow for the HTTP layer (see `tests/flow.rs`):
+//! - list: [`patchbay_unified::ListParams::parse`], [`plan_list`], GET `query?q=...`; while the
+//!   response is not `done` and [`ListPlan::wants_more`], GET its `nextRecordsUrl` and append the
+//!   records; then [`ListPlan::finish`] gives the unified page and the next cursor, ready for
+//!   [`patchbay_unified::Envelope::list`]. The raw query response is the `_raw`.
+//! - get: [`plan_get`], then [`read_record`] (pipelines: [`read_pipeline`] on the query records).
+//! - create / update / delete: [`plan_create`] (then [`created_id`] from the 201 body),
+//!   [`plan_update`], [`plan_delete`]; Salesforce answers 204 to the last two.
+//! - any non-2xx: [`map_error`]; on [`Failure::RefreshAndRetry`] refresh once and retry once,
+//!   then answer [`session_still_invalid`]. Every response: [`parse_limit_info`] on
+//!   `Sforce-Limit-Info` for `x-downstream-ratelimit-*`.
+//!
+//! SOQL this connector relies on (all documented Salesforce syntax): relationship fields
+//! (`Account.Name`), `field = null` / `!= null`, `Id > 'id'`, `ORDER BY f ASC NULLS FIRST, Id`,
+//! unquoted datetime literals, `LIMIT`. List queries select the table's fields plus the custom
+//! fields the caller names (from a describe cache); a single GET returns every field.
 
 pub mod error;
 pub mod ids;
