@@ -92,10 +92,12 @@ fn every_resource_reads_into_its_schema() {
     let lead = with(
         json!({"attributes": attrs("Lead", LEAD_ID), "Id": LEAD_ID, "Name": "Ada Lovelace",
         "Company": "Analytical", "Status": "Open - Not Contacted", "Email": "ada@example.com",
-        "ConvertedAccountId": null, "ConvertedContactId": null, "City": "London"}),
+        "ConvertedAccountId": null, "ConvertedContactId": null, "City": "London",
+        "Owner": {"attributes": attrs("Group", "00G000000000001AAA"), "Name": "Inbound queue"}}),
     );
     let lead = read_record(Resource::Leads, &lead).unwrap();
     assert_eq!(lead["company_name"], "Analytical");
+    assert_eq!(lead["owner_name"], "Inbound queue");
     assert_eq!(lead["addresses"][0]["city"], "London");
     conforms::<model::Lead>(&lead);
 

@@ -142,6 +142,8 @@ pub const LEAD: ObjectMap = ObjectMap {
         ro("name", "Name", Text),
         rw("company_name", "Company", Text),
         rw("owner_id", "OwnerId", Id),
+        // Lead owners can be queues; `Owner` is polymorphic, and `Name` exists on both.
+        ro("owner_name", "Owner.Name", Text),
         ro("company_id", "ConvertedAccountId", Id),
         ro("contact_id", "ConvertedContactId", Id),
         rw("lead_source", "LeadSource", Text),
