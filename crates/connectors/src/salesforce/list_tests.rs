@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use patchbay_unified::FilterKind;
+use patchbay_unified::{FilterKind, SortField};
 
 use super::*;
 use crate::salesforce::soql_tokens::{PAYLOADS, literals, shape, tokenize};
@@ -72,6 +72,16 @@ fn every_spec_filter_and_sort_is_supported_and_mapped() {
             }
         }
         for by in resource.sort_fields() {
+            if resource == Resource::Opportunities && *by == SortField::Status {
+                let err = soql(resource, &[("sort[by]", "status")]).unwrap_err();
+                assert_eq!(
+                    err,
+                    UnifiedError::UnsupportedSortField {
+                        field: "status".to_owned()
+                    }
+                );
+                continue;
+            }
             for dir in ["asc", "desc"] {
                 let q = soql(
                     resource,

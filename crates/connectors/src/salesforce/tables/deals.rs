@@ -9,7 +9,10 @@ use crate::table::{ObjectMap, SortKind};
 /// The single pipeline Salesforce has: every opportunity stage belongs to it.
 pub const PIPELINE_ID: &str = "default";
 
-/// opportunities <-> Opportunity. `pipeline_stage_id` is the `StageName` value, which is also the
+/// opportunities <-> Opportunity. There is no `status` sort: SOQL orders a picklist such as
+/// `StageName` by its configured value order, which a keyset predicate (`StageName > 'x'`)
+/// cannot follow, so paging would skip or repeat rows; `UnsupportedSortFieldError` is honest.
+/// `pipeline_stage_id` is the `StageName` value, which is also the
 /// stage id the pipelines resource shows, so it round-trips.
 pub const OPPORTUNITY: ObjectMap = ObjectMap {
     object: "Opportunity",
@@ -54,7 +57,6 @@ pub const OPPORTUNITY: ObjectMap = ObjectMap {
         sort(S::Title, "Name", SortKind::Text),
         sort(S::WinProbability, "Probability", SortKind::Number),
         sort(S::MonetaryAmount, "Amount", SortKind::Number),
-        sort(S::Status, "StageName", SortKind::Text),
     ],
 };
 
