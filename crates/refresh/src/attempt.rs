@@ -1,0 +1,519 @@
+//! One refresh across nodes: take the lease (or wait for the holder's result), re-check, call
+//! the token endpoint, and persist or classify the outcome (security.md §3.2, §3.3).
+
+use std::time::{Duration, Instant};
+
+use patchbay_core::Health;
+use patchbay_oauth::{
+    ClientConfig, DiagnosisContext, ErrorClass, OAuthError, TokenRef, TokenSet, diagnose_error,
+};
+use patchbay_store::{
+    ConnectionRow, IntegrationRow, RefreshFailure, RefreshedTokens, SealedColumn,
+};
+
+use crate::error::{ProviderResponse, RefreshError};
+use crate::expiry::{introspection_allowed, next_refresh_at, random_u64};
+use crate::refresher::{CurrentToken, Refresher, Trigger, Verdict, gate_key};
+use crate::store::TokenStore;
+
+/// What the refresh is for, resolved once per attempt.
+struct Target {
+    integration: IntegrationRow,
+    client: ClientConfig,
+    login_url: String,
+    send_secret: bool,
+    key: String,
+}
+
+impl<S: TokenStore> Refresher<S> {
+    /// Takes the lease (polling while another node holds it), then refreshes.
+    pub(crate) async fn refresh_with_lease(
+        &self,
+        row: &ConnectionRow,
+        trigger: Trigger,
+    ) -> Result<CurrentToken, RefreshError> {
+        let cfg = &self.inner.cfg;
+        let owner = format!("{}#{}", cfg.node_id, uuid::Uuid::new_v4().simple());
+        let started = Instant::now();
+        let leased = loop {
+            let leased = self
+                .inner
+                .store
+                .try_acquire_refresh_lease(&row.id, &owner, self.now(), cfg.lease_ttl_ms)
+                .await?;
+            if let Some(leased) = leased {
+                break leased;
+            }
+            if started.elapsed() > cfg.lease_wait {
+                return Err(RefreshError::Busy);
+            }
+            tokio::time::sleep(cfg.lease_poll).await;
+            let now_row = self.load(&row.id).await?;
+            if now_row.token_version != row.token_version {
+                return self.after_sibling(&now_row);
+            }
+        };
+        if leased.token_version != row.token_version {
+            self.release(&row.id, &owner).await;
+            return self.after_sibling(&leased);
+        }
+        // The holder we waited for may have recorded a failure: its backoff applies to us too.
+        match self.assess(&leased, self.now(), trigger) {
+            Ok(Verdict::Refresh) => self.refresh_leased(&leased, &owner, trigger).await,
+            Ok(Verdict::Use) => {
+                self.release(&row.id, &owner).await;
+                self.current(&leased)
+            }
+            Err(e) => {
+                self.release(&row.id, &owner).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Refreshes a row whose lease `owner` holds, and always gives the lease back.
+    pub(crate) async fn refresh_leased(
+        &self,
+        leased: &ConnectionRow,
+        owner: &str,
+        trigger: Trigger,
+    ) -> Result<CurrentToken, RefreshError> {
+        let result = self.call_and_settle(leased, owner, trigger).await;
+        // Success and recorded failures already released it in their own statement; this is
+        // a compare-and-delete, so it is harmless then and needed on every other path.
+        self.release(&leased.id, owner).await;
+        result
+    }
+
+    async fn call_and_settle(
+        &self,
+        leased: &ConnectionRow,
+        owner: &str,
+        trigger: Trigger,
+    ) -> Result<CurrentToken, RefreshError> {
+        if self.inner.burned.lock().get(&leased.id) == Some(&leased.token_version) {
+            return Err(RefreshError::Unpersisted);
+        }
+        let target = self.target(leased).await?;
+        let refresh_token = self
+            .inner
+            .sealer
+            .open_refresh(leased)?
+            .ok_or(RefreshError::NoCredentials)?;
+        let _admission = match self.inner.gates.admit(&target.key, || self.now()).await {
+            Ok(a) => a,
+            Err(e) => return self.fallback(leased, trigger, e),
+        };
+        let http = &self.inner.http;
+        let mut outcome =
+            patchbay_oauth::refresh(http, &target.client, &refresh_token, target.send_secret).await;
+        let mut in_doubt = false;
+        if let Err(e) = &outcome
+            && e.outcome_unknown()
+        {
+            // security.md §3.3: the provider may have rotated. One retry with the same token:
+            // without rotation it simply works; with rotation the grant is already lost (the
+            // successor was in the lost response), and the answer tells us so.
+            tracing::warn!(connection = %leased.id, "refresh outcome unknown; retrying once");
+            in_doubt = true;
+            outcome =
+                patchbay_oauth::refresh(http, &target.client, &refresh_token, target.send_secret)
+                    .await;
+        }
+        drop(refresh_token);
+        match outcome {
+            Ok(tokens) => self.persist(leased, &target, tokens, owner).await,
+            Err(e) => {
+                self.settle_failure(leased, &target, e, owner, trigger, in_doubt)
+                    .await
+            }
+        }
+    }
+
+    async fn target(&self, row: &ConnectionRow) -> Result<Target, RefreshError> {
+        let integration = self
+            .inner
+            .store
+            .get_integration(&row.application_id, &row.unified_api, &row.service_id)
+            .await?
+            .ok_or(RefreshError::IntegrationNotFound)?;
+        let client_id = integration
+            .client_id
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or(RefreshError::IntegrationNotFound)?;
+        let login_url = row
+            .login_url_override
+            .clone()
+            .unwrap_or_else(|| integration.login_url.clone());
+        let login = patchbay_oauth::LoginHost::parse(&login_url)
+            .map_err(|e| RefreshError::Config(e.to_string()))?;
+        // The secret also verifies the response `signature`; it is *sent* only if the
+        // integration says so (setup guide: "Require Secret for Refresh Token Flow" unchecked).
+        let secret = self.inner.sealer.open_client_secret(&integration)?;
+        let send_secret = integration.send_secret_on_refresh;
+        Ok(Target {
+            client: ClientConfig::salesforce(login, client_id, secret),
+            key: gate_key(row),
+            login_url,
+            send_secret,
+            integration,
+        })
+    }
+
+    /// Writes the new tokens in one version-guarded statement, retrying while the plaintext is
+    /// still in memory. If that fails, the tokens are not handed out and the redeemed refresh
+    /// token is burned (security.md F4, T-RF-04).
+    async fn persist(
+        &self,
+        leased: &ConnectionRow,
+        target: &Target,
+        tokens: TokenSet,
+        owner: &str,
+    ) -> Result<CurrentToken, RefreshError> {
+        let cfg = &self.inner.cfg;
+        let now = self.now();
+        self.inner.gates.proven(&target.key);
+        let lifetime = self
+            .inner
+            .lifetimes
+            .lifetime_ms(&target.key, &target.integration);
+        let lifetime = tokens
+            .expires_in
+            .and_then(|d| i64::try_from(d.as_millis()).ok())
+            .unwrap_or(lifetime);
+        let expires_at = now.saturating_add(lifetime);
+        let instance_url = tokens.instance_url.as_ref().and_then(|u| {
+            let checked = patchbay_core::LoginHost::parse(&target.login_url)
+                .ok()
+                .and_then(|h| h.check_instance_url(u.as_str()).ok());
+            if checked.is_none() {
+                tracing::warn!(connection = %leased.id, "untrusted instance_url in a refresh response; keeping the stored one");
+            }
+            checked
+        });
+        let write = self.sealed_write(
+            leased,
+            &tokens,
+            owner,
+            now,
+            expires_at,
+            lifetime,
+            instance_url,
+        );
+        let mut stored = false;
+        if let Ok(write) = &write {
+            for attempt in 0..cfg.persist_attempts.max(1) {
+                match self.inner.store.store_refreshed_tokens(write).await {
+                    Ok(true) => {
+                        stored = true;
+                        break;
+                    }
+                    Ok(false) => {
+                        tracing::info!(connection = %leased.id, "a newer token write won; using it");
+                        let row = self.load(&leased.id).await?;
+                        return self.after_sibling(&row);
+                    }
+                    Err(e) => {
+                        tracing::warn!(connection = %leased.id, attempt, error = %e, "storing refreshed tokens failed");
+                        tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+                    }
+                }
+            }
+        }
+        let Ok(write) = write.map_err(|e| e.to_string()) else {
+            return self.unpersisted(leased, owner, now).await;
+        };
+        if !stored {
+            return self.unpersisted(leased, owner, now).await;
+        }
+        if introspection_allowed(&target.integration)
+            && !self.inner.lifetimes.is_learned(&target.key)
+        {
+            self.learn_lifetime(target, &tokens).await;
+        }
+        tracing::info!(connection = %leased.id, rotated = tokens.refresh_token.is_some(), "token refreshed");
+        Ok(CurrentToken {
+            access_token: tokens.access_token,
+            instance_url: write.instance_url.or_else(|| leased.instance_url.clone()),
+            token_version: leased.token_version + 1,
+            expires_at_ms: Some(expires_at),
+        })
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private call site; a struct would only rename the arguments"
+    )]
+    fn sealed_write(
+        &self,
+        leased: &ConnectionRow,
+        tokens: &TokenSet,
+        owner: &str,
+        now: i64,
+        expires_at: i64,
+        lifetime: i64,
+        instance_url: Option<String>,
+    ) -> Result<RefreshedTokens, RefreshError> {
+        let sealer = &self.inner.sealer;
+        let (app, id) = (&leased.application_id, leased.id.as_str());
+        let access_token = sealer.seal_connection_token(
+            app,
+            SealedColumn::ConnectionAccessToken,
+            id,
+            tokens.access_token.expose(),
+        )?;
+        let refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| {
+                sealer.seal_connection_token(
+                    app,
+                    SealedColumn::ConnectionRefreshToken,
+                    id,
+                    t.expose(),
+                )
+            })
+            .transpose()?;
+        Ok(RefreshedTokens {
+            connection_id: leased.id.clone(),
+            expected_version: leased.token_version,
+            access_token,
+            refresh_token,
+            issued_at: Some(now),
+            expires_at: Some(expires_at),
+            next_refresh_at: Some(next_refresh_at(
+                &self.inner.cfg,
+                now,
+                expires_at,
+                lifetime,
+                random_u64(),
+            )),
+            instance_url,
+            granted_scopes: tokens.scope.as_ref().map(|s| s.to_string()),
+            lease_owner: Some(owner.to_owned()),
+            now_ms: now,
+        })
+    }
+
+    async fn unpersisted(
+        &self,
+        leased: &ConnectionRow,
+        owner: &str,
+        now: i64,
+    ) -> Result<CurrentToken, RefreshError> {
+        self.inner
+            .burned
+            .lock()
+            .insert(leased.id.clone(), leased.token_version);
+        tracing::error!(connection = %leased.id, "refreshed tokens could not be stored; the refresh token is burned");
+        // Best effort: with the database down this fails too, and the in-process mark is what
+        // keeps this node from replaying the token.
+        let _ = self
+            .inner
+            .store
+            .record_refresh_failure(&RefreshFailure {
+                connection_id: leased.id.clone(),
+                expected_version: leased.token_version,
+                health: Health::NeedsAuth,
+                error_code: "refresh_unpersisted".to_owned(),
+                next_refresh_at: None,
+                credentials_expire_at: Some(now.saturating_add(self.inner.cfg.retention_ms)),
+                lease_owner: Some(owner.to_owned()),
+                now_ms: now,
+            })
+            .await;
+        Err(RefreshError::Unpersisted)
+    }
+
+    async fn learn_lifetime(&self, target: &Target, tokens: &TokenSet) {
+        let call = patchbay_oauth::introspect(
+            &self.inner.http,
+            &target.client,
+            TokenRef::Access(&tokens.access_token),
+        );
+        match tokio::time::timeout(self.inner.cfg.introspect_timeout, call).await {
+            Ok(Ok(i)) if i.active => {
+                if let (Some(exp), Some(iat)) = (i.exp, i.iat) {
+                    let lifetime = exp.saturating_sub(iat).saturating_mul(1000);
+                    self.inner.lifetimes.learn(&target.key, lifetime);
+                    tracing::info!(integration = %target.key, lifetime_ms = lifetime, "learned the access-token lifetime");
+                }
+            }
+            Ok(Ok(_)) => {
+                tracing::info!(integration = %target.key, "introspection says inactive; keeping the session timeout")
+            }
+            Ok(Err(e)) => {
+                tracing::info!(integration = %target.key, class = ?e.class(), "introspection failed; keeping the session timeout")
+            }
+            Err(_) => tracing::info!(integration = %target.key, "introspection timed out"),
+        }
+    }
+
+    async fn settle_failure(
+        &self,
+        leased: &ConnectionRow,
+        target: &Target,
+        e: OAuthError,
+        owner: &str,
+        trigger: Trigger,
+        in_doubt: bool,
+    ) -> Result<CurrentToken, RefreshError> {
+        let cfg = &self.inner.cfg;
+        let now = self.now();
+        let class = e.class();
+        let provider = ProviderResponse::from_oauth(&e);
+        let d = diagnose_error(
+            &e,
+            &DiagnosisContext::new(&cfg.public_url, &target.login_url),
+        );
+        let diagnosis = match &d.fix {
+            Some(fix) => format!("{} Fix: {fix}", d.message),
+            None => d.message.clone(),
+        };
+        let failure =
+            |health: Health, code: &str, next: Option<i64>, expire: Option<i64>| RefreshFailure {
+                connection_id: leased.id.clone(),
+                expected_version: leased.token_version,
+                health,
+                error_code: code.to_owned(),
+                next_refresh_at: next,
+                credentials_expire_at: expire,
+                lease_owner: Some(owner.to_owned()),
+                now_ms: now,
+            };
+        tracing::info!(connection = %leased.id, ?class, in_doubt, "refresh failed");
+        match class {
+            ErrorClass::InvalidGrant => {
+                // Salesforce checks the client before the grant: the integration is fine.
+                self.inner.gates.proven(&target.key);
+                // F5: a sibling may have rotated the token we presented.
+                let now_row = self.load(&leased.id).await?;
+                if now_row.token_version != leased.token_version
+                    || now_row.refresh_token_sealed != leased.refresh_token_sealed
+                {
+                    return self.after_sibling(&now_row);
+                }
+                let reason = if in_doubt {
+                    "refresh_in_doubt"
+                } else {
+                    "invalid_grant"
+                };
+                let expire = now.saturating_add(cfg.retention_ms);
+                let f = failure(Health::NeedsAuth, reason, None, Some(expire));
+                if !self.inner.store.record_refresh_failure(&f).await? {
+                    let row = self.load(&leased.id).await?;
+                    return self.after_sibling(&row);
+                }
+                tracing::warn!(connection = %leased.id, reason, "grant is dead; the consumer must authorize again");
+                Err(RefreshError::NeedsAuth {
+                    reason: reason.to_owned(),
+                    credentials_expire_at_ms: Some(now_row.credentials_expire_at.unwrap_or(expire)),
+                    provider,
+                })
+            }
+            ErrorClass::RateLimited { retry_after } => {
+                // T-RF-09: the connection's state is left alone; the integration pauses.
+                let ms = retry_after
+                    .map(|r| duration_ms(r.delay_from(time_now())))
+                    .unwrap_or(cfg.default_retry_after_ms);
+                self.inner
+                    .gates
+                    .rate_limited(&target.key, now.saturating_add(ms));
+                self.fallback(
+                    leased,
+                    trigger,
+                    RefreshError::RateLimited { retry_after_ms: ms },
+                )
+            }
+            c if c.is_integration_problem() => {
+                let code = e.provider_error().unwrap_or("config").to_owned();
+                let open = self.inner.gates.rejected(
+                    &target.key,
+                    &code,
+                    &diagnosis,
+                    now,
+                    cfg.breaker_base_ms,
+                    cfg.breaker_cap_ms,
+                );
+                // Not this connection's fault: its health stays, the row records why.
+                let f = failure(leased.health, &code, Some(now.saturating_add(open)), None);
+                self.inner.store.record_refresh_failure(&f).await?;
+                let err = RefreshError::IntegrationRejected {
+                    code,
+                    diagnosis,
+                    retry_after_ms: open,
+                    provider,
+                };
+                self.fallback(leased, trigger, err)
+            }
+            _ => {
+                let failures = leased.refresh_failure_count.saturating_add(1);
+                let backoff = cfg.backoff_ms(failures);
+                let jitter = i64::try_from(random_u64() % 1000).unwrap_or(0) * backoff / 10_000;
+                let asked = e
+                    .retry_after()
+                    .map(|r| duration_ms(r.delay_from(time_now())));
+                let wait = asked.unwrap_or(0).max(backoff + jitter);
+                let code = if in_doubt {
+                    "refresh_in_doubt"
+                } else {
+                    transient_code(&e)
+                };
+                let f = failure(
+                    Health::PendingRefresh,
+                    code,
+                    Some(now.saturating_add(wait)),
+                    None,
+                );
+                self.inner.store.record_refresh_failure(&f).await?;
+                let err = RefreshError::Transient {
+                    code: code.to_owned(),
+                    diagnosis,
+                    retry_after_ms: wait,
+                    provider,
+                    source: Some(Box::new(e)),
+                };
+                self.fallback(leased, trigger, err)
+            }
+        }
+    }
+
+    /// A caller that only wanted *a* valid token still gets the old one while it lasts
+    /// (apideck.md §1.7: the connection stays callable while backoff runs).
+    pub(crate) fn fallback(
+        &self,
+        row: &ConnectionRow,
+        trigger: Trigger,
+        err: RefreshError,
+    ) -> Result<CurrentToken, RefreshError> {
+        let unexpired = row.access_token_sealed.is_some()
+            && row.token_expires_at.is_some_and(|e| e > self.now());
+        if trigger == Trigger::Stale && unexpired {
+            tracing::info!(connection = %row.id, error = %err, "refresh failed; the current token is still valid");
+            return self.current(row);
+        }
+        Err(err)
+    }
+}
+
+fn transient_code(e: &OAuthError) -> &'static str {
+    match e {
+        OAuthError::Transport { kind, .. } => match kind {
+            patchbay_oauth::TransportKind::Connect => "connect_error",
+            patchbay_oauth::TransportKind::Timeout => "timeout",
+            _ => "network_error",
+        },
+        _ if e.status().is_some_and(|s| s >= 500) => "server_error",
+        _ if e.class() == ErrorClass::Unrecognized => "unrecognized_response",
+        _ => "transient",
+    }
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn time_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

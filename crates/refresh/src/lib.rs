@@ -1,0 +1,40 @@
+//! The token lifecycle coordinator: it owns *when* and *how often* a connection's tokens are
+//! refreshed, and what a failed refresh means for the connection.
+//!
+//! - [`Refresher::access_token_for`]: a fresh token costs one row read and a decrypt, no lock and
+//!   no network call. A stale one is refreshed exactly once: callers in one process share one
+//!   refresh (per-connection async mutex, then a re-read), and nodes sharing a database are
+//!   serialised by the store's lease row (owner + TTL, compare-and-set). The winner re-reads the
+//!   row first; no database lock or pooled connection is held during the HTTP call.
+//! - [`Refresher::force_refresh`] (Vault `validate`) and [`Refresher::on_invalid_session`] (a REST
+//!   `401 INVALID_SESSION_ID`: one refresh, only if the stored token is the one that failed).
+//! - Failure lifecycle (apideck.md §1.7, security.md §3): see [`RefreshError`] and `refresher`.
+//! - [`Sweeper`]: proactive refresh ahead of expiry with jitter, per-integration rate limit,
+//!   work shared across nodes by claiming leases.
+//!
+//! Invariants:
+//! - A refresh token the provider has seen is never presented again by this process unless the
+//!   outcome of that presentation was unknown (one immediate retry, security.md §3.3), and never
+//!   after its rotated successor failed to persist.
+//! - New tokens are written by one version-guarded statement; a response without a
+//!   `refresh_token` keeps the stored one.
+//! - Network-class failures never touch credentials; only `invalid_grant` on an unchanged row
+//!   condemns a grant.
+//! - Tokens appear in no log line, error text or `Debug` output.
+
+mod attempt;
+mod config;
+mod error;
+mod expiry;
+mod gate;
+mod refresher;
+mod seal;
+mod store;
+mod sweeper;
+
+pub use config::RefreshConfig;
+pub use error::{ProviderResponse, RefreshDebug, RefreshError, RefreshErrorDetail};
+pub use refresher::{CurrentToken, Refresher};
+pub use seal::Sealer;
+pub use store::TokenStore;
+pub use sweeper::{SweepReport, Sweeper, SweeperConfig, SweeperHandle};
