@@ -1,0 +1,101 @@
+//! The proactive sweeper: ahead of expiry, rate-limited per integration, shared across nodes.
+
+use std::time::Duration;
+
+use patchbay_core::Health;
+use patchbay_refresh::{Sweeper, SweeperConfig};
+use patchbay_store::testing::TestDatabase;
+
+use crate::support::{Env, HOUR};
+
+patchbay_store::backend_tests!(
+    sweep_respects_the_integration_rate,
+    two_nodes_share_the_sweep,
+    sweeper_stops_when_asked,
+);
+
+fn limited(per_sec: u32) -> SweeperConfig {
+    SweeperConfig {
+        interval: Duration::from_millis(20),
+        batch: 500,
+        per_integration_per_sec: per_sec,
+        per_integration_burst: per_sec,
+        concurrency: 4,
+    }
+}
+
+/// `n` connections sharing one real (non-rotating) refresh token, all due for refresh now but
+/// with access tokens valid for another minute.
+async fn due_connections(env: &Env, n: usize) -> Vec<patchbay_core::ConnectionId> {
+    let tokens = env.grant().await;
+    let rt = tokens.refresh_token.as_ref().unwrap().expose().to_owned();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        // set_tokens makes next_refresh_at = expires_at - 5 min: due now.
+        ids.push(
+            env.connection(&format!("c{i}"), "at", Some(&rt), env.now() + 60_000)
+                .await,
+        );
+    }
+    ids
+}
+
+async fn sweep_respects_the_integration_rate(db: TestDatabase) {
+    let env = Env::start(db, |_| {}).await;
+    let ids = due_connections(&env, 30).await;
+    let sweeper = Sweeper::new(env.node("a").await, limited(10));
+    let first = sweeper.sweep_once().await.unwrap();
+    assert_eq!(first.claimed, 30);
+    assert_eq!(first.refreshed, 10, "{first:?}");
+    assert_eq!(first.deferred, 20);
+    assert_eq!(env.refresh_calls().len(), 10);
+    // Same instant: the bucket is empty.
+    let again = sweeper.sweep_once().await.unwrap();
+    assert_eq!((again.refreshed, again.deferred), (0, 20));
+    env.clock.advance(1_000);
+    assert_eq!(sweeper.sweep_once().await.unwrap().refreshed, 10);
+    env.clock.advance(1_000);
+    assert_eq!(sweeper.sweep_once().await.unwrap().refreshed, 10);
+    assert_eq!(
+        sweeper.sweep_once().await.unwrap().claimed,
+        0,
+        "nothing is due any more"
+    );
+    for id in &ids {
+        let row = env.row(id).await;
+        assert_eq!(row.health, Health::Ok);
+        let next = row.next_refresh_at.unwrap();
+        // Ahead of expiry, with jitter, never after it.
+        assert!(next < row.token_expires_at.unwrap() - 5 * 60_000 + 1);
+        assert!(next > env.now() + HOUR);
+    }
+}
+
+async fn two_nodes_share_the_sweep(db: TestDatabase) {
+    let env = Env::start(db, |_| {}).await;
+    due_connections(&env, 40).await;
+    let a = Sweeper::new(env.node("a").await, limited(1_000));
+    let b = Sweeper::new(env.node("b").await, limited(1_000));
+    let (ra, rb) = tokio::join!(a.sweep_once(), b.sweep_once());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.refreshed + rb.refreshed, 40, "{ra:?} {rb:?}");
+    assert_eq!(
+        env.refresh_calls().len(),
+        40,
+        "no connection refreshed twice"
+    );
+}
+
+async fn sweeper_stops_when_asked(db: TestDatabase) {
+    let env = Env::start(db, |_| {}).await;
+    due_connections(&env, 3).await;
+    let handle = Sweeper::new(env.node("a").await, limited(100)).spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while env.refresh_calls().len() < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(5), handle.stop())
+        .await
+        .expect("stops promptly");
+    assert_eq!(env.refresh_calls().len(), 3);
+}
