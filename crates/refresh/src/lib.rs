@@ -25,7 +25,9 @@
 mod attempt;
 mod config;
 mod error;
+mod events;
 mod expiry;
+mod failure;
 mod gate;
 mod refresher;
 mod seal;
@@ -34,6 +36,7 @@ mod sweeper;
 
 pub use config::RefreshConfig;
 pub use error::{ProviderResponse, RefreshDebug, RefreshError, RefreshErrorDetail};
+pub use events::{EventSink, RefreshEvent};
 pub use refresher::{CurrentToken, Refresher};
 pub use seal::Sealer;
 pub use store::TokenStore;

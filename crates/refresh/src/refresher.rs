@@ -11,6 +11,7 @@ use patchbay_store::{ConnectionRow, Store};
 
 use crate::config::RefreshConfig;
 use crate::error::RefreshError;
+use crate::events::{EventSink, RefreshEvent};
 use crate::expiry::Lifetimes;
 use crate::gate::Gates;
 use crate::seal::Sealer;
@@ -72,6 +73,7 @@ pub(crate) struct Inner<S> {
     /// Connections whose refreshed tokens could not be stored, with the `token_version` whose
     /// refresh token was already redeemed: it is never presented again (security.md F4).
     pub(crate) burned: Mutex<HashMap<ConnectionId, i64>>,
+    events: std::sync::OnceLock<EventSink>,
 }
 
 impl<S: TokenStore> Refresher<S> {
@@ -95,7 +97,19 @@ impl<S: TokenStore> Refresher<S> {
                 gates: Gates::default(),
                 lifetimes: Lifetimes::default(),
                 burned: Mutex::new(HashMap::new()),
+                events: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Sets where lifecycle events go (once; later calls return false).
+    pub fn set_event_sink(&self, sink: EventSink) -> bool {
+        self.inner.events.set(sink).is_ok()
+    }
+
+    pub(crate) fn emit(&self, event: RefreshEvent) {
+        if let Some(sink) = self.inner.events.get() {
+            sink(event);
         }
     }
 
@@ -184,7 +198,8 @@ impl<S: TokenStore> Refresher<S> {
         // Only a caller that may still use the old token gets it while refreshing is held back.
         let may_use_old = trigger == Trigger::Stale && unexpired;
         let dead = matches!(row.health, Health::NeedsAuth | Health::Revoked);
-        if dead && trigger != Trigger::Force {
+        let burned = row.last_refresh_error.as_deref() == Some("refresh_unpersisted");
+        if dead && (trigger != Trigger::Force || burned) {
             return Err(needs_auth(row));
         }
         if trigger == Trigger::Stale && fresh {

@@ -3,5 +3,6 @@
 
 mod concurrency;
 mod failures;
+mod lifecycle;
 mod support;
 mod sweeping;
