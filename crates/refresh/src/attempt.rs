@@ -101,7 +101,10 @@ impl<S: TokenStore> Refresher<S> {
             .ok_or(RefreshError::NoCredentials)?;
         let _admission = match self.inner.gates.admit(&target.key, || self.now()).await {
             Ok(a) => a,
-            Err(e) => return self.fallback(leased, trigger, e),
+            Err(e) => {
+                self.park(leased, owner, &e).await?;
+                return self.fallback(leased, trigger, e);
+            }
         };
         let http = &self.inner.http;
         let mut outcome =

@@ -217,6 +217,21 @@ impl RefreshError {
         )
     }
 
+    /// How long to wait before asking again, when that is known.
+    pub fn retry_after_ms(&self) -> Option<i64> {
+        match self {
+            RefreshError::CoolingDown {
+                cooldown_remaining_ms,
+                ..
+            } => Some(*cooldown_remaining_ms),
+            RefreshError::RateLimited { retry_after_ms }
+            | RefreshError::IntegrationRejected { retry_after_ms, .. }
+            | RefreshError::Transient { retry_after_ms, .. } => Some(*retry_after_ms),
+            RefreshError::Busy => Some(1_000),
+            _ => None,
+        }
+    }
+
     /// Whether the consumer must authorize again.
     pub fn needs_reauthorization(&self) -> bool {
         matches!(

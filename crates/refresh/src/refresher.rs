@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use patchbay_core::{Clock, ConnectionId, Health};
 use patchbay_oauth::AccessToken;
-use patchbay_store::{ConnectionRow, Store};
+use patchbay_store::{ConnectionRow, RefreshFailure, Store};
 
 use crate::config::RefreshConfig;
 use crate::error::RefreshError;
@@ -317,13 +317,50 @@ impl<S: TokenStore> Refresher<S> {
         if fresh.lease_owner.as_deref() != Some(owner) {
             return Ok(None);
         }
-        if fresh.next_refresh_at.is_some_and(|n| n > self.now()) {
+        let now = self.now();
+        if fresh.next_refresh_at.is_some_and(|n| n > now) {
             self.release(&row.id, owner).await;
             return Ok(None);
+        }
+        if let Err(e) = self.inner.gates.check(&gate_key(&fresh), now) {
+            self.park(&fresh, owner, &e).await?;
+            self.release(&row.id, owner).await;
+            return Err(e);
         }
         self.refresh_leased(&fresh, owner, Trigger::Sweep)
             .await
             .map(Some)
+    }
+
+    /// The integration is paused: move the row past the pause, or every sweep would claim it
+    /// again and a broken integration could crowd out healthy ones. Health is left alone.
+    pub(crate) async fn park(
+        &self,
+        row: &ConnectionRow,
+        owner: &str,
+        why: &RefreshError,
+    ) -> Result<(), RefreshError> {
+        let now = self.now();
+        let wait = why
+            .retry_after_ms()
+            .unwrap_or(self.inner.cfg.default_retry_after_ms);
+        let code = why
+            .detail()
+            .map_or_else(|| "paused".to_owned(), |d| d.debug.code);
+        self.inner
+            .store
+            .record_refresh_failure(&RefreshFailure {
+                connection_id: row.id.clone(),
+                expected_version: row.token_version,
+                health: row.health,
+                error_code: code,
+                next_refresh_at: Some(now.saturating_add(wait)),
+                credentials_expire_at: None,
+                lease_owner: Some(owner.to_owned()),
+                now_ms: now,
+            })
+            .await?;
+        Ok(())
     }
 
     pub(crate) async fn release(&self, id: &ConnectionId, owner: &str) {

@@ -12,6 +12,7 @@ patchbay_store::backend_tests!(
     sweep_respects_the_integration_rate,
     two_nodes_share_the_sweep,
     sweeper_stops_when_asked,
+    broken_integration_is_parked_not_reswept,
 );
 
 fn limited(per_sec: u32) -> SweeperConfig {
@@ -98,4 +99,30 @@ async fn sweeper_stops_when_asked(db: TestDatabase) {
         .await
         .expect("stops promptly");
     assert_eq!(env.refresh_calls().len(), 3);
+}
+
+async fn broken_integration_is_parked_not_reswept(db: TestDatabase) {
+    // "Require Secret for Refresh Token Flow" is on, and the integration does not send it.
+    let env = Env::start(db, |c| c.require_secret_for_refresh = true).await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            env.connection(&format!("c{i}"), "at", Some("rt"), env.now() + 60_000)
+                .await,
+        );
+    }
+    let sweeper = Sweeper::new(env.node("a").await, limited(1_000));
+    let first = sweeper.sweep_once().await.unwrap();
+    assert_eq!((first.claimed, first.failed), (20, 20), "{first:?}");
+    assert_eq!(env.refresh_calls().len(), 1, "one probe, then the breaker");
+    for id in &ids {
+        let row = env.row(id).await;
+        assert_eq!(row.health, Health::Ok, "the connections are not blamed");
+        assert_eq!(row.last_refresh_error.as_deref(), Some("invalid_client"));
+        assert!(
+            row.next_refresh_at.unwrap() > env.now(),
+            "parked past the breaker"
+        );
+    }
+    assert_eq!(sweeper.sweep_once().await.unwrap().claimed, 0);
 }
