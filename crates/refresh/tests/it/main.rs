@@ -4,5 +4,6 @@
 mod concurrency;
 mod failures;
 mod lifecycle;
+mod multi_process;
 mod support;
 mod sweeping;

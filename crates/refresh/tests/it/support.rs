@@ -30,6 +30,8 @@ pub struct Env {
     pub db: TestDatabase,
     pub store: Store,
     pub sealer: Sealer,
+    /// The keyring as JSON, for child processes that play other nodes.
+    pub keyring_json: String,
     pub clock: Arc<ManualClock>,
     pub app: ApplicationId,
     pub http: reqwest::Client,
@@ -58,7 +60,9 @@ impl Env {
         tweak(&mut config);
         let emu = spawn(config.clone()).await.expect("emulator starts");
         let store = db.store().await;
-        let sealer = Sealer::new(Arc::new(Keyring::generate().expect("keyring")));
+        let keyring = Keyring::generate().expect("keyring");
+        let keyring_json = keyring.to_json().to_string();
+        let sealer = Sealer::new(Arc::new(keyring));
         let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
         let now = clock.now_ms();
         let app = ApplicationId::generate();
@@ -95,6 +99,7 @@ impl Env {
             db,
             store,
             sealer,
+            keyring_json,
             clock,
             app,
             http,
