@@ -13,7 +13,67 @@ patchbay_store::backend_tests!(
     two_nodes_share_the_sweep,
     sweeper_stops_when_asked,
     broken_integration_is_parked_not_reswept,
+    herd_of_500_stays_under_the_rate,
 );
+
+/// T-RF-10 at full size (5,000 connections); slow, so run on demand:
+/// `cargo test -p patchbay-refresh --test it herd_of_5000 -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: 5,000 refreshes"]
+async fn herd_of_5000_stays_under_the_rate() {
+    herd(TestDatabase::sqlite(), 5_000, 200).await;
+}
+
+async fn herd_of_500_stays_under_the_rate(db: TestDatabase) {
+    herd(db, 500, 50).await;
+}
+
+/// `n` connections expiring at the same instant, swept once per simulated second under a
+/// limit of `rate` token calls per second: never more than `rate` calls in a second, every
+/// connection refreshed, none twice, and the next refreshes spread by jitter.
+async fn herd(db: TestDatabase, n: usize, rate: u32) {
+    let env = Env::start(db, |_| {}).await;
+    let ids = due_connections(&env, n).await;
+    let sweeper = Sweeper::new(
+        env.node("a").await,
+        SweeperConfig {
+            interval: Duration::from_secs(1),
+            batch: rate * 2,
+            per_integration_per_sec: rate,
+            per_integration_burst: rate,
+            concurrency: 8,
+        },
+    );
+    let mut seconds = 0;
+    loop {
+        let before = env.refresh_calls().len();
+        let report = sweeper.sweep_once().await.unwrap();
+        let made = env.refresh_calls().len() - before;
+        assert!(made <= rate as usize, "{made} token calls in one second");
+        assert_eq!(report.failed, 0, "{report:?}");
+        if report.claimed == 0 {
+            break;
+        }
+        env.clock.advance(1_000);
+        seconds += 1;
+        assert!(
+            seconds <= 2 * n / rate as usize + 5,
+            "the sweep does not converge"
+        );
+    }
+    let calls = env.refresh_calls();
+    assert_eq!(calls.len(), n, "every connection refreshed exactly once");
+    let mut next: Vec<i64> = Vec::new();
+    for id in &ids {
+        next.push(env.row(id).await.next_refresh_at.unwrap());
+    }
+    next.sort_unstable();
+    next.dedup();
+    assert!(
+        next.len() > n / 2,
+        "next refreshes are spread, not synchronised"
+    );
+}
 
 fn limited(per_sec: u32) -> SweeperConfig {
     SweeperConfig {
