@@ -12,6 +12,18 @@
 //! - [`Sweeper`]: proactive refresh ahead of expiry with jitter, per-integration rate limit,
 //!   work shared across nodes by claiming leases.
 //!
+//! What a connection's row says after a failure (`health`, `last_refresh_error`):
+//!
+//! | Cause | health | last_refresh_error | Automatic retries |
+//! |---|---|---|---|
+//! | 5xx, timeout, reset, unreadable answer | `pending_refresh` | `server_error`, `timeout`, `connect_error`, `network_error`, `unrecognized_response` | after a doubling backoff (30 s … 30 min); the old token is served while it lasts |
+//! | 429 | unchanged | unchanged | none for the integration until `Retry-After` (this process) |
+//! | `invalid_client`, `invalid_client_id`, config | unchanged | the provider's code | breaker per integration: 1 min doubling to 15 min |
+//! | `invalid_grant` on an unchanged row | `needs_auth` (+ `credentials_expire_at`) | `invalid_grant` | none; `force_refresh` at most every 10 s |
+//! | response lost, then `invalid_grant` on the one retry | `needs_auth` | `refresh_in_doubt` | none: under rotation the grant is gone, the consumer reconnects |
+//! | tokens issued but not storable | `needs_auth` | `refresh_unpersisted` | none, not even forced: the redeemed token is never replayed |
+//! | 5 unreadable answers in a row | `needs_auth` | `unrecognized_response` | none |
+//!
 //! Invariants:
 //! - A refresh token the provider has seen is never presented again by this process unless the
 //!   outcome of that presentation was unknown (one immediate retry, security.md §3.3), and never
