@@ -140,6 +140,7 @@ async fn fresh_token_costs_no_token_call(db: TestDatabase) {
     for _ in 0..20 {
         let t = node.access_token_for(&id).await.unwrap();
         assert_eq!(t.access_token, tokens.access_token);
+        assert!(!format!("{t:?}").contains(tokens.access_token.expose()));
     }
     assert!(env.refresh_calls().is_empty());
     // Inside the on-demand margin (30 s) it is refreshed.

@@ -44,6 +44,15 @@ async fn genuine_invalid_grant_marks_needs_auth_once(db: TestDatabase) {
         panic!("expected NeedsAuth, got {err:?}");
     };
     assert_eq!(reason, "invalid_grant");
+    let text = format!(
+        "{err} {err:?} {}",
+        serde_json::to_string(&err.detail()).unwrap()
+    );
+    let rt = tokens.refresh_token.as_ref().unwrap().expose();
+    assert!(
+        !text.contains(rt) && !text.contains(tokens.access_token.expose()),
+        "a token leaked"
+    );
     assert!(credentials_expire_at_ms.unwrap() > env.now());
     let detail = serde_json::to_value(err.detail().unwrap()).unwrap();
     assert_eq!(detail["type"], "refresh_token_connector_error");
