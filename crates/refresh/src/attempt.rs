@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use patchbay_core::Health;
-use patchbay_oauth::{ClientConfig, TokenRef, TokenSet};
+use patchbay_oauth::{ClientConfig, OAuthError, TokenRef, TokenSet};
 use patchbay_store::{
     ConnectionRow, IntegrationRow, RefreshFailure, RefreshedTokens, SealedColumn,
 };
@@ -106,29 +106,45 @@ impl<S: TokenStore> Refresher<S> {
                 return self.fallback(leased, trigger, e);
             }
         };
-        let http = &self.inner.http;
-        let mut outcome =
-            patchbay_oauth::refresh(http, &target.client, &refresh_token, target.send_secret).await;
+        // Each attempt must end well inside the lease, whatever the HTTP client's timeouts:
+        // a lease that expired mid-call would let a second node present the same token.
+        let budget = Duration::from_millis(
+            u64::try_from(self.inner.cfg.lease_ttl_ms.saturating_mul(2) / 5).unwrap_or(1_000),
+        );
+        let attempt = || {
+            tokio::time::timeout(
+                budget,
+                patchbay_oauth::refresh(
+                    &self.inner.http,
+                    &target.client,
+                    &refresh_token,
+                    target.send_secret,
+                ),
+            )
+        };
+        let mut outcome = attempt().await;
         let mut in_doubt = false;
-        if let Err(e) = &outcome
-            && e.outcome_unknown()
-        {
+        let unknown = |o: &Result<Result<TokenSet, OAuthError>, _>| match o {
+            Err(_) => true,
+            Ok(Err(e)) => e.outcome_unknown(),
+            Ok(Ok(_)) => false,
+        };
+        if unknown(&outcome) {
             // security.md §3.3: the provider may have rotated. One retry with the same token:
             // without rotation it simply works; with rotation the grant is already lost (the
             // successor was in the lost response), and the answer tells us so.
             tracing::warn!(connection = %leased.id, "refresh outcome unknown; retrying once");
             in_doubt = true;
-            outcome =
-                patchbay_oauth::refresh(http, &target.client, &refresh_token, target.send_secret)
-                    .await;
+            outcome = attempt().await;
         }
         drop(refresh_token);
         match outcome {
-            Ok(tokens) => self.persist(leased, &target, tokens, owner).await,
-            Err(e) => {
+            Ok(Ok(tokens)) => self.persist(leased, &target, tokens, owner).await,
+            Ok(Err(e)) => {
                 self.settle_failure(leased, &target, e, owner, trigger, in_doubt)
                     .await
             }
+            Err(_) => self.settle_timeout(leased, owner, trigger).await,
         }
     }
 

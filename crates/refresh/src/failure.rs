@@ -186,6 +186,49 @@ impl<S: TokenStore> Refresher<S> {
         }
     }
 
+    /// Both attempts ran out of their share of the lease: the outcome is unknown. Credentials
+    /// stay; the row says so and backs off like any transient failure.
+    pub(crate) async fn settle_timeout(
+        &self,
+        leased: &ConnectionRow,
+        owner: &str,
+        trigger: Trigger,
+    ) -> Result<CurrentToken, RefreshError> {
+        let cfg = &self.inner.cfg;
+        let now = self.now();
+        let wait = cfg.backoff_ms(leased.refresh_failure_count.saturating_add(1));
+        let code = "refresh_in_doubt";
+        tracing::warn!(connection = %leased.id, "refresh timed out twice inside the lease");
+        let recorded = self
+            .inner
+            .store
+            .record_refresh_failure(&RefreshFailure {
+                connection_id: leased.id.clone(),
+                expected_version: leased.token_version,
+                health: Health::PendingRefresh,
+                error_code: code.to_owned(),
+                next_refresh_at: Some(now.saturating_add(wait)),
+                credentials_expire_at: None,
+                lease_owner: Some(owner.to_owned()),
+                now_ms: now,
+            })
+            .await?;
+        if recorded && leased.health == Health::Ok {
+            self.emit(RefreshEvent::Pending {
+                connection_id: leased.id.clone(),
+                code: code.to_owned(),
+            });
+        }
+        let err = RefreshError::Transient {
+            code: code.to_owned(),
+            diagnosis: "Salesforce did not answer the token request in time.".to_owned(),
+            retry_after_ms: wait,
+            provider: None,
+            source: None,
+        };
+        self.fallback(leased, trigger, err)
+    }
+
     /// A caller that only wanted *a* valid token still gets the old one while it lasts
     /// (apideck.md §1.7: the connection stays callable while backoff runs).
     pub(crate) fn fallback(

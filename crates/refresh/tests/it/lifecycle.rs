@@ -17,6 +17,7 @@ patchbay_store::backend_tests!(
     a_dead_lease_holder_does_not_block_for_longer_than_its_ttl,
     lifetime_is_learned_from_introspection,
     unpersisted_flag_survives_a_restart,
+    a_slow_provider_never_outlives_the_lease,
 );
 
 fn collect(node: &patchbay_refresh::Refresher) -> Arc<Mutex<Vec<RefreshEvent>>> {
@@ -166,4 +167,28 @@ async fn unpersisted_flag_survives_a_restart(db: TestDatabase) {
         env.refresh_calls().is_empty(),
         "the redeemed token is not replayed"
     );
+}
+
+async fn a_slow_provider_never_outlives_the_lease(db: TestDatabase) {
+    let env = Env::start(db, |_| {}).await;
+    let (id, _) = env.expired_connection("c1").await;
+    // Slower than the whole lease, twice (the call and its one in-doubt retry).
+    env.fault(FaultKind::Latency { ms: 5_000 }, 2);
+    let ttl = 2_500;
+    let node = env.node_with("a", |c| c.lease_ttl_ms = ttl).await;
+    let started = std::time::Instant::now();
+    let err = node.access_token_for(&id).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(u64::try_from(ttl).unwrap()),
+        "gave up inside the lease, so no second node could present the same token meanwhile"
+    );
+    assert!(
+        matches!(&err, RefreshError::Transient { code, .. } if code == "refresh_in_doubt"),
+        "{err:?}"
+    );
+    let row = env.row(&id).await;
+    assert_eq!(row.health, Health::PendingRefresh);
+    assert_eq!(row.last_refresh_error.as_deref(), Some("refresh_in_doubt"));
+    assert!(row.lease_owner.is_none());
+    assert!(row.refresh_token_sealed.is_some(), "credentials kept");
 }

@@ -117,11 +117,29 @@ impl Env {
         self.node_on(self.db.store().await, name)
     }
 
+    /// A node with its own settings.
+    pub async fn node_with(
+        &self,
+        name: &str,
+        tweak: impl FnOnce(&mut RefreshConfig),
+    ) -> Refresher<Store> {
+        let mut cfg = RefreshConfig {
+            node_id: name.to_owned(),
+            ..RefreshConfig::default()
+        };
+        tweak(&mut cfg);
+        self.node_cfg(self.db.store().await, cfg)
+    }
+
     pub fn node_on<S: TokenStore>(&self, store: S, name: &str) -> Refresher<S> {
         let cfg = RefreshConfig {
             node_id: name.to_owned(),
             ..RefreshConfig::default()
         };
+        self.node_cfg(store, cfg)
+    }
+
+    fn node_cfg<S: TokenStore>(&self, store: S, cfg: RefreshConfig) -> Refresher<S> {
         Refresher::new(
             store,
             self.sealer.clone(),
