@@ -9,6 +9,7 @@ use patchbay_store::{
     ConnectionRow, IntegrationRow, RefreshFailure, RefreshedTokens, SealedColumn,
 };
 
+use crate::config::LeaseClock;
 use crate::error::RefreshError;
 use crate::events::RefreshEvent;
 use crate::expiry::{introspection_allowed, next_refresh_at, random_u64};
@@ -35,10 +36,14 @@ impl<S: TokenStore> Refresher<S> {
         let owner = format!("{}#{}", cfg.node_id, uuid::Uuid::new_v4().simple());
         let started = Instant::now();
         let leased = loop {
+            let now = match cfg.lease_clock {
+                LeaseClock::Local => self.now(),
+                LeaseClock::Database => self.inner.store.db_now_ms().await?,
+            };
             let leased = self
                 .inner
                 .store
-                .try_acquire_refresh_lease(&row.id, &owner, self.now(), cfg.lease_ttl_ms)
+                .try_acquire_refresh_lease(&row.id, &owner, now, cfg.lease_ttl_ms)
                 .await?;
             if let Some(leased) = leased {
                 break leased;

@@ -2,6 +2,18 @@
 
 use std::time::Duration;
 
+/// Whose clock decides lease expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeaseClock {
+    /// This node's [`patchbay_core::Clock`]: nodes must agree to well under the lease TTL.
+    /// For single-node deployments and tests that move a manual clock.
+    Local,
+    /// The database server's clock (`Store::db_now_ms`), one round trip per acquisition: node
+    /// clock skew cannot let two nodes hold a lease at once (security.md §3.1 F2, T-RF-12).
+    #[default]
+    Database,
+}
+
 /// Built once at start-up and passed to [`crate::Refresher::new`].
 #[derive(Debug, Clone)]
 pub struct RefreshConfig {
@@ -19,6 +31,7 @@ pub struct RefreshConfig {
     /// How long one refresh may hold the lease. Must exceed the HTTP client's total timeout
     /// (plus one retry when the outcome was unknown) so a lease cannot expire mid-call.
     pub lease_ttl_ms: i64,
+    pub lease_clock: LeaseClock,
     /// How long a caller waits for another node's refresh before answering `Busy`.
     pub lease_wait: Duration,
     /// Poll interval while another node holds the lease.
@@ -50,6 +63,7 @@ impl Default for RefreshConfig {
             proactive_margin_ms: 5 * 60_000,
             max_jitter_ms: 5 * 60_000,
             lease_ttl_ms: 60_000,
+            lease_clock: LeaseClock::Database,
             lease_wait: Duration::from_secs(30),
             lease_poll: Duration::from_millis(25),
             backoff_base_ms: 30_000,

@@ -46,7 +46,7 @@ mod seal;
 mod store;
 mod sweeper;
 
-pub use config::RefreshConfig;
+pub use config::{LeaseClock, RefreshConfig};
 pub use error::{ProviderResponse, RefreshDebug, RefreshError, RefreshErrorDetail};
 pub use events::{EventSink, RefreshEvent};
 pub use refresher::{CurrentToken, Refresher};

@@ -50,6 +50,9 @@ pub trait TokenStore: Send + Sync + 'static {
         ttl_ms: i64,
         limit: u32,
     ) -> impl Future<Output = R<Vec<ConnectionRow>>> + Send;
+
+    /// The database server's clock in unix ms, for [`crate::LeaseClock::Database`].
+    fn db_now_ms(&self) -> impl Future<Output = R<i64>> + Send;
 }
 
 impl TokenStore for Store {
@@ -103,5 +106,9 @@ impl TokenStore for Store {
         limit: u32,
     ) -> impl Future<Output = R<Vec<ConnectionRow>>> + Send {
         Store::claim_due_for_refresh(self, owner, now_ms, ttl_ms, limit)
+    }
+
+    fn db_now_ms(&self) -> impl Future<Output = R<i64>> + Send {
+        Store::db_now_ms(self)
     }
 }

@@ -81,19 +81,22 @@ async fn genuine_invalid_grant_marks_needs_auth_once(db: TestDatabase) {
 async fn invalid_grant_after_the_token_was_replaced_is_not_a_failure(db: TestDatabase) {
     let env = Env::start(db, |c| c.rotate_refresh_tokens = true).await;
     let (id, tokens) = env.expired_connection("c1").await;
-    // The refresh in flight will present a token that dies while it waits; meanwhile the
-    // consumer reconnects and a new grant is written (what a sibling's write looks like).
-    env.fault(FaultKind::Latency { ms: 400 }, 1);
+    // The refresh in flight presents a token that is already dead; while it waits for the
+    // answer, the consumer reconnects and a new grant is written (what a sibling's write
+    // looks like to the row).
+    let fresh = env.grant().await;
+    env.emu
+        .emulator()
+        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose());
+    env.fault(FaultKind::Latency { ms: 1_000 }, 1);
     let node = env.node("a").await;
     let task = {
         let (node, id) = (node.clone(), id.clone());
         tokio::spawn(async move { node.access_token_for(&id).await })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    env.emu
-        .emulator()
-        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose());
-    let fresh = env.grant().await;
+    while env.row(&id).await.lease_owner.is_none() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     env.set_tokens(
         &id,
         fresh.access_token.expose(),
@@ -336,6 +339,9 @@ impl TokenStore for FailingWrites {
         f: &RefreshFailure,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.0.record_refresh_failure(f)
+    }
+    fn db_now_ms(&self) -> impl Future<Output = Result<i64, StoreError>> + Send {
+        self.0.db_now_ms()
     }
     fn claim_due_for_refresh(
         &self,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use patchbay_core::Health;
 use patchbay_fake_salesforce::control::faults::FaultKind;
-use patchbay_refresh::{RefreshError, RefreshEvent};
+use patchbay_refresh::{LeaseClock, RefreshError, RefreshEvent};
 use patchbay_store::testing::TestDatabase;
 
 use crate::support::{Env, HOUR};
@@ -18,6 +18,7 @@ patchbay_store::backend_tests!(
     lifetime_is_learned_from_introspection,
     unpersisted_flag_survives_a_restart,
     a_slow_provider_never_outlives_the_lease,
+    clock_skew_does_not_break_the_lease_on_database_time,
 );
 
 fn collect(node: &patchbay_refresh::Refresher) -> Arc<Mutex<Vec<RefreshEvent>>> {
@@ -92,28 +93,31 @@ async fn forced_refresh_is_rate_limited_after_a_failure(db: TestDatabase) {
 async fn a_dead_lease_holder_does_not_block_for_longer_than_its_ttl(db: TestDatabase) {
     let env = Env::start(db, |_| {}).await;
     let (id, _) = env.expired_connection("c1").await;
-    // A node took the lease and died (SIGKILL) before refreshing.
-    let ttl = 60_000;
+    // A node took the lease on database time and died (SIGKILL) before refreshing.
+    let ttl = 1_500;
+    let now = env.store.db_now_ms().await.unwrap();
     assert!(
         env.store
-            .try_acquire_refresh_lease(&id, "dead-node#1", env.now(), ttl)
+            .try_acquire_refresh_lease(&id, "dead-node#1", now, ttl)
             .await
             .unwrap()
             .is_some()
     );
     let node = env.node("a").await;
+    let started = std::time::Instant::now();
     let waiting = {
         let (node, id) = (node.clone(), id.clone());
         tokio::spawn(async move { node.access_token_for(&id).await })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished(), "waits while the lease is live");
     assert!(env.refresh_calls().is_empty());
-    env.clock.advance(ttl + 1);
-    waiting
+    tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
+        .expect("not stuck")
         .unwrap()
         .expect("the lease expired and this node refreshed");
+    assert!(started.elapsed() >= Duration::from_millis(1_000));
     assert_eq!(env.refresh_calls().len(), 1);
     assert!(env.row(&id).await.lease_owner.is_none());
 }
@@ -191,4 +195,27 @@ async fn a_slow_provider_never_outlives_the_lease(db: TestDatabase) {
     assert_eq!(row.last_refresh_error.as_deref(), Some("refresh_in_doubt"));
     assert!(row.lease_owner.is_none());
     assert!(row.refresh_token_sealed.is_some(), "credentials kept");
+}
+
+async fn clock_skew_does_not_break_the_lease_on_database_time(db: TestDatabase) {
+    let env = Env::start(db, |c| c.rotate_refresh_tokens = true).await;
+    let (id, _) = env.expired_connection("c1").await;
+    env.fault(FaultKind::Latency { ms: 500 }, 1);
+    let db_time = |c: &mut patchbay_refresh::RefreshConfig| c.lease_clock = LeaseClock::Database;
+    let on_time = env.skewed_node("a", 0, db_time).await;
+    // Five minutes ahead: on its own clock, a's lease (60 s) would look long expired.
+    let ahead = env.skewed_node("b", 5 * 60_000, db_time).await;
+    let first = {
+        let (n, id) = (on_time.clone(), id.clone());
+        tokio::spawn(async move { n.access_token_for(&id).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = ahead
+        .access_token_for(&id)
+        .await
+        .expect("b waits for a's refresh");
+    let first = first.await.unwrap().expect("a refreshes");
+    assert_eq!(first.access_token, second.access_token);
+    let calls = env.refresh_calls();
+    assert_eq!(calls.len(), 1, "no double refresh despite the skew");
 }

@@ -131,6 +131,28 @@ impl Env {
         self.node_cfg(self.db.store().await, cfg)
     }
 
+    /// A node whose clock is `skew_ms` off the others'.
+    pub async fn skewed_node(
+        &self,
+        name: &str,
+        skew_ms: i64,
+        tweak: impl FnOnce(&mut RefreshConfig),
+    ) -> Refresher<Store> {
+        let mut cfg = RefreshConfig {
+            node_id: name.to_owned(),
+            ..RefreshConfig::default()
+        };
+        tweak(&mut cfg);
+        let clock = Arc::new(ManualClock::new(self.now() + skew_ms));
+        Refresher::new(
+            self.db.store().await,
+            self.sealer.clone(),
+            self.http.clone(),
+            clock as Arc<dyn Clock>,
+            cfg,
+        )
+    }
+
     pub fn node_on<S: TokenStore>(&self, store: S, name: &str) -> Refresher<S> {
         let cfg = RefreshConfig {
             node_id: name.to_owned(),
