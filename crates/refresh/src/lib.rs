@@ -20,6 +20,7 @@
 //! | 429 | unchanged | unchanged | none for the integration until `Retry-After` (this process) |
 //! | `invalid_client`, `invalid_client_id`, config | unchanged | the provider's code | breaker per integration: 1 min doubling to 15 min |
 //! | `invalid_grant` on an unchanged row | `needs_auth` (+ `credentials_expire_at`) | `invalid_grant` | none; `force_refresh` at most every 10 s |
+//! | no answer within 2/5 of the lease TTL, twice | `pending_refresh` | `refresh_in_doubt` | after backoff; the call never outlives the lease |
 //! | response lost, then `invalid_grant` on the one retry | `needs_auth` | `refresh_in_doubt` | none: under rotation the grant is gone, the consumer reconnects |
 //! | tokens issued but not storable | `needs_auth` | `refresh_unpersisted` | none, not even forced: the redeemed token is never replayed |
 //! | 5 unreadable answers in a row | `needs_auth` | `unrecognized_response` | none |
@@ -33,6 +34,9 @@
 //! - Network-class failures never touch credentials; only `invalid_grant` on an unchanged row
 //!   condemns a grant.
 //! - Tokens appear in no log line, error text or `Debug` output.
+//! - Leases are taken on the database's clock by default ([`LeaseClock`]), and every token
+//!   call ends inside the lease, so a lease cannot expire while its holder is still talking
+//!   to Salesforce.
 
 mod attempt;
 mod config;
