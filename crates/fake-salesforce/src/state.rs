@@ -240,6 +240,12 @@ impl Emulator {
         self.inner.faults.add(rule);
     }
 
+    /// The fault rules not yet used up (`GET /__emulator/faults`); a rule leaves this list
+    /// the moment a request consumes its last use, which tests use to know a call arrived.
+    pub fn faults(&self) -> Vec<crate::control::faults::FaultRule> {
+        self.inner.faults.list()
+    }
+
     /// Revokes a token as `/services/oauth2/revoke` would; `false` if unknown or already dead.
     pub fn revoke_token(&self, token: &str) -> bool {
         crate::oauth::revoke::revoke_token(self, token)

@@ -1,4 +1,5 @@
-//! The request log behind `GET /__emulator/requests`: one entry per token-endpoint and REST call.
+//! The request log behind `GET /__emulator/requests`: one entry per token-endpoint, REST,
+//! revoke and introspect call.
 
 use std::collections::VecDeque;
 
@@ -12,7 +13,7 @@ pub struct LogEntry {
     /// RFC 3339 time on the emulator clock; formatted when read, to keep logging cheap.
     pub time: String,
     pub time_ms: i64,
-    /// `token` or `rest`.
+    /// `token`, `rest`, `revoke` or `introspect`.
     pub kind: &'static str,
     pub method: String,
     pub path: String,
@@ -22,6 +23,9 @@ pub struct LogEntry {
     pub grant_type: Option<String>,
     /// Hex SHA-256 of the refresh token presented: tests compare without seeing secrets.
     pub refresh_token_sha256: Option<String>,
+    /// Hex SHA-256 of the `token` a revoke or introspect call named. Query strings of those
+    /// calls are not logged, since a GET revoke carries the token there.
+    pub token_sha256: Option<String>,
     pub client_id: Option<String>,
     /// The injected fault that shaped this call, if any.
     pub fault: Option<&'static str>,

@@ -37,6 +37,8 @@ fn classify(path: &str) -> Option<FaultTarget> {
 struct TokenParams {
     grant_type: Option<String>,
     refresh_token_sha256: Option<String>,
+    /// The `token` parameter of a revoke or introspect call, hashed.
+    token_sha256: Option<String>,
     client_id: Option<String>,
 }
 
@@ -50,6 +52,7 @@ fn token_params(query: Option<&str>, body: &[u8]) -> TokenParams {
         match k.as_str() {
             "grant_type" => params.grant_type = Some(v),
             "refresh_token" => params.refresh_token_sha256 = Some(sha256_hex(&v)),
+            "token" => params.token_sha256 = Some(sha256_hex(&v)),
             "client_id" => params.client_id = Some(v),
             _ => {}
         }
@@ -57,8 +60,24 @@ fn token_params(query: Option<&str>, body: &[u8]) -> TokenParams {
     params
 }
 
+/// Revocation and introspection are logged (a test must see that Patchbay revoked a grant)
+/// but take no faults: their failure modes are the token endpoint's.
+fn logged_only(path: &str) -> Option<&'static str> {
+    let tail = ["", "/login", "/test"]
+        .into_iter()
+        .find_map(|prefix| path.strip_prefix(prefix)?.strip_prefix("/services/oauth2/"))?;
+    match tail {
+        "revoke" => Some("revoke"),
+        "introspect" => Some("introspect"),
+        _ => None,
+    }
+}
+
 pub async fn observe(State(emu): State<Emulator>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    if let Some(kind) = logged_only(&path) {
+        return observe_without_faults(emu, kind, request, next).await;
+    }
     let Some(target) = classify(&path) else {
         return next.run(request).await;
     };
@@ -115,8 +134,46 @@ pub async fn observe(State(emu): State<Emulator>, request: Request, next: Next) 
         status: (!dropped || matches!(fault, Some(FaultKind::DropResponse))).then_some(status),
         grant_type: params.grant_type,
         refresh_token_sha256: params.refresh_token_sha256,
+        token_sha256: None,
         client_id: params.client_id,
         fault: fault.map(FaultKind::name),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
+    response
+}
+
+async fn observe_without_faults(
+    emu: Emulator,
+    kind: &'static str,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let time_ms = emu.now_ms();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_TOKEN_BODY).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let params = token_params(query.as_deref(), &bytes);
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    emu.inner().log.push(LogEntry {
+        time: String::new(),
+        time_ms,
+        kind,
+        method,
+        path,
+        query: None,
+        status: Some(response.status().as_u16()),
+        grant_type: None,
+        refresh_token_sha256: None,
+        token_sha256: params.token_sha256,
+        client_id: params.client_id,
+        fault: None,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     });
     response

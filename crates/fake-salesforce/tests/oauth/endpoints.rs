@@ -270,3 +270,41 @@ async fn openid_configuration_per_host() {
     let jwks: Value = env.get("/id/keys").await.json().await.unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
 }
+
+/// Patchbay's tests must see that a deleted connection was revoked at Salesforce: revokes
+/// (POST and GET, every host) reach the request log with the token hashed, never in clear.
+#[tokio::test]
+async fn revokes_are_logged_with_the_token_hashed() {
+    let env = start().await;
+    let a = env.tokens("api refresh_token").await;
+    let access = s(&a, "access_token");
+    let refresh = s(&a, "refresh_token");
+    env.handle.emulator().clear_requests();
+    assert_eq!(revoke(&env, &access).await.status(), 200);
+    let r = env
+        .http
+        .get(env.url("/login/services/oauth2/revoke"))
+        .query(&[("token", refresh.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let log = env.handle.emulator().requests();
+    let revokes: Vec<_> = log.iter().filter(|e| e.kind == "revoke").collect();
+    assert_eq!(revokes.len(), 2, "{log:?}");
+    assert_eq!(revokes[0].method, "POST");
+    assert_eq!(revokes[0].path, "/services/oauth2/revoke");
+    assert_eq!(revokes[0].status, Some(200));
+    assert_eq!(revokes[1].path, "/login/services/oauth2/revoke");
+    let hash = patchbay_fake_salesforce::oauth::crypto::sha256_hex;
+    assert_eq!(
+        revokes[0].token_sha256.as_deref(),
+        Some(hash(&access).as_str())
+    );
+    assert_eq!(
+        revokes[1].token_sha256.as_deref(),
+        Some(hash(&refresh).as_str())
+    );
+    let dumped = serde_json::to_string(&log).unwrap();
+    assert!(!dumped.contains(&access) && !dumped.contains(&refresh));
+}

@@ -85,6 +85,16 @@ async fn a_killed_lease_holder_is_taken_over(db: TestDatabase) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Holding the lease is not enough: the child may be killed before its token call leaves,
+    // and the hanging fault would then catch the survivor instead. Kill it once the
+    // emulator has taken the fault, i.e. the call is in flight.
+    while !env.emu.emulator().faults().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the child's token call never reached the emulator"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     assert!(
