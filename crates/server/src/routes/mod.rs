@@ -1,8 +1,10 @@
 //! One router per area, merged by [`router`]. Handlers extract, call one service function and
 //! convert the result.
 
+mod admin;
 mod connections;
 mod consumers;
+mod crm;
 pub(crate) mod logs;
 mod oauth;
 mod request_log;
@@ -74,7 +76,9 @@ fn routes(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health))
+        .merge(admin::router())
         .merge(vault)
+        .merge(crm::router(state.clone()))
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))

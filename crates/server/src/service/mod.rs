@@ -11,6 +11,7 @@ pub mod connect;
 pub mod connections;
 pub mod consumers;
 pub mod credentials;
+pub mod diagnostics;
 pub mod dto;
 mod grant;
 pub mod integrations;

@@ -4,6 +4,7 @@ mod admin;
 mod bad_input;
 mod connect_flow;
 mod consumers;
+mod diagnostics;
 mod helpers;
 mod isolation;
 mod keys_and_sessions;
