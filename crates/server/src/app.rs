@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use patchbay_core::{Clock, SystemClock};
 use patchbay_crypto::Keyring;
+use patchbay_refresh::{Sweeper, SweeperConfig};
 use patchbay_store::Store;
 use tokio::net::TcpListener;
 
@@ -45,11 +46,17 @@ pub struct ServerConfig {
     pub key_file: Option<PathBuf>,
     pub revoke: RevokePolicy,
     /// How often the server refreshes tokens that are about to expire; `None` turns the
-    /// background refresher off (tests drive [`Vault::refresh_due`] themselves).
+    /// background refresher off (tests drive [`Vault::sweep_refresh`] themselves).
     pub refresh_interval: Option<std::time::Duration>,
     /// Injectable time, for tests.
     pub clock: Arc<dyn Clock>,
+    /// Extra routers merged beside the API (the admin console and the hosted connect page
+    /// live in their own crate, which depends on this one, so they plug in here).
+    pub extensions: Vec<RouterExtension>,
 }
+
+/// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
+pub type RouterExtension = Arc<dyn Fn(&Vault) -> axum::Router + Send + Sync>;
 
 impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
@@ -63,6 +70,7 @@ impl ServerConfig {
             revoke: RevokePolicy::default(),
             refresh_interval: Some(std::time::Duration::from_secs(30)),
             clock: Arc::new(SystemClock),
+            extensions: Vec::new(),
         }
     }
 
@@ -189,6 +197,7 @@ pub struct Application {
     base_url: String,
     vault: Vault,
     refresh_interval: Option<std::time::Duration>,
+    extensions: Vec<RouterExtension>,
 }
 
 impl Application {
@@ -223,6 +232,7 @@ impl Application {
             base_url,
             vault,
             refresh_interval: config.refresh_interval,
+            extensions: config.extensions,
         })
     }
 
@@ -250,35 +260,33 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let refresher = self
-            .refresh_interval
-            .map(|every| tokio::spawn(refresh_loop(self.vault.clone(), every)));
-        let app = router(AppState { vault: self.vault });
+        // The proactive sweeper shares the vault's coordinator, so a scheduled refresh and an
+        // on-demand one of the same connection never both call Salesforce.
+        let sweeper = self.refresh_interval.map(|every| {
+            Sweeper::new(
+                self.vault.refresher().clone(),
+                SweeperConfig {
+                    interval: every,
+                    ..SweeperConfig::default()
+                },
+            )
+            .spawn()
+        });
+        let mut app = router(AppState {
+            vault: self.vault.clone(),
+        });
+        for extension in &self.extensions {
+            app = extension(&self.vault).merge(app);
+        }
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        if let Some(task) = refresher {
-            task.abort();
+        if let Some(sweeper) = sweeper {
+            sweeper.stop().await;
         }
         served
-    }
-}
-
-/// Refreshes due tokens on an interval, for as long as the server runs.
-async fn refresh_loop(vault: Vault, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match vault.refresh_due(100).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(refreshed = n, "scheduled refresh sweep"),
-            Err(e) => {
-                tracing::warn!(error = %crate::error::chain(&e), "scheduled refresh sweep failed")
-            }
-        }
     }
 }

@@ -83,6 +83,21 @@ pub enum Error {
     Downstream(String),
     #[error("not implemented: {0}")]
     NotImplemented(&'static str),
+    /// The connection cannot be called (disabled, never authorized, grant dead). `detail` is
+    /// the spec's `refresh_token_connector_error` object when a refresh decided it.
+    #[error("the connection is not authorized: {message}")]
+    ConnectorCredentials {
+        message: String,
+        detail: Option<Box<Value>>,
+    },
+    /// A token refresh failed or is backing off; `detail` is the spec's structured 401 detail
+    /// (`refresh_token_connector_error` with `retry_after_ms` / `cooldown_remaining_ms`).
+    #[error("token refresh failed: {message}")]
+    TokenRefresh {
+        message: String,
+        detail: Box<Value>,
+        retry_after_ms: Option<i64>,
+    },
     /// Anything else. Logged with its chain, answered as an opaque 500.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -213,6 +228,14 @@ impl Error {
             Error::NotImplemented(_) => {
                 row(S::NOT_IMPLEMENTED, "NotImplementedError", "Not Implemented")
             }
+            Error::ConnectorCredentials { .. } => row(
+                S::UNAUTHORIZED,
+                "ConnectorCredentialsError",
+                "Connection not authorized",
+            ),
+            Error::TokenRefresh { .. } => {
+                row(S::UNAUTHORIZED, "UnauthorizedError", "Token refresh failed")
+            }
             Error::Internal(_) => row(
                 S::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
@@ -229,6 +252,9 @@ impl Error {
             | Error::OAuthConnector(m)
             | Error::OAuthRedirectUri(m)
             | Error::OAuthInvalidState(m) => Cow::Owned(m.clone()),
+            Error::ConnectorCredentials { message, .. } | Error::TokenRefresh { message, .. } => {
+                Cow::Owned(message.clone())
+            }
             Error::NotFound { entity } => Cow::Owned(format!("Unknown {entity}")),
             _ => Cow::Borrowed(self.spec().message),
         }
@@ -245,6 +271,10 @@ impl Error {
             Error::MissingHeader(h) => Value::String(format!("Missing header {h}")),
             Error::MissingScope(s) => Value::String(format!("This endpoint needs an API key with the `{s}` scope")),
             Error::NotImplemented(what) => Value::String((*what).to_owned()),
+            Error::ConnectorCredentials {
+                detail: Some(d), ..
+            }
+            | Error::TokenRefresh { detail: d, .. } => (**d).clone(),
             Error::ActionNotAllowed(a) => Value::String(format!(
                 "The session's settings.allow_actions does not include `{a}`"
             )),
@@ -307,6 +337,17 @@ impl IntoResponse for Error {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Error::TokenRefresh {
+            retry_after_ms: Some(ms),
+            ..
+        } = &self
+        {
+            // Whole seconds, rounded up, so a client that honours it never comes back early.
+            let secs = ms.saturating_add(999).max(0) / 1000;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -353,6 +394,15 @@ mod tests {
             Error::OAuthConnector("x".into()),
             Error::Downstream("x".into()),
             Error::NotImplemented("x"),
+            Error::ConnectorCredentials {
+                message: "x".into(),
+                detail: None,
+            },
+            Error::TokenRefresh {
+                message: "x".into(),
+                detail: Box::new(json!({"type": "refresh_token_connector_error"})),
+                retry_after_ms: Some(1),
+            },
             Error::Internal("db password=hunter2".into()),
         ]
     }

@@ -3,7 +3,8 @@
 
 use patchbay_core::{Health, compute_state};
 use patchbay_oauth::{AccessToken, ErrorClass, RefreshToken, TokenRef, TokenSet};
-use patchbay_store::{ConnectionRow, RefreshFailure, RefreshedTokens, SealedColumn};
+use patchbay_refresh::{RefreshError, SweepReport, Sweeper, SweeperConfig};
+use patchbay_store::{ConnectionRow, SealedColumn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -13,11 +14,6 @@ use super::connect::{REFRESH_MARGIN_MS, allowed_redirect};
 use super::connections::{ConnectionKey, audit_details};
 use super::dto::ConnectionStateView;
 use crate::error::{Error, Result};
-
-/// How long one refresh may hold the lease.
-const LEASE_TTL_MS: i64 = 30_000;
-/// A grant the provider rejected is kept this long before a sweeper may wipe it.
-const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// `credentials` of the spec's `ConnectionImportData`.
 #[derive(Debug, Deserialize)]
@@ -64,12 +60,21 @@ impl std::fmt::Debug for ExportedCredentials {
 }
 
 impl Vault {
-    /// `POST …/validate`: forces a refresh whatever the expiry and returns the recomputed state.
+    /// `POST …/validate`: forces a refresh whatever the expiry (through the process's
+    /// coordinator, so it is shared with concurrent callers and serialised across nodes) and
+    /// returns the recomputed state. A dead grant is an answer here (state `invalid`), not an
+    /// error; a rejected OAuth client names the Salesforce setting to change.
     pub async fn validate_connection(&self, key: &ConnectionKey) -> Result<ConnectionStateView> {
         let integration = self.enabled_integration(key).await?;
         let row = self.connection_row(key).await?;
         if row.refresh_token_sealed.is_some() && row.enabled {
-            self.refresh_connection(&row).await?;
+            match self.refresher().force_refresh(&row.id).await {
+                Ok(_) | Err(RefreshError::NeedsAuth { .. }) => {}
+                Err(RefreshError::IntegrationRejected { diagnosis, .. }) => {
+                    return Err(Error::OAuthConnector(diagnosis));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         let row = self.connection_row(key).await?;
         let state = compute_state(integration.to_domain()?.state(), Some(&row.facts(true)));
@@ -79,142 +84,24 @@ impl Vault {
         })
     }
 
-    /// One refresh under the store's lease. Integration problems and outages are errors that
-    /// name the fix; a dead grant marks the connection `needs_auth` (state `invalid`).
-    pub async fn refresh_connection(&self, row: &ConnectionRow) -> Result<()> {
-        let owner = format!("refresh-{}", uuid::Uuid::new_v4());
-        let now = self.now_ms();
-        let Some(row) = self
-            .store()
-            .try_acquire_refresh_lease(&row.id, &owner, now, LEASE_TTL_MS)
-            .await?
-        else {
-            return Err(Error::Conflict(
-                "a refresh of this connection is already running; retry shortly".to_owned(),
-            ));
-        };
-        let result = self.refresh_leased(&row, &owner).await;
-        if result.is_err() {
-            // Success and recorded failures release the lease in the same statement.
-            let _ = self.store().release_refresh_lease(&row.id, &owner).await;
-        }
-        result
+    /// One proactive sweep with at most `limit` claimed connections (the background loop in
+    /// [`crate::app`] runs the same [`Sweeper`] on an interval).
+    pub async fn sweep_refresh(&self, limit: u32) -> Result<SweepReport> {
+        let sweeper = Sweeper::new(
+            self.refresher().clone(),
+            SweeperConfig {
+                batch: limit,
+                ..SweeperConfig::default()
+            },
+        );
+        Ok(sweeper.sweep_once().await?)
     }
 
-    /// One sweep of the proactive refresher: claims up to `limit` connections whose tokens are
-    /// due (their lease makes each one this caller's alone) and refreshes them. Returns how
-    /// many refreshes were attempted. Failures are recorded on the connections, not returned.
+    /// [`Vault::sweep_refresh`], answering how many refreshes were attempted (refreshed or
+    /// failed; failures are recorded on the connections, not returned).
     pub async fn refresh_due(&self, limit: u32) -> Result<usize> {
-        let owner = format!("sweeper-{}", uuid::Uuid::new_v4());
-        let rows = self
-            .store()
-            .claim_due_for_refresh(&owner, self.now_ms(), LEASE_TTL_MS, limit)
-            .await?;
-        for row in &rows {
-            if let Err(e) = self.refresh_leased(row, &owner).await {
-                let _ = self.store().release_refresh_lease(&row.id, &owner).await;
-                tracing::info!(connection = %row.id, error = %crate::error::chain(&e), "scheduled refresh failed");
-            }
-        }
-        Ok(rows.len())
-    }
-
-    async fn refresh_leased(&self, row: &ConnectionRow, owner: &str) -> Result<()> {
-        let integration = self
-            .store()
-            .get_integration(&row.application_id, &row.unified_api, &row.service_id)
-            .await?
-            .ok_or(Error::IntegrationNotFound)?;
-        let login_url = row
-            .login_url_override
-            .clone()
-            .unwrap_or_else(|| integration.login_url.clone());
-        let cfg =
-            self.client_config(&integration, &login_url, integration.send_secret_on_refresh)?;
-        let sealed = row
-            .refresh_token_sealed
-            .as_ref()
-            .ok_or_else(|| Error::InvalidState("the connection has no refresh token".to_owned()))?;
-        let rt = self.open(
-            &row.application_id,
-            SealedColumn::ConnectionRefreshToken,
-            row.id.as_str(),
-            sealed,
-        )?;
-        let rt = RefreshToken::new(rt.expose_secret());
-        let outcome =
-            patchbay_oauth::refresh(self.http(), &cfg, &rt, integration.send_secret_on_refresh)
-                .await;
-        let now = self.now_ms();
-        match outcome {
-            Ok(tokens) => {
-                let instance_url = self.checked_instance_url(&login_url, &tokens)?;
-                let lifetime = std::time::Duration::from_secs(
-                    u64::try_from(integration.session_timeout_s).unwrap_or(7200),
-                );
-                let expires_at = tokens.expires_at_ms(lifetime);
-                let w = self.token_write(
-                    &row.application_id,
-                    &row.id,
-                    &tokens,
-                    instance_url,
-                    Some(expires_at),
-                    Health::Ok,
-                    now,
-                )?;
-                let stored = self
-                    .store()
-                    .store_refreshed_tokens(&RefreshedTokens {
-                        connection_id: row.id.clone(),
-                        expected_version: row.token_version,
-                        access_token: w.access_token,
-                        refresh_token: w.refresh_token,
-                        issued_at: w.issued_at,
-                        expires_at: w.expires_at,
-                        next_refresh_at: Some((expires_at - REFRESH_MARGIN_MS).max(now)),
-                        instance_url: w.instance_url,
-                        granted_scopes: w.granted_scopes,
-                        lease_owner: Some(owner.to_owned()),
-                        now_ms: now,
-                    })
-                    .await?;
-                if !stored {
-                    tracing::info!(connection = %row.id, "a newer token write won; keeping it");
-                }
-                Ok(())
-            }
-            Err(e) => {
-                let class = e.class();
-                let diagnosis = self.diagnose(&e, &login_url);
-                let (health, code, expire) = match class {
-                    ErrorClass::InvalidGrant => {
-                        (Health::NeedsAuth, "invalid_grant", Some(now + RETENTION_MS))
-                    }
-                    ErrorClass::InvalidClient
-                    | ErrorClass::InvalidClientId
-                    | ErrorClass::Config => (Health::PendingRefresh, "integration_error", None),
-                    _ => (Health::PendingRefresh, "transient", None),
-                };
-                self.store()
-                    .record_refresh_failure(&RefreshFailure {
-                        connection_id: row.id.clone(),
-                        expected_version: row.token_version,
-                        health,
-                        error_code: code.to_owned(),
-                        next_refresh_at: Some(now + 60_000),
-                        credentials_expire_at: expire,
-                        lease_owner: Some(owner.to_owned()),
-                        now_ms: now,
-                    })
-                    .await?;
-                tracing::info!(connection = %row.id, ?class, "refresh failed");
-                match class {
-                    ErrorClass::InvalidGrant => Ok(()),
-                    c if c.is_integration_problem() => Err(Error::OAuthConnector(diagnosis)),
-                    _ => Err(Error::Downstream(diagnosis)),
-                }
-            }
-        }
+        let r = self.sweep_refresh(limit).await?;
+        Ok(r.refreshed + r.failed)
     }
 
     /// `POST …/import`: stores tokens obtained elsewhere. Without `issued_at`/`expires_in` the

@@ -20,6 +20,7 @@ pub mod logs;
 mod preflight;
 mod sealing;
 pub mod sessions;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,9 @@ pub struct VaultOptions {
     pub public_url: String,
     pub revoke: RevokePolicy,
     pub oauth_http: patchbay_oauth::HttpOptions,
+    /// The token-lifecycle coordinator's tunables. `node_id` is made unique per [`Vault`]
+    /// (one per process) by [`Vault::new`], whatever is set here.
+    pub refresh: patchbay_refresh::RefreshConfig,
 }
 
 impl VaultOptions {
@@ -67,6 +71,7 @@ impl VaultOptions {
             public_url: public_url.trim_end_matches('/').to_owned(),
             revoke: RevokePolicy::default(),
             oauth_http: patchbay_oauth::HttpOptions::default(),
+            refresh: patchbay_refresh::RefreshConfig::default(),
         }
     }
 }
@@ -85,6 +90,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
     options: VaultOptions,
+    /// The one token-lifecycle coordinator of this process: every refresh goes through it.
+    refresher: patchbay_refresh::Refresher,
 }
 
 impl std::fmt::Debug for Vault {
@@ -107,6 +114,18 @@ impl Vault {
         let http = patchbay_oauth::http_client(options.oauth_http).map_err(Error::internal)?;
         let pepper = keyring.api_key_pepper();
         let signer = keyring.session_signer();
+        let refresh = patchbay_refresh::RefreshConfig {
+            node_id: format!("{}-{}", options.refresh.node_id, node_suffix()),
+            public_url: options.public_url.clone(),
+            ..options.refresh
+        };
+        let refresher = patchbay_refresh::Refresher::new(
+            store.clone(),
+            patchbay_refresh::Sealer::new(Arc::clone(&keyring)),
+            http.clone(),
+            Arc::clone(&clock),
+            refresh,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -116,12 +135,18 @@ impl Vault {
                 clock,
                 http,
                 options,
+                refresher,
             }),
         })
     }
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The process's token-lifecycle coordinator (see [`tokens`]).
+    pub fn refresher(&self) -> &patchbay_refresh::Refresher {
+        &self.inner.refresher
     }
 
     pub fn keyring(&self) -> &Keyring {
@@ -156,4 +181,11 @@ impl Vault {
     pub(crate) fn revoke_policy(&self) -> RevokePolicy {
         self.inner.options.revoke
     }
+}
+
+/// Makes lease owners name this process: the pid tells operators which one, the random part
+/// keeps two vaults in one process (tests) apart.
+fn node_suffix() -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}-{}", std::process::id(), &random[..8])
 }

@@ -8,6 +8,8 @@ mod diagnostics;
 mod helpers;
 mod isolation;
 mod keys_and_sessions;
+mod lifecycle;
+mod proxy_support;
 mod secrets;
 mod spec_shapes;
 mod troubleshooting;

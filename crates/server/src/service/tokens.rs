@@ -1,0 +1,241 @@
+//! Fresh access tokens for the layers that call Salesforce (CRM and proxy).
+//!
+//! The [`Vault`] owns one [`patchbay_refresh::Refresher`] per process; every token handed out
+//! here comes from it, so concurrent callers share one refresh and nodes sharing a database
+//! are serialised by its lease. The fast path (a token that is not due) is store reads and a
+//! decrypt: no network call, no database write, no lock.
+//!
+//! Where the token may be sent is decided here too: the stored `instance_url` is re-checked
+//! against the integration's login host on every call (core's `instance_url` rules), so a row
+//! edited behind Patchbay's back cannot point a token at another origin.
+
+use patchbay_core::{ApplicationId, ConsumerId, LoginHost, ServiceId, UnifiedApi};
+use patchbay_oauth::AccessToken;
+use patchbay_refresh::{CurrentToken, RefreshError};
+use patchbay_store::{ConnectionRow, IntegrationRow};
+
+use super::Vault;
+use crate::error::{Error, Result};
+
+/// A callable connection's fresh access token, for the CRM and proxy layers.
+///
+/// Holds a secret: `Debug` shows no token ([`AccessToken`] redacts itself, and
+/// [`ConnectionRow`] only holds sealed bytes).
+#[derive(Debug, Clone)]
+pub struct ConnectionToken {
+    /// The connection's row as read for this call (its sealed columns are useless without the
+    /// keyring). After a refresh the row's token columns are older than `access_token`.
+    pub row: ConnectionRow,
+    /// The access token, as `patchbay_oauth::AccessToken` (a redacting, zeroizing secret;
+    /// `expose()` gives the string for the `Authorization: Bearer` header).
+    pub access_token: AccessToken,
+    /// The connection's validated Salesforce origin (`https://…my.salesforce.com`, or the
+    /// emulator's origin for a custom login host), without trailing slash.
+    pub instance_url: String,
+    /// The row's `token_version` this token belongs to.
+    pub token_version: i64,
+    /// The login host the instance URL was validated against. `kind() == Custom` means an
+    /// explicitly configured non-Salesforce host (the emulator).
+    pub login_host: LoginHost,
+}
+
+impl Vault {
+    /// Resolves the consumer's connection (service `None` = the consumer's single enabled
+    /// connection for that unified API, else an error naming `x-apideck-service-id`) and
+    /// returns a fresh token; refreshes single-flight when due.
+    ///
+    /// A connection that is not callable answers `ConnectorCredentialsError`; a failed or
+    /// cooling-down refresh answers 401 with the spec's `refresh_token_connector_error` detail.
+    pub async fn connection_token(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        unified_api: &UnifiedApi,
+        service: Option<&ServiceId>,
+    ) -> Result<ConnectionToken> {
+        let row = self
+            .resolve_connection(app, consumer, unified_api, service)
+            .await?;
+        let integration = self.callable_integration(&row).await?;
+        if !row.enabled {
+            return Err(not_callable("the connection is disabled; enable it first"));
+        }
+        let current = self.refresher().access_token_for(&row.id).await?;
+        finish(row, &integration, current)
+    }
+
+    /// After a downstream `401 INVALID_SESSION_ID`: exactly one refresh shared by concurrent
+    /// callers (only if the stored token is still the one that failed), returns the new token.
+    pub async fn token_after_invalid_session(
+        &self,
+        token: &ConnectionToken,
+    ) -> Result<ConnectionToken> {
+        let current = self
+            .refresher()
+            .on_invalid_session(&token.row.id, &token.access_token)
+            .await?;
+        let integration = self.callable_integration(&token.row).await?;
+        finish(token.row.clone(), &integration, current)
+    }
+
+    async fn resolve_connection(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        unified_api: &UnifiedApi,
+        service: Option<&ServiceId>,
+    ) -> Result<ConnectionRow> {
+        if let Some(service) = service {
+            return self
+                .store()
+                .find_connection(app, consumer, unified_api, service)
+                .await?
+                .ok_or(Error::ConnectionNotFound);
+        }
+        let mut rows: Vec<ConnectionRow> = self
+            .store()
+            .list_connections(app, Some(consumer))
+            .await?
+            .into_iter()
+            .filter(|r| &r.unified_api == unified_api && r.enabled)
+            .collect();
+        match rows.len() {
+            0 => Err(Error::ConnectionNotFound),
+            1 => Ok(rows.remove(0)),
+            _ => Err(Error::validation(format!(
+                "the consumer has {} enabled {unified_api} connections; name one with the x-apideck-service-id header",
+                rows.len()
+            ))),
+        }
+    }
+
+    async fn callable_integration(&self, row: &ConnectionRow) -> Result<IntegrationRow> {
+        let integration = self
+            .store()
+            .get_integration(&row.application_id, &row.unified_api, &row.service_id)
+            .await?
+            .ok_or(Error::IntegrationNotFound)?;
+        if !integration.enabled {
+            return Err(Error::ConnectorDisabled);
+        }
+        Ok(integration)
+    }
+}
+
+fn not_callable(message: &str) -> Error {
+    Error::ConnectorCredentials {
+        message: message.to_owned(),
+        detail: None,
+    }
+}
+
+/// Checks where the token may go and assembles the answer.
+fn finish(
+    row: ConnectionRow,
+    integration: &IntegrationRow,
+    current: CurrentToken,
+) -> Result<ConnectionToken> {
+    let login_url = row
+        .login_url_override
+        .as_deref()
+        .unwrap_or(&integration.login_url);
+    let login_host = LoginHost::parse(login_url).map_err(Error::internal)?;
+    let raw = current
+        .instance_url
+        .as_deref()
+        .or(row.instance_url.as_deref())
+        .ok_or_else(|| {
+            not_callable("the connection has no instance_url; the consumer must connect it again")
+        })?;
+    let instance_url = login_host.check_instance_url(raw).map_err(|e| {
+        tracing::warn!(connection = %row.id, error = %e, "stored instance_url fails the login host's rules; refusing to send a token there");
+        not_callable("the connection's instance_url is not trusted for its login host; reconnect it")
+    })?;
+    Ok(ConnectionToken {
+        token_version: current.token_version,
+        access_token: current.access_token,
+        instance_url,
+        login_host,
+        row,
+    })
+}
+
+/// The server's answer for each coordinator failure (apideck.md §0, §1.7): refresh problems
+/// carry the spec's structured 401 detail.
+impl From<RefreshError> for Error {
+    fn from(e: RefreshError) -> Self {
+        let detail = e
+            .detail()
+            .and_then(|d| serde_json::to_value(d).ok())
+            .map(Box::new);
+        let retry_after_ms = e.retry_after_ms();
+        match e {
+            RefreshError::ConnectionNotFound => Error::ConnectionNotFound,
+            RefreshError::IntegrationNotFound => Error::IntegrationNotFound,
+            RefreshError::Disabled => not_callable("the connection is disabled; enable it first"),
+            RefreshError::NoCredentials | RefreshError::NeedsAuth { .. } => {
+                Error::ConnectorCredentials {
+                    message: e.to_string(),
+                    detail,
+                }
+            }
+            RefreshError::Config(m) => Error::OAuthConnector(m),
+            RefreshError::Store(s) => s.into(),
+            RefreshError::Crypto(_) => Error::internal(e),
+            RefreshError::CoolingDown { .. }
+            | RefreshError::RateLimited { .. }
+            | RefreshError::IntegrationRejected { .. }
+            | RefreshError::Transient { .. }
+            | RefreshError::Unpersisted
+            | RefreshError::Busy => match detail {
+                Some(detail) => Error::TokenRefresh {
+                    message: e.to_string(),
+                    detail,
+                    retry_after_ms,
+                },
+                None => Error::internal(e),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_failures_carry_the_structured_detail() {
+        let e: Error = RefreshError::CoolingDown {
+            last_error: "server_error".to_owned(),
+            cooldown_remaining_ms: 1500,
+        }
+        .into();
+        let v = e.envelope();
+        assert_eq!(v["status_code"], 401);
+        assert_eq!(v["detail"]["type"], "refresh_token_connector_error");
+        assert_eq!(v["detail"]["debug"]["cooldown_remaining_ms"], 1500);
+        let e: Error = RefreshError::RateLimited {
+            retry_after_ms: 2000,
+        }
+        .into();
+        assert_eq!(e.envelope()["detail"]["debug"]["retry_after_ms"], 2000);
+    }
+
+    #[test]
+    fn dead_grants_are_connector_credentials_errors() {
+        let e: Error = RefreshError::NeedsAuth {
+            reason: "invalid_grant".to_owned(),
+            credentials_expire_at_ms: Some(42),
+            provider: None,
+        }
+        .into();
+        let v = e.envelope();
+        assert_eq!(v["type_name"], "ConnectorCredentialsError");
+        assert_eq!(v["status_code"], 401);
+        assert_eq!(v["detail"]["debug"]["credentials_expire_at_ms"], 42);
+        let e: Error = RefreshError::Disabled.into();
+        assert_eq!(e.envelope()["type_name"], "ConnectorCredentialsError");
+        let e: Error = RefreshError::ConnectionNotFound.into();
+        assert_eq!(e.envelope()["type_name"], "ConnectionNotFoundError");
+    }
+}
