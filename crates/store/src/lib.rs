@@ -12,6 +12,7 @@
 //! - No statement holds a lock across calls: concurrency is decided by single-statement
 //!   compare-and-set updates.
 
+mod admin_users;
 mod api_keys;
 mod applications;
 mod audit;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use admin_users::AdminUserRow;
 pub use api_keys::{ApiKeyRow, NewApiKey, TOUCH_GRANULARITY_MS};
 pub use applications::{ApplicationRow, NewApplication};
 pub use audit::{AuditEntry, NewAuditEntry};

@@ -1,6 +1,7 @@
 //! The conformance suite: every test runs on SQLite and on PostgreSQL
 //! (see `patchbay_store::testing`), each on its own fresh database.
 
+mod admin_users;
 mod applications;
 mod concurrency;
 mod connections;
