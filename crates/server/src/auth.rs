@@ -298,3 +298,24 @@ impl FromRequestParts<AppState> for ExportCaller {
         })
     }
 }
+
+/// An API key with the `crm` scope and `x-apideck-consumer-id`: the unified CRM API. Sessions
+/// are for the hosted Vault UI and cannot call it.
+pub struct CrmCaller {
+    pub app: ApplicationId,
+    pub consumer: ConsumerId,
+}
+
+impl FromRequestParts<AppState> for CrmCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let v = verify(parts, state, false, Scope::Crm).await?;
+        let consumer = consumer_header(parts)?.ok_or(Error::MissingHeader(CONSUMER_ID_HEADER))?;
+        note_for_log(parts, &v.app, &consumer);
+        Ok(CrmCaller {
+            app: v.app,
+            consumer,
+        })
+    }
+}

@@ -83,6 +83,9 @@ pub enum Error {
     Downstream(String),
     #[error("not implemented: {0}")]
     NotImplemented(&'static str),
+    /// A unified CRM API error; the unified crate names its class and status.
+    #[error("{0}")]
+    Unified(#[from] patchbay_unified::UnifiedError),
     /// The connection cannot be called (disabled, never authorized, grant dead). `detail` is
     /// the spec's `refresh_token_connector_error` object when a refresh decided it.
     #[error("the connection is not authorized: {message}")]
@@ -241,6 +244,7 @@ impl Error {
                 "InternalServerError",
                 "Internal Server Error",
             ),
+            Error::Unified(e) => unified_row(e),
         }
     }
 
@@ -256,6 +260,7 @@ impl Error {
                 Cow::Owned(message.clone())
             }
             Error::NotFound { entity } => Cow::Owned(format!("Unknown {entity}")),
+            Error::Unified(e) => Cow::Owned(e.to_string()),
             _ => Cow::Borrowed(self.spec().message),
         }
     }
@@ -271,6 +276,9 @@ impl Error {
             Error::MissingHeader(h) => Value::String(format!("Missing header {h}")),
             Error::MissingScope(s) => Value::String(format!("This endpoint needs an API key with the `{s}` scope")),
             Error::NotImplemented(what) => Value::String((*what).to_owned()),
+            Error::Unified(e) => e
+                .detail()
+                .unwrap_or_else(|| Value::String(e.to_string())),
             Error::ConnectorCredentials {
                 detail: Some(d), ..
             }
@@ -296,15 +304,43 @@ impl Error {
     /// The whole envelope as JSON.
     pub fn envelope(&self) -> Value {
         let spec = self.spec();
-        json!({
+        let mut envelope = json!({
             "status_code": spec.status.as_u16(),
             "error": spec.status.canonical_reason().unwrap_or("Error"),
             "type_name": spec.type_name,
             "message": self.message(),
             "detail": self.detail(),
             "ref": format!("https://developers.apideck.com/errors#{}", spec.type_name.to_ascii_lowercase()),
-        })
+        });
+        if let Error::Unified(e) = self
+            && let Some(downstream) = e.downstream_errors()
+        {
+            envelope["downstream_errors"] = json!(downstream);
+        }
+        envelope
     }
+}
+
+/// The unified errors' rows: class and status come from the unified crate (a downstream status is
+/// proxied through for `ConnectorExecutionError`), the generic message from here.
+fn unified_row(e: &patchbay_unified::UnifiedError) -> ErrorSpec {
+    use patchbay_unified::UnifiedError as U;
+    let message = match e {
+        U::RequestValidation { .. } => "Invalid Params",
+        U::UnsupportedFilters { .. } => "Unsupported filters",
+        U::UnsupportedSortField { .. } => "Unsupported sort field",
+        U::InvalidCursor => "Invalid cursor",
+        U::ConnectorExecution { .. } => "Connector execution error",
+        U::ConnectorRateLimit { .. } => "Connector rate limit reached",
+        U::EntityNotFound { .. } => "Unknown entity",
+        U::ConnectorCredentials { .. } => "Connection not authorized",
+        U::ConnectorOperationUnsupported { .. } => "Operation not supported by the connector",
+    };
+    let status = StatusCode::from_u16(e.status_code())
+        .ok()
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    row(status, e.type_name(), message)
 }
 
 /// Renders an error chain on one line for the log: `outer: inner: root`.
@@ -403,6 +439,11 @@ mod tests {
                 detail: Box::new(json!({"type": "refresh_token_connector_error"})),
                 retry_after_ms: Some(1),
             },
+            Error::Unified(patchbay_unified::UnifiedError::ConnectorExecution {
+                status: 400,
+                message: "m".into(),
+                downstream_errors: vec![],
+            }),
             Error::Internal("db password=hunter2".into()),
         ]
     }

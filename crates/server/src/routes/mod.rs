@@ -4,6 +4,7 @@
 mod admin;
 mod connections;
 mod consumers;
+mod crm;
 pub(crate) mod logs;
 mod oauth;
 mod request_log;
@@ -77,6 +78,7 @@ fn routes(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(admin::router())
         .merge(vault)
+        .merge(crm::router(state.clone()))
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod connect;
 pub mod connections;
 pub mod consumers;
+pub mod crm;
 pub mod credentials;
 pub mod diagnostics;
 pub mod dto;
