@@ -38,6 +38,11 @@ pub struct AppPatch {
     /// `null` clears the Run As user.
     #[serde(default, deserialize_with = "double_option")]
     pub run_as_username: Option<Option<String>>,
+    pub ignore_disallowed_scopes: Option<bool>,
+    pub id_token_on_refresh: Option<bool>,
+    pub authorization_code_ttl_secs: Option<u64>,
+    pub id_token_ttl_secs: Option<u64>,
+    pub reject_secret_when_optional: Option<bool>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -73,7 +78,12 @@ impl AppPatch {
             access_token_ttl_secs,
             activation_delay_secs,
             client_credentials_enabled,
-            run_as_username
+            run_as_username,
+            ignore_disallowed_scopes,
+            id_token_on_refresh,
+            authorization_code_ttl_secs,
+            id_token_ttl_secs,
+            reject_secret_when_optional
         );
         if let Some(scopes) = scopes {
             s.scopes = scopes;

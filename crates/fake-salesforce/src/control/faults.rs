@@ -17,7 +17,7 @@ pub enum FaultTarget {
 }
 
 /// What happens to a matching call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaultKind {
     /// Wait, then handle the call normally.
@@ -30,16 +30,32 @@ pub enum FaultKind {
     ConnectionReset,
     /// Handle the call (e.g. apply a rotation), then close the connection instead of answering.
     DropResponse,
+    /// Answer with a Salesforce error of your choosing, in the shape of the call it hits, without
+    /// handling the call: `[{"message","errorCode"}]` on REST, `{"error","error_description"}`
+    /// on the token endpoint. For errors the emulator never produces by itself, such as
+    /// `UNABLE_TO_LOCK_ROW`, `API_DISABLED_FOR_ORG` or `inactive_org`.
+    Error {
+        #[serde(default = "bad_request")]
+        status: u16,
+        code: String,
+        #[serde(default)]
+        message: String,
+    },
+}
+
+fn bad_request() -> u16 {
+    400
 }
 
 impl FaultKind {
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             FaultKind::Latency { .. } => "latency",
             FaultKind::Status { .. } => "status",
             FaultKind::RateLimit { .. } => "rate_limit",
             FaultKind::ConnectionReset => "connection_reset",
             FaultKind::DropResponse => "drop_response",
+            FaultKind::Error { .. } => "error",
         }
     }
 }
@@ -115,7 +131,7 @@ impl FaultTable {
                     .is_none_or(|g| Some(g) == grant_type)
                 && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
         })?;
-        let kind = rules[index].kind;
+        let kind = rules[index].kind.clone();
         rules[index].count -= 1;
         if rules[index].count == 0 {
             rules.remove(index);

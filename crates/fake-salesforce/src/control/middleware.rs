@@ -101,7 +101,7 @@ pub async fn observe(State(emu): State<Emulator>, request: Request, next: Next) 
         .inner()
         .faults
         .take(target, &path, params.grant_type.as_deref());
-    let response = match fault {
+    let response = match fault.clone() {
         None => next.run(request).await,
         Some(FaultKind::Latency { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -110,6 +110,11 @@ pub async fn observe(State(emu): State<Emulator>, request: Request, next: Next) 
         Some(FaultKind::Status { status }) => forced_status(target, status),
         Some(FaultKind::RateLimit { retry_after_secs }) => rate_limited(target, retry_after_secs),
         Some(FaultKind::ConnectionReset) => reset(),
+        Some(FaultKind::Error {
+            status,
+            code,
+            message,
+        }) => injected_error(target, status, &code, &message),
         Some(FaultKind::DropResponse) => {
             let handled = next.run(request).await;
             let status = handled.status();
@@ -136,7 +141,7 @@ pub async fn observe(State(emu): State<Emulator>, request: Request, next: Next) 
         refresh_token_sha256: params.refresh_token_sha256,
         token_sha256: None,
         client_id: params.client_id,
-        fault: fault.map(FaultKind::name),
+        fault: fault.as_ref().map(FaultKind::name),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     });
     response
@@ -207,6 +212,20 @@ fn forced_status(target: FaultTarget, status: u16) -> Response {
         )
             .into_response(),
     }
+}
+
+/// A chosen error in the shape of the surface it hits; an unusable status becomes 400.
+fn injected_error(target: FaultTarget, status: u16, code: &str, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = match target {
+        FaultTarget::Rest => serde_json::json!([{"message": message, "errorCode": code}]),
+        _ => serde_json::json!({"error": code, "error_description": message}),
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    if target != FaultTarget::Rest {
+        crate::oauth::error::no_store(&mut response);
+    }
+    response
 }
 
 fn rate_limited(target: FaultTarget, retry_after_secs: u64) -> Response {

@@ -11,7 +11,7 @@
 //! | `POST /__emulator/apps/{key}/credentials/promote` | the staged set becomes main; the old main stops working |
 //! | `DELETE /__emulator/apps/{key}/credentials/{main,staged}` | remove one set (the last one cannot be removed) |
 //! | `GET`/`POST /__emulator/users`, `PATCH /__emulator/users/{username}` | list, create, change users (`username`, `password`, `first_name`, `last_name`, `email`, `active`) |
-//! | `GET`/`POST`/`DELETE /__emulator/faults` | list, add, clear fault rules ([`faults::FaultRule`]: `{"target":"token"|"rest"|"any", "kind":"latency","ms":N | "status","status":503 | "rate_limit","retry_after_secs":N | "connection_reset" | "drop_response", "count":N, "grant_type"?, "path_contains"?}`) |
+//! | `GET`/`POST`/`DELETE /__emulator/faults` | list, add, clear fault rules ([`faults::FaultRule`]: `{"target":"token"|"rest"|"any", "kind":"latency","ms":N | "status","status":503 | "rate_limit","retry_after_secs":N | "connection_reset" | "drop_response" | "error","status":400,"code":"UNABLE_TO_LOCK_ROW","message":"...", "count":N, "grant_type"?, "path_contains"?}`) |
 //! | `GET /__emulator/grants` | every approval: `id`, `client_id`, `username`, `scopes`, `host`, `revoked`, `created_at_ms` |
 //! | `GET /__emulator/tokens` | every issued token: `kind`, `value`, `client_id`, `username`, `state` (`active`/`expired`/`revoked`/`rotated`), … (fixed contract) |
 //! | `POST /__emulator/tokens/expire`, `POST /__emulator/tokens/revoke` | `{"token": "..."}`: expire or revoke one token (a refresh token's revocation takes its grant) |

@@ -4,6 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EmulatorConfig;
 
+/// Authorization codes live 15 minutes unless an app says otherwise.
+pub const DEFAULT_CODE_TTL_SECS: u64 = 15 * 60;
+/// id_tokens live 5 minutes unless an app says otherwise.
+pub const DEFAULT_ID_TOKEN_TTL_SECS: u64 = 300;
+
 /// How long refresh tokens live (ECA `refreshTokenPolicyType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -62,6 +67,19 @@ pub struct AppSettings {
     pub client_credentials_enabled: bool,
     /// Username of the client-credentials "Run As" user.
     pub run_as_username: Option<String>,
+    /// Grant the allowed part of a requested scope instead of refusing the authorization with
+    /// `invalid_scope` (Salesforce's handling of a disallowed scope is \[I\]).
+    pub ignore_disallowed_scopes: bool,
+    /// Include an `id_token` in a refresh response when `openid` was granted \[I\].
+    pub id_token_on_refresh: bool,
+    /// Seconds an authorization code stays redeemable ("about 15 minutes" \[I\]). Codes are
+    /// forgotten after a day whatever this says.
+    pub authorization_code_ttl_secs: u64,
+    /// Seconds an id_token is valid (Salesforce's `idTokenValidity`; the default is \[I\]).
+    pub id_token_ttl_secs: u64,
+    /// With the web-server flow's secret optional, refuse a code exchange that sends one anyway
+    /// with `invalid_client` (whether Salesforce does is \[I\]).
+    pub reject_secret_when_optional: bool,
 }
 
 impl AppSettings {
@@ -84,6 +102,11 @@ impl AppSettings {
             activation_delay_secs: 0,
             client_credentials_enabled: false,
             run_as_username: None,
+            ignore_disallowed_scopes: false,
+            id_token_on_refresh: true,
+            authorization_code_ttl_secs: DEFAULT_CODE_TTL_SECS,
+            id_token_ttl_secs: DEFAULT_ID_TOKEN_TTL_SECS,
+            reject_secret_when_optional: false,
         }
     }
 

@@ -119,10 +119,13 @@ pub async fn authorize(
             return fail(err::BAD_CHALLENGE_METHOD);
         }
     }
-    let scopes = match p.get("scope") {
+    let mut scopes = match p.get("scope") {
         Some(s) => split_scopes(s),
         None => app.settings.scopes.clone(),
     };
+    if app.settings.ignore_disallowed_scopes {
+        scopes.retain(|s| app.settings.allows_scope(s));
+    }
     if scopes.is_empty() || !scopes.iter().all(|s| app.settings.allows_scope(s)) {
         return fail(err::INVALID_SCOPE);
     }

@@ -6,9 +6,9 @@
 use crate::oauth::app::{App, CredentialSlot, RefreshTokenPolicy};
 use crate::oauth::crypto::{pkce_matches, secrets_equal};
 use crate::oauth::error::{self as err, OAuthError};
-use crate::oauth::model::{CODE_TTL_MS, Grant, LoginHost, TokenState};
+use crate::oauth::model::{Grant, LoginHost, TokenState};
 use crate::oauth::params::{ClientCredentials, Params};
-use crate::oauth::store::OAuthState;
+use crate::oauth::store::{OAuthState, secs};
 use crate::oauth::users::UserView;
 use crate::state::Emulator;
 
@@ -28,6 +28,8 @@ pub struct Issued {
     pub nonce: Option<String>,
     /// Whether an id_token belongs in the answer (`openid` granted, not client credentials).
     pub id_token: bool,
+    /// The app's id_token lifetime.
+    pub id_token_ttl_secs: u64,
 }
 
 /// The app behind a consumer key, if it exists and has propagated.
@@ -147,6 +149,7 @@ pub fn issue_new_grant(
         user: user.clone(),
         nonce,
         id_token: scopes.iter().any(|s| s == "openid"),
+        id_token_ttl_secs: app.settings.id_token_ttl_secs,
     }
 }
 
@@ -160,6 +163,12 @@ pub fn authorization_code(
     let mut st = emu.inner().oauth.lock();
     st.sweep(now);
     let (app, slot) = resolve_client(&st, creds.client_id.as_deref(), now)?;
+    if !app.settings.require_secret_web_server
+        && app.settings.reject_secret_when_optional
+        && creds.client_secret.is_some()
+    {
+        return Err(err::INVALID_CLIENT);
+    }
     check_secret(
         &app,
         slot,
@@ -171,7 +180,8 @@ pub fn authorization_code(
     if code.app_id != app.id {
         return Err(err::INVALID_CODE);
     }
-    if code.used || now >= code.created_at_ms.saturating_add(CODE_TTL_MS) {
+    let ttl_ms = secs(app.settings.authorization_code_ttl_secs);
+    if code.used || now >= code.created_at_ms.saturating_add(ttl_ms) {
         return Err(err::EXPIRED_CODE);
     }
     // Single use: any redemption attempt that reaches the code spends it.
@@ -289,7 +299,8 @@ pub fn refresh(
         signing_secret: app.signing_secret(slot).to_owned(),
         host: grant.host,
         nonce: None,
-        id_token: grant.scopes.iter().any(|s| s == "openid"),
+        id_token: app.settings.id_token_on_refresh && grant.scopes.iter().any(|s| s == "openid"),
+        id_token_ttl_secs: app.settings.id_token_ttl_secs,
         scopes: grant.scopes,
         user,
     })
@@ -358,6 +369,7 @@ pub fn client_credentials(
         host,
         nonce: None,
         id_token: false,
+        id_token_ttl_secs: app.settings.id_token_ttl_secs,
         scopes,
         user,
     })

@@ -42,7 +42,7 @@ impl LoginHost {
     }
 }
 
-/// Authorization codes live 15 minutes.
+/// 15 minutes: the default code lifetime (an app may change its own), and the login transactions'.
 pub const CODE_TTL_MS: i64 = 15 * 60 * 1000;
 /// Login transactions and sessions live as long as a code would.
 pub const TRANSACTION_TTL_MS: i64 = CODE_TTL_MS;

@@ -31,9 +31,6 @@ pub struct TokenResponse {
     pub issued_at: String,
 }
 
-/// An OIDC id_token lives this long \[I\]; Salesforce's `idTokenValidity` defaults to minutes.
-const ID_TOKEN_TTL_SECS: i64 = 300;
-
 impl TokenResponse {
     pub fn build(emu: &Emulator, issued: Issued) -> Self {
         let issued_at = issued.issued_at_ms.to_string();
@@ -79,7 +76,7 @@ fn id_token(emu: &Emulator, issued: &Issued) -> Option<String> {
         "sub": issued.id_url,
         "aud": issued.client_id,
         "iss": issued.host.url(emu.base_url()),
-        "exp": iat + ID_TOKEN_TTL_SECS,
+        "exp": iat.saturating_add(i64::try_from(issued.id_token_ttl_secs).unwrap_or(i64::MAX / 4)),
         "iat": iat,
         "auth_time": iat,
         "preferred_username": user.username,

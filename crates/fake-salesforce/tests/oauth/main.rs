@@ -7,6 +7,7 @@ mod concurrency;
 mod control;
 mod endpoints;
 mod faults;
+mod inferred;
 mod perf;
 mod refresh;
 mod token;
