@@ -29,8 +29,277 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Patchbay server (Vault, CRM and admin APIs).
+    Serve(ServeArgs),
+    /// Try Patchbay with no set-up: the server, a seeded Salesforce emulator, a demo
+    /// application, API key and integration, and a connect link.
+    Demo(DemoArgs),
+    /// Applications (tenants) and their redirect-URI allow-list.
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// API keys of an application (shown once at creation).
+    #[command(subcommand)]
+    ApiKeys(ApiKeysCommand),
+    /// Connector integrations (the company's Salesforce External Client App).
+    #[command(subcommand)]
+    Integrations(IntegrationsCommand),
+    /// Master-key rotation and re-encryption of stored secrets.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// "Test Vault": check an integration and name the Salesforce setting to change.
+    Doctor(DoctorArgs),
     /// Run a local Salesforce emulator (OAuth server + REST API) for development, demos and CI.
     FakeSalesforce(FakeSalesforceArgs),
+}
+
+/// Where the state lives and how to open it; shared by every command that uses the database.
+/// The master key itself is read only from `PATCHBAY_MASTER_KEY` (never a flag, so it stays
+/// out of shell history and process listings) or from the key file.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Folder of the embedded SQLite database and its key file.
+    #[arg(long, env = "PATCHBAY_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to the embedded SQLite file in the data dir.
+    #[arg(long, env = "PATCHBAY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// A keyring file to use instead of `{data-dir}/master.key`.
+    #[arg(long, env = "PATCHBAY_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The externally visible base URL; the OAuth callback is `{public-url}/vault/callback`.
+    /// Defaults to `http://{listen address}`.
+    #[arg(long, env = "PATCHBAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+pub const DEFAULT_DATA_DIR: &str = "./.patchbay";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed as `listening on URL`).
+    #[arg(long, env = "PATCHBAY_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address of Patchbay; port 0 picks a free port.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Address of the Salesforce emulator; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub emulator_listen: SocketAddr,
+    /// Folder of the demo's database and key file (reused on the next run).
+    #[arg(long, default_value = "./.patchbay-demo")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Create an application and its first API key (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Where consumers may return after connecting (repeatable); the first is the default.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Print one JSON object with `application_id` and `api_key`.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List applications.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create an API key (shown once).
+    Create {
+        #[arg(long)]
+        app: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Scopes (repeatable): vault, crm, proxy, export. Default: vault, crm, proxy.
+        /// `export` allows reading a connection's plaintext credentials (audited).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List an application's API keys (never their secrets).
+    List {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke an API key by its id.
+    Revoke {
+        #[arg(long)]
+        app: String,
+        key_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `unified_api/service_id`, e.g. `crm/salesforce`.
+#[derive(Debug, Clone)]
+pub struct Connector(pub String, pub String);
+
+impl std::str::FromStr for Connector {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once('/') {
+            Some((api, service)) if !api.is_empty() && !service.is_empty() => {
+                Ok(Connector(api.to_owned(), service.to_owned()))
+            }
+            _ => Err("expected UNIFIED_API/SERVICE_ID, e.g. crm/salesforce".to_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct IntegrationSetArgs {
+    #[arg(long)]
+    pub app: String,
+    /// e.g. `crm/salesforce`.
+    pub connector: Connector,
+    /// The External Client App's Consumer Key.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The Consumer Secret. Prefer `--client-secret-stdin` or `PATCHBAY_CLIENT_SECRET`, which
+    /// stay out of shell history.
+    #[arg(long, env = "PATCHBAY_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Read the Consumer Secret from the first line of standard input.
+    #[arg(long, conflicts_with = "client_secret")]
+    pub client_secret_stdin: bool,
+    /// `https://login.salesforce.com` (production), `https://test.salesforce.com` (sandbox),
+    /// a My Domain, or the emulator's URL.
+    #[arg(long)]
+    pub login_url: Option<String>,
+    /// Requested scopes (default `api refresh_token offline_access openid`).
+    #[arg(long)]
+    pub scopes: Option<String>,
+    /// A second credential set to rotate to without downtime (`integrations promote`).
+    #[arg(long)]
+    pub staged_client_id: Option<String>,
+    #[arg(long, env = "PATCHBAY_STAGED_CLIENT_SECRET", hide_env_values = true)]
+    pub staged_client_secret: Option<String>,
+    /// Read the staged Consumer Secret from standard input (after the main one, if both).
+    #[arg(long, conflicts_with = "staged_client_secret")]
+    pub staged_client_secret_stdin: bool,
+    /// Send the client secret on refresh (only if "Require Secret for Refresh Token Flow" is
+    /// checked in Salesforce).
+    #[arg(long, num_args = 1, action = ArgAction::Set)]
+    pub send_secret_on_refresh: Option<bool>,
+    /// Send PKCE (S256) on authorize; keep it on.
+    #[arg(long, num_args = 1, action = ArgAction::Set)]
+    pub pkce: Option<bool>,
+    #[arg(long, num_args = 1, action = ArgAction::Set)]
+    pub enabled: Option<bool>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationsCommand {
+    /// Create or change an integration. Secrets are never echoed back.
+    Set(Box<IntegrationSetArgs>),
+    /// Make the staged credential set the main one.
+    Promote {
+        #[arg(long)]
+        app: String,
+        connector: Connector,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show one integration (without secrets).
+    Show {
+        #[arg(long)]
+        app: String,
+        connector: Connector,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List an application's integrations.
+    List {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable an integration (connections stay, but are not used).
+    Disable {
+        #[arg(long)]
+        app: String,
+        connector: Connector,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new master key and make it active. The key file is rewritten in place; with
+    /// `PATCHBAY_MASTER_KEY` the new keyring is written to `--output`. Then run `keys reencrypt`.
+    Rotate {
+        /// Where to write the new keyring when the key comes from `PATCHBAY_MASTER_KEY`.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-seal every stored secret under the active key.
+    Reencrypt {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Keys in the keyring and how many stored secrets each protects.
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[arg(long)]
+    pub app: String,
+    /// e.g. `crm/salesforce`.
+    pub connector: Connector,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Flags of `patchbay fake-salesforce`. They define one default External Client App and one
@@ -100,7 +369,9 @@ mod tests {
             "--auto-approve",
         ])
         .expect("valid command line");
-        let Command::FakeSalesforce(args) = cli.command;
+        let Command::FakeSalesforce(args) = cli.command else {
+            panic!("fake-salesforce");
+        };
         assert!(!args.require_pkce);
         assert!(args.rotate_refresh_tokens);
         assert!(args.auto_approve);
@@ -121,7 +392,9 @@ mod tests {
             "http://b/cb",
         ])
         .expect("valid command line");
-        let Command::FakeSalesforce(args) = cli.command;
+        let Command::FakeSalesforce(args) = cli.command else {
+            panic!("fake-salesforce");
+        };
         assert_eq!(args.callback_urls, ["http://a/cb", "http://b/cb"]);
         assert!(
             Cli::try_parse_from(["patchbay", "fake-salesforce", "--require-pkce", "maybe"])

@@ -21,7 +21,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(commands::run(cli.command)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(commands::Outcome::Success) => std::process::ExitCode::SUCCESS,
+        // The command ran and found a failure (`doctor`): distinct from "could not run".
+        Ok(commands::Outcome::Failed) => std::process::ExitCode::from(3),
         Err(err) => {
             // `{:#}` prints the whole context chain on one line; no secret ever reaches an error.
             eprintln!("error: {err:#}");

@@ -1,13 +1,41 @@
 //! One module per subcommand; each turns parsed flags into a call on a library crate.
 
+mod api_keys;
+mod apps;
+mod context;
+mod demo;
+mod doctor;
 mod fake_salesforce;
+mod integrations;
+mod keys;
+mod serve;
 
 use crate::cli::Command;
 
-pub async fn run(command: Command) -> anyhow::Result<()> {
+/// What a command asks `main` to exit with, beyond success and error.
+pub enum Outcome {
+    Success,
+    /// The command ran, and what it found is a failure (e.g. `doctor` with failed checks).
+    Failed,
+}
+
+pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::FakeSalesforce(args) => fake_salesforce::run(args).await,
+        Command::Serve(args) => serve::run(args).await?,
+        Command::Demo(args) => demo::run(args).await?,
+        Command::Apps(cmd) => apps::run(cmd).await?,
+        Command::ApiKeys(cmd) => api_keys::run(cmd).await?,
+        Command::Integrations(cmd) => integrations::run(cmd).await?,
+        Command::Keys(cmd) => keys::run(cmd).await?,
+        Command::Doctor(args) => return doctor::run(args).await,
+        Command::FakeSalesforce(args) => fake_salesforce::run(args).await?,
     }
+    Ok(Outcome::Success)
+}
+
+/// Routers served beside the API (the admin console, once its crate is part of the build).
+pub fn extensions() -> Vec<patchbay_server::app::RouterExtension> {
+    Vec::new()
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

@@ -1,0 +1,58 @@
+//! `patchbay apps create|list`.
+
+use patchbay_server::service::dto::ApplicationView;
+use serde_json::json;
+
+use super::context::{open, print_json};
+use crate::cli::AppsCommand;
+
+pub async fn run(cmd: AppsCommand) -> anyhow::Result<()> {
+    match cmd {
+        AppsCommand::Create {
+            name,
+            redirect_uris,
+            json,
+            store,
+        } => {
+            let vault = open(&store).await?;
+            let created = vault.create_application(&name, &redirect_uris).await?;
+            let id = created.application.id.to_string();
+            let key = created.api_key.key.expose_secret();
+            if json {
+                print_json(&json!({ "application_id": id, "api_key": key }))?;
+            } else {
+                println!("application_id: {id}");
+                println!("api_key:        {key}");
+                eprintln!("The API key is shown only now: store it in your secret manager.");
+            }
+        }
+        AppsCommand::List { json, store } => {
+            let vault = open(&store).await?;
+            let apps: Vec<ApplicationView> = vault
+                .list_applications()
+                .await?
+                .iter()
+                .map(ApplicationView::from)
+                .collect();
+            if json {
+                print_json(&apps)?;
+            } else if apps.is_empty() {
+                println!("no applications; create one with `patchbay apps create --name NAME`");
+            } else {
+                for a in apps {
+                    println!(
+                        "{}  {}  redirect URIs: {}",
+                        a.application_id,
+                        a.name,
+                        if a.redirect_uris.is_empty() {
+                            "(none)".to_owned()
+                        } else {
+                            a.redirect_uris.join(" ")
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
