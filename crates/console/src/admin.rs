@@ -1,0 +1,1134 @@
+//! Admin console pages: sign-in, applications, consumers and their connections, logs, API
+//! keys, the audit log and the encryption key status. The Salesforce integration page lives
+//! in `integrations.rs`.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use patchbay_core::{ApiKeyId, ApplicationId, ConsumerId, ServiceId, UnifiedApi};
+use patchbay_crypto::SecretString;
+use patchbay_server::service::audit::Actor;
+use patchbay_server::service::connections::ConnectionKey;
+use patchbay_server::service::sessions::SessionRequest;
+use patchbay_server::service::{Scope, Vault};
+use patchbay_store::{ConsumerFilter, LogFilter};
+use serde::Deserialize;
+
+use crate::auth::{same_token, verify_password};
+use crate::views::{Badge, connection_badge, health_badge, when};
+use crate::web::{
+    ADMIN_COOKIE, Admin, ConsoleState, FORM_LIMIT_BYTES, Form, LOGIN_CSRF_COOKIE, csrf_rejected,
+    error_text, message, new_login_token, render, render_status,
+};
+
+pub fn routes() -> Router<ConsoleState> {
+    Router::new()
+        .route("/admin/login", get(login_page).post(login_submit))
+        .route("/admin/logout", post(logout))
+        .route("/admin", get(home).post(create_app))
+        .route("/admin/apps/{app}", get(app_page))
+        .route("/admin/apps/{app}/consumers", get(consumers_page))
+        .route("/admin/apps/{app}/consumers/{consumer}", get(consumer_page))
+        .route(
+            "/admin/apps/{app}/consumers/{consumer}/session",
+            post(consumer_session),
+        )
+        .route(
+            "/admin/apps/{app}/consumers/{consumer}/connections/{unified_api}/{service_id}/{action}",
+            post(connection_action),
+        )
+        .route("/admin/apps/{app}/logs", get(logs_page))
+        .route("/admin/apps/{app}/api-keys", get(api_keys_page).post(create_api_key))
+        .route("/admin/apps/{app}/api-keys/{key}/revoke", post(revoke_api_key))
+        .route("/admin/audit", get(audit_page))
+        .route("/admin/keys", get(keys_page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    signed_in: bool,
+    csrf: String,
+    username: String,
+    error: Option<String>,
+}
+
+async fn login_page(State(state): State<ConsoleState>, jar: CookieJar) -> Response {
+    if jar
+        .get(ADMIN_COOKIE)
+        .and_then(|c| state.sessions.get(c.value()))
+        .is_some()
+    {
+        return Redirect::to("/admin").into_response();
+    }
+    let token = new_login_token();
+    let jar = jar.add(state.cookie(LOGIN_CSRF_COOKIE, token.clone(), "/admin"));
+    (
+        jar,
+        render(&LoginPage {
+            signed_in: false,
+            csrf: token,
+            username: String::new(),
+            error: None,
+        }),
+    )
+        .into_response()
+}
+
+async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Request) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let Ok(body) = axum::body::to_bytes(req.into_body(), FORM_LIMIT_BYTES).await else {
+        return message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too large",
+            "The form is too large.",
+        );
+    };
+    let form = Form::parse(&body);
+    let cookie_token = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if !same_token(form.get("csrf"), &cookie_token) {
+        return csrf_rejected();
+    }
+    let username = form.get("username").trim().to_owned();
+    let password = SecretString::new(form.get("password").to_owned());
+    let user_key = format!("user:{}", username.to_ascii_lowercase());
+    let ip_key = format!("ip:{ip}");
+    let limit = state.config.max_failed_logins;
+    let now = Instant::now();
+    let blocked = state
+        .limiter
+        .blocked_for(&user_key, limit, now)
+        .or_else(|| {
+            state
+                .limiter
+                .blocked_for(&ip_key, limit.saturating_mul(4), now)
+        });
+    if let Some(secs) = blocked {
+        tracing::warn!("admin sign-in refused: too many failures");
+        let minutes = secs.div_ceil(60);
+        return render_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            &LoginPage {
+                signed_in: false,
+                csrf: cookie_token,
+                username,
+                error: Some(format!(
+                    "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                )),
+            },
+        );
+    }
+    let user = match state.vault.store().find_admin_user(&username).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, "admin user lookup failed");
+            return message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "The database could not be reached. Try again shortly.",
+            );
+        }
+    };
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| state.dummy_hash.as_ref().clone());
+    // argon2 is CPU-bound: keep it off the async workers.
+    let verified =
+        tokio::task::spawn_blocking(move || verify_password(password.expose_secret(), &hash))
+            .await
+            .unwrap_or(false);
+    let Some(user) = user.filter(|_| verified) else {
+        state.limiter.record_failure(&user_key, now);
+        state.limiter.record_failure(&ip_key, now);
+        tracing::info!("admin sign-in failed");
+        return render_status(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                signed_in: false,
+                csrf: cookie_token,
+                username,
+                error: Some("Wrong user name or password.".to_owned()),
+            },
+        );
+    };
+    state.limiter.clear(&user_key);
+    let Some(token) = state.sessions.start(&user.username) else {
+        return message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in failed",
+            "No randomness available.",
+        );
+    };
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    if let Err(e) = state
+        .vault
+        .store()
+        .touch_admin_login(&user.id, now_ms)
+        .await
+    {
+        tracing::warn!(error = %e, "could not record the admin's last sign-in");
+    }
+    tracing::info!(admin = %user.username, "admin signed in");
+    let jar = jar
+        .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/admin"))
+        .add(state.cookie(ADMIN_COOKIE, token, "/"));
+    (jar, Redirect::to("/admin")).into_response()
+}
+
+async fn logout(
+    State(state): State<ConsoleState>,
+    jar: CookieJar,
+    admin: Admin,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admin.check_csrf(&Form::parse(&body)) {
+        return r;
+    }
+    if let Some(c) = jar.get(ADMIN_COOKIE) {
+        state.sessions.end(c.value());
+    }
+    let jar = jar.remove(Cookie::build(ADMIN_COOKIE).path("/"));
+    (jar, Redirect::to("/admin/login")).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applications
+
+struct AppRow {
+    id: String,
+    name: String,
+    redirect_uris: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    signed_in: bool,
+    csrf: String,
+    username: String,
+    apps: Vec<AppRow>,
+    created: Option<(String, String)>,
+    error: Option<String>,
+}
+
+async fn home(State(state): State<ConsoleState>, admin: Admin) -> Response {
+    home_with(&state, &admin, None, None).await
+}
+
+async fn home_with(
+    state: &ConsoleState,
+    admin: &Admin,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> Response {
+    let apps = match state.vault.list_applications().await {
+        Ok(a) => a,
+        Err(e) => return message(StatusCode::INTERNAL_SERVER_ERROR, "Error", &error_text(&e)),
+    };
+    render(&HomePage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        username: admin.0.username.clone(),
+        apps: apps
+            .iter()
+            .map(|a| AppRow {
+                id: a.id.to_string(),
+                name: a.name.clone(),
+                redirect_uris: a.redirect_uris.join(", "),
+            })
+            .collect(),
+        created,
+        error,
+    })
+}
+
+async fn create_app(State(state): State<ConsoleState>, admin: Admin, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    if let Err(r) = admin.check_csrf(&form) {
+        return r;
+    }
+    let Some(name) = form.text("name") else {
+        return home_with(
+            &state,
+            &admin,
+            None,
+            Some("Give the application a name.".to_owned()),
+        )
+        .await;
+    };
+    let mut uris: Vec<String> = form
+        .get("redirect_uris")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let hosted = state.connect_return_url();
+    if !uris.contains(&hosted) {
+        uris.push(hosted);
+    }
+    match state.vault.create_application(&name, &uris).await {
+        Ok(created) => {
+            let key = created.api_key.key.expose_secret().to_owned();
+            home_with(
+                &state,
+                &admin,
+                Some((created.application.id.to_string(), key)),
+                None,
+            )
+            .await
+        }
+        Err(e) => home_with(&state, &admin, None, Some(error_text(&e))).await,
+    }
+}
+
+/// The application named in the path, or a 404 page.
+async fn application(vault: &Vault, raw: &str) -> Result<patchbay_store::ApplicationRow, Response> {
+    let not_found = || {
+        message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such application.",
+        )
+    };
+    let id = ApplicationId::parse(raw).map_err(|_| not_found())?;
+    vault.get_application(&id).await.map_err(|_| not_found())
+}
+
+#[derive(Template)]
+#[template(path = "app.html")]
+struct AppPage {
+    signed_in: bool,
+    csrf: String,
+    app_id: String,
+    app_name: String,
+    tab: &'static str,
+    redirect_uris: Vec<String>,
+    return_url: String,
+    return_allowed: bool,
+    integration: String,
+}
+
+async fn app_page(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path(app): Path<String>,
+) -> Response {
+    let app = match application(&state.vault, &app).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let integration = state
+        .vault
+        .get_integration(&app.id, &UnifiedApi::crm(), &ServiceId::salesforce())
+        .await
+        .map(|i| i.state().as_str().replace('_', " "))
+        .unwrap_or_else(|_| "not set up".to_owned());
+    let return_url = state.connect_return_url();
+    render(&AppPage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        app_id: app.id.to_string(),
+        app_name: app.name.clone(),
+        tab: "overview",
+        return_allowed: app.redirect_uris.contains(&return_url),
+        redirect_uris: app.redirect_uris.clone(),
+        return_url,
+        integration,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumers and connections
+
+struct ConsumerItem {
+    id: String,
+    name: String,
+    email: String,
+    services: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "consumers.html")]
+struct ConsumersPage {
+    signed_in: bool,
+    csrf: String,
+    app_id: String,
+    app_name: String,
+    tab: &'static str,
+    q: String,
+    consumers: Vec<ConsumerItem>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn consumers_page(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path(app): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let app = match application(&state.vault, &app).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let q = query.q.unwrap_or_default();
+    let filter = ConsumerFilter {
+        consumer_id_prefix: None,
+        search: (!q.trim().is_empty()).then(|| q.trim().to_owned()),
+    };
+    let page = match state
+        .vault
+        .list_consumers(
+            &app.id,
+            &filter,
+            query.cursor.as_deref().filter(|c| !c.is_empty()),
+            50,
+        )
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Cannot list consumers",
+                &error_text(&e),
+            );
+        }
+    };
+    render(&ConsumersPage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        app_id: app.id.to_string(),
+        app_name: app.name.clone(),
+        tab: "consumers",
+        q,
+        consumers: page
+            .items
+            .iter()
+            .map(|c| ConsumerItem {
+                id: c.consumer_id.clone(),
+                name: c
+                    .metadata
+                    .account_name
+                    .clone()
+                    .or_else(|| c.metadata.user_name.clone())
+                    .unwrap_or_default(),
+                email: c.metadata.email.clone().unwrap_or_default(),
+                services: c.services.join(", "),
+                created: c.created.get(..19).unwrap_or(&c.created).replace('T', " "),
+            })
+            .collect(),
+        next: page.next_cursor,
+    })
+}
+
+struct ConnItem {
+    unified_api: String,
+    service_id: String,
+    name: String,
+    state: Badge,
+    health: Badge,
+    enabled: bool,
+    instance_url: String,
+    last_refresh: String,
+    last_refresh_failed: String,
+    last_error: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "consumer.html")]
+struct ConsumerPage {
+    signed_in: bool,
+    csrf: String,
+    app_id: String,
+    app_name: String,
+    tab: &'static str,
+    consumer_id: String,
+    consumer_name: String,
+    connections: Vec<ConnItem>,
+    notice: Option<String>,
+    error: Option<String>,
+    session_link: Option<String>,
+    export_json: Option<String>,
+}
+
+#[derive(Default)]
+struct ConsumerExtras {
+    notice: Option<String>,
+    error: Option<String>,
+    session_link: Option<String>,
+    export_json: Option<String>,
+}
+
+async fn consumer_page(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path((app, consumer)): Path<(String, String)>,
+) -> Response {
+    render_consumer(&state, &admin, &app, &consumer, ConsumerExtras::default()).await
+}
+
+async fn render_consumer(
+    state: &ConsoleState,
+    admin: &Admin,
+    app: &str,
+    consumer: &str,
+    extras: ConsumerExtras,
+) -> Response {
+    let app = match application(&state.vault, app).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let not_found = || {
+        message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such consumer.",
+        )
+    };
+    let Ok(consumer_id) = ConsumerId::parse(consumer) else {
+        return not_found();
+    };
+    let Ok(view) = state.vault.get_consumer(&app.id, &consumer_id).await else {
+        return not_found();
+    };
+    let views = state
+        .vault
+        .list_connections(&app.id, Some(&consumer_id), None, None)
+        .await
+        .unwrap_or_default();
+    let rows = state
+        .vault
+        .store()
+        .list_connections(&app.id, Some(&consumer_id))
+        .await
+        .unwrap_or_default();
+    let connections = views
+        .iter()
+        .filter(|v| v.state != "available")
+        .map(|v| {
+            let row = rows.iter().find(|r| {
+                r.unified_api.as_str() == v.unified_api && r.service_id.as_str() == v.service_id
+            });
+            ConnItem {
+                unified_api: v.unified_api.clone(),
+                service_id: v.service_id.clone(),
+                name: v.name.clone(),
+                state: connection_badge(v.state, v.health, v.enabled, v.integration_state),
+                health: health_badge(v.health),
+                enabled: v.enabled,
+                instance_url: row.and_then(|r| r.instance_url.clone()).unwrap_or_default(),
+                last_refresh: when(row.and_then(|r| r.last_refresh_at.or(r.token_issued_at))),
+                last_refresh_failed: when(row.and_then(|r| r.last_refresh_failed_at)),
+                last_error: row
+                    .and_then(|r| r.last_refresh_error.clone())
+                    .unwrap_or_default(),
+                created: when(Some(v.created_at)),
+            }
+        })
+        .collect();
+    render(&ConsumerPage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        app_id: app.id.to_string(),
+        app_name: app.name.clone(),
+        tab: "consumers",
+        consumer_id: view.consumer_id.clone(),
+        consumer_name: view
+            .metadata
+            .account_name
+            .clone()
+            .or_else(|| view.metadata.user_name.clone())
+            .unwrap_or_default(),
+        connections,
+        notice: extras.notice,
+        error: extras.error,
+        session_link: extras.session_link,
+        export_json: extras.export_json,
+    })
+}
+
+/// Creates a hosted-page link for this consumer (as `POST /vault/sessions` would).
+async fn consumer_session(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path((app, consumer)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admin.check_csrf(&Form::parse(&body)) {
+        return r;
+    }
+    let (Ok(app_id), Ok(consumer_id)) = (ApplicationId::parse(&app), ConsumerId::parse(&consumer))
+    else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such consumer.",
+        );
+    };
+    let extras = match state
+        .vault
+        .create_session(&app_id, &consumer_id, SessionRequest::default())
+        .await
+    {
+        Ok(s) => ConsumerExtras {
+            session_link: Some(s.session_uri),
+            ..ConsumerExtras::default()
+        },
+        Err(e) => ConsumerExtras {
+            error: Some(error_text(&e)),
+            ..ConsumerExtras::default()
+        },
+    };
+    render_consumer(&state, &admin, &app, &consumer, extras).await
+}
+
+async fn connection_action(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path((app, consumer, unified_api, service_id, action)): Path<(
+        String,
+        String,
+        String,
+        String,
+        String,
+    )>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admin.check_csrf(&Form::parse(&body)) {
+        return r;
+    }
+    let key = match (
+        ApplicationId::parse(&app),
+        ConsumerId::parse(&consumer),
+        UnifiedApi::parse(&unified_api),
+        ServiceId::parse(&service_id),
+    ) {
+        (Ok(application_id), Ok(consumer_id), Ok(unified_api), Ok(service_id)) => ConnectionKey {
+            application_id,
+            consumer_id,
+            unified_api,
+            service_id,
+        },
+        _ => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such connection.",
+            );
+        }
+    };
+    let mut extras = ConsumerExtras::default();
+    match action.as_str() {
+        "validate" => match state.vault.validate_connection(&key).await {
+            Ok(v) => {
+                extras.notice = Some(format!(
+                    "Validated {}: the token was refreshed and the connection is {}.",
+                    v.id, v.state
+                ));
+            }
+            Err(e) => extras.error = Some(format!("Validation failed: {}", error_text(&e))),
+        },
+        "delete" => match state.vault.delete_connection(&key, &Actor::Admin).await {
+            Ok(()) => {
+                extras.notice = Some(format!(
+                    "Deleted {}: the token was revoked at Salesforce and the credentials were wiped.",
+                    key.apideck_id()
+                ));
+            }
+            Err(e) => extras.error = Some(error_text(&e)),
+        },
+        "export" => match state.vault.export_credentials(&key, &Actor::Admin).await {
+            Ok(exported) => {
+                extras.notice = Some(
+                    "Exported. This export was written to the audit log. The tokens below are shown once; store them safely.".to_owned(),
+                );
+                extras.export_json = serde_json::to_string_pretty(&exported).ok();
+            }
+            Err(e) => extras.error = Some(error_text(&e)),
+        },
+        _ => return message(StatusCode::NOT_FOUND, "Not found", "Unknown action."),
+    }
+    render_consumer(&state, &admin, &app, &consumer, extras).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs
+
+#[derive(Deserialize, Default)]
+struct LogQuery {
+    consumer: Option<String>,
+    path: Option<String>,
+    method: Option<String>,
+    status: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    cursor: Option<String>,
+}
+
+struct LogItem {
+    timestamp: String,
+    method: String,
+    path: String,
+    status: i64,
+    ok: bool,
+    service: String,
+    duration: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "logs.html")]
+struct LogsPage {
+    signed_in: bool,
+    csrf: String,
+    app_id: String,
+    app_name: String,
+    tab: &'static str,
+    consumers: Vec<String>,
+    consumer: String,
+    path: String,
+    method: String,
+    methods: Vec<(&'static str, bool)>,
+    status: String,
+    from: String,
+    to: String,
+    logs: Vec<LogItem>,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+/// `YYYY-MM-DD` as unix ms at the start (or, with `end`, the last ms) of that UTC day.
+fn day_ms(s: &str, end: bool) -> Result<Option<i64>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(s, &fmt).map_err(|_| format!("{s} is not a date (YYYY-MM-DD)"))?;
+    let start = date.midnight().assume_utc().unix_timestamp() * 1000;
+    Ok(Some(if end { start + 86_400_000 - 1 } else { start }))
+}
+
+async fn logs_page(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path(app): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Response {
+    let app = match application(&state.vault, &app).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let consumers: Vec<String> = state
+        .vault
+        .list_consumers(&app.id, &ConsumerFilter::default(), None, 200)
+        .await
+        .map(|p| p.items.into_iter().map(|c| c.consumer_id).collect())
+        .unwrap_or_default();
+    let consumer = q
+        .consumer
+        .clone()
+        .filter(|c| !c.is_empty())
+        .or_else(|| consumers.first().cloned())
+        .unwrap_or_default();
+    let mut page = LogsPage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        app_id: app.id.to_string(),
+        app_name: app.name.clone(),
+        tab: "logs",
+        consumers,
+        consumer: consumer.clone(),
+        path: q.path.clone().unwrap_or_default(),
+        method: q.method.clone().unwrap_or_default(),
+        methods: ["GET", "POST", "PATCH", "PUT", "DELETE"]
+            .into_iter()
+            .map(|m| {
+                (
+                    m,
+                    q.method
+                        .as_deref()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(m)),
+                )
+            })
+            .collect(),
+        status: q.status.clone().unwrap_or_default(),
+        from: q.from.clone().unwrap_or_default(),
+        to: q.to.clone().unwrap_or_default(),
+        logs: Vec::new(),
+        next: None,
+        error: None,
+    };
+    let Ok(consumer_id) = ConsumerId::parse(&consumer) else {
+        return render(&page);
+    };
+    let filter = (|| -> Result<LogFilter, String> {
+        let status_codes = match page.status.trim() {
+            "" => Vec::new(),
+            s => vec![
+                s.parse::<i64>()
+                    .map_err(|_| "Status must be a number like 200 or 401".to_owned())?,
+            ],
+        };
+        Ok(LogFilter {
+            path: (!page.path.trim().is_empty()).then(|| page.path.trim().to_owned()),
+            http_methods: match page.method.trim() {
+                "" => Vec::new(),
+                m => vec![m.to_ascii_uppercase()],
+            },
+            status_codes,
+            start_ms: day_ms(&page.from, false)?,
+            end_ms: day_ms(&page.to, true)?,
+            ..LogFilter::default()
+        })
+    })();
+    let filter = match filter {
+        Ok(f) => f,
+        Err(e) => {
+            page.error = Some(e);
+            return render(&page);
+        }
+    };
+    match state
+        .vault
+        .list_logs(
+            &app.id,
+            &consumer_id,
+            &filter,
+            q.cursor.as_deref().filter(|c| !c.is_empty()),
+            50,
+        )
+        .await
+    {
+        Ok(p) => {
+            page.logs = p
+                .items
+                .into_iter()
+                .map(|l| LogItem {
+                    timestamp: l
+                        .timestamp
+                        .get(..19)
+                        .unwrap_or(&l.timestamp)
+                        .replace('T', " "),
+                    method: l.http_method,
+                    path: l.path,
+                    status: l.status_code,
+                    ok: l.success,
+                    service: l.service.id,
+                    duration: format!("{:.0} ms", l.duration),
+                    error: l.error_message.unwrap_or_default(),
+                })
+                .collect();
+            page.next = p.next_cursor;
+        }
+        Err(e) => page.error = Some(error_text(&e)),
+    }
+    render(&page)
+}
+
+// ---------------------------------------------------------------------------------------------
+// API keys
+
+struct KeyItem {
+    id: String,
+    name: String,
+    scopes: String,
+    created: String,
+    last_used: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys.html")]
+struct ApiKeysPage {
+    signed_in: bool,
+    csrf: String,
+    app_id: String,
+    app_name: String,
+    tab: &'static str,
+    keys: Vec<KeyItem>,
+    created_key: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn api_keys_page(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path(app): Path<String>,
+) -> Response {
+    render_keys(&state, &admin, &app, None, None, None).await
+}
+
+async fn render_keys(
+    state: &ConsoleState,
+    admin: &Admin,
+    app: &str,
+    created_key: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let app = match application(&state.vault, app).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let keys = state.vault.list_api_keys(&app.id).await.unwrap_or_default();
+    render(&ApiKeysPage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        app_id: app.id.to_string(),
+        app_name: app.name.clone(),
+        tab: "keys",
+        keys: keys
+            .iter()
+            .map(|k| KeyItem {
+                id: k.id.to_string(),
+                name: k.name.clone(),
+                scopes: k.scopes.clone(),
+                created: when(Some(k.created_at)),
+                last_used: when(k.last_used_at),
+                revoked: k.revoked_at.is_some(),
+            })
+            .collect(),
+        created_key,
+        notice,
+        error,
+    })
+}
+
+async fn create_api_key(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path(app): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    if let Err(r) = admin.check_csrf(&form) {
+        return r;
+    }
+    let Ok(app_id) = ApplicationId::parse(&app) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such application.",
+        );
+    };
+    let scopes: Vec<Scope> = Scope::ALL
+        .into_iter()
+        .filter(|s| form.checked(&format!("scope_{}", s.as_str())))
+        .collect();
+    let name = form.text("name").unwrap_or_else(|| "console".to_owned());
+    match state.vault.create_api_key(&app_id, &name, &scopes).await {
+        Ok(created) => {
+            let key = created.key.expose_secret().to_owned();
+            render_keys(&state, &admin, &app, Some(key), None, None).await
+        }
+        Err(e) => render_keys(&state, &admin, &app, None, None, Some(error_text(&e))).await,
+    }
+}
+
+async fn revoke_api_key(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path((app, key)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admin.check_csrf(&Form::parse(&body)) {
+        return r;
+    }
+    let (Ok(app_id), Ok(key_id)) = (ApplicationId::parse(&app), ApiKeyId::parse(&key)) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such API key.",
+        );
+    };
+    match state.vault.revoke_api_key(&app_id, &key_id).await {
+        Ok(()) => {
+            render_keys(
+                &state,
+                &admin,
+                &app,
+                None,
+                Some(format!("Revoked {key}.")),
+                None,
+            )
+            .await
+        }
+        Err(e) => render_keys(&state, &admin, &app, None, None, Some(error_text(&e))).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log and keys
+
+struct AuditItem {
+    when: String,
+    app: String,
+    actor: String,
+    action: String,
+    target: String,
+    details: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    signed_in: bool,
+    csrf: String,
+    app: String,
+    entries: Vec<AuditItem>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct AuditQuery {
+    app: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn audit_page(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    let app = q.app.clone().filter(|a| !a.is_empty());
+    let app_id = match app.as_deref().map(ApplicationId::parse).transpose() {
+        Ok(a) => a,
+        Err(_) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Bad filter",
+                "That is not an application id.",
+            );
+        }
+    };
+    let page = match state
+        .vault
+        .list_audit(
+            app_id.as_ref(),
+            q.cursor.as_deref().filter(|c| !c.is_empty()),
+            100,
+        )
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Cannot read the audit log",
+                &error_text(&e),
+            );
+        }
+    };
+    render(&AuditPage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        app: app.unwrap_or_default(),
+        entries: page
+            .items
+            .iter()
+            .map(|e| AuditItem {
+                when: when(Some(e.created_at)),
+                app: e
+                    .application_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                actor: e.actor.clone(),
+                action: e.action.clone(),
+                target: e.target.clone(),
+                details: e.details_json.clone(),
+            })
+            .collect(),
+        next: page.next_cursor,
+    })
+}
+
+struct KeyRow {
+    id: String,
+    active: bool,
+    created: String,
+    values: usize,
+}
+
+#[derive(Template)]
+#[template(path = "keys.html")]
+struct KeysPage {
+    signed_in: bool,
+    csrf: String,
+    active: String,
+    keys: Vec<KeyRow>,
+    missing: Vec<(String, usize)>,
+}
+
+async fn keys_page(State(state): State<ConsoleState>, admin: Admin) -> Response {
+    let status = match state.vault.key_status().await {
+        Ok(s) => s,
+        Err(e) => {
+            return message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Key status unavailable",
+                &error_text(&e),
+            );
+        }
+    };
+    let keys: Vec<KeyRow> = status
+        .keys
+        .iter()
+        .map(|k| KeyRow {
+            id: k.id.to_string(),
+            active: k.active,
+            created: k
+                .created_at
+                .map(|t| t.unix_timestamp() * 1000)
+                .map_or_else(|| "—".to_owned(), |ms| when(Some(ms))),
+            values: status
+                .values_per_key
+                .get(&k.id.to_string())
+                .copied()
+                .unwrap_or(0),
+        })
+        .collect();
+    let missing = status
+        .values_per_key
+        .iter()
+        .filter(|(id, _)| !keys.iter().any(|k| &k.id == *id))
+        .map(|(id, n)| (id.clone(), *n))
+        .collect();
+    render(&KeysPage {
+        signed_in: true,
+        csrf: admin.0.csrf.clone(),
+        active: status.active_key_id.clone(),
+        keys,
+        missing,
+    })
+}

@@ -1,0 +1,85 @@
+//! Patchbay's admin console (`/admin`) and hosted connect page (`/session/{jwt}`), served as
+//! plain server-rendered HTML over the server crate's service layer ([`Vault`]).
+//!
+//! It plugs into the server as a [`RouterExtension`] ([`extension`]); it sets no fallback
+//! (the API router owns it) and applies its own layers: a strict Content-Security-Policy (no
+//! inline script or style, scripts and styles only from the embedded `/console/assets/`),
+//! `Referrer-Policy: no-referrer` (the session JWT is in the page URL and must not leak to
+//! Salesforce or to a theme's logo host), `Cache-Control: no-store`, and a body limit.
+//!
+//! Invariants:
+//! - Every asset is compiled in (askama templates, `include_str!` CSS/JS): the pages work on a
+//!   closed network and load nothing from a CDN.
+//! - Secrets never reach HTML: the integration form shows only whether a secret is stored, an
+//!   API key's plaintext is rendered once on the page that created it, and provider text is
+//!   only ever rendered through askama's HTML escaping.
+//! - Every state-changing request is a POST carrying a CSRF token bound to the admin session
+//!   (or, on the connect page, to the session JWT); sign-in failures are rate-limited per user
+//!   name and per client address.
+//! - The hosted page is scoped by its session JWT: it only ever passes the JWT's application
+//!   and consumer to the service layer, never ids from the URL or the form.
+
+mod admin;
+mod assets;
+mod auth;
+mod connect;
+mod diagnostics;
+mod integrations;
+mod limiter;
+mod views;
+mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use patchbay_server::app::RouterExtension;
+use patchbay_server::service::Vault;
+
+pub use auth::{PasswordParams, create_admin_user, hash_password, verify_password};
+
+/// Tunables of the console. [`ConsoleConfig::default`] is what `patchbay serve` uses.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// argon2id cost for new password hashes (verification reads the cost from the hash).
+    pub password: PasswordParams,
+    /// Failed sign-ins allowed per user name (and, ×4, per client address) per window.
+    pub max_failed_logins: u32,
+    pub failed_login_window: Duration,
+    /// How long an admin stays signed in without activity.
+    pub admin_session_ttl: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            password: PasswordParams::default(),
+            max_failed_logins: 5,
+            failed_login_window: Duration::from_secs(15 * 60),
+            admin_session_ttl: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+/// The console as a server extension, with default settings.
+pub fn extension() -> RouterExtension {
+    extension_with(ConsoleConfig::default())
+}
+
+/// The console as a server extension.
+pub fn extension_with(config: ConsoleConfig) -> RouterExtension {
+    Arc::new(move |vault: &Vault| router(vault.clone(), config.clone()))
+}
+
+/// The console's routes over `vault`.
+pub fn router(vault: Vault, config: ConsoleConfig) -> Router {
+    let state = web::ConsoleState::new(vault, config);
+    Router::new()
+        .merge(admin::routes())
+        .merge(integrations::routes())
+        .merge(connect::routes())
+        .merge(assets::routes())
+        .with_state(state)
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(web::FORM_LIMIT_BYTES))
+}

@@ -1,0 +1,415 @@
+//! Page models (askama templates) and the pure decisions behind them: badges, scope
+//! checkboxes, login-host choices, the connect page's actions and customer-facing messages.
+
+use askama::Template;
+
+/// One message on its own page.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub title: String,
+    pub text: String,
+}
+
+/// A badge: visible text plus a CSS class (`ok`, `warn`, `bad`, `muted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Badge {
+    pub label: &'static str,
+    pub class: &'static str,
+}
+
+/// The connection badge, after Apideck's hosted Vault: disabled first, then confirmation,
+/// then the computed state.
+pub fn connection_badge(
+    state: &str,
+    health: &str,
+    enabled: bool,
+    integration_state: &str,
+) -> Badge {
+    let b = |label, class| Badge { label, class };
+    if integration_state != "configured" {
+        return b("Not available yet", "muted");
+    }
+    if !enabled && state != "available" {
+        return b("Disabled", "muted");
+    }
+    if health == "pending_confirmation" {
+        return b("Pending confirmation", "warn");
+    }
+    match state {
+        "callable" => b("Connected", "ok"),
+        "authorized" => b("Connected", "ok"),
+        "invalid" => b("Needs re-authorization", "bad"),
+        _ => b("Not connected", "muted"),
+    }
+}
+
+/// The health badge the admin sees next to the state.
+pub fn health_badge(health: &str) -> Badge {
+    let b = |label, class| Badge { label, class };
+    match health {
+        "ok" => b("healthy", "ok"),
+        "pending_refresh" => b("refresh pending", "warn"),
+        "needs_auth" => b("needs authorization", "bad"),
+        "pending_confirmation" => b("pending confirmation", "warn"),
+        "revoked" => b("revoked", "bad"),
+        "degraded" => b("degraded", "warn"),
+        "missing_settings" => b("missing settings", "warn"),
+        _ => b("unknown", "muted"),
+    }
+}
+
+/// A scope checkbox: Salesforce's label (External Client App wording) and the values it stands
+/// for. `refresh_token` and `offline_access` are one scope in Salesforce's UI.
+pub struct ScopeOption {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub values: &'static [&'static str],
+}
+
+pub const SCOPE_OPTIONS: [ScopeOption; 4] = [
+    ScopeOption {
+        field: "scope_api",
+        label: "Manage user data via APIs",
+        values: &["api"],
+    },
+    ScopeOption {
+        field: "scope_refresh",
+        label: "Perform requests at any time",
+        values: &["refresh_token", "offline_access"],
+    },
+    ScopeOption {
+        field: "scope_openid",
+        label: "Access unique user identifiers",
+        values: &["openid"],
+    },
+    ScopeOption {
+        field: "scope_full",
+        label: "Full access",
+        values: &["full"],
+    },
+];
+
+/// A checkbox as rendered.
+pub struct ScopeBox {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub values: String,
+    pub checked: bool,
+}
+
+/// The checkboxes for a stored scope list, plus the scopes no checkbox covers.
+pub fn scope_boxes(scopes: &str) -> (Vec<ScopeBox>, String) {
+    let have: Vec<&str> = scopes.split(' ').filter(|s| !s.is_empty()).collect();
+    let boxes = SCOPE_OPTIONS
+        .iter()
+        .map(|o| ScopeBox {
+            field: o.field,
+            label: o.label,
+            values: o.values.join(", "),
+            checked: o.values.iter().all(|v| have.contains(v)),
+        })
+        .collect();
+    let extra: Vec<&str> = have
+        .iter()
+        .copied()
+        .filter(|s| !SCOPE_OPTIONS.iter().any(|o| o.values.contains(s)))
+        .collect();
+    (boxes, extra.join(" "))
+}
+
+/// The scope list from the checked boxes and the free-text extras, in checkbox order.
+pub fn scopes_from_form(checked: impl Fn(&str) -> bool, extra: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for o in &SCOPE_OPTIONS {
+        if checked(o.field) {
+            out.extend(o.values.iter().copied());
+        }
+    }
+    for s in extra.split([' ', ',']).filter(|s| !s.is_empty()) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
+/// The login host radio buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginChoice {
+    Production,
+    Sandbox,
+    MyDomain,
+    Custom,
+}
+
+impl LoginChoice {
+    pub fn of(login_url: &str) -> LoginChoice {
+        match patchbay_core::LoginHost::parse(login_url).map(|h| h.kind()) {
+            Ok(patchbay_core::LoginHostKind::Production) => LoginChoice::Production,
+            Ok(patchbay_core::LoginHostKind::Sandbox) => LoginChoice::Sandbox,
+            Ok(patchbay_core::LoginHostKind::MyDomain) => LoginChoice::MyDomain,
+            _ => LoginChoice::Custom,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginChoice::Production => "production",
+            LoginChoice::Sandbox => "sandbox",
+            LoginChoice::MyDomain => "mydomain",
+            LoginChoice::Custom => "custom",
+        }
+    }
+}
+
+/// The login URL a submitted form asks for.
+pub fn login_url_from_form(choice: &str, my_domain: &str, custom: &str) -> Result<String, String> {
+    match choice {
+        "production" => Ok("https://login.salesforce.com".to_owned()),
+        "sandbox" => Ok("https://test.salesforce.com".to_owned()),
+        "mydomain" => {
+            let v = my_domain.trim();
+            let url = if v.contains("://") {
+                v.to_owned()
+            } else {
+                format!("https://{v}")
+            };
+            match patchbay_core::LoginHost::parse(&url) {
+                Ok(h) if h.kind() == patchbay_core::LoginHostKind::MyDomain => {
+                    Ok(h.as_str().to_owned())
+                }
+                _ => {
+                    Err("My Domain must look like https://yourcompany.my.salesforce.com".to_owned())
+                }
+            }
+        }
+        "custom" => {
+            let v = custom.trim();
+            patchbay_core::LoginHost::parse(v)
+                .map(|h| h.as_str().to_owned())
+                .map_err(|e| format!("Custom login URL: {e}"))
+        }
+        _ => Err("Choose a login host".to_owned()),
+    }
+}
+
+/// A notice on the connect page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// `success` or `error`.
+    pub kind: &'static str,
+    pub title: String,
+    pub text: String,
+    /// Provider or Patchbay text for the company's administrator; rendered escaped.
+    pub detail: Option<String>,
+}
+
+/// What the customer reads after a failed connection. Only fixed sentences of ours are shown
+/// as the message; provider-influenced text goes into `detail` (escaped, truncated).
+pub fn customer_notice(error: &str, description: &str) -> Notice {
+    let detail = (!description.trim().is_empty()).then(|| truncate(description.trim(), 600));
+    let (title, text, detail) = if error == "access_denied" {
+        (
+            "Access was denied",
+            "Salesforce reports that access was denied, so nothing was connected. If that was not intended, click Connect again and choose Allow.",
+            None,
+        )
+    } else if description.contains("not active yet") {
+        (
+            "This Salesforce app is not active yet",
+            "This Salesforce app is not active yet, try again in a few minutes.",
+            None,
+        )
+    } else {
+        (
+            "The connection could not be completed",
+            "Please try again. If it keeps failing, send the details below to the administrator of this service.",
+            detail,
+        )
+    };
+    Notice {
+        kind: "error",
+        title: title.to_owned(),
+        text: text.to_owned(),
+        detail,
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// `#rgb` or `#rrggbb`, nothing else (the value ends up in CSS).
+pub fn valid_color(c: &str) -> bool {
+    let Some(hex) = c.strip_prefix('#') else {
+        return false;
+    };
+    matches!(hex.len(), 3 | 6) && hex.chars().all(|ch| ch.is_ascii_hexdigit())
+}
+
+/// Black or white, whichever reads better on `bg` (WCAG relative luminance).
+pub fn text_on(bg: &str) -> &'static str {
+    let hex = bg.trim_start_matches('#');
+    let full: String = if hex.len() == 3 {
+        hex.chars().flat_map(|c| [c, c]).collect()
+    } else {
+        hex.to_owned()
+    };
+    let channel = |i: usize| {
+        let v = f64::from(u8::from_str_radix(full.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0))
+            / 255.0;
+        if v <= 0.039_28 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
+    // Contrast with white is 1.05/(l+0.05); with black (l+0.05)/0.05. Pick the larger.
+    if 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 {
+        "#ffffff"
+    } else {
+        "#000000"
+    }
+}
+
+/// Only https URLs are used for a theme's logo and links.
+pub fn https_url(s: &str) -> Option<String> {
+    url::Url::parse(s)
+        .ok()
+        .filter(|u| u.scheme() == "https")
+        .map(|u| u.to_string())
+}
+
+/// Epoch ms as `2026-11-28 17:40:12 UTC`, or "—".
+pub fn when(ms: Option<i64>) -> String {
+    let Some(ms) = ms.filter(|m| *m > 0) else {
+        return "—".to_owned();
+    };
+    let iso = patchbay_server::service::dto::iso_ms(ms);
+    format!("{} UTC", iso.get(..19).unwrap_or(&iso).replace('T', " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn badges() {
+        assert_eq!(
+            connection_badge("callable", "ok", true, "configured").label,
+            "Connected"
+        );
+        assert_eq!(
+            connection_badge("available", "ok", true, "configured").label,
+            "Not connected"
+        );
+        assert_eq!(
+            connection_badge("callable", "ok", false, "configured").label,
+            "Disabled"
+        );
+        assert_eq!(
+            connection_badge("invalid", "needs_auth", true, "configured").label,
+            "Needs re-authorization"
+        );
+        assert_eq!(
+            connection_badge("available", "ok", true, "needs_configuration").label,
+            "Not available yet"
+        );
+        assert_eq!(
+            connection_badge("authorized", "pending_confirmation", true, "configured").label,
+            "Pending confirmation"
+        );
+    }
+
+    #[test]
+    fn scopes_round_trip() {
+        let (boxes, extra) = scope_boxes("api refresh_token offline_access openid chatter_api");
+        let checked: Vec<_> = boxes
+            .iter()
+            .filter(|b| b.checked)
+            .map(|b| b.field)
+            .collect();
+        assert_eq!(checked, ["scope_api", "scope_refresh", "scope_openid"]);
+        assert_eq!(extra, "chatter_api");
+        let s = scopes_from_form(|f| checked.contains(&f), &extra);
+        assert_eq!(s, "api refresh_token offline_access openid chatter_api");
+        // refresh_token alone does not tick the combined box.
+        let (boxes, _) = scope_boxes("api refresh_token");
+        assert!(!boxes[1].checked);
+    }
+
+    #[test]
+    fn login_hosts() {
+        assert_eq!(
+            login_url_from_form("production", "", "").unwrap(),
+            "https://login.salesforce.com"
+        );
+        assert_eq!(
+            login_url_from_form("sandbox", "", "").unwrap(),
+            "https://test.salesforce.com"
+        );
+        assert_eq!(
+            login_url_from_form("mydomain", "acme.my.salesforce.com", "").unwrap(),
+            "https://acme.my.salesforce.com"
+        );
+        assert!(login_url_from_form("mydomain", "evil.example.com", "").is_err());
+        assert_eq!(
+            login_url_from_form("custom", "", "http://127.0.0.1:9999").unwrap(),
+            "http://127.0.0.1:9999"
+        );
+        assert!(login_url_from_form("custom", "", "javascript:alert(1)").is_err());
+        assert_eq!(
+            LoginChoice::of("https://test.salesforce.com"),
+            LoginChoice::Sandbox
+        );
+        assert_eq!(LoginChoice::of("http://127.0.0.1:1"), LoginChoice::Custom);
+    }
+
+    #[test]
+    fn customer_messages() {
+        let n = customer_notice("access_denied", "end-user denied authorization");
+        assert_eq!(n.title, "Access was denied");
+        assert_eq!(n.detail, None);
+        let n = customer_notice(
+            "oauth_connector",
+            "Salesforce does not recognise the consumer key. Fix: The app is not active yet: wait",
+        );
+        assert!(
+            n.text
+                .contains("not active yet, try again in a few minutes")
+        );
+        let n = customer_notice("server_error", "<script>x</script>");
+        assert_eq!(
+            n.detail.as_deref(),
+            Some("<script>x</script>"),
+            "escaped by the template"
+        );
+    }
+
+    #[test]
+    fn colours() {
+        assert!(valid_color("#286efa"));
+        assert!(valid_color("#fff"));
+        assert!(!valid_color("red"));
+        assert!(!valid_color("#286efa;}body{display:none"));
+        assert_eq!(text_on("#ffffff"), "#000000");
+        assert_eq!(text_on("#000"), "#ffffff");
+        assert_eq!(text_on("#286efa"), "#ffffff");
+    }
+
+    #[test]
+    fn urls_and_times() {
+        assert!(https_url("https://cdn.example.com/logo.png").is_some());
+        assert!(https_url("http://cdn.example.com/logo.png").is_none());
+        assert!(https_url("javascript:alert(1)").is_none());
+        assert_eq!(when(None), "—");
+        assert_eq!(when(Some(1_620_392_142_242)), "2021-05-07 12:55:42 UTC");
+    }
+}

@@ -1,0 +1,235 @@
+//! Shared plumbing: the console's state, security headers, cookies, CSRF checks, the admin
+//! extractor and HTML rendering.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{FromRef, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use patchbay_crypto::{random_token, sha256_hex};
+use patchbay_server::service::Vault;
+
+use crate::ConsoleConfig;
+use crate::auth::{AdminSession, Sessions, dummy_hash, same_token};
+use crate::limiter::FailureLimiter;
+use crate::views::MessagePage;
+
+/// Forms are small; anything bigger is refused before parsing.
+pub const FORM_LIMIT_BYTES: usize = 64 * 1024;
+
+pub const ADMIN_COOKIE: &str = "pb_admin";
+pub const LOGIN_CSRF_COOKIE: &str = "pb_login";
+pub const CONNECT_COOKIE: &str = "pb_connect";
+
+/// No inline script or style anywhere; images may come from https (a theme's logo).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+    connect-src 'self'";
+
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub(crate) vault: Vault,
+    pub(crate) config: ConsoleConfig,
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) limiter: Arc<FailureLimiter>,
+    /// Verified instead of a real hash when the user name is unknown (equal timing).
+    pub(crate) dummy_hash: Arc<String>,
+    /// Keys the connect page's CSRF tokens (derived from the session JWT).
+    connect_key: Arc<String>,
+}
+
+impl ConsoleState {
+    pub fn new(vault: Vault, config: ConsoleConfig) -> Self {
+        let connect_key = random_token(32)
+            .map(|t| t.expose_secret().to_owned())
+            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
+        Self {
+            sessions: Arc::new(Sessions::new(config.admin_session_ttl)),
+            limiter: Arc::new(FailureLimiter::new(config.failed_login_window)),
+            dummy_hash: Arc::new(dummy_hash(config.password)),
+            connect_key: Arc::new(connect_key),
+            vault,
+            config,
+        }
+    }
+
+    /// Cookies get `Secure` when the public URL is https.
+    pub fn secure(&self) -> bool {
+        self.vault.public_url().starts_with("https://")
+    }
+
+    /// Where the hosted page asks Patchbay's callback to send the customer back.
+    pub fn connect_return_url(&self) -> String {
+        format!("{}/connect/return", self.vault.public_url())
+    }
+
+    /// The connect page's CSRF token for one session JWT.
+    pub fn connect_csrf(&self, jwt: &str) -> String {
+        sha256_hex(format!("{}:{jwt}", self.connect_key).as_bytes())
+    }
+
+    pub fn cookie(&self, name: &'static str, value: String, path: &'static str) -> Cookie<'static> {
+        Cookie::build((name, value))
+            .path(path)
+            .http_only(true)
+            .secure(self.secure())
+            .same_site(if name == CONNECT_COOKIE {
+                // The customer comes back from Salesforce, a cross-site top-level navigation.
+                SameSite::Lax
+            } else {
+                SameSite::Strict
+            })
+            .build()
+    }
+}
+
+impl FromRef<ConsoleState> for Vault {
+    fn from_ref(s: &ConsoleState) -> Vault {
+        s.vault.clone()
+    }
+}
+
+/// Headers on every console response.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The connect page's URL holds the session JWT: never send it onwards.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Renders a template, or a plain 500 page when rendering fails.
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
+        }
+    }
+}
+
+pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Response {
+    let mut res = render(t);
+    if res.status() == StatusCode::OK {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+/// A full page with one message, for errors outside a page's own context.
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    render_status(
+        status,
+        &MessagePage {
+            title: title.to_owned(),
+            text: text.to_owned(),
+        },
+    )
+}
+
+/// The signed-in admin, or a redirect to the sign-in page.
+pub struct Admin(pub AdminSession);
+
+impl FromRequestParts<ConsoleState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ConsoleState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        jar.get(ADMIN_COOKIE)
+            .and_then(|c| state.sessions.get(c.value()))
+            .map(Admin)
+            .ok_or_else(|| Redirect::to("/admin/login").into_response())
+    }
+}
+
+impl Admin {
+    /// Rejects a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, form: &Form) -> Result<(), Response> {
+        if same_token(form.get("csrf"), &self.0.csrf) {
+            Ok(())
+        } else {
+            Err(csrf_rejected())
+        }
+    }
+}
+
+pub fn csrf_rejected() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The security token of the form did not match. Go back, reload the page and submit it again.",
+    )
+}
+
+/// A submitted form as ordered pairs (repeated names are kept).
+pub struct Form(pub Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Form {
+        Form(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+
+    /// The first value of `name`, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == name && !v.is_empty())
+    }
+
+    /// A trimmed, non-empty value.
+    pub fn text(&self, name: &str) -> Option<String> {
+        let v = self.get(name).trim();
+        (!v.is_empty()).then(|| v.to_owned())
+    }
+}
+
+/// The service layer's error as a sentence an admin can act on.
+pub fn error_text(e: &patchbay_server::Error) -> String {
+    match e {
+        patchbay_server::Error::Validation(m)
+        | patchbay_server::Error::Conflict(m)
+        | patchbay_server::Error::InvalidState(m)
+        | patchbay_server::Error::Downstream(m) => m.clone(),
+        patchbay_server::Error::Internal(_) => {
+            tracing::error!(error = %patchbay_server::error::chain(e), "console operation failed");
+            "Something went wrong inside Patchbay; the server log has the details.".to_owned()
+        }
+        other => other.message().into_owned(),
+    }
+}
+
+/// A random token for the sign-in form's double-submit cookie.
+pub fn new_login_token() -> String {
+    random_token(24)
+        .map(|t| t.expose_secret().to_owned())
+        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
+}

@@ -1,0 +1,561 @@
+//! Security properties checked over plain HTTP: headers, cookies, CSRF, sign-in rate limit,
+//! session scoping, escaping, and that secrets are never rendered back.
+
+use patchbay_console::PasswordParams;
+use patchbay_core::{ConsumerId, ServiceId, UnifiedApi};
+use patchbay_crypto::SecretString;
+use patchbay_server::service::audit::Actor;
+use patchbay_server::service::connections::{ConnectionInput, ConnectionKey};
+use patchbay_server::service::sessions::SessionRequest;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, SET_COOKIE};
+
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, TestApp, spawn};
+
+/// The value of `name="csrf"` in a page.
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a csrf field") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Signs in; returns the client (holding the admin cookie) and the Set-Cookie header.
+async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {
+    let client = app.client();
+    let page = client
+        .get(format!("{}/admin/login", app.local_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let res = client
+        .post(format!("{}/admin/login", app.local_url))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", ADMIN_USER),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in redirects");
+    let cookie = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("pb_admin="))
+        .expect("admin cookie");
+    (client, cookie)
+}
+
+#[tokio::test]
+async fn every_console_page_has_a_strict_csp() {
+    let app = spawn(Knobs::default()).await;
+    let jwt_uri = app.session_uri("csp", SessionRequest::default()).await;
+    let local_jwt = jwt_uri.replace(&app.base_url, &app.local_url);
+    for url in [
+        format!("{}/admin/login", app.local_url),
+        local_jwt,
+        format!("{}/session/not-a-jwt", app.local_url),
+    ] {
+        let res = app.client().get(&url).send().await.unwrap();
+        let csp = res.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert_eq!(
+            res.headers()[REFERRER_POLICY],
+            "no-referrer",
+            "the JWT must not leak"
+        );
+        let html = res.text().await.unwrap();
+        assert!(
+            !html.contains("<script>") && !html.contains("style=\""),
+            "no inline script or style"
+        );
+        assert!(!html.contains("http://") || !html.contains("cdn"), "no CDN");
+    }
+    // Assets are served from the binary.
+    let css = app
+        .client()
+        .get(format!("{}/console/assets/console.css", app.local_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    // The API's fallback still answers unknown paths (the console sets none).
+    let unknown = app
+        .client()
+        .get(format!("{}/no-such-route", app.local_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admin_cookie_is_httponly_samesite_and_secure_on_https() {
+    let app = spawn(Knobs::default()).await;
+    let (_, cookie) = sign_in(&app).await;
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http keeps it usable locally: {cookie}"
+    );
+
+    let https = spawn(Knobs {
+        https_public_url: true,
+        ..Knobs::default()
+    })
+    .await;
+    let (_, cookie) = sign_in(&https).await;
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_rejected() {
+    let app = spawn(Knobs::default()).await;
+    // Sign-in itself: no double-submit cookie, no entry.
+    let res = app
+        .client()
+        .post(format!("{}/admin/login", app.local_url))
+        .form(&[
+            ("csrf", "guess"),
+            ("username", ADMIN_USER),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        res.headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("pb_admin="))
+    );
+
+    let (client, _) = sign_in(&app).await;
+    let url = format!(
+        "{}/admin/apps/{}/integrations/salesforce",
+        app.local_url, app.app_id
+    );
+    for csrf in [None, Some("wrong"), Some("")] {
+        let mut form = vec![
+            ("login", "production"),
+            ("client_id", "3MVGattacker"),
+            ("scope_api", "on"),
+        ];
+        if let Some(c) = csrf {
+            form.push(("csrf", c));
+        }
+        let res = client.post(&url).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "csrf {csrf:?}");
+    }
+    let integration = app
+        .vault
+        .get_integration(&app.app_id, &UnifiedApi::crm(), &ServiceId::salesforce())
+        .await
+        .unwrap();
+    assert_eq!(
+        integration.client_id.as_deref(),
+        Some(app.client_id.as_str()),
+        "unchanged"
+    );
+
+    // The connect page's actions need the page's token too.
+    let uri = app
+        .session_uri("csrf-consumer", SessionRequest::default())
+        .await;
+    let local = uri.replace(&app.base_url, &app.local_url);
+    let res = app
+        .client()
+        .post(format!("{local}/action/crm/salesforce"))
+        .form(&[("action", "delete")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_rate_limited() {
+    let app = spawn(Knobs {
+        max_failed_logins: 3,
+        ..Knobs::default()
+    })
+    .await;
+    let client = app.client();
+    let page = client
+        .get(format!("{}/admin/login", app.local_url))
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let attempt = |password: &'static str| {
+        let client = client.clone();
+        let csrf = csrf.clone();
+        let url = format!("{}/admin/login", app.local_url);
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("username", ADMIN_USER),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        let res = attempt("wrong password!").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("Wrong user name or password.")
+        );
+    }
+    // Even the right password is refused while the limit holds, and the answer says why.
+    let res = attempt(ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-in attempts")
+    );
+    // An unknown user name gets the same answer as a wrong password.
+    let other = spawn(Knobs::default()).await;
+    let c2 = other.client();
+    let page = c2
+        .get(format!("{}/admin/login", other.local_url))
+        .send()
+        .await
+        .unwrap();
+    let csrf2 = csrf_of(&page.text().await.unwrap());
+    let res = c2
+        .post(format!("{}/admin/login", other.local_url))
+        .form(&[
+            ("csrf", csrf2.as_str()),
+            ("username", "nobody"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Wrong user name or password.")
+    );
+}
+
+#[tokio::test]
+async fn a_session_only_ever_sees_its_own_consumer() {
+    let app = spawn(Knobs::default()).await;
+    let a = ConsumerId::parse("consumer-a").unwrap();
+    let a_uri = app
+        .session_uri(
+            "consumer-a",
+            serde_json::from_value(
+                serde_json::json!({"consumer_metadata": {"account_name": "Alpha Corp"}}),
+            )
+            .unwrap(),
+        )
+        .await;
+    let key_a = ConnectionKey {
+        application_id: app.app_id.clone(),
+        consumer_id: a.clone(),
+        unified_api: UnifiedApi::crm(),
+        service_id: ServiceId::salesforce(),
+    };
+    app.vault
+        .add_connection(&key_a, ConnectionInput::default(), &Actor::Admin)
+        .await
+        .unwrap();
+    let key_b = ConnectionKey {
+        consumer_id: ConsumerId::parse("consumer-b").unwrap(),
+        ..key_a.clone()
+    };
+    let b_uri = app
+        .session_uri("consumer-b", SessionRequest::default())
+        .await;
+    app.vault
+        .add_connection(&key_b, ConnectionInput::default(), &Actor::Admin)
+        .await
+        .unwrap();
+    let a_local = a_uri.replace(&app.base_url, &app.local_url);
+    let b_local = b_uri.replace(&app.base_url, &app.local_url);
+
+    let a_html = app
+        .client()
+        .get(&a_local)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(a_html.contains("Alpha Corp"));
+    let b_res = app.client().get(&b_local).send().await.unwrap();
+    assert_eq!(b_res.status(), StatusCode::OK);
+    let b_html = b_res.text().await.unwrap();
+    assert!(!b_html.contains("Alpha Corp"), "B never sees A's metadata");
+
+    // A's CSRF token does not work with B's session.
+    let csrf_a = csrf_of(&a_html);
+    let csrf_b = csrf_of(&b_html);
+    assert_ne!(csrf_a, csrf_b);
+    let res = app
+        .client()
+        .post(format!("{b_local}/action/crm/salesforce"))
+        .form(&[("csrf", csrf_a.as_str()), ("action", "delete")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // B deleting its connection removes B's only; nothing in the request can name A.
+    let res = app
+        .client()
+        .post(format!("{b_local}/action/crm/salesforce"))
+        .form(&[
+            ("csrf", csrf_b.as_str()),
+            ("action", "delete"),
+            ("consumer_id", "consumer-a"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.vault.get_connection(&key_b).await.unwrap().state,
+        "available",
+        "B's is gone"
+    );
+    assert_eq!(
+        app.vault.get_connection(&key_a).await.unwrap().state,
+        "added",
+        "A's survives"
+    );
+    let b_after = app
+        .client()
+        .get(&b_local)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!b_after.contains("id=\"delete-crm-salesforce\""));
+    let a_after = app
+        .client()
+        .get(&a_local)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(a_after.contains("id=\"delete-crm-salesforce\""));
+
+    // A token whose payload names A but was signed for B is rejected outright.
+    let b_jwt = b_uri.rsplit('/').next().unwrap();
+    let a_jwt = a_uri.rsplit('/').next().unwrap();
+    let parts_a: Vec<&str> = a_jwt.split('.').collect();
+    let parts_b: Vec<&str> = b_jwt.split('.').collect();
+    let forged = format!("{}.{}.{}", parts_b[0], parts_a[1], parts_b[2]);
+    let res = app
+        .client()
+        .get(format!("{}/session/{forged}", app.local_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.unwrap().contains("This link has expired"));
+}
+
+#[tokio::test]
+async fn the_consumer_secret_is_never_rendered_back() {
+    let app = spawn(Knobs::default()).await;
+    let (client, _) = sign_in(&app).await;
+    let url = format!(
+        "{}/admin/apps/{}/integrations/salesforce",
+        app.local_url, app.app_id
+    );
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains(&app.client_secret));
+    assert!(html.contains(&app.client_id), "the key is shown");
+    assert!(html.contains("A secret is stored; it is never shown."));
+    let csrf = csrf_of(&html);
+    let new_secret = "NEWSECRET-should-never-come-back-0123456789";
+    let staged_secret = "STAGEDSECRET-should-never-come-back-987";
+    let emulator = app.emulator.base_url();
+    let res = client
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", new_secret),
+            ("staged_client_id", "3MVGstaged"),
+            ("staged_client_secret", staged_secret),
+            ("login", "custom"),
+            ("custom_url", emulator.as_str()),
+            ("scope_api", "on"),
+            ("scope_refresh", "on"),
+            ("pkce", "on"),
+            ("enabled", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Settings saved."), "{html}");
+    for secret in [new_secret, staged_secret, app.client_secret.as_str()] {
+        assert!(!html.contains(secret));
+    }
+    assert!(
+        html.contains("id=\"promote\""),
+        "staged credentials can be promoted"
+    );
+    // Test Vault output names client ids and settings, never secrets.
+    let res = client
+        .post(format!("{url}/test"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"test-vault-results\""));
+    for secret in [new_secret, staged_secret] {
+        assert!(!html.contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn provider_text_is_escaped_and_expired_links_get_a_clear_page() {
+    let app = spawn(Knobs::default()).await;
+    let uri = app.session_uri("escape", SessionRequest::default()).await;
+    let local = uri.replace(&app.base_url, &app.local_url);
+    let res = app
+        .client()
+        .get(format!(
+            "{local}?error=server_error&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(
+        html.contains("&#60;script&#62;alert(1)") || html.contains("&lt;script&gt;alert(1)"),
+        "{html}"
+    );
+    let denied = app
+        .client()
+        .get(format!(
+            "{local}?error=access_denied&error_description=end-user+denied"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(denied.contains("Access was denied"));
+
+    let res = app
+        .client()
+        .get(format!(
+            "{}/session/eyJhbGciOiJIUzI1NiJ9.e30.AAAA",
+            app.local_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.unwrap().contains("This link has expired"));
+    // Coming back without the connect cookie is the same clear page, not an error dump.
+    let res = app
+        .client()
+        .get(format!(
+            "{}/connect/return?error=access_denied",
+            app.local_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers().get(LOCATION).is_none());
+}
+
+#[tokio::test]
+async fn admin_users_need_a_valid_name_and_a_long_password() {
+    let app = spawn(Knobs::default()).await;
+    let fast = PasswordParams::insecure_fast_for_tests();
+    let dup = patchbay_console::create_admin_user(
+        &app.vault,
+        ADMIN_USER,
+        &SecretString::new("another long password".to_owned()),
+        fast,
+        false,
+    )
+    .await;
+    assert!(dup.is_err());
+    let short = patchbay_console::create_admin_user(
+        &app.vault,
+        "bob",
+        &SecretString::new("short".to_owned()),
+        fast,
+        false,
+    )
+    .await;
+    assert!(short.is_err());
+    let bad = patchbay_console::create_admin_user(
+        &app.vault,
+        "<bob>",
+        &SecretString::new("long enough password".to_owned()),
+        fast,
+        false,
+    )
+    .await;
+    assert!(bad.is_err());
+    let stored = app
+        .vault
+        .store()
+        .find_admin_user(ADMIN_USER)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.password_hash.starts_with("$argon2id$"));
+    assert!(!stored.password_hash.contains(ADMIN_PASSWORD));
+}

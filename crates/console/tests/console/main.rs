@@ -1,0 +1,7 @@
+//! Console and hosted connect page tests: HTTP-level security checks (reqwest) and browser
+//! end-to-end tests (headless Chromium through chromedriver), each against its own Patchbay
+//! server, database and Salesforce emulator.
+
+mod browser;
+mod http;
+mod support;
