@@ -1,0 +1,367 @@
+//! `apps`, `api-keys`, `integrations` and `keys` on a temp data dir.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::support::{create_app, ok, patchbay, run, stderr, stdout};
+
+#[test]
+fn apps_create_json_prints_one_object_with_id_and_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = ok(
+        dir.path(),
+        &[
+            "apps",
+            "create",
+            "--name",
+            "Acme",
+            "--redirect-uri",
+            "https://acme.example.com/connected",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--json",
+        ],
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let v: Value = serde_json::from_str(out.trim()).expect("json");
+    let obj = v.as_object().expect("object");
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["api_key", "application_id"]);
+    assert!(v["api_key"].as_str().is_some_and(|k| k.starts_with("pbk_")));
+    let id = v["application_id"].as_str().expect("id");
+
+    let list: Value =
+        serde_json::from_str(ok(dir.path(), &["apps", "list", "--json"]).trim()).expect("json");
+    let app = list
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["application_id"] == id))
+        .expect("listed");
+    assert_eq!(app["redirect_uris"].as_array().map(Vec::len), Some(2));
+    assert!(
+        !list
+            .to_string()
+            .contains(v["api_key"].as_str().unwrap_or("-"))
+    );
+
+    // Bad input is a clear error, not a panic.
+    let bad = run(
+        dir.path(),
+        &[
+            "apps",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "javascript:alert(1)",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("redirect URI"), "{}", stderr(&bad));
+    assert!(!stderr(&bad).contains("panicked"));
+}
+
+#[test]
+fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, first_key) = create_app(dir.path(), &[]);
+    let out = ok(
+        dir.path(),
+        &[
+            "api-keys", "create", "--app", &app, "--name", "exporter", "--scope", "vault",
+            "--scope", "export", "--json",
+        ],
+    );
+    let created: Value = serde_json::from_str(out.trim()).expect("json");
+    let key = created["api_key"].as_str().expect("key").to_owned();
+    assert_eq!(created["scopes"], serde_json::json!(["vault", "export"]));
+    let id = created["id"].as_str().expect("id").to_owned();
+
+    let listed = ok(dir.path(), &["api-keys", "list", "--app", &app, "--json"]);
+    assert!(
+        !listed.contains(&key) && !listed.contains(&first_key),
+        "{listed}"
+    );
+    let v: Value = serde_json::from_str(listed.trim()).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(2));
+
+    ok(dir.path(), &["api-keys", "revoke", "--app", &app, &id]);
+    let v: Value =
+        serde_json::from_str(ok(dir.path(), &["api-keys", "list", "--app", &app, "--json"]).trim())
+            .expect("json");
+    let revoked = v
+        .as_array()
+        .and_then(|a| a.iter().find(|k| k["id"] == id.as_str()))
+        .expect("still listed");
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    let unknown = run(
+        dir.path(),
+        &["api-keys", "create", "--app", &app, "--scope", "admin"],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("unknown scope"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[test]
+fn integrations_never_echo_a_secret() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, _) = create_app(dir.path(), &[]);
+    let secret = format!("SECRET{}", std::process::id());
+    let staged_secret = format!("STAGED{}", std::process::id());
+    let set = run(
+        dir.path(),
+        &[
+            "integrations",
+            "set",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--client-id",
+            "3MVG9main",
+            "--client-secret",
+            &secret,
+            "--login-url",
+            "https://test.salesforce.com",
+            "--scopes",
+            "api refresh_token",
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    // The staged secret comes from standard input, out of shell history.
+    let mut child = patchbay()
+        .args([
+            "integrations",
+            "set",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--staged-client-id",
+            "3MVG9staged",
+            "--staged-client-secret-stdin",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{staged_secret}\n").as_bytes())
+        .expect("write");
+    let staged = child.wait_with_output().expect("output");
+    assert!(staged.status.success(), "{}", stderr(&staged));
+    let view: Value = serde_json::from_str(stdout(&staged).trim()).expect("json");
+    assert_eq!(view["staged"]["client_id"], "3MVG9staged");
+    assert_eq!(view["staged"]["has_client_secret"], true);
+
+    let show = run(
+        dir.path(),
+        &["integrations", "show", "--app", &app, "crm/salesforce"],
+    );
+    let show_json = ok(
+        dir.path(),
+        &[
+            "integrations",
+            "show",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--json",
+        ],
+    );
+    let list = ok(
+        dir.path(),
+        &["integrations", "list", "--app", &app, "--json"],
+    );
+    let promoted = ok(
+        dir.path(),
+        &[
+            "integrations",
+            "promote",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--json",
+        ],
+    );
+    for text in [
+        stdout(&set),
+        stderr(&set),
+        stdout(&staged),
+        stderr(&staged),
+        stdout(&show),
+        show_json.clone(),
+        list.clone(),
+        promoted.clone(),
+    ] {
+        assert!(
+            !text.contains(&secret) && !text.contains(&staged_secret),
+            "{text}"
+        );
+    }
+    assert!(
+        stdout(&show).contains("client secret:          stored"),
+        "{}",
+        stdout(&show)
+    );
+    let v: Value = serde_json::from_str(show_json.trim()).expect("json");
+    assert_eq!(v["login_url"], "https://test.salesforce.com");
+    assert_eq!(v["scopes"], "api refresh_token");
+    let p: Value = serde_json::from_str(promoted.trim()).expect("json");
+    assert_eq!(p["client_id"], "3MVG9staged");
+    assert!(p["staged"].is_null());
+
+    ok(
+        dir.path(),
+        &["integrations", "disable", "--app", &app, "crm/salesforce"],
+    );
+    let v: Value = serde_json::from_str(
+        ok(
+            dir.path(),
+            &[
+                "integrations",
+                "show",
+                "--app",
+                &app,
+                "crm/salesforce",
+                "--json",
+            ],
+        )
+        .trim(),
+    )
+    .expect("json");
+    assert_eq!(v["state"], "disabled");
+
+    // Nor is a secret in the database file in plaintext.
+    let db = std::fs::read(dir.path().join("patchbay.db")).expect("db file");
+    let hay = String::from_utf8_lossy(&db);
+    assert!(!hay.contains(&secret) && !hay.contains(&staged_secret));
+    let bad = run(
+        dir.path(),
+        &["integrations", "show", "--app", &app, "crm-salesforce"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+}
+
+fn values_under(status: &Value, key: &str) -> u64 {
+    status["values_per_key"][key].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn keys_rotate_then_reencrypt_moves_every_value_to_the_new_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, _) = create_app(dir.path(), &[]);
+    ok(
+        dir.path(),
+        &[
+            "integrations",
+            "set",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--client-id",
+            "3MVG9x",
+            "--client-secret",
+            "s3cr3t-value",
+        ],
+    );
+    let before: Value =
+        serde_json::from_str(ok(dir.path(), &["keys", "status", "--json"]).trim()).expect("json");
+    let old = before["active_key_id"].as_str().expect("active").to_owned();
+    assert!(values_under(&before, &old) >= 1, "{before}");
+
+    let rotated = ok(dir.path(), &["keys", "rotate"]);
+    let new = rotated
+        .lines()
+        .find_map(|l| l.strip_prefix("new active key: "))
+        .expect("new key id")
+        .to_owned();
+    assert_ne!(new, old);
+    let mid: Value =
+        serde_json::from_str(ok(dir.path(), &["keys", "status", "--json"]).trim()).expect("json");
+    assert_eq!(mid["active_key_id"], new.as_str());
+    assert_eq!(mid["keys"].as_array().map(Vec::len), Some(2));
+    assert!(
+        values_under(&mid, &old) >= 1 && values_under(&mid, &new) == 0,
+        "{mid}"
+    );
+    // The human status names both keys.
+    let human = ok(dir.path(), &["keys", "status"]);
+    assert!(
+        human.contains(&old) && human.contains(&format!("{new} (active)")),
+        "{human}"
+    );
+
+    let report: Value =
+        serde_json::from_str(ok(dir.path(), &["keys", "reencrypt", "--json"]).trim())
+            .expect("json");
+    assert!(
+        report["resealed"].as_u64().is_some_and(|n| n >= 1),
+        "{report}"
+    );
+    let after: Value =
+        serde_json::from_str(ok(dir.path(), &["keys", "status", "--json"]).trim()).expect("json");
+    assert_eq!(values_under(&after, &old), 0, "{after}");
+    assert!(values_under(&after, &new) >= 1);
+    // Everything still opens: the integration shows, and a new secret can be set.
+    ok(
+        dir.path(),
+        &["integrations", "show", "--app", &app, "crm/salesforce"],
+    );
+
+    // With the key in PATCHBAY_MASTER_KEY, rotation writes the new keyring elsewhere.
+    let env_dir = tempfile::tempdir().expect("tmp");
+    let key = "07".repeat(32);
+    let db = format!("sqlite://{}", env_dir.path().join("x.db").display());
+    let with_env = |args: &[&str]| {
+        patchbay()
+            .env("PATCHBAY_MASTER_KEY", &key)
+            .env("PATCHBAY_DATABASE_URL", &db)
+            .args(args)
+            .arg("--data-dir")
+            .arg(env_dir.path())
+            .output()
+            .expect("run")
+    };
+    assert!(
+        with_env(&["apps", "create", "--name", "E"])
+            .status
+            .success()
+    );
+    let refused = with_env(&["keys", "rotate"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--output"),
+        "{}",
+        stderr(&refused)
+    );
+    let out_file = env_dir.path().join("rotated.json");
+    let rotated = with_env(&[
+        "keys",
+        "rotate",
+        "--output",
+        out_file.to_str().expect("utf8"),
+    ]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert!(!stdout(&rotated).contains(&key));
+    let with_file = patchbay()
+        .env("PATCHBAY_DATABASE_URL", &db)
+        .args(["keys", "reencrypt", "--key-file"])
+        .arg(&out_file)
+        .arg("--data-dir")
+        .arg(env_dir.path())
+        .output()
+        .expect("run");
+    assert!(with_file.status.success(), "{}", stderr(&with_file));
+}

@@ -1,0 +1,234 @@
+//! `patchbay demo`: starts with no set-up, prints a connect link that works in a browser and
+//! curl commands that work once connected; rerunning reuses the data dir.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::support::{Running, http, patchbay, stdout};
+
+/// What the demo printed.
+struct Printed {
+    base: String,
+    emulator: String,
+    app: String,
+    session_uri: String,
+    authorize_url: String,
+    /// (url, headers) of each curl command, in order.
+    curls: Vec<(String, Vec<(String, String)>)>,
+    doctor: Vec<String>,
+    text: String,
+}
+
+fn field(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+        .unwrap_or_else(|| panic!("no {label} in:\n{text}"))
+}
+
+fn read_demo(demo: &mut Running) -> Printed {
+    let mut text = String::new();
+    loop {
+        let line = demo.line();
+        text.push_str(&line);
+        text.push('\n');
+        if line.trim_start().starts_with("patchbay doctor") {
+            break;
+        }
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut curls = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(rest) = lines[i].strip_prefix("curl -s ") {
+            let url = rest.trim_end_matches('\\').trim().to_owned();
+            let mut headers = Vec::new();
+            i += 1;
+            while let Some(h) = lines.get(i).and_then(|l| l.trim().strip_prefix("-H '")) {
+                let h = h.trim_end_matches('\\').trim().trim_end_matches('\'');
+                let (k, v) = h.split_once(": ").expect("header");
+                headers.push((k.to_owned(), v.to_owned()));
+                i += 1;
+            }
+            curls.push((url, headers));
+        } else {
+            i += 1;
+        }
+    }
+    let after = |marker: &str| {
+        lines
+            .iter()
+            .skip_while(|l| !l.contains(marker))
+            .find(|l| l.trim_start().starts_with("http"))
+            .map(|l| l.trim().to_owned())
+            .unwrap_or_else(|| panic!("no link after {marker}:\n{text}"))
+    };
+    Printed {
+        base: field(&text, "Patchbay  "),
+        emulator: field(&text, "Salesforce emulator  "),
+        app: field(&text, "Application  "),
+        session_uri: after("1. Connect"),
+        authorize_url: after("Or go straight"),
+        doctor: lines
+            .iter()
+            .find(|l| l.trim_start().starts_with("patchbay doctor"))
+            .map(|l| l.split_whitespace().skip(1).map(str::to_owned).collect())
+            .unwrap_or_default(),
+        curls,
+        text,
+    }
+}
+
+fn start_demo(dir: &std::path::Path) -> Running {
+    let mut cmd = patchbay();
+    cmd.args([
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--emulator-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+    ])
+    .arg(dir);
+    Running::start(cmd)
+}
+
+/// `name="NAME" value="..."` and the form action from an emulator page.
+fn form(html: &str) -> (String, HashMap<&'static str, String>) {
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("form action")
+        .replace("&amp;", "&");
+    let tx = html
+        .split("name=\"tx\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("tx")
+        .to_owned();
+    let mut fields = HashMap::from([("tx", tx)]);
+    if html.contains("name=\"password\"") {
+        fields.insert("username", "admin@emulator.test".to_owned());
+        fields.insert("password", "password123".to_owned());
+    } else {
+        fields.insert("decision", "allow".to_owned());
+    }
+    (action, fields)
+}
+
+/// Follows the link like a browser whose user logs in and clicks Allow; returns the last
+/// page's URL and body.
+async fn browse(start: &str, emulator: &str) -> (String, String) {
+    let client = http();
+    let absolute = |u: &str| {
+        if u.starts_with('/') {
+            format!("{emulator}{u}")
+        } else {
+            u.to_owned()
+        }
+    };
+    let mut url = start.to_owned();
+    let mut response = client.get(&url).send().await.expect("get");
+    for _ in 0..12 {
+        if response.status().is_redirection() {
+            url = absolute(response.headers()["location"].to_str().expect("location"));
+            response = client.get(&url).send().await.expect("get");
+            continue;
+        }
+        let body = response.text().await.expect("body");
+        if !body.contains("name=\"tx\"") {
+            return (url, body);
+        }
+        let (action, fields) = form(&body);
+        url = absolute(&action);
+        response = client.post(&url).form(&fields).send().await.expect("post");
+    }
+    panic!("too many steps, at {url}");
+}
+
+#[tokio::test]
+async fn demo_prints_a_working_connect_link_and_curl_commands() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut demo = start_demo(dir.path());
+    let p = read_demo(&mut demo);
+    assert!(
+        p.session_uri.starts_with(&format!("{}/session/", p.base)),
+        "{}",
+        p.text
+    );
+    assert!(p.text.contains(&format!("{}/admin", p.base)));
+    assert!(p.text.contains("admin@emulator.test") && p.text.contains("password123"));
+    assert_eq!(p.curls.len(), 2, "{}", p.text);
+    assert!(p.curls[1].0.ends_with("/crm/contacts"));
+
+    let (landed, page) = browse(&p.authorize_url, &p.emulator).await;
+    assert!(
+        landed.starts_with(&format!("{}/demo/connected", p.base)),
+        "{landed}\n{page}"
+    );
+    assert!(page.contains("Connected"), "{page}");
+
+    // The first curl command, as printed.
+    let client = http();
+    let (url, headers) = &p.curls[0];
+    let mut req = client.get(url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let r = req.send().await.expect("vault call");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    let sf = v["data"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["service_id"] == "salesforce"))
+        .expect("salesforce connection");
+    assert_eq!(sf["state"], "callable", "{v}");
+
+    // The first CRM call, as printed: contacts from the emulator's seeded org.
+    let (url, headers) = &p.curls[1];
+    let mut req = client.get(url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let r = req.send().await.expect("crm call");
+    let status = r.status();
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(status, 200, "{v}");
+    assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+
+    // The printed doctor command passes every check now that a customer is connected.
+    let args: Vec<&str> = p.doctor.iter().map(String::as_str).collect();
+    let out = tokio::task::spawn_blocking({
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        move || patchbay().args(&args).output().expect("doctor")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    drop(demo);
+
+    // A second run reuses the application and issues a new key; the old one stops working.
+    let mut again = start_demo(dir.path());
+    let q = read_demo(&mut again);
+    assert_eq!(q.app, p.app);
+    let old_key = &p.curls[0].1[0].1;
+    let new_key = &q.curls[0].1[0].1;
+    assert_ne!(old_key, new_key);
+    let status = |headers: Vec<(String, String)>| {
+        let client = client.clone();
+        let url = q.curls[0].0.clone();
+        async move {
+            let mut req = client.get(url);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            req.send().await.expect("send").status()
+        }
+    };
+    assert_eq!(status(q.curls[0].1.clone()).await, 200);
+    let mut stale = q.curls[0].1.clone();
+    stale[0].1 = old_key.clone();
+    assert_eq!(status(stale).await, 401);
+}

@@ -1,0 +1,8 @@
+//! Drives the real `patchbay` binary as users and scripts do: set-up commands on a temp data
+//! dir, `serve` on port 0, `doctor` against an in-process emulator, and `demo` end to end.
+
+mod admin_commands;
+mod demo;
+mod doctor;
+mod serve;
+mod support;

@@ -1,0 +1,121 @@
+//! Running the binary with a clean environment, and reading what it prints.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary with no `PATCHBAY_*` variable inherited from the developer's shell.
+pub fn patchbay() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patchbay"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("PATCHBAY_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("PATCHBAY_LOG", "warn");
+    cmd
+}
+
+/// Runs `patchbay ARGS --data-dir DIR` and returns its output.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    patchbay()
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and asserts success; returns stdout.
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = run(dir, args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// `apps create --json` on `dir`: (application id, API key).
+pub fn create_app(dir: &Path, extra: &[&str]) -> (String, String) {
+    let mut args = vec!["apps", "create", "--name", "Acme", "--json"];
+    args.extend_from_slice(extra);
+    let out = ok(dir, &args);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    (
+        v["application_id"].as_str().expect("id").to_owned(),
+        v["api_key"].as_str().expect("key").to_owned(),
+    )
+}
+
+/// A started process, killed when dropped.
+pub struct Running {
+    pub child: Child,
+    pub lines: BufReader<ChildStdout>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    pub fn start(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let out = child.stdout.take().expect("piped stdout");
+        Running {
+            child,
+            lines: BufReader::new(out),
+        }
+    }
+
+    /// The next line of stdout; panics at end of output (the process died).
+    pub fn line(&mut self) -> String {
+        let mut line = String::new();
+        let n = self.lines.read_line(&mut line).expect("read stdout");
+        assert!(
+            n > 0,
+            "the process ended early: {:?}",
+            self.child.try_wait()
+        );
+        line.trim_end().to_owned()
+    }
+}
+
+/// Waits for a process to exit on its own (start-up refusals).
+pub fn exit_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(start.elapsed() < limit, "the process did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
