@@ -127,6 +127,27 @@ async fn small_pages_over_more_than_two_thousand_records() {
     )
     .await;
     assert_each_once(&records, &expected, "created_at desc");
+    let keys: Vec<Option<String>> = records.iter().map(|r| key(r, "created_at")).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] >= w[1]),
+        "not in created_at desc order"
+    );
+    assert!(
+        keys.first() != keys.last(),
+        "the seed spreads creation times"
+    );
+    let (records, _) = walk(
+        &crm,
+        "/crm/contacts?limit=71&sort[by]=updated_at&sort[direction]=asc",
+        71,
+    )
+    .await;
+    assert_each_once(&records, &expected, "updated_at asc");
+    let keys: Vec<Option<String>> = records.iter().map(|r| key(r, "updated_at")).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] <= w[1]),
+        "not in updated_at asc order"
+    );
     // A filter keeps its cursor bound to the filtered query.
     let (records, _) = walk(&crm, "/crm/contacts?limit=50&filter[last_name]=Beta", 50).await;
     assert_eq!(records.len(), 2_500 / 3 + usize::from(2_500 % 3 > 1));

@@ -159,7 +159,9 @@ impl CrmApp {
                     "FirstName": first, "LastName": last,
                     "Email": format!("seed{i}@paging.example"),
                 });
-                org.create("Contact", &body, user, now)
+                // Spread over a few minutes, with many ties, for datetime sorts.
+                let at = now - i64::try_from((i * 7) % 300).unwrap_or(0) * 1000;
+                org.create("Contact", &body, user, at)
                     .map(|id| id.to_18())
                     .unwrap_or_else(|e| panic!("seed contact: {e:?}"))
             })
