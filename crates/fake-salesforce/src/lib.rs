@@ -2,6 +2,9 @@
 //! process, written from Salesforce's documented behaviour (see `shared/docs/salesforce.md`).
 //! It shares no wire types or protocol code with Patchbay's own Salesforce connector.
 //!
+//! The user guide is `docs/emulator.md`: flags, hosts, control plane, faults, the request log,
+//! SOQL support, and every behaviour the reference only infers, with the setting that changes it.
+//!
 //! # Hosts
 //! One listener plays every Salesforce host; a client picks one by **path prefix**:
 //!

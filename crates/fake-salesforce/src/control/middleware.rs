@@ -222,7 +222,13 @@ fn injected_error(target: FaultTarget, status: u16, code: &str, message: &str) -
         _ => serde_json::json!({"error": code, "error_description": message}),
     };
     let mut response = (status, axum::Json(body)).into_response();
-    if target != FaultTarget::Rest {
+    if target == FaultTarget::Rest {
+        // Salesforce's REST content type, as every other REST body carries it.
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        );
+    } else {
         crate::oauth::error::no_store(&mut response);
     }
     response

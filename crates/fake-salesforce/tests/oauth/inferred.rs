@@ -183,6 +183,10 @@ async fn error_faults_answer_in_the_shape_of_the_surface() {
     assert_eq!(status, 201);
     let r = rest("/services/data/v66.0/limits").await.expect("rest");
     assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
     let body: Value = r.json().await.expect("json");
     assert_eq!(
         body,
