@@ -53,6 +53,8 @@ pub struct ServerConfig {
     /// Extra routers merged beside the API (the admin console and the hosted connect page
     /// live in their own crate, which depends on this one, so they plug in here).
     pub extensions: Vec<RouterExtension>,
+    /// The Proxy API's size cap, retries and timeouts.
+    pub proxy: crate::service::proxy::ProxyOptions,
 }
 
 /// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
@@ -71,6 +73,7 @@ impl ServerConfig {
             refresh_interval: Some(std::time::Duration::from_secs(30)),
             clock: Arc::new(SystemClock),
             extensions: Vec::new(),
+            proxy: crate::service::proxy::ProxyOptions::default(),
         }
     }
 
@@ -186,6 +189,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     let keyring = open_keyring(config, &store).await?;
     let mut options = VaultOptions::new(public_url);
     options.revoke = config.revoke;
+    options.proxy = config.proxy.clone();
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }

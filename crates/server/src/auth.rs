@@ -319,3 +319,22 @@ impl FromRequestParts<AppState> for CrmCaller {
         })
     }
 }
+
+/// An API key with the `proxy` scope and `x-apideck-consumer-id`: the Proxy API.
+pub struct ProxyCaller {
+    pub app: ApplicationId,
+    pub consumer: ConsumerId,
+}
+
+impl FromRequestParts<AppState> for ProxyCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let v = verify(parts, state, false, Scope::Proxy).await?;
+        let consumer = consumer_header(parts)?.ok_or(Error::MissingHeader(CONSUMER_ID_HEADER))?;
+        Ok(ProxyCaller {
+            app: v.app,
+            consumer,
+        })
+    }
+}

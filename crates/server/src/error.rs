@@ -93,6 +93,9 @@ pub enum Error {
         message: String,
         detail: Option<Box<Value>>,
     },
+    /// A proxied body went past the proxy's size cap (`downstream`: the response did).
+    #[error("the proxied body exceeds {limit} bytes")]
+    BodyTooLarge { limit: u64, downstream: bool },
     /// A token refresh failed or is backing off; `detail` is the spec's structured 401 detail
     /// (`refresh_token_connector_error` with `retry_after_ms` / `cooldown_remaining_ms`).
     #[error("token refresh failed: {message}")]
@@ -236,6 +239,20 @@ impl Error {
                 "ConnectorCredentialsError",
                 "Connection not authorized",
             ),
+            Error::BodyTooLarge {
+                downstream: false, ..
+            } => row(
+                S::PAYLOAD_TOO_LARGE,
+                "RequestValidationError",
+                "Request body too large",
+            ),
+            Error::BodyTooLarge {
+                downstream: true, ..
+            } => row(
+                S::BAD_GATEWAY,
+                "ConnectorExecutionError",
+                "Downstream response too large",
+            ),
             Error::TokenRefresh { .. } => {
                 row(S::UNAUTHORIZED, "UnauthorizedError", "Token refresh failed")
             }
@@ -276,6 +293,11 @@ impl Error {
             Error::MissingHeader(h) => Value::String(format!("Missing header {h}")),
             Error::MissingScope(s) => Value::String(format!("This endpoint needs an API key with the `{s}` scope")),
             Error::NotImplemented(what) => Value::String((*what).to_owned()),
+            Error::BodyTooLarge { limit, downstream } => Value::String(if *downstream {
+                format!("The downstream response exceeds the proxy's size cap of {limit} bytes")
+            } else {
+                format!("The request body exceeds the proxy's size cap of {limit} bytes")
+            }),
             Error::Unified(e) => e
                 .detail()
                 .unwrap_or_else(|| Value::String(e.to_string())),
@@ -433,6 +455,10 @@ mod tests {
             Error::ConnectorCredentials {
                 message: "x".into(),
                 detail: None,
+            },
+            Error::BodyTooLarge {
+                limit: 1,
+                downstream: true,
             },
             Error::TokenRefresh {
                 message: "x".into(),

@@ -7,6 +7,7 @@ mod consumers;
 mod crm;
 pub(crate) mod logs;
 mod oauth;
+mod proxy;
 mod request_log;
 mod sessions;
 mod unsupported;
@@ -78,6 +79,7 @@ fn routes(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(admin::router())
         .merge(vault)
+        .merge(proxy::router())
         .merge(crm::router(state.clone()))
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

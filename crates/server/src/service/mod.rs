@@ -19,6 +19,8 @@ pub mod integrations;
 pub mod keys;
 pub mod logs;
 mod preflight;
+pub mod proxy;
+mod proxy_log;
 mod sealing;
 pub mod sessions;
 pub mod tokens;
@@ -64,6 +66,8 @@ pub struct VaultOptions {
     /// The token-lifecycle coordinator's tunables. `node_id` is made unique per [`Vault`]
     /// (one per process) by [`Vault::new`], whatever is set here.
     pub refresh: patchbay_refresh::RefreshConfig,
+    /// The Proxy API's size cap, retries and timeouts.
+    pub proxy: proxy::ProxyOptions,
 }
 
 impl VaultOptions {
@@ -73,6 +77,7 @@ impl VaultOptions {
             revoke: RevokePolicy::default(),
             oauth_http: patchbay_oauth::HttpOptions::default(),
             refresh: patchbay_refresh::RefreshConfig::default(),
+            proxy: proxy::ProxyOptions::default(),
         }
     }
 }
@@ -93,6 +98,8 @@ struct Inner {
     options: VaultOptions,
     /// The one token-lifecycle coordinator of this process: every refresh goes through it.
     refresher: patchbay_refresh::Refresher,
+    proxy: proxy::ProxyRuntime,
+    log_queue: proxy_log::LogQueue,
 }
 
 impl std::fmt::Debug for Vault {
@@ -127,6 +134,7 @@ impl Vault {
             Arc::clone(&clock),
             refresh,
         );
+        let proxy = proxy::ProxyRuntime::new(options.proxy.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -137,6 +145,8 @@ impl Vault {
                 http,
                 options,
                 refresher,
+                proxy,
+                log_queue: proxy_log::LogQueue::default(),
             }),
         })
     }
@@ -148,6 +158,14 @@ impl Vault {
     /// The process's token-lifecycle coordinator (see [`tokens`]).
     pub fn refresher(&self) -> &patchbay_refresh::Refresher {
         &self.inner.refresher
+    }
+
+    pub(crate) fn proxy_runtime(&self) -> &proxy::ProxyRuntime {
+        &self.inner.proxy
+    }
+
+    pub(crate) fn log_queue(&self) -> &proxy_log::LogQueue {
+        &self.inner.log_queue
     }
 
     pub fn keyring(&self) -> &Keyring {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use patchbay_core::{ConnectionId, ConsumerId, ManualClock, ServiceId, SystemClock, UnifiedApi};
 use patchbay_fake_salesforce::control::log::LogEntry;
 use patchbay_server::service::Scope;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 use crate::helpers::{Db, Options, TestApp, json_with, spawn_with};
 
@@ -97,6 +97,12 @@ pub fn assert_no_refresh_token_presented_twice(calls: &[LogEntry]) {
     }
 }
 
+/// `/proxy` with the app's key and consumer headers.
+pub fn proxy(app: &TestApp, method: Method, consumer: &str) -> reqwest::RequestBuilder {
+    app.consumer_api(method, "/proxy", consumer)
+        .header("x-apideck-service-id", "salesforce")
+}
+
 /// `patchbay_store::backend_tests!` for server tests: `spawn_with` creates the database
 /// itself, so each test takes the backend to ask for rather than a database.
 #[macro_export]
@@ -116,4 +122,266 @@ macro_rules! server_backend_tests {
             }
         )*
     };
+}
+
+/// A stand-in for a Salesforce instance that shows the proxy's behaviour: it echoes what it
+/// received, streams large bodies, fails on request, redirects and stalls.
+pub struct Echo {
+    pub base: String,
+    /// Requests received, all routes.
+    pub hits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[derive(Clone, Default)]
+struct EchoState {
+    hits: Arc<std::sync::atomic::AtomicUsize>,
+    attempts: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+pub async fn spawn_echo() -> Echo {
+    use axum::routing::{any, get};
+    let state = EchoState::default();
+    let hits = Arc::clone(&state.hits);
+    let app = axum::Router::new()
+        .route("/echo", any(echo))
+        .route("/echo/{*rest}", any(echo))
+        .route("/big", get(big))
+        .route("/flaky/{key}", any(flaky))
+        .route("/slow", get(slow))
+        .route("/redirect", get(redirect))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind echo");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Echo { base, hits }
+}
+
+async fn count(
+    axum::extract::State(s): axum::extract::State<EchoState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    s.hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    next.run(req).await
+}
+
+fn query_map(uri: &axum::http::Uri) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn echo(req: axum::extract::Request) -> axum::Json<serde_json::Value> {
+    let (parts, body) = req.into_parts();
+    let mut headers = serde_json::Map::new();
+    for (k, v) in &parts.headers {
+        headers.insert(
+            k.as_str().to_owned(),
+            serde_json::Value::String(v.to_str().unwrap_or("<binary>").to_owned()),
+        );
+    }
+    let body = axum::body::to_bytes(body, 256 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    axum::Json(serde_json::json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "headers": headers,
+        "body_len": body.len(),
+        "body_sum": body.iter().map(|b| u64::from(*b)).sum::<u64>(),
+    }))
+}
+
+/// A body of `left` bytes in 64 KiB chunks, with no length announced.
+struct Chunks {
+    left: usize,
+}
+
+impl http_body::Body for Chunks {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.left.min(64 * 1024);
+        self.left -= n;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(axum::body::Bytes::from(
+            vec![b'x'; n],
+        )))))
+    }
+}
+
+async fn big(uri: axum::http::Uri) -> axum::response::Response {
+    let q = query_map(&uri);
+    let n: usize = q.get("bytes").and_then(|b| b.parse().ok()).unwrap_or(0);
+    if q.get("chunked").is_some_and(|c| c == "1") {
+        axum::response::Response::new(axum::body::Body::new(Chunks { left: n }))
+    } else {
+        axum::response::Response::new(axum::body::Body::from(vec![b'x'; n]))
+    }
+}
+
+async fn flaky(
+    axum::extract::State(s): axum::extract::State<EchoState>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let q = query_map(&uri);
+    let fail: u32 = q.get("fail").and_then(|f| f.parse().ok()).unwrap_or(0);
+    let status: u16 = q.get("status").and_then(|f| f.parse().ok()).unwrap_or(503);
+    let attempt = {
+        let mut a = s.attempts.lock().expect("lock");
+        let n = a.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    };
+    if attempt <= fail {
+        let mut r = (
+            StatusCode::from_u16(status).expect("status"),
+            format!("failure {attempt}"),
+        )
+            .into_response();
+        if let Some(ra) = q.get("retry_after") {
+            r.headers_mut().insert(
+                "retry-after",
+                axum::http::HeaderValue::from_str(ra).expect("retry-after"),
+            );
+        }
+        return r;
+    }
+    axum::Json(serde_json::json!({ "attempt": attempt })).into_response()
+}
+
+async fn slow(uri: axum::http::Uri) -> &'static str {
+    let ms: u64 = query_map(&uri)
+        .get("ms")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    "late"
+}
+
+async fn redirect(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let to = query_map(&uri).get("to").cloned().unwrap_or_default();
+    (StatusCode::FOUND, [("location", to)]).into_response()
+}
+
+/// A Patchbay server whose Salesforce integration points at an [`Echo`] (as an explicitly
+/// configured non-Salesforce login host, like the emulator), with consumer `c` connected by
+/// import (token `echo-token`, valid for two hours).
+pub struct EchoApp {
+    pub base_url: String,
+    pub api_key: String,
+    pub app_id: patchbay_core::ApplicationId,
+    pub vault: patchbay_server::Vault,
+    pub client: reqwest::Client,
+    pub echo: Echo,
+    _db: patchbay_store::testing::TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+pub const ECHO_TOKEN: &str = "echo-token";
+
+pub async fn spawn_echo_app(proxy: patchbay_server::service::proxy::ProxyOptions) -> EchoApp {
+    let echo = spawn_echo().await;
+    let db = patchbay_store::testing::TestDatabase::sqlite();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = patchbay_server::ServerConfig::new(dir.path());
+    config.database_url = Some(db.url().to_owned());
+    config.master_key = Some(
+        patchbay_crypto::Keyring::generate()
+            .expect("keyring")
+            .to_json()
+            .to_string(),
+    );
+    config.refresh_interval = None;
+    config.proxy = proxy;
+    let app = patchbay_server::Application::build(config)
+        .await
+        .expect("build");
+    let base_url = app.base_url().to_owned();
+    let vault = app.vault().clone();
+    tokio::spawn(app.run_until_stopped());
+    let created = vault
+        .create_application("Echo", &[crate::helpers::REDIRECT_URI.to_owned()])
+        .await
+        .expect("app");
+    let app_id = created.application.id.clone();
+    vault
+        .set_integration(
+            &app_id,
+            &UnifiedApi::crm(),
+            &ServiceId::salesforce(),
+            patchbay_server::service::integrations::IntegrationInput {
+                client_id: Some("3MVG9echo".to_owned()),
+                client_secret: Some(patchbay_crypto::SecretString::new("echo-secret")),
+                login_url: Some(echo.base.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("integration");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let api_key = created.api_key.key.expose_secret().to_owned();
+    let issued_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let r = client
+        .post(format!(
+            "{base_url}/vault/connections/crm/salesforce/import"
+        ))
+        .bearer_auth(&api_key)
+        .header("x-apideck-app-id", app_id.as_str())
+        .header("x-apideck-consumer-id", "c")
+        .json(&serde_json::json!({
+            "credentials": { "access_token": ECHO_TOKEN, "issued_at": issued_at, "expires_in": 7200 },
+            "settings": { "instance_url": echo.base },
+        }))
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    EchoApp {
+        base_url,
+        api_key,
+        app_id,
+        vault,
+        client,
+        echo,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+impl EchoApp {
+    /// `/proxy` for consumer `c` to `downstream` (a path or URL).
+    pub fn proxy(&self, method: reqwest::Method, downstream: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}/proxy", self.base_url))
+            .bearer_auth(&self.api_key)
+            .header("x-apideck-app-id", self.app_id.as_str())
+            .header("x-apideck-consumer-id", "c")
+            .header("x-apideck-downstream-url", downstream)
+    }
 }

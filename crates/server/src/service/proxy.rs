@@ -1,0 +1,968 @@
+//! The Proxy API (apideck.md §4): a caller's raw request is sent to the consumer's Salesforce
+//! org with the stored access token injected.
+//!
+//! Where a request may go is decided by [`resolve_target`] alone: only the connection's own
+//! validated origin (its `instance_url`, which core's rules tie to the integration's login
+//! host), never another one. Redirects are followed only within that origin. Names under
+//! Salesforce's domains must resolve to public addresses ([`GuardedResolver`]), so DNS cannot
+//! point a token at a private or metadata address; an explicitly configured non-Salesforce
+//! login host (the emulator) is trusted as configured.
+//!
+//! Bodies stream both ways through [`CappedBody`]: memory stays bounded whatever the size,
+//! and a configurable cap ends an over-long body with a clear error. Small request bodies
+//! (up to `replay_buffer_bytes`) are kept so a request can be sent again after a token
+//! refresh; GET and HEAD are retried on 5xx, 429 and connection failures with backoff and
+//! `Retry-After`; other methods are never retried except after `401 INVALID_SESSION_ID`,
+//! which Salesforce answers before doing anything.
+
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
+use url::Url;
+
+use super::Vault;
+use super::tokens::ConnectionToken;
+use crate::error::{Error, Result};
+
+/// Apideck's default downstream timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 28_000;
+
+/// Tunables of the proxy.
+#[derive(Debug, Clone)]
+pub struct ProxyOptions {
+    /// The largest request or response body the proxy passes, in bytes (Apideck stops at 2 MB
+    /// and redirects to a temporary URL; Patchbay streams up to this cap).
+    pub max_body_bytes: u64,
+    /// Request bodies up to this size are held in memory so the request can be replayed once
+    /// after a token refresh; larger ones stream and a `401` is passed through instead.
+    pub replay_buffer_bytes: usize,
+    /// Upper bound for `x-apideck-timeout`.
+    pub max_timeout_ms: u64,
+    /// Retries of a GET or HEAD after 5xx, 429 or a connection failure.
+    pub get_retries: u32,
+    /// First backoff between GET retries; doubles per retry.
+    pub retry_backoff: Duration,
+    /// A `Retry-After` longer than this is not waited for: the answer goes to the caller.
+    pub max_retry_wait: Duration,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024 * 1024,
+            replay_buffer_bytes: 1024 * 1024,
+            max_timeout_ms: 300_000,
+            get_retries: 2,
+            retry_backoff: Duration::from_millis(100),
+            max_retry_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The proxy's HTTP client and options, built once per [`Vault`].
+pub(crate) struct ProxyRuntime {
+    client: reqwest::Client,
+    options: ProxyOptions,
+}
+
+impl ProxyRuntime {
+    pub(crate) fn new(options: ProxyOptions) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::custom(same_origin_redirects))
+            .dns_resolver(Arc::new(GuardedResolver))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(Self { client, options })
+    }
+}
+
+/// Follows a redirect only to the origin the request was sent to (reqwest keeps the
+/// `Authorization` header on same-origin hops), at most five times.
+fn same_origin_redirects(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let same = attempt
+        .previous()
+        .first()
+        .is_some_and(|first| first.origin() == attempt.url().origin());
+    if same && attempt.previous().len() <= 5 {
+        attempt.follow()
+    } else {
+        attempt.stop()
+    }
+}
+
+/// What the caller asked for, parsed by the route from `/proxy`'s headers.
+pub struct ProxyCall {
+    pub app: ApplicationId,
+    pub consumer: ConsumerId,
+    pub unified_api: UnifiedApi,
+    pub service: Option<ServiceId>,
+    /// The downstream method (`x-apideck-downstream-method`, else the incoming one).
+    pub method: Method,
+    /// `x-apideck-downstream-url`, as sent.
+    pub downstream_url: String,
+    /// `x-apideck-downstream-authorization`: sent as `Authorization` instead of the token.
+    pub downstream_authorization: Option<HeaderValue>,
+    /// `x-apideck-timeout` in ms (None = the default).
+    pub timeout_ms: Option<u64>,
+    /// The incoming headers; [`forward_headers`] decides which go on.
+    pub headers: HeaderMap,
+    pub body: Body,
+}
+
+/// The downstream answer, streaming.
+pub struct ProxyReply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// Where the request went (origin and path, no query), for the request log.
+    pub target: Url,
+    /// Time spent waiting for the downstream's response headers, over all attempts.
+    pub downstream_ms: u64,
+}
+
+/// A proxy failure and, when the downstream was already chosen, where it was going.
+pub struct ProxyFailure {
+    pub error: Error,
+    pub target: Option<Url>,
+}
+
+impl From<Error> for ProxyFailure {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            target: None,
+        }
+    }
+}
+
+impl Vault {
+    /// Sends `call` to the consumer's Salesforce org (see the module docs for the rules).
+    pub async fn proxy(&self, call: ProxyCall) -> std::result::Result<ProxyReply, ProxyFailure> {
+        let rt = self.proxy_runtime();
+        let opts = &rt.options;
+        let timeout = Duration::from_millis(
+            call.timeout_ms
+                .unwrap_or(DEFAULT_TIMEOUT_MS)
+                .clamp(1, opts.max_timeout_ms),
+        );
+        let deadline = Instant::now() + timeout;
+        let mut token = self
+            .connection_token(
+                &call.app,
+                &call.consumer,
+                &call.unified_api,
+                call.service.as_ref(),
+            )
+            .await?;
+        let target = resolve_target(&call.downstream_url, &token.instance_url)
+            .map_err(|e| Error::validation(e.to_string()))?;
+        let fail = |error: Error| ProxyFailure {
+            error,
+            target: Some(target.clone()),
+        };
+        let mut headers = forward_headers(&call.headers);
+        let inject = call.downstream_authorization.is_none();
+        if let Some(auth) = call.downstream_authorization {
+            headers.insert(header::AUTHORIZATION, auth);
+        }
+        let length = content_length(&call.headers);
+        if length.is_some_and(|l| l > opts.max_body_bytes) {
+            return Err(fail(Error::BodyTooLarge {
+                limit: opts.max_body_bytes,
+                downstream: false,
+            }));
+        }
+        if let Some(l) = length {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(l));
+        }
+        let mut body = OutgoingBody::new(call.body, length, opts)
+            .await
+            .map_err(fail)?;
+
+        let is_read = matches!(call.method, Method::GET | Method::HEAD);
+        let mut retries_left = if is_read { opts.get_retries } else { 0 };
+        let mut refreshed = false;
+        let mut waited = Duration::ZERO;
+        let mut backoff = opts.retry_backoff;
+        loop {
+            let Some(send_body) = body.take() else {
+                // Only reached after a streamed body was used; the loop below never retries then.
+                return Err(fail(Error::internal(ReplayUnavailable)));
+            };
+            let mut request = reqwest::Request::new(call.method.clone(), target.clone());
+            *request.headers_mut() = headers.clone();
+            if inject {
+                request
+                    .headers_mut()
+                    .insert(header::AUTHORIZATION, bearer(&token).map_err(fail)?);
+            }
+            *request.body_mut() = send_body;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(remaining, rt.client.execute(request)).await;
+            waited += started.elapsed();
+            let response = match outcome {
+                Err(_) => {
+                    return Err(fail(Error::Downstream(format!(
+                        "Salesforce did not answer within {} ms (x-apideck-timeout)",
+                        timeout.as_millis()
+                    ))));
+                }
+                Ok(Err(e)) => {
+                    if body_too_large(&e) {
+                        return Err(fail(Error::BodyTooLarge {
+                            limit: opts.max_body_bytes,
+                            downstream: false,
+                        }));
+                    }
+                    if retries_left > 0 && body.replayable() && fits(deadline, backoff) {
+                        retries_left -= 1;
+                        tokio::time::sleep(backoff).await;
+                        backoff = backoff.saturating_mul(2);
+                        continue;
+                    }
+                    return Err(fail(Error::Downstream(describe_send_error(&e))));
+                }
+                Ok(Ok(r)) => r,
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && inject && !refreshed {
+                let (head, prefix, rest) = read_prefix(response, 64 * 1024).await;
+                if !mentions_invalid_session(&prefix) {
+                    return Ok(reply(head, Some(prefix), rest, target, waited, opts));
+                }
+                refreshed = true;
+                token = self
+                    .token_after_invalid_session(&token)
+                    .await
+                    .map_err(&fail)?;
+                if body.replayable() {
+                    continue;
+                }
+                return Ok(reply(head, Some(prefix), rest, target, waited, opts));
+            }
+            let retryable = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+            if retryable && retries_left > 0 && body.replayable() {
+                let wait = retry_after(response.headers())
+                    .unwrap_or(backoff)
+                    .max(backoff);
+                if wait <= opts.max_retry_wait && fits(deadline, wait) {
+                    retries_left -= 1;
+                    drop(response);
+                    tokio::time::sleep(wait).await;
+                    backoff = backoff.saturating_mul(2);
+                    continue;
+                }
+            }
+            if content_length(response.headers()).is_some_and(|l| l > opts.max_body_bytes) {
+                return Err(fail(Error::BodyTooLarge {
+                    limit: opts.max_body_bytes,
+                    downstream: true,
+                }));
+            }
+            let response: axum::http::Response<reqwest::Body> = response.into();
+            let (head, rest) = response.into_parts();
+            return Ok(reply(head, None, rest, target, waited, opts));
+        }
+    }
+}
+
+fn fits(deadline: Instant, wait: Duration) -> bool {
+    Instant::now() + wait < deadline
+}
+
+fn bearer(token: &ConnectionToken) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
+        .map_err(|_| Error::internal(UnusableToken))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the stored access token cannot be sent in a header")]
+struct UnusableToken;
+
+#[derive(Debug, thiserror::Error)]
+#[error("a streamed request body cannot be sent twice")]
+struct ReplayUnavailable;
+
+fn reply(
+    head: axum::http::response::Parts,
+    prefix: Option<Bytes>,
+    rest: reqwest::Body,
+    target: Url,
+    waited: Duration,
+    opts: &ProxyOptions,
+) -> ProxyReply {
+    let mut headers = strip_hop_by_hop(&head.headers);
+    if head.status.is_client_error() || head.status.is_server_error() {
+        headers.insert(DOWNSTREAM_ERROR, HeaderValue::from_static("true"));
+    }
+    let mut logged = target;
+    logged.set_query(None);
+    logged.set_fragment(None);
+    ProxyReply {
+        status: head.status,
+        headers,
+        body: Body::new(CappedBody::new(prefix, rest, opts.max_body_bytes)),
+        target: logged,
+        downstream_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+/// Marks whose error a failed `/proxy` answer carries.
+pub const DOWNSTREAM_ERROR: HeaderName = HeaderName::from_static("x-apideck-downstream-error");
+
+/// Reads up to `limit` bytes of a (small) error body to classify it; the rest stays unread.
+async fn read_prefix(
+    response: reqwest::Response,
+    limit: usize,
+) -> (axum::http::response::Parts, Bytes, reqwest::Body) {
+    let response: axum::http::Response<reqwest::Body> = response.into();
+    let (head, mut body) = response.into_parts();
+    let mut buf = Vec::new();
+    while buf.len() < limit {
+        match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    buf.extend_from_slice(&data);
+                }
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+    (head, Bytes::from(buf), body)
+}
+
+fn mentions_invalid_session(body: &[u8]) -> bool {
+    body.windows(b"INVALID_SESSION_ID".len())
+        .any(|w| w == b"INVALID_SESSION_ID")
+}
+
+fn describe_send_error(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "Salesforce could not be reached (connection failed)".to_owned()
+    } else if e.is_timeout() {
+        "Salesforce did not answer in time".to_owned()
+    } else if e.is_redirect() {
+        "Salesforce redirected too often".to_owned()
+    } else {
+        "the request to Salesforce failed before an answer arrived".to_owned()
+    }
+}
+
+fn body_too_large(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<BodyTooLarge>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when =
+        time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let delta = when - time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Why a downstream URL is refused. Each message says what to send instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("x-apideck-downstream-url must not contain control characters, spaces or backslashes")]
+    BadCharacters,
+    #[error(
+        "x-apideck-downstream-url must be an absolute https URL on the connection's instance, or a path starting with a single /"
+    )]
+    NotAUrl,
+    #[error("x-apideck-downstream-url must not contain a user name or password")]
+    Userinfo,
+    #[error(
+        "x-apideck-downstream-url must not contain dot segments or encoded slashes in its path"
+    )]
+    Traversal,
+    #[error("x-apideck-downstream-url must be on the connection's instance ({0})")]
+    OtherOrigin(String),
+}
+
+/// Resolves `x-apideck-downstream-url` against the connection's validated origin and refuses
+/// anything that would leave it. Pure: the test corpus runs against this function.
+pub fn resolve_target(raw: &str, instance_url: &str) -> std::result::Result<Url, TargetError> {
+    if raw.is_empty()
+        || raw
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return Err(TargetError::BadCharacters);
+    }
+    let path_part = path_of(raw);
+    let lowered = path_part.to_ascii_lowercase();
+    let dot_segment = path_part.split('/').any(|seg| seg == ".." || seg == ".");
+    if dot_segment
+        || ["%2e", "%2f", "%5c", "%00", "%0a", "%0d"]
+            .iter()
+            .any(|bad| lowered.contains(bad))
+    {
+        return Err(TargetError::Traversal);
+    }
+    let base = Url::parse(instance_url).map_err(|_| TargetError::NotAUrl)?;
+    let url = if raw.starts_with('/') {
+        if raw.starts_with("//") {
+            return Err(TargetError::NotAUrl);
+        }
+        Url::parse(&format!("{}{raw}", base.origin().ascii_serialization()))
+            .map_err(|_| TargetError::NotAUrl)?
+    } else {
+        Url::parse(raw).map_err(|_| TargetError::NotAUrl)?
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(TargetError::NotAUrl);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(TargetError::Userinfo);
+    }
+    if url.origin() != base.origin() {
+        return Err(TargetError::OtherOrigin(
+            base.origin().ascii_serialization(),
+        ));
+    }
+    let mut url = url;
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// The path of a raw URL or path: after the authority, before `?` or `#`.
+fn path_of(raw: &str) -> &str {
+    let rest = match raw.find("://") {
+        Some(i) => {
+            let after = &raw[i + 3..];
+            after.find('/').map_or("", |j| &after[j..])
+        }
+        None => raw,
+    };
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The caller's headers that go on to Salesforce: everything except `x-apideck-*`, the
+/// caller's `Authorization` (its Patchbay API key), `Cookie`, `Host`, `Content-Length`
+/// (set again from the body) and hop-by-hop headers, including those `Connection` names.
+pub fn forward_headers(incoming: &HeaderMap) -> HeaderMap {
+    let mut out = strip_hop_by_hop(incoming);
+    let drop: Vec<HeaderName> = out
+        .keys()
+        .filter(|k| {
+            let name = k.as_str();
+            name.starts_with("x-apideck-")
+                || name == "authorization"
+                || name == "cookie"
+                || name == "host"
+                || name == "content-length"
+                || name == "forwarded"
+                || name.starts_with("x-forwarded-")
+        })
+        .cloned()
+        .collect();
+    for k in drop {
+        out.remove(k);
+    }
+    out
+}
+
+fn strip_hop_by_hop(incoming: &HeaderMap) -> HeaderMap {
+    let named: Vec<String> = incoming
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut out = HeaderMap::with_capacity(incoming.len());
+    for (k, v) in incoming {
+        let name = k.as_str();
+        if HOP_BY_HOP.contains(&name) || named.iter().any(|n| n == name) {
+            continue;
+        }
+        out.append(k.clone(), v.clone());
+    }
+    out
+}
+
+/// Salesforce's domains: names under them must resolve to public addresses.
+fn is_salesforce_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    [".salesforce.com", ".force.com"]
+        .iter()
+        .any(|s| host.ends_with(s))
+        || host == "salesforce.com"
+        || host == "force.com"
+}
+
+/// Whether an address may receive a token: not loopback, private, link-local (cloud
+/// metadata lives at 169.254.169.254), CGNAT, multicast, documentation or unspecified.
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_ip(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8)
+                || (seg[0] == 0x64 && seg[1] == 0xff9b))
+        }
+    }
+}
+
+/// DNS for the proxy: Salesforce names resolving to a non-public address are refused, so a
+/// poisoned or rebinding answer cannot turn the proxy toward internal services.
+struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let guarded = is_salesforce_name(&host);
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !guarded || is_public_ip(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(Box::new(PrivateAddress) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the downstream host resolves only to private or reserved addresses")]
+struct PrivateAddress;
+
+/// The request body: held in memory when small (so it can be sent again), else streamed once.
+enum OutgoingBody {
+    Replayable(Bytes),
+    Streaming(Option<reqwest::Body>),
+}
+
+impl OutgoingBody {
+    async fn new(body: Body, length: Option<u64>, opts: &ProxyOptions) -> Result<Self> {
+        let buffer = u64::try_from(opts.replay_buffer_bytes).unwrap_or(u64::MAX);
+        if length.is_some_and(|l| l <= buffer) || length.is_none() {
+            // Read up to the replay buffer; a body that turns out longer keeps streaming.
+            let mut body = body;
+            let mut buf = Vec::new();
+            loop {
+                match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            buf.extend_from_slice(&data);
+                        }
+                        if buf.len() > opts.replay_buffer_bytes {
+                            let capped =
+                                CappedBody::new(Some(Bytes::from(buf)), body, opts.max_body_bytes);
+                            return Ok(Self::Streaming(Some(reqwest::Body::wrap(SyncBody::new(
+                                capped,
+                            )))));
+                        }
+                    }
+                    Some(Err(_)) => {
+                        return Err(Error::validation(
+                            "the request body could not be read to its end",
+                        ));
+                    }
+                    None => return Ok(Self::Replayable(Bytes::from(buf))),
+                }
+            }
+        }
+        let capped = CappedBody::new(None, body, opts.max_body_bytes);
+        Ok(Self::Streaming(Some(reqwest::Body::wrap(SyncBody::new(
+            capped,
+        )))))
+    }
+
+    fn replayable(&self) -> bool {
+        matches!(self, Self::Replayable(_))
+    }
+
+    /// The body for the next attempt (`Some(None)`: no body at all); `None` once a streamed
+    /// body has been used.
+    fn take(&mut self) -> Option<Option<reqwest::Body>> {
+        match self {
+            Self::Replayable(b) if b.is_empty() => Some(None),
+            Self::Replayable(b) => Some(Some(reqwest::Body::from(b.clone()))),
+            Self::Streaming(b) => b.take().map(Some),
+        }
+    }
+}
+
+/// A body that passes at most `cap` bytes: past it, the stream ends with [`BodyTooLarge`].
+/// An optional prefix (bytes already read to classify the body) is sent first.
+pub struct CappedBody<B> {
+    prefix: Option<Bytes>,
+    inner: B,
+    seen: u64,
+    cap: u64,
+}
+
+impl<B> CappedBody<B> {
+    pub fn new(prefix: Option<Bytes>, inner: B, cap: u64) -> Self {
+        Self {
+            prefix: prefix.filter(|p| !p.is_empty()),
+            inner,
+            seen: 0,
+            cap,
+        }
+    }
+}
+
+/// The body went past the proxy's size cap.
+#[derive(Debug, thiserror::Error)]
+#[error("the body exceeds the proxy's size cap of {0} bytes")]
+pub struct BodyTooLarge(pub u64);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<B> HttpBody for CappedBody<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let frame = if let Some(prefix) = this.prefix.take() {
+            Frame::data(prefix)
+        } else {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(Some(Ok(f))) => f,
+            }
+        };
+        if let Some(data) = frame.data_ref() {
+            this.seen = this
+                .seen
+                .saturating_add(u64::try_from(data.len()).unwrap_or(u64::MAX));
+            if this.seen > this.cap {
+                return Poll::Ready(Some(Err(Box::new(BodyTooLarge(this.cap)))));
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let mut hint = self.inner.size_hint();
+        if let Some(p) = &self.prefix {
+            let extra = u64::try_from(p.len()).unwrap_or(u64::MAX);
+            let mut h = SizeHint::new();
+            h.set_lower(hint.lower().saturating_add(extra));
+            if let Some(u) = hint.upper() {
+                h.set_upper(u.saturating_add(extra));
+            }
+            hint = h;
+        }
+        hint
+    }
+}
+
+/// `reqwest::Body::wrap` needs a `Sync` body and axum's is not; the mutex is only ever
+/// reached through `&mut self` (`get_mut`), so it never blocks.
+struct SyncBody<B>(Mutex<B>);
+
+impl<B> SyncBody<B> {
+    fn new(inner: B) -> Self {
+        Self(Mutex::new(inner))
+    }
+}
+
+impl<B> HttpBody for SyncBody<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, B::Error>>> {
+        match self.get_mut().0.get_mut() {
+            Ok(inner) => Pin::new(inner).poll_frame(cx),
+            // A poisoned mutex means a panic mid-poll; end the body rather than panic again.
+            Err(_) => Poll::Ready(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EMU: &str = "http://127.0.0.1:4321";
+    const SF: &str = "https://acme.my.salesforce.com";
+
+    #[test]
+    fn relative_paths_resolve_against_the_instance() {
+        let u = resolve_target("/services/data/v66.0/limits?x=1#frag", SF).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://acme.my.salesforce.com/services/data/v66.0/limits?x=1"
+        );
+        let u = resolve_target("http://127.0.0.1:4321/services/data", EMU).unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:4321/services/data");
+        // A query may carry encoded slashes (SOQL); only the path is checked for traversal.
+        assert!(resolve_target("/services/data/v66.0/query?q=a%2Fb", SF).is_ok());
+    }
+
+    #[test]
+    fn the_bypass_corpus_is_refused() {
+        let corpus: &[(&str, TargetError)] = &[
+            ("https://evil.com/", TargetError::OtherOrigin(SF.to_owned())),
+            ("//evil.com/x", TargetError::NotAUrl),
+            ("///evil.com/x", TargetError::NotAUrl),
+            (
+                "https://acme.my.salesforce.com@evil.com/",
+                TargetError::Userinfo,
+            ),
+            (
+                "https://user@acme.my.salesforce.com/",
+                TargetError::Userinfo,
+            ),
+            (
+                "https://acme.my.salesforce.com.evil.com/",
+                TargetError::OtherOrigin(SF.to_owned()),
+            ),
+            (
+                "https://evil。com/",
+                TargetError::OtherOrigin(SF.to_owned()),
+            ),
+            (
+                "https://acme.my.salesforce.com:8443/",
+                TargetError::OtherOrigin(SF.to_owned()),
+            ),
+            (
+                "http://acme.my.salesforce.com/",
+                TargetError::OtherOrigin(SF.to_owned()),
+            ),
+            ("https://[::1]/", TargetError::OtherOrigin(SF.to_owned())),
+            (
+                "https://169.254.169.254/latest/meta-data/",
+                TargetError::OtherOrigin(SF.to_owned()),
+            ),
+            ("/services/..%2f..%2fsecret", TargetError::Traversal),
+            ("/services/%2e%2e/secret", TargetError::Traversal),
+            ("/services/../secret", TargetError::Traversal),
+            ("/services/./x", TargetError::Traversal),
+            ("/a\r\nHost: evil.com", TargetError::BadCharacters),
+            ("/a%0d%0aHost:%20evil", TargetError::Traversal),
+            ("/a\\..\\b", TargetError::BadCharacters),
+            ("/a b", TargetError::BadCharacters),
+            ("", TargetError::BadCharacters),
+            ("file:///etc/passwd", TargetError::NotAUrl),
+            ("gopher://acme.my.salesforce.com/", TargetError::NotAUrl),
+            ("javascript:alert(1)", TargetError::NotAUrl),
+            ("services/data", TargetError::NotAUrl),
+        ];
+        for (raw, want) in corpus {
+            assert_eq!(
+                resolve_target(raw, SF).as_ref().err(),
+                Some(want),
+                "{raw:?}"
+            );
+        }
+        for raw in [
+            "http://[::1]:4321/",
+            "http://localhost:4321/",
+            "http://127.0.0.1:4322/",
+            "http://127.0.0.1:4321@evil.com/",
+            "http://evil.com#@127.0.0.1:4321/",
+            "https://127.0.0.1:4321/",
+        ] {
+            assert!(resolve_target(raw, EMU).is_err(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn unicode_dots_normalise_to_the_same_origin_or_are_refused() {
+        // IDNA maps ideographic full stops to dots: the same origin stays the same origin.
+        assert!(resolve_target("https://acme。my。salesforce。com/x", SF).is_ok());
+        assert!(resolve_target("https://acme.my.salesforce．com.evil/x", SF).is_err());
+    }
+
+    #[test]
+    fn header_rules() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("authorization", "Bearer pbk_caller"),
+            ("cookie", "a=b"),
+            ("host", "patchbay.local"),
+            ("x-apideck-app-id", "app"),
+            ("x-apideck-downstream-url", "/x"),
+            ("connection", "keep-alive, x-custom-hop"),
+            ("x-custom-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("proxy-authorization", "Basic x"),
+            ("content-length", "10"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("sforce-query-options", "batchSize=200"),
+        ] {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let out = forward_headers(&h);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["accept", "content-type", "sforce-query-options"],
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(!is_public_ip(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["13.110.54.1", "2a01:4f8::1", "8.8.8.8"] {
+            assert!(is_public_ip(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(is_salesforce_name("acme.my.salesforce.com"));
+        assert!(is_salesforce_name("ACME.lightning.force.com."));
+        assert!(!is_salesforce_name("salesforce.com.evil.com"));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[tokio::test]
+    async fn the_cap_ends_an_overlong_body() {
+        use http_body_util_shim::collect;
+        let body = Body::from(vec![7_u8; 10_000]);
+        let capped = CappedBody::new(Some(Bytes::from_static(b"abc")), body, 5_000);
+        let err = collect(capped).await.expect_err("past the cap");
+        assert!(err.is::<BodyTooLarge>());
+        let body = Body::from(vec![7_u8; 100]);
+        let capped = CappedBody::new(Some(Bytes::from_static(b"abc")), body, 5_000);
+        assert_eq!(collect(capped).await.expect("under the cap").len(), 103);
+    }
+
+    /// Collecting without pulling in http-body-util for one test.
+    mod http_body_util_shim {
+        use super::*;
+
+        pub async fn collect<B>(mut b: B) -> std::result::Result<Vec<u8>, BoxError>
+        where
+            B: HttpBody<Data = Bytes, Error = BoxError> + Unpin,
+        {
+            let mut out = Vec::new();
+            while let Some(f) = std::future::poll_fn(|cx| Pin::new(&mut b).poll_frame(cx)).await {
+                if let Ok(d) = f?.into_data() {
+                    out.extend_from_slice(&d);
+                }
+            }
+            Ok(out)
+        }
+    }
+}
