@@ -103,6 +103,7 @@ async fn contacts_list_get_create_update_delete() {
                 "emails": [{"email": "ada@example.com", "type": "primary"}],
                 "phone_numbers": [{"number": "+44 20 1234", "type": "mobile"}],
                 "addresses": [{"type": "primary", "city": "London", "country": "GB"}],
+                "custom_fields": [{"id": "Tier__c", "value": "Gold"}],
             }),
         )
         .await
@@ -118,6 +119,29 @@ async fn contacts_list_get_create_update_delete() {
     assert_eq!(got["last_name"], "Lovelace");
     assert_eq!(got["emails"][0]["email"], "ada@example.com");
     assert_eq!(got["addresses"][0]["city"], "London");
+    let tier = |record: &Value| {
+        record["custom_fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["id"] == "Tier__c")
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(tier(&got), Some(json!("Gold")), "{got}");
+    // lists select the object's custom fields too (from a cached describe)
+    let listed = crm
+        .get("/crm/contacts?filter[last_name]=Lovelace&limit=5")
+        .await
+        .expect(200);
+    let mine = listed
+        .data()
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .cloned()
+        .expect("listed");
+    assert_eq!(tier(&mine), Some(json!("Gold")), "{mine}");
     assert!(
         got["phone_numbers"]
             .as_array()
@@ -290,6 +314,20 @@ async fn every_resource_and_operation() {
         c.body["downstream_errors"][0]["code"],
         "REQUIRED_FIELD_MISSING"
     );
+    // ...which the body's pass_through supplies, as Apideck's extend_object does.
+    let c = crm
+        .post(
+            "/crm/users",
+            json!({"emails": [{"email": "new.user@example.com"}], "username": "new.user@example.com",
+                   "first_name": "New", "last_name": "User",
+                   "pass_through": [{"service_id": "salesforce", "extend_object": {"Alias": "nuser"}}]}),
+        )
+        .await
+        .expect(201);
+    assert_schema("CreateUserResponse", &c.body);
+    let new_user = one_checked(&crm, "users", c.data()["id"].as_str().expect("id")).await;
+    assert_eq!(new_user["emails"][0]["email"], "new.user@example.com");
+    assert_eq!(new_user["last_name"], "User");
 
     // pipelines: the one pipeline of opportunity stages, read-only
     let pipelines = list_checked(&crm, "pipelines", "").await;
@@ -895,4 +933,87 @@ async fn downstream_failures_and_raw_on_writes() {
     assert_error_envelope(&r.body, 415, "RequestValidationError");
     let r = crm.send(crm.request(Method::PUT, "/crm/companies/x")).await;
     assert_eq!(r.status.as_u16(), 405, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_second_refusal_after_the_refresh_is_a_credentials_error() {
+    let crm = crm_app(20).await;
+    crm.get("/crm/contacts?limit=1").await.expect(200);
+    let emu = crm.app.emulator.emulator();
+    emu.clear_requests();
+    // Salesforce refuses the token twice: before and after the one refresh.
+    emu.add_fault(fault(
+        json!({"target": "rest", "kind": "status", "status": 401, "count": 2}),
+    ));
+    let r = crm.get("/crm/contacts?limit=1").await.expect(401);
+    assert_error_envelope(&r.body, 401, "ConnectorCredentialsError");
+    let log = emu.requests();
+    let refreshes = log
+        .iter()
+        .filter(|e| e.grant_type.as_deref() == Some("refresh_token"))
+        .count();
+    let rest = log
+        .iter()
+        .filter(|e| e.path.starts_with("/services/data/"))
+        .count();
+    assert_eq!((refreshes, rest), (1, 2), "one refresh, one retry: {log:?}");
+    // the connection itself is fine: the next call succeeds
+    crm.get("/crm/contacts?limit=1").await.expect(200);
+}
+
+#[tokio::test]
+async fn concurrent_calls_on_a_revoked_token_share_one_refresh() {
+    let crm = crm_app(20).await;
+    crm.get("/crm/contacts?limit=1").await.expect(200);
+    let emu = crm.app.emulator.emulator();
+    for token in crm.active_access_tokens().await {
+        emu.revoke_token(&token);
+    }
+    emu.clear_requests();
+    let calls = (0..20).map(|i| {
+        let path = if i % 2 == 0 {
+            "/crm/contacts?limit=2"
+        } else {
+            "/crm/companies?limit=2"
+        };
+        crm.get(path)
+    });
+    for answer in futures_join_all(calls).await {
+        answer.expect(200);
+    }
+    let refreshes = emu
+        .requests()
+        .iter()
+        .filter(|e| e.grant_type.as_deref() == Some("refresh_token"))
+        .count();
+    assert_eq!(refreshes, 1);
+}
+
+/// `join_all` without the futures crate: drive every future on this task.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
