@@ -9,7 +9,11 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    telemetry::init(cli.log_format);
+    let long_running = matches!(
+        cli.command,
+        cli::Command::Serve(_) | cli::Command::Demo(_) | cli::Command::FakeSalesforce(_)
+    );
+    telemetry::init(cli.log_format, !long_running);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,7 +12,7 @@ use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
 use patchbay_fake_salesforce::{EmulatorConfig, EmulatorHandle};
 use patchbay_server::service::audit::Actor;
-use patchbay_server::service::connections::ConnectionKey;
+use patchbay_server::service::connections::{ConnectionInput, ConnectionKey};
 use patchbay_server::service::integrations::IntegrationInput;
 use patchbay_server::service::sessions::SessionRequest;
 use patchbay_server::service::{Scope, Vault};
@@ -22,12 +22,14 @@ use crate::cli::DemoArgs;
 
 const APP_NAME: &str = "Patchbay demo";
 const CONSUMER: &str = "demo-consumer";
+const ADMIN_USER: &str = "admin";
 /// Where the demo customer lands after connecting (served by this command).
 const CONNECTED_PATH: &str = "/demo/connected";
 
 /// What the demo set up, for the printed instructions.
 struct Demo {
     app: ApplicationId,
+    admin_password: String,
     api_key: String,
     session_uri: String,
     authorize_url: Option<String>,
@@ -126,6 +128,7 @@ async fn set_up(
             },
         )
         .await?;
+    let admin_password = admin_user(vault).await?;
     let consumer = ConsumerId::parse(CONSUMER).map_err(|e| anyhow::anyhow!("{e}"))?;
     let key = ConnectionKey {
         application_id: app.clone(),
@@ -133,7 +136,8 @@ async fn set_up(
         unified_api: crm,
         service_id: salesforce,
     };
-    // The emulator keeps its tokens in memory: a connection from an earlier run is dead.
+    // The emulator keeps its tokens in memory: a connection from an earlier run is dead, so
+    // the demo starts from a freshly added one (state `added`, ready to authorize).
     if vault
         .get_connection(&key)
         .await
@@ -141,6 +145,9 @@ async fn set_up(
     {
         let _ = vault.delete_connection(&key, &Actor::Admin).await;
     }
+    vault
+        .add_connection(&key, ConnectionInput::default(), &Actor::Admin)
+        .await?;
     let session = vault
         .create_session(
             &app,
@@ -154,6 +161,7 @@ async fn set_up(
     let authorize_url = vault.get_connection(&key).await?.authorize_url;
     Ok(Demo {
         app,
+        admin_password,
         api_key,
         session_uri: session.session_uri,
         authorize_url,
@@ -181,7 +189,7 @@ fn instructions(
 Patchbay demo is running (Ctrl-C to stop).
 
   Patchbay             {base}
-  Admin console        {base}/admin
+  Admin console        {base}/admin  (user {admin_user}, password {admin_password})
   Salesforce emulator  {emu_url}  (user {user}, password {password})
   Data dir             {data_dir}
   Application          {app}
@@ -204,6 +212,8 @@ curl -s {base}/crm/contacts \\
    patchbay doctor --data-dir {data_dir} --public-url {base} --app {app} crm/salesforce
 ",
         emu_url = emulator.base_url(),
+        admin_user = ADMIN_USER,
+        admin_password = d.admin_password,
         user = emu.username,
         password = emu.password,
         data_dir = data_dir.display(),
@@ -211,6 +221,20 @@ curl -s {base}/crm/contacts \\
         key = d.api_key,
         session = d.session_uri,
     )
+}
+
+/// The console's `admin` user with a fresh password (printed, like the API key: it is a demo).
+async fn admin_user(vault: &Vault) -> anyhow::Result<String> {
+    let password = patchbay_crypto::random_token(15)?
+        .expose_secret()
+        .to_owned();
+    let secret = SecretString::new(password.clone());
+    let params = patchbay_console::PasswordParams::default();
+    let exists = vault.store().find_admin_user(ADMIN_USER).await?.is_some();
+    patchbay_console::create_admin_user(vault, ADMIN_USER, &secret, params, exists)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the demo admin user: {e}"))?;
+    Ok(password)
 }
 
 /// The page the demo customer returns to after connecting.

@@ -33,9 +33,10 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Routers served beside the API (the admin console, once its crate is part of the build).
+/// Routers served beside the API: the admin console (`/admin`) and the hosted connect page
+/// (`/session/{jwt}`).
 pub fn extensions() -> Vec<patchbay_server::app::RouterExtension> {
-    Vec::new()
+    vec![patchbay_console::extension()]
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

@@ -202,7 +202,7 @@ fn integrations_never_echo_a_secret() {
         stderr(&staged),
         stdout(&show),
         show_json.clone(),
-        list.clone(),
+        list,
         promoted.clone(),
     ] {
         assert!(

@@ -10,7 +10,6 @@ use crate::support::{Running, http, patchbay, stdout};
 /// What the demo printed.
 struct Printed {
     base: String,
-    emulator: String,
     app: String,
     session_uri: String,
     authorize_url: String,
@@ -66,7 +65,6 @@ fn read_demo(demo: &mut Running) -> Printed {
     };
     Printed {
         base: field(&text, "Patchbay  "),
-        emulator: field(&text, "Salesforce emulator  "),
         app: field(&text, "Application  "),
         session_uri: after("1. Connect"),
         authorize_url: after("Or go straight"),
@@ -118,31 +116,49 @@ fn form(html: &str) -> (String, HashMap<&'static str, String>) {
     (action, fields)
 }
 
-/// Follows the link like a browser whose user logs in and clicks Allow; returns the last
-/// page's URL and body.
-async fn browse(start: &str, emulator: &str) -> (String, String) {
-    let client = http();
-    let absolute = |u: &str| {
-        if u.starts_with('/') {
-            format!("{emulator}{u}")
-        } else {
-            u.to_owned()
-        }
+/// Follows the link like a browser (with cookies) whose user clicks Connect, logs in and
+/// clicks Allow; returns the last page's URL and body.
+async fn browse(start: &str) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let join = |base: &str, u: &str| {
+        url::Url::parse(base)
+            .and_then(|b| b.join(&u.replace("&amp;", "&")))
+            .expect("url")
+            .to_string()
     };
     let mut url = start.to_owned();
     let mut response = client.get(&url).send().await.expect("get");
-    for _ in 0..12 {
+    for _ in 0..16 {
         if response.status().is_redirection() {
-            url = absolute(response.headers()["location"].to_str().expect("location"));
+            url = join(
+                &url,
+                response.headers()["location"].to_str().expect("location"),
+            );
             response = client.get(&url).send().await.expect("get");
             continue;
         }
         let body = response.text().await.expect("body");
+        // The hosted connect page: its Connect button for Salesforce.
+        let connect = body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .find(|h| h.ends_with("/connect/crm/salesforce"))
+            .map(str::to_owned);
+        if let Some(href) = connect {
+            url = join(&url, &href);
+            response = client.get(&url).send().await.expect("get");
+            continue;
+        }
         if !body.contains("name=\"tx\"") {
             return (url, body);
         }
         let (action, fields) = form(&body);
-        url = absolute(&action);
+        url = join(&url, &action);
         response = client.post(&url).form(&fields).send().await.expect("post");
     }
     panic!("too many steps, at {url}");
@@ -158,17 +174,20 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
         "{}",
         p.text
     );
-    assert!(p.text.contains(&format!("{}/admin", p.base)));
+    assert!(
+        p.text
+            .contains(&format!("{}/admin  (user admin, password ", p.base))
+    );
     assert!(p.text.contains("admin@emulator.test") && p.text.contains("password123"));
     assert_eq!(p.curls.len(), 2, "{}", p.text);
     assert!(p.curls[1].0.ends_with("/crm/contacts"));
 
-    let (landed, page) = browse(&p.authorize_url, &p.emulator).await;
+    // The hosted connect page (the link a customer gets), through Salesforce's login.
+    let (landed, page) = browse(&p.session_uri).await;
     assert!(
         landed.starts_with(&format!("{}/demo/connected", p.base)),
         "{landed}\n{page}"
     );
-    assert!(page.contains("Connected"), "{page}");
 
     // The first curl command, as printed.
     let client = http();
@@ -228,6 +247,13 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
         }
     };
     assert_eq!(status(q.curls[0].1.clone()).await, 200);
+    // The direct authorize link works too, and lands on the demo's own page.
+    let (landed, page) = browse(&q.authorize_url).await;
+    assert!(
+        landed.starts_with(&format!("{}/demo/connected", q.base)),
+        "{landed}\n{page}"
+    );
+    assert!(page.contains("<h1>Connected</h1>"), "{page}");
     let mut stale = q.curls[0].1.clone();
     stale[0].1 = old_key.clone();
     assert_eq!(status(stale).await, 401);

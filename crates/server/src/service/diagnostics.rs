@@ -567,6 +567,13 @@ impl Vault {
                     ));
                 }
                 b.set("pkce", CheckStatus::Failed, d.message.clone(), Some(fix));
+                // Granted scopes of a connection, if any, still decide this check later.
+                b.set(
+                    "scopes",
+                    CheckStatus::Skipped,
+                    "Salesforce stopped at PKCE before checking the requested scopes; fix PKCE first.".to_owned(),
+                    None,
+                );
             }
             Check::Scopes => {
                 b.diagnosis("scopes", &d);
