@@ -2,7 +2,7 @@
 //! Salesforce). Handlers extract the caller, the resource and the query, call
 //! [`Vault::crm`](crate::service::Vault::crm) once and render the envelope with the
 //! `x-downstream-ratelimit-*` headers. Every call lands in the request log (`GET /vault/logs`),
-//! written off the request path.
+//! queued and written off the request path.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -207,8 +207,8 @@ fn operation(method: &str, path: &str) -> Option<(String, String)> {
     Some((format!("{plural}{suffix}"), format!("{verb} {noun}")))
 }
 
-/// Records the call once the response is known. The write is spawned: the caller never waits
-/// for the log, and a failed write is only a warning.
+/// Records the call once the response is known. The entry is queued: the caller never waits
+/// for the database.
 async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let slot = LogSlot::default();
@@ -240,12 +240,7 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
         execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         source_ip,
     };
-    let vault = state.vault.clone();
-    tokio::spawn(async move {
-        if let Err(e) = vault.record_crm_request(record).await {
-            tracing::warn!(error = %crate::error::chain(&e), "could not write the request log");
-        }
-    });
+    state.vault.log_crm_request(record);
     response
 }
 

@@ -193,8 +193,9 @@ impl Vault {
         CursorCodec::new(secret.as_bytes()).map_err(Error::internal)
     }
 
-    /// Records a CRM call for `GET /vault/logs` (unified API `crm`, service `salesforce`).
-    pub async fn record_crm_request(&self, r: RequestRecord) -> Result<()> {
+    /// Queues a CRM call for `GET /vault/logs` (unified API `crm`, service `salesforce`); the
+    /// write happens off the request path, in batches.
+    pub fn log_crm_request(&self, r: RequestRecord) {
         let base_url = url::Url::parse(self.public_url())
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -225,7 +226,7 @@ impl Vault {
             source_ip: r.source_ip,
             timestamp: self.now_ms(),
         };
-        Ok(self.store().insert_request_log(&log).await?)
+        self.log_request_later(log);
     }
 }
 

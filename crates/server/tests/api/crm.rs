@@ -836,15 +836,10 @@ async fn crm_calls_are_in_the_request_log() {
     crm.get("/crm/contacts/003000000000000AAA")
         .await
         .expect(404);
-    let mut logs = Vec::new();
-    for _ in 0..50 {
-        let r = crm.get("/vault/logs?limit=50").await.expect(200);
-        logs = r.data().as_array().cloned().unwrap_or_default();
-        if logs.iter().filter(|l| l["unified_api"] == "crm").count() >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // Entries are queued before the response leaves; flushing makes them visible.
+    crm.app.vault.flush_request_logs().await;
+    let r = crm.get("/vault/logs?limit=50").await.expect(200);
+    let logs = r.data().as_array().cloned().unwrap_or_default();
     let crm_logs: Vec<&Value> = logs.iter().filter(|l| l["unified_api"] == "crm").collect();
     assert_eq!(crm_logs.len(), 2, "{logs:#?}");
     let all = crm_logs
