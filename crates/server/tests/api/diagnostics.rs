@@ -11,7 +11,7 @@ use patchbay_server::service::integrations::IntegrationInput;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, TestApp, json_with, spawn_with};
+use crate::helpers::{Db, Options, TestApp, json_with, spawn_with};
 
 async fn app_with(f: impl FnOnce(&mut Options)) -> TestApp {
     let mut o = Options::default();
@@ -374,9 +374,15 @@ async fn staged_credentials_that_salesforce_promoted_are_to_be_promoted_in_patch
     assert_all_passed(&diagnose(&app).await);
 }
 
-#[tokio::test]
-async fn rotation_is_detected_and_the_rotated_token_is_stored() {
-    let app = app_with(|o| o.emulator.rotate_refresh_tokens = true).await;
+async fn rotation_case(db: Db) {
+    let mut options = Options {
+        db,
+        ..Options::default()
+    };
+    options.emulator.rotate_refresh_tokens = true;
+    let app = spawn_with(options)
+        .await
+        .expect("the backend is available (PostgreSQL at 127.0.0.1:5432)");
     app.connect("c").await;
     let old = stored_refresh_token(&app, "c").await;
     let r = diagnose(&app).await;
@@ -391,6 +397,16 @@ async fn rotation_is_detected_and_the_rotated_token_is_stored() {
     // A second run uses the stored (rotated) token: it still works.
     assert_all_passed(&diagnose(&app).await);
     assert!(!app.refresh_token_alive(&old).await);
+}
+
+#[tokio::test]
+async fn rotation_is_detected_and_the_rotated_token_is_stored() {
+    rotation_case(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn rotation_is_detected_and_the_rotated_token_is_stored_on_postgres() {
+    rotation_case(Db::Postgres).await;
 }
 
 #[tokio::test]
