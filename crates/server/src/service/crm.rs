@@ -89,9 +89,9 @@ impl Vault {
             service: salesforce::SERVICE_ID,
             resource,
         };
-        let codec = self.cursor_codec()?;
         match &request.operation {
             CrmOperation::List => {
+                let codec = self.cursor_codec()?;
                 let params = ListParams::parse(resource, request.query)?;
                 let first_plan = plan_list(&params, &codec, &[])?;
                 let mut session = self.session(request, usage).await?;
