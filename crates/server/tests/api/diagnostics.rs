@@ -269,6 +269,26 @@ async fn granted_scopes_missing_requested_ones_are_named() {
 }
 
 #[tokio::test]
+async fn scopes_salesforce_silently_dropped_are_named_from_the_grant() {
+    let app = app_with(|_| {}).await;
+    // The app allows fewer scopes than Patchbay requests and drops the others at login.
+    emulator(
+        &app,
+        Method::PATCH,
+        &format!("/apps/{}", app.client_id),
+        json!({ "scopes": "api refresh_token", "ignore_disallowed_scopes": true }),
+    )
+    .await;
+    app.connect("c").await;
+    assert_eq!(app.connection("c").await["state"], "callable");
+    let r = diagnose(&app).await;
+    assert!(!r.ok);
+    let fix = fix_of(&r, "scopes");
+    assert!(fix.contains("Selected OAuth Scopes: add openid,"), "{fix}");
+    assert!(check(&r, "scopes").detail.contains("missing openid"));
+}
+
+#[tokio::test]
 async fn credentials_replaced_after_migration_ask_for_the_new_ones_and_connections_survive() {
     let app = app_with(|_| {}).await;
     app.connect("c").await;
