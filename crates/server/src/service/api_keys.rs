@@ -151,7 +151,13 @@ impl Vault {
         if row.is_revoked() || row.application_id.as_str() != app_header {
             return Err(Error::Unauthorized);
         }
-        if let Err(e) = self.store().touch_api_key(&row.id, self.now_ms()).await {
+        // Only when the recorded use is stale: a hot path must not write (and on SQLite even an
+        // UPDATE that matches nothing takes the write lock).
+        let now = self.now_ms();
+        let stale = row
+            .last_used_at
+            .is_none_or(|t| t < now.saturating_sub(patchbay_store::TOUCH_GRANULARITY_MS));
+        if stale && let Err(e) = self.store().touch_api_key(&row.id, now).await {
             tracing::warn!(error = %crate::error::chain(&e), "could not record API key use");
         }
         Ok(ApiKeyPrincipal {

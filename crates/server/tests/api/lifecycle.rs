@@ -18,7 +18,8 @@ use crate::proxy_support::{
 crate::server_backend_tests!(
     vault_and_coordinator_open_each_others_secrets,
     two_hundred_callers_share_one_refresh_under_rotation,
-    a_dead_grant_is_a_connector_credentials_error
+    a_dead_grant_is_a_connector_credentials_error,
+    fresh_tokens_cost_no_write_and_no_token_call
 );
 
 fn crm() -> UnifiedApi {
@@ -181,4 +182,29 @@ async fn a_dead_grant_is_a_connector_credentials_error(db: Db) {
     assert_eq!(again.envelope()["type_name"], "ConnectorCredentialsError");
     assert_eq!(refresh_calls(&app).len(), calls);
     assert_eq!(app.connection("gone").await["state"], "invalid");
+}
+
+/// The hot path: proxy calls with a fresh token leave the connection row exactly as it was
+/// (no write, no lease) and make no token call.
+async fn fresh_tokens_cost_no_write_and_no_token_call(db: Db) {
+    let Some(app) = clocked(db, |_| {}).await else {
+        return;
+    };
+    app.connect("c").await;
+    let id = connection_id(&app, "c").await;
+    let before = app.vault.store().get_connection(&id).await.expect("read");
+    for _ in 0..20 {
+        let r = crate::proxy_support::proxy(&app, Method::GET, "c")
+            .header("x-apideck-downstream-url", "/services/data/v66.0/limits")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let after = app.vault.store().get_connection(&id).await.expect("read");
+    let (before, after) = (before.expect("row"), after.expect("row"));
+    assert_eq!(before.updated_at, after.updated_at);
+    assert_eq!(before.token_version, after.token_version);
+    assert!(after.lease_owner.is_none());
+    assert!(refresh_calls(&app).is_empty());
 }
