@@ -1012,3 +1012,55 @@ async fn futures_join_all<F: std::future::Future>(
     .await;
     out.into_iter().flatten().collect()
 }
+
+#[tokio::test]
+async fn salesforce_gotchas_are_handled_before_or_by_salesforce() {
+    let crm = crm_app(20).await;
+    // Event timing: a meeting needs a time (or a date when all-day) and a duration
+    let r = crm
+        .post(
+            "/crm/activities",
+            json!({"type": "meeting", "title": "No time"}),
+        )
+        .await
+        .expect(400);
+    assert_error_envelope(&r.body, 400, "RequestValidationError");
+    let all_day = crm
+        .post(
+            "/crm/activities",
+            json!({"type": "meeting", "title": "Offsite", "all_day_event": true, "activity_date": "2024-05-01"}),
+        )
+        .await
+        .expect(201);
+    let id = all_day.data()["id"].as_str().expect("id").to_owned();
+    let got = one_checked(&crm, "activities", &id).await;
+    assert_eq!(got["all_day_event"], true);
+    assert_eq!(got["activity_date"], "2024-05-01");
+    // an opportunity needs a close date and a stage
+    for body in [
+        json!({"title": "Deal", "pipeline_stage_id": "Prospecting"}),
+        json!({"title": "Deal", "close_date": "2025-01-31"}),
+    ] {
+        let r = crm.post("/crm/opportunities", body).await.expect(400);
+        assert_error_envelope(&r.body, 400, "RequestValidationError");
+    }
+    // a note has exactly one parent, and needs one
+    let r = crm
+        .post("/crm/notes", json!({"title": "Orphan", "content": "x"}))
+        .await
+        .expect(400);
+    assert_error_envelope(&r.body, 400, "RequestValidationError");
+    // a validation failure costs no Salesforce call
+    let emu = crm.app.emulator.emulator();
+    emu.clear_requests();
+    crm.post("/crm/leads", json!({"title": "no name"}))
+        .await
+        .expect(400);
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|e| !e.path.starts_with("/services/data/")),
+        "{:?}",
+        emu.requests()
+    );
+}
