@@ -1127,7 +1127,7 @@ async fn keys_page(State(state): State<ConsoleState>, admin: Admin) -> Response 
     render(&KeysPage {
         signed_in: true,
         csrf: admin.0.csrf.clone(),
-        active: status.active_key_id.clone(),
+        active: status.active_key_id,
         keys,
         missing,
     })

@@ -264,7 +264,9 @@ async fn render_page(
                     .unwrap_or_default()
                     .to_owned(),
                 connect_label: if has_grant { "Re-authorize" } else { "Connect" },
-                show_connect: configured && v.enabled && (!has_grant || allowed.reauthorize),
+                show_connect: configured
+                    && (!exists || v.enabled)
+                    && (!has_grant || allowed.reauthorize),
                 show_disconnect: has_grant && v.state != "invalid" && allowed.disconnect,
                 show_disable: exists && v.enabled && allowed.disable,
                 show_enable: exists && !v.enabled && allowed.disable,

@@ -156,7 +156,7 @@ async fn render_page(state: &ConsoleState, admin: &Admin, app: &str, extras: Ext
             String::new()
         },
         custom_url: if login == LoginChoice::Custom {
-            login_url.clone()
+            login_url
         } else {
             String::new()
         },

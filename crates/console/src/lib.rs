@@ -19,6 +19,10 @@
 //! - The hosted page is scoped by its session JWT: it only ever passes the JWT's application
 //!   and consumer to the service layer, never ids from the URL or the form.
 
+// Handlers and their helpers return a ready page as the error: it is built once per request,
+// so boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 mod admin;
 mod assets;
 mod auth;

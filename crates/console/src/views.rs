@@ -401,7 +401,9 @@ mod tests {
         assert!(!valid_color("#286efa;}body{display:none"));
         assert_eq!(text_on("#ffffff"), "#000000");
         assert_eq!(text_on("#000"), "#ffffff");
-        assert_eq!(text_on("#286efa"), "#ffffff");
+        assert_eq!(text_on("#0a7d4f"), "#ffffff");
+        // Mid blues read (slightly) better with black: the larger WCAG contrast wins.
+        assert_eq!(text_on("#286efa"), "#000000");
     }
 
     #[test]

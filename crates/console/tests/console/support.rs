@@ -151,13 +151,6 @@ impl TestApp {
             .session_uri
     }
 
-    pub fn session_request(redirect: bool) -> SessionRequest {
-        SessionRequest {
-            redirect_uri: redirect.then(|| REDIRECT_URI.to_owned()),
-            ..SessionRequest::default()
-        }
-    }
-
     /// A client that keeps cookies and does not follow redirects.
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()
