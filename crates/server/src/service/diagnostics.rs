@@ -15,6 +15,10 @@
 //!   grant), then granted scopes, introspection of the fresh access token, and rotation.
 //!   A failed diagnostic refresh is reported, not recorded on the connection.
 //!
+//! The diagnostic refresh deliberately bypasses the token-lifecycle coordinator's backoff and
+//! per-integration breaker (it still takes the same lease row, so it never races a scheduled
+//! refresh): someone who has just fixed a Salesforce setting must be able to re-test at once.
+//!
 //! Invariant: the report holds no secret; it names client ids, URLs and settings only.
 
 use patchbay_core::{ApplicationId, ServiceId, UnifiedApi};
