@@ -154,6 +154,11 @@ async fn set_up(
             &consumer,
             SessionRequest {
                 redirect_uri: Some(redirect),
+                // A day, so the printed link outlives a coffee break (the default is 1 h).
+                settings: Some(serde_json::Map::from_iter([(
+                    "session_length".to_owned(),
+                    serde_json::Value::from("1d"),
+                )])),
                 ..SessionRequest::default()
             },
         )
