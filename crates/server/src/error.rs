@@ -410,6 +410,47 @@ impl IntoResponse for Error {
     }
 }
 
+/// The server's answer for each coordinator failure (apideck.md §0, §1.7): refresh problems
+/// carry the spec's structured 401 detail.
+impl From<patchbay_refresh::RefreshError> for Error {
+    fn from(e: patchbay_refresh::RefreshError) -> Self {
+        use patchbay_refresh::RefreshError as R;
+        let detail = e
+            .detail()
+            .and_then(|d| serde_json::to_value(d).ok())
+            .map(Box::new);
+        let retry_after_ms = e.retry_after_ms();
+        match e {
+            R::ConnectionNotFound => Error::ConnectionNotFound,
+            R::IntegrationNotFound => Error::IntegrationNotFound,
+            R::Disabled => Error::ConnectorCredentials {
+                message: "the connection is disabled; enable it first".to_owned(),
+                detail: None,
+            },
+            R::NoCredentials | R::NeedsAuth { .. } => Error::ConnectorCredentials {
+                message: e.to_string(),
+                detail,
+            },
+            R::Config(m) => Error::OAuthConnector(m),
+            R::Store(s) => s.into(),
+            R::Crypto(_) => Error::internal(e),
+            R::CoolingDown { .. }
+            | R::RateLimited { .. }
+            | R::IntegrationRejected { .. }
+            | R::Transient { .. }
+            | R::Unpersisted
+            | R::Busy => match detail {
+                Some(detail) => Error::TokenRefresh {
+                    message: e.to_string(),
+                    detail,
+                    retry_after_ms,
+                },
+                None => Error::internal(e),
+            },
+        }
+    }
+}
+
 impl From<patchbay_store::StoreError> for Error {
     fn from(e: patchbay_store::StoreError) -> Self {
         match e {

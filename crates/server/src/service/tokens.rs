@@ -11,7 +11,7 @@
 
 use patchbay_core::{ApplicationId, ConsumerId, LoginHost, ServiceId, UnifiedApi};
 use patchbay_oauth::AccessToken;
-use patchbay_refresh::{CurrentToken, RefreshError};
+use patchbay_refresh::CurrentToken;
 use patchbay_store::{ConnectionRow, IntegrationRow};
 
 use super::Vault;
@@ -160,47 +160,10 @@ fn finish(
     })
 }
 
-/// The server's answer for each coordinator failure (apideck.md §0, §1.7): refresh problems
-/// carry the spec's structured 401 detail.
-impl From<RefreshError> for Error {
-    fn from(e: RefreshError) -> Self {
-        let detail = e
-            .detail()
-            .and_then(|d| serde_json::to_value(d).ok())
-            .map(Box::new);
-        let retry_after_ms = e.retry_after_ms();
-        match e {
-            RefreshError::ConnectionNotFound => Error::ConnectionNotFound,
-            RefreshError::IntegrationNotFound => Error::IntegrationNotFound,
-            RefreshError::Disabled => not_callable("the connection is disabled; enable it first"),
-            RefreshError::NoCredentials | RefreshError::NeedsAuth { .. } => {
-                Error::ConnectorCredentials {
-                    message: e.to_string(),
-                    detail,
-                }
-            }
-            RefreshError::Config(m) => Error::OAuthConnector(m),
-            RefreshError::Store(s) => s.into(),
-            RefreshError::Crypto(_) => Error::internal(e),
-            RefreshError::CoolingDown { .. }
-            | RefreshError::RateLimited { .. }
-            | RefreshError::IntegrationRejected { .. }
-            | RefreshError::Transient { .. }
-            | RefreshError::Unpersisted
-            | RefreshError::Busy => match detail {
-                Some(detail) => Error::TokenRefresh {
-                    message: e.to_string(),
-                    detail,
-                    retry_after_ms,
-                },
-                None => Error::internal(e),
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use patchbay_refresh::RefreshError;
+
     use super::*;
 
     #[test]
