@@ -48,6 +48,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// "Test Vault": check an integration and name the Salesforce setting to change.
     Doctor(DoctorArgs),
+    /// Admin console users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Run a local Salesforce emulator (OAuth server + REST API) for development, demos and CI.
     FakeSalesforce(FakeSalesforceArgs),
 }
@@ -284,6 +287,22 @@ pub enum KeysCommand {
     Status {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user of the admin console (`/admin`). The password is read from
+    /// `PATCHBAY_ADMIN_PASSWORD` or, when that is unset, from the first line of stdin; never
+    /// from a flag, so it stays out of shell history and process listings.
+    CreateUser {
+        /// Letters, digits and `. _ @ -`, at most 64 characters.
+        username: String,
+        /// Replace the password of an existing user instead.
+        #[arg(long)]
+        reset_password: bool,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns parsed flags into a call on a library crate.
 
+mod admin;
 mod api_keys;
 mod apps;
 mod context;
@@ -28,6 +29,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Integrations(cmd) => integrations::run(cmd).await?,
         Command::Keys(cmd) => keys::run(cmd).await?,
         Command::Doctor(args) => return doctor::run(args).await,
+        Command::Admin(cmd) => admin::run(cmd).await?,
         Command::FakeSalesforce(args) => fake_salesforce::run(args).await?,
     }
     Ok(Outcome::Success)
