@@ -1,5 +1,8 @@
 //! The `patchbay` binary: parses the command line, loads configuration and wires the crates
 //! together. No product logic lives here; each subcommand hands off to a library crate.
+//!
+//! Exit codes: 0 success; 1 the command could not run (the message says why); 2 bad usage
+//! (clap); 3 the command ran and found failures (`doctor` with a failed check).
 
 mod cli;
 mod commands;

@@ -222,6 +222,44 @@ fn integrations_never_echo_a_secret() {
     assert_eq!(p["client_id"], "3MVG9staged");
     assert!(p["staged"].is_null());
 
+    // An empty standard input is no secret; PATCHBAY_CLIENT_SECRET works instead of the flag.
+    let empty = patchbay()
+        .args([
+            "integrations",
+            "set",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--client-secret-stdin",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(
+        stderr(&empty).contains("client secret must not be empty"),
+        "{}",
+        stderr(&empty)
+    );
+    let from_env = patchbay()
+        .args([
+            "integrations",
+            "set",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--json",
+        ])
+        .env("PATCHBAY_CLIENT_SECRET", &secret)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(from_env.status.success(), "{}", stderr(&from_env));
+    assert!(!stdout(&from_env).contains(&secret));
+
     ok(
         dir.path(),
         &["integrations", "disable", "--app", &app, "crm/salesforce"],

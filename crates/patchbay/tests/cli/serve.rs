@@ -79,6 +79,41 @@ async fn serve_starts_on_port_zero_with_the_embedded_default_and_answers_the_vau
     assert_eq!(v["status_code"], 401);
 }
 
+#[tokio::test]
+async fn the_public_url_names_the_links_the_server_hands_out() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, key) = create_app(dir.path(), &[]);
+    let mut cmd = patchbay();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("PATCHBAY_PUBLIC_URL", "https://patchbay.example.test/");
+    let mut server = Running::start(cmd);
+    let line = server.line();
+    assert!(
+        line.ends_with("public URL https://patchbay.example.test"),
+        "{line}"
+    );
+    let port = line
+        .strip_prefix("listening on 127.0.0.1:")
+        .and_then(|r| r.split(',').next())
+        .expect("port");
+    let r = http()
+        .post(format!("http://127.0.0.1:{port}/vault/sessions"))
+        .bearer_auth(&key)
+        .header("x-apideck-app-id", &app)
+        .header("x-apideck-consumer-id", "c")
+        .send()
+        .await
+        .expect("sessions");
+    let v: Value = r.json().await.expect("json");
+    assert!(
+        v["data"]["session_uri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://patchbay.example.test/session/")),
+        "{v}"
+    );
+}
+
 #[test]
 fn a_wrong_or_missing_master_key_refuses_to_start() {
     let dir = tempfile::tempdir().expect("tmp");
