@@ -142,6 +142,7 @@ struct ConnectPage {
     csrf: String,
     vault_name: String,
     logo: Option<String>,
+    favicon: Option<String>,
     privacy_url: Option<String>,
     terms_url: Option<String>,
     consumer_label: String,
@@ -285,10 +286,13 @@ async fn render_page(
         privacy_url: theme_str("privacy_url").and_then(|u| https_url(&u)),
         terms_url: theme_str("terms_url").and_then(|u| https_url(&u)),
         consumer_label: s.consumer_label.clone(),
+        // Isolation mode shows only the connection screen, as Apideck's hosted Vault does.
         show_sidebar: settings
             .get("show_sidebar")
             .and_then(Value::as_bool)
-            .unwrap_or(true),
+            .unwrap_or(true)
+            && !flag(settings, "isolation_mode"),
+        favicon: theme_str("favicon").and_then(|u| https_url(&u)),
         sandbox: flag(settings, "sandbox_mode"),
         hide_guides: flag(settings, "hide_guides"),
         items,

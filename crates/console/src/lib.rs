@@ -65,6 +65,14 @@ impl Default for ConsoleConfig {
     }
 }
 
+/// Where the hosted connect page asks Patchbay's callback to send the customer back. Put it on
+/// an application's redirect-URI allow-list (saving the Salesforce settings in the console does)
+/// so that customers return to the hosted page; otherwise they go straight to the session's
+/// `redirect_uri`.
+pub fn hosted_return_url(public_url: &str) -> String {
+    format!("{}/connect/return", public_url.trim_end_matches('/'))
+}
+
 /// The console as a server extension, with default settings.
 pub fn extension() -> RouterExtension {
     extension_with(ConsoleConfig::default())

@@ -65,7 +65,7 @@ impl ConsoleState {
 
     /// Where the hosted page asks Patchbay's callback to send the customer back.
     pub fn connect_return_url(&self) -> String {
-        format!("{}/connect/return", self.vault.public_url())
+        crate::hosted_return_url(self.vault.public_url())
     }
 
     /// The connect page's CSRF token for one session JWT.

@@ -559,3 +559,213 @@ async fn admin_users_need_a_valid_name_and_a_long_password() {
     assert!(stored.password_hash.starts_with("$argon2id$"));
     assert!(!stored.password_hash.contains(ADMIN_PASSWORD));
 }
+
+#[tokio::test]
+async fn the_hosted_page_honours_settings_and_theme() {
+    let app = spawn(Knobs::default()).await;
+    let key = |c: &str| ConnectionKey {
+        application_id: app.app_id.clone(),
+        consumer_id: ConsumerId::parse(c).unwrap(),
+        unified_api: UnifiedApi::crm(),
+        service_id: ServiceId::salesforce(),
+    };
+    app.vault
+        .add_connection(&key("locked"), ConnectionInput::default(), &Actor::Admin)
+        .await
+        .unwrap();
+    let session = |v: serde_json::Value| serde_json::from_value::<SessionRequest>(v).unwrap();
+    let get = |uri: String| {
+        let client = app.client();
+        let url = uri.replace(&app.base_url, &app.local_url);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+
+    // allow_actions: [] hides every action, and the server refuses them too.
+    let uri = app
+        .session_uri(
+            "locked",
+            session(serde_json::json!({"settings": {"allow_actions": []}})),
+        )
+        .await;
+    let html = get(uri.clone()).await;
+    for id in [
+        "delete-crm-salesforce",
+        "disable-crm-salesforce",
+        "disconnect-crm-salesforce",
+    ] {
+        assert!(!html.contains(&format!("id=\"{id}\"")), "{id} hidden");
+    }
+    assert!(
+        html.contains("id=\"connect-crm-salesforce\""),
+        "connecting is always offered"
+    );
+    let all = get(app.session_uri("locked", SessionRequest::default()).await).await;
+    assert!(
+        all.contains("id=\"delete-crm-salesforce\"")
+            && all.contains("id=\"disable-crm-salesforce\"")
+    );
+    let csrf = csrf_of(&all);
+    let res = app
+        .client()
+        .post(format!(
+            "{}/action/crm/salesforce",
+            uri.replace(&app.base_url, &app.local_url)
+        ))
+        .form(&[
+            ("csrf", csrf_of_session(&app, &uri).await.as_str()),
+            ("action", "delete"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "refused with a notice");
+    assert!(res.text().await.unwrap().contains("not available here"));
+    assert_eq!(
+        app.vault
+            .get_connection(&key("locked"))
+            .await
+            .unwrap()
+            .state,
+        "added"
+    );
+    assert!(!csrf.is_empty());
+
+    // unified_apis filters the list.
+    let html = get(app
+        .session_uri(
+            "filtered",
+            session(serde_json::json!({"settings": {"unified_apis": ["accounting"]}})),
+        )
+        .await)
+    .await;
+    assert!(
+        html.contains("id=\"no-integrations\"")
+            && !html.contains("id=\"integration-crm-salesforce\"")
+    );
+
+    // Theme: name, https logo only, isolation mode hides the sidebar, bad colours are dropped.
+    let uri = app
+        .session_uri(
+            "themed",
+            session(serde_json::json!({
+                "theme": {"vault_name": "Initech <Vault>", "logo": "http://insecure.example/logo.png",
+                          "primary_color": "#ff0000;}body{display:none", "favicon": "https://cdn.example/f.ico"},
+                "settings": {"isolation_mode": true, "sandbox_mode": true, "hide_guides": true}
+            })),
+        )
+        .await;
+    let html = get(uri.clone()).await;
+    assert!(
+        html.contains("Initech &#60;Vault&#62;") || html.contains("Initech &lt;Vault&gt;"),
+        "escaped name"
+    );
+    assert!(
+        !html.contains("insecure.example"),
+        "http logos are not loaded"
+    );
+    assert!(!html.contains("class=\"connect-side\""), "isolation mode");
+    assert!(html.contains("class=\"sandbox\""), "sandbox banner");
+    assert!(
+        !html.contains("Connect opens your Salesforce login page"),
+        "hide_guides"
+    );
+    assert!(html.contains("href=\"https://cdn.example/f.ico\""));
+    let css = app
+        .client()
+        .get(format!(
+            "{}/theme.css",
+            uri.replace(&app.base_url, &app.local_url)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !css.contains("display:none") && !css.contains("#ff0000"),
+        "{css}"
+    );
+}
+
+/// The connect page's CSRF token for a session link (from its `csrf-token` meta tag, present
+/// even when the page has no forms).
+async fn csrf_of_session(app: &TestApp, uri: &str) -> String {
+    let html = app
+        .client()
+        .get(uri.replace(&app.base_url, &app.local_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf-token\" content=\"";
+    let i = html.find(marker).expect("csrf meta") + marker.len();
+    html[i..].split('"').next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn coming_back_from_salesforce_returns_to_the_page_or_auto_redirects() {
+    let app = spawn(Knobs::default()).await;
+    let plain = app
+        .session_uri(
+            "back",
+            serde_json::from_value(
+                serde_json::json!({"redirect_uri": crate::support::REDIRECT_URI}),
+            )
+            .unwrap(),
+        )
+        .await;
+    let auto = app
+        .session_uri(
+            "back",
+            serde_json::from_value(serde_json::json!({
+                "redirect_uri": crate::support::REDIRECT_URI,
+                "settings": {"auto_redirect": true}
+            }))
+            .unwrap(),
+        )
+        .await;
+    let jwt = |uri: &str| uri.rsplit('/').next().unwrap().to_owned();
+    let back = |jwt: String, query: &'static str| {
+        let client = app.client();
+        let url = format!("{}/connect/return{query}", app.local_url);
+        async move {
+            client
+                .get(url)
+                .header("cookie", format!("pb_connect={jwt}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = back(jwt(&plain), "").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()[LOCATION],
+        format!("/session/{}?result=connected", jwt(&plain))
+    );
+    let cleared = res.headers().get_all(SET_COOKIE).iter().any(|c| {
+        c.to_str().unwrap().starts_with("pb_connect=;") || c.to_str().unwrap().contains("Max-Age=0")
+    });
+    assert!(cleared, "the connect cookie is cleared");
+    let res = back(jwt(&auto), "").await;
+    assert_eq!(
+        res.headers()[LOCATION],
+        crate::support::REDIRECT_URI,
+        "auto_redirect"
+    );
+    let res = back(
+        jwt(&auto),
+        "?error=access_denied&error_description=end-user%20denied",
+    )
+    .await;
+    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("/session/{}?error=access_denied", jwt(&auto))),
+        "{location}"
+    );
+    let res = back("garbage".to_owned(), "").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
