@@ -851,3 +851,63 @@ async fn read_prefix(mut response: reqwest::Response, max: usize) -> String {
     }
     String::from_utf8_lossy(&body).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_come_out_in_table_order_and_skips_never_override_a_verdict() {
+        let mut b = Builder { checks: Vec::new() };
+        b.set("rotation", CheckStatus::Passed, "r".to_owned(), None);
+        b.set("credentials", CheckStatus::Passed, "c".to_owned(), None);
+        b.set(
+            "pkce",
+            CheckStatus::Failed,
+            "p".to_owned(),
+            Some("fix".to_owned()),
+        );
+        b.skip_rest(CONNECTION_CHECKS, "later");
+        // A later verdict replaces an earlier one for the same check.
+        b.set("credentials", CheckStatus::Warning, "c2".to_owned(), None);
+        let checks = b.finish();
+        let ids: Vec<&str> = checks.iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "credentials",
+                "pkce",
+                "refresh_without_secret",
+                "introspection",
+                "scopes",
+                "rotation"
+            ]
+        );
+        assert_eq!(checks[0].status, CheckStatus::Warning);
+        assert_eq!(
+            checks[5].status,
+            CheckStatus::Passed,
+            "not overridden by a skip"
+        );
+        assert_eq!(checks[2].status, CheckStatus::Skipped);
+        assert!(
+            checks.iter().all(|c| c.title != c.id),
+            "every check has a title"
+        );
+    }
+
+    #[test]
+    fn statuses_serialize_as_the_admin_api_documents() {
+        let v = serde_json::to_value([
+            CheckStatus::Passed,
+            CheckStatus::Failed,
+            CheckStatus::Warning,
+            CheckStatus::Skipped,
+        ])
+        .expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!(["passed", "failed", "warning", "skipped"])
+        );
+    }
+}
