@@ -193,6 +193,11 @@ async fn to_consent_page(d: &WebDriver, app: &TestApp, session_uri: &str) {
         .click()
         .await
         .unwrap();
+    login_and_consent(d, app).await;
+}
+
+/// On the emulator's login page: sign in and wait for the consent page.
+async fn login_and_consent(d: &WebDriver, app: &TestApp) {
     wait_for(d, By::Id("Login")).await;
     let at = d.current_url().await.unwrap().to_string();
     assert!(
@@ -463,7 +468,29 @@ async fn consumer_who_denies_gets_a_clear_message() {
     let app = spawn(Knobs::default()).await;
     let d = b.d();
     let uri = app.session_uri("initech", themed_session()).await;
-    to_consent_page(d, &app, &uri).await;
+    // Keyboard only: Tab to the Connect button and press Enter.
+    d.goto(&uri).await.unwrap();
+    wait_text(d, By::Id("state-crm-salesforce"), "Not connected").await;
+    let mut reached = false;
+    for _ in 0..15 {
+        d.action_chain()
+            .send_keys(Key::Tab)
+            .perform()
+            .await
+            .unwrap();
+        let focused = d.active_element().await.unwrap();
+        if focused.id().await.unwrap().as_deref() == Some("connect-crm-salesforce") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the Connect button is reachable with Tab");
+    d.action_chain()
+        .send_keys(Key::Enter)
+        .perform()
+        .await
+        .unwrap();
+    login_and_consent(d, &app).await;
     d.find(By::Id("deny")).await.unwrap().click().await.unwrap();
     wait_text(d, By::Id("notice-title"), "Access was denied").await;
     let text = d
@@ -559,5 +586,63 @@ async fn admin_validates_and_deletes_the_new_connection() {
     assert!(seen.iter().any(|a| a == "connection.create"), "{seen:?}");
     assert!(seen.iter().any(|a| a == "connection.delete"), "{seen:?}");
     shot(d, "admin-audit.png").await;
+
+    // API keys: the secret is shown once, then only its id; revoking asks first.
+    d.goto(format!(
+        "{}/admin/apps/{}/api-keys",
+        app.base_url, app.app_id
+    ))
+    .await
+    .unwrap();
+    type_into(d, "key-name", "reporting job").await;
+    d.find(By::Id("create-key"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let secret = wait_for(d, By::Id("new-key"))
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(secret.len() > 20, "the new key is shown");
+    shot(d, "admin-api-keys.png").await;
+    d.refresh().await.unwrap();
+    wait_text(d, By::Tag("h1"), "API keys").await;
+    assert!(!d.source().await.unwrap().contains(&secret), "shown once");
+    let keys = app.vault.list_api_keys(&app.app_id).await.unwrap();
+    let created = keys
+        .iter()
+        .find(|k| k.name == "reporting job")
+        .expect("key row");
+    d.find(By::Id(format!("revoke-{}", created.id)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    d.accept_alert().await.unwrap();
+    wait_text(d, By::Id("notice"), "Revoked").await;
+    let keys = app.vault.list_api_keys(&app.app_id).await.unwrap();
+    assert!(
+        keys.iter()
+            .any(|k| k.name == "reporting job" && k.revoked_at.is_some())
+    );
+
+    d.goto(format!(
+        "{}/admin/apps/{}/logs?consumer=umbrella",
+        app.base_url, app.app_id
+    ))
+    .await
+    .unwrap();
+    wait_text(d, By::Tag("h1"), "Logs").await;
+    shot(d, "admin-logs.png").await;
+    d.goto(format!("{}/admin/keys", app.base_url))
+        .await
+        .unwrap();
+    wait_text(d, By::Tag("h1"), "Encryption keys").await;
+    shot(d, "admin-encryption-keys.png").await;
     b.close().await;
 }

@@ -769,3 +769,27 @@ async fn coming_back_from_salesforce_returns_to_the_page_or_auto_redirects() {
     let res = back("garbage".to_owned(), "").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_app_that_is_not_active_yet_gets_a_message_the_customer_can_act_on() {
+    let app = spawn(Knobs {
+        activation_delay_secs: 600,
+        ..Knobs::default()
+    })
+    .await;
+    let uri = app.session_uri("early", SessionRequest::default()).await;
+    let local = uri.replace(&app.base_url, &app.local_url);
+    let res = app
+        .client()
+        .get(format!("{local}/connect/crm/salesforce"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "stays on the page");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("This Salesforce app is not active yet, try again in a few minutes."),
+        "{html}"
+    );
+    assert!(!html.contains(&app.client_secret));
+}

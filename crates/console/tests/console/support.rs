@@ -21,6 +21,8 @@ pub struct Knobs {
     pub max_failed_logins: u32,
     /// Serve behind a pretend https public URL (cookies must then be `Secure`).
     pub https_public_url: bool,
+    /// Seconds before the emulator's app becomes active (a freshly created External Client App).
+    pub activation_delay_secs: u64,
 }
 
 impl Default for Knobs {
@@ -30,6 +32,7 @@ impl Default for Knobs {
             integration: true,
             max_failed_logins: 5,
             https_public_url: false,
+            activation_delay_secs: 0,
         }
     }
 }
@@ -80,6 +83,7 @@ pub async fn spawn(knobs: Knobs) -> TestApp {
         callback_urls: vec![format!("{base_url}/vault/callback")],
         require_secret_for_refresh: knobs.require_secret_for_refresh,
         auto_approve: false,
+        activation_delay_secs: knobs.activation_delay_secs,
         ..EmulatorConfig::default()
     };
     let client_id = emulator_config.client_id.clone();
