@@ -458,6 +458,26 @@ async fn consumer_connects_through_the_hosted_page() {
     let w = width.json().as_i64().unwrap_or(9999);
     assert!(w <= 400, "page is {w}px wide at phone width");
     shot(d, "connect-phone.png").await;
+    // Disconnect (allowed by default) revokes at Salesforce and says so.
+    d.set_window_rect(0, 0, 1280, 900).await.unwrap();
+    d.find(By::Id("disconnect-crm-salesforce"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    d.accept_alert().await.unwrap();
+    wait_text(d, By::Id("notice-title"), "Disconnected").await;
+    let conn = app
+        .vault
+        .get_connection(&key(&app, "globex"))
+        .await
+        .unwrap();
+    assert_ne!(conn.state, "callable", "tokens are gone after disconnect");
+    assert!(
+        d.find(By::Id("connect-crm-salesforce")).await.is_ok(),
+        "can connect again"
+    );
     b.close().await;
 }
 
