@@ -793,3 +793,68 @@ async fn an_app_that_is_not_active_yet_gets_a_message_the_customer_can_act_on() 
     );
     assert!(!html.contains(&app.client_secret));
 }
+
+#[tokio::test]
+async fn logs_are_filtered_by_path_method_status_and_date() {
+    let app = spawn(Knobs::default()).await;
+    let key = app
+        .vault
+        .create_api_key(
+            &app.app_id,
+            "logs",
+            patchbay_server::service::Scope::DEFAULT,
+        )
+        .await
+        .unwrap();
+    let api = |path: &str| {
+        app.client()
+            .get(format!("{}{path}", app.local_url))
+            .bearer_auth(key.key.expose_secret())
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .header("x-apideck-consumer-id", "logger")
+    };
+    app.vault
+        .create_consumer(
+            &app.app_id,
+            &ConsumerId::parse("logger").unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        api("/vault/connections").send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        api("/vault/connections/crm/nosuch")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+            / 100,
+        4
+    );
+    let (client, _) = sign_in(&app).await;
+    let logs = |query: String| {
+        let client = client.clone();
+        let url = format!(
+            "{}/admin/apps/{}/logs?consumer=logger{query}",
+            app.local_url, app.app_id
+        );
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let all = logs(String::new()).await;
+    assert!(
+        all.contains("/vault/connections/crm/nosuch") && all.contains(">200<"),
+        "{all}"
+    );
+    let ok_only = logs("&status=200&method=GET".to_owned()).await;
+    assert!(ok_only.contains(">200<") && !ok_only.contains("/vault/connections/crm/nosuch"));
+    let by_path = logs("&path=nosuch".to_owned()).await;
+    assert!(by_path.contains("/vault/connections/crm/nosuch") && !by_path.contains(">200<"));
+    let long_ago = logs("&to=2001-01-01".to_owned()).await;
+    assert!(long_ago.contains("No requests match."));
+    let bad = logs("&from=yesterday".to_owned()).await;
+    assert!(bad.contains("is not a date"));
+}
