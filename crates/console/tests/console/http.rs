@@ -858,3 +858,102 @@ async fn logs_are_filtered_by_path_method_status_and_date() {
     let bad = logs("&from=yesterday".to_owned()).await;
     assert!(bad.contains("is not a date"));
 }
+
+#[tokio::test]
+async fn disable_enable_on_the_hosted_page_and_the_audited_export_in_the_console() {
+    let app = spawn(Knobs::default()).await;
+    let key = ConnectionKey {
+        application_id: app.app_id.clone(),
+        consumer_id: ConsumerId::parse("toggler").unwrap(),
+        unified_api: UnifiedApi::crm(),
+        service_id: ServiceId::salesforce(),
+    };
+    app.vault
+        .add_connection(&key, ConnectionInput::default(), &Actor::Admin)
+        .await
+        .unwrap();
+    let uri = app.session_uri("toggler", SessionRequest::default()).await;
+    let local = uri.replace(&app.base_url, &app.local_url);
+    let csrf = csrf_of_session(&app, &uri).await;
+    for (action, enabled, button) in [
+        ("disable", false, "id=\"enable-crm-salesforce\""),
+        ("enable", true, "id=\"disable-crm-salesforce\""),
+    ] {
+        let res = app
+            .client()
+            .post(format!("{local}/action/crm/salesforce"))
+            .form(&[("csrf", csrf.as_str()), ("action", action)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{action}");
+        assert_eq!(
+            app.vault.get_connection(&key).await.unwrap().enabled,
+            enabled
+        );
+        let html = app
+            .client()
+            .get(&local)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(button), "{action}");
+    }
+
+    let (client, _) = sign_in(&app).await;
+    let page = format!(
+        "{}/admin/apps/{}/consumers/toggler",
+        app.local_url, app.app_id
+    );
+    let html = client
+        .get(&page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let admin_csrf = csrf_of(&html);
+    let export = format!("{page}/connections/crm/salesforce/export");
+    let res = client
+        .post(&export)
+        .form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "export needs the CSRF token"
+    );
+    let res = client
+        .post(&export)
+        .form(&[("csrf", admin_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("written to the audit log")
+    );
+    let audit = app
+        .vault
+        .list_audit(Some(&app.app_id), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit
+            .items
+            .iter()
+            .filter(|e| e.action == "connection.export" && e.actor == "admin")
+            .count(),
+        1,
+        "exactly the one export was audited"
+    );
+}
