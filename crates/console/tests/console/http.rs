@@ -957,3 +957,33 @@ async fn disable_enable_on_the_hosted_page_and_the_audited_export_in_the_console
         "exactly the one export was audited"
     );
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = spawn(Knobs::default()).await;
+    let (client, cookie) = sign_in(&app).await;
+    let home = format!("{}/admin", app.local_url);
+    let res = client.get(&home).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csrf = csrf_of(&res.text().await.unwrap());
+    let res = client
+        .post(format!("{}/admin/logout", app.local_url))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // The old cookie value is dead on the server, not just removed from this browser.
+    let value = cookie.split(';').next().unwrap().to_owned();
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&home)
+        .header("cookie", value)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/admin/login");
+}
