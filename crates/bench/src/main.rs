@@ -1,0 +1,393 @@
+//! `patchbay-bench`: measures, side by side in one run on loopback, a direct call to the
+//! Salesforce emulator and the same call through Patchbay (the Proxy API, and the unified CRM
+//! API's single-record read), so the hot-path targets of issue 5 can be checked:
+//!
+//! - the proxy adds at most 1 ms at p50 and 3 ms at p99 at a fixed 1,000 requests/s;
+//! - saturated proxy throughput is at least half the direct call's;
+//! - a unified single-record read costs at most 1.25× the direct call.
+//!
+//! ```text
+//! cargo run --release -p patchbay-bench -- [--seconds 5] [--rate 1000] [--concurrency 32]
+//! ```
+//!
+//! Everything (emulator, Patchbay on SQLite, load generator) runs in this one process, so the
+//! numbers include their contention for the machine's cores; compare rows of one run, not
+//! runs on different machines. Latency is measured from the moment a request is sent (not
+//! from its scheduled time). Each phase is bounded by `--seconds`; a run takes about
+//! `8 × seconds` plus a few seconds of setup. The output is a Markdown table.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use patchbay_core::{ConsumerId, ServiceId, UnifiedApi};
+use patchbay_fake_salesforce::EmulatorConfig;
+use patchbay_server::service::integrations::IntegrationInput;
+use patchbay_server::{Application, ServerConfig};
+use reqwest::{Client, RequestBuilder};
+use tokio::task::JoinSet;
+
+const REDIRECT_URI: &str = "http://127.0.0.1:9/after-connect";
+const API: &str = "v66.0";
+
+struct Args {
+    seconds: u64,
+    rate: u64,
+    concurrency: usize,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        seconds: 5,
+        rate: 1000,
+        concurrency: 32,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--seconds" => a.seconds = value.parse()?,
+            "--rate" => a.rate = value.parse()?,
+            "--concurrency" => a.concurrency = value.parse()?,
+            _ => bail!("unknown flag {flag} (known: --seconds, --rate, --concurrency)"),
+        }
+    }
+    if a.seconds == 0 || a.seconds > 10 || a.rate == 0 || a.concurrency == 0 {
+        bail!(
+            "--seconds must be 1..=10 (the whole run stays under a minute), --rate and --concurrency positive"
+        );
+    }
+    Ok(a)
+}
+
+/// Builds one request of a scenario.
+type Make = Arc<dyn Fn(&Client) -> RequestBuilder + Send + Sync>;
+
+struct Scenario {
+    name: &'static str,
+    make: Make,
+}
+
+#[derive(Default)]
+struct Stats {
+    ok: usize,
+    failed: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let mut v = self.latencies.clone();
+        v.sort_unstable();
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v[i.min(v.len() - 1)].as_secs_f64() * 1000.0
+    }
+
+    fn rps(&self) -> f64 {
+        (self.ok + self.failed) as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+async fn timed(req: RequestBuilder) -> (Duration, bool) {
+    let started = Instant::now();
+    let ok = match req.send().await {
+        Ok(r) => {
+            let status = r.status();
+            r.bytes().await.is_ok() && status.is_success()
+        }
+        Err(_) => false,
+    };
+    (started.elapsed(), ok)
+}
+
+/// Open loop: one request every `1/rate` s for `seconds`, whatever the answers do.
+async fn fixed_rate(client: &Client, make: &Make, rate: u64, seconds: u64) -> Stats {
+    let mut ticker = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let end = started + Duration::from_secs(seconds);
+    let mut set = JoinSet::new();
+    while Instant::now() < end {
+        ticker.tick().await;
+        set.spawn(timed(make(client)));
+    }
+    let mut stats = collect(set).await;
+    stats.elapsed = started.elapsed();
+    stats
+}
+
+/// Closed loop: `concurrency` callers back to back for `seconds`.
+async fn saturated(client: &Client, make: &Make, concurrency: usize, seconds: u64) -> Stats {
+    let started = Instant::now();
+    let end = started + Duration::from_secs(seconds);
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, make) = (client.clone(), Arc::clone(make));
+        workers.spawn(async move {
+            let mut out = Vec::new();
+            while Instant::now() < end {
+                out.push(timed(make(&client)).await);
+            }
+            out
+        });
+    }
+    let mut stats = Stats::default();
+    while let Some(done) = workers.join_next().await {
+        for (latency, ok) in done.unwrap_or_default() {
+            stats.latencies.push(latency);
+            if ok {
+                stats.ok += 1;
+            } else {
+                stats.failed += 1;
+            }
+        }
+    }
+    stats.elapsed = started.elapsed();
+    stats
+}
+
+async fn collect(mut set: JoinSet<(Duration, bool)>) -> Stats {
+    let mut stats = Stats::default();
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok((latency, ok)) => {
+                stats.latencies.push(latency);
+                if ok {
+                    stats.ok += 1;
+                } else {
+                    stats.failed += 1;
+                }
+            }
+            Err(_) => stats.failed += 1,
+        }
+    }
+    stats
+}
+
+struct Setup {
+    emulator: String,
+    patchbay: String,
+    app_id: String,
+    api_key: String,
+    access_token: String,
+    account_id: String,
+    _emulator: patchbay_fake_salesforce::EmulatorHandle,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> anyhow::Result<Setup> {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServerConfig::new(dir.path());
+    config.master_key = Some(patchbay_crypto::Keyring::generate()?.to_json().to_string());
+    config.refresh_interval = None;
+    let app = Application::build(config).await?;
+    let patchbay = app.base_url().to_owned();
+    let vault = app.vault().clone();
+    tokio::spawn(app.run_until_stopped());
+
+    let client_id = format!("3MVG9bench{}", uuid::Uuid::new_v4().simple());
+    let client_secret = format!("SECRET{}", uuid::Uuid::new_v4().simple());
+    let emulator = patchbay_fake_salesforce::spawn(EmulatorConfig {
+        client_id: client_id.clone(),
+        client_secret: client_secret.clone(),
+        callback_urls: vec![format!("{patchbay}/vault/callback")],
+        auto_approve: true,
+        require_secret_for_refresh: false,
+        daily_api_limit: u64::MAX / 4,
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    let emu = emulator.base_url().trim_end_matches('/').to_owned();
+
+    let created = vault
+        .create_application("bench", &[REDIRECT_URI.to_owned()])
+        .await?;
+    let app_id = created.application.id.clone();
+    vault
+        .set_integration(
+            &app_id,
+            &UnifiedApi::crm(),
+            &ServiceId::salesforce(),
+            IntegrationInput {
+                client_id: Some(client_id),
+                client_secret: Some(patchbay_crypto::SecretString::new(client_secret)),
+                login_url: Some(emu.clone()),
+                pkce: Some(true),
+                ..IntegrationInput::default()
+            },
+        )
+        .await?;
+    let api_key = created.api_key.key.expose_secret().to_owned();
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+
+    // Connect the consumer the way a browser would: authorize, auto-approve, callback.
+    let v: serde_json::Value = http
+        .get(format!("{patchbay}/vault/connections/crm/salesforce"))
+        .bearer_auth(&api_key)
+        .header("x-apideck-app-id", app_id.as_str())
+        .header("x-apideck-consumer-id", "bench")
+        .send()
+        .await?
+        .json()
+        .await?;
+    let authorize = v["data"]["authorize_url"]
+        .as_str()
+        .context("authorize_url")?;
+    let mut url = format!(
+        "{authorize}&redirect_uri={}",
+        url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>()
+    );
+    for _ in 0..8 {
+        let r = http.get(&url).send().await?;
+        let Some(next) = r.headers().get("location").and_then(|l| l.to_str().ok()) else {
+            bail!("the connect flow stopped at {} ({})", url, r.status());
+        };
+        if next.starts_with(REDIRECT_URI) {
+            break;
+        }
+        url = if next.starts_with('/') {
+            format!("{emu}{next}")
+        } else {
+            next.to_owned()
+        };
+    }
+    let token = vault
+        .connection_token(
+            &app_id,
+            &ConsumerId::parse("bench")?,
+            &UnifiedApi::crm(),
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("connection not callable: {e}"))?;
+    let access_token = token.access_token.expose().to_owned();
+    let created: serde_json::Value = http
+        .post(format!("{emu}/services/data/{API}/sobjects/Account"))
+        .bearer_auth(&access_token)
+        .json(
+            &serde_json::json!({ "Name": "Bench Account", "Website": "https://bench.example.com" }),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let account_id = created["id"].as_str().context("account id")?.to_owned();
+    Ok(Setup {
+        emulator: emu,
+        patchbay,
+        app_id: app_id.to_string(),
+        api_key,
+        access_token,
+        account_id,
+        _emulator: emulator,
+        _dir: dir,
+    })
+}
+
+fn scenarios(s: &Setup) -> (Scenario, Scenario, Scenario) {
+    let path = format!("/services/data/{API}/sobjects/Account/{}", s.account_id);
+    let direct_url = format!("{}{path}", s.emulator);
+    let token = s.access_token.clone();
+    let direct = Scenario {
+        name: "direct GET sobjects/Account/{id}",
+        make: Arc::new(move |c: &Client| c.get(&direct_url).bearer_auth(&token)),
+    };
+    let proxy_url = format!("{}/proxy", s.patchbay);
+    let (key, app) = (s.api_key.clone(), s.app_id.clone());
+    let proxy = Scenario {
+        name: "proxy  GET /proxy → same",
+        make: Arc::new(move |c: &Client| {
+            c.get(&proxy_url)
+                .bearer_auth(&key)
+                .header("x-apideck-app-id", &app)
+                .header("x-apideck-consumer-id", "bench")
+                .header("x-apideck-downstream-url", &path)
+        }),
+    };
+    let crm_url = format!("{}/crm/companies/{}", s.patchbay, s.account_id);
+    let (key, app) = (s.api_key.clone(), s.app_id.clone());
+    let unified = Scenario {
+        name: "unified GET /crm/companies/{id}",
+        make: Arc::new(move |c: &Client| {
+            c.get(&crm_url)
+                .bearer_auth(&key)
+                .header("x-apideck-app-id", &app)
+                .header("x-apideck-consumer-id", "bench")
+        }),
+    };
+    (direct, proxy, unified)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let started = Instant::now();
+    let s = setup().await?;
+    let client = Client::builder().pool_max_idle_per_host(512).build()?;
+    let (direct, proxy, unified) = scenarios(&s);
+
+    let probe = (unified.make)(&client).send().await?;
+    let unified_status = probe.status();
+    let _ = probe.bytes().await;
+    let mut rows: Vec<&Scenario> = vec![&direct, &proxy];
+    if unified_status.is_success() {
+        rows.push(&unified);
+    } else {
+        eprintln!("TODO: the unified read answered {unified_status}; it is left out of this run");
+    }
+    for sc in &rows {
+        let _ = fixed_rate(&client, &sc.make, a.rate, 1).await;
+    }
+
+    println!(
+        "| scenario | fixed {} rps: sent/s | p50 ms | p99 ms | max ms | errors | saturated ({} callers): req/s | p50 ms |",
+        a.rate, a.concurrency
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut results = Vec::new();
+    for sc in &rows {
+        let fixed = fixed_rate(&client, &sc.make, a.rate, a.seconds).await;
+        let sat = saturated(&client, &sc.make, a.concurrency, a.seconds).await;
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.2} |",
+            sc.name,
+            fixed.rps(),
+            fixed.pct(0.50),
+            fixed.pct(0.99),
+            fixed.pct(1.0),
+            fixed.failed + sat.failed,
+            sat.rps(),
+            sat.pct(0.50),
+        );
+        results.push((fixed, sat));
+    }
+    let (d_fixed, d_sat) = &results[0];
+    let (p_fixed, p_sat) = &results[1];
+    println!();
+    println!(
+        "- proxy overhead at {} rps: p50 +{:.2} ms (target ≤ 1), p99 +{:.2} ms (target ≤ 3)",
+        a.rate,
+        p_fixed.pct(0.5) - d_fixed.pct(0.5),
+        p_fixed.pct(0.99) - d_fixed.pct(0.99)
+    );
+    println!(
+        "- saturated proxy / direct throughput: {:.2} (target ≥ 0.5)",
+        p_sat.rps() / d_sat.rps()
+    );
+    if let Some((u_fixed, u_sat)) = results.get(2) {
+        println!(
+            "- unified read / direct, p50 at {} rps: {:.2}×; saturated throughput direct / unified: {:.2}× (target ≤ 1.25)",
+            a.rate,
+            u_fixed.pct(0.5) / d_fixed.pct(0.5),
+            d_sat.rps() / u_sat.rps()
+        );
+    }
+    println!("- whole run: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
