@@ -215,6 +215,7 @@ impl Vault {
             .update_connection(&key.application_id, &row.id, &patch, self.now_ms())
             .await?
             .ok_or(Error::ConnectionNotFound)?;
+        self.forget_cached_tokens();
         self.connection_view(&integration, Some(&key.consumer_id), Some(&row))
     }
 
@@ -230,6 +231,7 @@ impl Vault {
         {
             return Err(Error::ConnectionNotFound);
         }
+        self.forget_cached_tokens();
         let mut details = audit_details(key);
         details["revoked_at_provider"] = Value::Bool(revoked);
         self.audit(

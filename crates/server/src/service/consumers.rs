@@ -112,6 +112,7 @@ impl Vault {
                 "consumer_id": consumer.as_str(), "service_id": c.service_id.as_str(), "reason": "consumer deleted",
             })).await?;
         }
+        self.forget_cached_tokens();
         if !self.store().delete_consumer(app, consumer).await? {
             return Err(Error::NotFound { entity: "consumer" });
         }

@@ -75,6 +75,7 @@ impl Vault {
                 }
                 Err(e) => return Err(e.into()),
             }
+            self.forget_cached_tokens();
         }
         let row = self.connection_row(key).await?;
         let state = compute_state(integration.to_domain()?.state(), Some(&row.facts(true)));
@@ -189,6 +190,7 @@ impl Vault {
                 .update_connection(&key.application_id, &id, &patch, now)
                 .await?;
         }
+        self.forget_cached_tokens();
         let mut details = audit_details(key);
         details["via"] = json!("import");
         self.audit(
@@ -293,6 +295,7 @@ impl Vault {
         self.store()
             .clear_tokens(&row.id, Health::Revoked, self.now_ms())
             .await?;
+        self.forget_cached_tokens();
         let mut details = audit_details(&key);
         details["revoked_at_provider"] = json!(revoked);
         self.audit(

@@ -82,6 +82,7 @@ impl Vault {
                 .map_err(Error::from),
             Err(e) => Err(e),
         };
+        self.forget_cached_tokens();
         match stored {
             Ok(Some(_)) => Ok((row.id, created)),
             Ok(None) | Err(_) if created => {

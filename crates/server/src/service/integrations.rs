@@ -146,6 +146,7 @@ impl Vault {
             w.pkce = v;
         }
         let row = self.store().upsert_integration(&w).await?;
+        self.forget_cached_tokens();
         if !changed.is_empty() {
             self.audit_admin(
                 app,
@@ -200,6 +201,7 @@ impl Vault {
             .store()
             .set_integration_enabled(app, unified_api, service_id, false, self.now_ms())
             .await?;
+        self.forget_cached_tokens();
         if !done {
             return Err(Error::IntegrationNotFound);
         }
@@ -254,6 +256,7 @@ impl Vault {
                 self.now_ms(),
             )
             .await?;
+        self.forget_cached_tokens();
         if !done {
             return Err(Error::Conflict(
                 "the integration changed meanwhile; retry".to_owned(),

@@ -100,6 +100,7 @@ struct Inner {
     refresher: patchbay_refresh::Refresher,
     proxy: proxy::ProxyRuntime,
     log_queue: proxy_log::LogQueue,
+    token_cache: tokens::TokenCache,
 }
 
 impl std::fmt::Debug for Vault {
@@ -147,6 +148,7 @@ impl Vault {
                 refresher,
                 proxy,
                 log_queue: proxy_log::LogQueue::default(),
+                token_cache: tokens::TokenCache::default(),
             }),
         })
     }
@@ -162,6 +164,10 @@ impl Vault {
 
     pub(crate) fn proxy_runtime(&self) -> &proxy::ProxyRuntime {
         &self.inner.proxy
+    }
+
+    pub(crate) fn token_cache(&self) -> &tokens::TokenCache {
+        &self.inner.token_cache
     }
 
     pub(crate) fn log_queue(&self) -> &proxy_log::LogQueue {

@@ -40,18 +40,29 @@ impl LogQueue {
 
 async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut logs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let mut flushes = Vec::new();
         for msg in batch.drain(..) {
             match msg {
-                Msg::Write(log) => {
-                    if let Err(e) = store.insert_request_log(&log).await {
+                Msg::Write(log) => logs.push(*log),
+                Msg::Flush(done) => flushes.push(done),
+            }
+        }
+        if !logs.is_empty() {
+            // One transaction per batch; if it fails, fall back to single rows so one bad
+            // entry cannot lose the rest.
+            if store.insert_request_logs(&logs).await.is_err() {
+                for log in &logs {
+                    if let Err(e) = store.insert_request_log(log).await {
                         tracing::warn!(error = %crate::error::chain(&e), "could not write a request log entry");
                     }
                 }
-                Msg::Flush(done) => {
-                    let _ = done.send(());
-                }
             }
+            logs.clear();
+        }
+        for done in flushes {
+            let _ = done.send(());
         }
     }
 }

@@ -5,9 +5,20 @@
 //! are serialised by its lease. The fast path (a token that is not due) is store reads and a
 //! decrypt: no network call, no database write, no lock.
 //!
+//! Hotter still, a resolved token is cached in memory for [`CACHE_TTL`] (keyed by application,
+//! consumer, unified API and service) while it is not due: a hit costs one uncontended read
+//! of an in-memory map and nothing else. Local changes to connections and integrations clear
+//! the cache; another node's changes (disable, delete, re-authorize) are seen within the TTL.
+//! A cached token that Salesforce rejects goes through [`Vault::token_after_invalid_session`],
+//! which drops the entry.
+//!
 //! Where the token may be sent is decided here too: the stored `instance_url` is re-checked
 //! against the integration's login host on every call (core's `instance_url` rules), so a row
 //! edited behind Patchbay's back cannot point a token at another origin.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use patchbay_core::{ApplicationId, ConsumerId, LoginHost, ServiceId, UnifiedApi};
 use patchbay_oauth::AccessToken;
@@ -37,6 +48,56 @@ pub struct ConnectionToken {
     /// The login host the instance URL was validated against. `kind() == Custom` means an
     /// explicitly configured non-Salesforce host (the emulator).
     pub login_host: LoginHost,
+    /// When the access token expires (unix ms), as far as Patchbay knows.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// How long a resolved token is served from memory before the store is asked again; bounds
+/// how late another node's change to the connection is noticed.
+pub const CACHE_TTL: Duration = Duration::from_secs(1);
+/// A cached token this close to expiry is resolved again (the coordinator refreshes it).
+const CACHE_MARGIN_MS: i64 = 60_000;
+const CACHE_MAX_ENTRIES: usize = 10_000;
+
+type CacheKey = (String, String, String, Option<String>);
+
+/// Resolved tokens by (application, consumer, unified API, service).
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    entries: RwLock<HashMap<CacheKey, (Instant, ConnectionToken)>>,
+}
+
+impl TokenCache {
+    fn get(&self, key: &CacheKey, now_ms: i64) -> Option<ConnectionToken> {
+        let entries = self.entries.read().ok()?;
+        let (at, token) = entries.get(key)?;
+        let fresh = at.elapsed() < CACHE_TTL
+            && token
+                .expires_at_ms
+                .is_some_and(|e| e > now_ms.saturating_add(CACHE_MARGIN_MS));
+        fresh.then(|| token.clone())
+    }
+
+    fn put(&self, key: CacheKey, token: &ConnectionToken) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= CACHE_MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key, (Instant::now(), token.clone()));
+        }
+    }
+
+    fn forget_connection(&self, id: &patchbay_core::ConnectionId) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.retain(|_, (_, t)| &t.row.id != id);
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
 }
 
 impl Vault {
@@ -53,6 +114,15 @@ impl Vault {
         unified_api: &UnifiedApi,
         service: Option<&ServiceId>,
     ) -> Result<ConnectionToken> {
+        let key: CacheKey = (
+            app.to_string(),
+            consumer.to_string(),
+            unified_api.to_string(),
+            service.map(ToString::to_string),
+        );
+        if let Some(hit) = self.token_cache().get(&key, self.now_ms()) {
+            return Ok(hit);
+        }
         let row = self
             .resolve_connection(app, consumer, unified_api, service)
             .await?;
@@ -61,7 +131,15 @@ impl Vault {
             return Err(not_callable("the connection is disabled; enable it first"));
         }
         let current = self.refresher().access_token_for(&row.id).await?;
-        finish(row, &integration, current)
+        let token = finish(row, &integration, current)?;
+        self.token_cache().put(key, &token);
+        Ok(token)
+    }
+
+    /// Drops every cached token of this process: called after local changes to connections
+    /// and integrations, so this node never serves a token the change made stale.
+    pub fn forget_cached_tokens(&self) {
+        self.token_cache().clear();
     }
 
     /// After a downstream `401 INVALID_SESSION_ID`: exactly one refresh shared by concurrent
@@ -70,6 +148,7 @@ impl Vault {
         &self,
         token: &ConnectionToken,
     ) -> Result<ConnectionToken> {
+        self.token_cache().forget_connection(&token.row.id);
         let current = self
             .refresher()
             .on_invalid_session(&token.row.id, &token.access_token)
@@ -152,6 +231,7 @@ fn finish(
         not_callable("the connection's instance_url is not trusted for its login host; reconnect it")
     })?;
     Ok(ConnectionToken {
+        expires_at_ms: current.expires_at_ms,
         token_version: current.token_version,
         access_token: current.access_token,
         instance_url,

@@ -546,3 +546,42 @@ async fn a_revoked_session_is_refreshed_once_and_the_request_replayed(db: Db) {
     let (after, _) = exported(&app, "c").await;
     assert_ne!(after, access);
 }
+
+/// Tokens are cached in memory on the hot path; a local change to the connection is seen by
+/// the very next call, not after the cache's TTL.
+#[tokio::test]
+async fn a_disabled_connection_is_refused_at_once_despite_the_token_cache() {
+    let app = echo_app().await;
+    let r = app
+        .proxy(Method::GET, "/echo")
+        .header("x-apideck-service-id", "salesforce")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK, "warms the cache");
+    let r = app
+        .client
+        .patch(format!("{}/vault/connections/crm/salesforce", app.base_url))
+        .bearer_auth(&app.api_key)
+        .header("x-apideck-app-id", app.app_id.as_str())
+        .header("x-apideck-consumer-id", "c")
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let before = app.echo.hits.load(Ordering::SeqCst);
+    let r = app
+        .proxy(Method::GET, "/echo")
+        .header("x-apideck-service-id", "salesforce")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(downstream_error(&r).as_deref(), Some("false"));
+    assert_error_envelope(
+        &json_with(r, StatusCode::UNAUTHORIZED).await,
+        401,
+        "ConnectorCredentialsError",
+    );
+    assert_eq!(app.echo.hits.load(Ordering::SeqCst), before);
+}
