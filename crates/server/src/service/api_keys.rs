@@ -4,12 +4,49 @@
 //! their public id and compared in constant time. Every failure is the same
 //! [`Error::Unauthorized`], and an unknown id costs the same comparison as a wrong secret.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
 use patchbay_core::{ApiKeyId, ApplicationId};
 use patchbay_crypto::{ApiKey, ApiKeyHash};
 use patchbay_store::{ApiKeyRow, NewApiKey};
 
 use super::Vault;
 use crate::error::{Error, Result};
+
+/// Key rows found by id, kept for [`KEY_CACHE_TTL`] so the hot path does not read the database
+/// for every call. The presented secret is still checked against the cached hash every time;
+/// a local revocation clears the cache, another node's is seen within the TTL.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    rows: RwLock<HashMap<ApiKeyId, (Instant, ApiKeyRow)>>,
+}
+
+impl KeyCache {
+    fn get(&self, id: &ApiKeyId) -> Option<ApiKeyRow> {
+        let rows = self.rows.read().ok()?;
+        let (at, row) = rows.get(id)?;
+        (at.elapsed() < KEY_CACHE_TTL).then(|| row.clone())
+    }
+
+    fn put(&self, row: &ApiKeyRow) {
+        if let Ok(mut rows) = self.rows.write() {
+            if rows.len() >= 10_000 {
+                rows.clear();
+            }
+            rows.insert(row.id.clone(), (Instant::now(), row.clone()));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut rows) = self.rows.write() {
+            rows.clear();
+        }
+    }
+}
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +159,9 @@ impl Vault {
     }
 
     pub async fn revoke_api_key(&self, app: &ApplicationId, key: &ApiKeyId) -> Result<()> {
-        if !self.store().revoke_api_key(app, key, self.now_ms()).await? {
+        let revoked = self.store().revoke_api_key(app, key, self.now_ms()).await?;
+        self.key_cache().clear();
+        if !revoked {
             return Err(Error::NotFound { entity: "api key" });
         }
         self.audit_admin(app, "api_key.revoke", key.as_str(), serde_json::json!({}))
@@ -139,7 +178,10 @@ impl Vault {
         // Format and checksum first: typos and junk never reach the database.
         let key = ApiKey::parse(presented).map_err(|_| Error::Unauthorized)?;
         let id = ApiKeyId::parse(key.id().as_str()).map_err(|_| Error::Unauthorized)?;
-        let row = self.store().find_api_key(&id).await?;
+        let row = match self.key_cache().get(&id) {
+            Some(row) => Some(row),
+            None => self.store().find_api_key(&id).await?,
+        };
         let stored = row
             .as_ref()
             .and_then(|r| ApiKeyHash::from_hex(&hex_of(&r.key_hash)).ok())
@@ -157,9 +199,16 @@ impl Vault {
         let stale = row
             .last_used_at
             .is_none_or(|t| t < now.saturating_sub(patchbay_store::TOUCH_GRANULARITY_MS));
-        if stale && let Err(e) = self.store().touch_api_key(&row.id, now).await {
-            tracing::warn!(error = %crate::error::chain(&e), "could not record API key use");
+        let mut row = row;
+        if stale {
+            match self.store().touch_api_key(&row.id, now).await {
+                Ok(()) => row.last_used_at = Some(now),
+                Err(e) => {
+                    tracing::warn!(error = %crate::error::chain(&e), "could not record API key use")
+                }
+            }
         }
+        self.key_cache().put(&row);
         Ok(ApiKeyPrincipal {
             application_id: row.application_id,
             key_id: row.id,

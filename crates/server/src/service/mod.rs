@@ -101,6 +101,7 @@ struct Inner {
     proxy: proxy::ProxyRuntime,
     log_queue: proxy_log::LogQueue,
     token_cache: tokens::TokenCache,
+    key_cache: api_keys::KeyCache,
 }
 
 impl std::fmt::Debug for Vault {
@@ -149,6 +150,7 @@ impl Vault {
                 proxy,
                 log_queue: proxy_log::LogQueue::default(),
                 token_cache: tokens::TokenCache::default(),
+                key_cache: api_keys::KeyCache::default(),
             }),
         })
     }
@@ -164,6 +166,10 @@ impl Vault {
 
     pub(crate) fn proxy_runtime(&self) -> &proxy::ProxyRuntime {
         &self.inner.proxy
+    }
+
+    pub(crate) fn key_cache(&self) -> &api_keys::KeyCache {
+        &self.inner.key_cache
     }
 
     pub(crate) fn token_cache(&self) -> &tokens::TokenCache {

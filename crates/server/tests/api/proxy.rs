@@ -585,3 +585,44 @@ async fn a_disabled_connection_is_refused_at_once_despite_the_token_cache() {
     );
     assert_eq!(app.echo.hits.load(Ordering::SeqCst), before);
 }
+
+/// API keys are cached on the hot path too: a revoked key is refused by the very next call,
+/// and a wrong secret for a cached key id is still refused.
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_once_despite_the_key_cache() {
+    let app = echo_app().await;
+    let key = app
+        .vault
+        .create_api_key(&app.app_id, "hot", patchbay_server::service::Scope::DEFAULT)
+        .await
+        .expect("key");
+    let secret = key.key.expose_secret().to_owned();
+    let call = |bearer: String| {
+        app.client
+            .get(format!("{}/proxy", app.base_url))
+            .bearer_auth(bearer)
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .header("x-apideck-consumer-id", "c")
+            .header("x-apideck-downstream-url", "/echo")
+            .send()
+    };
+    assert_eq!(
+        call(secret.clone()).await.expect("send").status(),
+        StatusCode::OK
+    );
+    let mut wrong = secret.clone();
+    let last = wrong.pop().expect("char");
+    wrong.push(if last == 'a' { 'b' } else { 'a' });
+    assert_eq!(
+        call(wrong).await.expect("send").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.vault
+        .revoke_api_key(&app.app_id, &key.row.id)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        call(secret).await.expect("send").status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
