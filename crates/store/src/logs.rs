@@ -165,44 +165,58 @@ impl Store {
         Ok(())
     }
 
-    /// Writes many entries in one transaction: the request-log writer drains its queue in
-    /// batches, and one commit per batch instead of per entry keeps logging off the hot path.
+    /// Writes many entries, a multi-row `INSERT` per 200 of them inside one transaction: the
+    /// request-log writer drains its queue in batches, and this keeps a busy proxy's logging
+    /// to a few statements per batch instead of one per call.
     pub async fn insert_request_logs(&self, logs: &[RequestLog]) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO request_logs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-        );
+        const PER_STATEMENT: usize = 200;
+        const FIELDS: usize = 24;
         let classify = |e| crate::error::classify(e, "request log", "application");
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        for l in logs {
-            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(l.id.as_str())
-                .bind(l.application_id.as_str())
-                .bind(l.consumer_id.as_str())
-                .bind(l.parent_id.as_deref())
-                .bind(flag(l.child_request))
-                .bind(flag(l.has_children))
-                .bind(l.api_style.as_str())
-                .bind(l.base_url.as_str())
-                .bind(l.http_method.as_str())
-                .bind(l.path.as_str())
-                .bind(l.operation_id.as_str())
-                .bind(l.operation_name.as_str())
-                .bind(l.service_id.as_str())
-                .bind(l.service_name.as_str())
-                .bind(l.unified_api.as_str())
-                .bind(l.status_code)
-                .bind(flag(l.success))
-                .bind(l.error_message.as_deref())
-                .bind(l.duration_ms)
-                .bind(l.execution_ms)
-                .bind(l.latency_ms)
-                .bind(flag(l.sandbox))
-                .bind(l.source_ip.as_deref())
-                .bind(l.timestamp)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+        for chunk in logs.chunks(PER_STATEMENT) {
+            let mut sql = format!("INSERT INTO request_logs ({COLUMNS}) VALUES ");
+            for r in 0..chunk.len() {
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for f in 0..FIELDS {
+                    if f > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("${}", r * FIELDS + f + 1));
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for l in chunk {
+                q = q
+                    .bind(l.id.as_str())
+                    .bind(l.application_id.as_str())
+                    .bind(l.consumer_id.as_str())
+                    .bind(l.parent_id.as_deref())
+                    .bind(flag(l.child_request))
+                    .bind(flag(l.has_children))
+                    .bind(l.api_style.as_str())
+                    .bind(l.base_url.as_str())
+                    .bind(l.http_method.as_str())
+                    .bind(l.path.as_str())
+                    .bind(l.operation_id.as_str())
+                    .bind(l.operation_name.as_str())
+                    .bind(l.service_id.as_str())
+                    .bind(l.service_name.as_str())
+                    .bind(l.unified_api.as_str())
+                    .bind(l.status_code)
+                    .bind(flag(l.success))
+                    .bind(l.error_message.as_deref())
+                    .bind(l.duration_ms)
+                    .bind(l.execution_ms)
+                    .bind(l.latency_ms)
+                    .bind(flag(l.sandbox))
+                    .bind(l.source_ip.as_deref())
+                    .bind(l.timestamp);
+            }
+            q.execute(&mut *tx).await.map_err(classify)?;
         }
         tx.commit().await.map_err(classify)?;
         Ok(())

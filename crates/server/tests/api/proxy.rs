@@ -464,8 +464,83 @@ async fn proxy_calls_reach_the_request_log() {
 
 crate::server_backend_tests!(
     two_hundred_proxy_requests_on_an_expired_connection_refresh_once,
-    a_revoked_session_is_refreshed_once_and_the_request_replayed
+    a_revoked_session_is_refreshed_once_and_the_request_replayed,
+    every_proxy_call_is_logged_in_batches
 );
+
+/// 450 concurrent calls: the batched writer (multi-row inserts of up to 200 per statement)
+/// records each one exactly once.
+async fn every_proxy_call_is_logged_in_batches(db: Db) {
+    let Some(app) = clocked(db, |_| {}).await else {
+        return;
+    };
+    app.connect("c").await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..450 {
+        let req = proxy(&app, Method::GET, "c")
+            .header("x-apideck-downstream-url", "/services/data/v66.0/limits");
+        set.spawn(async move { req.send().await.expect("send").status() });
+    }
+    while let Some(status) = set.join_next().await {
+        assert_eq!(status.expect("join"), StatusCode::OK);
+    }
+    app.vault.flush_request_logs().await;
+    let counts = app
+        .vault
+        .store()
+        .count_requests(
+            &app.app_id,
+            &patchbay_core::ConsumerId::parse("c").expect("id"),
+            0,
+            i64::MAX,
+        )
+        .await
+        .expect("count");
+    assert_eq!(counts.proxy, 450);
+
+    // The batch statement itself (not its row-by-row fallback) succeeds on this backend.
+    let consumer = patchbay_core::ConsumerId::parse("direct").expect("id");
+    let logs: Vec<patchbay_store::RequestLog> = (0..450)
+        .map(|i| patchbay_store::RequestLog {
+            id: uuid::Uuid::now_v7().hyphenated().to_string(),
+            application_id: app.app_id.clone(),
+            consumer_id: consumer.clone(),
+            parent_id: None,
+            child_request: false,
+            has_children: false,
+            api_style: "REST".to_owned(),
+            base_url: "example.test".to_owned(),
+            http_method: "GET".to_owned(),
+            path: format!("/p/{i}"),
+            operation_id: "proxy".to_owned(),
+            operation_name: "Proxy".to_owned(),
+            service_id: "salesforce".to_owned(),
+            service_name: "Salesforce".to_owned(),
+            unified_api: "proxy".to_owned(),
+            status_code: 200,
+            success: true,
+            error_message: None,
+            duration_ms: 1.5,
+            execution_ms: 2,
+            latency_ms: 0.5,
+            sandbox: false,
+            source_ip: Some("127.0.0.1".to_owned()),
+            timestamp: 1_000 + i,
+        })
+        .collect();
+    app.vault
+        .store()
+        .insert_request_logs(&logs)
+        .await
+        .expect("one batch");
+    let counts = app
+        .vault
+        .store()
+        .count_requests(&app.app_id, &consumer, 0, i64::MAX)
+        .await
+        .expect("count");
+    assert_eq!(counts.proxy, 450);
+}
 
 /// Issue 4's done-means, in one process: 200 concurrent proxy requests on an expired
 /// connection make exactly one refresh at the emulator, with rotation on (the emulator
