@@ -10,6 +10,9 @@
 //! cargo run --release -p patchbay-bench -- [--seconds 5] [--rate 1000] [--concurrency 32]
 //! ```
 //!
+//! A fourth row, a bare forwarder (an axum handler that re-sends the request to the emulator
+//! with reqwest, nothing else), shows what the second HTTP hop alone costs on this machine.
+//!
 //! Everything (emulator, Patchbay on SQLite, load generator) runs in this one process, so the
 //! numbers include their contention for the machine's cores; compare rows of one run, not
 //! runs on different machines. Latency is measured from the moment a request is sent (not
@@ -175,6 +178,7 @@ struct Setup {
     api_key: String,
     access_token: String,
     account_id: String,
+    forwarder: String,
     _emulator: patchbay_fake_salesforce::EmulatorHandle,
     _dir: tempfile::TempDir,
 }
@@ -278,7 +282,9 @@ async fn setup() -> anyhow::Result<Setup> {
         .json()
         .await?;
     let account_id = created["id"].as_str().context("account id")?.to_owned();
+    let forwarder = spawn_forwarder(emu.clone(), access_token.clone()).await?;
     Ok(Setup {
+        forwarder,
         emulator: emu,
         patchbay,
         app_id: app_id.to_string(),
@@ -290,13 +296,47 @@ async fn setup() -> anyhow::Result<Setup> {
     })
 }
 
-fn scenarios(s: &Setup) -> (Scenario, Scenario, Scenario) {
+/// The floor for any proxy: receive, send on to the emulator, hand the answer back.
+async fn spawn_forwarder(emulator: String, token: String) -> anyhow::Result<String> {
+    let client = Client::new();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let (client, emulator, token) = (client.clone(), emulator.clone(), token.clone());
+        async move {
+            let url = format!("{emulator}{}", uri.path());
+            match client.get(url).bearer_auth(token).send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body = r.bytes().await.unwrap_or_default();
+                    (
+                        axum::http::StatusCode::from_u16(status)
+                            .unwrap_or(axum::http::StatusCode::BAD_GATEWAY),
+                        body,
+                    )
+                }
+                Err(_) => (axum::http::StatusCode::BAD_GATEWAY, Default::default()),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(base)
+}
+
+fn scenarios(s: &Setup) -> (Scenario, Scenario, Scenario, Scenario) {
     let path = format!("/services/data/{API}/sobjects/Account/{}", s.account_id);
     let direct_url = format!("{}{path}", s.emulator);
     let token = s.access_token.clone();
     let direct = Scenario {
         name: "direct GET sobjects/Account/{id}",
         make: Arc::new(move |c: &Client| c.get(&direct_url).bearer_auth(&token)),
+    };
+    let bare_url = format!("{}{path}", s.forwarder);
+    let bare = Scenario {
+        name: "bare forwarder → same (no Patchbay)",
+        make: Arc::new(move |c: &Client| c.get(&bare_url)),
     };
     let proxy_url = format!("{}/proxy", s.patchbay);
     let (key, app) = (s.api_key.clone(), s.app_id.clone());
@@ -321,7 +361,7 @@ fn scenarios(s: &Setup) -> (Scenario, Scenario, Scenario) {
                 .header("x-apideck-consumer-id", "bench")
         }),
     };
-    (direct, proxy, unified)
+    (direct, proxy, unified, bare)
 }
 
 #[tokio::main]
@@ -330,12 +370,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let s = setup().await?;
     let client = Client::builder().pool_max_idle_per_host(512).build()?;
-    let (direct, proxy, unified) = scenarios(&s);
+    let (direct, proxy, unified, bare) = scenarios(&s);
 
     let probe = (unified.make)(&client).send().await?;
     let unified_status = probe.status();
     let _ = probe.bytes().await;
-    let mut rows: Vec<&Scenario> = vec![&direct, &proxy];
+    let mut rows: Vec<&Scenario> = vec![&direct, &proxy, &bare];
     if unified_status.is_success() {
         rows.push(&unified);
     } else {
@@ -380,7 +420,14 @@ async fn main() -> anyhow::Result<()> {
         "- saturated proxy / direct throughput: {:.2} (target ≥ 0.5)",
         p_sat.rps() / d_sat.rps()
     );
-    if let Some((u_fixed, u_sat)) = results.get(2) {
+    let (b_fixed, b_sat) = &results[2];
+    println!(
+        "- bare forwarder (the second hop alone): p50 +{:.2} ms, saturated / direct {:.2}; proxy / bare forwarder throughput {:.2}",
+        b_fixed.pct(0.5) - d_fixed.pct(0.5),
+        b_sat.rps() / d_sat.rps(),
+        p_sat.rps() / b_sat.rps()
+    );
+    if let Some((u_fixed, u_sat)) = results.get(3) {
         println!(
             "- unified read / direct, p50 at {} rps: {:.2}×; saturated throughput direct / unified: {:.2}× (target ≤ 1.25)",
             a.rate,
