@@ -468,7 +468,7 @@ crate::server_backend_tests!(
     every_proxy_call_is_logged_in_batches
 );
 
-/// 450 concurrent calls: the batched writer (multi-row inserts of up to 200 per statement)
+/// 450 concurrent calls: the batched writer (multi-row inserts of up to 16 per statement)
 /// records each one exactly once.
 async fn every_proxy_call_is_logged_in_batches(db: Db) {
     let Some(app) = clocked(db, |_| {}).await else {
