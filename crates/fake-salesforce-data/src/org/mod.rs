@@ -294,7 +294,7 @@ impl Org {
         let id = self.ids.next_id(&prefix);
         values[sys::ID] = Value::Id(id);
         values[sys::IS_DELETED] = Value::Bool(false);
-        values[sys::CREATED_DATE] = Value::DateTime(now_ms);
+        values[sys::CREATED_DATE] = Value::DateTime(whole_seconds(now_ms));
         values[sys::CREATED_BY_ID] = Value::Id(user);
         let mut row = Row {
             values: values.into_boxed_slice(),
@@ -311,8 +311,15 @@ impl Org {
     }
 }
 
+/// Salesforce keeps audit stamps to the second (they always read `.000`), and SOQL datetime
+/// literals cannot name milliseconds: a client paging by `CreatedDate` relies on both.
+fn whole_seconds(ms: i64) -> i64 {
+    ms - ms.rem_euclid(1000)
+}
+
 /// Bumps the audit fields of a write.
 pub(crate) fn touch(row: &mut Row, user: SfId, now_ms: i64) {
+    let now_ms = whole_seconds(now_ms);
     row.values[sys::LAST_MODIFIED_DATE] = Value::DateTime(now_ms);
     row.values[sys::LAST_MODIFIED_BY_ID] = Value::Id(user);
     row.values[sys::SYSTEM_MODSTAMP] = Value::DateTime(now_ms);

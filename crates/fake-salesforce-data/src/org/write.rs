@@ -68,6 +68,8 @@ fn parse_body(
         return Err(unknown);
     }
     if !read_only.is_empty() {
+        // Alphabetical, so the message does not depend on the body's key order.
+        read_only.sort_unstable();
         return Err(vec![SfError::new(
             400,
             "INVALID_FIELD_FOR_INSERT_UPDATE",

@@ -146,9 +146,21 @@ async fn full_flow(db: Db) {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let conn = app.connection(consumer).await;
     assert_eq!(conn["state"], "available");
-    // The grant was alive before the delete (validate refreshed it) and is dead now: the
-    // delete revoked it at the emulator. (The emulator's request log records token and REST
-    // calls only, so the effect is what the test can observe.)
+    // The emulator recorded the revoke of exactly this refresh token (hashed in its log)...
+    let revoked_hash = patchbay_fake_salesforce::oauth::crypto::sha256_hex(&refresh_token);
+    let revokes: Vec<Value> = app
+        .emulator_requests()
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "revoke")
+        .collect();
+    assert!(
+        revokes
+            .iter()
+            .any(|e| e["token_sha256"] == revoked_hash.as_str() && e["status"] == 200),
+        "no successful revoke of the refresh token in {revokes:?}"
+    );
+    // ...and the grant, alive before the delete (validate refreshed it), is dead now.
     assert!(
         !app.refresh_token_alive(&refresh_token).await,
         "the refresh token survived the delete"

@@ -290,11 +290,9 @@ async fn every_spec_sort_pages_in_order_each_record_once() {
             .iter()
             .map(|r| r["id"].as_str().expect("id").to_owned())
             .collect();
-        // Datetime sorts are paged in `crm_paging` on whole-second data: the emulator's seed
-        // stamps records with milliseconds, which SOQL datetime literals cannot express, so a
-        // keyset boundary inside one second repeats or skips rows here. Real Salesforce keeps
-        // audit datetimes to the second.
-        for &field in spec_sorts(resource).iter().filter(|f| !f.ends_with("_at")) {
+        // Datetime sorts included: like Salesforce, the emulator keeps audit stamps to the
+        // second, which is all a SOQL datetime literal in a keyset predicate can name.
+        for &field in spec_sorts(resource) {
             for direction in ["asc", "desc"] {
                 let q = format!("?limit=23&sort[by]={field}&sort[direction]={direction}");
                 if (resource, field) == ("opportunities", "status") {
