@@ -16,10 +16,9 @@ patchbay_store::backend_tests!(
     herd_of_500_stays_under_the_rate,
 );
 
-/// T-RF-10 at full size (5,000 connections); slow, so run on demand:
-/// `cargo test -p patchbay-refresh --test it herd_of_5000 -- --ignored`.
+/// T-RF-10 at full size (5,000 connections, as issue 4 asks): about 12 s in a debug build, so
+/// on SQLite only; the 500-connection herd below covers PostgreSQL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "slow: 5,000 refreshes"]
 async fn herd_of_5000_stays_under_the_rate() {
     herd(TestDatabase::sqlite(), 5_000, 200).await;
 }
