@@ -130,39 +130,7 @@ fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
 
 impl Store {
     pub async fn insert_request_log(&self, l: &RequestLog) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO request_logs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(l.id.as_str())
-            .bind(l.application_id.as_str())
-            .bind(l.consumer_id.as_str())
-            .bind(l.parent_id.as_deref())
-            .bind(flag(l.child_request))
-            .bind(flag(l.has_children))
-            .bind(l.api_style.as_str())
-            .bind(l.base_url.as_str())
-            .bind(l.http_method.as_str())
-            .bind(l.path.as_str())
-            .bind(l.operation_id.as_str())
-            .bind(l.operation_name.as_str())
-            .bind(l.service_id.as_str())
-            .bind(l.service_name.as_str())
-            .bind(l.unified_api.as_str())
-            .bind(l.status_code)
-            .bind(flag(l.success))
-            .bind(l.error_message.as_deref())
-            .bind(l.duration_ms)
-            .bind(l.execution_ms)
-            .bind(l.latency_ms)
-            .bind(flag(l.sandbox))
-            .bind(l.source_ip.as_deref())
-            .bind(l.timestamp)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| crate::error::classify(e, "request log", "application"))?;
-        Ok(())
+        self.insert_request_logs(std::slice::from_ref(l)).await
     }
 
     /// Writes many entries, a multi-row `INSERT` per 16 of them inside one transaction: the

@@ -18,7 +18,6 @@ use patchbay_connectors::salesforce::{
     read_record, session_still_invalid,
 };
 use patchbay_core::{ApplicationId, ConnectionId, ConsumerId, ServiceId, UnifiedApi};
-use patchbay_store::RequestLog;
 use patchbay_unified::{
     CommonParams, CursorCodec, Envelope, ListParams, Page, Resource, Response, UnifiedError,
 };
@@ -196,36 +195,7 @@ impl Vault {
     /// Queues a CRM call for `GET /vault/logs` (unified API `crm`, service `salesforce`); the
     /// write happens off the request path, in batches.
     pub fn log_crm_request(&self, r: RequestRecord) {
-        let base_url = url::Url::parse(self.public_url())
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        let log = RequestLog {
-            id: uuid::Uuid::now_v7().hyphenated().to_string(),
-            application_id: r.application_id,
-            consumer_id: r.consumer_id,
-            parent_id: None,
-            child_request: false,
-            has_children: false,
-            api_style: "REST".to_owned(),
-            base_url,
-            http_method: r.http_method,
-            path: r.path,
-            operation_id: r.operation_id,
-            operation_name: r.operation_name,
-            service_id: salesforce::SERVICE_ID.to_owned(),
-            service_name: "Salesforce".to_owned(),
-            unified_api: r.unified_api,
-            status_code: i64::from(r.status_code),
-            success: r.status_code < 400,
-            error_message: r.error_message,
-            duration_ms: 0.0,
-            execution_ms: r.execution_ms,
-            latency_ms: r.execution_ms as f64,
-            sandbox: false,
-            source_ip: r.source_ip,
-            timestamp: self.now_ms(),
-        };
+        let log = self.request_log(r, salesforce::SERVICE_ID, "Salesforce");
         self.log_request_later(log);
     }
 }

@@ -31,11 +31,22 @@ pub const VAULT_SERVICE_NAME: &str = "Patchbay Vault";
 
 impl Vault {
     pub async fn record_request(&self, r: RequestRecord) -> Result<()> {
+        let log = self.request_log(r, VAULT_SERVICE_ID, VAULT_SERVICE_NAME);
+        Ok(self.store().insert_request_log(&log).await?)
+    }
+
+    /// One `/vault/logs` row for a call Patchbay answered on behalf of `service_id`.
+    pub(crate) fn request_log(
+        &self,
+        r: RequestRecord,
+        service_id: &str,
+        service_name: &str,
+    ) -> RequestLog {
         let base_url = url::Url::parse(self.public_url())
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default();
-        let log = RequestLog {
+        RequestLog {
             id: uuid::Uuid::now_v7().hyphenated().to_string(),
             application_id: r.application_id,
             consumer_id: r.consumer_id,
@@ -48,8 +59,8 @@ impl Vault {
             path: r.path,
             operation_id: r.operation_id,
             operation_name: r.operation_name,
-            service_id: VAULT_SERVICE_ID.to_owned(),
-            service_name: VAULT_SERVICE_NAME.to_owned(),
+            service_id: service_id.to_owned(),
+            service_name: service_name.to_owned(),
             unified_api: r.unified_api,
             status_code: i64::from(r.status_code),
             success: r.status_code < 400,
@@ -60,8 +71,7 @@ impl Vault {
             sandbox: false,
             source_ip: r.source_ip,
             timestamp: self.now_ms(),
-        };
-        Ok(self.store().insert_request_log(&log).await?)
+        }
     }
 
     pub async fn list_logs(
