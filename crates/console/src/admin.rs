@@ -27,7 +27,7 @@ use crate::auth::{same_token, verify_password};
 use crate::views::{Badge, connection_badge, health_badge, when};
 use crate::web::{
     ADMIN_COOKIE, Admin, ConsoleState, FORM_LIMIT_BYTES, Form, LOGIN_CSRF_COOKIE, csrf_rejected,
-    error_text, message, new_login_token, render, render_status,
+    error_text, message, new_login_token, no_such_application, render, render_status,
 };
 
 pub fn routes() -> Router<ConsoleState> {
@@ -303,15 +303,11 @@ async fn create_app(State(state): State<ConsoleState>, admin: Admin, body: Bytes
 
 /// The application named in the path, or a 404 page.
 async fn application(vault: &Vault, raw: &str) -> Result<patchbay_store::ApplicationRow, Response> {
-    let not_found = || {
-        message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such application.",
-        )
-    };
-    let id = ApplicationId::parse(raw).map_err(|_| not_found())?;
-    vault.get_application(&id).await.map_err(|_| not_found())
+    let id = ApplicationId::parse(raw).map_err(|_| no_such_application())?;
+    vault
+        .get_application(&id)
+        .await
+        .map_err(|_| no_such_application())
 }
 
 #[derive(Template)]
@@ -930,16 +926,9 @@ async fn create_api_key(
     Path(app): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    if let Err(r) = admin.check_csrf(&form) {
-        return r;
-    }
-    let Ok(app_id) = ApplicationId::parse(&app) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such application.",
-        );
+    let (form, app_id) = match admin.app_form(&app, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let scopes: Vec<Scope> = Scope::ALL
         .into_iter()

@@ -15,7 +15,7 @@ use patchbay_server::service::dto::IntegrationView;
 use patchbay_server::service::integrations::IntegrationInput;
 
 use crate::views::{LoginChoice, ScopeBox, login_url_from_form, scope_boxes, scopes_from_form};
-use crate::web::{Admin, ConsoleState, Form, error_text, message, render};
+use crate::web::{Admin, ConsoleState, Form, error_text, message, no_such_application, render};
 
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
@@ -89,11 +89,7 @@ async fn page(
 
 async fn render_page(state: &ConsoleState, admin: &Admin, app: &str, extras: Extras) -> Response {
     let Ok(app_id) = ApplicationId::parse(app) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such application.",
-        );
+        return no_such_application();
     };
     let Ok(application) = state.vault.get_application(&app_id).await else {
         return message(
@@ -205,16 +201,9 @@ async fn save(
     Path(app): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    if let Err(r) = admin.check_csrf(&form) {
-        return r;
-    }
-    let Ok(app_id) = ApplicationId::parse(&app) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such application.",
-        );
+    let (form, app_id) = match admin.app_form(&app, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let input = match input_from_form(&form) {
         Ok(i) => i,
@@ -284,15 +273,9 @@ async fn promote(
     Path(app): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin.check_csrf(&Form::parse(&body)) {
-        return r;
-    }
-    let Ok(app_id) = ApplicationId::parse(&app) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such application.",
-        );
+    let app_id = match admin.app_form(&app, &body) {
+        Ok((_, app_id)) => app_id,
+        Err(r) => return r,
     };
     let extras = match state
         .vault
@@ -314,15 +297,9 @@ async fn test_vault(
     Path(app): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin.check_csrf(&Form::parse(&body)) {
-        return r;
-    }
-    let Ok(app_id) = ApplicationId::parse(&app) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such application.",
-        );
+    let app_id = match admin.app_form(&app, &body) {
+        Ok((_, app_id)) => app_id,
+        Err(r) => return r,
     };
     let extras = match crate::diagnostics::run(&state.vault, &app_id).await {
         Ok((checks, ok)) => Extras {

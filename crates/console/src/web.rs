@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use patchbay_core::ApplicationId;
 use patchbay_crypto::{random_token, sha256_hex};
 use patchbay_server::service::Vault;
 
@@ -174,6 +175,23 @@ impl Admin {
             Err(csrf_rejected())
         }
     }
+
+    /// The common head of every application-scoped form post: the body, its CSRF check, and
+    /// the application id from the path (an unknown shape is a 404 page).
+    pub fn app_form(&self, app: &str, body: &[u8]) -> Result<(Form, ApplicationId), Response> {
+        let form = Form::parse(body);
+        self.check_csrf(&form)?;
+        let app_id = ApplicationId::parse(app).map_err(|_| no_such_application())?;
+        Ok((form, app_id))
+    }
+}
+
+pub fn no_such_application() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no such application.",
+    )
 }
 
 pub fn csrf_rejected() -> Response {
