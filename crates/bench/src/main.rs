@@ -37,6 +37,8 @@ struct Args {
     seconds: u64,
     rate: u64,
     concurrency: usize,
+    /// `--profile proxy|unified|bare|direct`: only that row, saturated, for `perf`.
+    profile: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -44,6 +46,7 @@ fn args() -> anyhow::Result<Args> {
         seconds: 5,
         rate: 1000,
         concurrency: 32,
+        profile: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -52,7 +55,10 @@ fn args() -> anyhow::Result<Args> {
             "--seconds" => a.seconds = value.parse()?,
             "--rate" => a.rate = value.parse()?,
             "--concurrency" => a.concurrency = value.parse()?,
-            _ => bail!("unknown flag {flag} (known: --seconds, --rate, --concurrency)"),
+            "--profile" => a.profile = Some(value),
+            _ => bail!(
+                "unknown flag {flag} (known: --seconds, --rate, --concurrency, --profile)"
+            ),
         }
     }
     if a.seconds == 0 || a.seconds > 10 || a.rate == 0 || a.concurrency == 0 {
@@ -371,6 +377,25 @@ async fn main() -> anyhow::Result<()> {
     let s = setup().await?;
     let client = Client::builder().pool_max_idle_per_host(512).build()?;
     let (direct, proxy, unified, bare) = scenarios(&s);
+    if let Some(which) = &a.profile {
+        let sc = match which.as_str() {
+            "direct" => &direct,
+            "proxy" => &proxy,
+            "unified" => &unified,
+            "bare" => &bare,
+            _ => bail!("--profile takes direct, proxy, unified or bare"),
+        };
+        eprintln!("profiling {} (pid {})", sc.name, std::process::id());
+        let sat = saturated(&client, &sc.make, a.concurrency, a.seconds).await;
+        println!(
+            "{}: {:.0} req/s saturated, p50 {:.2} ms, {} errors",
+            sc.name,
+            sat.rps(),
+            sat.pct(0.5),
+            sat.failed
+        );
+        return Ok(());
+    }
 
     let probe = (unified.make)(&client).send().await?;
     let unified_status = probe.status();

@@ -43,7 +43,7 @@ pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite}
 pub use consumers::{ConsumerFilter, ConsumerRow};
 pub use error::StoreError;
 pub use integrations::{IntegrationRow, IntegrationWrite};
-pub use logs::{LogFilter, PathMatchMode, RequestCounts, RequestLog};
+pub use logs::{LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog};
 pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;
 pub use refresh::{RefreshFailure, RefreshedTokens};
@@ -129,6 +129,9 @@ impl Store {
                 // Every connection to an in-memory database gets its own empty database.
                 pool_options = pool_options.max_connections(1);
             }
+            // A local file's connection does not go stale; the default ping before every
+            // acquire was a round trip to SQLite's worker thread on each query.
+            pool_options = pool_options.test_before_acquire(false);
             pool_options = pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers proceed during a write; foreign keys make

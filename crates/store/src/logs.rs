@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::error::StoreError;
 use crate::row::{Placeholders, RowExt, flag, like_escape, page_limit};
-use crate::{Page, Result, Store};
+use crate::{Backend, Page, Result, Store};
 
 /// One logged request. Field names follow the spec's `Log`; times are unix ms.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +116,47 @@ const COLUMNS: &str = "id, application_id, consumer_id, parent_id, child_request
     service_name, unified_api, status_code, success, error_message, duration_ms, execution_ms, \
     latency_ms, sandbox, source_ip, timestamp";
 
+/// Rows per multi-row `INSERT` of request logs (24 values each: 1,536 values, well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 limits).
+pub const LOG_ROWS_PER_STATEMENT: usize = 64;
+const LOG_FIELDS: usize = 24;
+
+/// `INSERT INTO request_logs … VALUES (…), (…)` for `rows` rows in the backend's placeholder
+/// style. The full-size statement is built once per backend and reused.
+fn insert_logs_sql(backend: Backend, rows: usize) -> std::borrow::Cow<'static, str> {
+    static FULL: [std::sync::OnceLock<String>; 2] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let build = |rows: usize| {
+        let mut sql = format!("INSERT INTO request_logs ({COLUMNS}) VALUES ");
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for f in 0..LOG_FIELDS {
+                if f > 0 {
+                    sql.push_str(", ");
+                }
+                match backend {
+                    Backend::Sqlite => sql.push('?'),
+                    Backend::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&(r * LOG_FIELDS + f + 1).to_string());
+                    }
+                }
+            }
+            sql.push(')');
+        }
+        sql
+    };
+    if rows == LOG_ROWS_PER_STATEMENT {
+        let slot = match backend {
+            Backend::Sqlite => &FULL[0],
+            Backend::Postgres => &FULL[1],
+        };
+        std::borrow::Cow::Borrowed(slot.get_or_init(|| build(rows)).as_str())
+    } else {
+        std::borrow::Cow::Owned(build(rows))
+    }
+}
+
 /// A bind value for dynamically built queries.
 enum Arg {
     Text(String),
@@ -133,31 +174,19 @@ impl Store {
         self.insert_request_logs(std::slice::from_ref(l)).await
     }
 
-    /// Writes many entries, a multi-row `INSERT` per 16 of them inside one transaction: the
-    /// request-log writer drains its queue in batches, and this keeps a busy proxy's logging
-    /// to a few statements per batch instead of one per call. (Larger statements are slower:
-    /// binding a parameter by name costs time linear in the statement's parameter count.)
+    /// Writes many entries, a multi-row `INSERT` per [`LOG_ROWS_PER_STATEMENT`] of them inside
+    /// one transaction: the request-log writer drains its queue in batches, and this keeps a
+    /// busy proxy's logging to a few statements per batch instead of one per call.
+    ///
+    /// SQLite gets anonymous `?` placeholders: sqlx binds a named one (`$7`) by asking SQLite
+    /// for each parameter's name, a scan over all of the statement's names, so a 1,536-value
+    /// statement spent most of its time there (seen with `perf`). PostgreSQL needs `$n`.
     pub async fn insert_request_logs(&self, logs: &[RequestLog]) -> Result<()> {
-        const PER_STATEMENT: usize = 16;
-        const FIELDS: usize = 24;
         let classify = |e| crate::error::classify(e, "request log", "application");
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        for chunk in logs.chunks(PER_STATEMENT) {
-            let mut sql = format!("INSERT INTO request_logs ({COLUMNS}) VALUES ");
-            for r in 0..chunk.len() {
-                if r > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for f in 0..FIELDS {
-                    if f > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("${}", r * FIELDS + f + 1));
-                }
-                sql.push(')');
-            }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for chunk in logs.chunks(LOG_ROWS_PER_STATEMENT) {
+            let sql = insert_logs_sql(self.backend, chunk.len());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_ref()));
             for l in chunk {
                 q = q
                     .bind(l.id.as_str())

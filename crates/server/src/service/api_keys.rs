@@ -41,6 +41,15 @@ impl KeyCache {
         }
     }
 
+    /// Records a use on a cached row without extending its life.
+    fn update_last_used(&self, id: &ApiKeyId, at: i64) {
+        if let Ok(mut rows) = self.rows.write()
+            && let Some((_, row)) = rows.get_mut(id)
+        {
+            row.last_used_at = Some(at);
+        }
+    }
+
     fn clear(&self) {
         if let Ok(mut rows) = self.rows.write() {
             rows.clear();
@@ -178,9 +187,11 @@ impl Vault {
         // Format and checksum first: typos and junk never reach the database.
         let key = ApiKey::parse(presented).map_err(|_| Error::Unauthorized)?;
         let id = ApiKeyId::parse(key.id().as_str()).map_err(|_| Error::Unauthorized)?;
-        let row = match self.key_cache().get(&id) {
-            Some(row) => Some(row),
-            None => self.store().find_api_key(&id).await?,
+        // Only a row read from the store is (re)cached: re-stamping a cache hit would keep a
+        // busy key's row in memory forever, and another node's revocation would never be seen.
+        let (row, from_store) = match self.key_cache().get(&id) {
+            Some(row) => (Some(row), false),
+            None => (self.store().find_api_key(&id).await?, true),
         };
         let stored = row
             .as_ref()
@@ -200,15 +211,23 @@ impl Vault {
             .last_used_at
             .is_none_or(|t| t < now.saturating_sub(patchbay_store::TOUCH_GRANULARITY_MS));
         let mut row = row;
+        let mut touched = false;
         if stale {
             match self.store().touch_api_key(&row.id, now).await {
-                Ok(()) => row.last_used_at = Some(now),
+                Ok(()) => {
+                    row.last_used_at = Some(now);
+                    touched = true;
+                }
                 Err(e) => {
                     tracing::warn!(error = %crate::error::chain(&e), "could not record API key use")
                 }
             }
         }
-        self.key_cache().put(&row);
+        if from_store {
+            self.key_cache().put(&row);
+        } else if touched {
+            self.key_cache().update_last_used(&row.id, now);
+        }
         Ok(ApiKeyPrincipal {
             application_id: row.application_id,
             key_id: row.id,

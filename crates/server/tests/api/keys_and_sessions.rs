@@ -375,3 +375,52 @@ async fn embedded_default_creates_a_private_key_file_and_other_databases_need_a_
         .expect("refused");
     assert!(matches!(err, StartError::NoMasterKey), "{err}");
 }
+
+/// A key revoked on another node stops working here within the key cache's TTL, even while it
+/// is in continuous use (a cache hit must not extend the cached row's life).
+#[tokio::test]
+async fn a_key_revoked_on_another_node_is_refused_within_the_cache_ttl() {
+    let app = spawn_app().await;
+    let created = app
+        .vault
+        .create_api_key(
+            &app.app_id,
+            "busy",
+            patchbay_server::service::api_keys::Scope::DEFAULT,
+        )
+        .await
+        .expect("key");
+    let key = created.key.expose_secret().to_owned();
+    let call = || {
+        app.client
+            .get(format!("{}/vault/consumers", app.base_url))
+            .bearer_auth(&key)
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .send()
+    };
+    assert_eq!(call().await.expect("send").status(), StatusCode::OK);
+
+    let other_node = open_vault(&config_with(&app, &app.keyring_json), &app.base_url)
+        .await
+        .expect("second node");
+    other_node
+        .revoke_api_key(&app.app_id, &created.row.id)
+        .await
+        .expect("revoke on the other node");
+    let revoked_at = std::time::Instant::now();
+    let limit =
+        patchbay_server::service::api_keys::KEY_CACHE_TTL + std::time::Duration::from_secs(2);
+    loop {
+        let status = call().await.expect("send").status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            revoked_at.elapsed() < limit,
+            "the revoked key still worked {:?} after the other node revoked it",
+            revoked_at.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

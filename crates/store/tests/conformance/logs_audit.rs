@@ -6,6 +6,7 @@ use crate::fixtures::{T0, app, consumer};
 
 patchbay_store::backend_tests!(
     request_logs_filter_and_page,
+    batched_request_logs_keep_every_row_and_value,
     request_counts,
     audit_is_append_only,
     outbox_claims_once
@@ -82,6 +83,29 @@ async fn seed(store: &Store) -> (ApplicationId, ConsumerId) {
         .await
         .unwrap();
     (app_id, c)
+}
+
+/// Two full multi-row statements and a partial one, in one call: every row arrives once, with
+/// its own values in its own columns (a placeholder off by one would shift them).
+async fn batched_request_logs_keep_every_row_and_value(db: TestDatabase) {
+    let store = db.store().await;
+    let app_id = app(&store).await;
+    let c = consumer("batched");
+    let n = 2 * patchbay_store::LOG_ROWS_PER_STATEMENT as i64 + 5;
+    let mut logs: Vec<RequestLog> = (0..n)
+        .map(|i| log(&app_id, &c, i, "GET", &format!("/p/{i}"), 200 + i, "proxy"))
+        .collect();
+    logs[7].parent_id = Some("parent-7".to_owned());
+    logs[7].source_ip = None;
+    logs[7].sandbox = true;
+    store.insert_request_logs(&logs).await.unwrap();
+    let page = store
+        .list_request_logs(&app_id, &c, &LogFilter::default(), None, 500)
+        .await
+        .unwrap();
+    let mut got = page.items.clone();
+    got.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(got, logs);
 }
 
 async fn request_logs_filter_and_page(db: TestDatabase) {
