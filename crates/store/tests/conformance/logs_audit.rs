@@ -103,7 +103,7 @@ async fn batched_request_logs_keep_every_row_and_value(db: TestDatabase) {
         .list_request_logs(&app_id, &c, &LogFilter::default(), None, 500)
         .await
         .unwrap();
-    let mut got = page.items.clone();
+    let mut got = page.items;
     got.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(got, logs);
 }
