@@ -5,8 +5,23 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::crm_support::{CONSUMER, CrmApp, assert_schema, crm_app};
-use crate::helpers::assert_error_envelope;
+use crate::crm_support::{CONSUMER, CrmApp, assert_schema, crm_app_on};
+use crate::helpers::{Db, assert_error_envelope};
+
+crate::server_backend_tests!(
+    contacts_list_get_create_update_delete,
+    every_resource_and_operation,
+    filters_sorts_fields_pass_through_and_raw,
+    errors_map_to_the_spec_types,
+    a_dead_grant_is_a_credentials_error,
+    invalid_session_refreshes_once_and_retries,
+    downstream_rate_limit_headers,
+    crm_calls_are_in_the_request_log,
+    downstream_failures_and_raw_on_writes,
+    a_second_refusal_after_the_refresh_is_a_credentials_error,
+    concurrent_calls_on_a_revoked_token_share_one_refresh,
+    salesforce_gotchas_are_handled_before_or_by_salesforce,
+);
 
 fn ids(list: &Value) -> Vec<String> {
     list["data"]
@@ -83,9 +98,10 @@ async fn one_checked(crm: &CrmApp, resource: &str, id: &str) -> Value {
     a.body["data"].clone()
 }
 
-#[tokio::test]
-async fn contacts_list_get_create_update_delete() {
-    let crm = crm_app(200).await;
+async fn contacts_list_get_create_update_delete(db: Db) {
+    let Some(crm) = crm_app_on(db, 200).await else {
+        return;
+    };
     let list = list_checked(&crm, "contacts", "?limit=5").await;
     assert_eq!(list["data"].as_array().map(Vec::len), Some(5));
     assert!(list["meta"]["cursors"]["next"].is_string());
@@ -216,9 +232,10 @@ async fn crud(crm: &CrmApp, resource: &str, create: Value, update: Value) -> Str
     id
 }
 
-#[tokio::test]
-async fn every_resource_and_operation() {
-    let crm = crm_app(300).await;
+async fn every_resource_and_operation(db: Db) {
+    let Some(crm) = crm_app_on(db, 300).await else {
+        return;
+    };
 
     let company = crud(
         &crm,
@@ -369,9 +386,10 @@ async fn every_resource_and_operation() {
     }
 }
 
-#[tokio::test]
-async fn filters_sorts_fields_pass_through_and_raw() {
-    let crm = crm_app(300).await;
+async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
+    let Some(crm) = crm_app_on(db, 300).await else {
+        return;
+    };
     let all = list_checked(&crm, "contacts", "?limit=200").await;
     let records = all["data"].as_array().expect("data").clone();
     let with_email = records
@@ -537,9 +555,10 @@ async fn filters_sorts_fields_pass_through_and_raw() {
     assert_error_envelope(&r.body, 400, "RequestValidationError");
 }
 
-#[tokio::test]
-async fn errors_map_to_the_spec_types() {
-    let crm = crm_app(100).await;
+async fn errors_map_to_the_spec_types(db: Db) {
+    let Some(crm) = crm_app_on(db, 100).await else {
+        return;
+    };
 
     // cursors: corrupt, from another resource, from another query
     let r = crm
@@ -735,9 +754,10 @@ async fn errors_map_to_the_spec_types() {
     assert_error_envelope(&r.body, 401, "ConnectorCredentialsError");
 }
 
-#[tokio::test]
-async fn a_dead_grant_is_a_credentials_error() {
-    let crm = crm_app(20).await;
+async fn a_dead_grant_is_a_credentials_error(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     crm.get("/crm/contacts?limit=1").await.expect(200);
     // Revoking the refresh token takes its grant, so the access token dies with it and the
     // one refresh fails.
@@ -758,9 +778,10 @@ async fn a_dead_grant_is_a_credentials_error() {
     assert!(!text.contains(&refresh), "the error leaks the token");
 }
 
-#[tokio::test]
-async fn invalid_session_refreshes_once_and_retries() {
-    let crm = crm_app(20).await;
+async fn invalid_session_refreshes_once_and_retries(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     crm.get("/crm/contacts?limit=1").await.expect(200);
     let emu = crm.app.emulator.emulator();
     let active = crm.active_access_tokens().await;
@@ -802,9 +823,10 @@ async fn invalid_session_refreshes_once_and_retries() {
     );
 }
 
-#[tokio::test]
-async fn downstream_rate_limit_headers() {
-    let crm = crm_app(20).await;
+async fn downstream_rate_limit_headers(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     let emu = crm.app.emulator.emulator();
     emu.set_api_limit(Some(15_000), Some(17));
     let r = crm.get("/crm/contacts?limit=1").await.expect(200);
@@ -827,9 +849,10 @@ async fn downstream_rate_limit_headers() {
     assert_eq!(r.header("x-downstream-ratelimit-limit"), None);
 }
 
-#[tokio::test]
-async fn crm_calls_are_in_the_request_log() {
-    let crm = crm_app(20).await;
+async fn crm_calls_are_in_the_request_log(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     crm.get("/crm/contacts?limit=1&filter[email]=secret%40x.example")
         .await
         .expect(200);
@@ -867,9 +890,10 @@ fn fault(rule: Value) -> patchbay_fake_salesforce::control::faults::FaultRule {
     serde_json::from_value(rule).expect("fault rule")
 }
 
-#[tokio::test]
-async fn downstream_failures_and_raw_on_writes() {
-    let crm = crm_app(20).await;
+async fn downstream_failures_and_raw_on_writes(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     crm.get("/crm/contacts?limit=1").await.expect(200);
     let emu = crm.app.emulator.emulator();
 
@@ -930,9 +954,10 @@ async fn downstream_failures_and_raw_on_writes() {
     assert_eq!(r.status.as_u16(), 405, "{}", r.body);
 }
 
-#[tokio::test]
-async fn a_second_refusal_after_the_refresh_is_a_credentials_error() {
-    let crm = crm_app(20).await;
+async fn a_second_refusal_after_the_refresh_is_a_credentials_error(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     crm.get("/crm/contacts?limit=1").await.expect(200);
     let emu = crm.app.emulator.emulator();
     emu.clear_requests();
@@ -956,9 +981,10 @@ async fn a_second_refusal_after_the_refresh_is_a_credentials_error() {
     crm.get("/crm/contacts?limit=1").await.expect(200);
 }
 
-#[tokio::test]
-async fn concurrent_calls_on_a_revoked_token_share_one_refresh() {
-    let crm = crm_app(20).await;
+async fn concurrent_calls_on_a_revoked_token_share_one_refresh(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     crm.get("/crm/contacts?limit=1").await.expect(200);
     let emu = crm.app.emulator.emulator();
     for token in crm.active_access_tokens().await {
@@ -1013,9 +1039,10 @@ async fn futures_join_all<F: std::future::Future>(
     out.into_iter().flatten().collect()
 }
 
-#[tokio::test]
-async fn salesforce_gotchas_are_handled_before_or_by_salesforce() {
-    let crm = crm_app(20).await;
+async fn salesforce_gotchas_are_handled_before_or_by_salesforce(db: Db) {
+    let Some(crm) = crm_app_on(db, 20).await else {
+        return;
+    };
     // Event timing: a meeting needs a time (or a date when all-day) and a duration
     let r = crm
         .post(
