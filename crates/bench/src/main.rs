@@ -8,16 +8,22 @@
 //!
 //! ```text
 //! cargo run --release -p patchbay-bench -- [--seconds 5] [--rate 1000] [--concurrency 32]
+//!     [--downstream-ms 20] [--profile direct|proxy|unified|bare]
 //! ```
 //!
 //! A fourth row, a bare forwarder (an axum handler that re-sends the request to the emulator
 //! with reqwest, nothing else), shows what the second HTTP hop alone costs on this machine.
 //!
-//! Everything (emulator, Patchbay on SQLite, load generator) runs in this one process, so the
-//! numbers include their contention for the machine's cores; compare rows of one run, not
-//! runs on different machines. Latency is measured from the moment a request is sent (not
-//! from its scheduled time). Each phase is bounded by `--seconds`; a run takes about
-//! `8 × seconds` plus a few seconds of setup. The output is a Markdown table.
+//! The emulator, Patchbay (on SQLite), the forwarder and the load generator run in this one
+//! process but each on its own Tokio runtime with named threads, so the kernel schedules them
+//! as it would separate processes and the CPU time each used can be read per thread from
+//! `/proc/self/task`. That gives a second, noise-resistant figure per row: CPU microseconds
+//! per request for each component. Latency is measured from the moment a request is sent.
+//!
+//! A last round adds `--downstream-ms` of latency to every emulator REST call (a fault rule)
+//! and repeats the fixed-rate rows: what the overhead looks like when the downstream, as
+//! Salesforce does, takes milliseconds rather than 0.1 ms. Each phase is bounded by
+//! `--seconds`; a run takes about `11 × seconds` plus a few seconds of setup.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +36,10 @@ use patchbay_server::{Application, ServerConfig};
 use reqwest::{Client, RequestBuilder};
 use tokio::task::JoinSet;
 
+/// The allocator the `patchbay` binary ships with, so Patchbay is measured as it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const REDIRECT_URI: &str = "http://127.0.0.1:9/after-connect";
 const API: &str = "v66.0";
 
@@ -37,6 +47,8 @@ struct Args {
     seconds: u64,
     rate: u64,
     concurrency: usize,
+    /// Latency added to every emulator REST call in the last round.
+    downstream_ms: u64,
     /// `--profile proxy|unified|bare|direct`: only that row, saturated, for `perf`.
     profile: Option<String>,
 }
@@ -46,6 +58,7 @@ fn args() -> anyhow::Result<Args> {
         seconds: 5,
         rate: 1000,
         concurrency: 32,
+        downstream_ms: 20,
         profile: None,
     };
     let mut it = std::env::args().skip(1);
@@ -55,15 +68,21 @@ fn args() -> anyhow::Result<Args> {
             "--seconds" => a.seconds = value.parse()?,
             "--rate" => a.rate = value.parse()?,
             "--concurrency" => a.concurrency = value.parse()?,
+            "--downstream-ms" => a.downstream_ms = value.parse()?,
             "--profile" => a.profile = Some(value),
             _ => bail!(
-                "unknown flag {flag} (known: --seconds, --rate, --concurrency, --profile)"
+                "unknown flag {flag} (known: --seconds, --rate, --concurrency, --downstream-ms, --profile)"
             ),
         }
     }
-    if a.seconds == 0 || a.seconds > 10 || a.rate == 0 || a.concurrency == 0 {
+    if a.seconds == 0
+        || a.seconds > 10
+        || a.rate == 0
+        || a.concurrency == 0
+        || a.downstream_ms > 1_000
+    {
         bail!(
-            "--seconds must be 1..=10 (the whole run stays under a minute), --rate and --concurrency positive"
+            "--seconds must be 1..=10 (the run stays near a minute), --rate and --concurrency positive, --downstream-ms at most 1000"
         );
     }
     Ok(a)
@@ -189,7 +208,14 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
-async fn setup() -> anyhow::Result<Setup> {
+/// Handles of the runtimes the emulator and the forwarder run on (Patchbay runs on the one
+/// `setup` is called on).
+struct Runtimes {
+    emulator: tokio::runtime::Handle,
+    forwarder: tokio::runtime::Handle,
+}
+
+async fn setup(rts: &Runtimes) -> anyhow::Result<Setup> {
     let dir = tempfile::tempdir()?;
     let mut config = ServerConfig::new(dir.path());
     config.master_key = Some(patchbay_crypto::Keyring::generate()?.to_json().to_string());
@@ -201,16 +227,18 @@ async fn setup() -> anyhow::Result<Setup> {
 
     let client_id = format!("3MVG9bench{}", uuid::Uuid::new_v4().simple());
     let client_secret = format!("SECRET{}", uuid::Uuid::new_v4().simple());
-    let emulator = patchbay_fake_salesforce::spawn(EmulatorConfig {
-        client_id: client_id.clone(),
-        client_secret: client_secret.clone(),
-        callback_urls: vec![format!("{patchbay}/vault/callback")],
-        auto_approve: true,
-        require_secret_for_refresh: false,
-        daily_api_limit: u64::MAX / 4,
-        ..EmulatorConfig::default()
-    })
-    .await?;
+    let emulator = rts
+        .emulator
+        .spawn(patchbay_fake_salesforce::spawn(EmulatorConfig {
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            callback_urls: vec![format!("{patchbay}/vault/callback")],
+            auto_approve: true,
+            require_secret_for_refresh: false,
+            daily_api_limit: u64::MAX / 4,
+            ..EmulatorConfig::default()
+        }))
+        .await??;
     let emu = emulator.base_url().trim_end_matches('/').to_owned();
 
     let created = vault
@@ -288,7 +316,10 @@ async fn setup() -> anyhow::Result<Setup> {
         .json()
         .await?;
     let account_id = created["id"].as_str().context("account id")?.to_owned();
-    let forwarder = spawn_forwarder(emu.clone(), access_token.clone()).await?;
+    let forwarder = rts
+        .forwarder
+        .spawn(spawn_forwarder(emu.clone(), access_token.clone()))
+        .await??;
     Ok(Setup {
         forwarder,
         emulator: emu,
@@ -370,11 +401,98 @@ fn scenarios(s: &Setup) -> (Scenario, Scenario, Scenario, Scenario) {
     (direct, proxy, unified, bare)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// CPU time used so far by this process's threads, by component (thread-name prefix).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    emulator: Duration,
+    patchbay: Duration,
+    forwarder: Duration,
+    loadgen: Duration,
+}
+
+impl Cpu {
+    /// Sums `utime + stime` of every thread in `/proc/self/task` (Linux; zeros elsewhere).
+    fn now() -> Cpu {
+        let mut cpu = Cpu::default();
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return cpu;
+        };
+        for task in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state …`: comm may hold spaces, so split after its last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let comm = head.split_once('(').map_or("", |(_, c)| c);
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| {
+                fields
+                    .get(i)
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            // utime and stime are fields 14 and 15 of stat(5), in USER_HZ (100 on Linux).
+            let used = Duration::from_millis((ticks(11) + ticks(12)) * 10);
+            let slot = if comm.starts_with("emulator") {
+                &mut cpu.emulator
+            } else if comm.starts_with("patchbay") && comm != "patchbay-bench"
+                || comm.starts_with("sqlx-sqlite")
+            {
+                &mut cpu.patchbay
+            } else if comm.starts_with("forwarder") {
+                &mut cpu.forwarder
+            } else {
+                &mut cpu.loadgen
+            };
+            *slot += used;
+        }
+        cpu
+    }
+
+    /// Microseconds per request of each component between `self` (earlier) and `later`.
+    fn per_request(&self, later: &Cpu, requests: usize) -> [f64; 4] {
+        let us = |a: Duration, b: Duration| {
+            b.saturating_sub(a).as_secs_f64() * 1e6 / requests.max(1) as f64
+        };
+        [
+            us(self.loadgen, later.loadgen),
+            us(self.emulator, later.emulator),
+            us(self.patchbay, later.patchbay),
+            us(self.forwarder, later.forwarder),
+        ]
+    }
+}
+
+fn main() -> anyhow::Result<()> {
     let a = args()?;
     let started = Instant::now();
-    let s = setup().await?;
+    // One runtime per component, two workers each (this machine's core count), with thread
+    // names `Cpu::now` groups by.
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(name)
+            .enable_all()
+            .build()
+    };
+    let emulator_rt = runtime("emulator")?;
+    let patchbay_rt = runtime("patchbay")?;
+    let forwarder_rt = runtime("forwarder")?;
+    let loadgen_rt = runtime("loadgen")?;
+    let rts = Runtimes {
+        emulator: emulator_rt.handle().clone(),
+        forwarder: forwarder_rt.handle().clone(),
+    };
+    let s = Arc::new(patchbay_rt.block_on(setup(&rts))?);
+    let outcome = loadgen_rt.block_on(loadgen_rt.spawn(run(a, Arc::clone(&s), started)));
+    // The emulator's handle shuts its server down through its runtime.
+    emulator_rt.block_on(async move { drop(s) });
+    outcome?
+}
+
+async fn run(a: Args, s: Arc<Setup>, started: Instant) -> anyhow::Result<()> {
     let client = Client::builder().pool_max_idle_per_host(512).build()?;
     let (direct, proxy, unified, bare) = scenarios(&s);
     if let Some(which) = &a.profile {
@@ -386,13 +504,19 @@ async fn main() -> anyhow::Result<()> {
             _ => bail!("--profile takes direct, proxy, unified or bare"),
         };
         eprintln!("profiling {} (pid {})", sc.name, std::process::id());
+        let before = Cpu::now();
         let sat = saturated(&client, &sc.make, a.concurrency, a.seconds).await;
+        let c = before.per_request(&Cpu::now(), sat.ok + sat.failed);
         println!(
-            "{}: {:.0} req/s saturated, p50 {:.2} ms, {} errors",
+            "{}: {:.0} req/s saturated, p50 {:.2} ms, {} errors; CPU µs per request: load generator {:.0}, emulator {:.0}, Patchbay {:.0}, forwarder {:.0}",
             sc.name,
             sat.rps(),
             sat.pct(0.5),
-            sat.failed
+            sat.failed,
+            c[0],
+            c[1],
+            c[2],
+            c[3]
         );
         return Ok(());
     }
@@ -416,9 +540,12 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     let mut results = Vec::new();
+    let mut cpu_rows = Vec::new();
     for sc in &rows {
         let fixed = fixed_rate(&client, &sc.make, a.rate, a.seconds).await;
+        let before = Cpu::now();
         let sat = saturated(&client, &sc.make, a.concurrency, a.seconds).await;
+        cpu_rows.push(before.per_request(&Cpu::now(), sat.ok + sat.failed));
         println!(
             "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.2} |",
             sc.name,
@@ -432,8 +559,25 @@ async fn main() -> anyhow::Result<()> {
         );
         results.push((fixed, sat));
     }
+    println!();
+    println!("CPU time per request during the saturated phase, µs (per thread, from /proc):");
+    println!();
+    println!("| scenario | load generator | emulator | Patchbay | bare forwarder | all |");
+    println!("|---|---|---|---|---|---|");
+    for (sc, c) in rows.iter().zip(&cpu_rows) {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            sc.name,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c.iter().sum::<f64>()
+        );
+    }
     let (d_fixed, d_sat) = &results[0];
     let (p_fixed, p_sat) = &results[1];
+    let (b_fixed, b_sat) = &results[2];
     println!();
     println!(
         "- proxy overhead at {} rps: p50 +{:.2} ms (target ≤ 1), p99 +{:.2} ms (target ≤ 3)",
@@ -442,24 +586,81 @@ async fn main() -> anyhow::Result<()> {
         p_fixed.pct(0.99) - d_fixed.pct(0.99)
     );
     println!(
-        "- saturated proxy / direct throughput: {:.2} (target ≥ 0.5)",
-        p_sat.rps() / d_sat.rps()
-    );
-    let (b_fixed, b_sat) = &results[2];
-    println!(
-        "- bare forwarder (the second hop alone): p50 +{:.2} ms, saturated / direct {:.2}; proxy / bare forwarder throughput {:.2}",
-        b_fixed.pct(0.5) - d_fixed.pct(0.5),
+        "- saturated proxy / direct throughput: {:.2} (target ≥ 0.5); bare forwarder / direct: {:.2}; proxy / bare forwarder: {:.2}",
+        p_sat.rps() / d_sat.rps(),
         b_sat.rps() / d_sat.rps(),
         p_sat.rps() / b_sat.rps()
     );
-    if let Some((u_fixed, u_sat)) = results.get(3) {
+    println!(
+        "- bare forwarder at {} rps: p50 +{:.2} ms over direct",
+        a.rate,
+        b_fixed.pct(0.5) - d_fixed.pct(0.5),
+    );
+    let (d_cpu, p_cpu, b_cpu) = (cpu_rows[0][1], cpu_rows[1][2], cpu_rows[2][3]);
+    println!(
+        "- CPU per call: Patchbay's proxy {p_cpu:.0} µs, the bare forwarder {b_cpu:.0} µs, the emulator answering {d_cpu:.0} µs"
+    );
+    if let (Some((u_fixed, u_sat)), Some(u_cpu)) = (results.get(3), cpu_rows.get(3)) {
         println!(
-            "- unified read / direct, p50 at {} rps: {:.2}×; saturated throughput direct / unified: {:.2}× (target ≤ 1.25)",
+            "- unified read / direct, p50 at {} rps: {:.2}×; saturated throughput direct / unified: {:.2}× (target ≤ 1.25); Patchbay's CPU per unified read {:.0} µs",
             a.rate,
             u_fixed.pct(0.5) / d_fixed.pct(0.5),
-            d_sat.rps() / u_sat.rps()
+            d_sat.rps() / u_sat.rps(),
+            u_cpu[2]
         );
+    }
+
+    if a.downstream_ms > 0 {
+        latency_round(&a, &s, &client, &rows).await;
     }
     println!("- whole run: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The fixed-rate rows again with `--downstream-ms` added to every emulator REST call.
+async fn latency_round(a: &Args, s: &Setup, client: &Client, rows: &[&Scenario]) {
+    use patchbay_fake_salesforce::control::faults::{FaultKind, FaultRule, FaultTarget};
+    s._emulator.emulator().add_fault(FaultRule {
+        target: FaultTarget::Rest,
+        kind: FaultKind::Latency {
+            ms: a.downstream_ms,
+        },
+        count: u32::MAX,
+        grant_type: None,
+        path_contains: None,
+    });
+    println!();
+    println!(
+        "With {} ms added to every emulator REST call, fixed {} rps for {} s:",
+        a.downstream_ms, a.rate, a.seconds
+    );
+    println!();
+    println!("| scenario | sent/s | p50 ms | p99 ms | max ms | errors |");
+    println!("|---|---|---|---|---|---|");
+    let mut p50 = Vec::new();
+    for sc in rows {
+        let fixed = fixed_rate(client, &sc.make, a.rate, a.seconds).await;
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            sc.name,
+            fixed.rps(),
+            fixed.pct(0.50),
+            fixed.pct(0.99),
+            fixed.pct(1.0),
+            fixed.failed
+        );
+        p50.push((fixed.pct(0.5), fixed.pct(0.99)));
+    }
+    println!();
+    println!(
+        "- proxy overhead: p50 +{:.2} ms, p99 +{:.2} ms",
+        p50[1].0 - p50[0].0,
+        p50[1].1 - p50[0].1
+    );
+    if let Some(u) = p50.get(3) {
+        println!(
+            "- unified read / direct at p50: {:.3}× (target ≤ 1.25)",
+            u.0 / p50[0].0
+        );
+    }
 }

@@ -10,6 +10,13 @@ mod telemetry;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: the proxy's hot path allocates small, short-lived
+/// buffers across worker threads, and glibc's arena upkeep (`malloc_consolidate`,
+/// `unlink_chunk`) was a sixth of Patchbay's CPU per proxied call under load (`perf`, see
+/// bench/results.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let long_running = matches!(
