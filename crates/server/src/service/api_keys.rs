@@ -204,28 +204,27 @@ impl Vault {
         if row.is_revoked() || row.application_id.as_str() != app_header {
             return Err(Error::Unauthorized);
         }
-        // Only when the recorded use is stale: a hot path must not write (and on SQLite even an
-        // UPDATE that matches nothing takes the write lock).
+        // Only when the recorded use is stale, and never on the request path: the write goes
+        // to a background task. On SQLite an UPDATE waits for the write lock (the request-log
+        // writer may hold it), and SQLite's busy handler sleeps in steps of up to 25 ms, which
+        // showed as a 40 ms stall at p99 in the benchmark.
         let now = self.now_ms();
         let stale = row
             .last_used_at
             .is_none_or(|t| t < now.saturating_sub(patchbay_store::TOUCH_GRANULARITY_MS));
         let mut row = row;
-        let mut touched = false;
         if stale {
-            match self.store().touch_api_key(&row.id, now).await {
-                Ok(()) => {
-                    row.last_used_at = Some(now);
-                    touched = true;
+            row.last_used_at = Some(now);
+            let (store, id) = (self.store().clone(), row.id.clone());
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_api_key(&id, now).await {
+                    tracing::warn!(error = %crate::error::chain(&e), "could not record API key use");
                 }
-                Err(e) => {
-                    tracing::warn!(error = %crate::error::chain(&e), "could not record API key use")
-                }
-            }
+            });
         }
         if from_store {
             self.key_cache().put(&row);
-        } else if touched {
+        } else if stale {
             self.key_cache().update_last_used(&row.id, now);
         }
         Ok(ApiKeyPrincipal {
