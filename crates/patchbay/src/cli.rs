@@ -83,6 +83,15 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed as `listening on URL`).
     #[arg(long, env = "PATCHBAY_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// The largest request or response body `/proxy` passes, in bytes; past it the caller gets
+    /// a 413 envelope naming the limit. Bodies stream, so memory does not grow with it.
+    #[arg(
+        long,
+        env = "PATCHBAY_PROXY_MAX_BODY_BYTES",
+        default_value_t = patchbay_server::service::proxy::ProxyOptions::default().max_body_bytes,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub proxy_max_body_bytes: u64,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -10,6 +10,7 @@ use crate::cli::ServeArgs;
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = server_config(&args.store, args.listen);
     config.extensions.extend(super::extensions());
+    config.proxy.max_body_bytes = args.proxy_max_body_bytes;
     let app = Application::build(config)
         .await
         .context("Patchbay refused to start")?;

@@ -164,3 +164,132 @@ fn a_wrong_or_missing_master_key_refuses_to_start() {
     assert!(!status.success());
     assert!(err.contains("no master key configured"), "{err}");
 }
+
+/// `--proxy-max-body-bytes` reaches the proxy: a connected consumer's `/proxy` call with a
+/// body over the cap gets the 413 envelope naming the cap, and one under it goes through.
+#[tokio::test]
+async fn the_proxy_size_cap_flag_is_enforced() {
+    const PUBLIC: &str = "http://127.0.0.1:9";
+    let emulator = patchbay_fake_salesforce::spawn(patchbay_fake_salesforce::EmulatorConfig {
+        client_id: "3MVG9sizecap".to_owned(),
+        client_secret: "SIZECAPSECRET0123".to_owned(),
+        callback_urls: vec![format!("{PUBLIC}/vault/callback")],
+        auto_approve: true,
+        require_secret_for_refresh: false,
+        ..patchbay_fake_salesforce::EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator");
+    let login = emulator.base_url().trim_end_matches('/').to_owned();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().to_owned();
+    let login_for_set = login.clone();
+    let (app, key) = tokio::task::spawn_blocking(move || {
+        let (app, key) = create_app(&path, &["--redirect-uri", "https://example.com/done"]);
+        crate::support::ok(
+            &path,
+            &[
+                "integrations",
+                "set",
+                "--app",
+                &app,
+                "crm/salesforce",
+                "--client-id",
+                "3MVG9sizecap",
+                "--client-secret",
+                "SIZECAPSECRET0123",
+                "--login-url",
+                &login_for_set,
+            ],
+        );
+        (app, key)
+    })
+    .await
+    .expect("join");
+
+    let mut cmd = patchbay();
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--public-url",
+        PUBLIC,
+        "--proxy-max-body-bytes",
+        "1000",
+    ])
+    .env("PATCHBAY_DATA_DIR", dir.path());
+    let mut server = Running::start(cmd);
+    let line = server.line();
+    let addr = line
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split(", ").next())
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+    let base = format!("http://{addr}");
+
+    // Connect the consumer as a browser would; links name the public URL, so rewrite it.
+    let client = http();
+    let v: Value = client
+        .get(format!("{base}/vault/connections/crm/salesforce"))
+        .bearer_auth(&key)
+        .header("x-apideck-app-id", &app)
+        .header("x-apideck-consumer-id", "capped")
+        .send()
+        .await
+        .expect("connection")
+        .json()
+        .await
+        .expect("json");
+    let mut url = format!(
+        "{}&redirect_uri=https%3A%2F%2Fexample.com%2Fdone",
+        v["data"]["authorize_url"].as_str().expect("authorize_url")
+    )
+    .replace(PUBLIC, &base);
+    let mut reached_done = false;
+    for _ in 0..8 {
+        let r = client.get(&url).send().await.expect("walk");
+        let Some(next) = r.headers().get("location").and_then(|l| l.to_str().ok()) else {
+            panic!("the connect flow stopped at {url} ({})", r.status());
+        };
+        if next.starts_with("https://example.com/done") {
+            assert!(!next.contains("error"), "{next}");
+            reached_done = true;
+            break;
+        }
+        url = if next.starts_with('/') {
+            format!("{login}{next}")
+        } else {
+            next.replace(PUBLIC, &base)
+        };
+    }
+    assert!(reached_done, "the connect flow finished");
+
+    let proxy = |body: Vec<u8>| {
+        client
+            .post(format!("{base}/proxy"))
+            .bearer_auth(&key)
+            .header("x-apideck-app-id", &app)
+            .header("x-apideck-consumer-id", "capped")
+            .header(
+                "x-apideck-downstream-url",
+                "/services/data/v66.0/sobjects/Account",
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let big = serde_json::to_vec(&serde_json::json!({ "Name": "x".repeat(2_000) })).expect("json");
+    let r = proxy(big).await.expect("proxy");
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        r.headers()
+            .get("x-apideck-downstream-error")
+            .and_then(|v| v.to_str().ok()),
+        Some("false")
+    );
+    let v: Value = r.json().await.expect("json");
+    assert!(v["detail"].to_string().contains("1000"), "{v}");
+
+    let small = serde_json::to_vec(&serde_json::json!({ "Name": "Small Co" })).expect("json");
+    let r = proxy(small).await.expect("proxy");
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+}
