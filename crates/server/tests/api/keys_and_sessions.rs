@@ -424,3 +424,53 @@ async fn a_key_revoked_on_another_node_is_refused_within_the_cache_ttl() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A connection disabled on another node stops being served here within the token cache's TTL,
+/// even while calls keep hitting the cached token. (Disabling revokes nothing at Salesforce,
+/// so only the cache's expiry can make this node notice.)
+#[tokio::test]
+async fn a_connection_disabled_on_another_node_is_not_served_past_the_cache_ttl() {
+    let app = spawn_app().await;
+    app.connect("busy-consumer").await;
+    let call = || {
+        app.consumer_api(Method::GET, "/proxy", "busy-consumer")
+            .header("x-apideck-downstream-url", "/services/data/v66.0/limits")
+            .send()
+    };
+    assert_eq!(call().await.expect("send").status(), StatusCode::OK);
+
+    let other_node = open_vault(&config_with(&app, &app.keyring_json), &app.base_url)
+        .await
+        .expect("second node");
+    let key = ConnectionKey {
+        application_id: app.app_id.clone(),
+        consumer_id: ConsumerId::parse("busy-consumer").expect("id"),
+        unified_api: patchbay_core::UnifiedApi::crm(),
+        service_id: patchbay_core::ServiceId::salesforce(),
+    };
+    other_node
+        .update_connection(
+            &key,
+            patchbay_server::service::connections::ConnectionInput {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("disable on the other node");
+    let deleted_at = std::time::Instant::now();
+    let limit = patchbay_server::service::tokens::CACHE_TTL + std::time::Duration::from_secs(2);
+    loop {
+        let status = call().await.expect("send").status();
+        if status != StatusCode::OK {
+            assert!(status.is_client_error(), "{status}");
+            break;
+        }
+        assert!(
+            deleted_at.elapsed() < limit,
+            "the disabled connection was still served {:?} after the other node disabled it",
+            deleted_at.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
