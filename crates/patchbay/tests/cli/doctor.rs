@@ -3,7 +3,7 @@
 use patchbay_fake_salesforce::EmulatorConfig;
 use serde_json::Value;
 
-use crate::support::{create_app, run, stderr, stdout};
+use crate::support::{create_app, run, set_salesforce_integration, stderr, stdout};
 
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
 
@@ -27,23 +27,7 @@ async fn doctor_passes_a_healthy_integration_and_fails_with_the_fix() {
     let path = dir.path().to_owned();
     let (code, out, app) = blocking(move || {
         let (app, _) = create_app(&path, &[]);
-        let set = run(
-            &path,
-            &[
-                "integrations",
-                "set",
-                "--app",
-                &app,
-                "crm/salesforce",
-                "--client-id",
-                "3MVG9doctor",
-                "--client-secret",
-                "DOCTORSECRET0123",
-                "--login-url",
-                &login,
-            ],
-        );
-        assert!(set.status.success(), "{}", stderr(&set));
+        set_salesforce_integration(&path, &app, "3MVG9doctor", "DOCTORSECRET0123", &login);
         let o = run(
             &path,
             &[

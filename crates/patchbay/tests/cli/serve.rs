@@ -186,21 +186,12 @@ async fn the_proxy_size_cap_flag_is_enforced() {
     let login_for_set = login.clone();
     let (app, key) = tokio::task::spawn_blocking(move || {
         let (app, key) = create_app(&path, &["--redirect-uri", "https://example.com/done"]);
-        crate::support::ok(
+        crate::support::set_salesforce_integration(
             &path,
-            &[
-                "integrations",
-                "set",
-                "--app",
-                &app,
-                "crm/salesforce",
-                "--client-id",
-                "3MVG9sizecap",
-                "--client-secret",
-                "SIZECAPSECRET0123",
-                "--login-url",
-                &login_for_set,
-            ],
+            &app,
+            "3MVG9sizecap",
+            "SIZECAPSECRET0123",
+            &login_for_set,
         );
         (app, key)
     })

@@ -119,3 +119,31 @@ pub fn http() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// `patchbay integrations set --app APP crm/salesforce` with a consumer key, secret and login
+/// URL; panics with the command's stderr if it fails.
+pub fn set_salesforce_integration(
+    dir: &Path,
+    app: &str,
+    client_id: &str,
+    client_secret: &str,
+    login_url: &str,
+) {
+    let set = run(
+        dir,
+        &[
+            "integrations",
+            "set",
+            "--app",
+            app,
+            "crm/salesforce",
+            "--client-id",
+            client_id,
+            "--client-secret",
+            client_secret,
+            "--login-url",
+            login_url,
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+}
