@@ -9,7 +9,9 @@
 //! login host (the emulator) is trusted as configured.
 //!
 //! Bodies stream both ways through [`CappedBody`]: memory stays bounded whatever the size,
-//! and a configurable cap ends an over-long body with a clear error. Small request bodies
+//! and a configurable cap ends an over-long body with a clear error. `x-apideck-timeout`
+//! bounds the wait for the response headers and, after them, any silence in the middle of the
+//! response body (a long body that keeps moving is not cut). Small request bodies
 //! (up to `replay_buffer_bytes`) are kept so a request can be sent again after a token
 //! refresh; GET and HEAD are retried on 5xx, 429 and connection failures with backoff and
 //! `Retry-After`; other methods are never retried except after `401 INVALID_SESSION_ID`,
@@ -238,7 +240,15 @@ impl Vault {
             if status == StatusCode::UNAUTHORIZED && inject && !refreshed {
                 let (head, prefix, rest) = read_prefix(response, 64 * 1024).await;
                 if !mentions_invalid_session(&prefix) {
-                    return Ok(reply(head, Some(prefix), rest, target, waited, opts));
+                    return Ok(reply(
+                        head,
+                        Some(prefix),
+                        rest,
+                        target,
+                        waited,
+                        opts,
+                        timeout,
+                    ));
                 }
                 refreshed = true;
                 token = self
@@ -248,7 +258,15 @@ impl Vault {
                 if body.replayable() {
                     continue;
                 }
-                return Ok(reply(head, Some(prefix), rest, target, waited, opts));
+                return Ok(reply(
+                    head,
+                    Some(prefix),
+                    rest,
+                    target,
+                    waited,
+                    opts,
+                    timeout,
+                ));
             }
             let retryable = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
             if retryable && retries_left > 0 && body.replayable() {
@@ -271,7 +289,7 @@ impl Vault {
             }
             let response: axum::http::Response<reqwest::Body> = response.into();
             let (head, rest) = response.into_parts();
-            return Ok(reply(head, None, rest, target, waited, opts));
+            return Ok(reply(head, None, rest, target, waited, opts, timeout));
         }
     }
 }
@@ -302,18 +320,22 @@ fn reply(
     target: Url,
     waited: Duration,
     opts: &ProxyOptions,
+    idle: Duration,
 ) -> ProxyReply {
     let mut headers = strip_hop_by_hop(&head.headers);
     if head.status.is_client_error() || head.status.is_server_error() {
         headers.insert(DOWNSTREAM_ERROR, HeaderValue::from_static("true"));
     }
+    // `x-apideck-timeout` bounds the wait for the headers; after them a body may stream for as
+    // long as it keeps moving, but a silence that long ends it.
+    let body = CappedBody::new(prefix, rest, opts.max_body_bytes).with_idle_timeout(idle);
     let mut logged = target;
     logged.set_query(None);
     logged.set_fragment(None);
     ProxyReply {
         status: head.status,
         headers,
-        body: Body::new(CappedBody::new(prefix, rest, opts.max_body_bytes)),
+        body: Body::new(body),
         target: logged,
         downstream_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
     }
@@ -658,11 +680,14 @@ impl OutgoingBody {
 
 /// A body that passes at most `cap` bytes: past it, the stream ends with [`BodyTooLarge`].
 /// An optional prefix (bytes already read to classify the body) is sent first.
+/// With [`CappedBody::with_idle_timeout`], a body that sends nothing for that long ends with
+/// [`BodyStalled`], so a downstream that hangs mid-body cannot hold a connection forever.
 pub struct CappedBody<B> {
     prefix: Option<Bytes>,
     inner: B,
     seen: u64,
     cap: u64,
+    idle: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
 }
 
 impl<B> CappedBody<B> {
@@ -672,9 +697,21 @@ impl<B> CappedBody<B> {
             inner,
             seen: 0,
             cap,
+            idle: None,
         }
     }
+
+    /// Ends the body with [`BodyStalled`] when no frame arrives for `after`.
+    pub fn with_idle_timeout(mut self, after: Duration) -> Self {
+        self.idle = Some((after, Box::pin(tokio::time::sleep(after))));
+        self
+    }
 }
+
+/// The body stopped moving for longer than the idle timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("the downstream sent nothing for {0} ms in the middle of its body")]
+pub struct BodyStalled(pub u128);
 
 /// The body went past the proxy's size cap.
 #[derive(Debug, thiserror::Error)]
@@ -700,12 +737,24 @@ where
             Frame::data(prefix)
         } else {
             match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if let Some((after, timer)) = &mut this.idle
+                        && timer.as_mut().poll(cx).is_ready()
+                    {
+                        let ms = after.as_millis();
+                        this.idle = None;
+                        return Poll::Ready(Some(Err(Box::new(BodyStalled(ms)))));
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
                 Poll::Ready(Some(Ok(f))) => f,
             }
         };
+        if let Some((after, timer)) = &mut this.idle {
+            timer.as_mut().reset(tokio::time::Instant::now() + *after);
+        }
         if let Some(data) = frame.data_ref() {
             this.seen = this
                 .seen

@@ -428,6 +428,43 @@ async fn the_timeout_header_bounds_the_wait() {
     );
 }
 
+/// After the headers, a body may take as long as it keeps moving; a silence longer than
+/// `x-apideck-timeout` ends it, so a downstream that hangs mid-body holds nothing forever.
+#[tokio::test]
+async fn a_body_that_stops_moving_is_ended_after_the_timeout() {
+    let app = echo_app().await;
+    let r = app
+        .proxy(Method::GET, "/stall?ms=200")
+        .header("x-apideck-timeout", "2000")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.text().await.expect("a pause under the timeout"),
+        "head,tail"
+    );
+
+    let started = Instant::now();
+    let r = app
+        .proxy(Method::GET, "/stall?ms=5000")
+        .header("x-apideck-timeout", "300")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK, "the headers came in time");
+    let body = r.bytes().await;
+    assert!(
+        body.is_err(),
+        "the stalled body is cut, not completed: {body:?}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_millis(3000),
+        "{took:?}"
+    );
+}
+
 #[tokio::test]
 async fn proxy_calls_reach_the_request_log() {
     let app = echo_app().await;
@@ -468,7 +505,7 @@ crate::server_backend_tests!(
     every_proxy_call_is_logged_in_batches
 );
 
-/// 450 concurrent calls: the batched writer (multi-row inserts of up to 16 per statement)
+/// 450 concurrent calls: the batched writer (multi-row inserts of up to 64 per statement)
 /// records each one exactly once.
 async fn every_proxy_call_is_logged_in_batches(db: Db) {
     let Some(app) = clocked(db, |_| {}).await else {

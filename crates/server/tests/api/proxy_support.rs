@@ -148,6 +148,7 @@ pub async fn spawn_echo() -> Echo {
         .route("/big", get(big))
         .route("/flaky/{key}", any(flaky))
         .route("/slow", get(slow))
+        .route("/stall", get(stall))
         .route("/redirect", get(redirect))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count))
         .with_state(state);
@@ -220,6 +221,44 @@ impl http_body::Body for Chunks {
             vec![b'x'; n],
         )))))
     }
+}
+
+/// `head`, then nothing for `pause`, then `tail`; no length announced.
+struct Stalling {
+    head: Option<axum::body::Bytes>,
+    pause: std::pin::Pin<Box<tokio::time::Sleep>>,
+    tail: Option<axum::body::Bytes>,
+}
+
+impl http_body::Body for Stalling {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Some(head) = self.head.take() {
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(head))));
+        }
+        if self.pause.as_mut().poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(self.tail.take().map(|t| Ok(http_body::Frame::data(t))))
+    }
+}
+
+/// Sends `head`, goes quiet for `ms`, then sends `tail`: a downstream that hangs mid-body.
+async fn stall(uri: axum::http::Uri) -> axum::response::Response {
+    let ms: u64 = query_map(&uri)
+        .get("ms")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    axum::response::Response::new(axum::body::Body::new(Stalling {
+        head: Some(axum::body::Bytes::from_static(b"head,")),
+        pause: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(ms))),
+        tail: Some(axum::body::Bytes::from_static(b"tail")),
+    }))
 }
 
 async fn big(uri: axum::http::Uri) -> axum::response::Response {
