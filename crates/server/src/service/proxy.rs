@@ -239,34 +239,18 @@ impl Vault {
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && inject && !refreshed {
                 let (head, prefix, rest) = read_prefix(response, 64 * 1024).await;
-                if !mentions_invalid_session(&prefix) {
-                    return Ok(reply(
-                        head,
-                        Some(prefix),
-                        rest,
-                        target,
-                        waited,
-                        opts,
-                        timeout,
-                    ));
+                if mentions_invalid_session(&prefix) {
+                    refreshed = true;
+                    token = self
+                        .token_after_invalid_session(&token)
+                        .await
+                        .map_err(&fail)?;
+                    if body.replayable() {
+                        continue;
+                    }
                 }
-                refreshed = true;
-                token = self
-                    .token_after_invalid_session(&token)
-                    .await
-                    .map_err(&fail)?;
-                if body.replayable() {
-                    continue;
-                }
-                return Ok(reply(
-                    head,
-                    Some(prefix),
-                    rest,
-                    target,
-                    waited,
-                    opts,
-                    timeout,
-                ));
+                let reply = reply(head, Some(prefix), rest, target, waited, opts, timeout);
+                return Ok(reply);
             }
             let retryable = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
             if retryable && retries_left > 0 && body.replayable() {
