@@ -291,6 +291,9 @@ impl Application {
         if let Some(sweeper) = sweeper {
             sweeper.stop().await;
         }
+        // The request-log writer lingers before each batch; write what the last requests
+        // queued before the process goes away.
+        self.vault.flush_request_logs().await;
         served
     }
 }

@@ -103,8 +103,6 @@ pub(super) async fn record(
         execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         source_ip,
     };
-    if let Err(e) = state.vault.record_request(record).await {
-        tracing::warn!(error = %crate::error::chain(&e), "could not write the request log");
-    }
+    state.vault.record_request(record);
     response
 }

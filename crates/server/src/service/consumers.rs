@@ -133,6 +133,8 @@ impl Vault {
             ));
         }
         self.consumer_row(app, consumer).await?;
+        // Counts include every call this node has answered (queued log entries first).
+        self.flush_request_logs().await;
         let c = self
             .store()
             .count_requests(app, consumer, start_ms, end_ms)
@@ -153,6 +155,7 @@ impl Vault {
         with_connections: bool,
     ) -> Result<ConsumerView> {
         let now = self.now_ms();
+        self.flush_request_logs().await;
         let counts = self
             .store()
             .count_requests(&row.application_id, &row.consumer_id, 0, now)

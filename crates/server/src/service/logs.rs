@@ -30,9 +30,10 @@ pub const VAULT_SERVICE_ID: &str = "patchbay-vault";
 pub const VAULT_SERVICE_NAME: &str = "Patchbay Vault";
 
 impl Vault {
-    pub async fn record_request(&self, r: RequestRecord) -> Result<()> {
+    /// Queues a Vault call's log entry; written off the request path like every other entry.
+    pub fn record_request(&self, r: RequestRecord) {
         let log = self.request_log(r, VAULT_SERVICE_ID, VAULT_SERVICE_NAME);
-        Ok(self.store().insert_request_log(&log).await?)
+        self.log_request_later(log);
     }
 
     /// One `/vault/logs` row for a call Patchbay answered on behalf of `service_id`.
@@ -82,6 +83,8 @@ impl Vault {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<PageView<LogView>> {
+        // Read-your-writes on this node: what it has answered is in the list.
+        self.flush_request_logs().await;
         let page = self
             .store()
             .list_request_logs(app, consumer, filter, cursor, limit)

@@ -474,3 +474,52 @@ async fn a_connection_disabled_on_another_node_is_not_served_past_the_cache_ttl(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A graceful shutdown writes the request-log entries still queued (the writer lingers before
+/// each batch), so the last calls before a restart are not missing from `/vault/logs`.
+#[tokio::test]
+async fn a_graceful_shutdown_writes_the_queued_request_logs() {
+    let app = spawn_app().await;
+    let node = patchbay_server::Application::build(config_with(&app, &app.keyring_json))
+        .await
+        .expect("second node");
+    let base = node.base_url().to_owned();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(node.run_until(async {
+        let _ = stopped.await;
+    }));
+    // Fewer calls than fill a batch, and the stop right after them: without the flush on
+    // shutdown the entries would still be waiting in the writer's queue.
+    for _ in 0..2 {
+        let r = app
+            .client
+            .get(format!("{base}/vault/connections"))
+            .bearer_auth(&app.api_key)
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .header("x-apideck-consumer-id", "leaving")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    stop.send(()).expect("stop");
+    serving.await.expect("join").expect("served");
+    // Straight from the store: the serving node's own read path would flush its queue.
+    let logged = app
+        .vault
+        .store()
+        .list_request_logs(
+            &app.app_id,
+            &ConsumerId::parse("leaving").expect("id"),
+            &patchbay_store::LogFilter::default(),
+            None,
+            50,
+        )
+        .await
+        .expect("logs");
+    assert_eq!(
+        logged.items.len(),
+        2,
+        "every call before the shutdown is logged"
+    );
+}
