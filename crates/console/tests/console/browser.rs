@@ -1,7 +1,8 @@
 //! Browser end-to-end tests in headless Chromium (Debian's `chromium` + `chromium-driver`,
 //! driven over WebDriver). Each test starts its own chromedriver on a free port, its own
-//! Patchbay server and its own emulator, and saves screenshots of the main screens into
-//! `docs/screenshots/`.
+//! Patchbay server and its own emulator, and saves screenshots of the main screens: into
+//! `target/screenshots/` normally, into `docs/screenshots/` with `PATCHBAY_UPDATE_SCREENSHOTS=1`
+//! (so a test run does not rewrite tracked files).
 //!
 //! Without a browser the tests print a notice and pass, except under `CI=true`, where a missing
 //! browser is a failure.
@@ -103,7 +104,12 @@ async fn browser() -> Option<Browser> {
 }
 
 fn screenshot_path(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = if std::env::var_os("PATCHBAY_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/screenshots")
+    };
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     dir.join(name)
 }
