@@ -17,10 +17,10 @@ pub mod dto;
 mod grant;
 pub mod integrations;
 pub mod keys;
+mod log_writer;
 pub mod logs;
 mod preflight;
 pub mod proxy;
-mod proxy_log;
 mod sealing;
 pub mod sessions;
 pub mod tokens;
@@ -99,7 +99,7 @@ struct Inner {
     /// The one token-lifecycle coordinator of this process: every refresh goes through it.
     refresher: patchbay_refresh::Refresher,
     proxy: proxy::ProxyRuntime,
-    log_queue: proxy_log::LogQueue,
+    log_queue: log_writer::LogQueue,
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
 }
@@ -148,7 +148,7 @@ impl Vault {
                 options,
                 refresher,
                 proxy,
-                log_queue: proxy_log::LogQueue::default(),
+                log_queue: log_writer::LogQueue::default(),
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
             }),
@@ -176,7 +176,7 @@ impl Vault {
         &self.inner.token_cache
     }
 
-    pub(crate) fn log_queue(&self) -> &proxy_log::LogQueue {
+    pub(crate) fn log_queue(&self) -> &log_writer::LogQueue {
         &self.inner.log_queue
     }
 

@@ -1,6 +1,8 @@
-//! Request-log writes off the request path: handlers enqueue a [`RequestLog`] without
-//! waiting, and one background task per [`Vault`] drains the queue in batches. A full queue
-//! drops the entry (counted in a warning) rather than slow the API down.
+//! Request-log writes off the request path, for Vault, CRM and proxy calls alike: handlers
+//! enqueue a [`RequestLog`] without waiting, and one background task per [`Vault`] drains the
+//! queue in batches. Reads of the log on this node flush the queue first, and so does a
+//! graceful shutdown. A full queue drops the entry (counted in a warning) rather than slow the
+//! API down.
 //!
 //! The task holds only a store handle, so it ends when the last `Vault` clone is dropped.
 
@@ -19,7 +21,8 @@ const BATCH: usize = 512;
 /// After the first entry of a batch arrives, the writer waits this long for more (unless a
 /// flush is asked for), so a busy node writes a few large transactions per second rather than
 /// one small one per handful of calls: each transaction costs a begin, a commit and wake-ups
-/// of the database's worker. Entries become visible in `/vault/logs` this much later.
+/// of the database's worker. Other nodes see an entry this much later; this node flushes
+/// before it reads.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(25);
 
 enum Msg {
