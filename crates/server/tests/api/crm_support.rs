@@ -181,8 +181,8 @@ impl CrmApp {
 fn crm_spec() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
     SPEC.get_or_init(|| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/spec/apideck/crm.yml");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/apideck/crm.yml");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         yaml::parse(&text)

@@ -1,4 +1,4 @@
-//! Responses checked against the Apideck spec's schemas (`shared/spec/apideck/vault.yml`).
+//! Responses checked against the Apideck spec's schemas (`spec/apideck/vault.yml`, vendored).
 //!
 //! No YAML crate is in the lockfile, so a small reader extracts, for a named schema, its
 //! `required` list, `additionalProperties: false`, `enum`, and each property's `type`, `$ref`
@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::helpers::{REDIRECT_URI, json_with, spawn_app};
 
 fn spec() -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/spec/apideck/vault.yml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/apideck/vault.yml");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
