@@ -1,4 +1,4 @@
-//! The connection state machine (apideck.md §1.5).
+//! The connection state machine (docs/apideck.md §1.5).
 //!
 //! `health` is persisted: it records what the last operation learned (a refresh failed, a
 //! confirmation is pending). `state` is never stored: it is computed from the facts by
@@ -142,8 +142,8 @@ pub struct ConnectionFacts {
 /// | required settings missing, or health `missing_settings`, `pending_confirmation`, `needs_consent` | `authorized` |
 /// | health `ok`, `pending_refresh` or `degraded` | `callable` |
 ///
-/// `pending_refresh` and `degraded` stay callable as Apideck documents (§1.7). A disabled
-/// connection is `added`, not `callable`, because calls through it are refused.
+/// `pending_refresh` and `degraded` stay callable as Apideck documents (docs/apideck.md §1.7).
+/// A disabled connection is `added`, not `callable`, because calls through it are refused.
 pub fn compute_state(
     integration: IntegrationState,
     connection: Option<&ConnectionFacts>,

@@ -1,7 +1,7 @@
 //! Associated data that binds a sealed value to the place it is stored.
 
 /// Where a sealed value lives. Opening it anywhere else fails, so a ciphertext copied into
-/// another application's row, another row or another column is useless (security.md T-SR-02).
+/// another application's row, another row or another column is useless (docs/security.md T-SR-02).
 ///
 /// Use the same strings on write and read: for example `app_id` and `row_id` as the
 /// hyphenated UUID, `table` and `column` as the SQL names.

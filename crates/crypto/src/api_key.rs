@@ -100,7 +100,7 @@ impl ApiKeyHash {
     }
 
     /// A hash no key matches. Verify against it when the id is unknown, so an unknown id
-    /// costs the same time as a wrong secret (security.md T-AK-02).
+    /// costs the same time as a wrong secret (docs/security.md T-AK-02).
     #[must_use]
     pub fn dummy() -> Self {
         Self([0u8; 32])

@@ -1,5 +1,5 @@
 //! A local Salesforce: the OAuth login hosts, the org's REST API and a control plane, in one
-//! process, written from Salesforce's documented behaviour (see `shared/docs/salesforce.md`).
+//! process, written from Salesforce's documented behaviour (see `docs/salesforce.md`).
 //! It shares no wire types or protocol code with Patchbay's own Salesforce connector.
 //!
 //! The user guide is `docs/emulator.md`: flags, hosts, control plane, faults, the request log,

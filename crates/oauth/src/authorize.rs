@@ -39,7 +39,7 @@ impl fmt::Debug for AuthorizationRequest {
 /// `nonce`.
 ///
 /// `code_challenge_method=S256` is always sent, even where PKCE is optional: Salesforce flows
-/// have been seen to fail without it (salesforce.md §2).
+/// have been seen to fail without it (docs/salesforce.md §2).
 pub fn start_authorization(
     cfg: &ClientConfig,
     redirect_uri: &str,
@@ -191,7 +191,7 @@ pub enum CallbackRejection {
 /// Checks a callback against the stored transaction and returns the code to redeem.
 ///
 /// `state` is compared in constant time. `iss`, when the provider sends one and an issuer is
-/// expected, must equal it exactly, with no normalisation (security.md O4, T-OA-06). Error
+/// expected, must equal it exactly, with no normalisation (docs/security.md O4, T-OA-06). Error
 /// callbacks are matched on `state` too before their error is reported (O8), so a forged error
 /// cannot close someone else's transaction.
 pub fn check_callback(

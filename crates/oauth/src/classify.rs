@@ -1,9 +1,9 @@
 //! The pure mapping from an OAuth endpoint's answer to an [`ErrorClass`].
 //!
 //! Salesforce answers almost every token-endpoint error with HTTP 400 and a JSON
-//! `{"error", "error_description"}` (salesforce.md §0, §3.5), so the `error` code decides, with a
-//! few descriptions that move an `invalid_grant` from "this connection is dead" to "this
-//! integration is misconfigured" (salesforce.md §14).
+//! `{"error", "error_description"}` (docs/salesforce.md §0, §3.5), so the `error` code decides,
+//! with a few descriptions that move an `invalid_grant` from "this connection is dead" to "this
+//! integration is misconfigured" (docs/salesforce.md §14).
 
 use reqwest::header::HeaderMap;
 
@@ -100,8 +100,8 @@ mod tests {
         ErrorClass,
     );
 
-    /// Every row of salesforce.md §3.5, in order, plus the transport-level rows of §14 and
-    /// security.md §3.3.
+    /// Every row of docs/salesforce.md §3.5, in order, plus the transport-level rows of §14 and
+    /// docs/security.md §3.3.
     #[test]
     fn salesforce_token_error_catalogue() {
         use ErrorClass::*;

@@ -122,7 +122,7 @@ pub async fn revoke(
     token: TokenRef<'_>,
 ) -> Result<(), OAuthError> {
     let op = Operation::Revoke;
-    // Salesforce's revoke takes only `token` (salesforce.md §5).
+    // Salesforce's revoke takes only `token` (docs/salesforce.md §5).
     let form = vec![("token", token.expose())];
     let send_secret = cfg.provider.quirks.revoke_needs_client_auth && cfg.client_secret.is_some();
     let client_auth = cfg.provider.quirks.revoke_needs_client_auth;

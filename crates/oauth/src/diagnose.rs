@@ -1,5 +1,6 @@
 //! "Test Vault" diagnostics: turn an OAuth failure (or a suspicious success) into a finding that
-//! names the exact Salesforce setting to change (setup-guide.md §4, issue 4).
+//! names the exact Salesforce setting to change (README.md, "Test Vault: diagnostics that name
+//! the fix"; issue 4).
 //!
 //! All user-facing texts live in one table (`findings.rs`), one row per [`Finding`], so they can be
 //! reviewed and reworded in one place. Placeholders in braces are filled from [`Vars`].

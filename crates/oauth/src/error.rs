@@ -77,7 +77,7 @@ fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
         .map(|dt| dt.assume_utc())
 }
 
-/// What an error means for the caller, following security.md §3.3 and salesforce.md §14.
+/// What an error means for the caller, following docs/security.md §3.3 and docs/salesforce.md §14.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
     /// The grant (code or refresh token) is dead: `invalid_grant` and its relatives. Permanent for
@@ -97,7 +97,7 @@ pub enum ErrorClass {
     /// A configuration problem the admin must fix: unsupported grant type, redirect URI mismatch,
     /// invalid scope, flow not enabled on this host.
     Config,
-    /// A 4xx the classifier does not recognise. security.md §3.3: treat as transient for a few
+    /// A 4xx the classifier does not recognise. docs/security.md §3.3: treat as transient for a few
     /// tries, then as permanent.
     Unrecognized,
 }
@@ -289,7 +289,7 @@ impl OAuthError {
 
     /// True when the request may have been processed although no answer arrived (a timeout after
     /// sending, or a body cut off). Under refresh-token rotation the provider may already have
-    /// rotated: security.md §3.3 "outcome unknown".
+    /// rotated: docs/security.md §3.3 "outcome unknown".
     pub fn outcome_unknown(&self) -> bool {
         match self {
             OAuthError::Transport { kind, .. } => {

@@ -1,5 +1,6 @@
 //! The one table of "Test Vault" texts: for every [`Finding`], the check it belongs to, whether it
-//! passed, the message, and the fix naming the Salesforce setting to change (setup-guide.md §4).
+//! passed, the message, and the fix naming the Salesforce setting to change (README.md, "Test
+//! Vault: diagnostics that name the fix").
 //! Placeholders in braces are filled by [`crate::diagnose::render`].
 
 use crate::diagnose::Check;

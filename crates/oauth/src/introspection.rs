@@ -1,4 +1,4 @@
-//! Token introspection results (RFC 7662; salesforce.md §6).
+//! Token introspection results (RFC 7662; docs/salesforce.md §6).
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //!
 //! This crate owns the protocol side of a connection's tokens: the authorize URL (PKCE S256,
 //! `state`, `nonce`), the callback query, code exchange, refresh, revoke and introspect against a
-//! provider's login host, the classification of every failure (security.md §3.3), and the
+//! provider's login host, the classification of every failure (docs/security.md §3.3), and the
 //! "Test Vault" diagnostics that name the Salesforce setting to change.
 //!
 //! It owns no state: transactions, token storage, single-flight refresh and leases belong to

@@ -13,8 +13,8 @@ use zeroize::Zeroize;
 use crate::error::OAuthError;
 use crate::secret::PkceVerifier;
 
-/// 32 random bytes: 256 bits, well above the 128 bits security.md asks of `state`, and exactly
-/// the 43-character verifier RFC 7636 §4.1 recommends.
+/// 32 random bytes: 256 bits, well above the 128 bits docs/security.md O2 asks of `state`, and
+/// exactly the 43-character verifier RFC 7636 §4.1 recommends.
 const RANDOM_BYTES: usize = 32;
 
 /// A fresh base64url (unpadded) string of 32 bytes from the system CSPRNG.

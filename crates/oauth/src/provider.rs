@@ -57,7 +57,7 @@ pub struct Quirks {
     /// takes only `token`.
     pub revoke_needs_client_auth: bool,
     /// The lifetime to assume when the response has no `expires_in` and introspection is not
-    /// available. Salesforce's default session timeout is 2 h (salesforce.md §3.7).
+    /// available. Salesforce's default session timeout is 2 h (docs/salesforce.md §3.7).
     pub default_access_token_lifetime: Duration,
 }
 
@@ -73,7 +73,7 @@ pub struct ProviderConfig {
 }
 
 impl ProviderConfig {
-    /// Salesforce, as described in salesforce.md §2-7.
+    /// Salesforce, as described in docs/salesforce.md §2-7.
     pub fn salesforce() -> Self {
         Self {
             id: "salesforce",
@@ -207,7 +207,7 @@ impl LoginHost {
     }
 }
 
-/// Domains under which Salesforce serves orgs (security.md §4).
+/// Domains under which Salesforce serves orgs (docs/security.md §4).
 const SALESFORCE_SUFFIXES: &[&str] = &[
     ".salesforce.com",
     ".force.com",

@@ -159,7 +159,7 @@ fn parse_seconds(v: &Value) -> Option<Duration> {
 }
 
 /// Checks `signature` = base64(HMAC-SHA256(key = client secret, msg = id + issued_at)), in
-/// constant time (salesforce.md §3.6).
+/// constant time (docs/salesforce.md §3.6).
 pub fn verify_signature(secret: &ClientSecret, id: &str, issued_at: &str, signature: &str) -> bool {
     let Ok(tag) = STANDARD.decode(signature.trim()) else {
         return false;

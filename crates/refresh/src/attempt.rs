@@ -1,5 +1,5 @@
 //! One refresh across nodes: take the lease (or wait for the holder's result), re-check, call
-//! the token endpoint, and persist or classify the outcome (security.md §3.2, §3.3).
+//! the token endpoint, and persist or classify the outcome (docs/security.md §3.2, §3.3).
 
 use std::time::{Duration, Instant};
 
@@ -135,7 +135,7 @@ impl<S: TokenStore> Refresher<S> {
             Ok(Ok(_)) => false,
         };
         if unknown(&outcome) {
-            // security.md §3.3: the provider may have rotated. One retry with the same token:
+            // docs/security.md §3.3: the provider may have rotated. One retry with the same token:
             // without rotation it simply works; with rotation the grant is already lost (the
             // successor was in the lost response), and the answer tells us so.
             tracing::warn!(connection = %leased.id, "refresh outcome unknown; retrying once");
@@ -186,7 +186,7 @@ impl<S: TokenStore> Refresher<S> {
 
     /// Writes the new tokens in one version-guarded statement, retrying while the plaintext is
     /// still in memory. If that fails, the tokens are not handed out and the redeemed refresh
-    /// token is burned (security.md F4, T-RF-04).
+    /// token is burned (docs/security.md F4, T-RF-04).
     async fn persist(
         &self,
         leased: &ConnectionRow,

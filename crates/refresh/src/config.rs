@@ -1,4 +1,5 @@
-//! Tunables of the coordinator, with defaults taken from security.md §3 and apideck.md §1.7.
+//! Tunables of the coordinator, with defaults taken from docs/security.md §3 and
+//! docs/apideck.md §1.7.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ pub enum LeaseClock {
     /// For single-node deployments and tests that move a manual clock.
     Local,
     /// The database server's clock (`Store::db_now_ms`), one round trip per acquisition: node
-    /// clock skew cannot let two nodes hold a lease at once (security.md §3.1 F2, T-RF-12).
+    /// clock skew cannot let two nodes hold a lease at once (docs/security.md §3.1 F2, T-RF-12).
     #[default]
     Database,
 }
@@ -26,7 +27,7 @@ pub struct RefreshConfig {
     /// The sweeper aims to refresh this long before expiry, minus jitter.
     pub proactive_margin_ms: i64,
     /// Upper bound of the jitter subtracted from the proactive refresh time; the actual bound
-    /// is also capped at a tenth of the token's lifetime (security.md §3.1 F6).
+    /// is also capped at a tenth of the token's lifetime (docs/security.md §3.1 F6).
     pub max_jitter_ms: i64,
     /// How long one refresh may hold the lease. Must exceed the HTTP client's total timeout
     /// (plus one retry when the outcome was unknown) so a lease cannot expire mid-call.

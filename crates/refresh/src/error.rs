@@ -1,5 +1,5 @@
 //! Why a token could not be handed out, and the spec's structured 401 detail
-//! (`refresh_token_connector_error`, apideck.md §0) the server builds from it.
+//! (`refresh_token_connector_error`, docs/apideck.md §0) the server builds from it.
 
 use patchbay_oauth::OAuthError;
 use patchbay_store::StoreError;

@@ -60,7 +60,7 @@ pub(crate) fn introspection_allowed(integration: &IntegrationRow) -> bool {
 
 /// When the sweeper should refresh a token issued at `issued_at_ms` with `lifetime_ms`:
 /// `expires_at - margin - jitter`, the jitter bounded by a tenth of the lifetime and by
-/// `max_jitter_ms` (security.md §3.1 F6), never before `now_ms`.
+/// `max_jitter_ms` (docs/security.md §3.1 F6), never before `now_ms`.
 pub(crate) fn next_refresh_at(
     cfg: &RefreshConfig,
     now_ms: i64,

@@ -1,4 +1,4 @@
-//! What a failed token call means (security.md §3.3): the grant is dead only after a re-read
+//! What a failed token call means (docs/security.md §3.3): the grant is dead only after a re-read
 //! shows the row unchanged; integration problems trip the breaker; rate limits pause the
 //! integration; everything else backs off and never touches credentials.
 
@@ -15,7 +15,7 @@ use crate::expiry::random_u64;
 use crate::refresher::{CurrentToken, Refresher, Trigger};
 use crate::store::TokenStore;
 
-/// Consecutive unreadable answers after which a connection is given up on (security.md §3.3).
+/// Consecutive unreadable answers after which a connection is given up on (docs/security.md §3.3).
 const UNRECOGNIZED_LIMIT: i64 = 5;
 
 impl<S: TokenStore> Refresher<S> {
@@ -129,7 +129,7 @@ impl<S: TokenStore> Refresher<S> {
             ErrorClass::Unrecognized
                 if leased.refresh_failure_count.saturating_add(1) >= UNRECOGNIZED_LIMIT =>
             {
-                // security.md §3.3: an answer we cannot read is transient a few times, then
+                // docs/security.md §3.3: an answer we cannot read is transient a few times, then
                 // permanent, so a broken provider cannot keep a connection in limbo forever.
                 let reason = "unrecognized_response";
                 let expire = now.saturating_add(cfg.retention_ms);
@@ -230,7 +230,7 @@ impl<S: TokenStore> Refresher<S> {
     }
 
     /// A caller that only wanted *a* valid token still gets the old one while it lasts
-    /// (apideck.md §1.7: the connection stays callable while backoff runs).
+    /// (docs/apideck.md §1.7: the connection stays callable while backoff runs).
     pub(crate) fn fallback(
         &self,
         row: &ConnectionRow,

@@ -1,5 +1,5 @@
 //! Per-integration admission to the token endpoint: the circuit breaker for `invalid_client`
-//! (security.md §3.1 F11), the `Retry-After` pause after a 429 (F10), and probing.
+//! (docs/security.md §3.1 F11), the `Retry-After` pause after a 429 (F10), and probing.
 //!
 //! Until an integration has shown that its client authenticates (a success, or an
 //! `invalid_grant`, which Salesforce only answers after accepting the client), its refreshes go

@@ -8,7 +8,8 @@
 //!   row first; no database lock or pooled connection is held during the HTTP call.
 //! - [`Refresher::force_refresh`] (Vault `validate`) and [`Refresher::on_invalid_session`] (a REST
 //!   `401 INVALID_SESSION_ID`: one refresh, only if the stored token is the one that failed).
-//! - Failure lifecycle (apideck.md §1.7, security.md §3): see [`RefreshError`] and `refresher`.
+//! - Failure lifecycle (docs/apideck.md §1.7, docs/security.md §3): see [`RefreshError`] and
+//!   `refresher`.
 //! - [`Sweeper`]: proactive refresh ahead of expiry with jitter, per-integration rate limit,
 //!   work shared across nodes by claiming leases.
 //!
@@ -27,8 +28,8 @@
 //!
 //! Invariants:
 //! - A refresh token the provider has seen is never presented again by this process unless the
-//!   outcome of that presentation was unknown (one immediate retry, security.md §3.3), and never
-//!   after its rotated successor failed to persist.
+//!   outcome of that presentation was unknown (one immediate retry, docs/security.md §3.3), and
+//!   never after its rotated successor failed to persist.
 //! - New tokens are written by one version-guarded statement; a response without a
 //!   `refresh_token` keeps the stored one.
 //! - Network-class failures never touch credentials; only `invalid_grant` on an unchanged row

@@ -71,7 +71,7 @@ pub(crate) struct Inner<S> {
     pub(crate) gates: Gates,
     pub(crate) lifetimes: Lifetimes,
     /// Connections whose refreshed tokens could not be stored, with the `token_version` whose
-    /// refresh token was already redeemed: it is never presented again (security.md F4).
+    /// refresh token was already redeemed: it is never presented again (docs/security.md F4).
     pub(crate) burned: Mutex<HashMap<ConnectionId, i64>>,
     events: std::sync::OnceLock<EventSink>,
 }

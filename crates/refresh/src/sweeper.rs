@@ -1,7 +1,7 @@
 //! The proactive sweeper: claims due connections by lease (so nodes share the work instead of
 //! duplicating it), refreshes them ahead of expiry under a per-integration token bucket, and
 //! stops on request. Idle connections are kept alive too: every stored token is due again
-//! before it expires (security.md §3.1 F6, F8).
+//! before it expires (docs/security.md §3.1 F6, F8).
 
 use std::collections::HashMap;
 use std::sync::Arc;

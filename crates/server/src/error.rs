@@ -410,7 +410,7 @@ impl IntoResponse for Error {
     }
 }
 
-/// The server's answer for each coordinator failure (apideck.md §0, §1.7): refresh problems
+/// The server's answer for each coordinator failure (docs/apideck.md §0, §1.7): refresh problems
 /// carry the spec's structured 401 detail.
 impl From<patchbay_refresh::RefreshError> for Error {
     fn from(e: patchbay_refresh::RefreshError) -> Self {

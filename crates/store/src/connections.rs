@@ -77,7 +77,7 @@ pub struct ConnectionRow {
     pub next_refresh_at: Option<i64>,
     pub last_downstream_error_at: Option<i64>,
     /// Who holds the refresh lease, and until when. Only one owner at a time may call the
-    /// token endpoint for this connection (security.md §3.2).
+    /// token endpoint for this connection (docs/security.md §3.2).
     pub lease_owner: Option<String>,
     pub lease_until: Option<i64>,
     pub settings_json: String,

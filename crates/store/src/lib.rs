@@ -176,7 +176,7 @@ impl Store {
     }
 
     /// The database server's clock in unix ms. Nodes sharing PostgreSQL can take lease and
-    /// expiry times from here instead of their own clocks (security.md §3.1 F2, F9).
+    /// expiry times from here instead of their own clocks (docs/security.md §3.1 F2, F9).
     pub async fn db_now_ms(&self) -> Result<i64> {
         let sql = match self.backend {
             Backend::Sqlite => {

@@ -1,5 +1,5 @@
 //! Compare-and-set primitives for refreshing tokens exactly once across nodes
-//! (security.md §3.2). Every method is one statement: no transaction or lock outlives a call,
+//! (docs/security.md §3.2). Every method is one statement: no transaction or lock outlives a call,
 //! so no pooled connection is pinned while the token endpoint is being called.
 //!
 //! Time comes from the caller's clock (`now_ms`). Nodes sharing a database must keep their

@@ -26,7 +26,8 @@ pub enum Failure {
     Error(UnifiedError),
 }
 
-/// One item of Salesforce's error array (salesforce.md §10.2). `fields` may be missing or null.
+/// One item of Salesforce's error array (docs/salesforce.md §10.2). `fields` may be missing or
+/// null.
 #[derive(Debug, Deserialize)]
 struct SalesforceError {
     #[serde(default)]

@@ -6,7 +6,7 @@ pub fn is_valid_id(s: &str) -> bool {
     matches!(s.len(), 15 | 18) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Custom fields end in `__c` (salesforce.md §10.2 `INVALID_FIELD` text).
+/// Custom fields end in `__c` (docs/salesforce.md §10.2 `INVALID_FIELD` text).
 pub fn is_custom_field(name: &str) -> bool {
     name.len() > 3 && name.ends_with("__c") && crate::write::is_field_name(name)
 }

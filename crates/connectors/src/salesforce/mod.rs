@@ -1,6 +1,7 @@
 //! The Salesforce connector: mapping tables, SOQL builder, keyset paging, record mapping with the
 //! object quirks (Event/Task, polymorphic lookups, note parents, pipelines) and error mapping.
-//! Written from salesforce.md and crm.yml only; it shares nothing with the emulator crates.
+//! Written from docs/salesforce.md and spec/apideck/crm.yml only; it shares nothing with the
+//! emulator crates.
 //!
 //! Flow for the HTTP layer (see `tests/flow.rs`):
 //! - list: [`patchbay_unified::ListParams::parse`], [`plan_list`], GET `query?q=...`; while the

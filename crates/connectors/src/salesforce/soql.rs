@@ -1,5 +1,5 @@
 //! A SOQL builder. User input reaches a query only as a [`Literal`], rendered by the escaper
-//! (salesforce.md §12.1 and §12.2); field and object names come from static tables or pass
+//! (docs/salesforce.md §12.1 and §12.2); field and object names come from static tables or pass
 //! [`FieldName::new`]. Nothing else is ever concatenated into a statement.
 
 use std::fmt::Write as _;
@@ -272,7 +272,8 @@ fn render_literal(value: &Literal, out: &mut String) {
     }
 }
 
-/// Escapes text for inside a single-quoted SOQL string (§12.1); with `like`, also `%` and `_`.
+/// Escapes text for inside a single-quoted SOQL string (docs/salesforce.md §12.1); with `like`,
+/// also `%` and `_`.
 /// Other control characters become `\uXXXX` so no raw control byte ever reaches the parser.
 pub fn escape_into(s: &str, like: bool, out: &mut String) {
     for c in s.chars() {

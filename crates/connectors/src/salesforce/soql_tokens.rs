@@ -17,7 +17,7 @@ pub enum Tok {
 /// Marker put before a LIKE-escaped `%` or `_` in decoded text.
 pub const LIKE_ESCAPED: char = '\u{f8ff}';
 
-/// Tokenizes a SOQL statement the way Salesforce's lexer would (§12.1).
+/// Tokenizes a SOQL statement the way Salesforce's lexer would (docs/salesforce.md §12.1).
 pub fn tokenize(soql: &str) -> Result<Vec<Tok>, String> {
     let mut out = Vec::new();
     let chars: Vec<char> = soql.chars().collect();

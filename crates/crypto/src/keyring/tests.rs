@@ -48,7 +48,7 @@ fn nonces_are_fresh() {
     let b = sealed(&ring);
     assert_ne!(a.as_str(), b.as_str());
     assert_ne!(a.payload()[..NONCE_LEN], b.payload()[..NONCE_LEN]);
-    // A smaller cousin of security.md T-SR-07: no repeated nonce over many seals.
+    // A smaller cousin of docs/security.md T-SR-07: no repeated nonce over many seals.
     let mut seen = std::collections::HashSet::new();
     for _ in 0..20_000 {
         let s = ring.seal(b"x", &aad()).unwrap();

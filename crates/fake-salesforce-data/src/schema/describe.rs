@@ -1,4 +1,4 @@
-//! Describe and describe-global JSON (salesforce.md §11.5), rendered from the schema table.
+//! Describe and describe-global JSON (docs/salesforce.md §11.5), rendered from the schema table.
 
 use super::{DefaultValue, FieldDef, FieldType, ObjectDef, Schema};
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
-//! The standard object table (salesforce.md §13). Each object is a list of field rows built with
-//! a few chained setters; behaviour that depends on more than one field (derived values) lives in
-//! `org::derive`.
+//! The standard object table (docs/salesforce.md §13). Each object is a list of field rows built
+//! with a few chained setters; behaviour that depends on more than one field (derived values) lives
+//! in `org::derive`.
 
 use super::builder::{address, f, label_of, system_fields};
 use super::picklists::*;

@@ -1,4 +1,4 @@
-//! Relative date literals (salesforce.md §12.2) as half-open day ranges, computed in UTC from
+//! Relative date literals (docs/salesforce.md §12.2) as half-open day ranges, computed in UTC from
 //! the injected `now_ms`. Weeks start on Sunday (the en_US locale); fiscal years are calendar
 //! years.
 

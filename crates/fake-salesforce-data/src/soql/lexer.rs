@@ -1,4 +1,4 @@
-//! SOQL tokens. String escapes follow salesforce.md §12.1: `\_` and `\%` are kept apart from
+//! SOQL tokens. String escapes follow docs/salesforce.md §12.1: `\_` and `\%` are kept apart from
 //! ordinary characters because they are legal only inside a LIKE pattern.
 
 use super::error::syntax_error;

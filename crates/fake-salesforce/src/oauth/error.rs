@@ -1,5 +1,5 @@
 //! The OAuth error table: every `{error, error_description}` pair the emulator answers, with
-//! its HTTP status. Texts follow salesforce.md §3.5; \[I\] marks those Salesforce does not
+//! its HTTP status. Texts follow docs/salesforce.md §3.5; \[I\] marks those Salesforce does not
 //! document and the emulator chose.
 
 use axum::Json;
@@ -58,7 +58,7 @@ pub const MISSING_REFRESH: OAuthError = e(
 pub const MISSING_TOKEN: OAuthError =
     e(400, "invalid_request", "missing required parameter: token");
 
-// Revocation (salesforce.md §5).
+// Revocation (docs/salesforce.md §5).
 pub const REVOKE_INVALID: OAuthError = e(400, "invalid_token", "invalid token");
 pub const REVOKE_UNSUPPORTED: OAuthError = e(
     400,

@@ -162,7 +162,7 @@ pub async fn identity(
     let Some(user) = emu.inner().directory.by_id(&user_id).filter(|_| same_org) else {
         return (StatusCode::NOT_FOUND, "Bad_Id").into_response();
     };
-    // Another user's identity needs api or full (salesforce.md §7).
+    // Another user's identity needs api or full (docs/salesforce.md §7).
     if user.id != token.user_id && !(token.has_scope("api") || token.has_scope("full")) {
         return forbidden("Bad_OAuth_Token");
     }

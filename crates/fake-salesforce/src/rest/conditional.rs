@@ -1,4 +1,4 @@
-//! Conditional reads of a record: `If-Modified-Since` (salesforce.md §11.4). A record not
+//! Conditional reads of a record: `If-Modified-Since` (docs/salesforce.md §11.4). A record not
 //! modified after the given time answers `304 Not Modified` with no body.
 //!
 //! The header uses the HTTP date format (`EEE, dd MMM yyyy HH:mm:ss z`, e.g.

@@ -1,4 +1,4 @@
-//! The org's REST API under `/services/data` (salesforce.md §10, §11).
+//! The org's REST API under `/services/data` (docs/salesforce.md §10, §11).
 //!
 //! - `GET /services/data/` lists versions without authentication or counting ([`version`]).
 //! - Everything below `/services/data/{version}` passes one guard ([`guard`]): bearer token,

@@ -1,5 +1,5 @@
 //! `GET /query?q=`, `GET /queryAll?q=` and the `nextRecordsUrl` pages after them
-//! (salesforce.md §11.2).
+//! (docs/salesforce.md §11.2).
 //!
 //! The data engine runs the query once and returns row positions; the first batch is rendered
 //! at once and, if more remain, the result is parked in the cursor store behind a locator. Each

@@ -1,4 +1,4 @@
-//! Replication helpers (salesforce.md §11.7): `GET /sobjects/{Type}/deleted/?start=&end=` and
+//! Replication helpers (docs/salesforce.md §11.7): `GET /sobjects/{Type}/deleted/?start=&end=` and
 //! `GET /sobjects/{Type}/updated/?start=&end=`.
 //!
 //! The data engine finds records by `SystemModstamp`, which every write and every delete bumps,

@@ -1,4 +1,4 @@
-//! The switches for behaviours salesforce.md marks as inferred [I]: each test checks the
+//! The switches for behaviours docs/salesforce.md marks as inferred [I]: each test checks the
 //! default, flips the app setting over the control plane, and checks the other behaviour.
 
 use base64::Engine as _;

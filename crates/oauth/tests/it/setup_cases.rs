@@ -1,6 +1,7 @@
-//! Every troubleshooting case of the setup guide, reproduced on the emulator and diagnosed with
-//! the fix that names the Salesforce setting (setup-guide.md §4, issue 4). The refresh-time cases
-//! (secret required for refresh, replaced credentials) are in `emulator.rs`.
+//! Every troubleshooting case of the setup guide (README.md, "Test Vault: diagnostics that name the
+//! fix"), reproduced on the emulator and diagnosed with the fix that names the Salesforce setting
+//! (issue 4). The refresh-time cases (secret required for refresh, replaced credentials) are in
+//! `emulator.rs`.
 
 use patchbay_oauth::{
     CallbackRejection, CallbackResult, Check, Scopes, check_callback, diagnose_authorize_error,

@@ -128,7 +128,7 @@ async fn dropped_response_under_rotation_is_flagged_in_doubt(db: TestDatabase) {
         matches!(&err, RefreshError::NeedsAuth { reason, .. } if reason == "refresh_in_doubt"),
         "{err:?}"
     );
-    // Documented outcome: one retry with the same token (security.md §3.3), which Salesforce
+    // Documented outcome: one retry with the same token (docs/security.md §3.3), which Salesforce
     // refuses because it rotated; then the connection is visibly flagged and left alone.
     let calls = env.refresh_calls();
     assert_eq!(calls.len(), 2);

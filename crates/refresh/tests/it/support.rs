@@ -350,7 +350,7 @@ impl Env {
     }
 }
 
-/// Asserts no refresh token was presented twice (security.md §6: reuse detection).
+/// Asserts no refresh token was presented twice (docs/security.md §6: reuse detection).
 pub fn assert_no_token_presented_twice(calls: &[LogEntry]) {
     let mut seen = std::collections::HashSet::new();
     for c in calls {

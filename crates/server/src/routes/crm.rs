@@ -1,6 +1,6 @@
-//! `/crm/{resource}` and `/crm/{resource}/{id}`: the unified CRM API (Apideck's crm.yml, for
-//! Salesforce). Handlers extract the caller, the resource and the query, call
-//! [`Vault::crm`](crate::service::Vault::crm) once and render the envelope with the
+//! `/crm/{resource}` and `/crm/{resource}/{id}`: the unified CRM API (Apideck's
+//! `spec/apideck/crm.yml`, for Salesforce). Handlers extract the caller, the resource and the
+//! query, call [`Vault::crm`](crate::service::Vault::crm) once and render the envelope with the
 //! `x-downstream-ratelimit-*` headers. Every call lands in the request log (`GET /vault/logs`),
 //! queued and written off the request path.
 

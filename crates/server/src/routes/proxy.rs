@@ -1,7 +1,7 @@
-//! `GET|POST|PUT|PATCH|DELETE|OPTIONS /proxy` (apideck.md §4, proxy.yml): parses the
-//! `x-apideck-*` headers, calls [`Vault::proxy`](crate::service::Vault::proxy) once and
-//! streams the answer back. Patchbay's own failures carry `x-apideck-downstream-error: false`,
-//! the downstream's error answers `true`. Every call is queued for the request log
+//! `GET|POST|PUT|PATCH|DELETE|OPTIONS /proxy` (docs/apideck.md §4, `spec/apideck/proxy.yml`):
+//! parses the `x-apideck-*` headers, calls [`Vault::proxy`](crate::service::Vault::proxy) once and
+//! streams the answer back. Patchbay's own failures carry `x-apideck-downstream-error: false`, the
+//! downstream's error answers `true`. Every call is queued for the request log
 //! (`unified_api: proxy`) without waiting for the database.
 
 use std::net::SocketAddr;

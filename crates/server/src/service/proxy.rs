@@ -1,4 +1,4 @@
-//! The Proxy API (apideck.md §4): a caller's raw request is sent to the consumer's Salesforce
+//! The Proxy API (docs/apideck.md §4): a caller's raw request is sent to the consumer's Salesforce
 //! org with the stored access token injected.
 //!
 //! Where a request may go is decided by [`resolve_target`] alone: only the connection's own

@@ -139,8 +139,9 @@ async fn applications_keys_and_disabling() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
-/// Setup guide §2: an External Client App holds main and staged credentials; rotating them
-/// (or replacing them after a Connected App migration) must not break existing connections.
+/// README.md, "Setting up Salesforce" step 7 and "Configuring Patchbay": an External Client App
+/// holds main and staged credentials; rotating them (or replacing them after a Connected App
+/// migration) must not break existing connections.
 #[tokio::test]
 async fn credential_rotation_keeps_existing_connections_working() {
     let app = spawn_app().await;

@@ -1,4 +1,5 @@
-//! The Salesforce mapping tables: data only (salesforce.md §13 fields, crm.yml names).
+//! The Salesforce mapping tables: data only (docs/salesforce.md §13 fields,
+//! spec/apideck/crm.yml names).
 //!
 //! Quirks that are not a field-to-field mapping live in `records.rs` and `writes.rs`: the polymorphic `WhoId` /
 //! `WhatId` / `ParentId` lookups, the activity `type`, the Event-or-Task choice, and pipelines.

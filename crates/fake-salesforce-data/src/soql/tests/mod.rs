@@ -480,7 +480,7 @@ fn paging_renders_slices() {
     assert!(r.records(&f.org, 9..20, V).is_empty());
 }
 
-/// The watermark pattern of salesforce.md §12.3: updates and deletes move SystemModstamp.
+/// The watermark pattern of docs/salesforce.md §12.3: updates and deletes move SystemModstamp.
 #[test]
 fn incremental_sync_by_system_modstamp() {
     let mut f = fixture();
