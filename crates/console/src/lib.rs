@@ -1,5 +1,7 @@
-//! Patchbay's admin console (`/admin`) and hosted connect page (`/session/{jwt}`), served as
-//! plain server-rendered HTML over the server crate's service layer ([`Vault`]).
+//! Patchbay's admin console (`/admin`), hosted connect page (`/session/{jwt}`) and public pages
+//! (the landing page `/`, the embedded docs `/docs`, the connect completion page
+//! `/connect/done`), served as plain server-rendered HTML over the server crate's service layer
+//! ([`Vault`]).
 //!
 //! It plugs into the server as a [`RouterExtension`] ([`extension`]); it sets no fallback
 //! (the API router owns it) and applies its own layers: a strict Content-Security-Policy (no
@@ -30,6 +32,8 @@ mod connect;
 mod diagnostics;
 mod integrations;
 mod limiter;
+mod markdown;
+mod public;
 mod views;
 mod web;
 
@@ -91,6 +95,7 @@ pub fn router(vault: Vault, config: ConsoleConfig) -> Router {
         .merge(integrations::routes())
         .merge(connect::routes())
         .merge(assets::routes())
+        .merge(public::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(web::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(web::FORM_LIMIT_BYTES))
