@@ -98,15 +98,21 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Address of Patchbay; port 0 picks a free port.
-    #[arg(long, default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-    /// Address of the Salesforce emulator; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8787")]
-    pub emulator_listen: SocketAddr,
-    /// Folder of the demo's database and key file (reused on the next run).
+    /// Address of Patchbay [default: 127.0.0.1:8080; with --smoke, a free port]. Port 0 picks
+    /// a free port.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Address of the Salesforce emulator [default: 127.0.0.1:8787; with --smoke, a free
+    /// port]. Port 0 picks a free port.
+    #[arg(long)]
+    pub emulator_listen: Option<SocketAddr>,
+    /// Folder of the demo's database, key file and emulator state (reused on the next run).
     #[arg(long, default_value = "./.patchbay-demo")]
     pub data_dir: PathBuf,
+    /// Check the demo and exit: start it, do every printed step (connect the demo customer,
+    /// the Vault and CRM calls, the doctor check) and exit 0 when all of them work.
+    #[arg(long)]
+    pub smoke: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +282,10 @@ pub enum IntegrationsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Print a new master key for `PATCHBAY_MASTER_KEY` (a keyring document on one line), e.g.
+    /// `export PATCHBAY_MASTER_KEY="$(patchbay keys generate)"`. Touches no database. It is key
+    /// material: keep it in a secret manager, never in shell history or a shared file.
+    Generate,
     /// Add a new master key and make it active. The key file is rewritten in place; with
     /// `PATCHBAY_MASTER_KEY` the new keyring is written to `--output`. Then run `keys reencrypt`.
     Rotate {

@@ -39,9 +39,52 @@ fn main() -> std::process::ExitCode {
         // The command ran and found a failure (`doctor`): distinct from "could not run".
         Ok(commands::Outcome::Failed) => std::process::ExitCode::from(3),
         Err(err) => {
-            // `{:#}` prints the whole context chain on one line; no secret ever reaches an error.
-            eprintln!("error: {err:#}");
+            // No secret ever reaches an error.
+            eprintln!("error: {}", causes(&err));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, each said once. Many library errors repeat their
+/// source in their own message ("could not listen: Address in use"), and anyhow's `{:#}` then
+/// prints the source again; a cause whose text is already on the line adds nothing.
+fn causes(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::causes;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("could not listen on 127.0.0.1:8080: {0}")]
+    struct Bind(#[source] std::io::Error);
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "Address already in use");
+        let err = anyhow::Error::new(Bind(io)).context("Patchbay refused to start");
+        assert_eq!(
+            causes(&err),
+            "Patchbay refused to start: could not listen on 127.0.0.1:8080: Address already in use"
+        );
+    }
+
+    #[test]
+    fn distinct_causes_are_all_kept() {
+        let err = anyhow::anyhow!("no such table").context("opening the database");
+        assert_eq!(causes(&err), "opening the database: no such table");
     }
 }

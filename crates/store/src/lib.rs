@@ -219,9 +219,36 @@ fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
     (!parent.as_os_str().is_empty() && !parent.exists()).then_some(parent)
 }
 
+/// The file a `sqlite://PATH[?…]` URL names; `None` for in-memory databases and other
+/// backends. The CLI uses it to tell "no database here yet" from a database to open.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite://")?;
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_path_names_the_file_of_file_urls_only() {
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x/patchbay.db"),
+            Some(std::path::PathBuf::from("/tmp/x/patchbay.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite://rel/a.db?mode=rwc"),
+            Some(std::path::PathBuf::from("rel/a.db"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("sqlite://:memory:"), None);
+        assert_eq!(sqlite_path("sqlite://a.db?mode=memory"), None);
+        assert_eq!(sqlite_path("postgres://u@h/db"), None);
+    }
 
     #[tokio::test]
     async fn missing_data_directory_is_created() {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use patchbay_console::PasswordParams;
 use patchbay_crypto::SecretString;
 
-use super::context::{open, public_url};
+use super::context::{open_or_create, public_url};
 use crate::cli::AdminCommand;
 
 const PASSWORD_ENV: &str = "PATCHBAY_ADMIN_PASSWORD";
@@ -20,7 +20,7 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             store,
         } => {
             let password = read_password()?;
-            let vault = open(&store).await?;
+            let vault = open_or_create(&store).await?;
             patchbay_console::create_admin_user(
                 &vault,
                 username.trim(),

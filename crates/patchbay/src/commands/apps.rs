@@ -3,7 +3,7 @@
 use patchbay_server::service::dto::ApplicationView;
 use serde_json::json;
 
-use super::context::{open, print_json};
+use super::context::{open, open_or_create, print_json};
 use crate::cli::AppsCommand;
 
 pub async fn run(cmd: AppsCommand) -> anyhow::Result<()> {
@@ -14,7 +14,7 @@ pub async fn run(cmd: AppsCommand) -> anyhow::Result<()> {
             json,
             store,
         } => {
-            let vault = open(&store).await?;
+            let vault = open_or_create(&store).await?;
             let created = vault.create_application(&name, &redirect_uris).await?;
             let id = created.application.id.to_string();
             let key = created.api_key.key.expose_secret();

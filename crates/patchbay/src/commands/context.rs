@@ -34,12 +34,54 @@ pub fn public_url(store: &StoreArgs) -> String {
 }
 
 /// Opens the configured database with the verified keyring, as the server does at start.
+///
+/// Refuses when the embedded database does not exist yet: a command pointed at the wrong
+/// folder would otherwise create an empty database and a new master key there, then report
+/// "not found" about objects that live elsewhere.
 pub async fn open(store: &StoreArgs) -> anyhow::Result<Vault> {
+    let config = command_config(store)?;
+    if let Some(missing) = missing_sqlite_file(&config) {
+        anyhow::bail!(
+            "no Patchbay database at {} (data directory {}). Run the command from the folder \
+             where `patchbay serve` or `patchbay demo` keeps its data, or point it there with \
+             --data-dir DIR (or --database-url URL); `patchbay apps create` starts a new one",
+            missing.display(),
+            store.data_dir.display()
+        );
+    }
+    open_config(store, &config).await
+}
+
+/// Opens the configured database, creating the embedded one (and its key file) when it does
+/// not exist yet: for the commands that begin a deployment (`apps create`, `admin create-user`).
+pub async fn open_or_create(store: &StoreArgs) -> anyhow::Result<Vault> {
+    let config = command_config(store)?;
+    if let Some(missing) = missing_sqlite_file(&config) {
+        eprintln!(
+            "note: creating a new Patchbay database at {}",
+            missing.display()
+        );
+    }
+    open_config(store, &config).await
+}
+
+fn command_config(store: &StoreArgs) -> anyhow::Result<ServerConfig> {
     let listen: SocketAddr = DEFAULT_LISTEN.parse().context("default listen address")?;
-    let config = server_config(store, listen);
-    open_vault(&config, &public_url(store))
+    Ok(server_config(store, listen))
+}
+
+async fn open_config(store: &StoreArgs, config: &ServerConfig) -> anyhow::Result<Vault> {
+    open_vault(config, &public_url(store))
         .await
         .context("opening the Patchbay database")
+}
+
+/// The SQLite file the configuration names, when it does not exist. PostgreSQL databases are
+/// never created by a command, so only SQLite can be "missing" here.
+fn missing_sqlite_file(config: &ServerConfig) -> Option<std::path::PathBuf> {
+    let url = config.effective_database_url();
+    let path = patchbay_store::sqlite_path(&url)?;
+    (!path.exists()).then_some(path)
 }
 
 pub fn app_id(s: &str) -> anyhow::Result<ApplicationId> {

@@ -1,4 +1,4 @@
-//! `patchbay keys rotate|reencrypt|status`. Rotation adds a key and makes it active; old keys
+//! `patchbay keys generate|rotate|reencrypt|status`. Rotation adds a key and makes it active; old keys
 //! stay in the keyring so existing values still open, until `reencrypt` has moved them all.
 
 use anyhow::Context as _;
@@ -11,6 +11,17 @@ const KEY_FILE_NAME: &str = "master.key";
 
 pub async fn run(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
+        KeysCommand::Generate => {
+            let keyring = Keyring::generate()?;
+            let document = keyring.to_json();
+            // One line, so it fits an environment variable or a secret manager's text field;
+            // the pretty form only adds indentation between tokens.
+            let line = zeroize::Zeroizing::new(document.lines().map(str::trim).collect::<String>());
+            println!("{}", line.as_str());
+            eprintln!(
+                "Set this as PATCHBAY_MASTER_KEY for every Patchbay process (the same value on every node). Losing it loses every stored credential: keep a copy in your secret manager."
+            );
+        }
         KeysCommand::Rotate { output, store } => {
             // Opening checks the current keyring against the database first: a wrong key is
             // never extended and written back.

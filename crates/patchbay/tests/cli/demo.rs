@@ -1,5 +1,6 @@
 //! `patchbay demo`: starts with no set-up, prints a connect link that works in a browser and
-//! curl commands that work once connected; rerunning reuses the data dir.
+//! commands that work as printed once connected; rerunning reuses the data dir; `--smoke`
+//! does all of that by itself.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,8 @@ struct Printed {
     authorize_url: String,
     /// (url, headers) of each curl command, in order.
     curls: Vec<(String, Vec<(String, String)>)>,
-    doctor: Vec<String>,
+    /// The doctor line exactly as printed, to run through a shell.
+    doctor: String,
     text: String,
 }
 
@@ -32,7 +34,7 @@ fn read_demo(demo: &mut Running) -> Printed {
         let line = demo.line();
         text.push_str(&line);
         text.push('\n');
-        if line.trim_start().starts_with("patchbay doctor") {
+        if line.contains(" doctor --data-dir ") {
             break;
         }
     }
@@ -66,20 +68,28 @@ fn read_demo(demo: &mut Running) -> Printed {
     Printed {
         base: field(&text, "Patchbay  "),
         app: field(&text, "Application  "),
-        session_uri: after("1. Connect"),
+        session_uri: after("1. "),
         authorize_url: after("Or go straight"),
         doctor: lines
             .iter()
-            .find(|l| l.trim_start().starts_with("patchbay doctor"))
-            .map(|l| l.split_whitespace().skip(1).map(str::to_owned).collect())
+            .find(|l| l.contains(" doctor --data-dir "))
+            .map(|l| l.trim().to_owned())
             .unwrap_or_default(),
         curls,
         text,
     }
 }
 
-fn start_demo(dir: &std::path::Path) -> Running {
+/// The demo as a reader starts an installed binary (not through `cargo run`, which the test
+/// harness's own environment would otherwise suggest to it).
+fn demo_command() -> std::process::Command {
     let mut cmd = patchbay();
+    cmd.env_remove("CARGO").env_remove("CARGO_PKG_NAME");
+    cmd
+}
+
+fn start_demo(dir: &std::path::Path) -> Running {
+    let mut cmd = demo_command();
     cmd.args([
         "demo",
         "--listen",
@@ -132,6 +142,7 @@ async fn browse(start: &str) -> (String, String) {
     };
     let mut url = start.to_owned();
     let mut response = client.get(&url).send().await.expect("get");
+    let mut clicked = false;
     for _ in 0..16 {
         if response.status().is_redirection() {
             url = join(
@@ -142,14 +153,18 @@ async fn browse(start: &str) -> (String, String) {
             continue;
         }
         let body = response.text().await.expect("body");
-        // The hosted connect page: its Connect button for Salesforce.
-        let connect = body
-            .split("href=\"")
-            .skip(1)
-            .filter_map(|s| s.split('"').next())
-            .find(|h| h.ends_with("/connect/crm/salesforce"))
-            .map(str::to_owned);
+        // The hosted connect page: its Connect button for Salesforce, clicked once.
+        let connect = if clicked {
+            None
+        } else {
+            body.split("href=\"")
+                .skip(1)
+                .filter_map(|s| s.split('"').next())
+                .find(|h| h.ends_with("/connect/crm/salesforce"))
+                .map(str::to_owned)
+        };
         if let Some(href) = connect {
+            clicked = true;
             url = join(&url, &href);
             response = client.get(&url).send().await.expect("get");
             continue;
@@ -182,12 +197,11 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     assert_eq!(p.curls.len(), 2, "{}", p.text);
     assert!(p.curls[1].0.ends_with("/crm/contacts"));
 
-    // The hosted connect page (the link a customer gets), through Salesforce's login.
+    // The hosted connect page (the link a customer gets), through Salesforce's login, and
+    // back to the hosted page, which says so.
     let (landed, page) = browse(&p.session_uri).await;
-    assert!(
-        landed.starts_with(&format!("{}/demo/connected", p.base)),
-        "{landed}\n{page}"
-    );
+    assert!(landed.starts_with(&p.session_uri), "{landed}\n{page}");
+    assert!(page.contains("id=\"notice-title\">Connected"), "{page}");
 
     // The first curl command, as printed.
     let client = http();
@@ -217,15 +231,25 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     assert_eq!(status, 200, "{v}");
     assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
 
-    // The printed doctor command passes every check now that a customer is connected.
-    let args: Vec<&str> = p.doctor.iter().map(String::as_str).collect();
-    let out = tokio::task::spawn_blocking({
-        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        move || patchbay().args(&args).output().expect("doctor")
+    // The printed doctor command, run as printed by a shell, passes every check now that a
+    // customer is connected.
+    let line = p.doctor.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .env("PATCHBAY_LOG", "warn")
+            .output()
+            .expect("sh")
     })
     .await
     .expect("join");
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", p.doctor, stdout(&out));
+    assert!(
+        stdout(&out).contains("All checks passed."),
+        "{}",
+        stdout(&out)
+    );
     drop(demo);
 
     // A second run reuses the application and issues a new key; the old one stops working.
@@ -247,14 +271,43 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
         }
     };
     assert_eq!(status(q.curls[0].1.clone()).await, 200);
-    // The direct authorize link works too, and lands on the demo's own page.
+    // The direct authorize link works too, and lands on the styled completion page.
     let (landed, page) = browse(&q.authorize_url).await;
     assert!(
-        landed.starts_with(&format!("{}/demo/connected", q.base)),
+        landed.starts_with(&format!("{}/connect/done", q.base)),
         "{landed}\n{page}"
     );
-    assert!(page.contains("<h1>Connected</h1>"), "{page}");
+    assert!(page.contains("id=\"done-title\">Connected"), "{page}");
+    assert!(page.contains("/console/assets/console.css"), "{page}");
     let mut stale = q.curls[0].1.clone();
     stale[0].1 = old_key.clone();
     assert_eq!(status(stale).await, 401);
+}
+
+#[test]
+fn demo_smoke_does_every_printed_step_and_exits_zero() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = demo_command()
+        .args(["demo", "--smoke", "--data-dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("demo --smoke");
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        crate::support::stderr(&out)
+    );
+    for step in [
+        "smoke: landing page ... ok",
+        "smoke: connect through the Salesforce login ... ok",
+        "smoke: Vault call (printed step 2) ... ok",
+        "smoke: CRM call (printed step 3) ... ok",
+        "smoke: doctor (printed step 4) ... ok",
+        "smoke: every printed step works",
+    ] {
+        assert!(text.contains(step), "missing {step:?} in:\n{text}");
+    }
 }

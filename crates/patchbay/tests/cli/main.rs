@@ -4,5 +4,6 @@
 mod admin_commands;
 mod demo;
 mod doctor;
+mod first_hour;
 mod serve;
 mod support;

@@ -1,13 +1,18 @@
 //! `patchbay demo`: Patchbay on the embedded default plus a seeded Salesforce emulator, in one
 //! process, with a demo application, API key, integration and Vault session, and the next steps
-//! printed. Works offline with no set-up; rerunning reuses the data dir (a new API key is
-//! issued each run, because keys are shown only once).
+//! printed ([`steps`]). Works offline with no set-up. A rerun reuses the data dir: the
+//! application, the integration and the customer's connection are kept (the emulator keeps its
+//! grants in the same folder); the API key and the admin password are new on every run,
+//! because both are shown only once.
+//!
+//! `--smoke` does what the printed steps say, itself, and exits ([`smoke`]).
 
-use std::sync::Arc;
+mod smoke;
+mod steps;
+
+use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use axum::extract::Query;
-use axum::response::Html;
 use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
 use patchbay_fake_salesforce::{EmulatorConfig, EmulatorHandle};
@@ -19,12 +24,14 @@ use patchbay_server::service::{Scope, Vault};
 use patchbay_server::{Application, ServerConfig};
 
 use crate::cli::DemoArgs;
+use steps::{CONSUMER, NextSteps};
 
 const APP_NAME: &str = "Patchbay demo";
-const CONSUMER: &str = "demo-consumer";
 const ADMIN_USER: &str = "admin";
-/// Where the demo customer lands after connecting (served by this command).
-const CONNECTED_PATH: &str = "/demo/connected";
+/// Where the demo customer lands when it connects without the hosted page (the console's own
+/// styled completion page).
+const DONE_PATH: &str = "/connect/done";
+const DEFAULT_EMULATOR_LISTEN: &str = "127.0.0.1:8787";
 
 /// What the demo set up, for the printed instructions.
 struct Demo {
@@ -33,42 +40,87 @@ struct Demo {
     api_key: String,
     session_uri: String,
     authorize_url: Option<String>,
+    connected: bool,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    // A smoke run must not fail because a developer's demo already holds the usual ports.
+    let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+    let listen = match (args.listen, args.smoke) {
+        (Some(l), _) => l,
+        (None, true) => any_port,
+        (None, false) => crate::cli::DEFAULT_LISTEN.parse()?,
+    };
+    let emulator_listen = match (args.emulator_listen, args.smoke) {
+        (Some(l), _) => l,
+        (None, true) => any_port,
+        (None, false) => DEFAULT_EMULATOR_LISTEN.parse()?,
+    };
     // The embedded default only: the demo ignores PATCHBAY_DATABASE_URL and friends so that
     // it can never touch a real deployment's database.
     let mut config = ServerConfig::new(&args.data_dir);
-    config.listen = args.listen;
+    config.listen = listen;
     config.extensions.extend(super::extensions());
-    config
-        .extensions
-        .push(Arc::new(|_vault: &Vault| connected_page()));
     let app = Application::build(config)
         .await
         .context("starting Patchbay")?;
     let base = app.base_url().to_owned();
     let defaults = EmulatorConfig::default();
     let emulator = patchbay_fake_salesforce::spawn(EmulatorConfig {
-        listen: args.emulator_listen,
+        listen: emulator_listen,
         callback_urls: vec![format!("{base}/vault/callback")],
         // As the setup guide configures the External Client App.
         require_pkce: true,
         require_secret_for_refresh: false,
         records: 200,
+        // The smoke run plays a customer who is already signed in to Salesforce.
+        auto_approve: args.smoke,
         ..defaults.clone()
     })
     .await
     .context("starting the Salesforce emulator")?;
     let demo = set_up(app.vault(), &base, &emulator, &defaults).await?;
-    print!(
-        "{}",
-        instructions(&demo, &base, &emulator, &defaults, &args.data_dir)
-    );
-    let served = app.run_until(super::shutdown_signal()).await;
+    let steps = NextSteps {
+        base: base.clone(),
+        admin_user: ADMIN_USER,
+        admin_password: demo.admin_password,
+        emulator_url: emulator.base_url(),
+        emulator_user: defaults.username.clone(),
+        emulator_password: defaults.password.clone(),
+        data_dir: args.data_dir.display().to_string(),
+        app: demo.app.to_string(),
+        api_key: demo.api_key,
+        session_uri: demo.session_uri,
+        authorize_url: demo.authorize_url,
+        invocation: steps::invocation(),
+        connected: demo.connected,
+    };
+    print!("{}", steps.render());
+    if !args.smoke {
+        let served = app.run_until(super::shutdown_signal()).await;
+        emulator.shutdown().await;
+        served.context("serving")?;
+        return Ok(());
+    }
+    let vault = app.vault().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let outcome = tokio::time::timeout(smoke::TIME_LIMIT, smoke::run(&steps, &vault))
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "the smoke run did not finish within {} s",
+                smoke::TIME_LIMIT.as_secs()
+            ))
+        });
+    let _ = stop.send(());
+    let served = server.await.context("the server task")?;
     emulator.shutdown().await;
+    outcome?;
     served.context("serving")?;
     Ok(())
 }
@@ -79,7 +131,7 @@ async fn set_up(
     emulator: &EmulatorHandle,
     emu: &EmulatorConfig,
 ) -> anyhow::Result<Demo> {
-    let redirect = format!("{base}{CONNECTED_PATH}");
+    let done = format!("{base}{DONE_PATH}");
     let existing = vault
         .list_applications()
         .await?
@@ -95,9 +147,13 @@ async fn set_up(
                 .id
         }
     };
-    // The port may differ from the last run.
+    // The port may differ from the last run. The first URI is the default return; the hosted
+    // page's own return URL lets customers who connect there come back to it.
     vault
-        .set_redirect_uris(&app, std::slice::from_ref(&redirect))
+        .set_redirect_uris(
+            &app,
+            &[done.clone(), patchbay_console::hosted_return_url(base)],
+        )
         .await?;
     // Keys are shown once: retire the previous run's and issue a fresh one.
     for key in vault.list_api_keys(&app).await? {
@@ -136,24 +192,19 @@ async fn set_up(
         unified_api: crm,
         service_id: salesforce,
     };
-    // The emulator keeps its tokens in memory: a connection from an earlier run is dead, so
-    // the demo starts from a freshly added one (state `added`, ready to authorize).
-    if vault
-        .get_connection(&key)
-        .await
-        .is_ok_and(|c| c.state != "available")
-    {
-        let _ = vault.delete_connection(&key, &Actor::Admin).await;
+    let state = vault.get_connection(&key).await.map(|c| c.state);
+    let connected = matches!(state, Ok("callable" | "authorized"));
+    if !matches!(state, Ok(s) if s != "available") {
+        vault
+            .add_connection(&key, ConnectionInput::default(), &Actor::Admin)
+            .await?;
     }
-    vault
-        .add_connection(&key, ConnectionInput::default(), &Actor::Admin)
-        .await?;
     let session = vault
         .create_session(
             &app,
             &consumer,
             SessionRequest {
-                redirect_uri: Some(redirect),
+                redirect_uri: Some(done),
                 // A day, so the printed link outlives a coffee break (the default is 1 h).
                 settings: Some(serde_json::Map::from_iter([(
                     "session_length".to_owned(),
@@ -170,62 +221,8 @@ async fn set_up(
         api_key,
         session_uri: session.session_uri,
         authorize_url,
+        connected,
     })
-}
-
-fn instructions(
-    d: &Demo,
-    base: &str,
-    emulator: &EmulatorHandle,
-    emu: &EmulatorConfig,
-    data_dir: &std::path::Path,
-) -> String {
-    let headers = format!(
-        "  -H 'Authorization: Bearer {}' \\\n  -H 'x-apideck-app-id: {}' \\\n  -H 'x-apideck-consumer-id: {CONSUMER}'",
-        d.api_key, d.app
-    );
-    let direct = d
-        .authorize_url
-        .as_deref()
-        .map(|u| format!("   Or go straight to Salesforce's login:\n   {u}\n"))
-        .unwrap_or_default();
-    format!(
-        "\
-Patchbay demo is running (Ctrl-C to stop).
-
-  Patchbay             {base}
-  Admin console        {base}/admin  (user {admin_user}, password {admin_password})
-  Salesforce emulator  {emu_url}  (user {user}, password {password})
-  Data dir             {data_dir}
-  Application          {app}
-  API key              {key}
-
-1. Connect the demo customer's Salesforce org: open this link in a browser and log in as
-   {user} / {password}:
-   {session}
-{direct}
-2. First Vault call (the connection's state becomes \"callable\" once connected):
-curl -s {base}/vault/connections \\
-{headers}
-
-3. First CRM call:
-curl -s {base}/crm/contacts \\
-{headers} \\
-  -H 'x-apideck-service-id: salesforce'
-
-4. Check the integration (\"Test Vault\"):
-   patchbay doctor --data-dir {data_dir} --public-url {base} --app {app} crm/salesforce
-",
-        emu_url = emulator.base_url(),
-        admin_user = ADMIN_USER,
-        admin_password = d.admin_password,
-        user = emu.username,
-        password = emu.password,
-        data_dir = data_dir.display(),
-        app = d.app,
-        key = d.api_key,
-        session = d.session_uri,
-    )
 }
 
 /// The console's `admin` user with a fresh password (printed, like the API key: it is a demo).
@@ -240,39 +237,4 @@ async fn admin_user(vault: &Vault) -> anyhow::Result<String> {
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo admin user: {e}"))?;
     Ok(password)
-}
-
-/// The page the demo customer returns to after connecting.
-fn connected_page() -> axum::Router {
-    axum::Router::new().route(
-        CONNECTED_PATH,
-        axum::routing::get(
-            |Query(q): Query<std::collections::HashMap<String, String>>| async move {
-                let body = match q.get("error") {
-                    Some(error) => format!(
-                        "<h1>Connection failed</h1><p><b>{}</b></p><p>{}</p>",
-                        escape(error),
-                        escape(q.get("error_description").map_or("", String::as_str))
-                    ),
-                    None => "<h1>Connected</h1><p>The demo customer's Salesforce org is connected. Go back to the terminal and run the curl commands.</p>".to_owned(),
-                };
-                Html(format!(
-                    "<!doctype html><meta charset=utf-8><title>Patchbay demo</title><body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">{body}</body>"
-                ))
-            },
-        ),
-    )
-}
-
-fn escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
 }
