@@ -24,6 +24,16 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// The PostgreSQL database named in the URL does not exist and could not be created (the
+    /// role lacks CREATEDB, say). The message names the database and how to create it.
+    #[error(
+        "PostgreSQL database \"{name}\" does not exist and could not be created; create it with `createdb {name}` (or `CREATE DATABASE \"{name}\"`), or grant the role CREATEDB"
+    )]
+    CreateDatabase {
+        name: String,
+        #[source]
+        source: sqlx::Error,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {

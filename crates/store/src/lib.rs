@@ -141,10 +141,17 @@ impl Store {
                 })
             });
         }
-        let pool = pool_options
-            .connect_with(connect_options)
+        let pool = match pool_options
+            .clone()
+            .connect_with(connect_options.clone())
             .await
-            .map_err(StoreError::from)?;
+        {
+            Err(e) if backend == Backend::Postgres && is_missing_database(&e) => {
+                create_postgres_database(&url).await?;
+                pool_options.connect_with(connect_options).await?
+            }
+            other => other?,
+        };
         let store = Store { pool, backend };
         store.migrate().await?;
         Ok(store)
@@ -217,6 +224,42 @@ fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
     let parent = std::path::Path::new(path).parent()?;
     (!parent.as_os_str().is_empty() && !parent.exists()).then_some(parent)
+}
+
+/// SQLSTATE 3D000, `invalid_catalog_name`: the database in the URL does not exist.
+fn is_missing_database(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000"))
+}
+
+/// Creates the database a `postgres://` URL names, through the server's `postgres`
+/// maintenance database, so that a first start needs no manual `createdb`. A concurrent start
+/// of another node may create it first; that is success too.
+async fn create_postgres_database(url: &str) -> Result<()> {
+    use sqlx::ConnectOptions as _;
+    let options: sqlx::postgres::PgConnectOptions =
+        url.parse().map_err(|_| StoreError::InvalidUrl)?;
+    let name = options
+        .get_database()
+        .filter(|n| !n.is_empty())
+        .ok_or(StoreError::InvalidUrl)?
+        .to_owned();
+    let fail = |source| StoreError::CreateDatabase {
+        name: name.clone(),
+        source,
+    };
+    let mut conn = options.database("postgres").connect().await.map_err(fail)?;
+    let statement = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+    match sqlx::query(sqlx::AssertSqlSafe(statement))
+        .execute(&mut conn)
+        .await
+    {
+        Ok(_) => tracing::warn!(database = %name, "created the PostgreSQL database"),
+        // 42P04 duplicate_database: another node won the race.
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => {}
+        Err(e) => return Err(fail(e)),
+    }
+    let _ = sqlx::Connection::close(conn).await;
+    Ok(())
 }
 
 /// The file a `sqlite://PATH[?…]` URL names; `None` for in-memory databases and other

@@ -55,15 +55,27 @@ impl TestDatabase {
     /// A new PostgreSQL database, or `None` (after printing why) when the server is
     /// unreachable and `CI` is not `true`.
     pub async fn postgres() -> Option<TestDatabase> {
+        Self::postgres_with(true).await
+    }
+
+    /// Like [`TestDatabase::postgres`], but the database is only named, not created: for
+    /// tests of a first start against an empty server. It is dropped afterwards if created.
+    pub async fn postgres_not_created() -> Option<TestDatabase> {
+        Self::postgres_with(false).await
+    }
+
+    async fn postgres_with(create: bool) -> Option<TestDatabase> {
         let admin_url =
             std::env::var(POSTGRES_URL_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
         let name = format!("pb_test_{}", uuid::Uuid::new_v4().simple());
         let created = tokio::time::timeout(Duration::from_secs(10), async {
             let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
-            let sql = format!("CREATE DATABASE \"{name}\"");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await?;
+            if create {
+                let sql = format!("CREATE DATABASE \"{name}\"");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await?;
+            }
             conn.close().await
         })
         .await;

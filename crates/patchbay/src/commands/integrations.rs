@@ -5,6 +5,7 @@ use std::io::BufRead as _;
 
 use anyhow::Context as _;
 use patchbay_crypto::SecretString;
+use patchbay_server::service::Vault;
 use patchbay_server::service::dto::IntegrationView;
 use patchbay_server::service::integrations::IntegrationInput;
 
@@ -25,7 +26,7 @@ pub async fn run(cmd: IntegrationsCommand) -> anyhow::Result<()> {
             let i = vault
                 .promote_staged_credentials(&app_id(&app)?, &api, &service)
                 .await?;
-            show(&IntegrationView::from(&i), json)
+            show(&vault, &IntegrationView::from(&i), json)
         }
         IntegrationsCommand::Show {
             app,
@@ -38,7 +39,7 @@ pub async fn run(cmd: IntegrationsCommand) -> anyhow::Result<()> {
             let i = vault
                 .get_integration(&app_id(&app)?, &api, &service)
                 .await?;
-            show(&IntegrationView::from(&i), json)
+            show(&vault, &IntegrationView::from(&i), json)
         }
         IntegrationsCommand::List { app, json, store } => {
             let vault = open(&store).await?;
@@ -114,12 +115,19 @@ async fn set(a: IntegrationSetArgs) -> anyhow::Result<()> {
     };
     let vault = open(&a.store).await?;
     let i = vault.set_integration(&app, &api, &service, input).await?;
-    show(&IntegrationView::from(&i), a.json)
+    show(&vault, &IntegrationView::from(&i), a.json)
 }
 
-fn show(i: &IntegrationView, json: bool) -> anyhow::Result<()> {
+/// One integration, with the callback URL to enter in Salesforce (it depends on this
+/// deployment's public URL, so it is printed rather than left to the reader to assemble).
+fn show(vault: &Vault, i: &IntegrationView, json: bool) -> anyhow::Result<()> {
+    let callback_url = format!("{}/vault/callback", vault.public_url());
     if json {
-        return print_json(i);
+        let mut value = serde_json::to_value(i)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("callback_url".to_owned(), callback_url.into());
+        }
+        return print_json(&value);
     }
     let stored = |b: bool| if b { "stored" } else { "not set" };
     println!("integration:            {}", i.id);
@@ -139,6 +147,7 @@ fn show(i: &IntegrationView, json: bool) -> anyhow::Result<()> {
         None => println!("staged credentials:     (none)"),
     }
     println!("login url:              {}", i.login_url);
+    println!("callback url:           {callback_url}");
     println!("scopes:                 {}", i.scopes);
     println!("pkce:                   {}", i.pkce);
     println!("send secret on refresh: {}", i.send_secret_on_refresh);

@@ -210,6 +210,17 @@ fn integrations_never_echo_a_secret() {
             "{text}"
         );
     }
+    // The callback URL to enter in Salesforce, from the default public URL.
+    assert!(
+        stdout(&show).contains("callback url:           http://127.0.0.1:8080/vault/callback"),
+        "{}",
+        stdout(&show)
+    );
+    let shown: Value = serde_json::from_str(show_json.trim()).expect("json");
+    assert_eq!(
+        shown["callback_url"],
+        "http://127.0.0.1:8080/vault/callback"
+    );
     assert!(
         stdout(&show).contains("client secret:          stored"),
         "{}",

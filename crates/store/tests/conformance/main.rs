@@ -6,6 +6,7 @@ mod applications;
 mod concurrency;
 mod connections;
 mod consumers;
+mod first_start;
 mod fixtures;
 mod integrations;
 mod logs_audit;
