@@ -79,6 +79,14 @@ impl SfId {
         SfId(id)
     }
 
+    /// The generator counter this id was built from (its last nine characters, base 62).
+    pub(crate) fn counter(&self) -> u64 {
+        self.0[6..].iter().fold(0u64, |n, c| {
+            let digit = BASE62.iter().position(|b| b == c).unwrap_or(0) as u64;
+            n.wrapping_mul(62).wrapping_add(digit)
+        })
+    }
+
     /// The 3-character key prefix that names the object type (`003` for Contact).
     pub fn key_prefix(&self) -> &str {
         self.as_str15().get(..3).unwrap_or_default()
@@ -136,6 +144,11 @@ impl IdGenerator {
     /// Starts at `first`; distinct orgs in one process can start at distinct offsets.
     pub fn starting_at(first: u64) -> Self {
         IdGenerator { next: first }
+    }
+
+    /// The counter value the next id will carry.
+    pub(crate) fn next_counter(&self) -> u64 {
+        self.next
     }
 
     /// The next id with the given 3-character key prefix. Prefixes come from the schema table, so

@@ -40,7 +40,7 @@ mod value;
 
 pub use error::SfError;
 pub use ids::SfId;
-pub use org::{NewUser, Org, OrgOptions, UserInfo};
+pub use org::{NewUser, Org, OrgOptions, OrgSnapshot, SnapshotError, UserInfo};
 pub use schema::object_names;
 pub use seed::SeedOptions;
 pub use soql::QueryResult;

@@ -53,7 +53,11 @@ pub struct EmulatorConfig {
     /// The org's daily API request limit (`Sforce-Limit-Info` maximum).
     pub daily_api_limit: u64,
     /// More users and apps to create at start (users first, so apps can name a Run As user).
+    /// Applied only when the state starts fresh: a restored state already holds them.
     pub seed_file: SeedFile,
+    /// Keep the durable state (apps, users, grants, tokens, records, clock) in this JSON file
+    /// across restarts (`--state-file`); see [`crate::persist`]. `None`: memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 /// Users and apps to create at start, e.g. read from a JSON seed file:
@@ -98,6 +102,7 @@ impl Default for EmulatorConfig {
             api_version: "66.0".to_owned(),
             daily_api_limit: 100_000,
             seed_file: SeedFile::default(),
+            state_file: None,
         }
     }
 }
@@ -129,6 +134,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("daily_api_limit", &self.daily_api_limit)
             .field("seed_users", &self.seed_file.users.len())
             .field("seed_apps", &self.seed_file.apps.len())
+            .field("state_file", &self.state_file)
             .finish()
     }
 }

@@ -3,7 +3,8 @@
 //! It shares no wire types or protocol code with Patchbay's own Salesforce connector.
 //!
 //! The user guide is `docs/emulator.md`: flags, hosts, control plane, faults, the request log,
-//! SOQL support, and every behaviour the reference only infers, with the setting that changes it.
+//! the state file ([`persist`]), SOQL support, and every behaviour the reference only infers,
+//! with the setting that changes it.
 //!
 //! # Hosts
 //! One listener plays every Salesforce host; a client picks one by **path prefix**:
@@ -31,10 +32,12 @@ pub mod config;
 pub mod control;
 pub mod oauth;
 pub mod pages;
+pub mod persist;
 pub mod rest;
 pub mod server;
 pub mod state;
 
 pub use config::EmulatorConfig;
+pub use persist::StateFileError;
 pub use server::{EmulatorError, EmulatorHandle, router, spawn};
 pub use state::{ApiUsage, Emulator, RestAuthError, RestPrincipal};

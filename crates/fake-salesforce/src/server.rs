@@ -16,7 +16,8 @@ use tower::{Service, ServiceExt as _};
 
 use crate::config::EmulatorConfig;
 use crate::control::faults::ResetConnection;
-use crate::state::Emulator;
+use crate::persist::{StateFileError, Writer};
+use crate::state::{Emulator, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
@@ -28,6 +29,8 @@ pub enum EmulatorError {
     CertificateGeneration(String),
     #[error("could not set up the emulator: {0}")]
     Setup(String),
+    #[error(transparent)]
+    StateFile(#[from] StateFileError),
     #[error("the server stopped: {0}")]
     Serve(io::Error),
 }
@@ -44,11 +47,14 @@ pub fn router(emu: Emulator) -> Router {
         .with_state(emu)
 }
 
-/// A running emulator. Dropping it stops the server.
+/// A running emulator. Dropping it stops the server, and the state file's writer without a
+/// last write (as a kill would); [`EmulatorHandle::shutdown`] writes the state once more.
 pub struct EmulatorHandle {
     emulator: Emulator,
     server: axum_server::Handle<SocketAddr>,
     task: Option<tokio::task::JoinHandle<io::Result<()>>>,
+    /// Present with a state file.
+    writer: Option<Writer>,
 }
 
 impl EmulatorHandle {
@@ -66,23 +72,31 @@ impl EmulatorHandle {
         crate::control::startup_info(&self.emulator)
     }
 
-    /// Stops accepting connections and waits for the server task.
+    /// Stops accepting connections, waits for the server task, then writes the state file a
+    /// last time (a failure is logged).
     pub async fn shutdown(mut self) {
         self.server.shutdown();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        if let Some(writer) = self.writer.take() {
+            writer.finish(&self.emulator).await;
+        }
     }
 
-    /// Runs until the server stops (the CLI's main loop).
+    /// Runs until the server stops (the CLI's main loop), then writes the state file a last time.
     pub async fn wait(mut self) -> Result<(), EmulatorError> {
-        match self.task.take() {
+        let served = match self.task.take() {
             Some(task) => match task.await {
                 Ok(result) => result.map_err(EmulatorError::Serve),
                 Err(join) => Err(EmulatorError::Serve(io::Error::other(join.to_string()))),
             },
             None => Ok(()),
+        };
+        if let Some(writer) = self.writer.take() {
+            writer.finish(&self.emulator).await;
         }
+        served
     }
 }
 
@@ -94,7 +108,8 @@ impl Drop for EmulatorHandle {
     }
 }
 
-/// Binds `config.listen` (port 0 picks a free port) and serves in a background task.
+/// Binds `config.listen` (port 0 picks a free port) and serves in a background task. With a
+/// state file, the state is restored from it (or it is created) before the first request.
 pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
     let addr = config.listen;
     let listener =
@@ -114,8 +129,21 @@ pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
     };
     let base_url = format!("{scheme}://{host}:{}", local.port());
     let tls_dir = config.tls_cert_dir.clone();
-    let emulator =
-        Emulator::new(config, base_url).map_err(|e| EmulatorError::Setup(e.to_string()))?;
+    let state_file = config.state_file.clone();
+    let emulator = Emulator::new(config, base_url).map_err(|e| match e {
+        StateError::StateFile(e) => EmulatorError::StateFile(e),
+        StateError::Org(_) => EmulatorError::Setup(e.to_string()),
+    })?;
+    // Written at once: a new file exists from the start, a folder that cannot take it fails
+    // the start rather than the first change, and an old file gets mode 0600.
+    let writer = match state_file {
+        Some(path) => {
+            emulator.changes().take();
+            crate::persist::save(&emulator, &path).await?;
+            Some(Writer::start(emulator.clone(), path))
+        }
+        None => None,
+    };
     let make = MakeResettable(Resettable(router(emulator.clone())));
     let server = axum_server::Handle::new();
 
@@ -141,6 +169,7 @@ pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         emulator,
         server,
         task: Some(task),
+        writer,
     })
 }
 

@@ -2,13 +2,18 @@
 //! request log and injected faults. Cheap to clone; every handler gets one.
 //!
 //! Locking rules: locks are `parking_lot` and held only for a few map operations, never across
-//! an `.await`. When both are needed, `oauth` is taken before `access`.
+//! an `.await`. When several are needed the order is `oauth`, the org, the passwords, `access`
+//! (the state file's snapshot takes all four).
+//!
+//! Durable state (see [`crate::persist`]) sits behind tracked locks, so any mutable use marks it
+//! for the state file. Access tokens' atomics change outside them: whoever revokes or expires
+//! one marks the change itself.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 
 use crate::config::EmulatorConfig;
 use crate::control::faults::FaultTable;
@@ -17,6 +22,7 @@ use crate::oauth::crypto::SigningKey;
 use crate::oauth::model::AccessToken;
 use crate::oauth::store::OAuthState;
 use crate::oauth::users::Directory;
+use crate::persist::{Changes, StateFileError, TrackedMutex, TrackedRwLock};
 
 /// Handle to one running org. Clones share state.
 #[derive(Clone)]
@@ -29,10 +35,13 @@ pub(crate) struct Inner {
     pub(crate) base_url: String,
     /// Added to the wall clock; the control plane advances it.
     clock_offset_ms: AtomicI64,
+    /// Set by every change to durable state; the state file's writer waits on it.
+    changes: Arc<Changes>,
     pub(crate) directory: Directory,
-    pub(crate) oauth: Mutex<OAuthState>,
+    pub(crate) oauth: TrackedMutex<OAuthState>,
     /// Access tokens by value. Separate from `oauth` so REST authentication is a read-locked
-    /// hash lookup that never waits behind token issuance.
+    /// hash lookup that never waits behind token issuance. Not tracked: it is only written
+    /// under a mutably used `oauth` guard, which marks the change.
     pub(crate) access: RwLock<HashMap<String, Arc<AccessToken>>>,
     api_used: AtomicU64,
     api_max: AtomicU64,
@@ -74,29 +83,31 @@ pub enum RestAuthError {
 pub enum StateError {
     #[error("could not build the org or its seed users and apps: {0}")]
     Org(String),
+    #[error(transparent)]
+    StateFile(#[from] StateFileError),
 }
 
 impl Emulator {
+    /// The state from `config.state_file` when it holds one; otherwise a new org, the default
+    /// app and user, and the seed file's users and apps.
     pub(crate) fn new(config: EmulatorConfig, base_url: String) -> Result<Self, StateError> {
-        let now = wall_clock_ms();
-        let directory = Directory::new(&config, now).map_err(StateError::Org)?;
-        let mut oauth = OAuthState::new(&config, now);
-        for user in &config.seed_file.users {
-            directory.create(user, now).map_err(StateError::Org)?;
-        }
-        for app in &config.seed_file.apps {
-            crate::control::apps::create_app_in(&mut oauth, app.clone(), now)
-                .map_err(StateError::Org)?;
-        }
+        let changes = Arc::new(Changes::default());
+        let wall = wall_clock_ms();
+        let start = match crate::persist::restore(&config, wall, &changes)? {
+            Some(restored) => restored,
+            None => fresh(&config, wall, &changes)?,
+        };
+        let now = wall.saturating_add(start.clock_offset_ms);
         let api_max = config.daily_api_limit;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 base_url,
-                clock_offset_ms: AtomicI64::new(0),
-                directory,
-                oauth: Mutex::new(oauth),
-                access: RwLock::new(HashMap::new()),
+                clock_offset_ms: AtomicI64::new(start.clock_offset_ms),
+                oauth: TrackedMutex::new(start.oauth, Arc::clone(&changes)),
+                changes,
+                directory: start.directory,
+                access: RwLock::new(start.access),
                 api_used: AtomicU64::new(0),
                 api_max: AtomicU64::new(api_max),
                 api_day: AtomicI64::new(now / MS_PER_DAY),
@@ -111,6 +122,15 @@ impl Emulator {
         &self.inner
     }
 
+    /// The durable state's change flag (see [`crate::persist`]).
+    pub(crate) fn changes(&self) -> &Changes {
+        &self.inner.changes
+    }
+
+    pub(crate) fn clock_offset_ms(&self) -> i64 {
+        self.inner.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
     /// Milliseconds since the epoch on the emulator clock.
     pub fn now_ms(&self) -> i64 {
         wall_clock_ms().saturating_add(self.inner.clock_offset_ms.load(Ordering::Relaxed))
@@ -121,6 +141,7 @@ impl Emulator {
         self.inner
             .clock_offset_ms
             .fetch_add(seconds.saturating_mul(1000), Ordering::Relaxed);
+        self.inner.changes.mark();
     }
 
     /// The base URL: the My Domain host and the org's instance.
@@ -137,8 +158,9 @@ impl Emulator {
         &self.inner.config
     }
 
-    /// The org's records. Hold the lock briefly and never across an `.await`.
-    pub fn org(&self) -> &RwLock<patchbay_fake_salesforce_data::Org> {
+    /// The org's records. Hold the lock briefly and never across an `.await`. A write guard
+    /// used mutably marks the change for the state file.
+    pub fn org(&self) -> &TrackedRwLock<patchbay_fake_salesforce_data::Org> {
         self.inner.directory.org()
     }
 
@@ -258,6 +280,29 @@ impl Emulator {
             .get_or_init(|| SigningKey::generate().ok())
             .as_ref()
     }
+}
+
+/// A new org with the default app and user, then the seed file's users and apps.
+fn fresh(
+    config: &EmulatorConfig,
+    now: i64,
+    changes: &Arc<Changes>,
+) -> Result<crate::persist::StartState, StateError> {
+    let directory = Directory::new(config, now, changes).map_err(StateError::Org)?;
+    let mut oauth = OAuthState::new(config, now);
+    for user in &config.seed_file.users {
+        directory.create(user, now).map_err(StateError::Org)?;
+    }
+    for app in &config.seed_file.apps {
+        crate::control::apps::create_app_in(&mut oauth, app.clone(), now)
+            .map_err(StateError::Org)?;
+    }
+    Ok(crate::persist::StartState {
+        directory,
+        oauth,
+        access: HashMap::new(),
+        clock_offset_ms: 0,
+    })
 }
 
 const MS_PER_DAY: i64 = 86_400_000;

@@ -389,6 +389,9 @@ pub struct FakeSalesforceArgs {
     /// Serve HTTPS with a self-signed certificate written to this folder (cert.pem, key.pem).
     #[arg(long, value_name = "CERT_DIR")]
     pub tls: Option<PathBuf>,
+    /// Keep apps, users, grants, tokens and records in this file (mode 0600) across restarts.
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -416,6 +419,23 @@ mod tests {
         assert!(
             args.require_secret_for_refresh,
             "Salesforce's default stays on"
+        );
+    }
+
+    #[test]
+    fn state_file_is_off_unless_given() {
+        let parse = |extra: &[&str]| {
+            let cli = Cli::try_parse_from([&["patchbay", "fake-salesforce"], extra].concat())
+                .expect("valid command line");
+            let Command::FakeSalesforce(args) = cli.command else {
+                panic!("fake-salesforce");
+            };
+            args.state_file
+        };
+        assert_eq!(parse(&[]), None);
+        assert_eq!(
+            parse(&["--state-file", "emu.json"]),
+            Some(PathBuf::from("emu.json"))
         );
     }
 

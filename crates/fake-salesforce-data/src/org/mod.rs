@@ -6,6 +6,7 @@
 mod derive;
 mod render;
 mod replication;
+mod snapshot;
 mod users;
 mod write;
 
@@ -16,6 +17,7 @@ use crate::value::Value;
 use std::collections::HashMap;
 
 pub(crate) use render::{attributes, field_value, no_such_column as no_such_column_message};
+pub use snapshot::{OrgSnapshot, SnapshotError};
 pub use users::{NewUser, UserInfo};
 
 /// One stored record: values in the order of its object's field list (`values[0]` is the Id).

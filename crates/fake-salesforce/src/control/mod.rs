@@ -224,6 +224,8 @@ async fn expire_token(State(emu): State<Emulator>, body: Bytes) -> Response {
             None => match emu.inner().access.read().get(&request.token) {
                 Some(t) => {
                     t.force_expire();
+                    // An atomic, outside the tracked locks: the state file must hear of it.
+                    emu.changes().mark();
                     true
                 }
                 None => false,

@@ -110,7 +110,15 @@ impl AppSettings {
         }
     }
 
+    /// The default app's settings: an External Client App with the flags applied.
     pub fn from_config(config: &EmulatorConfig) -> Self {
+        Self::for_profile(AppProfile::ExternalClientApp).with_flags(config)
+    }
+
+    /// These settings with the ones the `patchbay fake-salesforce` flags set taken from
+    /// `config`. A restored default app goes through it too, so the flags win over the state
+    /// file for what they set and the control plane's other changes survive.
+    pub fn with_flags(self, config: &EmulatorConfig) -> Self {
         Self {
             callback_urls: config.callback_urls.clone(),
             scopes: config.scopes.clone(),
@@ -119,7 +127,7 @@ impl AppSettings {
             rotate_refresh_tokens: config.rotate_refresh_tokens,
             access_token_ttl_secs: config.access_token_ttl_secs,
             activation_delay_secs: config.activation_delay_secs,
-            ..Self::for_profile(AppProfile::ExternalClientApp)
+            ..self
         }
     }
 

@@ -2,10 +2,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which login host a request arrived on. One process plays all three (see the crate doc).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginHost {
     /// The org's My Domain host, which is also its instance: `{base}`.
@@ -115,7 +115,7 @@ pub struct Grant {
     pub revoked: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenState {
     Active,
@@ -178,7 +178,9 @@ impl AccessToken {
         }
     }
 
-    /// Sliding inactivity window: every successful use restarts it.
+    /// Sliding inactivity window: every successful use restarts it. Not a change the state file
+    /// waits for (it would rewrite the file on every REST call); the next write, at the latest
+    /// the one at shutdown, carries it.
     pub fn touch(&self, now_ms: i64) {
         self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
     }

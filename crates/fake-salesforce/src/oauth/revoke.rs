@@ -40,6 +40,8 @@ pub fn revoke_token(emu: &Emulator, value: &str) -> bool {
             token
                 .revoked
                 .store(true, std::sync::atomic::Ordering::Release);
+            // An atomic, outside the tracked locks: the state file must hear of it.
+            emu.changes().mark();
             true
         }
         _ => false,

@@ -63,6 +63,16 @@ impl OAuthState {
         state
     }
 
+    /// The id [`OAuthState::next_id`] hands out next, for the state file.
+    pub fn peek_next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Continues a restored state's id counter; never moves it back.
+    pub fn restore_next_id(&mut self, next: u64) {
+        self.next_id = self.next_id.max(next);
+    }
+
     pub fn next_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;

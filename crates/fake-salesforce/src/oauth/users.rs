@@ -3,14 +3,15 @@
 //! Salesforce keeps passwords outside the `User` sObject, and so does the emulator: the
 //! directory maps usernames to passwords, and everything else about a user comes from the org.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use patchbay_fake_salesforce_data::{NewUser, Org, OrgOptions, SeedOptions, SfId, UserInfo};
 
 use crate::config::EmulatorConfig;
+use crate::persist::{Changes, TrackedRwLock};
 
 /// The parts of a user that OAuth and the identity endpoints need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -50,12 +51,12 @@ pub struct UserInput {
 }
 
 pub struct Directory {
-    /// The org's data; users are its `User` records.
-    org: RwLock<Org>,
+    /// The org's data; users are its `User` records. Tracked: writes reach the state file.
+    org: TrackedRwLock<Org>,
     org_id: String,
     default_user_id: String,
     /// Lower-cased username -> password. Usernames are case-insensitive in Salesforce.
-    passwords: RwLock<HashMap<String, String>>,
+    passwords: TrackedRwLock<HashMap<String, String>>,
     /// Org creation time: stands in for dates the data engine does not expose.
     created_ms: i64,
 }
@@ -77,7 +78,11 @@ fn view(user: UserInfo, created_ms: i64) -> UserView {
 }
 
 impl Directory {
-    pub fn new(config: &EmulatorConfig, now_ms: i64) -> Result<Self, String> {
+    pub fn new(
+        config: &EmulatorConfig,
+        now_ms: i64,
+        changes: &Arc<Changes>,
+    ) -> Result<Self, String> {
         // `--records 0` gives an org with only the default user; otherwise seeded demo data.
         let org = if config.records == 0 {
             let options = OrgOptions {
@@ -97,21 +102,53 @@ impl Directory {
             Org::seeded(&options, now_ms)
         }
         .map_err(|e| e.to_string())?;
-        let org_id = org.org_id().to_18();
-        let default_user_id = org.default_user_id().to_18();
-        let mut passwords = HashMap::new();
-        passwords.insert(config.username.to_lowercase(), config.password.clone());
-        Ok(Self {
-            org: RwLock::new(org),
-            org_id,
-            default_user_id,
-            passwords: RwLock::new(passwords),
-            created_ms: now_ms,
-        })
+        Ok(Self::with_org(
+            config,
+            org,
+            now_ms,
+            BTreeMap::new(),
+            changes,
+        ))
     }
 
-    pub fn org(&self) -> &RwLock<Org> {
+    /// A directory over `org`, a new one or one from the state file with its saved passwords.
+    /// The default user's password comes from `config`, as at every start.
+    pub fn with_org(
+        config: &EmulatorConfig,
+        org: Org,
+        created_ms: i64,
+        passwords: BTreeMap<String, String>,
+        changes: &Arc<Changes>,
+    ) -> Self {
+        let org_id = org.org_id().to_18();
+        let default_user_id = org.default_user_id().to_18();
+        let mut passwords: HashMap<String, String> = passwords.into_iter().collect();
+        passwords.insert(config.username.to_lowercase(), config.password.clone());
+        Self {
+            org: TrackedRwLock::new(org, Arc::clone(changes)),
+            org_id,
+            default_user_id,
+            passwords: TrackedRwLock::new(passwords, Arc::clone(changes)),
+            created_ms,
+        }
+    }
+
+    pub fn org(&self) -> &TrackedRwLock<Org> {
         &self.org
+    }
+
+    /// Every stored password, for the state file.
+    pub fn passwords(&self) -> BTreeMap<String, String> {
+        let passwords = self.passwords.read();
+        passwords
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Org creation time, for the state file.
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
     }
 
     pub fn org_id(&self) -> String {

@@ -1,4 +1,5 @@
-//! OAuth surface and control plane tests, all over HTTP against an in-process emulator.
+//! OAuth surface, control plane and state-file tests, all over HTTP against an in-process
+//! emulator.
 
 mod support;
 
@@ -10,4 +11,5 @@ mod faults;
 mod inferred;
 mod perf;
 mod refresh;
+mod state_file;
 mod token;

@@ -13,6 +13,8 @@ pub async fn run(args: FakeSalesforceArgs) -> anyhow::Result<()> {
     // One line of JSON on stdout, so scripts can read the URL and credentials.
     println!("{}", handle.startup_info());
     super::shutdown_signal().await;
+    // Graceful: with a state file, the last changes are written before the process ends.
+    handle.shutdown().await;
     Ok(())
 }
 
@@ -37,6 +39,7 @@ pub fn emulator_config(args: FakeSalesforceArgs) -> EmulatorConfig {
         records: args.records,
         activation_delay_secs: args.activation_delay,
         tls_cert_dir: args.tls,
+        state_file: args.state_file,
         ..defaults
     }
 }
