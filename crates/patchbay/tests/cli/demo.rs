@@ -88,18 +88,27 @@ fn demo_command() -> std::process::Command {
     cmd
 }
 
-fn start_demo(dir: &std::path::Path) -> Running {
+/// Starts the demo on a free Patchbay port and the given emulator address: a rerun keeps its
+/// connection only while the emulator answers where the connection's org lives, as with the
+/// default fixed port.
+fn start_demo(dir: &std::path::Path, emulator: &str) -> Running {
     let mut cmd = demo_command();
     cmd.args([
         "demo",
         "--listen",
         "127.0.0.1:0",
         "--emulator-listen",
-        "127.0.0.1:0",
+        emulator,
         "--data-dir",
     ])
     .arg(dir);
     Running::start(cmd)
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").to_string()
 }
 
 /// `name="NAME" value="..."` and the form action from an emulator page.
@@ -182,7 +191,8 @@ async fn browse(start: &str) -> (String, String) {
 #[tokio::test]
 async fn demo_prints_a_working_connect_link_and_curl_commands() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut demo = start_demo(dir.path());
+    let emulator = free_address();
+    let mut demo = start_demo(dir.path(), &emulator);
     let p = read_demo(&mut demo);
     assert!(
         p.session_uri.starts_with(&format!("{}/session/", p.base)),
@@ -250,10 +260,11 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
         "{}",
         stdout(&out)
     );
-    drop(demo);
+    // Ctrl-C, as a reader ends the demo.
+    assert!(demo.interrupt().success());
 
     // A second run reuses the application and issues a new key; the old one stops working.
-    let mut again = start_demo(dir.path());
+    let mut again = start_demo(dir.path(), &emulator);
     let q = read_demo(&mut again);
     assert_eq!(q.app, p.app);
     let old_key = &p.curls[0].1[0].1;
@@ -271,6 +282,23 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
         }
     };
     assert_eq!(status(q.curls[0].1.clone()).await, 200);
+    // The connection survived the restart (the emulator kept its grant): the printed CRM call
+    // works before anyone connects again, through a refresh with the stored token.
+    assert!(
+        q.text.contains("still connected from the last run"),
+        "{}",
+        q.text
+    );
+    let (url, headers) = &q.curls[1];
+    let mut req = client.get(url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let r = req.send().await.expect("crm call after rerun");
+    let code = r.status();
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(code, 200, "{v}");
+    assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
     // The direct authorize link works too, and lands on the styled completion page.
     let (landed, page) = browse(&q.authorize_url).await;
     assert!(

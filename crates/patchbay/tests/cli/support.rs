@@ -88,6 +88,18 @@ impl Running {
         }
     }
 
+    /// Stops the process as Ctrl-C does (SIGINT, through `kill`: no unsafe code here) and
+    /// waits for it to finish its graceful shutdown.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGINT to {pid}");
+        exit_within(&mut self.child, Duration::from_secs(30))
+    }
+
     /// The next line of stdout; panics at end of output (the process died).
     pub fn line(&mut self) -> String {
         let mut line = String::new();

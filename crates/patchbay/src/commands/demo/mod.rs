@@ -32,6 +32,7 @@ const ADMIN_USER: &str = "admin";
 /// styled completion page).
 const DONE_PATH: &str = "/connect/done";
 const DEFAULT_EMULATOR_LISTEN: &str = "127.0.0.1:8787";
+const EMULATOR_STATE_FILE: &str = "emulator-state.json";
 
 /// What the demo set up, for the printed instructions.
 struct Demo {
@@ -77,6 +78,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         records: 200,
         // The smoke run plays a customer who is already signed in to Salesforce.
         auto_approve: args.smoke,
+        // The emulator's grants and records live beside Patchbay's database, so a stored
+        // connection's refresh token still works on the next run.
+        state_file: Some(args.data_dir.join(EMULATOR_STATE_FILE)),
         ..defaults.clone()
     })
     .await
@@ -192,9 +196,22 @@ async fn set_up(
         unified_api: crm,
         service_id: salesforce,
     };
-    let state = vault.get_connection(&key).await.map(|c| c.state);
-    let connected = matches!(state, Ok("callable" | "authorized"));
-    if !matches!(state, Ok(s) if s != "available") {
+    // Keep an earlier run's connection while it points at this emulator. One made against
+    // another emulator address (another --emulator-listen) is dead: start that one over.
+    let existing = vault.get_connection(&key).await.ok();
+    let points_here = existing.as_ref().is_some_and(|c| {
+        c.settings
+            .as_ref()
+            .and_then(|s| s.get("instance_url"))
+            .and_then(serde_json::Value::as_str)
+            .is_none_or(|u| u.trim_end_matches('/') == emulator.base_url().trim_end_matches('/'))
+    });
+    let state = existing.as_ref().map(|c| c.state);
+    if state.is_some_and(|s| s != "available") && !points_here {
+        vault.delete_connection(&key, &Actor::Admin).await?;
+    }
+    let connected = points_here && matches!(state, Some("callable" | "authorized"));
+    if !(points_here && state.is_some_and(|s| s != "available")) {
         vault
             .add_connection(&key, ConnectionInput::default(), &Actor::Admin)
             .await?;
