@@ -403,3 +403,19 @@ fn keys_rotate_then_reencrypt_moves_every_value_to_the_new_key() {
         .expect("run");
     assert!(with_file.status.success(), "{}", stderr(&with_file));
 }
+
+/// The database is created owner-only, like the key file next to it.
+#[cfg(unix)]
+#[test]
+fn the_database_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    create_app(dir.path(), &[]);
+    for name in ["patchbay.db", "master.key"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .expect(name)
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {mode:o}");
+    }
+}
