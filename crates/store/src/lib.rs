@@ -38,7 +38,7 @@ use sqlx::{AnyPool, Executor};
 pub use admin_users::AdminUserRow;
 pub use api_keys::{ApiKeyRow, NewApiKey, TOUCH_GRANULARITY_MS};
 pub use applications::{ApplicationRow, NewApplication};
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditEntry, AuditScope, NewAuditEntry};
 pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
 pub use consumers::{ConsumerFilter, ConsumerRow};
 pub use error::StoreError;
