@@ -13,6 +13,7 @@ mod helpers;
 mod isolation;
 mod keys_and_sessions;
 mod lifecycle;
+mod log_times;
 mod multi_node;
 mod proxy;
 mod proxy_support;
