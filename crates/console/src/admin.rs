@@ -35,7 +35,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/admin/login", get(login_page).post(login_submit))
         .route("/admin/logout", post(logout))
         .route("/admin", get(home).post(create_app))
-        .route("/admin/apps/{app}", get(app_page))
+        .route("/admin/apps/{app}", get(app_page).post(update_app))
         .route("/admin/apps/{app}/consumers", get(consumers_page))
         .route("/admin/apps/{app}/consumers/{consumer}", get(consumer_page))
         .route(
@@ -322,6 +322,11 @@ struct AppPage {
     return_url: String,
     return_allowed: bool,
     integration: String,
+    /// The settings form's values: the stored ones, or what was submitted when it failed.
+    form_name: String,
+    form_uris: String,
+    notice: Option<String>,
+    error: Option<String>,
 }
 
 async fn app_page(
@@ -329,10 +334,27 @@ async fn app_page(
     admin: Admin,
     Path(app): Path<String>,
 ) -> Response {
-    let app = match application(&state.vault, &app).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    match application(&state.vault, &app).await {
+        Ok(app) => render_app(&state, &admin, &app, AppForm::default()).await,
+        Err(r) => r,
+    }
+}
+
+/// What the settings form adds to the application page after a submission.
+#[derive(Default)]
+struct AppForm {
+    /// The submitted `(name, redirect URIs)` to show again after an error.
+    submitted: Option<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn render_app(
+    state: &ConsoleState,
+    admin: &Admin,
+    app: &patchbay_store::ApplicationRow,
+    form: AppForm,
+) -> Response {
     let integration = state
         .vault
         .get_integration(&app.id, &UnifiedApi::crm(), &ServiceId::salesforce())
@@ -340,6 +362,9 @@ async fn app_page(
         .map(|i| i.state().as_str().replace('_', " "))
         .unwrap_or_else(|_| "not set up".to_owned());
     let return_url = state.connect_return_url();
+    let (form_name, form_uris) = form
+        .submitted
+        .unwrap_or_else(|| (app.name.clone(), app.redirect_uris.join("\n")));
     render(&AppPage {
         signed_in: true,
         csrf: admin.0.csrf.clone(),
@@ -350,7 +375,48 @@ async fn app_page(
         redirect_uris: app.redirect_uris.clone(),
         return_url,
         integration,
+        form_name,
+        form_uris,
+        notice: form.notice,
+        error: form.error,
     })
+}
+
+/// The settings form: the application's name and its redirect-URI allow-list (one per line;
+/// the submitted list replaces the stored one). Audited by the service layer.
+async fn update_app(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path(app): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (form, app_id) = match admin.app_form(&app, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let name = form.get("name").to_owned();
+    let uris_text = form.get("redirect_uris").to_owned();
+    let uris: Vec<String> = uris_text.split_whitespace().map(str::to_owned).collect();
+    let outcome = state
+        .vault
+        .update_application(&app_id, Some(&name), Some(&uris))
+        .await;
+    let current = match application(&state.vault, &app).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match outcome {
+        Ok(_) => AppForm {
+            notice: Some("Saved.".to_owned()),
+            ..AppForm::default()
+        },
+        Err(e) => AppForm {
+            submitted: Some((name, uris_text)),
+            error: Some(error_text(&e)),
+            ..AppForm::default()
+        },
+    };
+    render_app(&state, &admin, &current, form).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -987,3 +987,103 @@ async fn signing_out_ends_the_session() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()[LOCATION], "/admin/login");
 }
+
+/// The application page's settings form renames the application and replaces its redirect
+/// URIs, validated as at creation, behind the CSRF token, and audited.
+#[tokio::test]
+async fn the_application_page_updates_name_and_redirect_uris() {
+    let app = spawn(Knobs::default()).await;
+    let (client, _) = sign_in(&app).await;
+    let page_url = format!("{}/admin/apps/{}", app.local_url, app.app_id);
+    let html = client
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"app-settings\""), "{html}");
+    let csrf = csrf_of(&html);
+    let before = app.vault.get_application(&app.app_id).await.unwrap();
+
+    // Without the page's token nothing changes.
+    let res = client
+        .post(&page_url)
+        .form(&[
+            ("csrf", "wrong"),
+            ("name", "Hijacked"),
+            ("redirect_uris", "https://evil.example/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.vault.get_application(&app.app_id).await.unwrap(),
+        before
+    );
+
+    // A URI `apps create` would refuse is refused here too, and the form keeps what was typed.
+    let res = client
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Renamed"),
+            ("redirect_uris", "http://app.example.com/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("redirect URI must use https"), "{html}");
+    assert!(
+        html.contains(">http://app.example.com/cb</textarea>"),
+        "{html}"
+    );
+    assert_eq!(
+        app.vault.get_application(&app.app_id).await.unwrap(),
+        before
+    );
+
+    let res = client
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Renamed"),
+            (
+                "redirect_uris",
+                "https://app.example.com/done\r\nhttp://localhost:3000/cb\r\n",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Saved."), "{html}");
+    let after = app.vault.get_application(&app.app_id).await.unwrap();
+    assert_eq!(after.name, "Renamed");
+    assert_eq!(
+        after.redirect_uris,
+        ["https://app.example.com/done", "http://localhost:3000/cb"]
+    );
+    let audit = app
+        .vault
+        .list_audit(Some(&app.app_id), None, 100)
+        .await
+        .unwrap();
+    let update = audit
+        .items
+        .iter()
+        .rfind(|e| e.action == "application.update")
+        .expect("the update is audited");
+    assert_eq!(update.actor, "admin");
+    let details: serde_json::Value = serde_json::from_str(&update.details_json).unwrap();
+    assert_eq!(details["name"], "Renamed");
+    assert_eq!(
+        details["redirect_uris"],
+        serde_json::json!(["https://app.example.com/done", "http://localhost:3000/cb"])
+    );
+}
