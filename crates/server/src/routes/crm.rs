@@ -90,7 +90,7 @@ fn service_header(headers: &HeaderMap) -> Result<Option<ServiceId>, Error> {
 }
 
 fn resource(name: &str) -> Result<Resource, Error> {
-    Resource::parse(name).ok_or(Error::UnknownRoute)
+    Resource::parse(name).ok_or_else(|| Error::UnknownCrmResource(name.to_owned()))
 }
 
 async fn run(state: &AppState, call: &Call, resource: Resource, op: CrmOperation) -> Response {

@@ -130,6 +130,22 @@ fn validate_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// The `OAuthRedirectUriError` for a `redirect_uri` that is not on `app`'s allow-list: it
+/// says how to add it. The URI is the caller's own input and is echoed only when it is short.
+pub(crate) fn redirect_uri_not_allowed(app: &ApplicationId, uri: &str) -> Error {
+    let uri = if uri.len() <= 300 && !uri.chars().any(char::is_control) {
+        uri
+    } else {
+        "URI"
+    };
+    Error::OAuthRedirectUri(format!(
+        "redirect_uri is not on the allow-list of application {app}. Add it with \
+         `patchbay apps update --app {app} --redirect-uri {uri}` (the list is replaced: repeat \
+         --redirect-uri for every URI to keep; `patchbay apps list` shows them) or in the admin \
+         console on the application's page (/admin/apps/{app})."
+    ))
+}
+
 /// Redirect URIs are compared by exact string later, so they are validated and kept verbatim:
 /// absolute, no fragment, no userinfo, https (http only for loopback during development).
 pub fn validate_redirect_uris(uris: &[String]) -> Result<Vec<String>> {

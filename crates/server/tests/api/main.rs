@@ -9,6 +9,7 @@ mod crm_paging;
 mod crm_params;
 mod crm_support;
 mod diagnostics;
+mod error_hints;
 mod helpers;
 mod isolation;
 mod keys_and_sessions;
