@@ -10,7 +10,7 @@ use patchbay_server::service::sessions::SessionRequest;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, SET_COOKIE};
 
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, TestApp, spawn};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, REDIRECT_URI, TestApp, spawn};
 
 /// The value of `name="csrf"` in a page.
 fn csrf_of(html: &str) -> String {
@@ -986,6 +986,118 @@ async fn signing_out_ends_the_session() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()[LOCATION], "/admin/login");
+}
+
+/// The top-level audit log lists every application's entries, each naming its application;
+/// the drop-down narrows it to one application or to the installation-wide entries.
+#[tokio::test]
+async fn the_audit_log_lists_every_application_by_name() {
+    let app = spawn(Knobs::default()).await;
+    let other = app
+        .vault
+        .create_application("Globex Audit", &[REDIRECT_URI.to_owned()])
+        .await
+        .unwrap();
+    app.vault
+        .audit_system_event("keys.rotate", "keyring", serde_json::json!({}))
+        .await
+        .unwrap();
+    let (client, _) = sign_in(&app).await;
+    let page = |query: &str| {
+        let client = client.clone();
+        let url = format!("{}/admin/audit{query}", app.local_url);
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.text().await.unwrap()
+        }
+    };
+    let test_app_name = app.vault.get_application(&app.app_id).await.unwrap().name;
+    let all = page("").await;
+    assert!(!all.contains("No entries."), "{all}");
+    let other_id = other.application.id.to_string();
+    for needle in [
+        app.app_id.as_str(),
+        other_id.as_str(),
+        "Globex Audit",
+        test_app_name.as_str(),
+        "application.create",
+        "keys.rotate",
+    ] {
+        assert!(all.contains(needle), "{needle} missing from the audit log");
+    }
+    let only_other = page(&format!("?app={other_id}")).await;
+    assert!(only_other.contains("Globex Audit") && only_other.contains("application.create"));
+    assert!(!only_other.contains("keys.rotate"));
+    assert!(
+        !only_other.contains(&format!("<code>{}</code>", app.app_id)),
+        "only the chosen application's rows"
+    );
+    let installation = page("?app=installation").await;
+    assert!(installation.contains("keys.rotate"));
+    assert!(!installation.contains("application.create"));
+    let bad = client
+        .get(format!("{}/admin/audit?app=nonsense", app.local_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Logs show every consumer's requests by default ("All consumers"); choosing one narrows them.
+#[tokio::test]
+async fn logs_show_all_consumers_by_default() {
+    let app = spawn(Knobs::default()).await;
+    let key = app
+        .vault
+        .create_api_key(
+            &app.app_id,
+            "logs",
+            patchbay_server::service::Scope::DEFAULT,
+        )
+        .await
+        .unwrap();
+    for consumer in ["alpha-logger", "beta-logger"] {
+        let res = app
+            .client()
+            .get(format!("{}/vault/connections", app.local_url))
+            .bearer_auth(key.key.expose_secret())
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .header("x-apideck-consumer-id", consumer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let (client, _) = sign_in(&app).await;
+    let logs = |query: &str| {
+        let client = client.clone();
+        let url = format!("{}/admin/apps/{}/logs{query}", app.local_url, app.app_id);
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.text().await.unwrap()
+        }
+    };
+    let rows = |html: &str, consumer: &str| {
+        html.matches(&format!("<td class=\"mono log-consumer\">{consumer}</td>"))
+            .count()
+    };
+    let all = logs("").await;
+    assert!(
+        all.contains("<option value=\"\" selected>All consumers</option>"),
+        "All consumers is the default"
+    );
+    assert_eq!(rows(&all, "alpha-logger"), 1, "{all}");
+    assert_eq!(rows(&all, "beta-logger"), 1, "{all}");
+    let beta = logs("?consumer=beta-logger").await;
+    assert_eq!(rows(&beta, "alpha-logger"), 0);
+    assert_eq!(rows(&beta, "beta-logger"), 1);
+    assert!(beta.contains("<option value=\"beta-logger\" selected>"));
+    let filtered = logs("?consumer=&status=404").await;
+    assert!(filtered.contains("No requests match."));
+    let bad = logs(&format!("?consumer={}", "x".repeat(300))).await;
+    assert!(bad.contains("That is not a consumer id."));
 }
 
 /// The application page's settings form renames the application and replaces its redirect

@@ -153,11 +153,25 @@ impl Vault {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<PageView<LogView>> {
+        self.list_application_logs(app, Some(consumer), filter, cursor, limit)
+            .await
+    }
+
+    /// An application's request log, newest first: one consumer's, or with `consumer = None`
+    /// every consumer's (the admin console's default view).
+    pub async fn list_application_logs(
+        &self,
+        app: &ApplicationId,
+        consumer: Option<&ConsumerId>,
+        filter: &LogFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<PageView<LogView>> {
         // Read-your-writes on this node: what it has answered is in the list.
         self.flush_request_logs().await;
         let page = self
             .store()
-            .list_request_logs(app, consumer, filter, cursor, limit)
+            .list_application_request_logs(app, consumer, filter, cursor, limit)
             .await?;
         Ok(PageView {
             items: page.items.into_iter().map(log_view).collect(),
