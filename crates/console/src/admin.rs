@@ -20,7 +20,7 @@ use patchbay_server::service::audit::Actor;
 use patchbay_server::service::connections::ConnectionKey;
 use patchbay_server::service::sessions::SessionRequest;
 use patchbay_server::service::{Scope, Vault};
-use patchbay_store::{ConsumerFilter, LogFilter};
+use patchbay_store::ConsumerFilter;
 use serde::Deserialize;
 
 use crate::auth::{same_token, verify_password};
@@ -35,7 +35,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/admin/login", get(login_page).post(login_submit))
         .route("/admin/logout", post(logout))
         .route("/admin", get(home).post(create_app))
-        .route("/admin/apps/{app}", get(app_page))
+        .route("/admin/apps/{app}", get(app_page).post(update_app))
         .route("/admin/apps/{app}/consumers", get(consumers_page))
         .route("/admin/apps/{app}/consumers/{consumer}", get(consumer_page))
         .route(
@@ -46,10 +46,8 @@ pub fn routes() -> Router<ConsoleState> {
             "/admin/apps/{app}/consumers/{consumer}/connections/{unified_api}/{service_id}/{action}",
             post(connection_action),
         )
-        .route("/admin/apps/{app}/logs", get(logs_page))
         .route("/admin/apps/{app}/api-keys", get(api_keys_page).post(create_api_key))
         .route("/admin/apps/{app}/api-keys/{key}/revoke", post(revoke_api_key))
-        .route("/admin/audit", get(audit_page))
         .route("/admin/keys", get(keys_page))
 }
 
@@ -302,7 +300,10 @@ async fn create_app(State(state): State<ConsoleState>, admin: Admin, body: Bytes
 }
 
 /// The application named in the path, or a 404 page.
-async fn application(vault: &Vault, raw: &str) -> Result<patchbay_store::ApplicationRow, Response> {
+pub(crate) async fn application(
+    vault: &Vault,
+    raw: &str,
+) -> Result<patchbay_store::ApplicationRow, Response> {
     let id = ApplicationId::parse(raw).map_err(|_| no_such_application())?;
     vault
         .get_application(&id)
@@ -322,6 +323,11 @@ struct AppPage {
     return_url: String,
     return_allowed: bool,
     integration: String,
+    /// The settings form's values: the stored ones, or what was submitted when it failed.
+    form_name: String,
+    form_uris: String,
+    notice: Option<String>,
+    error: Option<String>,
 }
 
 async fn app_page(
@@ -329,10 +335,27 @@ async fn app_page(
     admin: Admin,
     Path(app): Path<String>,
 ) -> Response {
-    let app = match application(&state.vault, &app).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    match application(&state.vault, &app).await {
+        Ok(app) => render_app(&state, &admin, &app, AppForm::default()).await,
+        Err(r) => r,
+    }
+}
+
+/// What the settings form adds to the application page after a submission.
+#[derive(Default)]
+struct AppForm {
+    /// The submitted `(name, redirect URIs)` to show again after an error.
+    submitted: Option<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn render_app(
+    state: &ConsoleState,
+    admin: &Admin,
+    app: &patchbay_store::ApplicationRow,
+    form: AppForm,
+) -> Response {
     let integration = state
         .vault
         .get_integration(&app.id, &UnifiedApi::crm(), &ServiceId::salesforce())
@@ -340,6 +363,9 @@ async fn app_page(
         .map(|i| i.state().as_str().replace('_', " "))
         .unwrap_or_else(|_| "not set up".to_owned());
     let return_url = state.connect_return_url();
+    let (form_name, form_uris) = form
+        .submitted
+        .unwrap_or_else(|| (app.name.clone(), app.redirect_uris.join("\n")));
     render(&AppPage {
         signed_in: true,
         csrf: admin.0.csrf.clone(),
@@ -350,7 +376,48 @@ async fn app_page(
         redirect_uris: app.redirect_uris.clone(),
         return_url,
         integration,
+        form_name,
+        form_uris,
+        notice: form.notice,
+        error: form.error,
     })
+}
+
+/// The settings form: the application's name and its redirect-URI allow-list (one per line;
+/// the submitted list replaces the stored one). Audited by the service layer.
+async fn update_app(
+    State(state): State<ConsoleState>,
+    admin: Admin,
+    Path(app): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (form, app_id) = match admin.app_form(&app, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let name = form.get("name").to_owned();
+    let uris_text = form.get("redirect_uris").to_owned();
+    let uris: Vec<String> = uris_text.split_whitespace().map(str::to_owned).collect();
+    let outcome = state
+        .vault
+        .update_application(&app_id, Some(&name), Some(&uris))
+        .await;
+    let current = match application(&state.vault, &app).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let form = match outcome {
+        Ok(_) => AppForm {
+            notice: Some("Saved.".to_owned()),
+            ..AppForm::default()
+        },
+        Err(e) => AppForm {
+            submitted: Some((name, uris_text)),
+            error: Some(error_text(&e)),
+            ..AppForm::default()
+        },
+    };
+    render_app(&state, &admin, &current, form).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,181 +743,6 @@ async fn connection_action(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Logs
-
-#[derive(Deserialize, Default)]
-struct LogQuery {
-    consumer: Option<String>,
-    path: Option<String>,
-    method: Option<String>,
-    status: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    cursor: Option<String>,
-}
-
-struct LogItem {
-    timestamp: String,
-    method: String,
-    path: String,
-    status: i64,
-    ok: bool,
-    service: String,
-    duration: String,
-    error: String,
-}
-
-#[derive(Template)]
-#[template(path = "logs.html")]
-struct LogsPage {
-    signed_in: bool,
-    csrf: String,
-    app_id: String,
-    app_name: String,
-    tab: &'static str,
-    consumers: Vec<String>,
-    consumer: String,
-    path: String,
-    method: String,
-    methods: Vec<(&'static str, bool)>,
-    status: String,
-    from: String,
-    to: String,
-    logs: Vec<LogItem>,
-    next: Option<String>,
-    error: Option<String>,
-}
-
-/// `YYYY-MM-DD` as unix ms at the start (or, with `end`, the last ms) of that UTC day.
-fn day_ms(s: &str, end: bool) -> Result<Option<i64>, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(s, &fmt).map_err(|_| format!("{s} is not a date (YYYY-MM-DD)"))?;
-    let start = date.midnight().assume_utc().unix_timestamp() * 1000;
-    Ok(Some(if end { start + 86_400_000 - 1 } else { start }))
-}
-
-async fn logs_page(
-    State(state): State<ConsoleState>,
-    admin: Admin,
-    Path(app): Path<String>,
-    Query(q): Query<LogQuery>,
-) -> Response {
-    let app = match application(&state.vault, &app).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let consumers: Vec<String> = state
-        .vault
-        .list_consumers(&app.id, &ConsumerFilter::default(), None, 200)
-        .await
-        .map(|p| p.items.into_iter().map(|c| c.consumer_id).collect())
-        .unwrap_or_default();
-    let consumer = q
-        .consumer
-        .clone()
-        .filter(|c| !c.is_empty())
-        .or_else(|| consumers.first().cloned())
-        .unwrap_or_default();
-    let mut page = LogsPage {
-        signed_in: true,
-        csrf: admin.0.csrf.clone(),
-        app_id: app.id.to_string(),
-        app_name: app.name.clone(),
-        tab: "logs",
-        consumers,
-        consumer: consumer.clone(),
-        path: q.path.clone().unwrap_or_default(),
-        method: q.method.clone().unwrap_or_default(),
-        methods: ["GET", "POST", "PATCH", "PUT", "DELETE"]
-            .into_iter()
-            .map(|m| {
-                (
-                    m,
-                    q.method
-                        .as_deref()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(m)),
-                )
-            })
-            .collect(),
-        status: q.status.clone().unwrap_or_default(),
-        from: q.from.clone().unwrap_or_default(),
-        to: q.to.clone().unwrap_or_default(),
-        logs: Vec::new(),
-        next: None,
-        error: None,
-    };
-    let Ok(consumer_id) = ConsumerId::parse(&consumer) else {
-        return render(&page);
-    };
-    let filter = (|| -> Result<LogFilter, String> {
-        let status_codes = match page.status.trim() {
-            "" => Vec::new(),
-            s => vec![
-                s.parse::<i64>()
-                    .map_err(|_| "Status must be a number like 200 or 401".to_owned())?,
-            ],
-        };
-        Ok(LogFilter {
-            path: (!page.path.trim().is_empty()).then(|| page.path.trim().to_owned()),
-            http_methods: match page.method.trim() {
-                "" => Vec::new(),
-                m => vec![m.to_ascii_uppercase()],
-            },
-            status_codes,
-            start_ms: day_ms(&page.from, false)?,
-            end_ms: day_ms(&page.to, true)?,
-            ..LogFilter::default()
-        })
-    })();
-    let filter = match filter {
-        Ok(f) => f,
-        Err(e) => {
-            page.error = Some(e);
-            return render(&page);
-        }
-    };
-    match state
-        .vault
-        .list_logs(
-            &app.id,
-            &consumer_id,
-            &filter,
-            q.cursor.as_deref().filter(|c| !c.is_empty()),
-            50,
-        )
-        .await
-    {
-        Ok(p) => {
-            page.logs = p
-                .items
-                .into_iter()
-                .map(|l| LogItem {
-                    timestamp: l
-                        .timestamp
-                        .get(..19)
-                        .unwrap_or(&l.timestamp)
-                        .replace('T', " "),
-                    method: l.http_method,
-                    path: l.path,
-                    status: l.status_code,
-                    ok: l.success,
-                    service: l.service.id,
-                    duration: format!("{:.0} ms", l.duration),
-                    error: l.error_message.unwrap_or_default(),
-                })
-                .collect();
-            page.next = p.next_cursor;
-        }
-        Err(e) => page.error = Some(error_text(&e)),
-    }
-    render(&page)
-}
-
-// ---------------------------------------------------------------------------------------------
 // API keys
 
 struct KeyItem {
@@ -977,90 +869,7 @@ async fn revoke_api_key(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Audit log and keys
-
-struct AuditItem {
-    when: String,
-    app: String,
-    actor: String,
-    action: String,
-    target: String,
-    details: String,
-}
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    signed_in: bool,
-    csrf: String,
-    app: String,
-    entries: Vec<AuditItem>,
-    next: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct AuditQuery {
-    app: Option<String>,
-    cursor: Option<String>,
-}
-
-async fn audit_page(
-    State(state): State<ConsoleState>,
-    admin: Admin,
-    Query(q): Query<AuditQuery>,
-) -> Response {
-    let app = q.app.clone().filter(|a| !a.is_empty());
-    let app_id = match app.as_deref().map(ApplicationId::parse).transpose() {
-        Ok(a) => a,
-        Err(_) => {
-            return message(
-                StatusCode::BAD_REQUEST,
-                "Bad filter",
-                "That is not an application id.",
-            );
-        }
-    };
-    let page = match state
-        .vault
-        .list_audit(
-            app_id.as_ref(),
-            q.cursor.as_deref().filter(|c| !c.is_empty()),
-            100,
-        )
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            return message(
-                StatusCode::BAD_REQUEST,
-                "Cannot read the audit log",
-                &error_text(&e),
-            );
-        }
-    };
-    render(&AuditPage {
-        signed_in: true,
-        csrf: admin.0.csrf.clone(),
-        app: app.unwrap_or_default(),
-        entries: page
-            .items
-            .iter()
-            .map(|e| AuditItem {
-                when: when(Some(e.created_at)),
-                app: e
-                    .application_id
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-                actor: e.actor.clone(),
-                action: e.action.clone(),
-                target: e.target.clone(),
-                details: e.details_json.clone(),
-            })
-            .collect(),
-        next: page.next_cursor,
-    })
-}
+// Encryption keys
 
 struct KeyRow {
     id: String,

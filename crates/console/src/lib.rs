@@ -25,6 +25,7 @@
 // so boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+mod activity;
 mod admin;
 mod assets;
 mod auth;
@@ -92,6 +93,7 @@ pub fn router(vault: Vault, config: ConsoleConfig) -> Router {
     let state = web::ConsoleState::new(vault, config);
     Router::new()
         .merge(admin::routes())
+        .merge(activity::routes())
         .merge(integrations::routes())
         .merge(connect::routes())
         .merge(assets::routes())

@@ -137,12 +137,34 @@ pub enum AppsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Change an application's name or its redirect-URI allow-list (audited).
+    Update {
+        /// Application id (from `patchbay apps list`).
+        #[arg(long)]
+        app: String,
+        /// The new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The complete new allow-list (repeatable): it replaces the old one, so repeat the
+        /// flag for every URI to keep. The first is the default.
+        #[arg(long = "redirect-uri", conflicts_with = "clear_redirect_uris")]
+        redirect_uris: Vec<String>,
+        /// Empty the redirect-URI allow-list.
+        #[arg(long)]
+        clear_redirect_uris: bool,
+        /// Print the updated application as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ApiKeysCommand {
     /// Create an API key (shown once).
     Create {
+        /// Application id (from `patchbay apps list`).
         #[arg(long)]
         app: String,
         #[arg(long, default_value = "cli")]
@@ -158,6 +180,7 @@ pub enum ApiKeysCommand {
     },
     /// List an application's API keys (never their secrets).
     List {
+        /// Application id (from `patchbay apps list`).
         #[arg(long)]
         app: String,
         #[arg(long)]
@@ -167,6 +190,7 @@ pub enum ApiKeysCommand {
     },
     /// Revoke an API key by its id.
     Revoke {
+        /// Application id (from `patchbay apps list`).
         #[arg(long)]
         app: String,
         key_id: String,
@@ -193,6 +217,7 @@ impl std::str::FromStr for Connector {
 
 #[derive(Debug, Args)]
 pub struct IntegrationSetArgs {
+    /// Application id (from `patchbay apps list`).
     #[arg(long)]
     pub app: String,
     /// e.g. `crm/salesforce`.
@@ -243,6 +268,7 @@ pub enum IntegrationsCommand {
     Set(Box<IntegrationSetArgs>),
     /// Make the staged credential set the main one.
     Promote {
+        /// Application id (from `patchbay apps list`).
         #[arg(long)]
         app: String,
         connector: Connector,
@@ -253,6 +279,7 @@ pub enum IntegrationsCommand {
     },
     /// Show one integration (without secrets).
     Show {
+        /// Application id (from `patchbay apps list`).
         #[arg(long)]
         app: String,
         connector: Connector,
@@ -263,6 +290,7 @@ pub enum IntegrationsCommand {
     },
     /// List an application's integrations.
     List {
+        /// Application id (from `patchbay apps list`).
         #[arg(long)]
         app: String,
         #[arg(long)]
@@ -272,6 +300,7 @@ pub enum IntegrationsCommand {
     },
     /// Disable an integration (connections stay, but are not used).
     Disable {
+        /// Application id (from `patchbay apps list`).
         #[arg(long)]
         app: String,
         connector: Connector,
@@ -329,6 +358,7 @@ pub enum AdminCommand {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
+    /// Application id (from `patchbay apps list`).
     #[arg(long)]
     pub app: String,
     /// e.g. `crm/salesforce`.
@@ -397,6 +427,82 @@ pub struct FakeSalesforceArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--app` appears in a dozen commands; each says where the id comes from.
+    #[test]
+    fn every_app_flag_says_where_the_id_comes_from() {
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut usize) {
+            for arg in cmd.get_arguments() {
+                if arg.get_long() == Some("app") {
+                    *seen += 1;
+                    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                    assert!(
+                        help.contains("patchbay apps list"),
+                        "{path} --app: {help:?}"
+                    );
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), seen);
+            }
+        }
+        let mut seen = 0;
+        walk(
+            &<Cli as clap::CommandFactory>::command(),
+            "patchbay",
+            &mut seen,
+        );
+        assert!(seen >= 10, "{seen}");
+    }
+
+    #[test]
+    fn apps_update_takes_a_name_and_a_replacement_list() {
+        let cli = Cli::try_parse_from([
+            "patchbay",
+            "apps",
+            "update",
+            "--app",
+            "app_1",
+            "--name",
+            "Acme",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--redirect-uri",
+            "https://b.example/cb",
+        ])
+        .expect("valid command line");
+        let Command::Apps(AppsCommand::Update {
+            app,
+            name,
+            redirect_uris,
+            clear_redirect_uris,
+            ..
+        }) = cli.command
+        else {
+            panic!("apps update");
+        };
+        assert_eq!(app, "app_1");
+        assert_eq!(name.as_deref(), Some("Acme"));
+        assert_eq!(
+            redirect_uris,
+            ["https://a.example/cb", "https://b.example/cb"]
+        );
+        assert!(!clear_redirect_uris);
+        assert!(
+            Cli::try_parse_from([
+                "patchbay",
+                "apps",
+                "update",
+                "--app",
+                "a",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--clear-redirect-uris",
+            ])
+            .is_err(),
+            "a list and --clear-redirect-uris contradict each other"
+        );
+    }
 
     #[test]
     fn boolean_flags_take_an_explicit_value() {

@@ -49,7 +49,8 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, Error> {
 fn bearer(parts: &Parts) -> Result<&str, Error> {
     let value = header(parts, AUTHORIZATION.as_str())
         .map_err(|_| Error::Unauthorized)?
-        .ok_or(Error::Unauthorized)?;
+        .filter(|v| !v.is_empty())
+        .ok_or(Error::MissingAuthHeader("Authorization"))?;
     let (scheme, token) = value.split_once(' ').ok_or(Error::Unauthorized)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(Error::Unauthorized);
@@ -89,7 +90,8 @@ async fn verify(
     let token = bearer(parts)?;
     let app_header = header(parts, APP_ID_HEADER)
         .map_err(|_| Error::Unauthorized)?
-        .ok_or(Error::Unauthorized)?;
+        .filter(|v| !v.is_empty())
+        .ok_or(Error::MissingAuthHeader(APP_ID_HEADER))?;
     if token.starts_with("pbk_") {
         let principal = state.vault.authenticate_api_key(app_header, token).await?;
         if !principal.has_scope(scope) {

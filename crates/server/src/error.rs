@@ -34,6 +34,11 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// `Authorization` or `x-apideck-app-id` is absent. Named, unlike [`Error::Unauthorized`]:
+    /// which headers a request carries is the caller's own knowledge, so saying it reveals
+    /// nothing about keys or applications.
+    #[error("missing required header {0}")]
+    MissingAuthHeader(&'static str),
     /// Any authentication failure. One body for all causes (unknown key, wrong secret, revoked
     /// key, wrong application, expired session) so that the answer is no oracle.
     #[error("unauthorized")]
@@ -49,10 +54,17 @@ pub enum Error {
     NotFound { entity: &'static str },
     #[error("connection not found")]
     ConnectionNotFound,
+    /// Like [`Error::ConnectionNotFound`], with a detail naming what the consumer does have
+    /// (only ever the caller's own application's connections).
+    #[error("connection not found: {0}")]
+    NoSuchConnection(String),
     #[error("integration not found")]
     IntegrationNotFound,
     #[error("unknown route")]
     UnknownRoute,
+    /// `/crm/{name}` where `name` is no CRM resource; the detail lists them and suggests one.
+    #[error("unknown CRM resource")]
+    UnknownCrmResource(String),
     #[error("the cursor is not valid for this list")]
     InvalidCursor,
     #[error("method not allowed")]
@@ -159,7 +171,9 @@ impl Error {
                 "RequestValidationError",
                 "Request body too large",
             ),
-            Error::Unauthorized => {
+            // 401 as Apideck's UnauthorizedError ("from missing header params to passing an
+            // incorrect authorization token"); a missing consumer header is a 400 instead.
+            Error::Unauthorized | Error::MissingAuthHeader(_) => {
                 row(S::UNAUTHORIZED, "UnauthorizedError", "Unauthorized Request")
             }
             Error::MissingScope(_) => row(
@@ -173,7 +187,7 @@ impl Error {
                 "The session does not allow this action",
             ),
             Error::NotFound { .. } => row(S::NOT_FOUND, "EntityNotFoundError", "Unknown entity"),
-            Error::ConnectionNotFound => row(
+            Error::ConnectionNotFound | Error::NoSuchConnection(_) => row(
                 S::NOT_FOUND,
                 "ConnectionNotFoundError",
                 "Connection not found",
@@ -184,6 +198,9 @@ impl Error {
                 "Integration not found",
             ),
             Error::UnknownRoute => row(S::NOT_FOUND, "EntityNotFoundError", "Unknown route"),
+            Error::UnknownCrmResource(_) => {
+                row(S::NOT_FOUND, "EntityNotFoundError", "Unknown CRM resource")
+            }
             Error::InvalidCursor => row(S::BAD_REQUEST, "InvalidCursorError", "Invalid cursor"),
             Error::MethodNotAllowed => row(
                 S::METHOD_NOT_ALLOWED,
@@ -277,6 +294,9 @@ impl Error {
                 Cow::Owned(message.clone())
             }
             Error::NotFound { entity } => Cow::Owned(format!("Unknown {entity}")),
+            Error::MissingHeader(h) | Error::MissingAuthHeader(h) => {
+                Cow::Owned(format!("Missing required header {h}"))
+            }
             Error::Unified(e) => Cow::Owned(e.to_string()),
             _ => Cow::Borrowed(self.spec().message),
         }
@@ -289,10 +309,15 @@ impl Error {
             | Error::MalformedJson(m)
             | Error::Conflict(m)
             | Error::InvalidState(m)
+            | Error::NoSuchConnection(m)
             | Error::Downstream(m) => Value::String(m.clone()),
-            Error::MissingHeader(h) => Value::String(format!("Missing header {h}")),
+            Error::MissingHeader(h) | Error::MissingAuthHeader(h) => {
+                Value::String(format!("Missing required header {h}: {}", header_hint(h)))
+            }
             Error::MissingScope(s) => Value::String(format!("This endpoint needs an API key with the `{s}` scope")),
             Error::NotImplemented(what) => Value::String((*what).to_owned()),
+            Error::UnknownCrmResource(name) => Value::String(unknown_resource_detail(name)),
+            Error::InvalidCursor => Value::String(patchbay_unified::error::RESTART_WITHOUT_CURSOR.to_owned()),
             Error::BodyTooLarge { limit, downstream } => Value::String(if *downstream {
                 format!("The downstream response exceeds the proxy's size cap of {limit} bytes")
             } else {
@@ -340,6 +365,44 @@ impl Error {
             envelope["downstream_errors"] = json!(downstream);
         }
         envelope
+    }
+}
+
+/// Names the unknown resource (when it is short, printable ASCII: it is the caller's input),
+/// suggests the nearest one and lists them all.
+fn unknown_resource_detail(name: &str) -> String {
+    let shown = (!name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'`'))
+    .then_some(name);
+    let mut out = match shown {
+        Some(n) => format!("`{n}` is not a CRM resource."),
+        None => "That is not a CRM resource.".to_owned(),
+    };
+    if let Some(r) = patchbay_unified::Resource::suggest(name) {
+        out.push_str(&format!(" Did you mean `{}`?", r.as_str()));
+    }
+    let all: Vec<&str> = patchbay_unified::Resource::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    out.push_str(&format!(" Valid resources: {}.", all.join(", ")));
+    out
+}
+
+/// What to send in a missing header, for its error's `detail`.
+fn header_hint(name: &str) -> &'static str {
+    match name {
+        "authorization" | "Authorization" => {
+            "send `Authorization: Bearer <API key>` (create a key with `patchbay api-keys create --app APP_ID`)"
+        }
+        crate::auth::APP_ID_HEADER => {
+            "send the id of the application the API key belongs to (see `patchbay apps list`)"
+        }
+        crate::auth::CONSUMER_ID_HEADER => {
+            "send the id of the consumer (your customer) this request acts for"
+        }
+        _ => "see the API reference for its value",
     }
 }
 
@@ -471,7 +534,8 @@ mod tests {
         vec![
             Error::Validation("x".into()),
             Error::MalformedJson("x".into()),
-            Error::MissingHeader("x-apideck-app-id"),
+            Error::MissingHeader("x-apideck-consumer-id"),
+            Error::MissingAuthHeader("x-apideck-app-id"),
             Error::UnsupportedMediaType,
             Error::PayloadTooLarge,
             Error::Unauthorized,
@@ -479,8 +543,10 @@ mod tests {
             Error::ActionNotAllowed("delete"),
             Error::NotFound { entity: "consumer" },
             Error::ConnectionNotFound,
+            Error::NoSuchConnection("x".into()),
             Error::IntegrationNotFound,
             Error::UnknownRoute,
+            Error::UnknownCrmResource("contact".into()),
             Error::InvalidCursor,
             Error::MethodNotAllowed,
             Error::Conflict("x".into()),
@@ -559,5 +625,61 @@ mod tests {
             Error::Validation(String::new()).spec().type_name,
             "RequestValidationError"
         );
+    }
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::*;
+
+    #[test]
+    fn missing_headers_are_named_with_what_to_send() {
+        let v = Error::MissingAuthHeader(crate::auth::APP_ID_HEADER).envelope();
+        assert_eq!(v["status_code"], 401);
+        assert_eq!(v["type_name"], "UnauthorizedError");
+        assert_eq!(v["message"], "Missing required header x-apideck-app-id");
+        let detail = v["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with("Missing required header x-apideck-app-id"),
+            "{detail}"
+        );
+        assert!(detail.contains("patchbay apps list"), "{detail}");
+        let v = Error::MissingHeader(crate::auth::CONSUMER_ID_HEADER).envelope();
+        assert_eq!(v["status_code"], 400);
+        assert_eq!(
+            v["message"],
+            "Missing required header x-apideck-consumer-id"
+        );
+    }
+
+    #[test]
+    fn unknown_resources_list_the_valid_ones_and_suggest_the_nearest() {
+        let d = unknown_resource_detail("contact");
+        assert!(d.starts_with("`contact` is not a CRM resource."), "{d}");
+        assert!(d.contains("Did you mean `contacts`?"), "{d}");
+        assert!(
+            d.ends_with(
+                "Valid resources: contacts, companies, leads, opportunities, activities, notes, users, pipelines."
+            ),
+            "{d}"
+        );
+        let d = unknown_resource_detail("invoices");
+        assert!(!d.contains("Did you mean"), "{d}");
+        // Odd input is not echoed.
+        let d = unknown_resource_detail("a`b<script>");
+        assert!(d.starts_with("That is not a CRM resource."), "{d}");
+    }
+
+    #[test]
+    fn an_invalid_cursor_says_to_start_over_without_it() {
+        for e in [
+            Error::InvalidCursor,
+            Error::Unified(patchbay_unified::UnifiedError::InvalidCursor),
+        ] {
+            let v = e.envelope();
+            assert_eq!(v["type_name"], "InvalidCursorError");
+            let detail = v["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains("without `cursor`"), "{detail}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use patchbay_core::ApplicationId;
 use sqlx::any::AnyRow;
 
-use crate::row::{RowExt, page_limit};
+use crate::row::{Placeholders, RowExt, page_limit};
 use crate::{Page, Result, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,17 @@ pub struct NewAuditEntry {
     pub target: String,
     pub details_json: String,
     pub now_ms: i64,
+}
+
+/// Which entries a listing covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditScope<'a> {
+    /// Every entry: all applications' and the installation-wide ones.
+    Everything,
+    /// Installation-wide entries only (key rotation), those without an application.
+    Installation,
+    /// One application's entries.
+    Application(&'a ApplicationId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,18 +94,49 @@ impl Store {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<AuditEntry>> {
+        let scope = match app {
+            Some(app) => AuditScope::Application(app),
+            None => AuditScope::Installation,
+        };
+        self.list_audit_in(scope, cursor, limit).await
+    }
+
+    /// Entries of `scope`, oldest first. Ids are UUID v7, so `id` order is time order and the
+    /// cursor (the last id of a page) works the same for every scope.
+    pub async fn list_audit_in(
+        &self,
+        scope: AuditScope<'_>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<AuditEntry>> {
         let limit = page_limit(limit);
+        let mut p = Placeholders::default();
+        let mut clauses: Vec<String> = Vec::new();
+        match scope {
+            AuditScope::Everything => {}
+            AuditScope::Installation => clauses.push("application_id IS NULL".to_owned()),
+            AuditScope::Application(_) => clauses.push(format!("application_id = {}", p.next())),
+        }
+        if cursor.is_some() {
+            clauses.push(format!("id > {}", p.next()));
+        }
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
         let sql = format!(
-            "SELECT {COLUMNS} FROM audit_log \
-             WHERE (application_id = $1 OR ($1 IS NULL AND application_id IS NULL)) \
-             AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+            "SELECT {COLUMNS} FROM audit_log {filter} ORDER BY id LIMIT {}",
+            p.next()
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(app.map(ApplicationId::as_str))
-            .bind(cursor)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        if let AuditScope::Application(app) = scope {
+            q = q.bind(app.as_str());
+        }
+        if let Some(c) = cursor {
+            q = q.bind(c);
+        }
+        let rows = q.bind(limit + 1).fetch_all(&self.pool).await?;
         let mut items = rows
             .iter()
             .map(AuditEntry::from_row)

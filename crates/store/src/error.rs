@@ -18,6 +18,8 @@ pub enum StoreError {
     Corrupt { column: &'static str },
     #[error("could not create the database directory")]
     CreateDir(#[source] std::io::Error),
+    #[error("could not create the database file")]
+    CreateFile(#[source] std::io::Error),
     #[error("invalid cursor")]
     InvalidCursor,
     #[error("database migration failed")]

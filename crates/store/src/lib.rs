@@ -38,7 +38,7 @@ use sqlx::{AnyPool, Executor};
 pub use admin_users::AdminUserRow;
 pub use api_keys::{ApiKeyRow, NewApiKey, TOUCH_GRANULARITY_MS};
 pub use applications::{ApplicationRow, NewApplication};
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditEntry, AuditScope, NewAuditEntry};
 pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
 pub use consumers::{ConsumerFilter, ConsumerRow};
 pub use error::StoreError;
@@ -119,6 +119,9 @@ impl Store {
         if let Some(dir) = sqlite_parent_dir(&url) {
             // First run of the embedded default: create the data directory too.
             std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
+        }
+        if let Some(file) = sqlite_file(&url) {
+            create_private_db_file(file)?;
         }
         let connect_options: AnyConnectOptions = url.parse().map_err(|_| StoreError::InvalidUrl)?;
         let mut pool_options = AnyPoolOptions::new()
@@ -220,10 +223,45 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 
 /// The directory of a `sqlite://PATH` file, if it has one that does not exist yet.
 fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
+    let parent = sqlite_file(url)?.parent()?;
+    (!parent.as_os_str().is_empty() && !parent.exists()).then_some(parent)
+}
+
+/// The file of a `sqlite://PATH` URL; `None` for in-memory databases.
+fn sqlite_file(url: &str) -> Option<&std::path::Path> {
     let path = url.strip_prefix("sqlite://")?;
     let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let parent = std::path::Path::new(path).parent()?;
-    (!parent.as_os_str().is_empty() && !parent.exists()).then_some(parent)
+    (!path.is_empty() && !path.starts_with(':') && !url.contains("mode=memory"))
+        .then(|| std::path::Path::new(path))
+}
+
+/// Creates the database file, owner-only (0600), before SQLite opens it: it holds sealed
+/// tokens, API-key hashes and the audit log, and SQLite would otherwise create it with the
+/// process umask (often world-readable). SQLite gives its `-wal` and `-shm` files the
+/// database file's mode, so they are owner-only too. An existing file is left as it is (an
+/// operator may share it on purpose) but a readable-by-others one is worth a warning.
+fn create_private_db_file(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                use std::os::unix::fs::PermissionsExt as _;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "the database file is readable by other users; `chmod 600` it (and its -wal and -shm files)"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::CreateFile(e)),
+    }
 }
 
 /// SQLSTATE 3D000, `invalid_catalog_name`: the database in the URL does not exist.
@@ -304,6 +342,37 @@ mod tests {
         assert!(file.exists());
         assert_eq!(sqlite_parent_dir("sqlite::memory:"), None);
         assert_eq!(sqlite_parent_dir("sqlite://patchbay.db?mode=rwc"), None);
+    }
+
+    /// The database and the WAL files SQLite creates next to it are owner-only, like
+    /// `master.key`, whatever the umask.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_and_wal_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("patchbay.db");
+        let store = Store::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        // A write, so the WAL and its index exist and hold data.
+        store.set_meta("k", "v").await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let path = dir.path().join(format!("patchbay.db{suffix}"));
+            let mode = std::fs::metadata(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{} is {mode:o}", path.display());
+        }
+        store.close().await;
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://:memory:"), None);
+        assert_eq!(sqlite_file("sqlite://a.db?mode=memory"), None);
+        assert_eq!(
+            sqlite_file("sqlite:///data/a.db?mode=rwc"),
+            Some(std::path::Path::new("/data/a.db"))
+        );
     }
 
     #[test]

@@ -7,6 +7,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+/// The `detail` of every `InvalidCursorError`: how to recover.
+pub const RESTART_WITHOUT_CURSOR: &str = "The cursor is not valid for this list: it is damaged, or it belongs to another list, filter or sort. Restart from the first page: repeat the request without `cursor`, then follow `meta.cursors.next`.";
+
 /// One error reported by the downstream provider, as the spec's `downstream_errors[]` item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DownstreamError {
@@ -139,8 +142,8 @@ impl UnifiedError {
             Self::UnsupportedSortField { field } => {
                 Some(serde_json::json!({ "unsupported_sort_field": field }))
             }
-            Self::InvalidCursor
-            | Self::ConnectorExecution { .. }
+            Self::InvalidCursor => Some(Value::String(RESTART_WITHOUT_CURSOR.to_owned())),
+            Self::ConnectorExecution { .. }
             | Self::ConnectorRateLimit { .. }
             | Self::EntityNotFound { .. }
             | Self::ConnectorCredentials { .. }

@@ -56,6 +56,39 @@ impl Resource {
         Self::ALL.into_iter().find(|r| r.as_str() == name)
     }
 
+    /// The resource a caller most likely meant by an unknown name: a word other CRMs use for it
+    /// (`deals`, `accounts`, `tasks`), else the nearest name by edit distance, ignoring case,
+    /// when it is close enough to be a typo or a singular (`contact`, `Contacts`, `compnies`).
+    /// `None` when nothing is close: a wild guess would mislead more than it helps.
+    pub fn suggest(name: &str) -> Option<Self> {
+        let name = name.trim().to_ascii_lowercase();
+        if name.is_empty() || name.len() > 64 {
+            return None;
+        }
+        let synonym = match name.as_str() {
+            "deal" | "deals" => Some(Self::Opportunities),
+            "account" | "accounts" | "organization" | "organizations" => Some(Self::Companies),
+            "task" | "tasks" | "event" | "events" | "call" | "calls" | "meeting" | "meetings" => {
+                Some(Self::Activities)
+            }
+            "person" | "persons" | "people" => Some(Self::Contacts),
+            "owner" | "owners" => Some(Self::Users),
+            "stage" | "stages" => Some(Self::Pipelines),
+            _ => None,
+        };
+        if synonym.is_some() {
+            return synonym;
+        }
+        Self::ALL
+            .into_iter()
+            .map(|r| (edit_distance(&name, r.as_str()), r))
+            // A third of the name may differ: enough for `company` → `companies` (3 of 9),
+            // not for `lists` → `leads`.
+            .filter(|(d, r)| *d <= (r.as_str().len() / 3).max(1))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, r)| r)
+    }
+
     /// The `filter[...]` keys the spec defines for this resource (`*Filter` schemas in crm.yml).
     pub fn filter_fields(self) -> &'static [FilterField] {
         use FilterField as F;
@@ -321,9 +354,57 @@ impl SortDirection {
     }
 }
 
+/// Levenshtein distance over bytes (resource names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("contact", "contacts"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "notes"), 5);
+        assert_eq!(edit_distance("users", "users"), 0);
+    }
+
+    #[test]
+    fn unknown_names_suggest_the_resource_meant() {
+        let suggest = |s: &str| Resource::suggest(s).map(Resource::as_str);
+        assert_eq!(suggest("contact"), Some("contacts"));
+        assert_eq!(suggest("Contacts"), Some("contacts"));
+        assert_eq!(suggest("compnies"), Some("companies"));
+        assert_eq!(suggest("company"), Some("companies"));
+        assert_eq!(suggest("opportunity"), Some("opportunities"));
+        assert_eq!(suggest("lead"), Some("leads"));
+        assert_eq!(suggest("note"), Some("notes"));
+        assert_eq!(suggest("user"), Some("users"));
+        assert_eq!(suggest("pipeline"), Some("pipelines"));
+        assert_eq!(suggest("activity"), Some("activities"));
+        assert_eq!(suggest("deals"), Some("opportunities"));
+        assert_eq!(suggest("accounts"), Some("companies"));
+        assert_eq!(suggest("tasks"), Some("activities"));
+        assert_eq!(suggest("people"), Some("contacts"));
+        // Nothing close: no guess.
+        assert_eq!(suggest("invoices"), None);
+        assert_eq!(suggest("lists"), None);
+        assert_eq!(suggest(""), None);
+        assert_eq!(suggest(&"x".repeat(500)), None);
+    }
 
     #[test]
     fn names_round_trip() {

@@ -10,7 +10,7 @@ use patchbay_server::service::sessions::SessionRequest;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, SET_COOKIE};
 
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, TestApp, spawn};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, REDIRECT_URI, TestApp, spawn};
 
 /// The value of `name="csrf"` in a page.
 fn csrf_of(html: &str) -> String {
@@ -986,4 +986,216 @@ async fn signing_out_ends_the_session() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()[LOCATION], "/admin/login");
+}
+
+/// The top-level audit log lists every application's entries, each naming its application;
+/// the drop-down narrows it to one application or to the installation-wide entries.
+#[tokio::test]
+async fn the_audit_log_lists_every_application_by_name() {
+    let app = spawn(Knobs::default()).await;
+    let other = app
+        .vault
+        .create_application("Globex Audit", &[REDIRECT_URI.to_owned()])
+        .await
+        .unwrap();
+    app.vault
+        .audit_system_event("keys.rotate", "keyring", serde_json::json!({}))
+        .await
+        .unwrap();
+    let (client, _) = sign_in(&app).await;
+    let page = |query: &str| {
+        let client = client.clone();
+        let url = format!("{}/admin/audit{query}", app.local_url);
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.text().await.unwrap()
+        }
+    };
+    let test_app_name = app.vault.get_application(&app.app_id).await.unwrap().name;
+    let all = page("").await;
+    assert!(!all.contains("No entries."), "{all}");
+    let other_id = other.application.id.to_string();
+    for needle in [
+        app.app_id.as_str(),
+        other_id.as_str(),
+        "Globex Audit",
+        test_app_name.as_str(),
+        "application.create",
+        "keys.rotate",
+    ] {
+        assert!(all.contains(needle), "{needle} missing from the audit log");
+    }
+    let only_other = page(&format!("?app={other_id}")).await;
+    assert!(only_other.contains("Globex Audit") && only_other.contains("application.create"));
+    assert!(!only_other.contains("keys.rotate"));
+    assert!(
+        !only_other.contains(&format!("<code>{}</code>", app.app_id)),
+        "only the chosen application's rows"
+    );
+    let installation = page("?app=installation").await;
+    assert!(installation.contains("keys.rotate"));
+    assert!(!installation.contains("application.create"));
+    let bad = client
+        .get(format!("{}/admin/audit?app=nonsense", app.local_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Logs show every consumer's requests by default ("All consumers"); choosing one narrows them.
+#[tokio::test]
+async fn logs_show_all_consumers_by_default() {
+    let app = spawn(Knobs::default()).await;
+    let key = app
+        .vault
+        .create_api_key(
+            &app.app_id,
+            "logs",
+            patchbay_server::service::Scope::DEFAULT,
+        )
+        .await
+        .unwrap();
+    for consumer in ["alpha-logger", "beta-logger"] {
+        let res = app
+            .client()
+            .get(format!("{}/vault/connections", app.local_url))
+            .bearer_auth(key.key.expose_secret())
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .header("x-apideck-consumer-id", consumer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let (client, _) = sign_in(&app).await;
+    let logs = |query: &str| {
+        let client = client.clone();
+        let url = format!("{}/admin/apps/{}/logs{query}", app.local_url, app.app_id);
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.text().await.unwrap()
+        }
+    };
+    let rows = |html: &str, consumer: &str| {
+        html.matches(&format!("<td class=\"mono log-consumer\">{consumer}</td>"))
+            .count()
+    };
+    let all = logs("").await;
+    assert!(
+        all.contains("<option value=\"\" selected>All consumers</option>"),
+        "All consumers is the default"
+    );
+    assert_eq!(rows(&all, "alpha-logger"), 1, "{all}");
+    assert_eq!(rows(&all, "beta-logger"), 1, "{all}");
+    let beta = logs("?consumer=beta-logger").await;
+    assert_eq!(rows(&beta, "alpha-logger"), 0);
+    assert_eq!(rows(&beta, "beta-logger"), 1);
+    assert!(beta.contains("<option value=\"beta-logger\" selected>"));
+    let filtered = logs("?consumer=&status=404").await;
+    assert!(filtered.contains("No requests match."));
+    let bad = logs(&format!("?consumer={}", "x".repeat(300))).await;
+    assert!(bad.contains("That is not a consumer id."));
+}
+
+/// The application page's settings form renames the application and replaces its redirect
+/// URIs, validated as at creation, behind the CSRF token, and audited.
+#[tokio::test]
+async fn the_application_page_updates_name_and_redirect_uris() {
+    let app = spawn(Knobs::default()).await;
+    let (client, _) = sign_in(&app).await;
+    let page_url = format!("{}/admin/apps/{}", app.local_url, app.app_id);
+    let html = client
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"app-settings\""), "{html}");
+    let csrf = csrf_of(&html);
+    let before = app.vault.get_application(&app.app_id).await.unwrap();
+
+    // Without the page's token nothing changes.
+    let res = client
+        .post(&page_url)
+        .form(&[
+            ("csrf", "wrong"),
+            ("name", "Hijacked"),
+            ("redirect_uris", "https://evil.example/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.vault.get_application(&app.app_id).await.unwrap(),
+        before
+    );
+
+    // A URI `apps create` would refuse is refused here too, and the form keeps what was typed.
+    let res = client
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Renamed"),
+            ("redirect_uris", "http://app.example.com/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("redirect URI must use https"), "{html}");
+    assert!(
+        html.contains(">http://app.example.com/cb</textarea>"),
+        "{html}"
+    );
+    assert_eq!(
+        app.vault.get_application(&app.app_id).await.unwrap(),
+        before
+    );
+
+    let res = client
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Renamed"),
+            (
+                "redirect_uris",
+                "https://app.example.com/done\r\nhttp://localhost:3000/cb\r\n",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Saved."), "{html}");
+    let after = app.vault.get_application(&app.app_id).await.unwrap();
+    assert_eq!(after.name, "Renamed");
+    assert_eq!(
+        after.redirect_uris,
+        ["https://app.example.com/done", "http://localhost:3000/cb"]
+    );
+    let audit = app
+        .vault
+        .list_audit(Some(&app.app_id), None, 100)
+        .await
+        .unwrap();
+    let update = audit
+        .items
+        .iter()
+        .rfind(|e| e.action == "application.update")
+        .expect("the update is audited");
+    assert_eq!(update.actor, "admin");
+    let details: serde_json::Value = serde_json::from_str(&update.details_json).unwrap();
+    assert_eq!(details["name"], "Renamed");
+    assert_eq!(
+        details["redirect_uris"],
+        serde_json::json!(["https://app.example.com/done", "http://localhost:3000/cb"])
+    );
 }

@@ -1,9 +1,9 @@
-//! `patchbay apps create|list`.
+//! `patchbay apps create|list|update`.
 
 use patchbay_server::service::dto::ApplicationView;
 use serde_json::json;
 
-use super::context::{open, open_or_create, print_json};
+use super::context::{app_id, open, open_or_create, print_json};
 use crate::cli::AppsCommand;
 
 pub async fn run(cmd: AppsCommand) -> anyhow::Result<()> {
@@ -26,6 +26,33 @@ pub async fn run(cmd: AppsCommand) -> anyhow::Result<()> {
                 eprintln!("The API key is shown only now: store it in your secret manager.");
             }
         }
+        AppsCommand::Update {
+            app,
+            name,
+            redirect_uris,
+            clear_redirect_uris,
+            json,
+            store,
+        } => {
+            let id = app_id(&app)?;
+            // Given at least once, --redirect-uri is the whole new list; absent, the list stays.
+            let uris = (clear_redirect_uris || !redirect_uris.is_empty()).then_some(redirect_uris);
+            if name.is_none() && uris.is_none() {
+                anyhow::bail!(
+                    "nothing to change: give --name, --redirect-uri (repeatable) or --clear-redirect-uris"
+                );
+            }
+            let vault = open(&store).await?;
+            let updated = vault
+                .update_application(&id, name.as_deref(), uris.as_deref())
+                .await?;
+            let view = ApplicationView::from(&updated);
+            if json {
+                print_json(&view)?;
+            } else {
+                print_app(&view);
+            }
+        }
         AppsCommand::List { json, store } => {
             let vault = open(&store).await?;
             let apps: Vec<ApplicationView> = vault
@@ -39,20 +66,24 @@ pub async fn run(cmd: AppsCommand) -> anyhow::Result<()> {
             } else if apps.is_empty() {
                 println!("no applications; create one with `patchbay apps create --name NAME`");
             } else {
-                for a in apps {
-                    println!(
-                        "{}  {}  redirect URIs: {}",
-                        a.application_id,
-                        a.name,
-                        if a.redirect_uris.is_empty() {
-                            "(none)".to_owned()
-                        } else {
-                            a.redirect_uris.join(" ")
-                        }
-                    );
+                for a in &apps {
+                    print_app(a);
                 }
             }
         }
     }
     Ok(())
+}
+
+fn print_app(a: &ApplicationView) {
+    println!(
+        "{}  {}  redirect URIs: {}",
+        a.application_id,
+        a.name,
+        if a.redirect_uris.is_empty() {
+            "(none)".to_owned()
+        } else {
+            a.redirect_uris.join(" ")
+        }
+    );
 }

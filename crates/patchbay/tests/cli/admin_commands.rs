@@ -414,3 +414,139 @@ fn keys_rotate_then_reencrypt_moves_every_value_to_the_new_key() {
         .expect("run");
     assert!(with_file.status.success(), "{}", stderr(&with_file));
 }
+
+/// `apps update` renames and replaces the redirect-URI allow-list (validated as at creation),
+/// and the change is in the audit log.
+#[test]
+fn apps_update_changes_the_name_and_replaces_the_redirect_uris() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, _) = create_app(
+        dir.path(),
+        &["--redirect-uri", "https://old.example.com/cb"],
+    );
+    let out = ok(
+        dir.path(),
+        &[
+            "apps",
+            "update",
+            "--app",
+            &app,
+            "--name",
+            "Acme Renamed",
+            "--redirect-uri",
+            "https://new.example.com/cb",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["application_id"], app.as_str());
+    assert_eq!(v["name"], "Acme Renamed");
+    assert_eq!(
+        v["redirect_uris"],
+        serde_json::json!(["https://new.example.com/cb", "http://localhost:3000/cb"])
+    );
+
+    // Only the name: the list stays.
+    let out = ok(
+        dir.path(),
+        &["apps", "update", "--app", &app, "--name", "Acme"],
+    );
+    assert!(
+        out.contains("Acme") && out.contains("https://new.example.com/cb"),
+        "{out}"
+    );
+    let list: Value =
+        serde_json::from_str(ok(dir.path(), &["apps", "list", "--json"]).trim()).expect("json");
+    assert_eq!(list[0]["name"], "Acme");
+    assert_eq!(list[0]["redirect_uris"].as_array().map(Vec::len), Some(2));
+
+    // Emptying the list takes the explicit flag.
+    ok(
+        dir.path(),
+        &["apps", "update", "--app", &app, "--clear-redirect-uris"],
+    );
+    let list: Value =
+        serde_json::from_str(ok(dir.path(), &["apps", "list", "--json"]).trim()).expect("json");
+    assert_eq!(list[0]["redirect_uris"], serde_json::json!([]));
+
+    // Bad input is refused with a clear error and changes nothing.
+    for (args, expected) in [
+        (
+            vec!["--redirect-uri", "http://app.example.com/cb"],
+            "redirect URI must use https",
+        ),
+        (vec!["--name", "   "], "name must be"),
+        (vec![], "nothing to change"),
+    ] {
+        let mut full = vec!["apps", "update", "--app", app.as_str()];
+        full.extend(args);
+        let bad = run(dir.path(), &full);
+        assert_eq!(bad.status.code(), Some(1), "{full:?}");
+        assert!(
+            stderr(&bad).contains(expected),
+            "{full:?}: {}",
+            stderr(&bad)
+        );
+        assert!(!stderr(&bad).contains("panicked"));
+    }
+    let unknown = run(
+        dir.path(),
+        &[
+            "apps",
+            "update",
+            "--app",
+            "0190f3c2-7c5e-7abc-8def-0123456789ab",
+            "--name",
+            "X",
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(!stderr(&unknown).contains("panicked"));
+    let list: Value =
+        serde_json::from_str(ok(dir.path(), &["apps", "list", "--json"]).trim()).expect("json");
+    assert_eq!(list[0]["name"], "Acme");
+
+    // Audited, with the new values of what changed.
+    let config = patchbay_server::ServerConfig::new(dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let updates: Vec<Value> = runtime.block_on(async {
+        let vault = patchbay_server::app::open_vault(&config, "http://127.0.0.1:8080")
+            .await
+            .expect("open");
+        let id = patchbay_core::ApplicationId::parse(&app).expect("id");
+        vault
+            .list_audit(Some(&id), None, 100)
+            .await
+            .expect("audit")
+            .items
+            .into_iter()
+            .filter(|e| e.action == "application.update" && e.actor == "admin")
+            .map(|e| serde_json::from_str(&e.details_json).expect("details"))
+            .collect()
+    });
+    assert_eq!(updates.len(), 3, "{updates:?}");
+    assert_eq!(updates[0]["name"], "Acme Renamed");
+    assert_eq!(updates[1], serde_json::json!({"name": "Acme"}));
+    assert_eq!(updates[2], serde_json::json!({"redirect_uris": []}));
+}
+
+/// The database is created owner-only, like the key file next to it.
+#[cfg(unix)]
+#[test]
+fn the_database_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    create_app(dir.path(), &[]);
+    for name in ["patchbay.db", "master.key"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .expect(name)
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {mode:o}");
+    }
+}

@@ -5,7 +5,7 @@
 //! queued and written off the request path.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
@@ -23,7 +23,7 @@ use crate::auth::{CrmCaller, LogSlot};
 use crate::error::Error;
 use crate::extract::{ApiJson, ApiPath, QueryPairs};
 use crate::service::crm::{CrmOperation, CrmReply, CrmRequest};
-use crate::service::logs::RequestRecord;
+use crate::service::logs::{RequestRecord, Timing};
 
 pub const SERVICE_ID_HEADER: &str = "x-apideck-service-id";
 const RAW_HEADER: &str = "x-apideck-raw";
@@ -90,7 +90,7 @@ fn service_header(headers: &HeaderMap) -> Result<Option<ServiceId>, Error> {
 }
 
 fn resource(name: &str) -> Result<Resource, Error> {
-    Resource::parse(name).ok_or(Error::UnknownRoute)
+    Resource::parse(name).ok_or_else(|| Error::UnknownCrmResource(name.to_owned()))
 }
 
 async fn run(state: &AppState, call: &Call, resource: Resource, op: CrmOperation) -> Response {
@@ -108,6 +108,10 @@ async fn run(state: &AppState, call: &Call, resource: Resource, op: CrmOperation
     render(reply)
 }
 
+/// Time the call spent at Salesforce, handed from the handler to [`record`] on the response.
+#[derive(Debug, Clone, Copy)]
+struct ProviderTime(Duration);
+
 fn render(reply: CrmReply) -> Response {
     let mut response = match reply.result {
         Ok(r) => {
@@ -116,6 +120,9 @@ fn render(reply: CrmReply) -> Response {
         }
         Err(e) => e.into_response(),
     };
+    if let Some(time) = reply.downstream {
+        response.extensions_mut().insert(ProviderTime(time));
+    }
     if let Some(usage) = reply.usage {
         let headers = response.headers_mut();
         headers.insert(
@@ -237,7 +244,10 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
         status_code: status.as_u16(),
         error_message: (status.is_client_error() || status.is_server_error())
             .then(|| status.canonical_reason().unwrap_or("error").to_owned()),
-        execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        timing: Timing {
+            total: started.elapsed(),
+            provider: response.extensions().get::<ProviderTime>().map(|t| t.0),
+        },
         source_ip,
     };
     state.vault.log_crm_request(record);

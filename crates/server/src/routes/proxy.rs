@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use patchbay_core::{ServiceId, UnifiedApi};
-use patchbay_store::RequestLog;
 
 use super::AppState;
 use crate::auth::ProxyCaller;
 use crate::error::Error;
+use crate::service::logs::{RequestRecord, Timing};
 use crate::service::proxy::{DOWNSTREAM_ERROR, ProxyCall, ProxyFailure, ProxyReply};
 
 const DOWNSTREAM_URL: &str = "x-apideck-downstream-url";
@@ -53,6 +53,7 @@ async fn proxy(State(state): State<AppState>, req: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
     let method = call.method.clone();
+    let requested_service = call.service.clone();
     let vault = state.vault.clone();
     let outcome = vault
         .proxy(ProxyCall {
@@ -68,58 +69,51 @@ async fn proxy(State(state): State<AppState>, req: Request) -> Response {
             body,
         })
         .await;
-    let (response, target, downstream_ms) = match outcome {
+    let (response, target, service_id, downstream) = match outcome {
         Ok(ProxyReply {
             status,
             headers,
             body,
             target,
-            downstream_ms,
+            service_id,
+            downstream,
         }) => {
             let mut response = Response::new(body);
             *response.status_mut() = status;
             *response.headers_mut() = headers;
-            (response, Some(target), downstream_ms)
+            (response, Some(target), Some(service_id), Some(downstream))
         }
-        Err(ProxyFailure { error, target }) => (own_error(error), target, 0),
+        Err(ProxyFailure {
+            error,
+            target,
+            service_id,
+            downstream,
+        }) => (own_error(error), target, service_id, downstream),
     };
-    let execution_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let status = response.status();
-    let (base_url, path) = target
-        .map(|t| {
-            (
-                t.host_str().unwrap_or_default().to_owned(),
-                t.path().to_owned(),
-            )
-        })
-        .unwrap_or_default();
-    vault.log_request_later(RequestLog {
-        id: uuid::Uuid::now_v7().hyphenated().to_string(),
-        application_id: caller.app,
-        consumer_id: caller.consumer,
-        parent_id: None,
-        child_request: false,
-        has_children: false,
-        api_style: "REST".to_owned(),
-        base_url,
-        http_method: method.as_str().to_owned(),
-        path,
-        operation_id: "proxy".to_owned(),
-        operation_name: "Proxy".to_owned(),
-        service_id: "salesforce".to_owned(),
-        service_name: "Salesforce".to_owned(),
-        unified_api: "proxy".to_owned(),
-        status_code: i64::from(status.as_u16()),
-        success: status.as_u16() < 400,
-        error_message: (status.is_client_error() || status.is_server_error())
-            .then(|| status.canonical_reason().unwrap_or("error").to_owned()),
-        duration_ms: downstream_ms as f64,
-        execution_ms,
-        latency_ms: (execution_ms as f64 - downstream_ms as f64).max(0.0),
-        sandbox: false,
-        source_ip,
-        timestamp: vault.now_ms(),
-    });
+    vault.log_proxy_request(
+        RequestRecord {
+            application_id: caller.app,
+            consumer_id: caller.consumer,
+            http_method: method.as_str().to_owned(),
+            path: String::new(),
+            operation_id: "proxy".to_owned(),
+            operation_name: "Proxy".to_owned(),
+            unified_api: "proxy".to_owned(),
+            status_code: status.as_u16(),
+            error_message: (status.is_client_error() || status.is_server_error())
+                .then(|| status.canonical_reason().unwrap_or("error").to_owned()),
+            // Until the response headers: the body streams after this handler returns.
+            timing: Timing {
+                total: started.elapsed(),
+                provider: downstream,
+            },
+            source_ip,
+        },
+        target.as_ref(),
+        // The connection's service; before one was resolved, the one asked for, if any.
+        service_id.or(requested_service).as_ref(),
+    );
     response
 }
 

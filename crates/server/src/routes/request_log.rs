@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use super::AppState;
 use crate::auth::LogSlot;
-use crate::service::logs::RequestRecord;
+use crate::service::logs::{RequestRecord, Timing};
 
 /// The spec's operation id and name for a matched route.
 fn operation(method: &str, path: &str) -> (&'static str, &'static str) {
@@ -100,7 +100,8 @@ pub(super) async fn record(
         status_code: status.as_u16(),
         error_message: (status.is_client_error() || status.is_server_error())
             .then(|| status.canonical_reason().unwrap_or("error").to_owned()),
-        execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        // The Vault is both the service and the server here: its whole time is the service's.
+        timing: Timing::served_by_patchbay(started.elapsed()),
         source_ip,
     };
     state.vault.record_request(record);

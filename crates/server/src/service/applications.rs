@@ -1,5 +1,5 @@
-//! Applications (tenants): create (with a first API key, shown once), list, show, and the
-//! redirect-URI allow-list for where consumers return after connecting.
+//! Applications (tenants): create (with a first API key, shown once), list, show, update (name
+//! and the redirect-URI allow-list for where consumers return after connecting).
 
 use patchbay_core::ApplicationId;
 use patchbay_store::{ApplicationRow, NewApplication};
@@ -27,16 +27,11 @@ impl Vault {
         name: &str,
         redirect_uris: &[String],
     ) -> Result<CreatedApplication> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME {
-            return Err(Error::validation(format!(
-                "name must be 1..={MAX_NAME} characters"
-            )));
-        }
+        let name = validate_name(name)?;
         let redirect_uris = validate_redirect_uris(redirect_uris)?;
         let new = NewApplication {
             id: ApplicationId::generate(),
-            name: name.to_owned(),
+            name,
             redirect_uris,
             now_ms: self.now_ms(),
         };
@@ -76,15 +71,79 @@ impl Vault {
         id: &ApplicationId,
         redirect_uris: &[String],
     ) -> Result<ApplicationRow> {
+        self.update_application(id, None, Some(redirect_uris)).await
+    }
+
+    /// Changes an application's name and/or replaces its redirect-URI allow-list (`None`
+    /// keeps a field). Validated as at creation, and written to the audit log with the new
+    /// values of what changed.
+    pub async fn update_application(
+        &self,
+        id: &ApplicationId,
+        name: Option<&str>,
+        redirect_uris: Option<&[String]>,
+    ) -> Result<ApplicationRow> {
         let app = self.get_application(id).await?;
-        let uris = validate_redirect_uris(redirect_uris)?;
-        self.store()
-            .update_application(id, &app.name, &uris, self.now_ms())
+        let name = match name {
+            Some(n) => validate_name(n)?,
+            None => app.name.clone(),
+        };
+        let uris = match redirect_uris {
+            Some(u) => validate_redirect_uris(u)?,
+            None => app.redirect_uris.clone(),
+        };
+        let mut changed = serde_json::Map::new();
+        if name != app.name {
+            changed.insert("name".to_owned(), name.clone().into());
+        }
+        if uris != app.redirect_uris {
+            changed.insert("redirect_uris".to_owned(), uris.clone().into());
+        }
+        if changed.is_empty() {
+            return Ok(app);
+        }
+        let updated = self
+            .store()
+            .update_application(id, &name, &uris, self.now_ms())
             .await?
             .ok_or(Error::NotFound {
                 entity: "application",
-            })
+            })?;
+        self.audit_admin(
+            id,
+            "application.update",
+            id.as_str(),
+            serde_json::Value::Object(changed),
+        )
+        .await?;
+        Ok(updated)
     }
+}
+
+fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(Error::validation(format!(
+            "name must be 1..={MAX_NAME} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// The `OAuthRedirectUriError` for a `redirect_uri` that is not on `app`'s allow-list: it
+/// says how to add it. The URI is the caller's own input and is echoed only when it is short.
+pub(crate) fn redirect_uri_not_allowed(app: &ApplicationId, uri: &str) -> Error {
+    let uri = if uri.len() <= 300 && !uri.chars().any(char::is_control) {
+        uri
+    } else {
+        "URI"
+    };
+    Error::OAuthRedirectUri(format!(
+        "redirect_uri is not on the allow-list of application {app}. Add it with \
+         `patchbay apps update --app {app} --redirect-uri {uri}` (the list is replaced: repeat \
+         --redirect-uri for every URI to keep; `patchbay apps list` shows them) or in the admin \
+         console on the application's page (/admin/apps/{app})."
+    ))
 }
 
 /// Redirect URIs are compared by exact string later, so they are validated and kept verbatim:

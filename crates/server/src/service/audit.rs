@@ -3,7 +3,7 @@
 //! its keyed fingerprint ([`patchbay_crypto::Keyring::audit_fingerprint`]).
 
 use patchbay_core::ApplicationId;
-use patchbay_store::{AuditEntry, NewAuditEntry, Page};
+use patchbay_store::{AuditEntry, AuditScope, NewAuditEntry, Page};
 use serde_json::Value;
 
 use super::Vault;
@@ -77,7 +77,7 @@ impl Vault {
             .map(|_| ())
     }
 
-    /// Lists an application's audit entries, oldest first.
+    /// Lists an application's audit entries (`None`: the installation-wide ones), oldest first.
     pub async fn list_audit(
         &self,
         app: Option<&ApplicationId>,
@@ -85,5 +85,16 @@ impl Vault {
         limit: u32,
     ) -> Result<Page<AuditEntry>> {
         Ok(self.store().list_audit(app, cursor, limit).await?)
+    }
+
+    /// Lists the audit entries of `scope` (every application's, one application's, or the
+    /// installation-wide ones), oldest first.
+    pub async fn list_audit_in(
+        &self,
+        scope: AuditScope<'_>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<AuditEntry>> {
+        Ok(self.store().list_audit_in(scope, cursor, limit).await?)
     }
 }

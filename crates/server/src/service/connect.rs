@@ -425,11 +425,11 @@ struct RedeemError {
 pub(crate) fn allowed_redirect(app: &ApplicationRow, requested: Option<&str>) -> Result<String> {
     match requested.filter(|s| !s.is_empty()) {
         Some(uri) if app.redirect_uris.iter().any(|u| u == uri) => Ok(uri.to_owned()),
-        Some(_) => Err(Error::OAuthRedirectUri(
-            "redirect_uri is not on the application's allow-list; add it with `patchbay apps` (--redirect-uri).".to_owned(),
-        )),
+        Some(uri) => Err(super::applications::redirect_uri_not_allowed(&app.id, uri)),
         None => app.redirect_uris.first().cloned().ok_or_else(|| {
-            Error::OAuthRedirectUri("redirect_uri is required: the application has no default redirect URI.".to_owned())
+            Error::OAuthRedirectUri(
+                "redirect_uri is required: the application has no default redirect URI.".to_owned(),
+            )
         }),
     }
 }

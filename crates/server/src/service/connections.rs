@@ -33,6 +33,15 @@ pub(crate) const SALESFORCE: Catalogue = Catalogue {
     logo: "",
 };
 
+/// A service's display name for logs and pages: the catalogue's, else its id.
+pub fn service_name(service: &ServiceId) -> &str {
+    if *service == ServiceId::salesforce() {
+        SALESFORCE.name
+    } else {
+        service.as_str()
+    }
+}
+
 /// Writable fields of `POST`/`PATCH …/connections/{unified_api}/{service_id}`. Read-only spec
 /// fields are accepted and ignored, as Apideck does; unknown fields are accepted too.
 #[derive(Debug, Default, Deserialize)]

@@ -61,26 +61,41 @@ pub struct CrmRequest<'a> {
     pub query: &'a [(String, String)],
 }
 
-/// The answer: the envelope (or error) plus what the edge adds as headers.
+/// The answer: the envelope (or error) plus what the edge adds as headers and logs.
 #[derive(Debug)]
 pub struct CrmReply {
     pub result: Result<Response>,
     /// From the last `Sforce-Limit-Info` seen, for `x-downstream-ratelimit-*`.
     pub usage: Option<ApiUsage>,
+    /// Time spent in Salesforce REST calls (sending, waiting, reading the answer), summed over
+    /// every call; `None` when Salesforce was not called. Token refreshes are not included:
+    /// they are Patchbay's own work around the call.
+    pub downstream: Option<Duration>,
+}
+
+/// What the calls of one unified request observed downstream.
+#[derive(Debug, Default)]
+struct Observed {
+    usage: Option<ApiUsage>,
+    time: Option<Duration>,
 }
 
 impl Vault {
     /// Runs one unified CRM call against the consumer's connection.
     pub async fn crm(&self, request: CrmRequest<'_>) -> CrmReply {
-        let mut usage = None;
-        let result = self.crm_inner(&request, &mut usage).await;
-        CrmReply { result, usage }
+        let mut observed = Observed::default();
+        let result = self.crm_inner(&request, &mut observed).await;
+        CrmReply {
+            result,
+            usage: observed.usage,
+            downstream: observed.time,
+        }
     }
 
     async fn crm_inner(
         &self,
         request: &CrmRequest<'_>,
-        usage: &mut Option<ApiUsage>,
+        observed: &mut Observed,
     ) -> Result<Response> {
         // Parse and plan before touching the connection: bad input never costs an API call.
         let resource = request.resource;
@@ -93,7 +108,7 @@ impl Vault {
                 let codec = self.cursor_codec()?;
                 let params = ListParams::parse(resource, request.query)?;
                 let first_plan = plan_list(&params, &codec, &[])?;
-                let mut session = self.session(request, usage).await?;
+                let mut session = self.session(request, observed).await?;
                 let plan = if resource == Resource::Pipelines {
                     first_plan
                 } else {
@@ -126,7 +141,7 @@ impl Vault {
             CrmOperation::Get(id) => {
                 let common = CommonParams::parse(request.query)?;
                 let call = plan_get(resource, id, &common)?;
-                let mut session = self.session(request, usage).await?;
+                let mut session = self.session(request, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
                 let record = if resource == Resource::Pipelines {
                     read_pipeline(records_of(&raw))
@@ -142,7 +157,7 @@ impl Vault {
             CrmOperation::Create(body) => {
                 let common = CommonParams::parse(request.query)?;
                 let call = plan_create(resource, body.clone())?;
-                let mut session = self.session(request, usage).await?;
+                let mut session = self.session(request, observed).await?;
                 let raw = session.send(&call, CallKind::Create).await?;
                 let id = salesforce::created_id(&raw)?;
                 Ok(envelope.added(&id, common.raw.then_some(raw)))
@@ -150,14 +165,14 @@ impl Vault {
             CrmOperation::Update(id, body) => {
                 let common = CommonParams::parse(request.query)?;
                 let call = plan_update(resource, id, body.clone())?;
-                let mut session = self.session(request, usage).await?;
+                let mut session = self.session(request, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
                 Ok(envelope.updated(id, common.raw.then_some(raw)))
             }
             CrmOperation::Delete(id) => {
                 let common = CommonParams::parse(request.query)?;
                 let call = plan_delete(resource, id)?;
-                let mut session = self.session(request, usage).await?;
+                let mut session = self.session(request, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
                 Ok(envelope.deleted(id, common.raw.then_some(raw)))
             }
@@ -167,7 +182,7 @@ impl Vault {
     async fn session<'s>(
         &'s self,
         request: &CrmRequest<'_>,
-        usage: &'s mut Option<ApiUsage>,
+        observed: &'s mut Observed,
     ) -> Result<Session<'s>> {
         let token = self
             .connection_token(
@@ -181,7 +196,7 @@ impl Vault {
             vault: self,
             token,
             refreshed: false,
-            usage,
+            observed,
         })
     }
 
@@ -209,12 +224,12 @@ fn records_of(response: &Value) -> &[Value] {
 }
 
 /// One unified call's conversation with Salesforce: the token, whether the one refresh has been
-/// spent, and the latest API usage.
+/// spent, the latest API usage and the time spent waiting on Salesforce.
 struct Session<'s> {
     vault: &'s Vault,
     token: ConnectionToken,
     refreshed: bool,
-    usage: &'s mut Option<ApiUsage>,
+    observed: &'s mut Observed,
 }
 
 impl Session<'_> {
@@ -307,7 +322,23 @@ impl Session<'_> {
         }
     }
 
+    /// One HTTP call to Salesforce, timed from the send to the last byte of the answer
+    /// (failed calls too: the wait was spent all the same).
     async fn once(
+        &mut self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Vec<u8>)> {
+        let started = Instant::now();
+        let result = self.once_untimed(method, path, query, body).await;
+        let spent = started.elapsed();
+        self.observed.time = Some(self.observed.time.unwrap_or_default() + spent);
+        result
+    }
+
+    async fn once_untimed(
         &mut self,
         method: Method,
         path: &str,
@@ -340,7 +371,7 @@ impl Session<'_> {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_limit_info)
         {
-            *self.usage = Some(usage);
+            self.observed.usage = Some(usage);
         }
         let status = response.status().as_u16();
         let mut bytes = Vec::new();

@@ -1,8 +1,14 @@
 //! Request logs: every Vault call is recorded with the spec's `Log` fields and listed by
 //! `GET /vault/logs`. Paths are stored without their query string, so no `state`, `code` or
 //! token ever lands in a log row.
+//!
+//! The three times are measured, never made up ([`Timing`]): `execution` is the whole request
+//! as Patchbay served it, `duration` the time spent calling the service provider, `latency`
+//! what Patchbay added on top.
 
-use patchbay_core::{ApplicationId, ConsumerId};
+use std::time::Duration;
+
+use patchbay_core::{ApplicationId, ConsumerId, ServiceId};
 use patchbay_store::{LogFilter, RequestLog};
 
 use super::Vault;
@@ -22,8 +28,48 @@ pub struct RequestRecord {
     pub unified_api: String,
     pub status_code: u16,
     pub error_message: Option<String>,
-    pub execution_ms: i64,
+    pub timing: Timing,
     pub source_ip: Option<String>,
+}
+
+/// How long a request took, as measured by the layer that served it.
+///
+/// The spec's `Log` has three times: `execution`, "the entire execution time in milliseconds it
+/// took to make the request" (an integer); `duration`, the time "it took to call the
+/// service provider"; and `latency`, the time "added by making this request via Unified Api".
+/// Its example (2248 = 2220.38 + 27.62) shows execution = duration + latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timing {
+    /// From the request's arrival to its response (for the proxy: to the response headers;
+    /// the body streams after).
+    pub total: Duration,
+    /// Time spent in calls to the service provider, summed over every call (a list that follows
+    /// `nextRecordsUrl`, retries). `None` when the provider was never called: the request
+    /// failed first. For a Vault call the provider is Patchbay's Vault itself, so its caller
+    /// passes the whole time.
+    pub provider: Option<Duration>,
+}
+
+impl Timing {
+    /// A request Patchbay answered itself (a Vault call): all of it is the service's time.
+    pub fn served_by_patchbay(total: Duration) -> Self {
+        Self {
+            total,
+            provider: Some(total),
+        }
+    }
+
+    /// `(duration, execution, latency)` in ms, the spec's `Log` fields. `execution` is whole
+    /// ms rounded up, so it is never below `duration`; `latency` is what is left of the total
+    /// after the provider's part (0 when the provider took all of it).
+    pub fn log_fields(&self) -> (f64, i64, f64) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let total = ms(self.total);
+        let provider = self.provider.map_or(0.0, ms).min(total);
+        let execution =
+            i64::try_from(self.total.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX);
+        (provider, execution, (total - provider).max(0.0))
+    }
 }
 
 pub const VAULT_SERVICE_ID: &str = "patchbay-vault";
@@ -36,6 +82,28 @@ impl Vault {
         self.log_request_later(log);
     }
 
+    /// Queues a `/proxy` call's log entry. `r.path` is replaced by the downstream target's path
+    /// (no query) and `base_url` is its host; `service` is the connection's service, or the one
+    /// the caller asked for when no connection was resolved.
+    pub fn log_proxy_request(
+        &self,
+        r: RequestRecord,
+        target: Option<&url::Url>,
+        service: Option<&ServiceId>,
+    ) {
+        let (service_id, service_name) = match service {
+            Some(s) => (s.as_str(), super::connections::service_name(s)),
+            None => ("unknown", "Unknown"),
+        };
+        let mut log = self.request_log(r, service_id, service_name);
+        log.base_url = target
+            .and_then(url::Url::host_str)
+            .unwrap_or_default()
+            .to_owned();
+        log.path = target.map(|t| t.path().to_owned()).unwrap_or_default();
+        self.log_request_later(log);
+    }
+
     /// One `/vault/logs` row for a call Patchbay answered on behalf of `service_id`.
     pub(crate) fn request_log(
         &self,
@@ -43,6 +111,7 @@ impl Vault {
         service_id: &str,
         service_name: &str,
     ) -> RequestLog {
+        let (duration_ms, execution_ms, latency_ms) = r.timing.log_fields();
         let base_url = url::Url::parse(self.public_url())
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -66,15 +135,16 @@ impl Vault {
             status_code: i64::from(r.status_code),
             success: r.status_code < 400,
             error_message: r.error_message,
-            duration_ms: 0.0,
-            execution_ms: r.execution_ms,
-            latency_ms: r.execution_ms as f64,
+            duration_ms,
+            execution_ms,
+            latency_ms,
             sandbox: false,
             source_ip: r.source_ip,
             timestamp: self.now_ms(),
         }
     }
 
+    /// One consumer's request log, newest first (`GET /vault/logs`).
     pub async fn list_logs(
         &self,
         app: &ApplicationId,
@@ -83,11 +153,25 @@ impl Vault {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<PageView<LogView>> {
+        self.list_application_logs(app, Some(consumer), filter, cursor, limit)
+            .await
+    }
+
+    /// An application's request log, newest first: one consumer's, or with `consumer = None`
+    /// every consumer's (the admin console's default view).
+    pub async fn list_application_logs(
+        &self,
+        app: &ApplicationId,
+        consumer: Option<&ConsumerId>,
+        filter: &LogFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<PageView<LogView>> {
         // Read-your-writes on this node: what it has answered is in the list.
         self.flush_request_logs().await;
         let page = self
             .store()
-            .list_request_logs(app, consumer, filter, cursor, limit)
+            .list_application_request_logs(app, consumer, filter, cursor, limit)
             .await?;
         Ok(PageView {
             items: page.items.into_iter().map(log_view).collect(),
@@ -125,5 +209,51 @@ fn log_view(l: RequestLog) -> LogView {
         sandbox: l.sandbox,
         source_ip: l.source_ip,
         timestamp: iso_ms(l.timestamp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn the_three_times_add_up_and_come_from_the_measurements() {
+        let t = Timing {
+            total: Duration::from_micros(2_248_000),
+            provider: Some(Duration::from_micros(2_220_379)),
+        };
+        let (duration, execution, latency) = t.log_fields();
+        assert!(close(duration, 2220.379), "{duration}");
+        assert_eq!(execution, 2248);
+        assert!(close(latency, 27.621), "{latency}");
+
+        // The provider never called: nothing is attributed to it.
+        let failed_early = Timing {
+            total: Duration::from_micros(1_500),
+            provider: None,
+        };
+        let (duration, execution, latency) = failed_early.log_fields();
+        assert_eq!((duration, execution), (0.0, 2));
+        assert!(close(latency, 1.5), "{latency}");
+
+        // A Vault call: the service is Patchbay itself, so no overhead on top of it.
+        let (duration, execution, latency) =
+            Timing::served_by_patchbay(Duration::from_micros(300)).log_fields();
+        assert!(close(duration, 0.3), "{duration}");
+        assert_eq!(execution, 1, "rounded up: never below duration");
+        assert_eq!(latency, 0.0);
+
+        // A clock quirk can never make latency negative or duration exceed the total.
+        let odd = Timing {
+            total: Duration::from_millis(5),
+            provider: Some(Duration::from_millis(7)),
+        };
+        let (duration, execution, latency) = odd.log_fields();
+        assert!(close(duration, 5.0), "{duration}");
+        assert_eq!((execution, latency), (5, 0.0));
     }
 }

@@ -127,14 +127,20 @@ pub struct ProxyReply {
     pub body: Body,
     /// Where the request went (origin and path, no query), for the request log.
     pub target: Url,
+    /// The service of the connection whose token was used, for the request log.
+    pub service_id: ServiceId,
     /// Time spent waiting for the downstream's response headers, over all attempts.
-    pub downstream_ms: u64,
+    pub downstream: Duration,
 }
 
 /// A proxy failure and, when the downstream was already chosen, where it was going.
 pub struct ProxyFailure {
     pub error: Error,
     pub target: Option<Url>,
+    /// The service of the resolved connection, when it was resolved.
+    pub service_id: Option<ServiceId>,
+    /// Time spent on downstream attempts before the failure; `None` when none was made.
+    pub downstream: Option<Duration>,
 }
 
 impl From<Error> for ProxyFailure {
@@ -142,6 +148,8 @@ impl From<Error> for ProxyFailure {
         Self {
             error,
             target: None,
+            service_id: None,
+            downstream: None,
         }
     }
 }
@@ -149,6 +157,20 @@ impl From<Error> for ProxyFailure {
 impl Vault {
     /// Sends `call` to the consumer's Salesforce org (see the module docs for the rules).
     pub async fn proxy(&self, call: ProxyCall) -> std::result::Result<ProxyReply, ProxyFailure> {
+        let mut spent = None;
+        let outcome = self.proxy_timed(call, &mut spent).await;
+        outcome.map_err(|failure| ProxyFailure {
+            downstream: spent,
+            ..failure
+        })
+    }
+
+    /// [`Vault::proxy`], adding the time of every downstream attempt to `spent`.
+    async fn proxy_timed(
+        &self,
+        call: ProxyCall,
+        spent: &mut Option<Duration>,
+    ) -> std::result::Result<ProxyReply, ProxyFailure> {
         let rt = self.proxy_runtime();
         let opts = &rt.options;
         let timeout = Duration::from_millis(
@@ -167,9 +189,12 @@ impl Vault {
             .await?;
         let target = resolve_target(&call.downstream_url, &token.instance_url)
             .map_err(|e| Error::validation(e.to_string()))?;
+        let service_id = token.row.service_id.clone();
         let fail = |error: Error| ProxyFailure {
             error,
             target: Some(target.clone()),
+            service_id: Some(service_id.clone()),
+            downstream: None,
         };
         let mut headers = forward_headers(&call.headers);
         let inject = call.downstream_authorization.is_none();
@@ -193,7 +218,6 @@ impl Vault {
         let is_read = matches!(call.method, Method::GET | Method::HEAD);
         let mut retries_left = if is_read { opts.get_retries } else { 0 };
         let mut refreshed = false;
-        let mut waited = Duration::ZERO;
         let mut backoff = opts.retry_backoff;
         loop {
             let Some(send_body) = body.take() else {
@@ -211,7 +235,7 @@ impl Vault {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let started = Instant::now();
             let outcome = tokio::time::timeout(remaining, rt.client.execute(request)).await;
-            waited += started.elapsed();
+            *spent = Some(spent.unwrap_or_default() + started.elapsed());
             let response = match outcome {
                 Err(_) => {
                     return Err(fail(Error::Downstream(format!(
@@ -249,8 +273,12 @@ impl Vault {
                         continue;
                     }
                 }
-                let reply = reply(head, Some(prefix), rest, target, waited, opts, timeout);
-                return Ok(reply);
+                let sent = Sent {
+                    target,
+                    service_id,
+                    waited: spent.unwrap_or_default(),
+                };
+                return Ok(reply(head, Some(prefix), rest, sent, opts, timeout));
             }
             let retryable = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
             if retryable && retries_left > 0 && body.replayable() {
@@ -273,7 +301,12 @@ impl Vault {
             }
             let response: axum::http::Response<reqwest::Body> = response.into();
             let (head, rest) = response.into_parts();
-            return Ok(reply(head, None, rest, target, waited, opts, timeout));
+            let sent = Sent {
+                target,
+                service_id,
+                waited: spent.unwrap_or_default(),
+            };
+            return Ok(reply(head, None, rest, sent, opts, timeout));
         }
     }
 }
@@ -297,12 +330,18 @@ struct UnusableToken;
 #[error("a streamed request body cannot be sent twice")]
 struct ReplayUnavailable;
 
+/// Where a request went and how long its attempts waited, for the reply's log fields.
+struct Sent {
+    target: Url,
+    service_id: ServiceId,
+    waited: Duration,
+}
+
 fn reply(
     head: axum::http::response::Parts,
     prefix: Option<Bytes>,
     rest: reqwest::Body,
-    target: Url,
-    waited: Duration,
+    sent: Sent,
     opts: &ProxyOptions,
     idle: Duration,
 ) -> ProxyReply {
@@ -313,7 +352,7 @@ fn reply(
     // `x-apideck-timeout` bounds the wait for the headers; after them a body may stream for as
     // long as it keeps moving, but a silence that long ends it.
     let body = CappedBody::new(prefix, rest, opts.max_body_bytes).with_idle_timeout(idle);
-    let mut logged = target;
+    let mut logged = sent.target;
     logged.set_query(None);
     logged.set_fragment(None);
     ProxyReply {
@@ -321,7 +360,8 @@ fn reply(
         headers,
         body: Body::new(body),
         target: logged,
-        downstream_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+        service_id: sent.service_id,
+        downstream: sent.waited,
     }
 }
 

@@ -105,14 +105,12 @@ impl Vault {
                 ));
             }
         };
-        if req
+        if let Some(uri) = req
             .redirect_uri
             .as_ref()
-            .is_some_and(|uri| !application.redirect_uris.iter().any(|u| u == uri))
+            .filter(|uri| !application.redirect_uris.iter().any(|u| u == *uri))
         {
-            return Err(Error::OAuthRedirectUri(
-                "redirect_uri is not on the application's allow-list of redirect URIs".to_owned(),
-            ));
+            return Err(super::applications::redirect_uri_not_allowed(app, uri));
         }
         self.store()
             .upsert_consumer(app, consumer, req.consumer_metadata.as_ref(), self.now_ms())

@@ -164,28 +164,26 @@ impl Vault {
         unified_api: &UnifiedApi,
         service: Option<&ServiceId>,
     ) -> Result<ConnectionRow> {
-        if let Some(service) = service {
-            return self
+        if let Some(service) = service
+            && let Some(row) = self
                 .store()
                 .find_connection(app, consumer, unified_api, service)
                 .await?
-                .ok_or(Error::ConnectionNotFound);
+        {
+            return Ok(row);
         }
-        let mut rows: Vec<ConnectionRow> = self
+        // Only this application's rows for this consumer: the error may name them.
+        let rows: Vec<ConnectionRow> = self
             .store()
             .list_connections(app, Some(consumer))
             .await?
             .into_iter()
-            .filter(|r| &r.unified_api == unified_api && r.enabled)
+            .filter(|r| &r.unified_api == unified_api)
             .collect();
-        match rows.len() {
-            0 => Err(Error::ConnectionNotFound),
-            1 => Ok(rows.remove(0)),
-            _ => Err(Error::validation(format!(
-                "the consumer has {} enabled {unified_api} connections; name one with the x-apideck-service-id header",
-                rows.len()
-            ))),
-        }
+        let choice = choose_connection(consumer, unified_api, service, &rows)?;
+        rows.into_iter()
+            .nth(choice)
+            .ok_or(Error::ConnectionNotFound)
     }
 
     async fn callable_integration(&self, row: &ConnectionRow) -> Result<IntegrationRow> {
@@ -238,6 +236,60 @@ fn finish(
         login_host,
         row,
     })
+}
+
+/// Which of the consumer's `rows` (all of one unified API, one application) a call without a
+/// matching connection could use, or the error that says what the consumer has instead.
+/// `service` is `x-apideck-service-id`; when it is given, no row matched it.
+fn choose_connection(
+    consumer: &ConsumerId,
+    unified_api: &UnifiedApi,
+    service: Option<&ServiceId>,
+    rows: &[ConnectionRow],
+) -> Result<usize> {
+    let list = |enabled: bool| {
+        let names: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.enabled == enabled)
+            .map(|r| r.service_id.as_str())
+            .collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    if let Some(service) = service {
+        let mut text = format!(
+            "consumer {consumer} has no {unified_api} connection to `{service}`; connected: {}",
+            list(true)
+        );
+        if rows.iter().any(|r| !r.enabled) {
+            text.push_str(&format!(" (disabled: {})", list(false)));
+        }
+        text.push_str(if rows.is_empty() {
+            ". Connect it through the hosted connect page (POST /vault/sessions)."
+        } else {
+            ". Send one of those in x-apideck-service-id, or connect this one through the hosted connect page (POST /vault/sessions)."
+        });
+        return Err(Error::NoSuchConnection(text));
+    }
+    let enabled: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].enabled).collect();
+    match enabled.as_slice() {
+        [one] => Ok(*one),
+        [] if rows.is_empty() => Err(Error::NoSuchConnection(format!(
+            "consumer {consumer} has no {unified_api} connection; connect one through the hosted connect page (POST /vault/sessions)."
+        ))),
+        [] => Err(Error::NoSuchConnection(format!(
+            "consumer {consumer} has no enabled {unified_api} connection (disabled: {}); enable one first.",
+            list(false)
+        ))),
+        many => Err(Error::validation(format!(
+            "the consumer has {} enabled {unified_api} connections ({}); name one with the x-apideck-service-id header",
+            many.len(),
+            list(true)
+        ))),
+    }
 }
 
 #[cfg(test)]

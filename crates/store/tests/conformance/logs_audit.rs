@@ -1,14 +1,18 @@
 use patchbay_core::{ApplicationId, ConsumerId};
 use patchbay_store::testing::TestDatabase;
-use patchbay_store::{LogFilter, NewAuditEntry, PathMatchMode, RequestLog, Store, StoreError};
+use patchbay_store::{
+    AuditScope, LogFilter, NewAuditEntry, PathMatchMode, RequestLog, Store, StoreError,
+};
 
 use crate::fixtures::{T0, app, consumer};
 
 patchbay_store::backend_tests!(
     request_logs_filter_and_page,
+    request_logs_of_every_consumer_of_one_application,
     batched_request_logs_keep_every_row_and_value,
     request_counts,
     audit_is_append_only,
+    audit_lists_everything_one_application_or_the_installation,
     outbox_claims_once
 );
 
@@ -232,6 +236,75 @@ async fn request_logs_filter_and_page(db: TestDatabase) {
     ));
 }
 
+/// The console's "All consumers" view: one application's requests across its consumers, newest
+/// first and paged like one consumer's, never another application's.
+async fn request_logs_of_every_consumer_of_one_application(db: TestDatabase) {
+    let store = db.store().await;
+    let (app_id, c) = seed(&store).await;
+    let all = LogFilter::default();
+    let everyone = store
+        .list_application_request_logs(&app_id, None, &all, None, 200)
+        .await
+        .unwrap();
+    // 30 of c1 and 1 of c2; the other application's entry is not there.
+    assert_eq!(everyone.items.len(), 31);
+    assert!(everyone.items.iter().all(|l| l.application_id == app_id));
+    assert_eq!(
+        everyone.items[0].consumer_id,
+        consumer("c2"),
+        "newest first"
+    );
+    assert!(
+        everyone
+            .items
+            .windows(2)
+            .all(|w| (w[0].timestamp, &w[0].id) > (w[1].timestamp, &w[1].id))
+    );
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_application_request_logs(&app_id, None, &all, cursor.as_deref(), 4)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|l| l.id.clone()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = everyone.items.iter().map(|l| l.id.clone()).collect();
+    assert_eq!(seen, expected, "pages in order, no gaps, no repeats");
+
+    // Filters apply across consumers, and a consumer narrows it to the one-consumer listing.
+    let crm = LogFilter {
+        path: Some("/crm/".to_owned()),
+        ..LogFilter::default()
+    };
+    let crm_everyone = store
+        .list_application_request_logs(&app_id, None, &crm, None, 200)
+        .await
+        .unwrap();
+    assert_eq!(crm_everyone.items.len(), 11);
+    let one = store
+        .list_application_request_logs(&app_id, Some(&c), &all, None, 200)
+        .await
+        .unwrap();
+    let same = store
+        .list_request_logs(&app_id, &c, &all, None, 200)
+        .await
+        .unwrap();
+    assert_eq!(one, same);
+    assert_eq!(one.items.len(), 30);
+    assert!(matches!(
+        store
+            .list_application_request_logs(&app_id, None, &all, Some("garbage"), 10)
+            .await,
+        Err(StoreError::InvalidCursor)
+    ));
+}
+
 async fn request_counts(db: TestDatabase) {
     let store = db.store().await;
     let (app_id, c) = seed(&store).await;
@@ -310,6 +383,64 @@ async fn audit_is_append_only(db: TestDatabase) {
             .items
             .len(),
         5
+    );
+}
+
+/// The console's top-level audit log lists every application's entries (and the
+/// installation's); the per-application and installation scopes stay as they were.
+async fn audit_lists_everything_one_application_or_the_installation(db: TestDatabase) {
+    let store = db.store().await;
+    let (a, b) = (app(&store).await, app(&store).await);
+    let entry = |app: Option<&ApplicationId>, target: &str| NewAuditEntry {
+        application_id: app.cloned(),
+        actor: "admin".to_owned(),
+        action: "application.update".to_owned(),
+        target: target.to_owned(),
+        details_json: "{}".to_owned(),
+        now_ms: T0,
+    };
+    for (app, target) in [
+        (Some(&a), "a-1"),
+        (Some(&b), "b-1"),
+        (None, "installation-1"),
+        (Some(&a), "a-2"),
+        (Some(&b), "b-2"),
+    ] {
+        store.append_audit(&entry(app, target)).await.unwrap();
+    }
+    let targets = |page: &patchbay_store::Page<patchbay_store::AuditEntry>| -> Vec<String> {
+        page.items.iter().map(|e| e.target.clone()).collect()
+    };
+    let mut everything = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_audit_in(AuditScope::Everything, cursor.as_deref(), 2)
+            .await
+            .unwrap();
+        everything.extend(targets(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(everything, ["a-1", "b-1", "installation-1", "a-2", "b-2"]);
+    let only_b = store
+        .list_audit_in(AuditScope::Application(&b), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(targets(&only_b), ["b-1", "b-2"]);
+    let installation = store
+        .list_audit_in(AuditScope::Installation, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(targets(&installation), ["installation-1"]);
+    assert_eq!(
+        store.list_audit(Some(&a), None, 10).await.unwrap(),
+        store
+            .list_audit_in(AuditScope::Application(&a), None, 10)
+            .await
+            .unwrap()
     );
 }
 
