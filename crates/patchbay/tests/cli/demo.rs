@@ -16,6 +16,8 @@ struct Printed {
     authorize_url: String,
     /// (url, headers) of each curl command, in order.
     curls: Vec<(String, Vec<(String, String)>)>,
+    /// Each curl command exactly as printed (with its line continuations), for a shell.
+    curl_lines: Vec<String>,
     /// The doctor line exactly as printed, to run through a shell.
     doctor: String,
     text: String,
@@ -40,11 +42,13 @@ fn read_demo(demo: &mut Running) -> Printed {
     }
     let lines: Vec<&str> = text.lines().collect();
     let mut curls = Vec::new();
+    let mut curl_lines = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         if let Some(rest) = lines[i].strip_prefix("curl -s ") {
             let url = rest.trim_end_matches('\\').trim().to_owned();
             let mut headers = Vec::new();
+            let start = i;
             i += 1;
             while let Some(h) = lines.get(i).and_then(|l| l.trim().strip_prefix("-H '")) {
                 let h = h.trim_end_matches('\\').trim().trim_end_matches('\'');
@@ -53,6 +57,7 @@ fn read_demo(demo: &mut Running) -> Printed {
                 i += 1;
             }
             curls.push((url, headers));
+            curl_lines.push(lines[start..i].join("\n"));
         } else {
             i += 1;
         }
@@ -76,6 +81,7 @@ fn read_demo(demo: &mut Running) -> Printed {
             .map(|l| l.trim().to_owned())
             .unwrap_or_default(),
         curls,
+        curl_lines,
         text,
     }
 }
@@ -103,6 +109,23 @@ fn start_demo(dir: &std::path::Path, emulator: &str) -> Running {
     ])
     .arg(dir);
     Running::start(cmd)
+}
+
+/// Runs a printed command through `sh`, as a reader pasting it would, and parses what it
+/// prints as JSON (the curl commands print the API's JSON answer).
+async fn printed_json(command: &str) -> Value {
+    let command = command.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .output()
+            .expect("sh runs (and curl is installed)")
+    })
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
 }
 
 /// A loopback address with a port that was free a moment ago.
@@ -213,16 +236,8 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     assert!(landed.starts_with(&p.session_uri), "{landed}\n{page}");
     assert!(page.contains("id=\"notice-title\">Connected"), "{page}");
 
-    // The first curl command, as printed.
-    let client = http();
-    let (url, headers) = &p.curls[0];
-    let mut req = client.get(url);
-    for (k, v) in headers {
-        req = req.header(k, v);
-    }
-    let r = req.send().await.expect("vault call");
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.expect("json");
+    // The first curl command, run as printed by a shell.
+    let v = printed_json(&p.curl_lines[0]).await;
     let sf = v["data"]
         .as_array()
         .and_then(|a| a.iter().find(|c| c["service_id"] == "salesforce"))
@@ -230,15 +245,8 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     assert_eq!(sf["state"], "callable", "{v}");
 
     // The first CRM call, as printed: contacts from the emulator's seeded org.
-    let (url, headers) = &p.curls[1];
-    let mut req = client.get(url);
-    for (k, v) in headers {
-        req = req.header(k, v);
-    }
-    let r = req.send().await.expect("crm call");
-    let status = r.status();
-    let v: Value = r.json().await.expect("json");
-    assert_eq!(status, 200, "{v}");
+    let v = printed_json(&p.curl_lines[1]).await;
+    assert_eq!(v["status_code"], 200, "{v}");
     assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
 
     // The printed doctor command, run as printed by a shell, passes every check now that a
@@ -270,6 +278,7 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     let old_key = &p.curls[0].1[0].1;
     let new_key = &q.curls[0].1[0].1;
     assert_ne!(old_key, new_key);
+    let client = http();
     let status = |headers: Vec<(String, String)>| {
         let client = client.clone();
         let url = q.curls[0].0.clone();
@@ -283,21 +292,14 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     };
     assert_eq!(status(q.curls[0].1.clone()).await, 200);
     // The connection survived the restart (the emulator kept its grant): the printed CRM call
-    // works before anyone connects again, through a refresh with the stored token.
+    // works before anyone connects again, with the tokens stored before the restart.
     assert!(
         q.text.contains("still connected from the last run"),
         "{}",
         q.text
     );
-    let (url, headers) = &q.curls[1];
-    let mut req = client.get(url);
-    for (k, v) in headers {
-        req = req.header(k, v);
-    }
-    let r = req.send().await.expect("crm call after rerun");
-    let code = r.status();
-    let v: Value = r.json().await.expect("json");
-    assert_eq!(code, 200, "{v}");
+    let v = printed_json(&q.curl_lines[1]).await;
+    assert_eq!(v["status_code"], 200, "{v}");
     assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
     // The direct authorize link works too, and lands on the styled completion page.
     let (landed, page) = browse(&q.authorize_url).await;
