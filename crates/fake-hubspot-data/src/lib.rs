@@ -1,0 +1,24 @@
+//! The HubSpot emulator's data engine: one account's CRM objects as values, with no IO and no
+//! HTTP. It owns the object schemas ([`schema`]), records and their string-valued properties
+//! ([`record`]), the account store with list paging and associations ([`account`]), the search
+//! engine with filter groups, sorts and the 10,000-result ceiling ([`search`]), owners and deal
+//! pipelines ([`owners`], [`pipelines`]) and deterministic seed data ([`seed`]).
+//!
+//! It is written from `docs/hubspot.md` (cited as `§N`) and shares nothing with Patchbay's own
+//! HubSpot connector. The HTTP side lives in `patchbay-fake-hubspot`.
+
+pub mod account;
+pub mod assoc;
+pub mod error;
+pub mod owners;
+pub mod pipelines;
+pub mod record;
+pub mod schema;
+pub mod search;
+pub mod seed;
+pub mod time;
+pub mod write;
+
+pub use account::{Account, Page};
+pub use error::DataError;
+pub use schema::ObjectType;
