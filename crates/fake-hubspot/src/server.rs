@@ -1,0 +1,134 @@
+//! Router assembly and the listener.
+
+use std::io;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::EmulatorConfig;
+use crate::error::ApiError;
+use crate::state::Emulator;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("could not listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("the server stopped: {0}")]
+    Serve(io::Error),
+}
+
+/// The whole HTTP surface: HubSpot's hosts behind the fault/log middleware, the CRM API behind
+/// its guard, and the control plane beside them.
+pub fn router(emu: Emulator) -> Router {
+    let api = crate::api::router().layer(axum::middleware::from_fn_with_state(
+        emu.clone(),
+        crate::api::guard,
+    ));
+    let hubspot = crate::oauth::router()
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            emu.clone(),
+            crate::control::middleware::observe,
+        ));
+    Router::new()
+        .merge(hubspot)
+        .nest("/__emulator", crate::control::router())
+        .fallback(fallback)
+        .with_state(emu)
+}
+
+async fn fallback(request: Request) -> Response {
+    if request.uri().path().starts_with("/crm/") {
+        ApiError::not_found().into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "Not Found").into_response()
+    }
+}
+
+/// A running emulator; dropping it stops the server.
+pub struct EmulatorHandle {
+    emulator: Emulator,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<io::Result<()>>>,
+}
+
+impl EmulatorHandle {
+    /// `http://127.0.0.1:PORT`: every HubSpot host at once.
+    pub fn base_url(&self) -> String {
+        self.emulator.base_url().to_owned()
+    }
+
+    pub fn emulator(&self) -> Emulator {
+        self.emulator.clone()
+    }
+
+    /// The one-line JSON printed on start.
+    pub fn startup_info(&self) -> serde_json::Value {
+        crate::control::startup_info(&self.emulator)
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `config.listen` (port 0 picks a free port) and serves in a background task.
+pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
+    let addr = config.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let host = match local.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let emulator = Emulator::new(config, format!("http://{host}:{}", local.port()));
+    let app = router(emulator.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(EmulatorHandle {
+        emulator,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+impl EmulatorHandle {
+    /// Runs until the server stops (the CLI's main loop).
+    pub async fn wait(mut self) -> Result<(), EmulatorError> {
+        match self.task.take() {
+            Some(task) => match task.await {
+                Ok(result) => result.map_err(EmulatorError::Serve),
+                Err(join) => Err(EmulatorError::Serve(io::Error::other(join.to_string()))),
+            },
+            None => Ok(()),
+        }
+    }
+}
