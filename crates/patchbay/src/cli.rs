@@ -53,6 +53,8 @@ pub enum Command {
     Admin(AdminCommand),
     /// Run a local Salesforce emulator (OAuth server + REST API) for development, demos and CI.
     FakeSalesforce(FakeSalesforceArgs),
+    /// Run a local HubSpot emulator (OAuth install flow + CRM API) for development, demos and CI.
+    FakeHubspot(FakeHubspotArgs),
 }
 
 /// Where the state lives and how to open it; shared by every command that uses the database.
@@ -422,6 +424,48 @@ pub struct FakeSalesforceArgs {
     /// Keep apps, users, grants, tokens and records in this file (mode 0600) across restarts.
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
+}
+
+/// Flags of `patchbay fake-hubspot`. They define one app and one account with its default user
+/// so that a script can use the emulator with no other set-up.
+#[derive(Debug, Args)]
+pub struct FakeHubspotArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen URL is printed on start).
+    #[arg(long, default_value = "127.0.0.1:8788")]
+    pub listen: SocketAddr,
+    /// The app's client id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The app's client secret.
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// A redirect URL of the app (repeatable).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Space-separated scopes the app requires (an install must request all of them).
+    #[arg(long, default_value = patchbay_fake_hubspot::config::DEFAULT_SCOPES)]
+    pub scopes: String,
+    /// Space-separated scopes the app may request as `optional_scope`.
+    #[arg(long, default_value = "")]
+    pub optional_scopes: String,
+    /// Access-token lifetime (HubSpot's is 30 minutes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub access_token_ttl: u64,
+    /// Skip the sign-in and consent page: installs redirect with a code at once.
+    #[arg(long, default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
+    pub auto_approve: bool,
+    /// Seed of the deterministic demo data generator.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+    /// Roughly how many CRM records to generate (40% of them contacts).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub records: usize,
+    /// API calls allowed per rolling 10 seconds for the account; 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub rate_limit: u32,
+    /// Search calls allowed per second for the account; 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub search_rate_limit: u32,
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let long_running = matches!(
         cli.command,
-        cli::Command::Serve(_) | cli::Command::Demo(_) | cli::Command::FakeSalesforce(_)
+        cli::Command::Serve(_)
+            | cli::Command::Demo(_)
+            | cli::Command::FakeSalesforce(_)
+            | cli::Command::FakeHubspot(_)
     );
     telemetry::init(cli.log_format, !long_running);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -6,6 +6,7 @@ mod apps;
 mod context;
 mod demo;
 mod doctor;
+mod fake_hubspot;
 mod fake_salesforce;
 mod integrations;
 mod keys;
@@ -31,6 +32,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Doctor(args) => return doctor::run(args).await,
         Command::Admin(cmd) => admin::run(cmd).await?,
         Command::FakeSalesforce(args) => fake_salesforce::run(args).await?,
+        Command::FakeHubspot(args) => fake_hubspot::run(args).await?,
     }
     Ok(Outcome::Success)
 }

@@ -1,0 +1,7 @@
+//! The emulator's real HTTP surface, each test on its own emulator on port 0.
+
+mod support;
+
+mod api;
+mod limits;
+mod oauth;
