@@ -92,6 +92,16 @@ pub fn v3_name(from: ObjectType, to: ObjectType) -> String {
     format!("{}_to_{}", from.singular(), to.singular())
 }
 
+/// The object a HubSpot-defined type from `from` leads to (a create's `associations` name only
+/// the type and the target id).
+pub fn target_of(from: ObjectType, type_id: u32) -> Option<ObjectType> {
+    DEFAULTS
+        .iter()
+        .chain(PRIMARY)
+        .find(|(f, _, id)| *f == from && *id == type_id)
+        .map(|(_, t, _)| *t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,14 +117,4 @@ mod tests {
         assert!(!is_valid(Contacts, Companies, 3));
         assert_eq!(default_type(Notes, Calls), None);
     }
-}
-
-/// The object a HubSpot-defined type from `from` leads to (a create's `associations` name only
-/// the type and the target id).
-pub fn target_of(from: ObjectType, type_id: u32) -> Option<ObjectType> {
-    DEFAULTS
-        .iter()
-        .chain(PRIMARY)
-        .find(|(f, _, id)| *f == from && *id == type_id)
-        .map(|(_, t, _)| *t)
 }

@@ -36,9 +36,14 @@ fn control_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| control_error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")))
+/// A bad body is answered with a JSON 400 (boxed: a `Response` is large for an `Err`).
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(control_error(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid JSON body: {e}"),
+        ))
+    })
 }
 
 pub fn router() -> Router<Emulator> {
@@ -125,7 +130,7 @@ struct TokenBody {
 async fn expire_token(State(emu): State<Emulator>, body: Bytes) -> Response {
     let body: TokenBody = match parse(&body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let now = emu.now_ms();
     let mut tokens = emu.inner().tokens.lock();
@@ -146,7 +151,7 @@ async fn expire_token(State(emu): State<Emulator>, body: Bytes) -> Response {
 async fn revoke_token(State(emu): State<Emulator>, body: Bytes) -> Response {
     let body: TokenBody = match parse(&body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let mut tokens = emu.inner().tokens.lock();
     if let Some(access) = tokens.access.get_mut(&body.token) {
@@ -178,7 +183,7 @@ async fn add_fault(State(emu): State<Emulator>, body: Bytes) -> Response {
             emu.inner().faults.add(rule.clone());
             (StatusCode::CREATED, Json(rule)).into_response()
         }
-        Err(e) => e,
+        Err(e) => *e,
     }
 }
 
@@ -206,7 +211,7 @@ async fn advance_clock(State(emu): State<Emulator>, body: Bytes) -> Response {
             clock(State(emu)).await
         }
         Ok(_) => control_error(StatusCode::BAD_REQUEST, "the clock only moves forward"),
-        Err(e) => e,
+        Err(e) => *e,
     }
 }
 
@@ -236,6 +241,6 @@ async fn set_limits(State(emu): State<Emulator>, body: Bytes) -> Response {
             }
             limits(State(emu)).await
         }
-        Err(e) => e,
+        Err(e) => *e,
     }
 }

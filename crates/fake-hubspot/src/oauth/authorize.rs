@@ -46,39 +46,35 @@ fn words(value: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-fn check(emu: &Emulator, pairs: &[(String, String)]) -> Result<Install, Response> {
+/// `Err`: the message the page shows (with status 400, and no redirect).
+fn check(emu: &Emulator, pairs: &[(String, String)]) -> Result<Install, String> {
     let config = emu.config();
     if field(pairs, "client_id") != Some(config.client_id.as_str()) {
-        return Err(page_error(
-            StatusCode::BAD_REQUEST,
-            "Authorization failed because the app's client ID is missing or unknown.",
-        ));
+        return Err(
+            "Authorization failed because the app's client ID is missing or unknown.".to_owned(),
+        );
     }
     let redirect_uri = field(pairs, "redirect_uri").unwrap_or_default();
     if !config.redirect_uris.iter().any(|u| u == redirect_uri) {
-        return Err(page_error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "Authorization failed as the redirect URL '{redirect_uri}' doesn't match the \
+        return Err(format!(
+            "Authorization failed as the redirect URL '{redirect_uri}' doesn't match the \
                  app's registered redirect URL."
-            ),
         ));
     }
     let required = words(field(pairs, "scope"));
     let optional = words(field(pairs, "optional_scope"));
     let configured = |s: &String| config.scopes.contains(s) || config.optional_scopes.contains(s);
     if !required.iter().chain(&optional).all(configured) {
-        return Err(page_error(
-            StatusCode::BAD_REQUEST,
+        return Err(
             "Authorization failed because there is a mismatch between the scopes in the install \
-             URL and the app's configured scopes.",
-        ));
+             URL and the app's configured scopes."
+                .to_owned(),
+        );
     }
     if !config.scopes.iter().all(|s| required.contains(s)) {
-        return Err(page_error(
-            StatusCode::BAD_REQUEST,
-            "Authorization failed because the provided scopes are insufficient.",
-        ));
+        return Err(
+            "Authorization failed because the provided scopes are insufficient.".to_owned(),
+        );
     }
     let mut scopes = required;
     for s in optional {
@@ -93,10 +89,9 @@ fn check(emu: &Emulator, pairs: &[(String, String)]) -> Result<Install, Response
         (None, _) => None,
         (Some(c), None | Some("S256")) => Some(c.to_owned()),
         (Some(_), Some(_)) => {
-            return Err(page_error(
-                StatusCode::BAD_REQUEST,
-                "Authorization failed because code_challenge_method must be S256.",
-            ));
+            return Err(
+                "Authorization failed because code_challenge_method must be S256.".to_owned(),
+            );
         }
     };
     Ok(Install {
@@ -144,7 +139,7 @@ pub async fn page(State(emu): State<Emulator>, RawQuery(query): RawQuery) -> Res
         .unwrap_or_default();
     let install = match check(&emu, &pairs) {
         Ok(install) => install,
-        Err(page) => return page,
+        Err(message) => return page_error(StatusCode::BAD_REQUEST, &message),
     };
     if emu.config().auto_approve {
         return approve(&emu, &install);
@@ -199,7 +194,7 @@ pub async fn decide(State(emu): State<Emulator>, body: Bytes) -> Response {
     let pairs = form(&body);
     let install = match check(&emu, &pairs) {
         Ok(install) => install,
-        Err(page) => return page,
+        Err(message) => return page_error(StatusCode::BAD_REQUEST, &message),
     };
     if field(&pairs, "decision") == Some("deny") {
         return redirect(

@@ -3,5 +3,8 @@
 mod support;
 
 mod api;
+mod control;
+mod errors;
 mod limits;
 mod oauth;
+mod relations;
