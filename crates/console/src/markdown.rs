@@ -39,6 +39,8 @@ macro_rules! image {
 pub const DOCS: &[Doc] = &[
     doc!("README.md", "Guide"),
     doc!("docs/emulator.md", "Salesforce emulator"),
+    doc!("docs/emulator-hubspot.md", "HubSpot emulator"),
+    doc!("docs/hubspot.md", "HubSpot reference"),
     doc!("docs/security.md", "Security and reliability"),
     doc!("docs/salesforce.md", "Salesforce reference"),
     doc!("docs/apideck.md", "Apideck API reference"),
