@@ -3,5 +3,6 @@
 //! server, database and Salesforce emulator.
 
 mod browser;
+mod embed;
 mod http;
 mod support;

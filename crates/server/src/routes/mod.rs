@@ -2,11 +2,15 @@
 //! convert the result.
 
 mod admin;
+mod assets;
 mod connections;
 mod consumers;
+mod cors;
 mod crm;
+mod custom_mappings;
 pub(crate) mod logs;
 mod oauth;
+mod popup;
 mod proxy;
 mod request_log;
 mod sessions;
@@ -55,10 +59,11 @@ fn override_method(mut req: Request) -> Request {
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     // The override must happen before routing, so the routed app sits behind it.
-    let routed = routes(state);
+    let routed = routes(state.clone());
     Router::new().fallback_service(
         tower::ServiceBuilder::new()
             .map_request(override_method)
+            .layer(axum::middleware::from_fn_with_state(state, cors::layer))
             .service(routed),
     )
 }
@@ -71,6 +76,7 @@ fn routes(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(logs::router())
         .merge(unsupported::router())
+        .merge(custom_mappings::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request_log::record,
@@ -78,6 +84,8 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .merge(admin::router())
+        .merge(popup::router())
+        .merge(assets::router())
         .merge(vault)
         .merge(proxy::router())
         .merge(crm::router(state.clone()))
