@@ -55,6 +55,8 @@ pub struct ServerConfig {
     pub extensions: Vec<RouterExtension>,
     /// The Proxy API's size cap, retries and timeouts.
     pub proxy: crate::service::proxy::ProxyOptions,
+    /// The request-log queue's size and how long a caller waits for room in it.
+    pub request_log: crate::service::LogWriterOptions,
 }
 
 /// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
@@ -74,6 +76,7 @@ impl ServerConfig {
             clock: Arc::new(SystemClock),
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
+            request_log: crate::service::LogWriterOptions::default(),
         }
     }
 
@@ -190,6 +193,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     let mut options = VaultOptions::new(public_url);
     options.revoke = config.revoke;
     options.proxy = config.proxy.clone();
+    options.request_log = config.request_log;
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }

@@ -78,6 +78,8 @@ pub struct Options {
     pub register_callback: bool,
     /// Patchbay's clock; the system clock when `None`.
     pub clock: Option<Arc<patchbay_core::ManualClock>>,
+    /// The request-log queue's size and wait.
+    pub request_log: patchbay_server::service::LogWriterOptions,
 }
 
 impl Default for Options {
@@ -96,6 +98,7 @@ impl Default for Options {
             scopes: None,
             register_callback: true,
             clock: None,
+            request_log: patchbay_server::service::LogWriterOptions::default(),
         }
     }
 }
@@ -136,6 +139,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     config.master_key = Some(keyring_json.clone());
     config.revoke.first_backoff = std::time::Duration::from_millis(10);
     config.refresh_interval = None;
+    config.request_log = options.request_log;
     if let Some(clock) = &options.clock {
         config.clock = Arc::clone(clock) as Arc<dyn patchbay_core::Clock>;
     }
