@@ -29,6 +29,7 @@ mod row;
 mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -50,6 +51,10 @@ pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;
 pub use refresh::{RefreshFailure, RefreshedTokens};
 pub use sealed::{Sealed, SealedColumn, SealedRef, SealedRow, SealedValue};
+pub use webhooks::{
+    ClaimedDelivery, ConnectionEventHook, DeliveryOutcome, NewEvent, NewWebhook, WebhookAttempt,
+    WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -89,6 +94,9 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Decides the webhook events of connection writes (see `webhooks::emit`); `None` in tools
+    /// that only read or administer, where writes then fire nothing.
+    hook: Option<std::sync::Arc<dyn ConnectionEventHook>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -157,7 +165,11 @@ impl Store {
             }
             other => other?,
         };
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            hook: None,
+        };
         store.migrate().await?;
         Ok(store)
     }
