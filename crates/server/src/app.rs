@@ -55,6 +55,8 @@ pub struct ServerConfig {
     pub extensions: Vec<RouterExtension>,
     /// The Proxy API's size cap, retries and timeouts.
     pub proxy: crate::service::proxy::ProxyOptions,
+    /// Webhook delivery options (`--webhook-allowed-hosts`, test knobs).
+    pub webhooks: crate::service::webhooks::WebhookOptions,
 }
 
 /// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
@@ -74,6 +76,7 @@ impl ServerConfig {
             clock: Arc::new(SystemClock),
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
+            webhooks: crate::service::webhooks::WebhookOptions::default(),
         }
     }
 
@@ -190,6 +193,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     let mut options = VaultOptions::new(public_url);
     options.revoke = config.revoke;
     options.proxy = config.proxy.clone();
+    options.webhooks = config.webhooks.clone();
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }
@@ -276,6 +280,7 @@ impl Application {
             )
             .spawn()
         });
+        let webhook_worker = self.vault.spawn_webhook_worker();
         let mut app = router(AppState {
             vault: self.vault.clone(),
         });
@@ -291,6 +296,7 @@ impl Application {
         if let Some(sweeper) = sweeper {
             sweeper.stop().await;
         }
+        webhook_worker.stop().await;
         // The request-log writer lingers before each batch; write what the last requests
         // queued before the process goes away.
         self.vault.flush_request_logs().await;

@@ -24,6 +24,7 @@ pub mod proxy;
 mod sealing;
 pub mod sessions;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +69,8 @@ pub struct VaultOptions {
     pub refresh: patchbay_refresh::RefreshConfig,
     /// The Proxy API's size cap, retries and timeouts.
     pub proxy: proxy::ProxyOptions,
+    /// Webhook delivery: allowed private hosts, retry schedule, receiver timeout.
+    pub webhooks: webhooks::WebhookOptions,
 }
 
 impl VaultOptions {
@@ -78,6 +81,7 @@ impl VaultOptions {
             oauth_http: patchbay_oauth::HttpOptions::default(),
             refresh: patchbay_refresh::RefreshConfig::default(),
             proxy: proxy::ProxyOptions::default(),
+            webhooks: webhooks::WebhookOptions::default(),
         }
     }
 }
@@ -102,6 +106,8 @@ struct Inner {
     log_queue: log_writer::LogQueue,
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
+    /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
+    webhook_http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Vault {
@@ -122,6 +128,9 @@ impl Vault {
         options: VaultOptions,
     ) -> Result<Self> {
         let http = patchbay_oauth::http_client(options.oauth_http).map_err(Error::internal)?;
+        // Every connection write of this process fires its webhook events in its transaction.
+        let store = store.with_event_hook(Arc::new(webhooks::hook::VaultEventHook));
+        let webhook_http = webhooks::delivery::http_client(&options.webhooks)?;
         let pepper = keyring.api_key_pepper();
         let signer = keyring.session_signer();
         let refresh = patchbay_refresh::RefreshConfig {
@@ -151,6 +160,7 @@ impl Vault {
                 log_queue: log_writer::LogQueue::default(),
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
+                webhook_http,
             }),
         })
     }
@@ -207,6 +217,14 @@ impl Vault {
 
     pub(crate) fn signer(&self) -> &SessionSigner {
         &self.inner.signer
+    }
+
+    pub(crate) fn webhook_http(&self) -> &reqwest::Client {
+        &self.inner.webhook_http
+    }
+
+    pub fn webhook_options(&self) -> &webhooks::WebhookOptions {
+        &self.inner.options.webhooks
     }
 
     pub(crate) fn revoke_policy(&self) -> RevokePolicy {
