@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub proxy: crate::service::proxy::ProxyOptions,
     /// The request-log queue's size and how long a caller waits for room in it.
     pub request_log: crate::service::LogWriterOptions,
+    /// Webhook delivery options (`--webhook-allowed-hosts`, test knobs).
+    pub webhooks: crate::service::webhooks::WebhookOptions,
 }
 
 /// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
@@ -77,6 +79,7 @@ impl ServerConfig {
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
             request_log: crate::service::LogWriterOptions::default(),
+            webhooks: crate::service::webhooks::WebhookOptions::default(),
         }
     }
 
@@ -194,6 +197,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     options.revoke = config.revoke;
     options.proxy = config.proxy.clone();
     options.request_log = config.request_log;
+    options.webhooks = config.webhooks.clone();
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }
@@ -280,6 +284,7 @@ impl Application {
             )
             .spawn()
         });
+        let webhook_worker = self.vault.spawn_webhook_worker();
         let mut app = router(AppState {
             vault: self.vault.clone(),
         });
@@ -295,6 +300,7 @@ impl Application {
         if let Some(sweeper) = sweeper {
             sweeper.stop().await;
         }
+        webhook_worker.stop().await;
         // The request-log writer lingers before each batch; write what the last requests
         // queued before the process goes away.
         self.vault.flush_request_logs().await;

@@ -11,6 +11,7 @@ mod proxy;
 mod request_log;
 mod sessions;
 mod unsupported;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -81,6 +82,7 @@ fn routes(state: AppState) -> Router {
         .merge(vault)
         .merge(proxy::router())
         .merge(crm::router(state.clone()))
+        .merge(webhooks::router())
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))

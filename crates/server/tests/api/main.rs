@@ -22,3 +22,5 @@ mod proxy_support;
 mod secrets;
 mod spec_shapes;
 mod troubleshooting;
+mod webhooks;
+mod webhooks_support;
