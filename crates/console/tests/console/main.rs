@@ -4,4 +4,6 @@
 
 mod browser;
 mod http;
+mod nodes;
 mod support;
+mod throttle;

@@ -12,6 +12,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.extensions.extend(super::extensions());
     config.proxy.max_body_bytes = args.proxy_max_body_bytes;
     config.webhooks = webhook_options(&args.webhooks)?;
+    config.listener.header_read_timeout = args.listener.header_read_timeout;
+    config.listener.body_read_timeout = args.listener.body_read_timeout;
+    config.listener.idle_timeout = args.listener.idle_timeout;
+    config.listener.max_connections = args.listener.max_connections as usize;
+    config.listener.trusted_proxies = args.listener.trusted_proxies.clone();
     let app = Application::build(config)
         .await
         .context("Patchbay refused to start")?;

@@ -7,6 +7,7 @@ mod consumers;
 mod crm;
 pub(crate) mod logs;
 mod oauth;
+mod ops;
 mod proxy;
 mod request_log;
 mod sessions;
@@ -78,6 +79,7 @@ fn routes(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health))
+        .merge(ops::router())
         .merge(admin::router())
         .merge(vault)
         .merge(proxy::router())
