@@ -34,6 +34,9 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The request body did not arrive within the server's body-read timeout.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// `Authorization` or `x-apideck-app-id` is absent. Named, unlike [`Error::Unauthorized`]:
     /// which headers a request carries is the caller's own knowledge, so saying it reveals
     /// nothing about keys or applications.
@@ -177,6 +180,11 @@ impl Error {
                 S::PAYLOAD_TOO_LARGE,
                 "RequestValidationError",
                 "Request body too large",
+            ),
+            Error::RequestTimeout => row(
+                S::REQUEST_TIMEOUT,
+                "RequestTimeoutError",
+                "Request body not received in time",
             ),
             // 401 as Apideck's UnauthorizedError ("from missing header params to passing an
             // incorrect authorization token"); a missing consumer header is a 400 instead.
@@ -361,6 +369,10 @@ impl Error {
             Error::UnsupportedMediaType => {
                 Value::String("Send the body with Content-Type: application/json".to_owned())
             }
+            Error::RequestTimeout => Value::String(
+                "The whole request body must arrive within the server's body-read timeout (--body-read-timeout); send it without pauses"
+                    .to_owned(),
+            ),
             Error::PayloadTooLarge => Value::String(format!(
                 "The body exceeds the limit of {} bytes",
                 crate::app::BODY_LIMIT_BYTES

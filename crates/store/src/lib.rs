@@ -17,6 +17,7 @@ mod api_keys;
 mod applications;
 mod audit;
 mod connections;
+mod console;
 mod consumers;
 mod custom_mappings;
 mod error;
@@ -30,6 +31,7 @@ mod row;
 mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -41,15 +43,22 @@ pub use api_keys::{ApiKeyRow, NewApiKey, TOUCH_GRANULARITY_MS};
 pub use applications::{ApplicationRow, NewApplication};
 pub use audit::{AuditEntry, AuditScope, NewAuditEntry};
 pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
+pub use console::{AdminSessionRow, ThrottleRow};
 pub use consumers::{ConsumerFilter, ConsumerRow};
 pub use custom_mappings::{CustomMappingRow, MappingKey};
 pub use error::StoreError;
 pub use integrations::{IntegrationRow, IntegrationWrite};
-pub use logs::{LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog};
+pub use logs::{
+    LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog,
+};
 pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;
 pub use refresh::{RefreshFailure, RefreshedTokens};
 pub use sealed::{Sealed, SealedColumn, SealedRef, SealedRow, SealedValue};
+pub use webhooks::{
+    ClaimedDelivery, ConnectionEventHook, DeliveryOutcome, NewEvent, NewWebhook, WebhookAttempt,
+    WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -89,6 +98,9 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Decides the webhook events of connection writes (see `webhooks::emit`); `None` in tools
+    /// that only read or administer, where writes then fire nothing.
+    hook: Option<std::sync::Arc<dyn ConnectionEventHook>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -157,7 +169,11 @@ impl Store {
             }
             other => other?,
         };
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            hook: None,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -179,6 +195,27 @@ impl Store {
     /// The underlying pool, for health checks. Repository code stays inside this crate.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// How many of this binary's migrations the database has not applied (readiness: a node
+    /// must not serve a schema it does not expect). Migrations applied by a newer binary on
+    /// another node do not count.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(&self.pool)
+            .await?;
+        let applied: std::collections::HashSet<i64> = rows
+            .iter()
+            .map(|r| sqlx::Row::try_get::<i64, _>(r, "version"))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .count())
     }
 
     /// A cheap round trip, for readiness probes.

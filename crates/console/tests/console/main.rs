@@ -5,4 +5,6 @@
 mod browser;
 mod embed;
 mod http;
+mod nodes;
 mod support;
+mod throttle;

@@ -10,11 +10,13 @@ mod crm;
 mod custom_mappings;
 pub(crate) mod logs;
 mod oauth;
+mod ops;
 mod popup;
 mod proxy;
 mod request_log;
 mod sessions;
 mod unsupported;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -83,12 +85,14 @@ fn routes(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health))
+        .merge(ops::router())
         .merge(admin::router())
         .merge(popup::router())
         .merge(assets::router())
         .merge(vault)
         .merge(proxy::router())
         .merge(crm::router(state.clone()))
+        .merge(webhooks::router())
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))

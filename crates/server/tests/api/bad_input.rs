@@ -506,7 +506,7 @@ async fn a_foreign_issuer_is_refused_before_any_exchange() {
         urlencode("https://login.salesforce.com.evil.example")
     );
     let (status, location, _, _) = app.get_raw(&url).await;
-    assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.is_some_and(|l| l.contains("error=invalid_issuer")));
     assert_eq!(
         app.emulator_requests().await.len(),
