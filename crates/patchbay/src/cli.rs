@@ -227,6 +227,13 @@ pub enum AppsCommand {
         /// Empty the redirect-URI allow-list.
         #[arg(long)]
         clear_redirect_uris: bool,
+        /// Extra browser origins (repeatable; the whole new list) that may call the
+        /// session-authenticated Vault API, beyond the redirect URIs' own origins.
+        #[arg(long = "cors-origin", conflicts_with = "clear_cors_origins")]
+        cors_origins: Vec<String>,
+        /// Empty the extra CORS origins (the redirect URIs' origins stay allowed).
+        #[arg(long)]
+        clear_cors_origins: bool,
         /// Print the updated application as JSON.
         #[arg(long)]
         json: bool,

@@ -19,6 +19,7 @@ mod audit;
 mod connections;
 mod console;
 mod consumers;
+mod custom_mappings;
 mod error;
 mod integrations;
 mod logs;
@@ -44,6 +45,7 @@ pub use audit::{AuditEntry, AuditScope, NewAuditEntry};
 pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
 pub use console::{AdminSessionRow, ThrottleRow};
 pub use consumers::{ConsumerFilter, ConsumerRow};
+pub use custom_mappings::{CustomMappingRow, MappingKey};
 pub use error::StoreError;
 pub use integrations::{IntegrationRow, IntegrationWrite};
 pub use logs::{
