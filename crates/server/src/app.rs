@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub proxy: crate::service::proxy::ProxyOptions,
     /// Webhook delivery options (`--webhook-allowed-hosts`, test knobs).
     pub webhooks: crate::service::webhooks::WebhookOptions,
+    /// The request-log queue's size and how long a caller waits for room in it.
+    pub request_log: crate::service::LogWriterOptions,
 }
 
 /// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
@@ -77,6 +79,7 @@ impl ServerConfig {
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
             webhooks: crate::service::webhooks::WebhookOptions::default(),
+            request_log: crate::service::LogWriterOptions::default(),
         }
     }
 
@@ -194,6 +197,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     options.revoke = config.revoke;
     options.proxy = config.proxy.clone();
     options.webhooks = config.webhooks.clone();
+    options.request_log = config.request_log;
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }

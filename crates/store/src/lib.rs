@@ -44,7 +44,9 @@ pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite}
 pub use consumers::{ConsumerFilter, ConsumerRow};
 pub use error::StoreError;
 pub use integrations::{IntegrationRow, IntegrationWrite};
-pub use logs::{LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog};
+pub use logs::{
+    LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog,
+};
 pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;
 pub use refresh::{RefreshFailure, RefreshedTokens};

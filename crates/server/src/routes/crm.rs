@@ -250,7 +250,7 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
         },
         source_ip,
     };
-    state.vault.log_crm_request(record);
+    state.vault.log_crm_request(record).await;
     response
 }
 

@@ -209,9 +209,9 @@ impl Vault {
 
     /// Queues a CRM call for `GET /vault/logs` (unified API `crm`, service `salesforce`); the
     /// write happens off the request path, in batches.
-    pub fn log_crm_request(&self, r: RequestRecord) {
+    pub async fn log_crm_request(&self, r: RequestRecord) {
         let log = self.request_log(r, salesforce::SERVICE_ID, "Salesforce");
-        self.log_request_later(log);
+        self.log_request(log).await;
     }
 }
 

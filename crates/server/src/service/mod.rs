@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 
 pub use api_keys::{ApiKeyPrincipal, CreatedApiKey, Scope};
 pub use applications::CreatedApplication;
+pub use log_writer::{LogWriterOptions, LogWriterStats};
 pub use sessions::SessionClaims;
 
 /// How deleting a connection retries revocation at the provider (best effort: the local wipe
@@ -71,6 +72,8 @@ pub struct VaultOptions {
     pub proxy: proxy::ProxyOptions,
     /// Webhook delivery: allowed private hosts, retry schedule, receiver timeout.
     pub webhooks: webhooks::WebhookOptions,
+    /// The request-log queue's size and how long a caller waits for room in it.
+    pub request_log: LogWriterOptions,
 }
 
 impl VaultOptions {
@@ -82,6 +85,7 @@ impl VaultOptions {
             refresh: patchbay_refresh::RefreshConfig::default(),
             proxy: proxy::ProxyOptions::default(),
             webhooks: webhooks::WebhookOptions::default(),
+            request_log: LogWriterOptions::default(),
         }
     }
 }
@@ -100,6 +104,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
     options: VaultOptions,
+    /// The public URL's host: the `base_url` of log entries for calls Patchbay answers itself,
+    /// parsed once rather than per call.
+    public_host: String,
     /// The one token-lifecycle coordinator of this process: every refresh goes through it.
     refresher: patchbay_refresh::Refresher,
     proxy: proxy::ProxyRuntime,
@@ -146,6 +153,11 @@ impl Vault {
             refresh,
         );
         let proxy = proxy::ProxyRuntime::new(options.proxy.clone())?;
+        let public_host = url::Url::parse(&options.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let log_queue = log_writer::LogQueue::new(options.request_log);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -155,9 +167,10 @@ impl Vault {
                 clock,
                 http,
                 options,
+                public_host,
                 refresher,
                 proxy,
-                log_queue: log_writer::LogQueue::default(),
+                log_queue,
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
                 webhook_http,
@@ -196,6 +209,11 @@ impl Vault {
 
     pub fn public_url(&self) -> &str {
         &self.inner.options.public_url
+    }
+
+    /// The host of the public URL (see `Inner::public_host`).
+    pub(crate) fn public_host(&self) -> &str {
+        &self.inner.public_host
     }
 
     /// The one callback URL registered at the provider.

@@ -80,6 +80,8 @@ pub struct Options {
     pub clock: Option<Arc<patchbay_core::ManualClock>>,
     /// Webhook delivery: 127.0.0.1 allowed, a retry schedule and timeout in milliseconds.
     pub webhooks: patchbay_server::service::webhooks::WebhookOptions,
+    /// The request-log queue's size and wait.
+    pub request_log: patchbay_server::service::LogWriterOptions,
 }
 
 impl Default for Options {
@@ -104,6 +106,7 @@ impl Default for Options {
                 timeout: std::time::Duration::from_secs(2),
                 tick: std::time::Duration::from_millis(50),
             },
+            request_log: patchbay_server::service::LogWriterOptions::default(),
         }
     }
 }
@@ -145,6 +148,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     config.revoke.first_backoff = std::time::Duration::from_millis(10);
     config.refresh_interval = None;
     config.webhooks = options.webhooks.clone();
+    config.request_log = options.request_log;
     if let Some(clock) = &options.clock {
         config.clock = Arc::clone(clock) as Arc<dyn patchbay_core::Clock>;
     }

@@ -14,6 +14,7 @@ mod helpers;
 mod isolation;
 mod keys_and_sessions;
 mod lifecycle;
+mod log_saturation;
 mod log_times;
 mod multi_node;
 mod proxy;
