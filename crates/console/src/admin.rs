@@ -335,6 +335,9 @@ struct AppPage {
     /// The settings form's values: the stored ones, or what was submitted when it failed.
     form_name: String,
     form_uris: String,
+    form_cors: String,
+    /// Every origin allowed for CORS: the redirect URIs' origins plus the extra ones.
+    allowed_origins: Vec<String>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -353,8 +356,8 @@ async fn app_page(
 /// What the settings form adds to the application page after a submission.
 #[derive(Default)]
 struct AppForm {
-    /// The submitted `(name, redirect URIs)` to show again after an error.
-    submitted: Option<(String, String)>,
+    /// The submitted `(name, redirect URIs, CORS origins)` to show again after an error.
+    submitted: Option<(String, String, String)>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -372,9 +375,16 @@ async fn render_app(
         .map(|i| i.state().as_str().replace('_', " "))
         .unwrap_or_else(|_| "not set up".to_owned());
     let return_url = state.connect_return_url();
-    let (form_name, form_uris) = form
-        .submitted
-        .unwrap_or_else(|| (app.name.clone(), app.redirect_uris.join("\n")));
+    let extra = state.vault.cors_origins(&app.id).await.unwrap_or_default();
+    let allowed_origins =
+        patchbay_server::service::cors::allowed_origins(&app.redirect_uris, &extra);
+    let (form_name, form_uris, form_cors) = form.submitted.unwrap_or_else(|| {
+        (
+            app.name.clone(),
+            app.redirect_uris.join("\n"),
+            extra.join("\n"),
+        )
+    });
     render(&AppPage {
         signed_in: true,
         csrf: admin.0.csrf.clone(),
@@ -387,6 +397,8 @@ async fn render_app(
         integration,
         form_name,
         form_uris,
+        form_cors,
+        allowed_origins,
         notice: form.notice,
         error: form.error,
     })
@@ -407,10 +419,17 @@ async fn update_app(
     let name = form.get("name").to_owned();
     let uris_text = form.get("redirect_uris").to_owned();
     let uris: Vec<String> = uris_text.split_whitespace().map(str::to_owned).collect();
-    let outcome = state
-        .vault
-        .update_application(&app_id, Some(&name), Some(&uris))
-        .await;
+    let cors_text = form.get("cors_origins").to_owned();
+    let origins: Vec<String> = cors_text.split_whitespace().map(str::to_owned).collect();
+    let outcome = match state.vault.set_cors_origins(&app_id, &origins).await {
+        Ok(_) => {
+            state
+                .vault
+                .update_application(&app_id, Some(&name), Some(&uris))
+                .await
+        }
+        Err(e) => Err(e),
+    };
     let current = match application(&state.vault, &app).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -421,7 +440,7 @@ async fn update_app(
             ..AppForm::default()
         },
         Err(e) => AppForm {
-            submitted: Some((name, uris_text)),
+            submitted: Some((name, uris_text, cors_text)),
             error: Some(error_text(&e)),
             ..AppForm::default()
         },
@@ -593,7 +612,13 @@ async fn render_consumer(
     };
     let views = state
         .vault
-        .list_connections(&app.id, Some(&consumer_id), None, None)
+        .list_connections(
+            &app.id,
+            Some(&consumer_id),
+            None,
+            None,
+            patchbay_server::service::connections::Offer::ALL,
+        )
         .await
         .unwrap_or_default();
     let rows = state

@@ -95,9 +95,32 @@ pub struct ServeArgs {
     )]
     pub proxy_max_body_bytes: u64,
     #[command(flatten)]
+    pub webhooks: WebhookArgs,
+    #[command(flatten)]
     pub listener: ListenerArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// Webhook delivery settings of `patchbay serve`.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Hosts (exact names or IP literals, comma-separated) that may receive webhooks although
+    /// they are private or loopback, for receivers inside your own network.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub webhook_allowed_hosts: Vec<String>,
+    /// Delays in ms between delivery tries (comma-separated); default Apideck's schedule
+    /// (3 min … 8 h, nine tries). For tests and staging.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_RETRY_DELAYS_MS", value_delimiter = ',')]
+    pub webhook_retry_delays_ms: Vec<i64>,
+    /// How long a receiver has to answer, in ms (default 60000, as Apideck).
+    #[arg(long, env = "PATCHBAY_WEBHOOK_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_timeout_ms: u64,
+    /// How often the delivery worker looks for due deliveries, in ms.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_TICK_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..))]
+    pub webhook_tick_ms: u64,
 }
 
 /// Slow-client timeouts and the connection cap (docs/deploy.md, "Slow clients"). Durations are
@@ -204,6 +227,13 @@ pub enum AppsCommand {
         /// Empty the redirect-URI allow-list.
         #[arg(long)]
         clear_redirect_uris: bool,
+        /// Extra browser origins (repeatable; the whole new list) that may call the
+        /// session-authenticated Vault API, beyond the redirect URIs' own origins.
+        #[arg(long = "cors-origin", conflicts_with = "clear_cors_origins")]
+        cors_origins: Vec<String>,
+        /// Empty the extra CORS origins (the redirect URIs' origins stay allowed).
+        #[arg(long)]
+        clear_cors_origins: bool,
         /// Print the updated application as JSON.
         #[arg(long)]
         json: bool,

@@ -56,6 +56,10 @@ pub struct ServerConfig {
     pub extensions: Vec<RouterExtension>,
     /// The Proxy API's size cap, retries and timeouts.
     pub proxy: crate::service::proxy::ProxyOptions,
+    /// The request-log queue's size and how long a caller waits for room in it.
+    pub request_log: crate::service::LogWriterOptions,
+    /// Webhook delivery options (`--webhook-allowed-hosts`, test knobs).
+    pub webhooks: crate::service::webhooks::WebhookOptions,
     /// Slow-client timeouts and the connection cap of the accept loop.
     pub listener: crate::listener::ListenerOptions,
 }
@@ -77,6 +81,8 @@ impl ServerConfig {
             clock: Arc::new(SystemClock),
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
+            request_log: crate::service::LogWriterOptions::default(),
+            webhooks: crate::service::webhooks::WebhookOptions::default(),
             listener: crate::listener::ListenerOptions::default(),
         }
     }
@@ -194,6 +200,8 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     let mut options = VaultOptions::new(public_url);
     options.revoke = config.revoke;
     options.proxy = config.proxy.clone();
+    options.request_log = config.request_log;
+    options.webhooks = config.webhooks.clone();
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }
@@ -289,6 +297,7 @@ impl Application {
             )
             .spawn()
         });
+        let webhook_worker = self.vault.spawn_webhook_worker();
         let mut app = router(AppState {
             vault: self.vault.clone(),
         });
@@ -329,6 +338,7 @@ impl Application {
         if let Some(sweeper) = sweeper {
             sweeper.stop().await;
         }
+        webhook_worker.stop().await;
         // The request-log writer lingers before each batch; write what the last requests
         // queued before the process goes away.
         self.vault.flush_request_logs().await;

@@ -4,6 +4,7 @@
 use patchbay_core::{
     ApplicationId, ConnectionFacts, ConnectionId, ConsumerId, Health, ServiceId, UnifiedApi,
 };
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::error::classify;
@@ -152,22 +153,25 @@ impl Store {
                enabled, health, login_url_override, settings, metadata, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(new.id.as_str())
-            .bind(new.application_id.as_str())
-            .bind(new.consumer_id.as_str())
-            .bind(new.unified_api.as_str())
-            .bind(new.service_id.as_str())
-            .bind(flag(new.enabled))
-            .bind(new.health.as_str())
-            .bind(new.login_url_override.as_deref())
-            .bind(new.settings_json.as_str())
-            .bind(new.metadata_json.as_str())
-            .bind(new.now_ms)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| classify(e, "connection", "consumer"))?;
-        ConnectionRow::from_row(&row)
+        self.write_connection(&new.id, false, async |conn: &mut AnyConnection| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(new.id.as_str())
+                .bind(new.application_id.as_str())
+                .bind(new.consumer_id.as_str())
+                .bind(new.unified_api.as_str())
+                .bind(new.service_id.as_str())
+                .bind(flag(new.enabled))
+                .bind(new.health.as_str())
+                .bind(new.login_url_override.as_deref())
+                .bind(new.settings_json.as_str())
+                .bind(new.metadata_json.as_str())
+                .bind(new.now_ms)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|e| classify(e, "connection", "consumer"))?;
+            ConnectionRow::from_row(&row)
+        })
+        .await
     }
 
     /// By internal id, without tenant scoping: for the refresh machinery, which starts from a
@@ -235,25 +239,31 @@ impl Store {
                updated_at = $6 \
              WHERE application_id = $1 AND id = $2 RETURNING {COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(app.as_str())
-            .bind(id.as_str())
-            .bind(patch.enabled.map(flag))
-            .bind(patch.settings_json.as_deref())
-            .bind(patch.metadata_json.as_deref())
-            .bind(now_ms)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(ConnectionRow::from_row).transpose()
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(app.as_str())
+                .bind(id.as_str())
+                .bind(patch.enabled.map(flag))
+                .bind(patch.settings_json.as_deref())
+                .bind(patch.metadata_json.as_deref())
+                .bind(now_ms)
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.as_ref().map(ConnectionRow::from_row).transpose()
+        })
+        .await
     }
 
     pub async fn delete_connection(&self, app: &ApplicationId, id: &ConnectionId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM connections WHERE application_id = $1 AND id = $2")
-            .bind(app.as_str())
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query("DELETE FROM connections WHERE application_id = $1 AND id = $2")
+                .bind(app.as_str())
+                .bind(id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     /// Stores a fresh grant (see [`TokenWrite`]). Returns the new row, or `None` if the
@@ -271,20 +281,23 @@ impl Store {
                credentials_expire_at = NULL, last_refresh_error = NULL, updated_at = $10 \
              WHERE id = $1 RETURNING {COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(id.as_str())
-            .bind(t.access_token.as_bytes())
-            .bind(t.refresh_token.as_ref().map(Sealed::as_bytes))
-            .bind(t.instance_url.as_deref())
-            .bind(t.granted_scopes.as_deref())
-            .bind(t.issued_at)
-            .bind(t.expires_at)
-            .bind(t.next_refresh_at)
-            .bind(t.health.as_str())
-            .bind(t.now_ms)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(ConnectionRow::from_row).transpose()
+        self.write_connection(id, true, async |conn: &mut AnyConnection| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id.as_str())
+                .bind(t.access_token.as_bytes())
+                .bind(t.refresh_token.as_ref().map(Sealed::as_bytes))
+                .bind(t.instance_url.as_deref())
+                .bind(t.granted_scopes.as_deref())
+                .bind(t.issued_at)
+                .bind(t.expires_at)
+                .bind(t.next_refresh_at)
+                .bind(t.health.as_str())
+                .bind(t.now_ms)
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.as_ref().map(ConnectionRow::from_row).transpose()
+        })
+        .await
     }
 
     /// Wipes both tokens (revoke, retention window over) and sets `health`. Bumps the version
@@ -295,17 +308,47 @@ impl Store {
         health: Health,
         now_ms: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE connections SET access_token_sealed = NULL, refresh_token_sealed = NULL, \
-               token_version = token_version + 1, token_expires_at = NULL, \
-               next_refresh_at = NULL, health = $2, updated_at = $3 \
-             WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .bind(health.as_str())
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query(
+                "UPDATE connections SET access_token_sealed = NULL, refresh_token_sealed = NULL, \
+                   token_version = token_version + 1, token_expires_at = NULL, \
+                   next_refresh_at = NULL, health = $2, updated_at = $3 \
+                 WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .bind(health.as_str())
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Sets (or clears) the connection's own login host. Its grant belongs to the old host, so
+    /// callers clear the tokens in the same change when it has any.
+    pub async fn set_login_url_override(
+        &self,
+        app: &ApplicationId,
+        id: &ConnectionId,
+        login_url: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool> {
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query(
+                "UPDATE connections SET login_url_override = $3, updated_at = $4 \
+                 WHERE application_id = $1 AND id = $2",
+            )
+            .bind(app.as_str())
+            .bind(id.as_str())
+            .bind(login_url)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 }

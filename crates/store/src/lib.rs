@@ -19,6 +19,7 @@ mod audit;
 mod connections;
 mod console;
 mod consumers;
+mod custom_mappings;
 mod error;
 mod integrations;
 mod logs;
@@ -30,6 +31,7 @@ mod row;
 mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -43,13 +45,20 @@ pub use audit::{AuditEntry, AuditScope, NewAuditEntry};
 pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
 pub use console::{AdminSessionRow, ThrottleRow};
 pub use consumers::{ConsumerFilter, ConsumerRow};
+pub use custom_mappings::{CustomMappingRow, MappingKey};
 pub use error::StoreError;
 pub use integrations::{IntegrationRow, IntegrationWrite};
-pub use logs::{LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog};
+pub use logs::{
+    LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog,
+};
 pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;
 pub use refresh::{RefreshFailure, RefreshedTokens};
 pub use sealed::{Sealed, SealedColumn, SealedRef, SealedRow, SealedValue};
+pub use webhooks::{
+    ClaimedDelivery, ConnectionEventHook, DeliveryOutcome, NewEvent, NewWebhook, WebhookAttempt,
+    WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -89,6 +98,9 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Decides the webhook events of connection writes (see `webhooks::emit`); `None` in tools
+    /// that only read or administer, where writes then fire nothing.
+    hook: Option<std::sync::Arc<dyn ConnectionEventHook>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -157,7 +169,11 @@ impl Store {
             }
             other => other?,
         };
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            hook: None,
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -116,6 +116,10 @@ const COLUMNS: &str = "id, application_id, consumer_id, parent_id, child_request
     service_name, unified_api, status_code, success, error_message, duration_ms, execution_ms, \
     latency_ms, sandbox, source_ip, timestamp";
 
+/// `operation_id` of a gap marker: an entry that stands for calls whose own entries the
+/// request-log writer had to shed. Request counts leave markers out.
+pub const LOG_GAP_OPERATION: &str = "requestLogGap";
+
 /// Rows per multi-row `INSERT` of request logs (24 values each: 1,536 values, well under
 /// SQLite's 32,766 and PostgreSQL's 65,535 limits).
 pub const LOG_ROWS_PER_STATEMENT: usize = 64;
@@ -184,6 +188,17 @@ impl Store {
     pub async fn insert_request_logs(&self, logs: &[RequestLog]) -> Result<()> {
         let classify = |e| crate::error::classify(e, "request log", "application");
         let mut tx = self.pool.begin().await.map_err(classify)?;
+        if self.backend == Backend::Postgres {
+            // A log batch need not wait for its WAL flush: a crash loses at most the last
+            // fraction of a second of entries, as it loses those still in the writer's queue,
+            // and the commit no longer waits for the disk (the writer kept up on SQLite's
+            // `synchronous = NORMAL` and fell behind on PostgreSQL's full fsync per commit).
+            // LOCAL: for this transaction only; nothing else changes.
+            sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
         for chunk in logs.chunks(LOG_ROWS_PER_STATEMENT) {
             let sql = insert_logs_sql(self.backend, chunk.len());
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_ref()));
@@ -368,12 +383,13 @@ impl Store {
         let rows = sqlx::query(
             "SELECT unified_api, COUNT(*) AS n FROM request_logs \
              WHERE application_id = $1 AND consumer_id = $2 AND timestamp >= $3 AND timestamp <= $4 \
-             GROUP BY unified_api",
+             AND operation_id <> $5 GROUP BY unified_api",
         )
         .bind(app.as_str())
         .bind(consumer.as_str())
         .bind(start_ms)
         .bind(end_ms)
+        .bind(LOG_GAP_OPERATION)
         .fetch_all(&self.pool)
         .await?;
         let mut counts = RequestCounts::default();

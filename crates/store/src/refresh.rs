@@ -6,6 +6,7 @@
 //! clocks in sync to well under the lease TTL; the TTL should exceed the worst-case refresh.
 
 use patchbay_core::{ConnectionId, Health};
+use sqlx::AnyConnection;
 
 use crate::connections::{COLUMNS, ConnectionRow};
 use crate::sealed::Sealed;
@@ -102,86 +103,99 @@ impl Store {
     /// The write does not require the lease to be still held: a successful provider answer is
     /// the newest truth under rotation, and the version guard alone prevents lost updates.
     pub async fn store_refreshed_tokens(&self, t: &RefreshedTokens) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE connections SET access_token_sealed = $3, \
-               refresh_token_sealed = COALESCE($4, refresh_token_sealed), \
-               token_issued_at = COALESCE($5, token_issued_at), token_expires_at = $6, \
-               next_refresh_at = $7, instance_url = COALESCE($8, instance_url), \
-               granted_scopes = COALESCE($9, granted_scopes), \
-               token_version = token_version + 1, \
-               health = CASE WHEN health IN ('pending_refresh', 'needs_auth', 'degraded') \
-                 THEN 'ok' ELSE health END, \
-               refresh_failure_count = 0, \
-               credentials_expire_at = NULL, last_refresh_error = NULL, last_refresh_at = $11, \
-               lease_owner = CASE WHEN lease_owner = $10 THEN NULL ELSE lease_owner END, \
-               lease_until = CASE WHEN lease_owner = $10 THEN NULL ELSE lease_until END, \
-               updated_at = $11 \
-             WHERE id = $1 AND token_version = $2",
-        )
-        .bind(t.connection_id.as_str())
-        .bind(t.expected_version)
-        .bind(t.access_token.as_bytes())
-        .bind(t.refresh_token.as_ref().map(Sealed::as_bytes))
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .bind(t.next_refresh_at)
-        .bind(t.instance_url.as_deref())
-        .bind(t.granted_scopes.as_deref())
-        .bind(t.lease_owner.as_deref())
-        .bind(t.now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_connection(&t.connection_id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query(
+                "UPDATE connections SET access_token_sealed = $3, \
+                   refresh_token_sealed = COALESCE($4, refresh_token_sealed), \
+                   token_issued_at = COALESCE($5, token_issued_at), token_expires_at = $6, \
+                   next_refresh_at = $7, instance_url = COALESCE($8, instance_url), \
+                   granted_scopes = COALESCE($9, granted_scopes), \
+                   token_version = token_version + 1, \
+                   health = CASE WHEN health IN ('pending_refresh', 'needs_auth', 'degraded') \
+                     THEN 'ok' ELSE health END, \
+                   refresh_failure_count = 0, \
+                   credentials_expire_at = NULL, last_refresh_error = NULL, last_refresh_at = $11, \
+                   lease_owner = CASE WHEN lease_owner = $10 THEN NULL ELSE lease_owner END, \
+                   lease_until = CASE WHEN lease_owner = $10 THEN NULL ELSE lease_until END, \
+                   updated_at = $11 \
+                 WHERE id = $1 AND token_version = $2",
+            )
+            .bind(t.connection_id.as_str())
+            .bind(t.expected_version)
+            .bind(t.access_token.as_bytes())
+            .bind(t.refresh_token.as_ref().map(Sealed::as_bytes))
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .bind(t.next_refresh_at)
+            .bind(t.instance_url.as_deref())
+            .bind(t.granted_scopes.as_deref())
+            .bind(t.lease_owner.as_deref())
+            .bind(t.now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     /// Records a failed refresh (see [`RefreshFailure`]) and releases the caller's lease.
     /// Returns false if the version moved (a sibling refreshed: the failure is stale).
     pub async fn record_refresh_failure(&self, f: &RefreshFailure) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE connections SET health = $3, last_refresh_error = $4, \
-               refresh_failure_count = refresh_failure_count + 1, last_refresh_failed_at = $8, \
-               next_refresh_at = $5, credentials_expire_at = COALESCE(credentials_expire_at, $6), \
-               lease_owner = CASE WHEN lease_owner = $7 THEN NULL ELSE lease_owner END, \
-               lease_until = CASE WHEN lease_owner = $7 THEN NULL ELSE lease_until END, \
-               updated_at = $8 \
-             WHERE id = $1 AND token_version = $2",
-        )
-        .bind(f.connection_id.as_str())
-        .bind(f.expected_version)
-        .bind(f.health.as_str())
-        .bind(f.error_code.as_str())
-        .bind(f.next_refresh_at)
-        .bind(f.credentials_expire_at)
-        .bind(f.lease_owner.as_deref())
-        .bind(f.now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_connection(&f.connection_id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query(
+                "UPDATE connections SET health = $3, last_refresh_error = $4, \
+                   refresh_failure_count = refresh_failure_count + 1, last_refresh_failed_at = $8, \
+                   next_refresh_at = $5, credentials_expire_at = COALESCE(credentials_expire_at, $6), \
+                   lease_owner = CASE WHEN lease_owner = $7 THEN NULL ELSE lease_owner END, \
+                   lease_until = CASE WHEN lease_owner = $7 THEN NULL ELSE lease_until END, \
+                   updated_at = $8 \
+                 WHERE id = $1 AND token_version = $2",
+            )
+            .bind(f.connection_id.as_str())
+            .bind(f.expected_version)
+            .bind(f.health.as_str())
+            .bind(f.error_code.as_str())
+            .bind(f.next_refresh_at)
+            .bind(f.credentials_expire_at)
+            .bind(f.lease_owner.as_deref())
+            .bind(f.now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     /// Sets `health` unconditionally (confirmation done, consent needed, …).
     pub async fn set_health(&self, id: &ConnectionId, health: Health, now_ms: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE connections SET health = $2, updated_at = $3 WHERE id = $1")
-            .bind(id.as_str())
-            .bind(health.as_str())
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let done =
+                sqlx::query("UPDATE connections SET health = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id.as_str())
+                    .bind(health.as_str())
+                    .bind(now_ms)
+                    .execute(&mut *conn)
+                    .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     /// Records a 502/504-class provider failure: `health = degraded`, still callable.
     pub async fn record_downstream_error(&self, id: &ConnectionId, now_ms: i64) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE connections SET last_downstream_error_at = $2, \
-               health = CASE WHEN health = 'ok' THEN 'degraded' ELSE health END, updated_at = $2 \
-             WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query(
+                "UPDATE connections SET last_downstream_error_at = $2, \
+                   health = CASE WHEN health = 'ok' THEN 'degraded' ELSE health END, updated_at = $2 \
+                 WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     /// Ids of connections due for a proactive refresh, oldest due first. Read-only: claim

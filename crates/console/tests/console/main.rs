@@ -3,6 +3,7 @@
 //! server, database and Salesforce emulator.
 
 mod browser;
+mod embed;
 mod http;
 mod nodes;
 mod support;

@@ -91,29 +91,31 @@ async fn proxy(State(state): State<AppState>, req: Request) -> Response {
         }) => (own_error(error), target, service_id, downstream),
     };
     let status = response.status();
-    vault.log_proxy_request(
-        RequestRecord {
-            application_id: caller.app,
-            consumer_id: caller.consumer,
-            http_method: method.as_str().to_owned(),
-            path: String::new(),
-            operation_id: "proxy".to_owned(),
-            operation_name: "Proxy".to_owned(),
-            unified_api: "proxy".to_owned(),
-            status_code: status.as_u16(),
-            error_message: (status.is_client_error() || status.is_server_error())
-                .then(|| status.canonical_reason().unwrap_or("error").to_owned()),
-            // Until the response headers: the body streams after this handler returns.
-            timing: Timing {
-                total: started.elapsed(),
-                provider: downstream,
+    vault
+        .log_proxy_request(
+            RequestRecord {
+                application_id: caller.app,
+                consumer_id: caller.consumer,
+                http_method: method.as_str().to_owned(),
+                path: String::new(),
+                operation_id: "proxy".to_owned(),
+                operation_name: "Proxy".to_owned(),
+                unified_api: "proxy".to_owned(),
+                status_code: status.as_u16(),
+                error_message: (status.is_client_error() || status.is_server_error())
+                    .then(|| status.canonical_reason().unwrap_or("error").to_owned()),
+                // Until the response headers: the body streams after this handler returns.
+                timing: Timing {
+                    total: started.elapsed(),
+                    provider: downstream,
+                },
+                source_ip,
             },
-            source_ip,
-        },
-        target.as_ref(),
-        // The connection's service; before one was resolved, the one asked for, if any.
-        service_id.or(requested_service).as_ref(),
-    );
+            target.as_ref(),
+            // The connection's service; before one was resolved, the one asked for, if any.
+            service_id.or(requested_service).as_ref(),
+        )
+        .await;
     response
 }
 

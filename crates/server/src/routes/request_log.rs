@@ -104,6 +104,6 @@ pub(super) async fn record(
         timing: Timing::served_by_patchbay(started.elapsed()),
         source_ip,
     };
-    state.vault.record_request(record);
+    state.vault.record_request(record).await;
     response
 }

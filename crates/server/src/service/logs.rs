@@ -77,15 +77,15 @@ pub const VAULT_SERVICE_NAME: &str = "Patchbay Vault";
 
 impl Vault {
     /// Queues a Vault call's log entry; written off the request path like every other entry.
-    pub fn record_request(&self, r: RequestRecord) {
+    pub async fn record_request(&self, r: RequestRecord) {
         let log = self.request_log(r, VAULT_SERVICE_ID, VAULT_SERVICE_NAME);
-        self.log_request_later(log);
+        self.log_request(log).await;
     }
 
     /// Queues a `/proxy` call's log entry. `r.path` is replaced by the downstream target's path
     /// (no query) and `base_url` is its host; `service` is the connection's service, or the one
     /// the caller asked for when no connection was resolved.
-    pub fn log_proxy_request(
+    pub async fn log_proxy_request(
         &self,
         r: RequestRecord,
         target: Option<&url::Url>,
@@ -101,7 +101,7 @@ impl Vault {
             .unwrap_or_default()
             .to_owned();
         log.path = target.map(|t| t.path().to_owned()).unwrap_or_default();
-        self.log_request_later(log);
+        self.log_request(log).await;
     }
 
     /// One `/vault/logs` row for a call Patchbay answered on behalf of `service_id`.
@@ -112,10 +112,7 @@ impl Vault {
         service_name: &str,
     ) -> RequestLog {
         let (duration_ms, execution_ms, latency_ms) = r.timing.log_fields();
-        let base_url = url::Url::parse(self.public_url())
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
+        let base_url = self.public_host().to_owned();
         RequestLog {
             id: uuid::Uuid::now_v7().hyphenated().to_string(),
             application_id: r.application_id,

@@ -10,10 +10,13 @@ pub mod audit;
 pub mod connect;
 pub mod connections;
 pub mod consumers;
+pub mod cors;
 pub mod credentials;
 pub mod crm;
+pub mod custom_mappings;
 pub mod diagnostics;
 pub mod dto;
+pub mod form_fields;
 mod grant;
 pub mod integrations;
 pub mod keys;
@@ -24,6 +27,7 @@ pub mod proxy;
 mod sealing;
 pub mod sessions;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +40,7 @@ use crate::error::{Error, Result};
 
 pub use api_keys::{ApiKeyPrincipal, CreatedApiKey, Scope};
 pub use applications::CreatedApplication;
+pub use log_writer::{LogWriterOptions, LogWriterStats};
 pub use sessions::SessionClaims;
 
 /// How deleting a connection retries revocation at the provider (best effort: the local wipe
@@ -68,6 +73,10 @@ pub struct VaultOptions {
     pub refresh: patchbay_refresh::RefreshConfig,
     /// The Proxy API's size cap, retries and timeouts.
     pub proxy: proxy::ProxyOptions,
+    /// The request-log queue's size and how long a caller waits for room in it.
+    pub request_log: LogWriterOptions,
+    /// Webhook delivery: allowed private hosts, retry schedule, receiver timeout.
+    pub webhooks: webhooks::WebhookOptions,
 }
 
 impl VaultOptions {
@@ -78,6 +87,8 @@ impl VaultOptions {
             oauth_http: patchbay_oauth::HttpOptions::default(),
             refresh: patchbay_refresh::RefreshConfig::default(),
             proxy: proxy::ProxyOptions::default(),
+            request_log: LogWriterOptions::default(),
+            webhooks: webhooks::WebhookOptions::default(),
         }
     }
 }
@@ -96,12 +107,17 @@ struct Inner {
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
     options: VaultOptions,
+    /// The public URL's host: the `base_url` of log entries for calls Patchbay answers itself,
+    /// parsed once rather than per call.
+    public_host: String,
     /// The one token-lifecycle coordinator of this process: every refresh goes through it.
     refresher: patchbay_refresh::Refresher,
     proxy: proxy::ProxyRuntime,
     log_queue: log_writer::LogQueue,
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
+    /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
+    webhook_http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Vault {
@@ -122,6 +138,9 @@ impl Vault {
         options: VaultOptions,
     ) -> Result<Self> {
         let http = patchbay_oauth::http_client(options.oauth_http).map_err(Error::internal)?;
+        // Every connection write of this process fires its webhook events in its transaction.
+        let store = store.with_event_hook(Arc::new(webhooks::hook::VaultEventHook));
+        let webhook_http = webhooks::delivery::http_client(&options.webhooks)?;
         let pepper = keyring.api_key_pepper();
         let signer = keyring.session_signer();
         let refresh = patchbay_refresh::RefreshConfig {
@@ -137,6 +156,11 @@ impl Vault {
             refresh,
         );
         let proxy = proxy::ProxyRuntime::new(options.proxy.clone())?;
+        let public_host = url::Url::parse(&options.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let log_queue = log_writer::LogQueue::new(options.request_log);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -146,11 +170,13 @@ impl Vault {
                 clock,
                 http,
                 options,
+                public_host,
                 refresher,
                 proxy,
-                log_queue: log_writer::LogQueue::default(),
+                log_queue,
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
+                webhook_http,
             }),
         })
     }
@@ -188,6 +214,11 @@ impl Vault {
         &self.inner.options.public_url
     }
 
+    /// The host of the public URL (see `Inner::public_host`).
+    pub(crate) fn public_host(&self) -> &str {
+        &self.inner.public_host
+    }
+
     /// The one callback URL registered at the provider.
     pub fn callback_url(&self) -> String {
         format!("{}/vault/callback", self.public_url())
@@ -207,6 +238,14 @@ impl Vault {
 
     pub(crate) fn signer(&self) -> &SessionSigner {
         &self.inner.signer
+    }
+
+    pub(crate) fn webhook_http(&self) -> &reqwest::Client {
+        &self.inner.webhook_http
+    }
+
+    pub fn webhook_options(&self) -> &webhooks::WebhookOptions {
+        &self.inner.options.webhooks
     }
 
     pub(crate) fn revoke_policy(&self) -> RevokePolicy {

@@ -13,3 +13,4 @@ mod logs_audit;
 mod oauth;
 mod refresh;
 mod sealed;
+mod webhooks;

@@ -1,0 +1,20 @@
+//! Webhook domain logic, pure (no IO): which events exist ([`EventType`]), what a subscription
+//! may name, the payloads Apideck's specs define ([`payload`]), the canonical JSON both
+//! signatures are computed over ([`canonical_json`]), the two signatures ([`signature`]),
+//! Apideck's retry schedule ([`RetrySchedule`]) and the classification of a polled CRM record
+//! change ([`crm`]).
+//!
+//! The server owns the outbox, the delivery worker and the poller; everything they decide by
+//! rule rather than by IO lives here, so it is tested without a network or a database.
+
+mod canonical;
+pub mod crm;
+mod event;
+pub mod payload;
+mod retry;
+pub mod signature;
+pub mod transition;
+
+pub use canonical::canonical_json;
+pub use event::{CrmObject, CrmOperation, EventType, SubscribedEvents, SubscriptionError};
+pub use retry::{RETRY_DELAYS_MS, RetrySchedule};
