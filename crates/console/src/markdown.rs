@@ -42,6 +42,7 @@ pub const DOCS: &[Doc] = &[
     doc!("docs/emulator-hubspot.md", "HubSpot emulator"),
     doc!("docs/hubspot.md", "HubSpot reference"),
     doc!("docs/security.md", "Security and reliability"),
+    doc!("docs/deploy.md", "Deploying"),
     doc!("docs/salesforce.md", "Salesforce reference"),
     doc!("docs/apideck.md", "Apideck API reference"),
     doc!("spec/apideck/README.md", ""),

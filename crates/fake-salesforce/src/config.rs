@@ -58,6 +58,10 @@ pub struct EmulatorConfig {
     /// Keep the durable state (apps, users, grants, tokens, records, clock) in this JSON file
     /// across restarts (`--state-file`); see [`crate::persist`]. `None`: memory only.
     pub state_file: Option<PathBuf>,
+    /// When set, every `/__emulator/*` request must carry `x-emulator-token: TOKEN`; without
+    /// it the control plane answers 404. The demo sets one, because Patchbay's `/proxy` can
+    /// reach the emulator's host, and the control plane hands out every grant's tokens.
+    pub control_token: Option<String>,
 }
 
 /// Users and apps to create at start, e.g. read from a JSON seed file:
@@ -103,6 +107,7 @@ impl Default for EmulatorConfig {
             daily_api_limit: 100_000,
             seed_file: SeedFile::default(),
             state_file: None,
+            control_token: None,
         }
     }
 }

@@ -41,9 +41,13 @@ pub fn router(emu: Emulator) -> Router {
     let salesforce = crate::oauth::router().merge(crate::rest::router()).layer(
         axum::middleware::from_fn_with_state(emu.clone(), crate::control::middleware::observe),
     );
+    let control = crate::control::router().layer(axum::middleware::from_fn_with_state(
+        emu.clone(),
+        crate::control::middleware::require_token,
+    ));
     Router::new()
         .merge(salesforce)
-        .nest("/__emulator", crate::control::router())
+        .nest("/__emulator", control)
         .with_state(emu)
 }
 

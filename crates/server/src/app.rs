@@ -304,6 +304,21 @@ impl Application {
         for extension in &self.extensions {
             app = extension(&self.vault).merge(app);
         }
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let stats = Arc::clone(&self.connections);
+        let exposed = Arc::clone(&metrics);
+        app = app
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let (m, s) = (Arc::clone(&exposed), Arc::clone(&stats));
+                    async move { crate::metrics::exposition(&m, &s) }
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                crate::metrics::observe,
+            ));
         if self.base_url.starts_with("https://") {
             // Served (through a TLS-terminating proxy) at an https URL: browsers must never
             // fall back to http for the console or the connect page.

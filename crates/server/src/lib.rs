@@ -45,6 +45,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod listener;
+pub mod metrics;
 pub mod routes;
 pub mod service;
 

@@ -258,3 +258,24 @@ fn rate_limited(target: FaultTarget, retry_after_secs: u64) -> Response {
     }
     response
 }
+
+/// The control plane's guard: with [`crate::EmulatorConfig::control_token`] set, a request
+/// without the matching `x-emulator-token` header gets a 404, as if there were no control plane.
+pub async fn require_token(State(emu): State<Emulator>, req: Request, next: Next) -> Response {
+    if let Some(expected) = &emu.config().control_token {
+        let given = req
+            .headers()
+            .get("x-emulator-token")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        // Compare digests, so the time taken does not depend on where the strings differ.
+        if sha256_hex(&given) != sha256_hex(expected) {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({"error": "not found"})),
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}

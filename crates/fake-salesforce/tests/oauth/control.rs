@@ -398,3 +398,52 @@ async fn seeded_org_users_log_in_with_the_default_password() {
         .unwrap();
     assert!(page.contains("id=\"allow\""), "{page}");
 }
+
+#[tokio::test]
+async fn with_a_control_token_the_control_plane_answers_only_to_it() {
+    let env = start_with(EmulatorConfig {
+        auto_approve: true,
+        control_token: Some("ctl-token-123".to_owned()),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let url = format!("{}/__emulator/info", env.base);
+    let none = env.http.get(&url).send().await.expect("info");
+    assert_eq!(none.status(), 404);
+    let wrong = env
+        .http
+        .get(&url)
+        .header("x-emulator-token", "ctl-token-12")
+        .send()
+        .await
+        .expect("info");
+    assert_eq!(wrong.status(), 404);
+    let tokens = env
+        .http
+        .get(format!("{}/__emulator/tokens", env.base))
+        .send()
+        .await
+        .expect("tokens");
+    assert_eq!(tokens.status(), 404, "grants' tokens are not handed out");
+    let right = env
+        .http
+        .get(&url)
+        .header("x-emulator-token", "ctl-token-123")
+        .send()
+        .await
+        .expect("info");
+    assert_eq!(right.status(), 200);
+    // The Salesforce surface is unaffected.
+    let (status, _) = env
+        .token(
+            "",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "nope"),
+                ("client_id", &env.client_id),
+                ("client_secret", &env.client_secret),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+}

@@ -3,6 +3,7 @@
 
 mod admin_commands;
 mod demo;
+mod deploy;
 mod doctor;
 mod first_hour;
 mod serve;

@@ -223,6 +223,3 @@ async fn serve_connection(
     }
     state.close();
 }
-
-#[cfg(test)]
-mod tests;

@@ -93,6 +93,7 @@ fn routes(state: AppState) -> Router {
         .merge(proxy::router())
         .merge(crm::router(state.clone()))
         .merge(webhooks::router())
+        .route_layer(axum::middleware::from_fn(crate::metrics::label_route))
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))
@@ -101,6 +102,20 @@ fn routes(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        // One span per request carrying its id, so every log line of the request names it.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    // The path only: a query may carry an OAuth code or state.
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                },
+            ),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)

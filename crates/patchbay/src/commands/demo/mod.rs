@@ -81,6 +81,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         // The emulator's grants and records live beside Patchbay's database, so a stored
         // connection's refresh token still works on the next run.
         state_file: Some(args.data_dir.join(EMULATOR_STATE_FILE)),
+        // Patchbay's /proxy can reach the emulator's host; its control plane (which lists
+        // every grant's tokens) must not be reachable that way. Nothing in the demo uses it.
+        control_token: Some(
+            patchbay_crypto::random_token(32)
+                .map_err(|_| anyhow::anyhow!("no randomness for the emulator's control token"))?
+                .expose_secret()
+                .to_owned(),
+        ),
         ..defaults.clone()
     })
     .await

@@ -1,0 +1,217 @@
+//! Prometheus metrics at `/metrics`, rendered by hand in the text exposition format: requests by
+//! route, method and status with a latency histogram, and the accept loop's connections by
+//! state. Counters are updated once per request under one short lock; rendering copies them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::listener::{ConnectionStats, Phase};
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum_seconds: f64,
+    /// Per bucket (not cumulative); rendering accumulates.
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// The route template a request matched (`/vault/connections/{unified_api}/{service_id}`),
+/// carried out of the router in the response's extensions. Templates, never raw paths: a raw
+/// path holds ids (unbounded label values) and, on the connect page, a session token.
+#[derive(Clone)]
+struct RouteLabel(String);
+
+/// (route template, method, status).
+type SeriesKey = (String, String, u16);
+type Buckets = [u64; BUCKETS.len()];
+
+/// The registry of one server.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<SeriesKey, Series>>,
+}
+
+impl Metrics {
+    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+        let Ok(mut map) = self.requests.lock() else {
+            return;
+        };
+        let series = map.entry((route, method, status)).or_default();
+        series.count += 1;
+        series.sum_seconds += seconds;
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            series.buckets[i] += 1;
+        }
+    }
+
+    /// The text exposition of everything, plus the accept loop's connection counters.
+    pub fn render(&self, connections: &ConnectionStats) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = String::new();
+        out.push_str("# HELP patchbay_http_requests_total HTTP requests by route template, method and status.\n");
+        out.push_str("# TYPE patchbay_http_requests_total counter\n");
+        let snapshot: Vec<(SeriesKey, u64, f64, Buckets)> = self
+            .requests
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, s)| (k.clone(), s.count, s.sum_seconds, s.buckets))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for ((route, method, status), count, _, _) in &snapshot {
+            let _ = writeln!(
+                out,
+                "patchbay_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {count}",
+                escape(route),
+                escape(method)
+            );
+        }
+        out.push_str("# HELP patchbay_http_request_duration_seconds Time to the response head, by route template and method.\n");
+        out.push_str("# TYPE patchbay_http_request_duration_seconds histogram\n");
+        let mut by_route: BTreeMap<(String, String), (u64, f64, [u64; BUCKETS.len()])> =
+            BTreeMap::new();
+        for ((route, method, _), count, sum, buckets) in &snapshot {
+            let e = by_route.entry((route.clone(), method.clone())).or_insert((
+                0,
+                0.0,
+                [0; BUCKETS.len()],
+            ));
+            e.0 += count;
+            e.1 += sum;
+            for (acc, b) in e.2.iter_mut().zip(buckets) {
+                *acc += b;
+            }
+        }
+        for ((route, method), (count, sum, buckets)) in &by_route {
+            let labels = format!("route=\"{}\",method=\"{}\"", escape(route), escape(method));
+            let mut cumulative = 0;
+            for (le, n) in BUCKETS.iter().zip(buckets) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "patchbay_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "patchbay_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "patchbay_http_request_duration_seconds_sum{{{labels}}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "patchbay_http_request_duration_seconds_count{{{labels}}} {count}"
+            );
+        }
+        out.push_str("# HELP patchbay_connections Open client connections by state.\n");
+        out.push_str("# TYPE patchbay_connections gauge\n");
+        for (phase, name) in [
+            (Phase::ReadingHead, "reading_head"),
+            (Phase::Busy, "busy"),
+            (Phase::Idle, "idle"),
+        ] {
+            let _ = writeln!(
+                out,
+                "patchbay_connections{{state=\"{name}\"}} {}",
+                connections.in_phase(phase).max(0)
+            );
+        }
+        out.push_str("# HELP patchbay_connections_accepted_total Client connections accepted.\n");
+        out.push_str("# TYPE patchbay_connections_accepted_total counter\n");
+        let _ = writeln!(
+            out,
+            "patchbay_connections_accepted_total {}",
+            connections.accepted.load(Relaxed)
+        );
+        out.push_str("# HELP patchbay_connections_closed_total Connections closed by a timeout.\n");
+        out.push_str("# TYPE patchbay_connections_closed_total counter\n");
+        let _ = writeln!(
+            out,
+            "patchbay_connections_closed_total{{reason=\"header_timeout\"}} {}",
+            connections.closed_header_timeout.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "patchbay_connections_closed_total{{reason=\"idle_timeout\"}} {}",
+            connections.closed_idle_timeout.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "patchbay_connections_closed_total{{reason=\"body_timeout\"}} {}",
+            connections.body_timeouts.load(Relaxed)
+        );
+        out.push_str("# HELP patchbay_connection_cap_reached_total Times the accept loop waited for a free slot.\n");
+        out.push_str("# TYPE patchbay_connection_cap_reached_total counter\n");
+        let _ = writeln!(
+            out,
+            "patchbay_connection_cap_reached_total {}",
+            connections.cap_reached.load(Relaxed)
+        );
+        out
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Inside the router (a route layer): names the matched route template on the response.
+pub async fn label_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut response = next.run(req).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
+}
+
+/// Around the whole app: counts and times every request.
+pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let response = next.run(req).await;
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| "other".to_owned());
+    metrics.observe(
+        route,
+        method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// `GET /metrics`.
+pub fn exposition(metrics: &Metrics, connections: &ConnectionStats) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(connections),
+    )
+        .into_response()
+}
