@@ -20,6 +20,30 @@ pub fn write_record(
     body: &Map<String, Value>,
     write: Write,
 ) -> Result<Map<String, Value>, UnifiedError> {
+    write_record_reporting(map, dialect, service, body, write).map(|w| w.fields)
+}
+
+/// A mapped body plus what of it the provider's object cannot hold.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Written {
+    pub fields: Map<String, Value>,
+    /// Spec-valid parts of the body that were left out, as paths (`websites[1]`,
+    /// `addresses`, `custom_fields`), for the response to name.
+    pub ignored: Vec<String>,
+}
+
+/// [`write_record`], reporting what was ignored: items past the object's slots (an array of
+/// three emails on an object with two email fields), arrays the object has no slot for at all,
+/// and custom fields on an object without them. Apideck's connectors drop these too; a
+/// spec-valid body is never refused for them.
+pub fn write_record_reporting(
+    map: &ObjectMap,
+    dialect: &Dialect,
+    service: &str,
+    body: &Map<String, Value>,
+    write: Write,
+) -> Result<Written, UnifiedError> {
+    let mut ignored = Vec::new();
     let mut out = Map::new();
     for f in map.fields.iter().filter(|f| f.access != Access::Read) {
         let Some(value) = body.get(f.unified) else {
@@ -58,25 +82,26 @@ pub fn write_record(
         ("websites", "url", sites),
     ] {
         if let Some(items) = body.get(field) {
-            write_slots(&mut out, map.object, field, key, &slots, items, write)?;
+            write_slots(&mut out, field, key, &slots, items, write, &mut ignored)?;
         }
     }
     if let Some(items) = body.get("addresses") {
-        write_addresses(&mut out, map, items, write)?;
+        write_addresses(&mut out, map, items, write, &mut ignored)?;
     }
     if let Some(items) = body.get("custom_fields") {
         if !map.custom_fields && !is_empty_array(items) {
-            return Err(UnifiedError::invalid_field(
-                "custom_fields",
-                format!("{} has no custom fields", map.object),
-            ));
+            ignored.push("custom_fields".to_owned());
+        } else {
+            write_custom_fields(&mut out, dialect, items)?;
         }
-        write_custom_fields(&mut out, dialect, items)?;
     }
     if let Some(pass_through) = body.get("pass_through") {
         apply_pass_through(&mut out, service, pass_through)?;
     }
-    Ok(out)
+    Ok(Written {
+        fields: out,
+        ignored,
+    })
 }
 
 fn kind_str<T: serde::Serialize>(kind: &T) -> Value {
@@ -110,12 +135,12 @@ fn set(
 /// then the rest into any free slot, in table order.
 fn write_slots(
     out: &mut Map<String, Value>,
-    object: &str,
     field: &str,
     key: &str,
     slots: &[(&str, Value)],
     items: &Value,
     write: Write,
+    ignored: &mut Vec<String>,
 ) -> Result<(), UnifiedError> {
     let items: &[Value] = match items {
         Value::Null => &[],
@@ -129,7 +154,7 @@ fn write_slots(
     };
     let mut filled: Vec<Option<&str>> = vec![None; slots.len()];
     let mut leftovers = Vec::new();
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
         let value = item
             .get(key)
             .and_then(Value::as_str)
@@ -144,17 +169,14 @@ fn write_slots(
             .find(|((_, slot_kind), f)| f.is_none() && !kind.is_null() && slot_kind == kind)
         {
             Some((_, f)) => *f = Some(value),
-            None => leftovers.push(value),
+            None => leftovers.push((index, value)),
         }
     }
-    for value in leftovers {
-        let Some(free) = filled.iter_mut().find(|f| f.is_none()) else {
-            return Err(UnifiedError::invalid_field(
-                field,
-                format!("{object} holds at most {} {field}", slots.len()),
-            ));
-        };
-        *free = Some(value);
+    for (index, value) in leftovers {
+        match filled.iter_mut().find(|f| f.is_none()) {
+            Some(free) => *free = Some(value),
+            None => ignored.push(format!("{field}[{index}]")),
+        }
     }
     for ((remote, _), value) in slots.iter().zip(filled) {
         match (value, write) {
@@ -175,6 +197,7 @@ fn write_addresses(
     map: &ObjectMap,
     items: &Value,
     write: Write,
+    ignored: &mut Vec<String>,
 ) -> Result<(), UnifiedError> {
     let items: &[Value] = match items {
         Value::Null => &[],
@@ -189,7 +212,7 @@ fn write_addresses(
     let slots = map.addresses;
     let mut filled: Vec<Option<&Value>> = vec![None; slots.len()];
     let mut leftovers = Vec::new();
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
         if !item.is_object() {
             return Err(UnifiedError::invalid_field(
                 "addresses",
@@ -203,17 +226,14 @@ fn write_addresses(
             .find(|(s, f)| f.is_none() && !kind.is_null() && kind_str(&s.kind) == *kind)
         {
             Some((_, f)) => *f = Some(item),
-            None => leftovers.push(item),
+            None => leftovers.push((index, item)),
         }
     }
-    for item in leftovers {
-        let Some(free) = filled.iter_mut().find(|f| f.is_none()) else {
-            return Err(UnifiedError::invalid_field(
-                "addresses",
-                format!("{} holds at most {} addresses", map.object, slots.len()),
-            ));
-        };
-        *free = Some(item);
+    for (index, item) in leftovers {
+        match filled.iter_mut().find(|f| f.is_none()) {
+            Some(free) => *free = Some(item),
+            None => ignored.push(format!("addresses[{index}]")),
+        }
     }
     for (slot, item) in slots.iter().zip(filled) {
         let Some(item) = item else {

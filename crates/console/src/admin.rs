@@ -3,7 +3,6 @@
 //! in `integrations.rs`.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use askama::Template;
 use axum::Router;
@@ -64,11 +63,11 @@ struct LoginPage {
 }
 
 async fn login_page(State(state): State<ConsoleState>, jar: CookieJar) -> Response {
-    if jar
-        .get(ADMIN_COOKIE)
-        .and_then(|c| state.sessions.get(c.value()))
-        .is_some()
-    {
+    let signed_in = match jar.get(ADMIN_COOKIE) {
+        Some(c) => state.sessions.get(c.value()).await.is_some(),
+        None => false,
+    };
+    if signed_in {
         return Redirect::to("/admin").into_response();
     }
     let token = new_login_token();
@@ -86,10 +85,17 @@ async fn login_page(State(state): State<ConsoleState>, jar: CookieJar) -> Respon
 }
 
 async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Request) -> Response {
+    // The accept loop resolves the client address (X-Forwarded-For only from a trusted proxy);
+    // a router served some other way falls back to the TCP peer.
     let ip = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<patchbay_server::listener::ClientAddr>()
+        .map(|c| c.0.to_string())
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        })
         .unwrap_or_else(|| "unknown".to_owned());
     let Ok(body) = axum::body::to_bytes(req.into_body(), FORM_LIMIT_BYTES).await else {
         return message(
@@ -108,18 +114,18 @@ async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Re
     }
     let username = form.get("username").trim().to_owned();
     let password = SecretString::new(form.get("password").to_owned());
-    let user_key = format!("user:{}", username.to_ascii_lowercase());
-    let ip_key = format!("ip:{ip}");
-    let limit = state.config.max_failed_logins;
-    let now = Instant::now();
-    let blocked = state
-        .limiter
-        .blocked_for(&user_key, limit, now)
-        .or_else(|| {
-            state
-                .limiter
-                .blocked_for(&ip_key, limit.saturating_mul(4), now)
-        });
+    let now = crate::auth::now_ms();
+    let blocked = match state.limiter.blocked_for(&ip, &username, now).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in throttle lookup failed");
+            return message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "The database could not be reached. Try again shortly.",
+            );
+        }
+    };
     if let Some(secs) = blocked {
         tracing::warn!("admin sign-in refused: too many failures");
         let minutes = secs.div_ceil(60);
@@ -157,8 +163,9 @@ async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Re
             .await
             .unwrap_or(false);
     let Some(user) = user.filter(|_| verified) else {
-        state.limiter.record_failure(&user_key, now);
-        state.limiter.record_failure(&ip_key, now);
+        if let Err(e) = state.limiter.record_failure(&ip, &username, now).await {
+            tracing::error!(error = %e, "could not count a failed sign-in");
+        }
         tracing::info!("admin sign-in failed");
         return render_status(
             StatusCode::UNAUTHORIZED,
@@ -170,12 +177,14 @@ async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Re
             },
         );
     };
-    state.limiter.clear(&user_key);
-    let Some(token) = state.sessions.start(&user.username) else {
+    if let Err(e) = state.limiter.record_success(&ip, &username).await {
+        tracing::warn!(error = %e, "could not clear the sign-in throttle");
+    }
+    let Some(token) = state.sessions.start(&user.username).await else {
         return message(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Sign-in failed",
-            "No randomness available.",
+            "The session could not be stored. Try again shortly.",
         );
     };
     let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
@@ -204,7 +213,7 @@ async fn logout(
         return r;
     }
     if let Some(c) = jar.get(ADMIN_COOKIE) {
-        state.sessions.end(c.value());
+        state.sessions.end(c.value()).await;
     }
     let jar = jar.remove(Cookie::build(ADMIN_COOKIE).path("/"));
     (jar, Redirect::to("/admin/login")).into_response()
@@ -326,6 +335,9 @@ struct AppPage {
     /// The settings form's values: the stored ones, or what was submitted when it failed.
     form_name: String,
     form_uris: String,
+    form_cors: String,
+    /// Every origin allowed for CORS: the redirect URIs' origins plus the extra ones.
+    allowed_origins: Vec<String>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -344,8 +356,8 @@ async fn app_page(
 /// What the settings form adds to the application page after a submission.
 #[derive(Default)]
 struct AppForm {
-    /// The submitted `(name, redirect URIs)` to show again after an error.
-    submitted: Option<(String, String)>,
+    /// The submitted `(name, redirect URIs, CORS origins)` to show again after an error.
+    submitted: Option<(String, String, String)>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -363,9 +375,16 @@ async fn render_app(
         .map(|i| i.state().as_str().replace('_', " "))
         .unwrap_or_else(|_| "not set up".to_owned());
     let return_url = state.connect_return_url();
-    let (form_name, form_uris) = form
-        .submitted
-        .unwrap_or_else(|| (app.name.clone(), app.redirect_uris.join("\n")));
+    let extra = state.vault.cors_origins(&app.id).await.unwrap_or_default();
+    let allowed_origins =
+        patchbay_server::service::cors::allowed_origins(&app.redirect_uris, &extra);
+    let (form_name, form_uris, form_cors) = form.submitted.unwrap_or_else(|| {
+        (
+            app.name.clone(),
+            app.redirect_uris.join("\n"),
+            extra.join("\n"),
+        )
+    });
     render(&AppPage {
         signed_in: true,
         csrf: admin.0.csrf.clone(),
@@ -378,6 +397,8 @@ async fn render_app(
         integration,
         form_name,
         form_uris,
+        form_cors,
+        allowed_origins,
         notice: form.notice,
         error: form.error,
     })
@@ -398,10 +419,17 @@ async fn update_app(
     let name = form.get("name").to_owned();
     let uris_text = form.get("redirect_uris").to_owned();
     let uris: Vec<String> = uris_text.split_whitespace().map(str::to_owned).collect();
-    let outcome = state
-        .vault
-        .update_application(&app_id, Some(&name), Some(&uris))
-        .await;
+    let cors_text = form.get("cors_origins").to_owned();
+    let origins: Vec<String> = cors_text.split_whitespace().map(str::to_owned).collect();
+    let outcome = match state.vault.set_cors_origins(&app_id, &origins).await {
+        Ok(_) => {
+            state
+                .vault
+                .update_application(&app_id, Some(&name), Some(&uris))
+                .await
+        }
+        Err(e) => Err(e),
+    };
     let current = match application(&state.vault, &app).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -412,7 +440,7 @@ async fn update_app(
             ..AppForm::default()
         },
         Err(e) => AppForm {
-            submitted: Some((name, uris_text)),
+            submitted: Some((name, uris_text, cors_text)),
             error: Some(error_text(&e)),
             ..AppForm::default()
         },
@@ -584,7 +612,13 @@ async fn render_consumer(
     };
     let views = state
         .vault
-        .list_connections(&app.id, Some(&consumer_id), None, None)
+        .list_connections(
+            &app.id,
+            Some(&consumer_id),
+            None,
+            None,
+            patchbay_server::service::connections::Offer::ALL,
+        )
         .await
         .unwrap_or_default();
     let rows = state

@@ -1,14 +1,14 @@
-//! Admin sign-in: argon2id password hashes, users in the store, and in-memory admin sessions.
+//! Admin sign-in: argon2id password hashes, users in the store, and admin sessions.
 //!
-//! Sessions live in this process only: a restart signs everyone out, and several nodes behind
-//! a load balancer need sticky sessions. That keeps the session secret out of the database.
+//! Sessions live in the database (`admin_sessions`), so every node behind a load balancer
+//! knows them and a restart signs nobody out. The database holds only the SHA-256 of a
+//! session's cookie value; the CSRF token is derived from the cookie value, so nothing stored
+//! lets anyone act as an admin.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
-use parking_lot::Mutex;
 use patchbay_crypto::{SecretString, constant_time_eq, random_token, sha256_hex};
 use patchbay_server::service::Vault;
 use patchbay_store::StoreError;
@@ -133,7 +133,7 @@ pub async fn create_admin_user(
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
@@ -154,58 +154,87 @@ pub(crate) struct AdminSession {
     pub username: String,
     /// Sent in every form; compared in constant time.
     pub csrf: String,
-    expires_at: Instant,
 }
 
-/// Live admin sessions, keyed by the SHA-256 of the cookie value.
+/// Admin sessions in the store, keyed by the SHA-256 of the cookie value.
 pub(crate) struct Sessions {
     ttl: Duration,
-    map: Mutex<HashMap<String, AdminSession>>,
+    store: patchbay_store::Store,
 }
 
+/// A session's expiry is written again only when it would move by more than this, so that a
+/// busy admin does not cause a write on every page.
+const EXTEND_GRANULARITY_MS: i64 = 60_000;
+
 impl Sessions {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            map: Mutex::new(HashMap::new()),
-        }
+    pub fn new(ttl: Duration, store: patchbay_store::Store) -> Self {
+        Self { ttl, store }
     }
 
-    /// Starts a session; returns the cookie value.
-    pub fn start(&self, username: &str) -> Option<String> {
+    fn ttl_ms(&self) -> i64 {
+        i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Starts a session; returns the cookie value, or `None` when no session could be made
+    /// (no randomness, or the store failed; logged).
+    pub async fn start(&self, username: &str) -> Option<String> {
         let token = random_token(32).ok()?;
-        let csrf = random_token(32).ok()?;
-        let now = Instant::now();
-        let mut map = self.map.lock();
-        map.retain(|_, s| s.expires_at > now);
-        map.insert(
-            sha256_hex(token.expose_secret().as_bytes()),
-            AdminSession {
-                username: username.to_owned(),
-                csrf: csrf.expose_secret().to_owned(),
-                expires_at: now + self.ttl,
-            },
-        );
+        let now = now_ms();
+        if let Err(e) = self
+            .store
+            .create_admin_session(
+                &sha256_hex(token.expose_secret().as_bytes()),
+                username,
+                now,
+                now.saturating_add(self.ttl_ms()),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "could not store an admin session");
+            return None;
+        }
         Some(token.expose_secret().to_owned())
     }
 
-    /// The live session for a cookie value, with its expiry pushed forward (sliding).
-    pub fn get(&self, token: &str) -> Option<AdminSession> {
+    /// The live session for a cookie value, with its expiry pushed forward (sliding). A store
+    /// failure reads as signed out: the admin sees the sign-in page, which says what is wrong.
+    pub async fn get(&self, token: &str) -> Option<AdminSession> {
         let key = sha256_hex(token.as_bytes());
-        let now = Instant::now();
-        let mut map = self.map.lock();
-        let s = map.get_mut(&key)?;
-        if s.expires_at <= now {
-            map.remove(&key);
-            return None;
+        let now = now_ms();
+        let row = match self.store.find_admin_session(&key, now).await {
+            Ok(row) => row?,
+            Err(e) => {
+                tracing::warn!(error = %e, "admin session lookup failed");
+                return None;
+            }
+        };
+        let wanted = now.saturating_add(self.ttl_ms());
+        if wanted - row.expires_at > EXTEND_GRANULARITY_MS
+            && let Err(e) = self.store.extend_admin_session(&key, wanted).await
+        {
+            tracing::warn!(error = %e, "could not extend an admin session");
         }
-        s.expires_at = now + self.ttl;
-        Some(s.clone())
+        Some(AdminSession {
+            username: row.username,
+            csrf: csrf_for(token),
+        })
     }
 
-    pub fn end(&self, token: &str) {
-        self.map.lock().remove(&sha256_hex(token.as_bytes()));
+    pub async fn end(&self, token: &str) {
+        if let Err(e) = self
+            .store
+            .delete_admin_session(&sha256_hex(token.as_bytes()))
+            .await
+        {
+            tracing::warn!(error = %e, "could not end an admin session");
+        }
     }
+}
+
+/// The CSRF token of a session: a hash of its cookie value, so every node derives the same
+/// token and none is stored. The cookie is HttpOnly; the hash does not reveal it.
+fn csrf_for(token: &str) -> String {
+    sha256_hex(format!("patchbay-admin-csrf:{token}").as_bytes())
 }
 
 /// Constant-time string comparison for CSRF tokens.
@@ -237,18 +266,5 @@ mod tests {
         assert!(!valid_username("a b"));
         assert!(!valid_username("<script>"));
         assert!(!valid_username(&"a".repeat(65)));
-    }
-
-    #[test]
-    fn sessions_expire_and_end() {
-        let s = Sessions::new(Duration::from_secs(60));
-        let t = s.start("ada").unwrap();
-        assert_eq!(s.get(&t).unwrap().username, "ada");
-        assert!(s.get("other").is_none());
-        s.end(&t);
-        assert!(s.get(&t).is_none());
-        let short = Sessions::new(Duration::ZERO);
-        let t = short.start("ada").unwrap();
-        assert!(short.get(&t).is_none());
     }
 }

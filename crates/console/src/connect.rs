@@ -122,6 +122,8 @@ fn session(state: &ConsoleState, jwt: &str) -> Option<Session> {
 
 struct Item {
     name: String,
+    /// The provider's logo, served by Patchbay.
+    logo: String,
     unified_api: String,
     service_id: String,
     badge_label: &'static str,
@@ -234,6 +236,7 @@ async fn render_page(
             Some(&s.claims.consumer_id),
             None,
             None,
+            patchbay_server::service::connections::Offer::ALL,
         )
         .await
     {
@@ -253,6 +256,7 @@ async fn render_page(
             let has_grant = matches!(v.state, "authorized" | "callable" | "invalid");
             Item {
                 name: v.name.clone(),
+                logo: v.logo.clone(),
                 unified_api: v.unified_api.clone(),
                 service_id: v.service_id.clone(),
                 badge_label: badge.label,
@@ -362,10 +366,16 @@ async fn return_target(state: &ConsoleState, s: &Session) -> Option<String> {
 }
 
 /// Connect / Re-authorize: opens the OAuth transaction and sends the browser to Salesforce.
+#[derive(Deserialize, Default)]
+struct ConnectQuery {
+    login_url: Option<String>,
+}
+
 async fn connect(
     State(state): State<ConsoleState>,
     jar: CookieJar,
     Path((jwt, unified_api, service_id)): Path<(String, String, String)>,
+    Query(q): Query<ConnectQuery>,
 ) -> Response {
     let Some(s) = session(&state, &jwt) else {
         return expired();
@@ -380,6 +390,17 @@ async fn connect(
         .await;
     };
     let fail = |e: &patchbay_server::Error| customer_notice("oauth_connector", &e.message());
+    if let Some(login_url) = q.login_url.filter(|u| !u.trim().is_empty())
+        && let Err(e) = choose_login_host(&state, &s, &key, &login_url).await
+    {
+        return render_page(
+            &state,
+            &jwt,
+            &s,
+            Some(customer_notice("invalid_login_host", &e.message())),
+        )
+        .await;
+    }
     let view = match state.vault.get_connection(&key).await {
         Ok(v) => v,
         Err(e) => return render_page(&state, &jwt, &s, Some(fail(&e))).await,
@@ -435,6 +456,60 @@ async fn connect(
         }
         Err(e) => render_page(&state, &jwt, &s, Some(fail(&e))).await,
     }
+}
+
+/// The login host a connection without its own uses: the integration's, listed first.
+fn integration_login_host(form_fields: &[Value]) -> Option<String> {
+    let options = form_fields
+        .iter()
+        .find(|f| f["id"] == "login_url")?
+        .get("options")?
+        .as_array()?;
+    options
+        .first()
+        .and_then(|o| o["value"].as_str())
+        .map(str::to_owned)
+}
+
+/// Stores the login host given as `?login_url=` on the Connect link: adds the
+/// connection with it, or changes it (which gives up an existing grant, so only when the
+/// session may re-authorize).
+async fn choose_login_host(
+    state: &ConsoleState,
+    s: &Session,
+    key: &ConnectionKey,
+    login_url: &str,
+) -> Result<(), patchbay_server::Error> {
+    let current = state.vault.get_connection(key).await?;
+    let stored = current
+        .settings
+        .as_ref()
+        .and_then(|s| s.get("login_url"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| integration_login_host(&current.form_fields));
+    if current.state != "available" && stored.as_deref() == Some(login_url.trim()) {
+        return Ok(());
+    }
+    let has_grant = matches!(current.state, "authorized" | "callable" | "invalid");
+    if has_grant && !allowed_actions(&s.claims.settings).reauthorize {
+        return Err(patchbay_server::Error::ActionNotAllowed("reauthorize"));
+    }
+    let mut settings = Map::new();
+    settings.insert(
+        "login_url".to_owned(),
+        Value::String(login_url.trim().to_owned()),
+    );
+    let input = ConnectionInput {
+        enabled: Some(true),
+        settings: Some(settings),
+        metadata: None,
+    };
+    let actor = Actor::Session {
+        consumer_id: s.claims.consumer_id.to_string(),
+    };
+    state.vault.patch_connection(key, input, &actor).await?;
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]

@@ -16,8 +16,9 @@
 //!   API key's plaintext is rendered once on the page that created it, and provider text is
 //!   only ever rendered through askama's HTML escaping.
 //! - Every state-changing request is a POST carrying a CSRF token bound to the admin session
-//!   (or, on the connect page, to the session JWT); sign-in failures are rate-limited per user
-//!   name and per client address.
+//!   (or, on the connect page, to the session JWT); sign-in failures are throttled per
+//!   (client address, user name) with backoff and per client address, never per user name
+//!   alone, so a stranger cannot lock an admin out.
 //! - The hosted page is scoped by its session JWT: it only ever passes the JWT's application
 //!   and consumer to the service layer, never ids from the URL or the form.
 
@@ -52,7 +53,8 @@ pub use auth::{PasswordParams, create_admin_user, hash_password, verify_password
 pub struct ConsoleConfig {
     /// argon2id cost for new password hashes (verification reads the cost from the hash).
     pub password: PasswordParams,
-    /// Failed sign-ins allowed per user name (and, ×4, per client address) per window.
+    /// Failed sign-ins allowed per (client address, user name) before each further attempt
+    /// waits (30 s, doubling, up to the window); ×4 per client address across names.
     pub max_failed_logins: u32,
     pub failed_login_window: Duration,
     /// How long an admin stays signed in without activity.

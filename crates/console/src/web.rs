@@ -17,7 +17,7 @@ use patchbay_server::service::Vault;
 
 use crate::ConsoleConfig;
 use crate::auth::{AdminSession, Sessions, dummy_hash, same_token};
-use crate::limiter::FailureLimiter;
+use crate::limiter::{LoginThrottle, ThrottleConfig};
 use crate::views::MessagePage;
 
 /// Forms are small; anything bigger is refused before parsing.
@@ -35,9 +35,8 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 #[derive(Clone)]
 pub struct ConsoleState {
     pub(crate) vault: Vault,
-    pub(crate) config: ConsoleConfig,
     pub(crate) sessions: Arc<Sessions>,
-    pub(crate) limiter: Arc<FailureLimiter>,
+    pub(crate) limiter: Arc<LoginThrottle>,
     /// Verified instead of a real hash when the user name is unknown (equal timing).
     pub(crate) dummy_hash: Arc<String>,
     /// Keys the connect page's CSRF tokens (derived from the session JWT).
@@ -50,12 +49,17 @@ impl ConsoleState {
             .map(|t| t.expose_secret().to_owned())
             .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
         Self {
-            sessions: Arc::new(Sessions::new(config.admin_session_ttl)),
-            limiter: Arc::new(FailureLimiter::new(config.failed_login_window)),
+            sessions: Arc::new(Sessions::new(
+                config.admin_session_ttl,
+                vault.store().clone(),
+            )),
+            limiter: Arc::new(LoginThrottle::new(
+                ThrottleConfig::from_console(config.max_failed_logins, config.failed_login_window),
+                vault.store().clone(),
+            )),
             dummy_hash: Arc::new(dummy_hash(config.password)),
             connect_key: Arc::new(connect_key),
             vault,
-            config,
         }
     }
 
@@ -159,8 +163,13 @@ impl FromRequestParts<ConsoleState> for Admin {
         state: &ConsoleState,
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        jar.get(ADMIN_COOKIE)
-            .and_then(|c| state.sessions.get(c.value()))
+        let Some(cookie) = jar.get(ADMIN_COOKIE) else {
+            return Err(Redirect::to("/admin/login").into_response());
+        };
+        state
+            .sessions
+            .get(cookie.value())
+            .await
             .map(Admin)
             .ok_or_else(|| Redirect::to("/admin/login").into_response())
     }

@@ -95,7 +95,80 @@ pub struct ServeArgs {
     )]
     pub proxy_max_body_bytes: u64,
     #[command(flatten)]
+    pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub listener: ListenerArgs,
+    #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// Webhook delivery settings of `patchbay serve`.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Hosts (exact names or IP literals, comma-separated) that may receive webhooks although
+    /// they are private or loopback, for receivers inside your own network.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub webhook_allowed_hosts: Vec<String>,
+    /// Delays in ms between delivery tries (comma-separated); default Apideck's schedule
+    /// (3 min … 8 h, nine tries). For tests and staging.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_RETRY_DELAYS_MS", value_delimiter = ',')]
+    pub webhook_retry_delays_ms: Vec<i64>,
+    /// How long a receiver has to answer, in ms (default 60000, as Apideck).
+    #[arg(long, env = "PATCHBAY_WEBHOOK_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_timeout_ms: u64,
+    /// How often the delivery worker looks for due deliveries, in ms.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_TICK_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..))]
+    pub webhook_tick_ms: u64,
+}
+
+/// Slow-client timeouts and the connection cap (docs/deploy.md, "Slow clients"). Durations are
+/// `30s`, `500ms`, `2m` or plain seconds.
+#[derive(Debug, Clone, Args)]
+pub struct ListenerArgs {
+    /// Time from accepting a connection (or from the first byte of a keep-alive request) to a
+    /// complete request head; a client that trickles headers is cut off after it.
+    #[arg(long, env = "PATCHBAY_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: std::time::Duration,
+    /// Time from the request head to the end of the request body; past it the caller gets a
+    /// 408 envelope and the connection closes.
+    #[arg(long, env = "PATCHBAY_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: std::time::Duration,
+    /// How long a keep-alive connection may wait for its next request.
+    #[arg(long, env = "PATCHBAY_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// Connections served at once; more wait in the kernel's listen backlog. Keep it below the
+    /// process's open-file limit (`ulimit -n`).
+    #[arg(long, env = "PATCHBAY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// A reverse proxy (IP or network, repeatable) whose `X-Forwarded-For` names the client:
+    /// sign-in throttling counts per client address, so behind a proxy list it here or every
+    /// client looks like the proxy. Never list a network clients can send from.
+    #[arg(long = "trusted-proxy", env = "PATCHBAY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = patchbay_server::listener::IpNet::parse)]
+    pub trusted_proxies: Vec<patchbay_server::listener::IpNet>,
+}
+
+/// `30s`, `500ms`, `2m`, or a number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (try 30s, 500ms or 2m)"))?;
+    let d = match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "s" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(format!("`{s}`: the unit must be ms, s or m")),
+    };
+    if d.is_zero() {
+        return Err("a timeout must be longer than zero".to_owned());
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +227,13 @@ pub enum AppsCommand {
         /// Empty the redirect-URI allow-list.
         #[arg(long)]
         clear_redirect_uris: bool,
+        /// Extra browser origins (repeatable; the whole new list) that may call the
+        /// session-authenticated Vault API, beyond the redirect URIs' own origins.
+        #[arg(long = "cors-origin", conflicts_with = "clear_cors_origins")]
+        cors_origins: Vec<String>,
+        /// Empty the extra CORS origins (the redirect URIs' origins stay allowed).
+        #[arg(long)]
+        clear_cors_origins: bool,
         /// Print the updated application as JSON.
         #[arg(long)]
         json: bool,

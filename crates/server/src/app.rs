@@ -17,6 +17,7 @@ use patchbay_refresh::{Sweeper, SweeperConfig};
 use patchbay_store::Store;
 use tokio::net::TcpListener;
 
+use crate::listener::{ConnectionStats, ListenerOptions};
 use crate::routes::{AppState, router};
 use crate::service::keys::CANARY_META_KEY;
 use crate::service::{RevokePolicy, Vault, VaultOptions};
@@ -57,6 +58,10 @@ pub struct ServerConfig {
     pub proxy: crate::service::proxy::ProxyOptions,
     /// The request-log queue's size and how long a caller waits for room in it.
     pub request_log: crate::service::LogWriterOptions,
+    /// Webhook delivery options (`--webhook-allowed-hosts`, test knobs).
+    pub webhooks: crate::service::webhooks::WebhookOptions,
+    /// Slow-client timeouts and the connection cap of the accept loop.
+    pub listener: crate::listener::ListenerOptions,
 }
 
 /// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
@@ -77,6 +82,8 @@ impl ServerConfig {
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
             request_log: crate::service::LogWriterOptions::default(),
+            webhooks: crate::service::webhooks::WebhookOptions::default(),
+            listener: crate::listener::ListenerOptions::default(),
         }
     }
 
@@ -194,6 +201,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     options.revoke = config.revoke;
     options.proxy = config.proxy.clone();
     options.request_log = config.request_log;
+    options.webhooks = config.webhooks.clone();
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }
@@ -206,6 +214,8 @@ pub struct Application {
     vault: Vault,
     refresh_interval: Option<std::time::Duration>,
     extensions: Vec<RouterExtension>,
+    listener_options: ListenerOptions,
+    connections: Arc<ConnectionStats>,
 }
 
 impl Application {
@@ -241,6 +251,8 @@ impl Application {
             vault,
             refresh_interval: config.refresh_interval,
             extensions: config.extensions,
+            listener_options: config.listener,
+            connections: Arc::new(ConnectionStats::default()),
         })
     }
 
@@ -256,6 +268,11 @@ impl Application {
     /// The service layer the server uses, for tests and in-process tooling.
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// The accept loop's counters (connections by phase, timeouts), as `/metrics` reports them.
+    pub fn connection_stats(&self) -> Arc<ConnectionStats> {
+        Arc::clone(&self.connections)
     }
 
     /// Serves until the process stops or serving fails.
@@ -280,21 +297,33 @@ impl Application {
             )
             .spawn()
         });
+        let webhook_worker = self.vault.spawn_webhook_worker();
         let mut app = router(AppState {
             vault: self.vault.clone(),
         });
         for extension in &self.extensions {
             app = extension(&self.vault).merge(app);
         }
-        let served = axum::serve(
+        if self.base_url.starts_with("https://") {
+            // Served (through a TLS-terminating proxy) at an https URL: browsers must never
+            // fall back to http for the console or the connect page.
+            app = app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            ));
+        }
+        let served = crate::listener::serve(
             self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app,
+            self.listener_options,
+            self.connections,
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
         .await;
         if let Some(sweeper) = sweeper {
             sweeper.stop().await;
         }
+        webhook_worker.stop().await;
         // The request-log writer lingers before each batch; write what the last requests
         // queued before the process goes away.
         self.vault.flush_request_logs().await;

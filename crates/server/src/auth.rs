@@ -79,6 +79,8 @@ struct Verified {
     unified_apis: Option<Vec<String>>,
     /// False when the session's `settings.show_logs` is false.
     show_logs: bool,
+    /// The session's `settings.hide_resource_settings`.
+    hide_resource_settings: bool,
 }
 
 async fn verify(
@@ -104,14 +106,17 @@ async fn verify(
             allow_actions: None,
             unified_apis: None,
             show_logs: true,
+            hide_resource_settings: false,
         });
-    }
-    if !allow_session || scope != Scope::Vault {
-        return Err(Error::Unauthorized);
     }
     let claims = state.vault.verify_session(token)?;
     if claims.application_id.as_str() != app_header {
         return Err(Error::Unauthorized);
+    }
+    if !allow_session || scope != Scope::Vault {
+        // A genuine session of this application on an API-key-only operation: saying so
+        // reveals nothing the holder does not know, and tells the integrator what to fix.
+        return Err(Error::ApiKeyRequired("This operation"));
     }
     let allow_actions = claims
         .settings
@@ -137,6 +142,11 @@ async fn verify(
         .get("show_logs")
         .and_then(serde_json::Value::as_bool)
         != Some(false);
+    let hide_resource_settings = claims
+        .settings
+        .get("hide_resource_settings")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true);
     Ok(Verified {
         app: claims.application_id,
         actor: Actor::Session {
@@ -146,6 +156,7 @@ async fn verify(
         allow_actions,
         unified_apis,
         show_logs,
+        hide_resource_settings,
     })
 }
 
@@ -190,9 +201,50 @@ pub struct ConsumerCaller {
     pub actor: Actor,
     allow_actions: Option<Vec<String>>,
     show_logs: bool,
+    hide_resource_settings: bool,
 }
 
 impl ConsumerCaller {
+    /// A session with `settings.hide_resource_settings: true` may not change resource
+    /// settings (the modal hides them; the API agrees).
+    pub fn ensure_resource_settings(&self) -> Result<(), Error> {
+        if self.hide_resource_settings {
+            Err(Error::ActionNotAllowed("resource_settings"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// True when the credential is a session token rather than an API key.
+    pub fn is_session(&self) -> bool {
+        matches!(self.actor, Actor::Session { .. })
+    }
+
+    /// Operations that change credentials or the application's own data take an API key, as
+    /// in Apideck: a session token lives in a browser and may only do what its session allows.
+    pub fn ensure_api_key(&self, what: &'static str) -> Result<(), Error> {
+        if self.is_session() {
+            Err(Error::ApiKeyRequired(what))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the caller may do `action` (an API key may do everything).
+    pub fn allows(&self, action: &str) -> bool {
+        self.allow_actions
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|a| a == action))
+    }
+
+    /// What the connection views offered to this caller may contain.
+    pub fn offer(&self) -> crate::service::connections::Offer {
+        crate::service::connections::Offer {
+            reauthorize: self.allows("reauthorize"),
+            disconnect: self.allows("disconnect"),
+        }
+    }
+
     /// A session with `settings.show_logs: false` may not read the request log.
     pub fn ensure_logs_visible(&self) -> Result<(), Error> {
         if self.show_logs {
@@ -205,11 +257,10 @@ impl ConsumerCaller {
     /// Sessions may restrict what the hosted UI offers (`delete`, `disconnect`, `reauthorize`,
     /// `disable`); the API enforces the same list. API keys may do everything.
     pub fn ensure_action(&self, action: &'static str) -> Result<(), Error> {
-        match &self.allow_actions {
-            Some(allowed) if !allowed.iter().any(|a| a == action) => {
-                Err(Error::ActionNotAllowed(action))
-            }
-            _ => Ok(()),
+        if self.allows(action) {
+            Ok(())
+        } else {
+            Err(Error::ActionNotAllowed(action))
         }
     }
 }
@@ -228,6 +279,7 @@ impl FromRequestParts<AppState> for ConsumerCaller {
             actor: v.actor,
             allow_actions: v.allow_actions,
             show_logs: v.show_logs,
+            hide_resource_settings: v.hide_resource_settings,
         })
     }
 }
@@ -260,6 +312,8 @@ pub struct MaybeConsumerCaller {
     pub consumer: Option<ConsumerId>,
     /// A session's `settings.unified_apis`: only these APIs are listed.
     pub unified_apis: Option<Vec<String>>,
+    /// What the listed connections may offer this caller.
+    pub offer: crate::service::connections::Offer,
 }
 
 impl FromRequestParts<AppState> for MaybeConsumerCaller {
@@ -271,10 +325,20 @@ impl FromRequestParts<AppState> for MaybeConsumerCaller {
         if let Some(c) = &consumer {
             note_for_log(parts, &v.app, c);
         }
+        let allows = |action: &str| {
+            v.allow_actions
+                .as_ref()
+                .is_none_or(|allowed| allowed.iter().any(|a| a == action))
+        };
+        let offer = crate::service::connections::Offer {
+            reauthorize: allows("reauthorize"),
+            disconnect: allows("disconnect"),
+        };
         Ok(MaybeConsumerCaller {
             app: v.app,
             consumer,
             unified_apis: v.unified_apis,
+            offer,
         })
     }
 }

@@ -34,6 +34,9 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The request body did not arrive within the server's body-read timeout.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// `Authorization` or `x-apideck-app-id` is absent. Named, unlike [`Error::Unauthorized`]:
     /// which headers a request carries is the caller's own knowledge, so saying it reveals
     /// nothing about keys or applications.
@@ -49,6 +52,10 @@ pub enum Error {
     /// A session whose `settings.allow_actions` excludes this action.
     #[error("the session does not allow the `{0}` action")]
     ActionNotAllowed(&'static str),
+    /// A session token on an operation that takes an API key only (credential import and
+    /// export, anything that changes credentials or the application's own data).
+    #[error("`{0}` takes an API key, not a session token")]
+    ApiKeyRequired(&'static str),
     /// A named thing does not exist for this caller. Objects of other tenants land here too.
     #[error("{entity} not found")]
     NotFound { entity: &'static str },
@@ -95,6 +102,9 @@ pub enum Error {
     Downstream(String),
     #[error("not implemented: {0}")]
     NotImplemented(&'static str),
+    /// A spec operation that cannot apply to this connector (the reason is the detail).
+    #[error("not applicable: {0}")]
+    NotApplicable(&'static str),
     /// A unified CRM API error; the unified crate names its class and status.
     #[error("{0}")]
     Unified(#[from] patchbay_unified::UnifiedError),
@@ -171,6 +181,11 @@ impl Error {
                 "RequestValidationError",
                 "Request body too large",
             ),
+            Error::RequestTimeout => row(
+                S::REQUEST_TIMEOUT,
+                "RequestTimeoutError",
+                "Request body not received in time",
+            ),
             // 401 as Apideck's UnauthorizedError ("from missing header params to passing an
             // incorrect authorization token"); a missing consumer header is a 400 instead.
             Error::Unauthorized | Error::MissingAuthHeader(_) => {
@@ -185,6 +200,11 @@ impl Error {
                 S::FORBIDDEN,
                 "ForbiddenError",
                 "The session does not allow this action",
+            ),
+            Error::ApiKeyRequired(_) => row(
+                S::FORBIDDEN,
+                "ForbiddenError",
+                "This operation requires an API key",
             ),
             Error::NotFound { .. } => row(S::NOT_FOUND, "EntityNotFoundError", "Unknown entity"),
             Error::ConnectionNotFound | Error::NoSuchConnection(_) => row(
@@ -251,6 +271,11 @@ impl Error {
             Error::NotImplemented(_) => {
                 row(S::NOT_IMPLEMENTED, "NotImplementedError", "Not Implemented")
             }
+            Error::NotApplicable(_) => row(
+                S::UNPROCESSABLE_ENTITY,
+                "UnprocessableEntityError",
+                "Unprocessable Entity",
+            ),
             Error::ConnectorCredentials { .. } => row(
                 S::UNAUTHORIZED,
                 "ConnectorCredentialsError",
@@ -315,7 +340,9 @@ impl Error {
                 Value::String(format!("Missing required header {h}: {}", header_hint(h)))
             }
             Error::MissingScope(s) => Value::String(format!("This endpoint needs an API key with the `{s}` scope")),
-            Error::NotImplemented(what) => Value::String((*what).to_owned()),
+            Error::NotImplemented(what) | Error::NotApplicable(what) => {
+                Value::String((*what).to_owned())
+            }
             Error::UnknownCrmResource(name) => Value::String(unknown_resource_detail(name)),
             Error::InvalidCursor => Value::String(patchbay_unified::error::RESTART_WITHOUT_CURSOR.to_owned()),
             Error::BodyTooLarge { limit, downstream } => Value::String(if *downstream {
@@ -330,12 +357,22 @@ impl Error {
                 detail: Some(d), ..
             }
             | Error::TokenRefresh { detail: d, .. } => (**d).clone(),
+            Error::ActionNotAllowed("resource_settings") => Value::String(
+                "The session's settings.hide_resource_settings is true".to_owned(),
+            ),
             Error::ActionNotAllowed(a) => Value::String(format!(
                 "The session's settings.allow_actions does not include `{a}`"
+            )),
+            Error::ApiKeyRequired(what) => Value::String(format!(
+                "{what} takes an API key (Authorization: Bearer pbk_…); a Vault session token cannot call it"
             )),
             Error::UnsupportedMediaType => {
                 Value::String("Send the body with Content-Type: application/json".to_owned())
             }
+            Error::RequestTimeout => Value::String(
+                "The whole request body must arrive within the server's body-read timeout (--body-read-timeout); send it without pauses"
+                    .to_owned(),
+            ),
             Error::PayloadTooLarge => Value::String(format!(
                 "The body exceeds the limit of {} bytes",
                 crate::app::BODY_LIMIT_BYTES
@@ -541,6 +578,7 @@ mod tests {
             Error::Unauthorized,
             Error::MissingScope("export"),
             Error::ActionNotAllowed("delete"),
+            Error::ApiKeyRequired("import"),
             Error::NotFound { entity: "consumer" },
             Error::ConnectionNotFound,
             Error::NoSuchConnection("x".into()),
@@ -559,6 +597,7 @@ mod tests {
             Error::OAuthConnector("x".into()),
             Error::Downstream("x".into()),
             Error::NotImplemented("x"),
+            Error::NotApplicable("x"),
             Error::ConnectorCredentials {
                 message: "x".into(),
                 detail: None,

@@ -44,6 +44,7 @@ pub mod auth;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod listener;
 pub mod routes;
 pub mod service;
 

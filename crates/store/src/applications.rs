@@ -113,3 +113,61 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// CORS origins live beside the application row, read and written on their own, so that the
+/// row type (and everything that builds one) stays as it was.
+impl Store {
+    /// The application's extra CORS origins; `None` when the application does not exist.
+    pub async fn get_cors_origins(&self, id: &ApplicationId) -> Result<Option<Vec<String>>> {
+        let row = sqlx::query("SELECT cors_origins FROM applications WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(origins_from_row).transpose()
+    }
+
+    /// Replaces the application's extra CORS origins; false when it does not exist.
+    pub async fn set_cors_origins(
+        &self,
+        id: &ApplicationId,
+        origins: &[String],
+        now_ms: i64,
+    ) -> Result<bool> {
+        let json = serde_json::to_string(origins).map_err(|_| StoreError::Corrupt {
+            column: "cors_origins",
+        })?;
+        let done =
+            sqlx::query("UPDATE applications SET cors_origins = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.as_str())
+                .bind(json)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+impl Store {
+    /// Every application's redirect URIs and extra CORS origins (for CORS preflights).
+    pub async fn list_cors_sources(&self) -> Result<Vec<(Vec<String>, Vec<String>)>> {
+        let rows = sqlx::query("SELECT redirect_uris, cors_origins FROM applications")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let uris = serde_json::from_str(&row.text("redirect_uris")?).map_err(|_| {
+                    StoreError::Corrupt {
+                        column: "redirect_uris",
+                    }
+                })?;
+                Ok((uris, origins_from_row(row)?))
+            })
+            .collect()
+    }
+}
+
+fn origins_from_row(row: &AnyRow) -> Result<Vec<String>> {
+    serde_json::from_str(&row.text("cors_origins")?).map_err(|_| StoreError::Corrupt {
+        column: "cors_origins",
+    })
+}

@@ -325,3 +325,30 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// Sets (or clears) the connection's own login host. Its grant belongs to the old host, so
+    /// callers clear the tokens in the same change when it has any.
+    pub async fn set_login_url_override(
+        &self,
+        app: &ApplicationId,
+        id: &ConnectionId,
+        login_url: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool> {
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query(
+                "UPDATE connections SET login_url_override = $3, updated_at = $4 \
+                 WHERE application_id = $1 AND id = $2",
+            )
+            .bind(app.as_str())
+            .bind(id.as_str())
+            .bind(login_url)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+}

@@ -17,7 +17,9 @@ mod api_keys;
 mod applications;
 mod audit;
 mod connections;
+mod console;
 mod consumers;
+mod custom_mappings;
 mod error;
 mod integrations;
 mod logs;
@@ -41,7 +43,9 @@ pub use api_keys::{ApiKeyRow, NewApiKey, TOUCH_GRANULARITY_MS};
 pub use applications::{ApplicationRow, NewApplication};
 pub use audit::{AuditEntry, AuditScope, NewAuditEntry};
 pub use connections::{ConnectionPatch, ConnectionRow, NewConnection, TokenWrite};
+pub use console::{AdminSessionRow, ThrottleRow};
 pub use consumers::{ConsumerFilter, ConsumerRow};
+pub use custom_mappings::{CustomMappingRow, MappingKey};
 pub use error::StoreError;
 pub use integrations::{IntegrationRow, IntegrationWrite};
 pub use logs::{
@@ -191,6 +195,27 @@ impl Store {
     /// The underlying pool, for health checks. Repository code stays inside this crate.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// How many of this binary's migrations the database has not applied (readiness: a node
+    /// must not serve a schema it does not expect). Migrations applied by a newer binary on
+    /// another node do not count.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(&self.pool)
+            .await?;
+        let applied: std::collections::HashSet<i64> = rows
+            .iter()
+            .map(|r| sqlx::Row::try_get::<i64, _>(r, "version"))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .count())
     }
 
     /// A cheap round trip, for readiness probes.

@@ -11,7 +11,7 @@ use super::DIALECT;
 use super::ids::{IdKind, is_valid_id, kind_of};
 use super::request::{Method, SalesforceRequest};
 use super::tables::{self, PIPELINE_ID};
-use super::writes::{NOTE_PARENTS, to_salesforce};
+use super::writes::{NOTE_PARENTS, to_salesforce_reporting};
 use crate::table::{ObjectMap, read_record as read_with};
 
 /// The object a resource maps to by default (activities: Event).
@@ -220,13 +220,15 @@ fn read_parent(fields: &Map<String, Value>, out: &mut Map<String, Value>) {
 pub fn plan_create(resource: Resource, body: Value) -> Result<SalesforceRequest, UnifiedError> {
     unsupported_write(resource, "create")?;
     let body = validate_body(resource, Write::Create, body)?;
-    let (map, fields) = to_salesforce(resource, None, &body, Write::Create)?;
-    Ok(SalesforceRequest::record(
+    let (map, written) = to_salesforce_reporting(resource, None, &body, Write::Create)?;
+    let mut call = SalesforceRequest::record(
         Method::Post,
         map.object,
         None,
-        Some(Value::Object(fields)),
-    ))
+        Some(Value::Object(written.fields)),
+    );
+    call.ignored = written.ignored;
+    Ok(call)
 }
 
 /// The call that updates a record (PATCH: absent fields stay, `null` clears).
@@ -238,13 +240,15 @@ pub fn plan_update(
     unsupported_write(resource, "update")?;
     check_id(resource, id)?;
     let body = validate_body(resource, Write::Update, body)?;
-    let (map, fields) = to_salesforce(resource, Some(id), &body, Write::Update)?;
-    Ok(SalesforceRequest::record(
+    let (map, written) = to_salesforce_reporting(resource, Some(id), &body, Write::Update)?;
+    let mut call = SalesforceRequest::record(
         Method::Patch,
         map.object,
         Some(id),
-        Some(Value::Object(fields)),
-    ))
+        Some(Value::Object(written.fields)),
+    );
+    call.ignored = written.ignored;
+    Ok(call)
 }
 
 /// The call that deletes a record. Users cannot be deleted in Salesforce (deactivate them with

@@ -29,6 +29,9 @@ pub struct SalesforceRequest {
     pub query: Vec<(String, String)>,
     /// JSON body for POST and PATCH.
     pub body: Option<Value>,
+    /// Parts of a write's unified body that Salesforce's object cannot hold and that were
+    /// left out (`websites[0]`, `addresses`…), for the response to name.
+    pub ignored: Vec<String>,
 }
 
 impl SalesforceRequest {
@@ -38,6 +41,7 @@ impl SalesforceRequest {
             path: "query".to_owned(),
             query: vec![("q".to_owned(), soql)],
             body: None,
+            ignored: Vec::new(),
         }
     }
 
@@ -56,6 +60,7 @@ impl SalesforceRequest {
             path,
             query: Vec::new(),
             body,
+            ignored: Vec::new(),
         }
     }
 }

@@ -11,7 +11,7 @@ use super::records::{default_map, is_task_type, map_for_id};
 use super::tables;
 use super::{DIALECT, SERVICE_ID};
 use crate::table::ObjectMap;
-use crate::write::write_record;
+use crate::write::{Written, write_record_reporting};
 
 /// Note parents in the order a note's single `ParentId` is chosen on write.
 pub(crate) const NOTE_PARENTS: [&str; 5] = [
@@ -29,11 +29,25 @@ pub fn to_salesforce(
     body: &Map<String, Value>,
     write: Write,
 ) -> Result<(&'static ObjectMap, Map<String, Value>), UnifiedError> {
+    to_salesforce_reporting(resource, id, body, write).map(|(map, w)| (map, w.fields))
+}
+
+/// [`to_salesforce`], plus the parts of the body the object cannot hold (see
+/// [`crate::write::write_record_reporting`]).
+pub fn to_salesforce_reporting(
+    resource: Resource,
+    id: Option<&str>,
+    body: &Map<String, Value>,
+    write: Write,
+) -> Result<(&'static ObjectMap, Written), UnifiedError> {
     let map = match resource {
         Resource::Activities => activity_map(id, body)?,
         _ => default_map(resource),
     };
-    let mut fields = write_record(map, &DIALECT, SERVICE_ID, body, write)?;
+    let Written {
+        mut fields,
+        ignored,
+    } = write_record_reporting(map, &DIALECT, SERVICE_ID, body, write)?;
     match resource {
         Resource::Contacts | Resource::Leads => split_name(body, &mut fields),
         Resource::Opportunities if write == Write::Create => {
@@ -50,11 +64,37 @@ pub fn to_salesforce(
                 "to create a Salesforce opportunity",
             )?;
         }
+        Resource::Users if write == Write::Create => default_alias(&mut fields),
         Resource::Activities => write_activity_quirks(map, body, &mut fields, write)?,
         Resource::Notes => write_note_parent(body, &mut fields, write)?,
         _ => {}
     }
-    Ok((map, fields))
+    Ok((map, Written { fields, ignored }))
+}
+
+/// `User.Alias` is required and the unified User has no field for it: derived as Salesforce's
+/// own New User page does (first letter of the first name, then the last name; at most 8
+/// characters), unless `pass_through` set one.
+fn default_alias(fields: &mut Map<String, Value>) {
+    if fields.get("Alias").is_some_and(|v| !v.is_null()) {
+        return;
+    }
+    let text = |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or_default();
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let mut alias: String = clean(text("FirstName")).chars().take(1).collect();
+    alias.push_str(&clean(text("LastName")));
+    if alias.is_empty() {
+        alias = clean(text("Username").split('@').next().unwrap_or_default());
+    }
+    let alias: String = alias.chars().take(8).collect();
+    if !alias.is_empty() {
+        fields.insert("Alias".to_owned(), Value::String(alias));
+    }
 }
 
 fn require(

@@ -22,7 +22,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// A headless Chromium session; chromedriver is killed when this is dropped.
-struct Browser {
+pub(crate) struct Browser {
     driver: Option<WebDriver>,
     chromedriver: Child,
     _profile: tempfile::TempDir,
@@ -36,11 +36,11 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    fn d(&self) -> &WebDriver {
+    pub(crate) fn d(&self) -> &WebDriver {
         self.driver.as_ref().expect("driver")
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(d) = self.driver.take() {
             let _ = d.quit().await;
         }
@@ -49,7 +49,7 @@ impl Browser {
 
 /// Starts chromedriver and a browser, or `None` (with a notice) when Chromium is not installed
 /// and this is not CI.
-async fn browser() -> Option<Browser> {
+pub(crate) async fn browser() -> Option<Browser> {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         let msg = format!(
             "browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install -y chromium chromium-driver)"
@@ -114,14 +114,14 @@ fn screenshot_path(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-async fn shot(d: &WebDriver, name: &str) {
+pub(crate) async fn shot(d: &WebDriver, name: &str) {
     d.screenshot(&screenshot_path(name))
         .await
         .expect("screenshot");
 }
 
 /// Waits until the element's text contains `want`; returns the text.
-async fn wait_text(d: &WebDriver, by: By, want: &str) -> String {
+pub(crate) async fn wait_text(d: &WebDriver, by: By, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut last = String::new();
     loop {
@@ -146,7 +146,7 @@ async fn wait_text(d: &WebDriver, by: By, want: &str) -> String {
     }
 }
 
-async fn wait_for(d: &WebDriver, by: By) -> WebElement {
+pub(crate) async fn wait_for(d: &WebDriver, by: By) -> WebElement {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(el) = d.find(by.clone()).await {
@@ -164,7 +164,7 @@ async fn wait_for(d: &WebDriver, by: By) -> WebElement {
     }
 }
 
-async fn type_into(d: &WebDriver, id: &str, text: &str) {
+pub(crate) async fn type_into(d: &WebDriver, id: &str, text: &str) {
     let el = d.find(By::Id(id)).await.expect(id);
     el.clear().await.expect("clear");
     el.send_keys(text).await.expect("type");
@@ -203,7 +203,7 @@ async fn to_consent_page(d: &WebDriver, app: &TestApp, session_uri: &str) {
 }
 
 /// On the emulator's login page: sign in and wait for the consent page.
-async fn login_and_consent(d: &WebDriver, app: &TestApp) {
+pub(crate) async fn login_and_consent(d: &WebDriver, app: &TestApp) {
     wait_for(d, By::Id("Login")).await;
     let at = d.current_url().await.unwrap().to_string();
     assert!(

@@ -604,6 +604,11 @@ async fn the_hosted_page_honours_settings_and_theme() {
         all.contains("id=\"delete-crm-salesforce\"")
             && all.contains("id=\"disable-crm-salesforce\"")
     );
+    // Each card shows the provider's logo, served by Patchbay.
+    assert!(
+        all.contains("/assets/connectors/salesforce-logo.svg"),
+        "{all}"
+    );
     let csrf = csrf_of(&all);
     let res = app
         .client()

@@ -3,5 +3,8 @@
 //! server, database and Salesforce emulator.
 
 mod browser;
+mod embed;
 mod http;
+mod nodes;
 mod support;
+mod throttle;

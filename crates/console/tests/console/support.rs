@@ -23,6 +23,8 @@ pub struct Knobs {
     pub https_public_url: bool,
     /// Seconds before the emulator's app becomes active (a freshly created External Client App).
     pub activation_delay_secs: u64,
+    /// Trust `X-Forwarded-For` from 127.0.0.1, so a test can speak for several client addresses.
+    pub behind_proxy: bool,
 }
 
 impl Default for Knobs {
@@ -33,6 +35,7 @@ impl Default for Knobs {
             max_failed_logins: 5,
             https_public_url: false,
             activation_delay_secs: 0,
+            behind_proxy: false,
         }
     }
 }
@@ -64,6 +67,10 @@ pub async fn spawn(knobs: Knobs) -> TestApp {
         config.public_url = Some("https://patchbay.example.test".to_owned());
     }
     config.revoke.first_backoff = std::time::Duration::from_millis(10);
+    if knobs.behind_proxy {
+        config.listener.trusted_proxies =
+            vec![patchbay_server::listener::IpNet::parse("127.0.0.1").expect("ip")];
+    }
     config
         .extensions
         .push(patchbay_console::extension_with(ConsoleConfig {

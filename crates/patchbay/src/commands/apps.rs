@@ -31,26 +31,38 @@ pub async fn run(cmd: AppsCommand) -> anyhow::Result<()> {
             name,
             redirect_uris,
             clear_redirect_uris,
+            cors_origins,
+            clear_cors_origins,
             json,
             store,
         } => {
             let id = app_id(&app)?;
             // Given at least once, --redirect-uri is the whole new list; absent, the list stays.
             let uris = (clear_redirect_uris || !redirect_uris.is_empty()).then_some(redirect_uris);
-            if name.is_none() && uris.is_none() {
+            let origins = (clear_cors_origins || !cors_origins.is_empty()).then_some(cors_origins);
+            if name.is_none() && uris.is_none() && origins.is_none() {
                 anyhow::bail!(
-                    "nothing to change: give --name, --redirect-uri (repeatable) or --clear-redirect-uris"
+                    "nothing to change: give --name, --redirect-uri (repeatable), --clear-redirect-uris, --cors-origin (repeatable) or --clear-cors-origins"
                 );
             }
             let vault = open(&store).await?;
+            if let Some(origins) = &origins {
+                vault.set_cors_origins(&id, origins).await?;
+            }
             let updated = vault
                 .update_application(&id, name.as_deref(), uris.as_deref())
                 .await?;
             let view = ApplicationView::from(&updated);
+            let cors = vault.cors_origins(&id).await?;
             if json {
-                print_json(&view)?;
+                let mut v = serde_json::to_value(&view)?;
+                v["cors_origins"] = json!(cors);
+                print_json(&v)?;
             } else {
                 print_app(&view);
+                if !cors.is_empty() {
+                    println!("  extra CORS origins: {}", cors.join(" "));
+                }
             }
         }
         AppsCommand::List { json, store } => {

@@ -11,6 +11,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = server_config(&args.store, args.listen);
     config.extensions.extend(super::extensions());
     config.proxy.max_body_bytes = args.proxy_max_body_bytes;
+    config.webhooks = webhook_options(&args.webhooks)?;
+    config.listener.header_read_timeout = args.listener.header_read_timeout;
+    config.listener.body_read_timeout = args.listener.body_read_timeout;
+    config.listener.idle_timeout = args.listener.idle_timeout;
+    config.listener.max_connections = args.listener.max_connections as usize;
+    config.listener.trusted_proxies = args.listener.trusted_proxies.clone();
     let app = Application::build(config)
         .await
         .context("Patchbay refused to start")?;
@@ -24,4 +30,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     Ok(())
+}
+
+/// `--webhook-*` flags as the server's options.
+fn webhook_options(
+    args: &crate::cli::WebhookArgs,
+) -> anyhow::Result<patchbay_server::service::webhooks::WebhookOptions> {
+    let mut options = patchbay_server::service::webhooks::WebhookOptions {
+        allowed_hosts: args
+            .webhook_allowed_hosts
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
+        tick: std::time::Duration::from_millis(args.webhook_tick_ms),
+        ..Default::default()
+    };
+    if !args.webhook_retry_delays_ms.is_empty() {
+        options.retry = patchbay_webhooks::RetrySchedule::new(args.webhook_retry_delays_ms.clone())
+            .ok_or_else(|| {
+                anyhow::anyhow!("--webhook-retry-delays-ms: delays must be 0 or more")
+            })?;
+    }
+    Ok(options)
 }

@@ -7,3 +7,4 @@ mod doctor;
 mod first_hour;
 mod serve;
 mod support;
+mod webhooks;

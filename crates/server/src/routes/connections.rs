@@ -53,7 +53,13 @@ async fn list(
     let api = q.get("api").filter(|s| !s.is_empty());
     let mut list = state
         .vault
-        .list_connections(&caller.app, caller.consumer.as_ref(), api, configured)
+        .list_connections(
+            &caller.app,
+            caller.consumer.as_ref(),
+            api,
+            configured,
+            caller.offer,
+        )
         .await?;
     if let Some(apis) = &caller.unified_apis {
         list.retain(|c| apis.contains(&c.unified_api));
@@ -66,8 +72,11 @@ async fn get_one(
     c: ConsumerCaller,
     ApiPath(p): ApiPath<(String, String)>,
 ) -> Result<Response> {
+    let offer = c.offer();
     let key = key(c.app, c.consumer, &p)?;
-    Ok(envelope::ok(state.vault.get_connection(&key).await?))
+    Ok(envelope::ok(
+        state.vault.get_connection_offered(&key, offer).await?,
+    ))
 }
 
 async fn add(
@@ -76,12 +85,17 @@ async fn add(
     ApiPath(p): ApiPath<(String, String)>,
     OptionalJson(body): OptionalJson<ConnectionInput>,
 ) -> Result<Response> {
+    if body.as_ref().is_some_and(|b| b.metadata.is_some()) {
+        c.ensure_api_key("Writing connection metadata")?;
+    }
+    let offer = c.offer();
     let key = key(c.app, c.consumer, &p)?;
+    state
+        .vault
+        .add_connection(&key, body.unwrap_or_default(), &c.actor)
+        .await?;
     Ok(envelope::ok(
-        state
-            .vault
-            .add_connection(&key, body.unwrap_or_default(), &c.actor)
-            .await?,
+        state.vault.get_connection_offered(&key, offer).await?,
     ))
 }
 
@@ -94,9 +108,22 @@ async fn update(
     if body.enabled == Some(false) {
         c.ensure_action("disable")?;
     }
+    if body.metadata.is_some() {
+        c.ensure_api_key("Writing connection metadata")?;
+    }
+    let changes_host = body
+        .settings
+        .as_ref()
+        .is_some_and(|s| s.contains_key("login_url"));
+    let offer = c.offer();
     let key = key(c.app, c.consumer, &p)?;
+    if changes_host && !offer.reauthorize && state.vault.connection_has_tokens(&key).await? {
+        // A new login host gives up the current grant: that is re-authorizing.
+        return Err(Error::ActionNotAllowed("reauthorize"));
+    }
+    state.vault.patch_connection(&key, body, &c.actor).await?;
     Ok(envelope::ok(
-        state.vault.update_connection(&key, body).await?,
+        state.vault.get_connection_offered(&key, offer).await?,
     ))
 }
 
@@ -117,6 +144,7 @@ async fn import(
     ApiPath(p): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ImportRequest>,
 ) -> Result<Response> {
+    c.ensure_api_key("Importing credentials")?;
     let key = key(c.app, c.consumer, &p)?;
     Ok(envelope::ok(
         state.vault.import_connection(&key, body, &c.actor).await?,
@@ -134,6 +162,8 @@ async fn validate(
     ApiPath(p): ApiPath<(String, String)>,
     OptionalJson(_body): OptionalJson<Empty>,
 ) -> Result<Response> {
+    // Validation refreshes the stored tokens: a credential change, so not a session's call.
+    c.ensure_api_key("Validating a connection")?;
     let key = key(c.app, c.consumer, &p)?;
     Ok(envelope::ok(state.vault.validate_connection(&key).await?))
 }
@@ -170,7 +200,12 @@ async fn callback_state(
     ApiPath(p): ApiPath<(String, String)>,
     OptionalJson(body): OptionalJson<CallbackStateRequest>,
 ) -> Result<Response> {
+    let may_reauthorize = c.allows("reauthorize");
     let key = key(c.app, c.consumer, &p)?;
+    if !may_reauthorize && state.vault.connection_has_tokens(&key).await? {
+        // A new authorization replaces the connection's tokens.
+        return Err(Error::ActionNotAllowed("reauthorize"));
+    }
     let body = body.unwrap_or_default();
     let s = state
         .vault

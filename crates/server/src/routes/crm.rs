@@ -123,6 +123,13 @@ fn render(reply: CrmReply) -> Response {
     if let Some(time) = reply.downstream {
         response.extensions_mut().insert(ProviderTime(time));
     }
+    if !reply.ignored.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&reply.ignored.join(", "))
+    {
+        response
+            .headers_mut()
+            .insert("x-patchbay-ignored-fields", v);
+    }
     if let Some(usage) = reply.usage {
         let headers = response.headers_mut();
         headers.insert(

@@ -2,15 +2,21 @@
 //! convert the result.
 
 mod admin;
+mod assets;
 mod connections;
 mod consumers;
+mod cors;
 mod crm;
+mod custom_mappings;
 pub(crate) mod logs;
 mod oauth;
+mod ops;
+mod popup;
 mod proxy;
 mod request_log;
 mod sessions;
 mod unsupported;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -55,10 +61,11 @@ fn override_method(mut req: Request) -> Request {
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     // The override must happen before routing, so the routed app sits behind it.
-    let routed = routes(state);
+    let routed = routes(state.clone());
     Router::new().fallback_service(
         tower::ServiceBuilder::new()
             .map_request(override_method)
+            .layer(axum::middleware::from_fn_with_state(state, cors::layer))
             .service(routed),
     )
 }
@@ -71,16 +78,21 @@ fn routes(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(logs::router())
         .merge(unsupported::router())
+        .merge(custom_mappings::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request_log::record,
         ));
     Router::new()
         .route("/health", get(health))
+        .merge(ops::router())
         .merge(admin::router())
+        .merge(popup::router())
+        .merge(assets::router())
         .merge(vault)
         .merge(proxy::router())
         .merge(crm::router(state.clone()))
+        .merge(webhooks::router())
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))

@@ -91,10 +91,17 @@ fn escape_html(s: &str) -> String {
     out
 }
 
-/// The spec answers these with 301. `no-store` keeps browsers from caching it.
+/// The spec answers authorize and revoke links with 301. `no-store` keeps browsers from
+/// caching it.
 fn redirect(location: &str) -> Response {
+    redirect_with(StatusCode::MOVED_PERMANENTLY, location)
+}
+
+/// The callback answers 303: a permanent redirect may be cached, and a cached callback would
+/// send a later visit of the same URL (which carries a used code) straight to the application.
+fn redirect_with(status: StatusCode, location: &str) -> Response {
     match HeaderValue::from_str(location) {
-        Ok(v) => private((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, v)]).into_response()),
+        Ok(v) => private((status, [(header::LOCATION, v)]).into_response()),
         Err(_) => private(
             Error::validation("redirect target is not a valid header value").into_response(),
         ),
@@ -149,7 +156,7 @@ async fn callback(
     match state.vault.finish_connect(uri.query().unwrap_or("")).await {
         Ok(outcome) => {
             slot.set(&outcome.application_id, &outcome.consumer_id);
-            redirect(&outcome.location)
+            redirect_with(StatusCode::SEE_OTHER, &outcome.location)
         }
         Err(e) => private(browser_error(e, &headers)),
     }

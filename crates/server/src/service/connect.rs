@@ -69,7 +69,8 @@ impl Vault {
             service_id: link.service_id,
         };
         let application = self.get_application(&key.application_id).await?;
-        let redirect_uri = allowed_redirect(&application, req.redirect_uri.as_deref())?;
+        let redirect_uri =
+            allowed_redirect(&application, req.redirect_uri.as_deref(), self.public_url())?;
         self.open_authorization(
             &key,
             &redirect_uri,
@@ -88,7 +89,7 @@ impl Vault {
         redirect_uri: Option<&str>,
     ) -> Result<String> {
         let application = self.get_application(&key.application_id).await?;
-        let redirect_uri = allowed_redirect(&application, redirect_uri)?;
+        let redirect_uri = allowed_redirect(&application, redirect_uri, self.public_url())?;
         let (_, state) = self
             .open_authorization(key, &redirect_uri, None, None)
             .await?;
@@ -420,11 +421,27 @@ struct RedeemError {
     description: String,
 }
 
-/// The redirect target: the exact allow-listed URI, or the application's first one when the
-/// caller gave none. Anything else is `OAuthRedirectUriError`; there is no open redirect.
-pub(crate) fn allowed_redirect(app: &ApplicationRow, requested: Option<&str>) -> Result<String> {
+/// Patchbay's own completion page for popups of `app` (the default `redirect_uri` of a session
+/// created without one): it tells the opener and closes itself. Always allowed for its own
+/// application, since it is Patchbay's page, not a redirect elsewhere.
+pub fn completion_url(public_url: &str, app: &ApplicationId) -> String {
+    format!(
+        "{}/vault/connect-complete/{app}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The redirect target: the exact allow-listed URI (or the application's own completion
+/// page), or the application's first one when the caller gave none. Anything else is
+/// `OAuthRedirectUriError`; there is no open redirect.
+pub(crate) fn allowed_redirect(
+    app: &ApplicationRow,
+    requested: Option<&str>,
+    public_url: &str,
+) -> Result<String> {
     match requested.filter(|s| !s.is_empty()) {
         Some(uri) if app.redirect_uris.iter().any(|u| u == uri) => Ok(uri.to_owned()),
+        Some(uri) if uri == completion_url(public_url, &app.id) => Ok(uri.to_owned()),
         Some(uri) => Err(super::applications::redirect_uri_not_allowed(&app.id, uri)),
         None => app.redirect_uris.first().cloned().ok_or_else(|| {
             Error::OAuthRedirectUri(

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::Vault;
 use super::audit::Actor;
 use super::dto::{ConnectionView, ConsumerConnectionView, iso_ms, object_or_empty};
+use super::form_fields::{LOGIN_URL, check_login_url, salesforce_form_fields};
 use super::sessions::LinkState;
 use crate::error::{Error, Result};
 
@@ -21,16 +22,28 @@ pub(crate) struct Catalogue {
     pub name: &'static str,
     pub tag_line: &'static str,
     pub website: &'static str,
+    /// File names under `/assets/connectors/` (see `routes/assets.rs`).
     pub icon: &'static str,
     pub logo: &'static str,
+}
+
+impl Catalogue {
+    /// Absolute URLs of the icon and logo, served by this deployment.
+    pub fn image_urls(&self, public_url: &str) -> (String, String) {
+        let base = format!("{}/assets/connectors", public_url.trim_end_matches('/'));
+        (
+            format!("{base}/{}", self.icon),
+            format!("{base}/{}", self.logo),
+        )
+    }
 }
 
 pub(crate) const SALESFORCE: Catalogue = Catalogue {
     name: "Salesforce",
     tag_line: "CRM software solutions and enterprise cloud computing from Salesforce.",
     website: "https://www.salesforce.com",
-    icon: "",
-    logo: "",
+    icon: "salesforce-icon.svg",
+    logo: "salesforce-logo.svg",
 };
 
 /// A service's display name for logs and pages: the catalogue's, else its id.
@@ -49,6 +62,24 @@ pub struct ConnectionInput {
     pub enabled: Option<bool>,
     pub settings: Option<Map<String, Value>>,
     pub metadata: Option<Map<String, Value>>,
+}
+
+/// What a connection view may offer its reader: a session without `reauthorize` gets no
+/// `authorize_url` for a connection that already holds tokens (authorizing again would replace
+/// them), and one without `disconnect` gets no `revoke_url`. The links are credentials in
+/// their own right, so leaving them out is the enforcement, not a cosmetic choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    pub reauthorize: bool,
+    pub disconnect: bool,
+}
+
+impl Offer {
+    /// An API key's view: every link.
+    pub const ALL: Offer = Offer {
+        reauthorize: true,
+        disconnect: true,
+    };
 }
 
 /// Which connection a request addresses. The application comes from the credential.
@@ -70,7 +101,7 @@ impl ConnectionKey {
 /// (after the allow-list check) writes them.
 const PROTECTED_SETTINGS: [&str; 1] = ["instance_url"];
 
-fn check_settings(settings: &Map<String, Value>) -> Result<()> {
+fn check_settings(settings: &mut Map<String, Value>, integration_login_url: &str) -> Result<()> {
     for key in PROTECTED_SETTINGS {
         if settings.contains_key(key) {
             return Err(Error::validation(format!(
@@ -78,17 +109,12 @@ fn check_settings(settings: &Map<String, Value>) -> Result<()> {
             )));
         }
     }
-    if let Some(v) = settings.get("login_url") {
+    if let Some(v) = settings.get(LOGIN_URL) {
         let url = v
             .as_str()
             .ok_or_else(|| Error::validation("settings.login_url must be a string"))?;
-        let host =
-            patchbay_core::LoginHost::parse(url).map_err(|e| Error::validation(e.to_string()))?;
-        if !host.is_salesforce() {
-            return Err(Error::validation(
-                "settings.login_url must be a Salesforce login host (production, sandbox or My Domain)",
-            ));
-        }
+        let normalized = check_login_url(url, integration_login_url)?;
+        settings.insert(LOGIN_URL.to_owned(), Value::String(normalized));
     }
     if Value::Object(settings.clone()).to_string().len() > 16 * 1024 {
         return Err(Error::validation("settings are too large"));
@@ -106,6 +132,7 @@ impl Vault {
         consumer: Option<&ConsumerId>,
         api: Option<&str>,
         configured: Option<bool>,
+        offer: Offer,
     ) -> Result<Vec<ConnectionView>> {
         let integrations = self.store().list_integrations(app).await?;
         let rows = match consumer {
@@ -124,15 +151,24 @@ impl Vault {
             let row = rows.iter().find(|r| {
                 r.unified_api == integration.unified_api && r.service_id == integration.service_id
             });
-            out.push(self.connection_view(integration, consumer, row)?);
+            out.push(self.connection_view_offered(integration, consumer, row, offer)?);
         }
         Ok(out)
     }
 
     pub async fn get_connection(&self, key: &ConnectionKey) -> Result<ConnectionView> {
+        self.get_connection_offered(key, Offer::ALL).await
+    }
+
+    /// [`Vault::get_connection`] as a caller limited by `offer` sees it.
+    pub async fn get_connection_offered(
+        &self,
+        key: &ConnectionKey,
+        offer: Offer,
+    ) -> Result<ConnectionView> {
         let integration = self.enabled_integration(key).await?;
         let row = self.find_connection_row(key).await?;
-        self.connection_view(&integration, Some(&key.consumer_id), row.as_ref())
+        self.connection_view_offered(&integration, Some(&key.consumer_id), row.as_ref(), offer)
     }
 
     /// `POST …/connections/{unified_api}/{service_id}`: adds the connection (state `added`).
@@ -143,8 +179,8 @@ impl Vault {
         actor: &Actor,
     ) -> Result<ConnectionView> {
         let integration = self.enabled_integration(key).await?;
-        let settings = input.settings.unwrap_or_default();
-        check_settings(&settings)?;
+        let mut settings = input.settings.unwrap_or_default();
+        check_settings(&mut settings, &integration.login_url)?;
         let now = self.now_ms();
         self.store()
             .upsert_consumer(&key.application_id, &key.consumer_id, None, now)
@@ -186,6 +222,25 @@ impl Vault {
         self.connection_view(&integration, Some(&key.consumer_id), Some(&row))
     }
 
+    /// `PATCH …` as Apideck answers it: `{"enabled": true}` on a connection the consumer has
+    /// not added yet adds it (the embeddable modal's "add" click), for a brand-new consumer
+    /// too; otherwise an update.
+    pub async fn patch_connection(
+        &self,
+        key: &ConnectionKey,
+        input: ConnectionInput,
+        actor: &Actor,
+    ) -> Result<ConnectionView> {
+        if input.enabled == Some(true) && self.find_connection_row(key).await?.is_none() {
+            return match self.add_connection(key, input, actor).await {
+                // Two clicks raced: the other one added it; answer with what is there.
+                Err(Error::Conflict(_)) => self.get_connection(key).await,
+                other => other,
+            };
+        }
+        self.update_connection(key, input).await
+    }
+
     /// `PATCH …`: `enabled`, `settings` (merged), `metadata` (replaced).
     pub async fn update_connection(
         &self,
@@ -198,13 +253,11 @@ impl Vault {
             enabled: input.enabled,
             ..ConnectionPatch::default()
         };
-        if let Some(settings) = input.settings {
-            check_settings(&settings)?;
-            if settings.contains_key("login_url") {
-                // The login host is part of the grant: changing it means authorizing again.
-                return Err(Error::validation(
-                    "settings.login_url can only be set when the connection is added; delete and add it to change the login host",
-                ));
+        let mut row = row;
+        if let Some(mut settings) = input.settings {
+            check_settings(&mut settings, &integration.login_url)?;
+            if let Some(login_url) = settings.get(LOGIN_URL).and_then(Value::as_str) {
+                row = self.change_login_host(&row, login_url).await?;
             }
             let mut merged = object_or_empty(&row.settings_json);
             for (k, v) in settings {
@@ -226,6 +279,33 @@ impl Vault {
             .ok_or(Error::ConnectionNotFound)?;
         self.forget_cached_tokens();
         self.connection_view(&integration, Some(&key.consumer_id), Some(&row))
+    }
+
+    /// A new login host for the connection. The grant belongs to the old host, so a connection
+    /// holding tokens gives them up (revoked at the provider, best effort) and must be
+    /// authorized again, as Apideck does for settings required for authorization.
+    async fn change_login_host(
+        &self,
+        row: &ConnectionRow,
+        login_url: &str,
+    ) -> Result<ConnectionRow> {
+        if row.login_url_override.as_deref() == Some(login_url) {
+            return Ok(row.clone());
+        }
+        if row.has_tokens() {
+            self.revoke_at_provider_best_effort(row).await;
+            self.store()
+                .clear_tokens(&row.id, Health::Ok, self.now_ms())
+                .await?;
+            self.forget_cached_tokens();
+        }
+        self.store()
+            .set_login_url_override(&row.application_id, &row.id, Some(login_url), self.now_ms())
+            .await?;
+        self.store()
+            .get_connection(&row.id)
+            .await?
+            .ok_or(Error::ConnectionNotFound)
     }
 
     /// `DELETE …`: revokes the grant at the provider (best effort, with retries), then wipes the
@@ -252,6 +332,14 @@ impl Vault {
         )
         .await?;
         Ok(())
+    }
+
+    /// Whether the connection exists and holds tokens.
+    pub async fn connection_has_tokens(&self, key: &ConnectionKey) -> Result<bool> {
+        Ok(self
+            .find_connection_row(key)
+            .await?
+            .is_some_and(|r| r.has_tokens()))
     }
 
     pub(crate) async fn enabled_integration(&self, key: &ConnectionKey) -> Result<IntegrationRow> {
@@ -292,6 +380,16 @@ impl Vault {
         consumer: Option<&ConsumerId>,
         row: Option<&ConnectionRow>,
     ) -> Result<ConnectionView> {
+        self.connection_view_offered(integration, consumer, row, Offer::ALL)
+    }
+
+    pub(crate) fn connection_view_offered(
+        &self,
+        integration: &IntegrationRow,
+        consumer: Option<&ConsumerId>,
+        row: Option<&ConnectionRow>,
+        offer: Offer,
+    ) -> Result<ConnectionView> {
         let domain = integration.to_domain()?;
         let integration_state = domain.state();
         let state = compute_state(integration_state, row.map(|r| r.facts(true)).as_ref());
@@ -302,7 +400,9 @@ impl Vault {
             service_id: integration.service_id.clone(),
         });
         let base = format!("{}/vault", self.public_url());
+        let has_tokens = row.is_some_and(ConnectionRow::has_tokens);
         let authorize_url = match (&link, integration_state) {
+            (Some(_), IntegrationState::Configured) if has_tokens && !offer.reauthorize => None,
             (Some(l), IntegrationState::Configured) => Some(format!(
                 "{base}/authorize/{}/{}?state={}",
                 integration.service_id,
@@ -312,7 +412,7 @@ impl Vault {
             _ => None,
         };
         let revoke_url = match (&link, row) {
-            (Some(l), Some(r)) if r.has_tokens() => Some(format!(
+            (Some(l), Some(r)) if r.has_tokens() && offer.disconnect => Some(format!(
                 "{base}/revoke/{}/{}?state={}",
                 integration.service_id,
                 integration.application_id,
@@ -340,8 +440,8 @@ impl Vault {
             status: "live",
             enabled: row.is_some_and(|r| r.enabled),
             website: cat.website.to_owned(),
-            icon: cat.icon.to_owned(),
-            logo: cat.logo.to_owned(),
+            icon: cat.image_urls(self.public_url()).0,
+            logo: cat.image_urls(self.public_url()).1,
             authorize_url,
             revoke_url,
             settings: Some(Value::Object(settings)),
@@ -349,7 +449,7 @@ impl Vault {
                 row.map(|r| object_or_empty(&r.metadata_json))
                     .unwrap_or_default(),
             )),
-            form_fields: Vec::new(),
+            form_fields: salesforce_form_fields(&integration.login_url),
             configuration: Vec::new(),
             configurable_resources: Vec::new(),
             resource_schema_support: Vec::new(),
@@ -391,8 +491,8 @@ impl Vault {
         Ok(ConsumerConnectionView {
             id: patchbay_core::connection_key(&row.unified_api, &row.service_id),
             name: cat.name.to_owned(),
-            icon: cat.icon.to_owned(),
-            logo: cat.logo.to_owned(),
+            icon: cat.image_urls(self.public_url()).0,
+            logo: cat.image_urls(self.public_url()).1,
             website: cat.website.to_owned(),
             tag_line: cat.tag_line.to_owned(),
             service_id: row.service_id.to_string(),

@@ -289,7 +289,7 @@ impl Vault {
             service_id: link.service_id,
         };
         let application = self.get_application(&key.application_id).await?;
-        let redirect = allowed_redirect(&application, redirect_uri)?;
+        let redirect = allowed_redirect(&application, redirect_uri, self.public_url())?;
         let row = self.connection_row(&key).await?;
         let revoked = self.revoke_at_provider_best_effort(&row).await;
         self.store()

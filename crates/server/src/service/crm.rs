@@ -24,6 +24,7 @@ use patchbay_unified::{
 use serde_json::Value;
 
 use super::Vault;
+use super::custom_mappings::{mapped_values, route_mapped_writes};
 use super::logs::RequestRecord;
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
@@ -71,6 +72,9 @@ pub struct CrmReply {
     /// every call; `None` when Salesforce was not called. Token refreshes are not included:
     /// they are Patchbay's own work around the call.
     pub downstream: Option<Duration>,
+    /// Parts of a write's body Salesforce cannot hold, left out (`websites[0]`…); the edge
+    /// names them in `x-patchbay-ignored-fields`.
+    pub ignored: Vec<String>,
 }
 
 /// What the calls of one unified request observed downstream.
@@ -78,6 +82,7 @@ pub struct CrmReply {
 struct Observed {
     usage: Option<ApiUsage>,
     time: Option<Duration>,
+    ignored: Vec<String>,
 }
 
 impl Vault {
@@ -89,6 +94,7 @@ impl Vault {
             result,
             usage: observed.usage,
             downstream: observed.time,
+            ignored: observed.ignored,
         }
     }
 
@@ -103,6 +109,12 @@ impl Vault {
             service: salesforce::SERVICE_ID,
             resource,
         };
+        let mappings = if resource == Resource::Pipelines {
+            Vec::new()
+        } else {
+            self.crm_mappings(request.app, request.consumer, resource)
+                .await?
+        };
         match &request.operation {
             CrmOperation::List => {
                 let codec = self.cursor_codec()?;
@@ -113,7 +125,13 @@ impl Vault {
                     first_plan
                 } else {
                     let object = first_plan.select.object.as_str().to_owned();
-                    let custom = session.custom_fields(&object).await?;
+                    let mut custom = session.custom_fields(&object).await?;
+                    // Mapped fields are selected too, custom or standard.
+                    for (_, field) in &mappings {
+                        if !custom.contains(field) {
+                            custom.push(field.clone());
+                        }
+                    }
                     if custom.is_empty() {
                         first_plan
                     } else {
@@ -122,9 +140,20 @@ impl Vault {
                 };
                 let (records, raw) = session.collect(&plan).await?;
                 let page = plan.finish(&params, &codec, &records)?;
+                let mut unified = page.data;
+                if !mappings.is_empty() {
+                    for record in &mut unified {
+                        let id = record.get("id").and_then(Value::as_str);
+                        let source = records
+                            .iter()
+                            .find(|r| r.get("Id").and_then(Value::as_str) == id)
+                            .unwrap_or(&Value::Null);
+                        record["custom_mappings"] = mapped_values(&mappings, source);
+                    }
+                }
                 let data = match &params.common.fields {
-                    Some(fields) => page.data.iter().map(|r| fields.apply(r)).collect(),
-                    None => page.data,
+                    Some(fields) => unified.iter().map(|r| fields.apply(r)).collect(),
+                    None => unified,
                 };
                 let base_url = format!("{}/crm/{}", self.public_url(), resource.as_str());
                 Ok(envelope.list(
@@ -143,11 +172,14 @@ impl Vault {
                 let call = plan_get(resource, id, &common)?;
                 let mut session = self.session(request, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
-                let record = if resource == Resource::Pipelines {
+                let mut record = if resource == Resource::Pipelines {
                     read_pipeline(records_of(&raw))
                 } else {
                     read_record(resource, &raw)?
                 };
+                if !mappings.is_empty() {
+                    record["custom_mappings"] = mapped_values(&mappings, &raw);
+                }
                 let data = match &common.fields {
                     Some(fields) => fields.apply(&record),
                     None => record,
@@ -156,7 +188,11 @@ impl Vault {
             }
             CrmOperation::Create(body) => {
                 let common = CommonParams::parse(request.query)?;
-                let call = plan_create(resource, body.clone())?;
+                let mut body = body.clone();
+                let unmapped = route_mapped_writes(&mut body, &mappings)?;
+                let call = plan_create(resource, body)?;
+                observed.ignored.clone_from(&call.ignored);
+                observed.ignored.extend(unmapped);
                 let mut session = self.session(request, observed).await?;
                 let raw = session.send(&call, CallKind::Create).await?;
                 let id = salesforce::created_id(&raw)?;
@@ -164,7 +200,11 @@ impl Vault {
             }
             CrmOperation::Update(id, body) => {
                 let common = CommonParams::parse(request.query)?;
-                let call = plan_update(resource, id, body.clone())?;
+                let mut body = body.clone();
+                let unmapped = route_mapped_writes(&mut body, &mappings)?;
+                let call = plan_update(resource, id, body)?;
+                observed.ignored.clone_from(&call.ignored);
+                observed.ignored.extend(unmapped);
                 let mut session = self.session(request, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
                 Ok(envelope.updated(id, common.raw.then_some(raw)))
@@ -177,6 +217,32 @@ impl Vault {
                 Ok(envelope.deleted(id, common.raw.then_some(raw)))
             }
         }
+    }
+
+    /// The custom fields of a resource's Salesforce object, from the cached describe
+    /// (`GET …/{resource}/custom-fields`).
+    pub async fn resource_custom_fields(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        resource: Resource,
+    ) -> Result<Vec<String>> {
+        if resource == Resource::Pipelines {
+            return Ok(Vec::new());
+        }
+        let object = salesforce::records::default_map(resource).object;
+        let query: Vec<(String, String)> = Vec::new();
+        let request = CrmRequest {
+            app,
+            consumer,
+            service: None,
+            resource,
+            operation: CrmOperation::List,
+            query: &query,
+        };
+        let mut observed = Observed::default();
+        let mut session = self.session(&request, &mut observed).await?;
+        session.custom_fields(object).await
     }
 
     async fn session<'s>(

@@ -10,10 +10,13 @@ pub mod audit;
 pub mod connect;
 pub mod connections;
 pub mod consumers;
+pub mod cors;
 pub mod credentials;
 pub mod crm;
+pub mod custom_mappings;
 pub mod diagnostics;
 pub mod dto;
+pub mod form_fields;
 mod grant;
 pub mod integrations;
 pub mod keys;
@@ -24,6 +27,7 @@ pub mod proxy;
 mod sealing;
 pub mod sessions;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +75,8 @@ pub struct VaultOptions {
     pub proxy: proxy::ProxyOptions,
     /// The request-log queue's size and how long a caller waits for room in it.
     pub request_log: LogWriterOptions,
+    /// Webhook delivery: allowed private hosts, retry schedule, receiver timeout.
+    pub webhooks: webhooks::WebhookOptions,
 }
 
 impl VaultOptions {
@@ -82,6 +88,7 @@ impl VaultOptions {
             refresh: patchbay_refresh::RefreshConfig::default(),
             proxy: proxy::ProxyOptions::default(),
             request_log: LogWriterOptions::default(),
+            webhooks: webhooks::WebhookOptions::default(),
         }
     }
 }
@@ -109,6 +116,8 @@ struct Inner {
     log_queue: log_writer::LogQueue,
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
+    /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
+    webhook_http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Vault {
@@ -129,6 +138,9 @@ impl Vault {
         options: VaultOptions,
     ) -> Result<Self> {
         let http = patchbay_oauth::http_client(options.oauth_http).map_err(Error::internal)?;
+        // Every connection write of this process fires its webhook events in its transaction.
+        let store = store.with_event_hook(Arc::new(webhooks::hook::VaultEventHook));
+        let webhook_http = webhooks::delivery::http_client(&options.webhooks)?;
         let pepper = keyring.api_key_pepper();
         let signer = keyring.session_signer();
         let refresh = patchbay_refresh::RefreshConfig {
@@ -164,6 +176,7 @@ impl Vault {
                 log_queue,
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
+                webhook_http,
             }),
         })
     }
@@ -225,6 +238,14 @@ impl Vault {
 
     pub(crate) fn signer(&self) -> &SessionSigner {
         &self.inner.signer
+    }
+
+    pub(crate) fn webhook_http(&self) -> &reqwest::Client {
+        &self.inner.webhook_http
+    }
+
+    pub fn webhook_options(&self) -> &webhooks::WebhookOptions {
+        &self.inner.options.webhooks
     }
 
     pub(crate) fn revoke_policy(&self) -> RevokePolicy {

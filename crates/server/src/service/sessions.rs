@@ -115,6 +115,13 @@ impl Vault {
         self.store()
             .upsert_consumer(app, consumer, req.consumer_metadata.as_ref(), self.now_ms())
             .await?;
+        // Apideck's modal opens `authorize_url + "&redirect_uri=" + jwt.redirect_uri` in a
+        // popup and only learns it finished when the popup closes: without a page of the
+        // application's own, the popup ends on Patchbay's completion page, which closes itself.
+        let redirect_uri = req
+            .redirect_uri
+            .clone()
+            .unwrap_or_else(|| super::connect::completion_url(self.public_url(), app));
         let now_s = self.now_ms() / 1000;
         let claims = json!({
             "iss": ISSUER,
@@ -122,7 +129,7 @@ impl Vault {
             "sub": consumer.as_str(),
             "application_id": app.as_str(),
             "consumer_id": consumer.as_str(),
-            "redirect_uri": req.redirect_uri,
+            "redirect_uri": redirect_uri,
             "settings": settings,
             "theme": req.theme.unwrap_or_default(),
             "consumer_metadata": req.consumer_metadata.unwrap_or_default(),
@@ -144,13 +151,16 @@ impl Vault {
         let claims = self.verify_jwt(token, SESSION_AUDIENCE)?;
         let application_id = claim_id(&claims, "application_id")?;
         let consumer_id = claim_id(&claims, "consumer_id")?;
+        // The completion page stands for "no page of the application's own".
+        let own_page = super::connect::completion_url(self.public_url(), &application_id);
         Ok(SessionClaims {
-            application_id,
-            consumer_id,
             redirect_uri: claims
                 .get("redirect_uri")
                 .and_then(Value::as_str)
+                .filter(|uri| *uri != own_page)
                 .map(str::to_owned),
+            application_id,
+            consumer_id,
             settings: claims
                 .get("settings")
                 .and_then(Value::as_object)

@@ -423,20 +423,56 @@ async fn unknown_routes_and_methods() {
     )
     .await;
     assert_error_envelope(&v, 400, "InvalidCursorError");
-    for (m, p) in [
-        (Method::POST, "/vault/connections/crm/salesforce/migrate"),
+    // The Vault operations with no Salesforce meaning answer the spec's 422 with a reason;
+    // the others are implemented. Nothing answers 501.
+    for (m, p, status) in [
+        (
+            Method::POST,
+            "/vault/connections/crm/salesforce/migrate",
+            422,
+        ),
+        (Method::POST, "/vault/connections/crm/salesforce/token", 422),
+        (
+            Method::GET,
+            "/vault/connections/crm/salesforce/leads/schema",
+            422,
+        ),
+        (
+            Method::GET,
+            "/vault/connections/crm/salesforce/leads/example",
+            422,
+        ),
+        (Method::GET, "/vault/oauth/disconnect/x.y.z/salesforce", 422),
+        (
+            Method::POST,
+            "/vault/oauth/disconnect/x.y.z/salesforce",
+            422,
+        ),
         (
             Method::GET,
             "/vault/connections/crm/salesforce/leads/config",
+            200,
         ),
-        (Method::GET, "/vault/custom-mappings/crm/salesforce"),
+        (Method::GET, "/vault/custom-mappings/crm/salesforce", 200),
+        (
+            Method::GET,
+            "/vault/connections/crm/salesforce/nope/config",
+            404,
+        ),
     ] {
-        let v = json_with(
-            app.api(m, p).send().await.expect("send"),
-            StatusCode::NOT_IMPLEMENTED,
-        )
-        .await;
-        assert_error_envelope(&v, 501, "NotImplementedError");
+        let r = app
+            .consumer_api(m.clone(), p, "x")
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("send");
+        let got = r.status().as_u16();
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        assert_eq!(got, status, "{m} {p}: {v}");
+        if status == 422 {
+            assert_error_envelope(&v, 422, "UnprocessableEntityError");
+            assert!(v["detail"].as_str().is_some_and(|d| d.len() > 20), "{v}");
+        }
     }
     let r = app
         .client
@@ -470,7 +506,7 @@ async fn a_foreign_issuer_is_refused_before_any_exchange() {
         urlencode("https://login.salesforce.com.evil.example")
     );
     let (status, location, _, _) = app.get_raw(&url).await;
-    assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.is_some_and(|l| l.contains("error=invalid_issuer")));
     assert_eq!(
         app.emulator_requests().await.len(),
@@ -512,7 +548,7 @@ async fn connection_settings_cannot_redirect_tokens() {
     );
     for body in [
         serde_json::json!({ "settings": { "instance_url": "https://evil.example.com" } }),
-        serde_json::json!({ "settings": { "login_url": "https://test.salesforce.com" } }),
+        serde_json::json!({ "settings": { "login_url": "https://evil.example.com" } }),
     ] {
         let r = app
             .consumer_api(Method::PATCH, "/vault/connections/crm/salesforce", "s")
@@ -522,6 +558,18 @@ async fn connection_settings_cannot_redirect_tokens() {
             .expect("send");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
+    // A Salesforce login host can be chosen after adding (the Settings form field).
+    let r = app
+        .consumer_api(Method::PATCH, "/vault/connections/crm/salesforce", "s")
+        .json(&serde_json::json!({ "settings": { "login_url": "https://test.salesforce.com" } }))
+        .send()
+        .await
+        .expect("send");
+    let v = json_with(r, StatusCode::OK).await;
+    assert_eq!(
+        v["data"]["settings"]["login_url"],
+        "https://test.salesforce.com"
+    );
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ async fn full_flow(db: Db) {
     );
     assert!(q["state"].len() >= 22 && !authorize_url.contains(&q["state"]));
     // Callback → back to the application, privately.
-    assert_eq!(walk.status, StatusCode::MOVED_PERMANENTLY, "{walk:?}");
+    assert_eq!(walk.status, StatusCode::SEE_OTHER, "{walk:?}");
     assert_eq!(walk.location.as_deref(), Some(REDIRECT_URI));
     assert_eq!(walk.headers["cache-control"], "no-store");
     assert_eq!(walk.headers["referrer-policy"], "no-referrer");
@@ -455,7 +455,7 @@ async fn two_tabs_finishing_at_once_make_one_connection() {
     }
     let (a, b) = tokio::join!(app.get_raw(&callbacks[0]), app.get_raw(&callbacks[1]));
     for (status, location, _, body) in [a, b] {
-        assert_eq!(status, StatusCode::MOVED_PERMANENTLY, "{body}");
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         assert_eq!(location.as_deref(), Some(REDIRECT_URI));
     }
     assert_eq!(app.connection("twice").await["state"], "callable");

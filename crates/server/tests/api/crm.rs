@@ -323,21 +323,32 @@ async fn every_resource_and_operation(db: Db) {
                    "first_name": "New", "last_name": "User"}),
         )
         .await;
-    // Salesforce needs fields the unified User cannot carry (Alias, ProfileId, locale keys), so
-    // a create reaches Salesforce and comes back as its validation error, mapped.
-    let c = c.expect(400);
-    assert_error_envelope(&c.body, 400, "ConnectorExecutionError");
-    assert_eq!(
-        c.body["downstream_errors"][0]["code"],
-        "REQUIRED_FIELD_MISSING"
-    );
-    // ...which the body's pass_through supplies, as Apideck's extend_object does.
+    // Salesforce needs `Alias`, which the unified User cannot carry: derived as Salesforce's
+    // New User page does ("nuser")...
+    let c = c.expect(201);
+    let derived = c.data()["id"].as_str().expect("id").to_owned();
+    let raw: Value = crm
+        .app
+        .consumer_api(Method::GET, "/proxy", CONSUMER)
+        .header("x-apideck-service-id", "salesforce")
+        .header(
+            "x-apideck-downstream-url",
+            format!("/services/data/v66.0/sobjects/User/{derived}"),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(raw["Alias"], "nuser", "{raw:#}");
+    // ...unless the body's pass_through supplies it, as Apideck's extend_object does.
     let c = crm
         .post(
             "/crm/users",
-            json!({"emails": [{"email": "new.user@example.com"}], "username": "new.user@example.com",
+            json!({"emails": [{"email": "new.user@example.com"}], "username": "other.user@example.com",
                    "first_name": "New", "last_name": "User",
-                   "pass_through": [{"service_id": "salesforce", "extend_object": {"Alias": "nuser"}}]}),
+                   "pass_through": [{"service_id": "salesforce", "extend_object": {"Alias": "nu2"}}]}),
         )
         .await
         .expect(201);

@@ -80,6 +80,8 @@ pub struct Options {
     pub clock: Option<Arc<patchbay_core::ManualClock>>,
     /// The request-log queue's size and wait.
     pub request_log: patchbay_server::service::LogWriterOptions,
+    /// Webhook delivery: 127.0.0.1 allowed, a retry schedule and timeout in milliseconds.
+    pub webhooks: patchbay_server::service::webhooks::WebhookOptions,
 }
 
 impl Default for Options {
@@ -99,6 +101,12 @@ impl Default for Options {
             register_callback: true,
             clock: None,
             request_log: patchbay_server::service::LogWriterOptions::default(),
+            webhooks: patchbay_server::service::webhooks::WebhookOptions {
+                allowed_hosts: vec!["127.0.0.1".to_owned()],
+                retry: patchbay_webhooks::RetrySchedule::new(vec![200, 400]).expect("schedule"),
+                timeout: std::time::Duration::from_secs(2),
+                tick: std::time::Duration::from_millis(50),
+            },
         }
     }
 }
@@ -140,6 +148,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     config.revoke.first_backoff = std::time::Duration::from_millis(10);
     config.refresh_interval = None;
     config.request_log = options.request_log;
+    config.webhooks = options.webhooks.clone();
     if let Some(clock) = &options.clock {
         config.clock = Arc::clone(clock) as Arc<dyn patchbay_core::Clock>;
     }

@@ -66,7 +66,10 @@ async fn another_tenants_ids_are_not_found() {
         body["data"]["state"], "available",
         "B sees only its own (empty) connection"
     );
-    assert!(!body.to_string().contains(&instance_url));
+    // B's own integration points at the same emulator, so its login-host option may name
+    // that origin; A's org must not appear in B's connection settings.
+    assert!(!body["data"]["settings"].to_string().contains(&instance_url));
+    assert!(body["data"]["settings"].get("instance_url").is_none());
     for (m, p) in [
         (Method::DELETE, "/vault/connections/crm/salesforce"),
         (Method::PATCH, "/vault/connections/crm/salesforce"),
@@ -154,13 +157,20 @@ async fn a_session_reaches_only_its_own_consumer_and_application() {
             other_app.as_str(),
             "/vault/connections/crm/salesforce",
         ),
-        (None, own.as_str(), "/vault/consumers"),
-        (Some("alice"), own.as_str(), "/vault/consumers/alice"),
     ] {
         let r = with(consumer, app_id, path).await.expect("send");
         let v = json_with(r, StatusCode::UNAUTHORIZED).await;
         assert_error_envelope(&v, 401, "UnauthorizedError");
         assert!(!v.to_string().contains("bob") || consumer == Some("bob"));
+    }
+    // API-key-only endpoints tell a genuine session that they need an API key.
+    for path in ["/vault/consumers", "/vault/consumers/alice"] {
+        let r = with(Some("alice"), &own, path).await.expect("send");
+        assert_error_envelope(
+            &json_with(r, StatusCode::FORBIDDEN).await,
+            403,
+            "ForbiddenError",
+        );
     }
     // A session cannot mint sessions or export.
     let r = app
@@ -172,7 +182,7 @@ async fn a_session_reaches_only_its_own_consumer_and_application() {
         .send()
         .await
         .expect("send");
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = app
         .client
         .post(format!(
@@ -185,5 +195,5 @@ async fn a_session_reaches_only_its_own_consumer_and_application() {
         .send()
         .await
         .expect("send");
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

@@ -112,7 +112,7 @@ async fn callback_state_is_a_usable_single_use_state() {
         app.base_url
     );
     let (status, location, _, _) = app.get_raw(&url).await;
-    assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(status, StatusCode::SEE_OTHER);
     let location = location.expect("location");
     assert!(
         location.starts_with(REDIRECT_URI)

@@ -53,7 +53,7 @@ async fn app_not_active_yet() {
 async fn pkce_required_but_not_sent() {
     let app = app_with(|o| o.pkce = false).await;
     let walk = app.walk(&start(&app, "c").await).await;
-    assert_eq!(walk.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(walk.status, StatusCode::SEE_OTHER);
     assert!(
         walk.location
             .as_deref()
@@ -158,7 +158,7 @@ async fn user_denied_access() {
         .to_owned();
     assert!(callback.starts_with(&format!("{}/vault/callback", app.base_url)));
     let back = app.walk(&callback).await;
-    assert_eq!(back.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
     assert_eq!(
         back.location_param("error").as_deref(),
         Some("access_denied")

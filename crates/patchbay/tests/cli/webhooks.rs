@@ -1,0 +1,166 @@
+//! Issue #12: a SIGKILL of the real `patchbay serve` while a webhook is being delivered loses
+//! no event. The receiver holds every delivery open until the first server is killed; the
+//! restarted server (same data dir) delivers the same events, with the same idempotency keys,
+//! once the dead node's leases run out.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::support::{Running, create_app, http, patchbay, set_salesforce_integration};
+
+#[derive(Default)]
+struct Seen {
+    /// Idempotency keys of event deliveries that arrived (answered or not).
+    arrived: Vec<String>,
+    /// Keys answered 200.
+    delivered: Vec<String>,
+    hold: bool,
+}
+
+async fn receiver(seen: Arc<Mutex<Seen>>) -> String {
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let header = |k: &str| {
+                    headers
+                        .get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                if header("x-apideck-event-type") == "webhook.validation" {
+                    return StatusCode::OK;
+                }
+                let key = header("x-apideck-idempotency-key");
+                let hold = {
+                    let mut s = seen.lock().unwrap();
+                    s.arrived.push(key.clone());
+                    s.hold
+                };
+                if hold {
+                    // Held until the sender is gone; its answer never matters.
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                seen.lock().unwrap().delivered.push(key);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/hook")
+}
+
+fn serve(dir: &std::path::Path) -> (Running, String) {
+    let mut cmd = patchbay();
+    cmd.arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--webhook-allowed-hosts", "127.0.0.1"])
+        .args(["--webhook-timeout-ms", "1500"])
+        .args(["--webhook-tick-ms", "100"])
+        .env("PATCHBAY_DATA_DIR", dir);
+    let mut server = Running::start(cmd);
+    let line = server.line();
+    let base = line
+        .split(", public URL ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    (server, base)
+}
+
+async fn wait_until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..secs * 20 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_delivery_loses_no_event() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, key) = create_app(dir.path(), &[]);
+    set_salesforce_integration(
+        dir.path(),
+        &app,
+        "3MVG9webhooks",
+        "secret-not-used",
+        "https://login.salesforce.com",
+    );
+    let seen = Arc::new(Mutex::new(Seen {
+        hold: true,
+        ..Seen::default()
+    }));
+    let url = receiver(Arc::clone(&seen)).await;
+    let (mut first, base) = serve(dir.path());
+    let client = http();
+    let api = |method: reqwest::Method, path: &str, consumer: Option<&str>| {
+        let mut r = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&key)
+            .header("x-apideck-app-id", &app);
+        if let Some(c) = consumer {
+            r = r.header("x-apideck-consumer-id", c);
+        }
+        r
+    };
+    let r = api(reqwest::Method::POST, "/webhook/webhooks", None)
+        .json(
+            &json!({"unified_api": "vault", "status": "enabled", "delivery_url": url,
+                      "events": ["vault.connection.created"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["data"]["status"], "enabled", "{created}");
+    for consumer in ["one", "two"] {
+        let r = api(
+            reqwest::Method::POST,
+            "/vault/connections/crm/salesforce",
+            Some(consumer),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    // Both deliveries (two connections) are in flight at the receiver: kill the server now.
+    assert!(
+        wait_until(10, || seen.lock().unwrap().arrived.len() >= 2).await,
+        "the deliveries never arrived"
+    );
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().expect("reaped");
+    let in_flight: Vec<String> = {
+        let mut s = seen.lock().unwrap();
+        s.hold = false;
+        s.arrived.clone()
+    };
+    assert!(seen.lock().unwrap().delivered.is_empty());
+    let (_second, _) = serve(dir.path());
+    assert!(
+        wait_until(20, || seen.lock().unwrap().delivered.len() >= 2).await,
+        "the restarted server did not deliver the events"
+    );
+    let mut delivered = seen.lock().unwrap().delivered.clone();
+    delivered.sort();
+    let mut expected = in_flight;
+    expected.sort();
+    expected.dedup();
+    assert_eq!(delivered, expected, "the same events, with the same keys");
+}

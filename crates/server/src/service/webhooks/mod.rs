@@ -1,0 +1,48 @@
+//! Webhooks (issue #12, docs/apideck.md §2): subscriptions ([`subscriptions`]), the events a
+//! connection write fires ([`hook`], installed on the store by [`crate::Vault::new`] so every
+//! write path is covered), the delivery worker ([`delivery`]) and the delivery-URL rules
+//! ([`target`]). Pure rules (payloads, signatures, schedule, transitions) live in the
+//! `patchbay-webhooks` crate.
+
+pub mod delivery;
+pub mod hook;
+pub mod subscriptions;
+pub mod target;
+
+use std::time::Duration;
+
+use patchbay_webhooks::RetrySchedule;
+
+/// Webhook tunables. The defaults are Apideck's; tests shorten the schedule and the timeout.
+#[derive(Debug, Clone)]
+pub struct WebhookOptions {
+    /// Hosts (exact names or IP literals) that may receive deliveries although they are
+    /// private or loopback: `patchbay serve --webhook-allowed-hosts`.
+    pub allowed_hosts: Vec<String>,
+    /// Delays between tries (`--webhook-retry-delays-ms`); Apideck's by default.
+    pub retry: RetrySchedule,
+    /// How long a receiver has to answer (Apideck: 60 s).
+    pub timeout: Duration,
+    /// How often the worker looks for due deliveries.
+    pub tick: Duration,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: Vec::new(),
+            retry: RetrySchedule::apideck(),
+            timeout: Duration::from_secs(60),
+            tick: Duration::from_secs(1),
+        }
+    }
+}
+
+impl WebhookOptions {
+    /// A claimed delivery stays leased this long: longer than any try can take, so two nodes
+    /// never send one delivery at the same time, and short enough that a crashed node's
+    /// deliveries are picked up soon after.
+    pub fn lease(&self) -> Duration {
+        self.timeout + self.timeout / 2 + Duration::from_secs(1)
+    }
+}
