@@ -10,18 +10,7 @@ use patchbay_server::service::sessions::SessionRequest;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, SET_COOKIE};
 
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, REDIRECT_URI, TestApp, spawn};
-
-/// The value of `name="csrf"` in a page.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("page has a csrf field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, REDIRECT_URI, TestApp, csrf_of, spawn};
 
 /// Signs in; returns the client (holding the admin cookie) and the Set-Cookie header.
 async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {

@@ -7,6 +7,8 @@ use patchbay_server::{Application, ServerConfig};
 use patchbay_store::testing::TestDatabase;
 use reqwest::StatusCode;
 
+use crate::support::csrf_of;
+
 const USER: &str = "ops@example.com";
 const PASSWORD: &str = "a long enough password";
 
@@ -53,16 +55,6 @@ impl Node {
         }
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.served).await;
     }
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("page has a csrf field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn client() -> reqwest::Client {

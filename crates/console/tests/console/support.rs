@@ -14,6 +14,17 @@ pub const ADMIN_USER: &str = "ada@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/after-connect";
 
+/// The value of `name="csrf"` in a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a csrf field") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 pub struct Knobs {
     pub require_secret_for_refresh: bool,
     /// Configure the Salesforce integration up front (tests of the admin form leave it out).

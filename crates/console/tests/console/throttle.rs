@@ -4,17 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, TestApp, spawn};
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("page has a csrf field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, TestApp, csrf_of, spawn};
 
 /// One browser at one client address.
 struct Browser<'a> {
