@@ -29,7 +29,11 @@ pub(super) fn router() -> Router<AppState> {
         .route(&format!("{one}/export"), post(export))
 }
 
-fn key(app: ApplicationId, consumer: ConsumerId, path: &(String, String)) -> Result<ConnectionKey> {
+pub(super) fn key(
+    app: ApplicationId,
+    consumer: ConsumerId,
+    path: &(String, String),
+) -> Result<ConnectionKey> {
     let (unified_api, service_id) = connection_path(&path.0, &path.1)?;
     Ok(ConnectionKey {
         application_id: app,

@@ -31,10 +31,7 @@ pub(super) fn router() -> Router<AppState> {
             get(resource_config).patch(update_resource_config),
         )
         .route(&format!("{one}/{{resource}}/schema"), get(resource_schema))
-        .route(
-            &format!("{one}/{{resource}}/example"),
-            get(resource_example),
-        )
+        .route(&format!("{one}/{{resource}}/example"), get(resource_schema))
         .route(
             "/vault/oauth/disconnect/{jwt}/{service_id}",
             get(provider_disconnect).post(provider_disconnect),
@@ -48,14 +45,13 @@ pub(super) const NO_RESOURCE_CONFIG: &str = "Salesforce connections have no conf
 pub(super) const NO_SCHEMA: &str = "Resource schemas and examples are not offered for Salesforce (schema_support is false); the unified models in crm.yml describe every resource, and GET …/{resource}/custom-fields lists the org's custom fields";
 pub(super) const NO_DISCONNECT_CALLBACK: &str = "Salesforce sends no disconnect notifications to OAuth clients; a connection is disconnected with its revoke_url or DELETE /vault/connections/crm/salesforce";
 
+/// The connection a caller names; the same path rules as the rest of `/vault/connections`.
 fn key(c: ConsumerCaller, unified_api: &str, service_id: &str) -> Result<ConnectionKey> {
-    let (unified_api, service_id) = super::connection_path(unified_api, service_id)?;
-    Ok(ConnectionKey {
-        application_id: c.app,
-        consumer_id: c.consumer,
-        unified_api,
-        service_id,
-    })
+    super::connections::key(
+        c.app,
+        c.consumer,
+        &(unified_api.to_owned(), service_id.to_owned()),
+    )
 }
 
 /// Checks the connector exists for the caller (404 otherwise), then refuses with `why`.
@@ -153,17 +149,8 @@ async fn update_resource_config(
     Ok(envelope::ok(view))
 }
 
+/// `GET …/{resource}/schema` and `…/example`: both refused for the same reason.
 async fn resource_schema(
-    State(state): State<AppState>,
-    c: ConsumerCaller,
-    ApiPath((api, svc, resource)): ApiPath<(String, String, String)>,
-) -> Result<Response> {
-    let key = key(c, &api, &svc)?;
-    check_resource(&resource)?;
-    refuse(&state, &key, NO_SCHEMA).await
-}
-
-async fn resource_example(
     State(state): State<AppState>,
     c: ConsumerCaller,
     ApiPath((api, svc, resource)): ApiPath<(String, String, String)>,
