@@ -104,7 +104,9 @@ impl Default for Options {
             webhooks: patchbay_server::service::webhooks::WebhookOptions {
                 allowed_hosts: vec!["127.0.0.1".to_owned()],
                 retry: patchbay_webhooks::RetrySchedule::new(vec![200, 400]).expect("schedule"),
-                timeout: std::time::Duration::from_secs(2),
+                // Its lease is 1.5× this plus 1 s: roomy enough that a try slowed by a loaded
+                // machine still records its own outcome instead of being retried.
+                timeout: std::time::Duration::from_secs(5),
                 tick: std::time::Duration::from_millis(50),
             },
         }

@@ -269,7 +269,7 @@ async fn a_failing_receiver_gets_the_event_again_with_the_same_idempotency_key(d
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     let got = rx
-        .wait_for(10, |d| {
+        .wait_for(30, |d| {
             d.iter()
                 .any(|x| x.answered == 200 && x.event_type != "webhook.validation")
         })
