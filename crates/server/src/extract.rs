@@ -157,17 +157,77 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         if q.len() > 16 * 1024 {
             return Err(Error::validation("the query string is too long"));
         }
-        Ok(QueryPairs(
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        parse_query(q).map(QueryPairs)
     }
+}
+
+/// `application/x-www-form-urlencoded` pairs, refusing percent-escapes that decode to invalid
+/// UTF-8: a lossy decoder would turn them into U+FFFD and answer for a value nobody sent
+/// (a filter on `%FF` would search for `\u{FFFD}`).
+fn parse_query(q: &str) -> Result<Vec<(String, String)>, Error> {
+    q.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode_component(k)?, decode_component(v)?))
+        })
+        .collect()
+}
+
+fn decode_component(s: &str) -> Result<String, Error> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 2;
+                }
+                // Like every form decoder: a `%` not followed by two hex digits is itself.
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+        .map_err(|_| Error::validation("the query string is not valid UTF-8 once decoded"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_pairs_decode_like_forms_and_refuse_invalid_utf8() {
+        let pairs = parse_query("a=1&b=x+y%20z&&c&filter%5Bname%5D=Zo%C3%AB&p=50%&q=%zz").unwrap();
+        let want = [
+            ("a", "1"),
+            ("b", "x y z"),
+            ("c", ""),
+            ("filter[name]", "Zoë"),
+            ("p", "50%"),
+            ("q", "%zz"),
+        ];
+        let got: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, want);
+        for bad in ["a=%FF", "%C0%AF=1", "a=%ED%A0%80", "a=ok&b=%FE"] {
+            assert!(
+                matches!(parse_query(bad), Err(Error::Validation(_))),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn data_errors_do_not_quote_values() {
