@@ -42,7 +42,11 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(bool, Byt
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    // JSON is UTF-8 (RFC 8259 §8.1). serde_json checks only the strings it keeps, so a body
+    // with invalid bytes in a field the type ignores would otherwise be accepted.
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::MalformedJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    serde_json::from_str(text).map_err(|e| {
         // serde's messages name fields and positions; classify so syntax errors and schema
         // errors get distinct messages.
         use serde_json::error::Category;
@@ -242,5 +246,11 @@ mod tests {
         let text = e.detail().to_string();
         assert!(!text.contains("secret-value"), "{text}");
         assert!(matches!(parse::<B>(b"{nope"), Err(Error::MalformedJson(_))));
+        // Invalid UTF-8 in a field the type ignores is still refused.
+        assert!(matches!(
+            parse::<B>(b"{\"enabled\":true,\"other\":\"\xff\xfe\"}"),
+            Err(Error::MalformedJson(_))
+        ));
+        assert!(parse::<B>(br#"{"enabled":true,"other":"ok"}"#).is_ok());
     }
 }
