@@ -326,6 +326,7 @@ async fn header_injection_and_smuggling_are_refused() {
     for (what, request) in &cases {
         let response = raw(&app.base_url, request.as_bytes()).await;
         let got = statuses(&response);
+        eprintln!("{what}: {got:?}");
         // The listener refuses the message itself (hyper's 400, or a closed connection), or the
         // API refuses it with its envelope; nothing succeeds and nothing smuggled is answered.
         assert!(
@@ -348,5 +349,60 @@ async fn header_injection_and_smuggling_are_refused() {
         app.echo.hits.load(Ordering::SeqCst),
         before,
         "no injected request reached the instance"
+    );
+}
+
+/// A receiver that redirects every request to `to`.
+async fn redirector(to: String) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let to = to.clone();
+        async move { (StatusCode::TEMPORARY_REDIRECT, [("location", to)]) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
+/// A receiver (allowed, on loopback) that answers with a redirect inward: deliveries never
+/// follow it, so the private host behind it sees nothing and validation fails.
+#[tokio::test]
+async fn webhook_deliveries_never_follow_redirects_inward() {
+    let app = spawn_with(Options::default()).await.expect("sqlite");
+    let inner = spawn_echo().await;
+    let o = inner.base.rsplit(':').next().expect("port").to_owned();
+    for to in [
+        format!("{}/echo", inner.base),
+        format!("http://localhost:{o}/echo"),
+        format!("http://[::ffff:127.0.0.1]:{o}/echo"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+    ] {
+        let base = redirector(to.clone()).await;
+        let r = app
+            .api(Method::POST, "/webhook/webhooks")
+            .json(&json!({
+                "unified_api": "vault",
+                "status": "enabled",
+                "delivery_url": format!("{base}/in"),
+                "events": ["vault.connection.created"],
+            }))
+            .send()
+            .await
+            .expect("send");
+        let v = json_with(r, StatusCode::CREATED).await;
+        assert_eq!(v["data"]["status"], "disabled", "{to}: {v}");
+        assert_eq!(
+            v["data"]["disabled_reason"], "delivery_url_validation_failed",
+            "{to}: {v}"
+        );
+    }
+    assert_eq!(
+        inner.hits.load(Ordering::SeqCst),
+        0,
+        "no redirect was followed"
     );
 }
