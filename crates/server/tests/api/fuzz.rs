@@ -383,3 +383,60 @@ async fn arbitrary_callback_queries_get_a_clean_error() {
         }
     }
 }
+
+/// Bearer credentials: key-shaped, JWT-shaped (including `alg: none` and huge segments) and
+/// arbitrary text.
+fn bearer() -> impl Strategy<Value = String> {
+    let b64 = "[A-Za-z0-9_-]{0,60}";
+    prop_oneof![
+        "pbk_[0-9a-f]{16}_[A-Za-z0-9_-]{49}",
+        "pbk_[ -~]{0,80}",
+        (b64, b64, b64).prop_map(|(a, b, c)| format!("{a}.{b}.{c}")),
+        b64.prop_map(|p| format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{p}.")),
+        Just(format!("{}.{}.x", "A".repeat(6000), "B".repeat(6000))),
+        "[ -~]{0,100}",
+    ]
+}
+
+/// Arbitrary bearer credentials on every API family get 401 in the envelope, never a 5xx.
+#[tokio::test]
+async fn arbitrary_bearer_credentials_are_unauthorized() {
+    let app = spawn_app().await;
+    let mut runner = TestRunner::deterministic();
+    let strategy = bearer();
+    let paths = [
+        "/vault/consumers",
+        "/vault/connections",
+        "/crm/contacts",
+        "/proxy",
+        "/webhook/webhooks",
+        "/vault/logs",
+    ];
+    for i in 0..120 {
+        let token = strategy.new_tree(&mut runner).expect("value").current();
+        let path = paths[i % paths.len()];
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base_url))
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-apideck-app-id", app.app_id.as_str())
+            .header("x-apideck-consumer-id", "alice")
+            .header("x-apideck-service-id", "salesforce")
+            .header("x-apideck-downstream-url", "/services/data")
+            .send()
+            .await
+            .expect("send");
+        let status = r.status();
+        let v: serde_json::Value = r.json().await.expect("envelope");
+        assert_eq!(
+            status,
+            reqwest::StatusCode::UNAUTHORIZED,
+            "{path} {token:?}: {v}"
+        );
+        assert_error_envelope(&v, 401, "UnauthorizedError");
+        assert!(
+            !v.to_string().contains(&token) || token.len() < 8,
+            "{token:?} echoed: {v}"
+        );
+    }
+}

@@ -326,7 +326,10 @@ async fn header_injection_and_smuggling_are_refused() {
     for (what, request) in &cases {
         let response = raw(&app.base_url, request.as_bytes()).await;
         let got = statuses(&response);
-        eprintln!("{what}: {got:?}");
+        eprintln!(
+            "{what}: {got:?}, envelope: {}",
+            response.contains("application/json")
+        );
         // The listener refuses the message itself (hyper's 400, or a closed connection), or the
         // API refuses it with its envelope; nothing succeeds and nothing smuggled is answered.
         assert!(
