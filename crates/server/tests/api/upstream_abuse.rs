@@ -17,9 +17,9 @@ use crate::proxy_support::{Echo, EchoApp, spawn_app_on};
 
 const MB: u64 = 1024 * 1024;
 /// RSS growth allowed while a body far larger than it passes: a buffered 200 MB body (or its
-/// expansion) would exceed it, a streamed one stays well below it even with other tests
-/// running in the same process.
-const RSS_BOUND: u64 = 120 * MB;
+/// expansion) would exceed it; a streamed one stays well below it (1-30 MB seen) with room for
+/// the other tests that share this process's memory when the whole binary runs in parallel.
+const RSS_BOUND: u64 = 160 * MB;
 
 #[derive(Clone, Copy)]
 enum Misbehaviour {
