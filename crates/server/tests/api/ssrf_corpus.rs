@@ -14,6 +14,30 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{Options, assert_error_envelope, json_with, spawn_with};
 use crate::proxy_support::{spawn_echo, spawn_echo_app};
 
+/// Names other than `localhost` that this machine resolves to a loopback address (from
+/// /etc/hosts, e.g. the host's own name): real DNS names that point inward.
+async fn loopback_names() -> Vec<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let mut names = Vec::new();
+    for name in hosts
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| l.split_whitespace().skip(1))
+    {
+        if name.contains("localhost") || names.iter().any(|n| n == name) {
+            continue;
+        }
+        let Ok(addrs) = tokio::net::lookup_host((name, 80)).await else {
+            continue;
+        };
+        let addrs: Vec<_> = addrs.collect();
+        if !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
 #[tokio::test]
 async fn the_proxy_refuses_every_address_notation_and_authority_trick() {
     let app = spawn_echo_app(Default::default()).await;
@@ -78,6 +102,15 @@ async fn the_proxy_refuses_every_address_notation_and_authority_trick() {
         "ftp://127.0.0.1/".to_owned(),
         "data:text/plain,hi".to_owned(),
     ];
+    let corpus: Vec<String> = corpus
+        .into_iter()
+        .chain(
+            loopback_names()
+                .await
+                .into_iter()
+                .map(|n| format!("http://{n}:{o}/echo")),
+        )
+        .collect();
     let mut refused = 0;
     for raw in &corpus {
         let r = app.proxy(Method::GET, raw).send().await.expect("send");
@@ -174,7 +207,16 @@ async fn webhook_delivery_urls_are_refused_in_every_notation() {
         "hooks.example.com/in",
         "",
     ];
-    for url in corpus {
+    let names: Vec<String> = loopback_names()
+        .await
+        .into_iter()
+        .map(|n| format!("http://{n}/in"))
+        .collect();
+    for url in corpus
+        .iter()
+        .copied()
+        .chain(names.iter().map(String::as_str))
+    {
         let r = app
             .api(Method::POST, "/webhook/webhooks")
             .json(&json!({
