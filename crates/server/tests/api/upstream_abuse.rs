@@ -413,7 +413,7 @@ async fn slow_and_silent_instances_time_out_on_schedule_in_the_proxy() {
         );
         assert_eq!(v["status_code"], status.as_u16(), "{v}");
         assert!(
-            took >= Duration::from_millis(1400) && took < Duration::from_millis(4000),
+            took >= Duration::from_millis(1400) && took < Duration::from_millis(6000),
             "gave up after {took:?}"
         );
     }
@@ -429,7 +429,7 @@ async fn slow_and_silent_instances_time_out_on_schedule_in_the_proxy() {
     let (_, clean) = drain(r).await;
     let took = started.elapsed();
     assert!(!clean, "a body slower than the timeout is cut");
-    assert!(took < Duration::from_secs(4), "cut after {took:?}");
+    assert!(took < Duration::from_secs(6), "cut after {took:?}");
 }
 
 /// The CRM path's client has a 20 s total deadline (headers and body): slow headers, a
