@@ -233,6 +233,34 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Whatever a form encoder writes decodes back to the same pairs.
+        #[test]
+        fn encoded_pairs_round_trip(pairs in proptest::collection::vec((".{0,12}", ".{0,12}"), 0..6)) {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish();
+            let decoded = parse_query(&encoded).unwrap();
+            proptest::prop_assert_eq!(decoded, pairs);
+        }
+
+        /// Any query string decodes or is refused; never a panic, never U+FFFD that was not sent.
+        #[test]
+        fn any_query_string_decodes_or_is_refused(q in "[ -~]{0,40}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8)) {
+            let escaped: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+            let q = format!("{q}&x={escaped}");
+            if let Ok(pairs) = parse_query(&q) {
+                for (k, v) in pairs {
+                    let sent = q.contains("%EF%BF%BD");
+                    let clean = !k.contains(char::REPLACEMENT_CHARACTER) && !v.contains(char::REPLACEMENT_CHARACTER);
+                    proptest::prop_assert!(clean || sent, "{:?} gave {:?}={:?}", q, k, v);
+                }
+            }
+        }
+    }
+
     #[test]
     fn data_errors_do_not_quote_values() {
         #[derive(Debug, serde::Deserialize)]
