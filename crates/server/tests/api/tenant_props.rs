@@ -30,6 +30,12 @@ struct Tenant {
     export_key: String,
     /// `(consumer index, session JWT)` for each of its consumers.
     sessions: Vec<(usize, String)>,
+    /// Its webhook subscription, whose delivery URL carries [`hook_marker`].
+    webhook_id: String,
+}
+
+fn hook_marker(app: usize) -> String {
+    format!("hook-{app}-x")
 }
 
 fn marker(app: usize, consumer: usize) -> String {
@@ -129,11 +135,29 @@ async fn tenants(t: &TestApp) -> Vec<Tenant> {
                 v["data"]["session_token"].as_str().expect("jwt").to_owned(),
             ));
         }
+        // Saved disabled (nothing listens on port 9); what matters is that it exists.
+        let r = t
+            .client
+            .post(format!("{}/webhook/webhooks", t.base_url))
+            .bearer_auth(&key)
+            .header("x-apideck-app-id", id.as_str())
+            .json(&json!({
+                "unified_api": "vault",
+                "status": "enabled",
+                "delivery_url": format!("http://127.0.0.1:9/{}", hook_marker(a)),
+                "events": ["vault.connection.created"],
+            }))
+            .send()
+            .await
+            .expect("webhook");
+        let v = json_with(r, StatusCode::CREATED).await;
+        let webhook_id = v["data"]["id"].as_str().expect("id").to_owned();
         out.push(Tenant {
             id,
             key,
             export_key,
             sessions,
+            webhook_id,
         });
     }
     out
@@ -168,12 +192,22 @@ fn routes() -> Vec<(Method, String, bool)> {
             false,
         ),
         (Method::GET, "/proxy".to_owned(), false),
+        (Method::GET, "/webhook/webhooks/{w}".to_owned(), false),
+        (Method::PATCH, "/webhook/webhooks/{w}".to_owned(), false),
+        (Method::GET, "/webhook/logs".to_owned(), false),
     ]
 }
 
 /// No marker or token of any (application, consumer) except `own` appears in `body`.
 fn assert_no_foreign_data(body: &str, own: Option<(usize, usize)>, what: &str) {
     for (a, consumers) in CONSUMERS.iter().enumerate() {
+        if own.is_none_or(|(own_app, _)| own_app != a) {
+            assert!(
+                !body.contains(&hook_marker(a)),
+                "{what}: shows {}",
+                hook_marker(a)
+            );
+        }
         for &c in *consumers {
             if own == Some((a, c)) {
                 continue;
@@ -211,7 +245,7 @@ async fn cross_tenant_access_is_refused(db: Db) {
     );
     let mut runner = TestRunner::deterministic();
     let mut seen = HashSet::new();
-    for _ in 0..60 {
+    for _ in 0..150 {
         let (ci, ti, k, ri, use_session) = strategy.new_tree(&mut runner).expect("case").current();
         if ci == ti || !seen.insert((ci, ti, k, ri, use_session)) {
             continue;
@@ -219,7 +253,9 @@ async fn cross_tenant_access_is_refused(db: Db) {
         let caller = &tenants[ci];
         let target_consumer = CONSUMERS[ti][k];
         let (method, path, export) = routes()[ri].clone();
-        let path = path.replace("{c}", NAMES[target_consumer]);
+        let path = path
+            .replace("{c}", NAMES[target_consumer])
+            .replace("{w}", &tenants[ti].webhook_id);
         let caller_has_it = CONSUMERS[ci].contains(&target_consumer);
         let bearer = |own_key: &str| {
             if use_session {
@@ -280,12 +316,15 @@ async fn cross_tenant_access_is_refused(db: Db) {
         if use_session && caller.sessions[0].0 != target_consumer {
             // A session answers only for its own consumer.
             assert!(refused(status), "{what}: {status} {body}");
+        } else if !use_session && path.starts_with("/webhook/webhooks/") {
+            // Another application's subscription id, with the caller's own application id.
+            assert_eq!(status, StatusCode::NOT_FOUND, "{what}: {body}");
         } else if !caller_has_it && !use_session && path.starts_with("/vault/consumers/") {
             assert_eq!(status, StatusCode::NOT_FOUND, "{what}: {body}");
         } else if !caller_has_it
             && !use_session
             && !path.starts_with("/vault/connections")
-            && path != "/vault/logs"
+            && !path.ends_with("/logs")
         {
             // Consumer-scoped calls on a consumer the caller does not have.
             assert!(
@@ -300,7 +339,7 @@ async fn cross_tenant_access_is_refused(db: Db) {
             assert_eq!(v["status_code"], status.as_u16(), "{what}: {body}");
         }
     }
-    assert!(seen.len() > 20, "only {} distinct cases", seen.len());
+    assert!(seen.len() > 50, "only {} distinct cases", seen.len());
     // The callers' own data is still reachable: the refusals above are not blanket refusals.
     for (a, tenant) in tenants.iter().enumerate() {
         let c = tenant.sessions[0].0;
