@@ -30,6 +30,7 @@ mod activity;
 mod admin;
 mod assets;
 mod auth;
+mod cards;
 mod connect;
 mod diagnostics;
 mod integrations;
