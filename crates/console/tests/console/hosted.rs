@@ -198,6 +198,13 @@ async fn choose(
         .unwrap()
 }
 
+/// The page's CSRF token from its `csrf-token` meta tag (present even when no card has a form).
+fn csrf_of_page(html: &str) -> String {
+    let marker = "name=\"csrf-token\" content=\"";
+    let i = html.find(marker).expect("csrf meta") + marker.len();
+    html[i..].split('"').next().unwrap_or_default().to_owned()
+}
+
 fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get(LOCATION)
@@ -260,7 +267,15 @@ async fn the_login_host_choice_decides_where_connect_goes(db: TestDatabase) {
     ] {
         assert!(form_action.contains(source), "{source} in {form_action}");
     }
-    assert!(!form_action.contains('*') || form_action.matches('*').count() == 1);
+    assert_eq!(
+        form_action.split_whitespace().count(),
+        6,
+        "form-action and exactly those five sources: {form_action}"
+    );
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "the rest of the policy is unchanged: {csp}"
+    );
 
     // A form without the CSRF token changes nothing.
     let res = choose(&app, &uri, "forged", "https://test.salesforce.com", "").await;
@@ -331,6 +346,62 @@ async fn the_login_host_choice_decides_where_connect_goes(db: TestDatabase) {
     // A host that was never offered is refused the same way.
     let res = choose(&app, &uri, &csrf, "https://evil.example", "").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // On a connected card the choice is Settings: a new host means authorizing again, so it
+    // needs `reauthorize`.
+    connected(&app, "settled").await;
+    let (uri, html) = page(&app, "settled", json!({})).await;
+    assert!(
+        html.contains("id=\"settings-crm-salesforce\"")
+            && html.contains("id=\"save-crm-salesforce\"")
+    );
+    let res = choose(
+        &app,
+        &uri,
+        &csrf_of(&html),
+        "https://test.salesforce.com",
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("https://test.salesforce.com/services/oauth2/authorize?"));
+    assert_eq!(
+        stored_login_url(&app, "settled").await.as_deref(),
+        Some("https://test.salesforce.com")
+    );
+    // (Storing a new host gave up the old grant; a connection that still holds one is refused
+    // a new host when the session may not re-authorize.)
+    connected(&app, "pinned").await;
+    let (uri, html) = page(
+        &app,
+        "pinned",
+        json!({"settings": {"allow_actions": ["disable"]}}),
+    )
+    .await;
+    assert!(!html.contains("id=\"settings-crm-salesforce\""));
+    let res = choose(
+        &app,
+        &uri,
+        &csrf_of_page(&html),
+        "https://login.salesforce.com",
+        "",
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "refused on the card"
+    );
+    assert_eq!(stored_login_url(&app, "pinned").await, None, "unchanged");
+    assert_ne!(
+        app.vault
+            .get_connection(&key(&app, "pinned"))
+            .await
+            .unwrap()
+            .state,
+        "added",
+        "the grant is kept"
+    );
 
     // With hide_resource_settings the choice is neither shown nor accepted.
     let (uri, html) = page(
