@@ -290,3 +290,26 @@ pub fn new_login_token() -> String {
         .map(|t| t.expose_secret().to_owned())
         .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_targets_only_ever_add_origins_to_form_action() {
+        assert_eq!(csp_with(&FormTargets::default()), CSP);
+        let csp = csp_with(&FormTargets(vec![
+            "https://test.salesforce.com".to_owned(),
+            "https://*.my.salesforce.com".to_owned(),
+            "http://127.0.0.1:8787".to_owned(),
+            "https://evil.example; script-src *".to_owned(),
+            "'unsafe-inline'".to_owned(),
+        ]));
+        assert!(csp.contains(
+            "form-action 'self' https://test.salesforce.com https://*.my.salesforce.com http://127.0.0.1:8787;"
+        ), "{csp}");
+        assert!(!csp.contains("evil") && !csp.contains("unsafe"), "{csp}");
+        assert_eq!(csp.matches("script-src").count(), 1);
+        assert!(HeaderValue::from_str(&csp).is_ok());
+    }
+}
