@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::Session;
 use crate::cards::{Allowed, theme_link};
 use crate::cards::{CardActions, CardFacts, HostChoice, card_actions, host_choice, theme_color};
-use crate::views::{Notice, connection_badge, https_url, text_on};
+use crate::views::{Notice, connection_badge, contrast_with_white, https_url, text_on};
 use crate::web::{ConsoleState, FormTargets, render_status};
 
 /// How many of the consumer's latest requests the activity list shows.
@@ -347,6 +347,11 @@ pub fn theme_css(s: Option<&Session>) -> Response {
         let mut vars = Vec::new();
         if let Some(p) = color("primary_color") {
             vars.push(format!("--primary:{p};--on-primary:{}", text_on(&p)));
+            // Links and outlined buttons put the colour on white: a pale brand colour would
+            // fail WCAG AA (4.5:1) there, so they fall back to the page's text colour.
+            if contrast_with_white(&p) < 4.5 {
+                vars.push("--primary-ink:#1d2330".to_owned());
+            }
         }
         if let Some(bg) = color("sidepanel_background_color") {
             vars.push(format!("--side-bg:{bg};--side-text:{}", text_on(&bg)));

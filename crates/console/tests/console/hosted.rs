@@ -476,6 +476,26 @@ async fn the_theme_is_applied_escaped_and_checked(db: TestDatabase) {
     );
     assert!(css.contains("--side-bg:#111827"), "{css}");
     assert!(css.contains("--side-text:#f9fafb"), "{css}");
+    assert!(
+        !css.contains("--primary-ink"),
+        "a dark primary is readable on white"
+    );
+    // A pale primary keeps its buttons but not its text on white (WCAG AA).
+    let (uri, _) = page(&app, "pale", json!({"theme": {"primary_color": "#ffeb3b"}})).await;
+    let css = app
+        .client()
+        .get(format!("{uri}/theme.css"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        css.contains("--primary:#ffeb3b;--on-primary:#000000")
+            && css.contains("--primary-ink:#1d2330"),
+        "{css}"
+    );
 
     // Colours outside the strict hex form never reach the stylesheet; bad URLs are dropped.
     let (uri, html) = page(
