@@ -5,9 +5,10 @@
 //! My Domain), answered with a 303 to Salesforce; re-authorize is also a link (a top-level GET
 //! that ends at Salesforce, like Apideck's `authorize_url`, which takes `?login_url=`);
 //! disconnect, disable and delete are POST forms. Every form carries a CSRF token derived from
-//! the JWT. What each card offers is decided in `cards.rs`, the page itself in `page.rs`. After Salesforce, Patchbay's callback sends the customer to
-//! `/connect/return` (when the application allow-lists it) and from there back to this page,
-//! or with `auto_redirect` straight on to the session's `redirect_uri`.
+//! the JWT. What each card offers is decided in `cards.rs`, the page itself in `page.rs`.
+//! After Salesforce, Patchbay's callback sends the customer to `/connect/return` (when the
+//! application allow-lists it) and from there back to this page, or with `auto_redirect`
+//! straight on to the session's `redirect_uri`.
 
 mod page;
 

@@ -249,8 +249,11 @@ pub async fn render_page(
         .into_iter()
         .map(|v| card(v, allowed, hide_settings, host_error.as_ref()))
         .collect();
+    // Isolation mode shows only the connection settings: no side panel, no logs or
+    // suggestions (Apideck's navigation items).
+    let isolated = flag(settings, "isolation_mode");
     // The spec's "suggestions page": what the customer could ask the application to offer.
-    let suggestions = flag(settings, "show_suggestions").then(|| {
+    let suggestions = (flag(settings, "show_suggestions") && !isolated).then(|| {
         not_set_up
             .into_iter()
             .map(|v| Suggestion {
@@ -259,7 +262,7 @@ pub async fn render_page(
             })
             .collect()
     });
-    let activity = if flag_or(settings, "show_logs", true) {
+    let activity = if flag_or(settings, "show_logs", true) && !isolated {
         Some(recent_activity(state, s).await)
     } else {
         None
@@ -280,8 +283,7 @@ pub async fn render_page(
         terms_url: theme_link(theme("terms_url")),
         consumer_label: s.consumer_label.clone(),
         consumer_email: s.consumer_email.clone(),
-        // Isolation mode shows only the connection screen, as Apideck's hosted Vault does.
-        show_sidebar: flag_or(settings, "show_sidebar", true) && !flag(settings, "isolation_mode"),
+        show_sidebar: flag_or(settings, "show_sidebar", true) && !isolated,
         sandbox: flag(settings, "sandbox_mode"),
         hide_guides: flag(settings, "hide_guides"),
         suggestions,

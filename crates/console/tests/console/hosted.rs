@@ -563,6 +563,16 @@ async fn logs_and_suggestions_follow_the_session_settings(db: TestDatabase) {
     assert_eq!(res.status(), StatusCode::OK);
     let (_, html) = page(&app, "watcher", json!({})).await;
     assert!(html.contains("GET /vault/connections"), "{html}");
+    let (_, html) = page(
+        &app,
+        "watcher",
+        json!({"settings": {"isolation_mode": true, "show_suggestions": true}}),
+    )
+    .await;
+    assert!(
+        !html.contains("id=\"activity\"") && !html.contains("id=\"suggestions\""),
+        "isolation mode shows only the connection settings"
+    );
     let (_, html) = page(&app, "watcher", json!({"settings": {"show_logs": false}})).await;
     assert!(!html.contains("id=\"activity\"") && !html.contains("/vault/connections"));
 
