@@ -167,7 +167,19 @@ async fn render_page(
     page::render_page(state, jwt, s, notice, None).await
 }
 
+/// The connection a request names, within the session: its application and consumer, and
+/// only a unified API the session's `unified_apis` lists (when it lists any), as on the API.
 fn key_for(s: &Session, unified_api: &str, service_id: &str) -> Option<ConnectionKey> {
+    if let Some(apis) = s
+        .claims
+        .settings
+        .get("unified_apis")
+        .and_then(Value::as_array)
+        && !apis.is_empty()
+        && !apis.iter().any(|a| a.as_str() == Some(unified_api))
+    {
+        return None;
+    }
     Some(ConnectionKey {
         application_id: s.claims.application_id.clone(),
         consumer_id: s.claims.consumer_id.clone(),

@@ -177,6 +177,33 @@ async fn cards_offer_only_what_their_state_and_allow_actions_permit(db: TestData
         "available",
         "still there"
     );
+
+    // A session limited to other unified APIs can neither see nor act on this one.
+    let (uri, html) = page(
+        &app,
+        "live",
+        json!({"settings": {"unified_apis": ["accounting"]}}),
+    )
+    .await;
+    assert!(!html.contains("id=\"integration-crm-salesforce\""));
+    let csrf = csrf_of_page(&html);
+    let res = app
+        .client()
+        .post(format!("{uri}/action/crm/salesforce"))
+        .form(&[("csrf", csrf.as_str()), ("action", "disable")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "refused with a notice");
+    assert!(
+        app.vault
+            .get_connection(&key(&app, "live"))
+            .await
+            .unwrap()
+            .enabled
+    );
+    let res = choose(&app, &uri, &csrf, "https://test.salesforce.com", "").await;
+    assert_eq!(res.status(), StatusCode::OK, "no redirect to Salesforce");
 }
 
 async fn choose(
