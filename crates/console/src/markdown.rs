@@ -73,6 +73,7 @@ pub const IMAGES: &[Image] = &[
     image!("docs/screenshots/hosted-disabled.png"),
     image!("docs/screenshots/hosted-my-domain-error.png"),
     image!("docs/screenshots/hosted-phone.png"),
+    image!("docs/screenshots/hosted-dark.png"),
 ];
 
 fn embedded(path: &str) -> bool {

@@ -266,7 +266,13 @@ pub fn text_on(bg: &str) -> &'static str {
 
 /// WCAG contrast ratio of a `#rgb`/`#rrggbb` colour against white.
 pub fn contrast_with_white(c: &str) -> f64 {
-    1.05 / (luminance(c) + 0.05)
+    contrast(c, "#ffffff")
+}
+
+/// WCAG contrast ratio of two `#rgb`/`#rrggbb` colours.
+pub fn contrast(a: &str, b: &str) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
 /// WCAG relative luminance of a `#rgb`/`#rrggbb` colour.
@@ -418,6 +424,8 @@ mod tests {
         assert!((contrast_with_white("#fff") - 1.0).abs() < 0.01);
         assert!(contrast_with_white("#0a7d4f") > 4.5);
         assert!(contrast_with_white("#ffeb3b") < 4.5);
+        assert!((contrast("#000", "#fff") - contrast("#fff", "#000")).abs() < 1e-9);
+        assert!(contrast("#ffeb3b", "#161b22") > 4.5 && contrast("#0a7d4f", "#161b22") < 4.5);
     }
 
     #[test]

@@ -13,8 +13,11 @@ use serde_json::{Map, Value};
 use super::Session;
 use crate::cards::{Allowed, theme_link};
 use crate::cards::{CardActions, CardFacts, HostChoice, card_actions, host_choice, theme_color};
-use crate::views::{Notice, connection_badge, contrast_with_white, https_url, text_on};
+use crate::views::{Notice, connection_badge, contrast, contrast_with_white, https_url, text_on};
 use crate::web::{ConsoleState, FormTargets, render_status};
+
+/// The card background of the dark system theme (`console.css`).
+const DARK_CARD: &str = "#161b22";
 
 /// How many of the consumer's latest requests the activity list shows.
 const ACTIVITY_ROWS: u32 = 8;
@@ -353,6 +356,10 @@ pub fn theme_css(s: Option<&Session>) -> Response {
             // fail WCAG AA (4.5:1) there, so they fall back to the page's text colour.
             if contrast_with_white(&p) < 4.5 {
                 vars.push("--primary-ink:#1d2330".to_owned());
+            }
+            // The same on the dark cards of a dark system theme (#161b22).
+            if contrast(&p, DARK_CARD) >= 4.5 {
+                vars.push(format!("--primary-ink-dark:{p}"));
             }
         }
         if let Some(bg) = color("sidepanel_background_color") {

@@ -50,6 +50,11 @@ impl Browser {
 /// Starts chromedriver and a browser, or `None` (with a notice) when Chromium is not installed
 /// and this is not CI.
 pub(crate) async fn browser() -> Option<Browser> {
+    browser_with(&[]).await
+}
+
+/// [`browser`] with extra Chromium flags (e.g. `--force-dark-mode`).
+pub(crate) async fn browser_with(extra: &[&str]) -> Option<Browser> {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         let msg = format!(
             "browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install -y chromium chromium-driver)"
@@ -85,7 +90,10 @@ pub(crate) async fn browser() -> Option<Browser> {
         // hosted page's sandbox choice) ends at a failed lookup, not on the internet.
         "--host-resolver-rules=MAP *.salesforce.com ~NOTFOUND",
         &format!("--user-data-dir={}", profile.path().display()),
-    ] {
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    {
         caps.add_arg(arg).expect("arg");
     }
     let mut browser = Browser {

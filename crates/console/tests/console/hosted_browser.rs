@@ -15,7 +15,9 @@ use patchbay_server::service::credentials::ImportRequest;
 use patchbay_server::service::sessions::SessionRequest;
 use thirtyfour::prelude::*;
 
-use crate::browser::{browser, login_and_consent, shot, type_into, wait_for, wait_text};
+use crate::browser::{
+    browser, browser_with, login_and_consent, shot, type_into, wait_for, wait_text,
+};
 use crate::support::{Knobs, REDIRECT_URI, TestApp, spawn};
 
 fn key(app: &TestApp, consumer: &str) -> ConnectionKey {
@@ -224,5 +226,29 @@ async fn hosted_page_states_look_right() {
     let w = width.json().as_i64().unwrap_or(9999);
     assert!(w <= 400, "page is {w}px wide at phone width");
     shot(d, "hosted-phone.png").await;
+
+    b.close().await;
+
+    // A dark system theme: dark cards, the theme's side panel kept.
+    let Some(b) = browser_with(&["--force-dark-mode"]).await else {
+        return;
+    };
+    let d = b.d();
+    let uri = app.session_uri("live", full_theme("Initech")).await;
+    d.goto(&uri).await.unwrap();
+    wait_text(d, By::Id("state-crm-salesforce"), "Connected").await;
+    let colours = d
+        .execute(
+            "return [getComputedStyle(document.body).backgroundColor, \
+             getComputedStyle(document.querySelector('.connect-side')).backgroundColor]",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        colours.json(),
+        &serde_json::json!(["rgb(13, 17, 23)", "rgb(15, 42, 34)"])
+    );
+    shot(d, "hosted-dark.png").await;
     b.close().await;
 }
