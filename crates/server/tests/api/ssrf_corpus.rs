@@ -243,6 +243,51 @@ async fn webhook_delivery_urls_are_refused_in_every_notation() {
         .expect("send");
     let list = json_with(r, StatusCode::OK).await;
     assert_eq!(list["data"], json!([]), "nothing was saved");
+
+    // The same corpus as a change of an existing subscription's URL.
+    let public = "https://hooks.example.com/in";
+    let r = app
+        .api(Method::POST, "/webhook/webhooks")
+        .json(&json!({
+            "unified_api": "vault",
+            "status": "enabled",
+            "delivery_url": public,
+            "events": ["vault.connection.created"],
+        }))
+        .send()
+        .await
+        .expect("send");
+    let id = json_with(r, StatusCode::CREATED).await["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for url in corpus
+        .iter()
+        .copied()
+        .chain(names.iter().map(String::as_str))
+    {
+        let r = app
+            .api(Method::PATCH, &format!("/webhook/webhooks/{id}"))
+            .json(&json!({ "delivery_url": url }))
+            .send()
+            .await
+            .expect("send");
+        let status = r.status();
+        let v = json_with(r, status).await;
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "PATCH {url}: {status} {v}"
+        );
+    }
+    let r = app
+        .api(Method::GET, &format!("/webhook/webhooks/{id}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        json_with(r, StatusCode::OK).await["data"]["delivery_url"],
+        public
+    );
 }
 
 /// Sends raw bytes to the server and reads until it closes or goes quiet.
