@@ -121,7 +121,7 @@ async fn click(d: &WebDriver, id: &str) {
 }
 
 /// Waits for a second window, switches to it and returns the opener's handle.
-async fn to_popup(d: &WebDriver) -> WindowHandle {
+pub(crate) async fn to_popup(d: &WebDriver) -> WindowHandle {
     let main = d.window().await.expect("window");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -136,7 +136,7 @@ async fn to_popup(d: &WebDriver) -> WindowHandle {
 }
 
 /// Waits until the popup closed itself, then goes back to the opener.
-async fn popup_closes_itself(d: &WebDriver, main: WindowHandle) {
+pub(crate) async fn popup_closes_itself(d: &WebDriver, main: WindowHandle) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let handles = d.windows().await.expect("windows");

@@ -449,7 +449,10 @@ impl Vault {
                 row.map(|r| object_or_empty(&r.metadata_json))
                     .unwrap_or_default(),
             )),
-            form_fields: salesforce_form_fields(&integration.login_url),
+            form_fields: salesforce_form_fields(
+                &integration.login_url,
+                row.and_then(|r| r.login_url_override.as_deref()),
+            ),
             configuration: Vec::new(),
             configurable_resources: Vec::new(),
             resource_schema_support: Vec::new(),
