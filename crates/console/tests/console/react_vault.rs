@@ -7,12 +7,11 @@ use std::time::{Duration, Instant};
 
 use axum::response::{Html, IntoResponse};
 use patchbay_core::ConsumerId;
-use patchbay_server::service::sessions::SessionRequest;
 use thirtyfour::prelude::*;
 
 use crate::browser::{browser, login_and_consent, shot, wait_text};
-use crate::embed::{popup_closes_itself, to_popup};
-use crate::support::{Knobs, TestApp, spawn};
+use crate::embed::{popup_closes_itself, serve_origin, session_token, to_popup};
+use crate::support::{Knobs, spawn};
 
 const BUNDLE: &str = include_str!("../fixtures/react-vault/react-vault.bundle.js");
 const CSS: &str = include_str!("../fixtures/react-vault/react-vault.css");
@@ -41,35 +40,34 @@ mountVault(document.getElementById('vault'), {{
 
 /// Serves the page and the component on a port of their own: a different origin.
 async fn serve(page: String) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let origin = format!(
-        "http://127.0.0.1:{}",
-        listener.local_addr().expect("addr").port()
-    );
-    let router = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::get(move || {
-                let page = page.clone();
-                async move { Html(page) }
-            }),
-        )
-        .route(
-            "/react-vault.bundle.js",
-            axum::routing::get(|| async {
-                ([("content-type", "text/javascript")], BUNDLE).into_response()
-            }),
-        )
-        .route(
-            "/react-vault.css",
-            axum::routing::get(|| async { ([("content-type", "text/css")], CSS).into_response() }),
-        );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    origin
+    serve_origin(
+        axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(move || {
+                    let page = page.clone();
+                    async move { Html(page) }
+                }),
+            )
+            .route(
+                "/react-vault.bundle.js",
+                axum::routing::get(|| async {
+                    ([("content-type", "text/javascript")], BUNDLE).into_response()
+                }),
+            )
+            .route(
+                "/react-vault.css",
+                axum::routing::get(|| async {
+                    ([("content-type", "text/css")], CSS).into_response()
+                }),
+            ),
+    )
+    .await
+}
+
+/// Waits until the connection's status badge says `text`.
+async fn badge(d: &WebDriver, text: &str) {
+    wait_text(d, By::Css("[data-testid='status-badge']"), text).await;
 }
 
 /// The button whose text is `text`, once it is there.
@@ -114,18 +112,6 @@ async fn dismiss_toasts(d: &WebDriver) {
     }
 }
 
-async fn session_token(app: &TestApp, consumer: &str) -> String {
-    app.vault
-        .create_session(
-            &app.app_id,
-            &ConsumerId::parse(consumer).expect("id"),
-            SessionRequest::default(),
-        )
-        .await
-        .expect("session")
-        .session_token
-}
-
 #[tokio::test]
 async fn apideck_react_vault_drives_patchbay_from_another_origin() {
     let Some(b) = browser().await else { return };
@@ -148,7 +134,7 @@ async fn apideck_react_vault_drives_patchbay_from_another_origin() {
         .click()
         .await
         .unwrap();
-    wait_text(d, By::Css("[data-testid='status-badge']"), "Unauthorized").await;
+    badge(d, "Unauthorized").await;
     shot(d, "react-vault-added.png").await;
 
     // Authorize in the popup; the completion page closes it, the modal sees `window.closed`.
@@ -166,20 +152,20 @@ async fn apideck_react_vault_drives_patchbay_from_another_origin() {
         .await
         .unwrap();
     popup_closes_itself(d, main).await;
-    wait_text(d, By::Css("[data-testid='status-badge']"), "Connected").await;
+    badge(d, "Connected").await;
     shot(d, "react-vault-connected.png").await;
 
     menu(d, "Disable").await;
-    wait_text(d, By::Css("[data-testid='status-badge']"), "Disabled").await;
+    badge(d, "Disabled").await;
     shot(d, "react-vault-disabled.png").await;
     menu(d, "Enable").await;
-    wait_text(d, By::Css("[data-testid='status-badge']"), "Connected").await;
+    badge(d, "Connected").await;
 
     // Disconnect opens `revoke_url` in a popup, which also closes itself.
     let main = d.window().await.expect("window");
     menu(d, "Disconnect").await;
     popup_closes_itself(d, main).await;
-    wait_text(d, By::Css("[data-testid='status-badge']"), "Unauthorized").await;
+    badge(d, "Unauthorized").await;
     shot(d, "react-vault-disconnected.png").await;
 
     // Settings: the login host, from `form_fields`, switched to sandbox.
