@@ -21,6 +21,7 @@ mod lifecycle;
 mod log_saturation;
 mod log_times;
 mod multi_node;
+mod observability;
 mod proxy;
 mod proxy_support;
 mod ready;
