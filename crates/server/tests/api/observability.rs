@@ -227,9 +227,11 @@ async fn downstream_calls_are_counted_by_provider_and_outcome(db: Db) {
     );
 
     let url = "/services/data/v66.0/limits";
+    let proxied_id = format!("proxied-{}", uuid::Uuid::new_v4().simple());
     for _ in 0..3 {
         let r = proxy(&app, Method::GET, "c")
             .header("x-apideck-downstream-url", url)
+            .header("x-request-id", &proxied_id)
             .send()
             .await
             .expect("send");
@@ -307,6 +309,20 @@ async fn downstream_calls_are_counted_by_provider_and_outcome(db: Db) {
     );
     assert_eq!(must(&logged, "patchbay_request_log_queue_depth"), 0.0);
     assert!(value(&logged, "patchbay_request_log_waits_total").is_some());
+    // Proxy entries carry their request's id too (a client may reuse one: three entries).
+    let r = app
+        .consumer_api(Method::GET, "/vault/logs?limit=50", "c")
+        .send()
+        .await
+        .expect("logs");
+    let logs = json_with(r, StatusCode::OK).await;
+    let proxied = logs["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|e| e["id"] == proxied_id.as_str() && e["unified_api"] == "proxy")
+        .count();
+    assert_eq!(proxied, 3, "{logs}");
 }
 
 async fn refreshes_are_counted_by_outcome(db: Db) {
@@ -436,8 +452,18 @@ async fn a_second_node_waits_for_the_lease_and_uses_its_result(db: Db) {
                 .map(|t| t.access_token.expose().to_owned())
         })
     };
-    // Let the other node take the lease and start its (slow) token call.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Wait (bounded) until the other node holds the lease: its token call then takes 800 ms.
+    let id = crate::proxy_support::connection_id(&app, "c").await;
+    let mut leased = false;
+    for _ in 0..500 {
+        let row = app.vault.store().get_connection(&id).await.expect("read");
+        if row.is_some_and(|r| r.lease_owner.is_some()) {
+            leased = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(leased, "the other node never took the lease");
     let mine = app
         .vault
         .connection_token(&app.app_id, &consumer, &crm, None)
