@@ -236,3 +236,31 @@ pub async fn render(out: &mut String, vault: &Vault, gauges: &GaugeCache) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use patchbay_core::metrics::Histogram;
+
+    use super::*;
+
+    #[test]
+    fn histograms_render_with_and_without_labels() {
+        let h = Histogram::default();
+        h.observe(Duration::from_millis(30));
+        let snap = h.snapshot();
+        let mut out = String::new();
+        histogram(&mut out, "x_seconds", "", &snap);
+        assert!(out.contains("x_seconds_bucket{le=\"0.05\"} 1\n"), "{out}");
+        assert!(out.contains("x_seconds_bucket{le=\"0.025\"} 0\n"), "{out}");
+        assert!(out.contains("x_seconds_bucket{le=\"+Inf\"} 1\n"), "{out}");
+        assert!(out.contains("x_seconds_count 1\n"), "{out}");
+        assert!(!out.contains("{}"), "{out}");
+        let mut out = String::new();
+        histogram(&mut out, "x_seconds", "kind=\"crm\"", &snap);
+        assert!(
+            out.contains("x_seconds_bucket{kind=\"crm\",le=\"0.1\"} 1\n"),
+            "{out}"
+        );
+        assert!(out.contains("x_seconds_count{kind=\"crm\"} 1\n"), "{out}");
+    }
+}
