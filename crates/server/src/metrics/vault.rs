@@ -15,6 +15,9 @@ use crate::service::telemetry::{CallKind, PROVIDERS};
 
 /// How long a gauge read from the database is reused.
 pub const GAUGE_TTL: Duration = Duration::from_secs(5);
+/// A scrape never waits longer than this for the database: during an outage `/metrics` must
+/// still answer quickly with everything it counts in memory.
+const GAUGE_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The last database read for the gauges. A tokio mutex: concurrent scrapes wait for one query
 /// instead of each running their own.
@@ -24,8 +27,9 @@ pub struct GaugeCache {
 }
 
 impl GaugeCache {
-    /// The counts, from the cache when younger than [`GAUGE_TTL`]. `None` when the database
-    /// cannot be read (and nothing is cached): the gauges are left out rather than made up.
+    /// The counts, from the cache when younger than [`GAUGE_TTL`]. When the database cannot be
+    /// read, the last counts (stale, but real) or `None` if there are none: the gauges are then
+    /// left out rather than made up.
     async fn get(&self, vault: &Vault) -> Option<OperationalCounts> {
         let mut last = self.last.lock().await;
         if let Some((at, counts)) = last.as_ref()
@@ -33,13 +37,19 @@ impl GaugeCache {
         {
             return Some(counts.clone());
         }
-        match vault.store().operational_counts().await {
-            Ok(counts) => {
+        let read =
+            tokio::time::timeout(GAUGE_QUERY_TIMEOUT, vault.store().operational_counts()).await;
+        match read {
+            Ok(Ok(counts)) => {
                 *last = Some((Instant::now(), counts.clone()));
                 Some(counts)
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!(error = %crate::error::chain(&e), "metrics: could not count connections");
+                last.as_ref().map(|(_, c)| c.clone())
+            }
+            Err(_) => {
+                tracing::warn!("metrics: counting connections timed out");
                 last.as_ref().map(|(_, c)| c.clone())
             }
         }
