@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::Vault;
 use super::custom_mappings::{mapped_values, route_mapped_writes};
+use super::downstream::CallOutcome;
 use super::logs::RequestRecord;
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
@@ -401,6 +402,13 @@ impl Session<'_> {
         let result = self.once_untimed(method, path, query, body).await;
         let spent = started.elapsed();
         self.observed.time = Some(self.observed.time.unwrap_or_default() + spent);
+        let outcome = match &result {
+            Ok((status, _)) => CallOutcome::of_status(*status),
+            Err(Error::Downstream(_)) => CallOutcome::Unreachable,
+            // Too large an answer is still an answer.
+            Err(_) => CallOutcome::Answered,
+        };
+        self.vault.observe_downstream(&self.token, outcome).await;
         result
     }
 

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod crm;
 pub mod custom_mappings;
 pub mod diagnostics;
+pub mod downstream;
 pub mod dto;
 pub mod form_fields;
 mod grant;
@@ -118,6 +119,8 @@ struct Inner {
     key_cache: api_keys::KeyCache,
     /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
     webhook_http: reqwest::Client,
+    /// Consecutive unanswered downstream calls per connection (see [`downstream`]).
+    downstream_failures: downstream::FailureCounts,
 }
 
 impl std::fmt::Debug for Vault {
@@ -177,6 +180,7 @@ impl Vault {
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
                 webhook_http,
+                downstream_failures: downstream::FailureCounts::default(),
             }),
         })
     }
@@ -200,6 +204,10 @@ impl Vault {
 
     pub(crate) fn token_cache(&self) -> &tokens::TokenCache {
         &self.inner.token_cache
+    }
+
+    pub(crate) fn downstream_failures(&self) -> &downstream::FailureCounts {
+        &self.inner.downstream_failures
     }
 
     pub(crate) fn log_queue(&self) -> &log_writer::LogQueue {

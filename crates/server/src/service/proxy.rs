@@ -30,6 +30,7 @@ use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use url::Url;
 
 use super::Vault;
+use super::downstream::CallOutcome;
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
 
@@ -236,6 +237,13 @@ impl Vault {
             let started = Instant::now();
             let outcome = tokio::time::timeout(remaining, rt.client.execute(request)).await;
             *spent = Some(spent.unwrap_or_default() + started.elapsed());
+            let health = match &outcome {
+                Ok(Ok(r)) => CallOutcome::of_status(r.status().as_u16()),
+                // Our own size limit, not the provider failing.
+                Ok(Err(e)) if body_too_large(e) => CallOutcome::Answered,
+                _ => CallOutcome::Unreachable,
+            };
+            self.observe_downstream(&token, health).await;
             let response = match outcome {
                 Err(_) => {
                     return Err(fail(Error::Downstream(format!(
