@@ -9,3 +9,4 @@ mod http;
 mod nodes;
 mod support;
 mod throttle;
+mod webhooks;
