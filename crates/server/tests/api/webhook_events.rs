@@ -287,12 +287,14 @@ async fn deleting_a_consumer_fires_deleted_for_its_connections_only(db: Db) {
             .count(),
         1
     );
-    // The consumer and its connection are gone; the other consumer's is untouched.
+    // The consumer and its connection are gone (the Vault API shows the integration as
+    // available to connect again); the other consumer's connection is untouched.
     let r = t
-        .consumer_api(Method::GET, "/vault/connections/crm/salesforce", "goes")
+        .api(Method::GET, "/vault/consumers/goes")
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(t.connection("goes").await["state"], "available");
     assert_eq!(t.connection("stays").await["state"], "callable");
 }
