@@ -2,7 +2,8 @@
 //! when it should and never otherwise, against a real receiver. The emulator's fault injection
 //! drives them: token-endpoint failures (`token_refresh.pending` → `recovered`), a revoked grant
 //! (`token_refresh.failed`), the revoke link (`revoked`), REST 5xx (`downstream.degraded` →
-//! `recovered`); deleting a consumer fires `deleted` for its connections.
+//! `recovered`, on the CRM and the proxy path); deleting a consumer fires `deleted` for its
+//! connections.
 //!
 //! Each test subscribes to `*`, so any event that should not fire shows up in the list.
 
@@ -22,6 +23,7 @@ crate::server_backend_tests!(
     the_revoke_link_fires_revoked,
     three_downstream_failures_in_a_row_degrade_and_the_next_answer_recovers,
     deleting_a_consumer_fires_deleted_for_its_connections_only,
+    proxy_outages_degrade_and_recover_too,
 );
 
 const FIRST_OAUTH: [&str; 3] = [
@@ -297,4 +299,44 @@ async fn deleting_a_consumer_fires_deleted_for_its_connections_only(db: Db) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(t.connection("goes").await["state"], "available");
     assert_eq!(t.connection("stays").await["state"], "callable");
+}
+
+/// The proxy path counts its own attempts: one GET retried on 503 until it gives up is three
+/// unanswered calls; the next answered one recovers.
+async fn proxy_outages_degrade_and_recover_too(db: Db) {
+    let Some(t) = clocked(db, |_| {}).await else {
+        return;
+    };
+    let rx = Receiver::start().await;
+    subscribe_all(&t, &rx.url).await;
+    t.connect("acme").await;
+    assert_eq!(settled(&rx, 3).await, expected(&[]));
+    let limits = || {
+        crate::proxy_support::proxy(&t, Method::GET, "acme")
+            .header("x-apideck-downstream-url", "/services/data/v66.0/limits")
+            .send()
+    };
+    emulator_faults(
+        &t,
+        Method::POST,
+        Some(json!({"target": "rest", "kind": "status", "status": 503, "count": 6})),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            limits().await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    assert_eq!(t.connection("acme").await["health"], "degraded");
+    assert_eq!(limits().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(limits().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(t.connection("acme").await["health"], "ok");
+    assert_eq!(
+        settled(&rx, 5).await,
+        expected(&[
+            "vault.connection.downstream.degraded",
+            "vault.connection.downstream.recovered",
+        ])
+    );
 }
