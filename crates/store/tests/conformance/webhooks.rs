@@ -55,7 +55,7 @@ async fn hooked(db: &TestDatabase) -> Store {
     db.store().await.with_event_hook(Arc::new(HealthHook))
 }
 
-async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> String {
+pub(crate) async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> String {
     let id = format!("wh-{}", events.join("-").len() + rand_suffix());
     store
         .create_webhook(&NewWebhook {
