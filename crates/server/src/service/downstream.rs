@@ -4,14 +4,16 @@
 //! `last_downstream_error_at` is "the last downstream unreachable error (502/504 network
 //! class)", with the connection still callable; see docs/apideck.md §2.1.
 //!
-//! The hot path writes nothing for this: consecutive failures are counted in memory per
-//! connection (per node), and the store is written only on a change of state, judged from the
+//! The hot path writes nothing for this, and a call Salesforce answers on a healthy connection
+//! takes no lock while no connection is failing: consecutive failures are counted in memory
+//! per connection (per node), and the store is written only on a change of state, judged from the
 //! health of the row the call's token came with ([`super::tokens::ConnectionToken::row`], at
 //! most [`super::tokens::CACHE_TTL`] old). Both writes are conditional in SQL, so two nodes
 //! that decide the same change at once fire its event once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use patchbay_core::{ConnectionId, Health};
 
@@ -66,6 +68,9 @@ pub fn decide(failures: u32, health: Health, outcome: CallOutcome) -> Option<Hea
 #[derive(Default)]
 pub(crate) struct FailureCounts {
     counts: Mutex<HashMap<ConnectionId, u32>>,
+    /// How many connections have a count, read without the lock: while Salesforce answers
+    /// (nearly always) a call on a healthy connection takes no lock at all.
+    tracked: AtomicUsize,
 }
 
 impl FailureCounts {
@@ -75,6 +80,12 @@ impl FailureCounts {
         health: Health,
         outcome: CallOutcome,
     ) -> Option<HealthChange> {
+        if outcome == CallOutcome::Answered
+            && health != Health::Degraded
+            && self.tracked.load(Ordering::Acquire) == 0
+        {
+            return None;
+        }
         let Ok(mut counts) = self.counts.lock() else {
             return None;
         };
@@ -96,6 +107,7 @@ impl FailureCounts {
         if change == Some(HealthChange::Degrade) {
             counts.remove(id);
         }
+        self.tracked.store(counts.len(), Ordering::Release);
         change
     }
 }
