@@ -13,7 +13,7 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, SET_CO
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, REDIRECT_URI, TestApp, csrf_of, spawn};
 
 /// Signs in; returns the client (holding the admin cookie) and the Set-Cookie header.
-async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {
+pub(crate) async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {
     let client = app.client();
     let page = client
         .get(format!("{}/admin/login", app.local_url))

@@ -12,3 +12,4 @@ mod nodes;
 mod react_vault;
 mod support;
 mod throttle;
+mod webhooks;

@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::Vault;
 use super::custom_mappings::{mapped_values, route_mapped_writes};
+use super::downstream::CallOutcome as Health;
 use super::logs::RequestRecord;
 use super::telemetry::{self, CallOutcome};
 use super::tokens::ConnectionToken;
@@ -417,6 +418,13 @@ impl Session<'_> {
             outcome,
             spent,
         );
+        let health = match &result {
+            Ok((status, _)) => Health::of_status(*status),
+            Err(Error::Downstream(_)) => Health::Unreachable,
+            // Too large an answer is still an answer.
+            Err(_) => Health::Answered,
+        };
+        self.vault.observe_downstream(&self.token, health).await;
         result
     }
 

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod crm;
 pub mod custom_mappings;
 pub mod diagnostics;
+pub mod downstream;
 pub mod dto;
 pub mod form_fields;
 mod grant;
@@ -123,6 +124,8 @@ struct Inner {
     downstream: telemetry::DownstreamStats,
     /// Webhook deliveries by outcome, for `/metrics`.
     webhook_stats: webhooks::DeliveryStats,
+    /// Consecutive unanswered downstream calls per connection (see [`downstream`]).
+    downstream_failures: downstream::FailureCounts,
 }
 
 impl std::fmt::Debug for Vault {
@@ -184,6 +187,7 @@ impl Vault {
                 webhook_http,
                 downstream: telemetry::DownstreamStats::default(),
                 webhook_stats: webhooks::DeliveryStats::default(),
+                downstream_failures: downstream::FailureCounts::default(),
             }),
         })
     }
@@ -207,6 +211,10 @@ impl Vault {
 
     pub(crate) fn token_cache(&self) -> &tokens::TokenCache {
         &self.inner.token_cache
+    }
+
+    pub(crate) fn downstream_failures(&self) -> &downstream::FailureCounts {
+        &self.inner.downstream_failures
     }
 
     pub(crate) fn log_queue(&self) -> &log_writer::LogQueue {

@@ -30,6 +30,7 @@ use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use url::Url;
 
 use super::Vault;
+use super::downstream::CallOutcome as Health;
 use super::telemetry::{CallKind, CallOutcome};
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
@@ -250,6 +251,13 @@ impl Vault {
                 },
                 took,
             );
+            let health = match &outcome {
+                Ok(Ok(r)) => Health::of_status(r.status().as_u16()),
+                // Our own size limit, not the provider failing.
+                Ok(Err(e)) if body_too_large(e) => Health::Answered,
+                _ => Health::Unreachable,
+            };
+            self.observe_downstream(&token, health).await;
             let response = match outcome {
                 Err(_) => {
                     return Err(fail(Error::Downstream(format!(

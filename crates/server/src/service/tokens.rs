@@ -87,7 +87,7 @@ impl TokenCache {
         }
     }
 
-    fn forget_connection(&self, id: &patchbay_core::ConnectionId) {
+    pub(crate) fn forget_connection(&self, id: &patchbay_core::ConnectionId) {
         if let Ok(mut entries) = self.entries.write() {
             entries.retain(|_, (_, t)| &t.row.id != id);
         }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use patchbay_core::ConnectionId;
+use patchbay_core::{ApplicationId, ConnectionId, ConsumerId};
 use sqlx::AnyConnection;
 
 use crate::connections::{COLUMNS, ConnectionRow};
@@ -80,6 +80,61 @@ impl Store {
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// Deletes a consumer and its connections in one transaction that also records the events
+    /// each connection's removal fires, exactly as a connection delete would: the foreign-key
+    /// cascade alone would remove the rows without the hook ever seeing them.
+    pub(crate) async fn delete_consumer_with_events(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Lock first (row locks on PostgreSQL, the write lock on SQLite), then read: a
+        // connection written concurrently is either deleted with its final state or not yet
+        // created.
+        sqlx::query(
+            "UPDATE connections SET updated_at = updated_at \
+             WHERE application_id = $1 AND consumer_id = $2",
+        )
+        .bind(app.as_str())
+        .bind(consumer.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections WHERE application_id = $1 AND consumer_id = $2 \
+             ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(app.as_str())
+            .bind(consumer.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        let before = rows
+            .iter()
+            .map(ConnectionRow::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        sqlx::query("DELETE FROM connections WHERE application_id = $1 AND consumer_id = $2")
+            .bind(app.as_str())
+            .bind(consumer.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let done =
+            sqlx::query("DELETE FROM consumers WHERE application_id = $1 AND consumer_id = $2")
+                .bind(app.as_str())
+                .bind(consumer.as_str())
+                .execute(&mut *tx)
+                .await?;
+        if let Some(hook) = &self.hook {
+            for row in &before {
+                for event in hook.events(Some(row), None, false) {
+                    insert_event(&mut tx, &event).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Records an event outside a connection write (the CRM poller), with the same fan-out.

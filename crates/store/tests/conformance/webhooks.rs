@@ -16,7 +16,8 @@ patchbay_store::backend_tests!(
     leases_expire_and_stale_outcomes_are_dropped,
     exhausted_retries_disable_the_subscription,
     concurrent_claims_never_share_a_row,
-    watermarks_persist_and_never_move_back
+    watermarks_persist_and_never_move_back,
+    deleting_a_consumer_records_a_deleted_event_per_connection
 );
 
 /// Fires `vault.connection.updated` whenever health changes, with the new health as payload.
@@ -55,7 +56,7 @@ async fn hooked(db: &TestDatabase) -> Store {
     db.store().await.with_event_hook(Arc::new(HealthHook))
 }
 
-async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> String {
+pub(crate) async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> String {
     let id = format!("wh-{}", events.join("-").len() + rand_suffix());
     store
         .create_webhook(&NewWebhook {
@@ -74,6 +75,52 @@ async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> Strin
         .await
         .unwrap();
     id
+}
+
+/// Fires `vault.connection.deleted` when a connection row disappears.
+#[derive(Debug)]
+struct GoneHook;
+
+impl ConnectionEventHook for GoneHook {
+    fn events(
+        &self,
+        before: Option<&ConnectionRow>,
+        after: Option<&ConnectionRow>,
+        _credentials_replaced: bool,
+    ) -> Vec<NewEvent> {
+        let (Some(b), None) = (before, after) else {
+            return Vec::new();
+        };
+        vec![NewEvent {
+            event_id: format!("{}-gone", b.id),
+            application_id: b.application_id.clone(),
+            consumer_id: Some(b.consumer_id.to_string()),
+            ordering_key: b.id.to_string(),
+            event_type: "vault.connection.deleted".to_owned(),
+            entity_type: "Connection".to_owned(),
+            unified_api: "vault".to_owned(),
+            service_id: "apideck-vault".to_owned(),
+            payload_json: "{}".to_owned(),
+            now_ms: b.updated_at,
+        }]
+    }
+}
+
+/// The foreign-key cascade alone would remove the rows without the hook seeing them; the
+/// store reads them first and records their events in the deleting transaction.
+async fn deleting_a_consumer_records_a_deleted_event_per_connection(db: TestDatabase) {
+    let store = db.store().await.with_event_hook(Arc::new(GoneHook));
+    let a = app(&store).await;
+    let goes = connection(&store, &a, "goes").await;
+    let stays = connection(&store, &a, "stays").await;
+    subscribe(&store, &a, &["vault.connection.deleted"]).await;
+    assert!(store.delete_consumer(&a, &goes.consumer_id).await.unwrap());
+    assert_eq!(store.pending_deliveries(&a).await.unwrap(), 1);
+    assert!(store.get_connection(&goes.id).await.unwrap().is_none());
+    assert!(store.get_connection(&stays.id).await.unwrap().is_some());
+    // Deleting it again finds nothing and records nothing.
+    assert!(!store.delete_consumer(&a, &goes.consumer_id).await.unwrap());
+    assert_eq!(store.pending_deliveries(&a).await.unwrap(), 1);
 }
 
 fn rand_suffix() -> usize {
