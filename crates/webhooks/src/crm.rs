@@ -58,10 +58,11 @@ pub fn usage_allows(used: u64, max: u64, reserve_percent: u64) -> bool {
 }
 
 /// What the poller has already reported for one object of one connection: the newest
-/// `SystemModstamp` reported (Salesforce keeps it to the second) and the ids reported with
-/// exactly that stamp. The next poll asks for rows stamped at or after `at_ms` and skips those
-/// ids, so a record changed later in the same second is still found and nothing is reported
-/// twice.
+/// `SystemModstamp` reported (Salesforce keeps it to the second) and the records reported with
+/// exactly that stamp ([`seen_key`]: the id, marked when the row was deleted). The next poll
+/// asks for rows stamped at or after `at_ms` and skips those, so a record changed later in the
+/// same second is still found and nothing is reported twice. A live record updated again in
+/// its reported second looks the same and is not reported again; its deletion is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Watermark {
     pub at_ms: i64,
@@ -75,6 +76,16 @@ pub struct Change {
     pub operation: CrmOperation,
     /// The record's `SystemModstamp`: when the change happened.
     pub at_ms: i64,
+}
+
+/// How a row is remembered in [`Watermark::seen`]: its id, with `-` appended when deleted
+/// (ids are alphanumeric, so the mark is unambiguous).
+pub fn seen_key(record: &PolledRecord) -> String {
+    if record.deleted {
+        format!("{}-", record.id)
+    } else {
+        record.id.clone()
+    }
 }
 
 /// What one poll found: the changes to report, oldest first, and the watermark after them.
@@ -92,7 +103,7 @@ pub fn first_watermark(newest: &[PolledRecord]) -> Watermark {
     let mut seen: Vec<String> = newest
         .iter()
         .filter(|r| r.modstamp_ms == at_ms)
-        .map(|r| r.id.clone())
+        .map(seen_key)
         .collect();
     seen.sort();
     seen.dedup();
@@ -111,7 +122,7 @@ pub fn plan_poll(mark: &Watermark, rows: &[PolledRecord], complete: bool) -> Pol
         .iter()
         .filter(|r| {
             r.modstamp_ms > mark.at_ms
-                || (r.modstamp_ms == mark.at_ms && !mark.seen.contains(&r.id))
+                || (r.modstamp_ms == mark.at_ms && !mark.seen.contains(&seen_key(r)))
         })
         .collect();
     fresh.sort_by(|a, b| (a.modstamp_ms, &a.id).cmp(&(b.modstamp_ms, &b.id)));
@@ -150,7 +161,7 @@ pub fn plan_poll(mark: &Watermark, rows: &[PolledRecord], complete: bool) -> Pol
                 fresh
                     .iter()
                     .filter(|r| r.modstamp_ms == at_ms)
-                    .map(|r| r.id.clone()),
+                    .map(|r| seen_key(r)),
             );
             seen.sort();
             seen.dedup();
@@ -229,7 +240,7 @@ mod tests {
             mark,
             Watermark {
                 at_ms: 5_000,
-                seen: vec!["a".to_owned(), "b".to_owned()]
+                seen: vec!["a-".to_owned(), "b".to_owned()]
             }
         );
         // The same rows again: nothing new.
@@ -266,8 +277,22 @@ mod tests {
             plan.next,
             Watermark {
                 at_ms: 7_000,
-                seen: vec!["g".to_owned()]
+                seen: vec!["g-".to_owned()]
             }
+        );
+        // A record reported in the watermark's second and deleted within that second is
+        // still reported as deleted.
+        let mark = Watermark {
+            at_ms: 5_000,
+            seen: vec!["a".to_owned()],
+        };
+        let deleted = plan_poll(&mark, &[row("a", 1_000, 5_000, true)], true);
+        assert_eq!(ids(&deleted), vec![("a", CrmOperation::Deleted)]);
+        assert_eq!(deleted.next.seen, vec!["a".to_owned(), "a-".to_owned()]);
+        assert!(
+            plan_poll(&deleted.next, &[row("a", 1_000, 5_000, true)], true)
+                .changes
+                .is_empty()
         );
         // An already reported record changed again in the watermark second is coalesced with
         // its report; a new stamp reports it again, as an update.
