@@ -554,7 +554,7 @@ fn change_polling_by_system_modstamp_and_query_all() {
             json!({"Subject": "Meet", "StartDateTime": "2024-10-01T10:00:00Z", "EndDateTime": "2024-10-01T11:00:00Z"}),
             described.clone(),
         ),
-        ("Task", json!({"Subject": "Call"}), described.clone()),
+        ("Task", json!({"Subject": "Call"}), described),
         (
             "Note",
             json!({"Title": "Note", "ParentId": parent}),
