@@ -1,17 +1,22 @@
 //! `patchbay-bench`: measures, side by side in one run on loopback, a direct call to the
 //! Salesforce emulator, the same call through nginx (`proxy_pass`, the bar issue 14 sets),
 //! through Patchbay's Proxy API, through a bare forwarder, and the unified CRM API's
-//! single-record read; then refresh coalescing. Targets (issue 14):
+//! single-record read; then refresh coalescing, a refresh storm (many connections due at
+//! once under the per-integration limit) and the footprint of the `patchbay` binary in a
+//! process of its own (start-up, RSS idle and under load, lookups over many stored
+//! connections). Targets (issue 14):
 //!
 //! - Patchbay `/proxy` saturated throughput ≥ 0.75× nginx's on the same call;
 //! - a unified single-record read ≥ 0.5× the direct call's throughput;
 //! - the proxy adds ≤ 0.3 ms at p50 and ≤ 1 ms at p99 at a fixed 1,000 requests/s;
-//! - every call is logged: each Patchbay row reports entries logged against calls sent.
+//! - every call is logged: each Patchbay row reports entries logged against calls sent;
+//! - idle RSS under 40 MB and start-up under 100 ms.
 //!
 //! ```text
 //! cargo run --release -p patchbay-bench -- [--seconds 5] [--rounds 3] [--rate 1000]
 //!     [--concurrency 32] [--downstream-ms 20] [--loadgen wrk|builtin]
-//!     [--database-url postgres://…] [--report bench/results.md] [--profile ROW] [--smoke]
+//!     [--database-url postgres://…] [--report bench/results.md] [--profile ROW]
+//!     [--storm-connections 10000] [--storm-rate 500] [--footprint-connections 100000] [--smoke]
 //! ```
 //!
 //! The saturated rows run in `--rounds` interleaved rounds (every row once per round, in
@@ -26,9 +31,11 @@
 //! generator: a check, run by `cargo test`, that the bench still works, not a measurement.
 
 mod cpu;
+mod footprint;
 mod load;
 mod nginx;
 mod setup;
+mod storm;
 mod wrk;
 
 use std::fmt::Write as _;
@@ -60,6 +67,12 @@ struct Args {
     /// `--profile proxy|unified|bare|direct`: only that row, saturated, for `perf`.
     profile: Option<String>,
     smoke: bool,
+    /// Connections falling due at once in the refresh storm.
+    storm_connections: usize,
+    /// The storm's per-integration token-bucket rate, refreshes per second.
+    storm_rate: u32,
+    /// Connections stored for the footprint process (0 skips the footprint).
+    footprint_connections: usize,
 }
 
 impl Args {
@@ -85,6 +98,9 @@ fn args() -> anyhow::Result<Args> {
         report: None,
         profile: None,
         smoke: false,
+        storm_connections: 10_000,
+        storm_rate: 500,
+        footprint_connections: 100_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -110,8 +126,11 @@ fn args() -> anyhow::Result<Args> {
             "--database-url" => a.database_url = Some(value),
             "--report" => a.report = Some(value.into()),
             "--profile" => a.profile = Some(value),
+            "--storm-connections" => a.storm_connections = value.parse()?,
+            "--storm-rate" => a.storm_rate = value.parse()?,
+            "--footprint-connections" => a.footprint_connections = value.parse()?,
             _ => bail!(
-                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --smoke)"
+                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --smoke)"
             ),
         }
     }
@@ -123,9 +142,13 @@ fn args() -> anyhow::Result<Args> {
         || a.concurrency == 0
         || a.concurrency > 1024
         || a.downstream_ms > 1_000
+        || a.storm_connections > 50_000
+        || a.storm_rate == 0
+        || a.storm_rate > 100_000
+        || a.footprint_connections > 200_000
     {
         bail!(
-            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000"
+            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000, --storm-connections at most 50000, --storm-rate 1..=100000, --footprint-connections at most 200000"
         );
     }
     if a.smoke {
@@ -133,6 +156,8 @@ fn args() -> anyhow::Result<Args> {
         a.rate = 200;
         a.downstream_ms = 0;
         a.wrk = false;
+        a.storm_connections = a.storm_connections.min(50);
+        a.footprint_connections = a.footprint_connections.min(20);
     }
     Ok(a)
 }
@@ -418,6 +443,8 @@ async fn run(
 
     coalescing(&a, &s, &client, &rows, &mut r).await?;
     r.line("");
+    storm_section(&a, &s, &mut r).await?;
+    footprint_section(&a, &s, &mut r).await?;
     // Last: the added latency stays on the emulator from here on.
     if a.downstream_ms > 0 {
         latency_round(&a, &s, &client, &rows, &mut r).await;
@@ -641,5 +668,81 @@ async fn coalescing(
         took.as_secs_f64() * 1000.0
     );
     r.line(line);
+    Ok(())
+}
+
+/// Refresh storm: every connection due at once, refreshed under the per-integration limit.
+async fn storm_section(a: &Args, s: &Arc<Setup>, r: &mut Report) -> anyhow::Result<()> {
+    if a.storm_connections == 0 {
+        return Ok(());
+    }
+    // Bounded: twice the time the rate allows, plus a minute for a slow machine.
+    let limit =
+        Duration::from_secs(60 + 2 * (a.storm_connections as u64) / u64::from(a.storm_rate));
+    let st = storm::storm(s, a.storm_connections, a.storm_rate, limit).await?;
+    r.line(format!(
+        "- refresh storm: {} connections due at once (imported in {:.1} s), sweeper limit {}/s per integration (burst {}) → {} refreshed, {} failed, {} token calls in {:.1} s{}; peak token-endpoint rate {}/s over any 1 s (emulator's log)",
+        st.connections,
+        st.imported_in.as_secs_f64(),
+        st.per_sec,
+        st.burst,
+        st.refreshed,
+        st.failed,
+        st.token_calls,
+        st.took.as_secs_f64(),
+        if st.timed_out { " (stopped at the time limit)" } else { "" },
+        st.peak_per_sec,
+    ));
+    r.line("");
+    Ok(())
+}
+
+/// The `patchbay` binary in a process of its own: start-up, RSS, lookups, with 1 and with
+/// `--footprint-connections` connections stored.
+async fn footprint_section(a: &Args, s: &Arc<Setup>, r: &mut Report) -> anyhow::Result<()> {
+    if a.footprint_connections == 0 {
+        return Ok(());
+    }
+    let Some(bin) = footprint::binary() else {
+        r.line("- footprint: skipped, no `patchbay` binary beside the bench (run `cargo build --release -p patchbay` first, or set PATCHBAY_BIN)");
+        r.line("");
+        return Ok(());
+    };
+    let lookups = if a.smoke { 20 } else { 1_000 };
+    r.line(format!(
+        "Footprint of `patchbay serve` ({}) on {:?}, a process of its own (targets: idle RSS < 40 MB, start-up < 100 ms); lookups are {lookups} sequential `GET /vault/connections/crm/salesforce` for different consumers; load is {} s of saturated `/proxy` over {} connections:",
+        bin.display(),
+        s.vault.store().backend(),
+        a.phase().as_secs_f64(),
+        a.concurrency,
+    ));
+    r.line("");
+    r.line("| stored connections | filled in s | start-up ms | idle RSS MB | peak RSS under load MB | RSS after load MB | proxy req/s | lookup p50 ms | lookup p99 ms |");
+    r.line("|---|---|---|---|---|---|---|---|---|");
+    for stored in [1, a.footprint_connections] {
+        let f = footprint::measure(
+            s,
+            &bin,
+            a.database_url.as_deref(),
+            stored,
+            a.phase(),
+            a.concurrency,
+            lookups,
+        )
+        .await?;
+        r.line(format!(
+            "| {} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.2} | {:.2} |",
+            f.stored,
+            f.filled_in.as_secs_f64(),
+            f.start_ms,
+            f.idle_rss_mb,
+            f.load_peak_mb,
+            f.after_load_mb,
+            f.load_rps,
+            f.lookup_p50_ms,
+            f.lookup_p99_ms,
+        ));
+    }
+    r.line("");
     Ok(())
 }

@@ -22,6 +22,9 @@ pub struct Setup {
     pub access_token: String,
     pub account_id: String,
     pub forwarder: String,
+    /// The emulator's app, for a second Patchbay (the footprint process) to register.
+    pub client_id: String,
+    pub client_secret: String,
     pub vault: Vault,
     /// Patchbay's clock: it follows the system clock until a scenario moves it past every
     /// token's expiry.
@@ -77,8 +80,8 @@ pub async fn setup(rts: &Runtimes, database_url: Option<&str>) -> anyhow::Result
             &UnifiedApi::crm(),
             &ServiceId::salesforce(),
             IntegrationInput {
-                client_id: Some(client_id),
-                client_secret: Some(patchbay_crypto::SecretString::new(client_secret)),
+                client_id: Some(client_id.clone()),
+                client_secret: Some(patchbay_crypto::SecretString::new(client_secret.clone())),
                 login_url: Some(emu.clone()),
                 pkce: Some(true),
                 ..IntegrationInput::default()
@@ -148,6 +151,8 @@ pub async fn setup(rts: &Runtimes, database_url: Option<&str>) -> anyhow::Result
         .await??;
     Ok(Setup {
         forwarder,
+        client_id,
+        client_secret,
         emulator: emu,
         patchbay,
         app_id: app_id.to_string(),

@@ -4,6 +4,7 @@
 //! every call Patchbay answered has its request-log entry.
 
 use std::io::Read;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,5 +81,28 @@ fn the_smoke_run_prints_every_row() {
         let (logged, sent) = logged_and_sent(&out, row);
         assert!(sent > 0, "{row}: nothing sent\n{out}");
         assert_eq!(logged, sent, "{row}: every call has its log entry\n{out}");
+    }
+    // The storm is a correctness property as well: every due connection refreshed, once.
+    let storm = out
+        .lines()
+        .find(|l| l.starts_with("- refresh storm:"))
+        .unwrap_or_else(|| panic!("no refresh storm line:\n{out}"));
+    assert!(
+        storm.contains("50 connections due at once")
+            && storm.contains("→ 50 refreshed, 0 failed, 50 token calls"),
+        "{storm}"
+    );
+    // The footprint runs whenever the `patchbay` binary sits beside the bench (a workspace
+    // build puts it there), and says why not otherwise.
+    let beside = Path::new(env!("CARGO_BIN_EXE_patchbay-bench")).with_file_name("patchbay");
+    if beside.is_file() {
+        for stored in ["| 1 |", "| 20 |"] {
+            assert!(
+                out.lines().any(|l| l.starts_with(stored)),
+                "no footprint row {stored}:\n{out}"
+            );
+        }
+    } else {
+        assert!(out.contains("- footprint: skipped"), "{out}");
     }
 }

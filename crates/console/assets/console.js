@@ -24,3 +24,20 @@ document.addEventListener("submit", function (event) {
   var question = form.getAttribute("data-confirm");
   if (question && !window.confirm(question)) event.preventDefault();
 });
+// Hosted connect page: the My Domain field shows only while "My Domain" is chosen.
+(function () {
+  var sync = function (radio) {
+    var form = radio.form;
+    if (!form) return;
+    var trigger = form.querySelector("[data-reveals]");
+    if (!trigger) return;
+    var row = document.getElementById(trigger.getAttribute("data-reveals"));
+    if (row) row.hidden = !trigger.checked;
+  };
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "login_host") sync(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-reveals]").forEach(sync);
+  });
+})();

@@ -5,7 +5,9 @@
 //!
 //! It plugs into the server as a [`RouterExtension`] ([`extension`]); it sets no fallback
 //! (the API router owns it) and applies its own layers: a strict Content-Security-Policy (no
-//! inline script or style, scripts and styles only from the embedded `/console/assets/`),
+//! inline script or style, scripts and styles only from the embedded `/console/assets/`; the
+//! hosted page's `form-action` also names the Salesforce login hosts its cards offer, see
+//! `web::FormTargets`),
 //! `Referrer-Policy: no-referrer` (the session JWT is in the page URL and must not leak to
 //! Salesforce or to a theme's logo host), `Cache-Control: no-store`, and a body limit.
 //!
@@ -30,6 +32,7 @@ mod activity;
 mod admin;
 mod assets;
 mod auth;
+mod cards;
 mod connect;
 mod diagnostics;
 mod integrations;

@@ -49,6 +49,7 @@ pub const DOCS: &[Doc] = &[
     doc!("ARCHITECTURE.md", "Architecture"),
     doc!("bench/results.md", "Benchmarks"),
     doc!("docs/screenshots/README.md", ""),
+    doc!("docs/connect-page.md", "Hosted connect page"),
 ];
 
 pub const IMAGES: &[Image] = &[
@@ -66,6 +67,13 @@ pub const IMAGES: &[Image] = &[
     image!("docs/screenshots/connect-page.png"),
     image!("docs/screenshots/connect-phone.png"),
     image!("docs/screenshots/emulator-consent.png"),
+    image!("docs/screenshots/hosted-available.png"),
+    image!("docs/screenshots/hosted-callable.png"),
+    image!("docs/screenshots/hosted-default.png"),
+    image!("docs/screenshots/hosted-disabled.png"),
+    image!("docs/screenshots/hosted-my-domain-error.png"),
+    image!("docs/screenshots/hosted-phone.png"),
+    image!("docs/screenshots/hosted-dark.png"),
 ];
 
 fn embedded(path: &str) -> bool {

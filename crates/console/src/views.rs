@@ -255,7 +255,29 @@ pub fn valid_color(c: &str) -> bool {
 
 /// Black or white, whichever reads better on `bg` (WCAG relative luminance).
 pub fn text_on(bg: &str) -> &'static str {
-    let hex = bg.trim_start_matches('#');
+    let l = luminance(bg);
+    // Contrast with white is 1.05/(l+0.05); with black (l+0.05)/0.05. Pick the larger.
+    if 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 {
+        "#ffffff"
+    } else {
+        "#000000"
+    }
+}
+
+/// WCAG contrast ratio of a `#rgb`/`#rrggbb` colour against white.
+pub fn contrast_with_white(c: &str) -> f64 {
+    contrast(c, "#ffffff")
+}
+
+/// WCAG contrast ratio of two `#rgb`/`#rrggbb` colours.
+pub fn contrast(a: &str, b: &str) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// WCAG relative luminance of a `#rgb`/`#rrggbb` colour.
+fn luminance(c: &str) -> f64 {
+    let hex = c.trim_start_matches('#');
     let full: String = if hex.len() == 3 {
         hex.chars().flat_map(|c| [c, c]).collect()
     } else {
@@ -270,13 +292,7 @@ pub fn text_on(bg: &str) -> &'static str {
             ((v + 0.055) / 1.055).powf(2.4)
         }
     };
-    let l = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
-    // Contrast with white is 1.05/(l+0.05); with black (l+0.05)/0.05. Pick the larger.
-    if 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 {
-        "#ffffff"
-    } else {
-        "#000000"
-    }
+    0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
 }
 
 /// Only https URLs are used for a theme's logo and links.
@@ -404,6 +420,12 @@ mod tests {
         assert_eq!(text_on("#0a7d4f"), "#ffffff");
         // Mid blues read (slightly) better with black: the larger WCAG contrast wins.
         assert_eq!(text_on("#286efa"), "#000000");
+        assert!((contrast_with_white("#000") - 21.0).abs() < 0.01);
+        assert!((contrast_with_white("#fff") - 1.0).abs() < 0.01);
+        assert!(contrast_with_white("#0a7d4f") > 4.5);
+        assert!(contrast_with_white("#ffeb3b") < 4.5);
+        assert!((contrast("#000", "#fff") - contrast("#fff", "#000")).abs() < 1e-9);
+        assert!(contrast("#ffeb3b", "#161b22") > 4.5 && contrast("#0a7d4f", "#161b22") < 4.5);
     }
 
     #[test]

@@ -32,6 +32,34 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
     img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
     connect-src 'self'";
 
+/// Extra `form-action` sources for one response: the hosted page's login-host form is answered
+/// with a redirect to Salesforce, and browsers check `form-action` on every redirect of a form
+/// submission. Holds origins only (built from core's login-host rules).
+#[derive(Debug, Clone, Default)]
+pub struct FormTargets(pub Vec<String>);
+
+/// [`CSP`] with `targets` added to `form-action`; anything that is not a plain origin (or a
+/// `*.` host wildcard) is dropped, so nothing can add a directive.
+pub fn csp_with(targets: &FormTargets) -> String {
+    let extra: Vec<&str> = targets
+        .0
+        .iter()
+        .map(String::as_str)
+        .filter(|t| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.' | '-' | '*'))
+        })
+        .collect();
+    if extra.is_empty() {
+        return CSP.to_owned();
+    }
+    CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", extra.join(" ")),
+    )
+}
+
 #[derive(Clone)]
 pub struct ConsoleState {
     pub(crate) vault: Vault,
@@ -102,11 +130,13 @@ impl FromRef<ConsoleState> for Vault {
 /// Headers on every console response.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
+    let csp = res
+        .extensions()
+        .get::<FormTargets>()
+        .and_then(|t| HeaderValue::from_str(&csp_with(t)).ok())
+        .unwrap_or(HeaderValue::from_static(CSP));
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -259,4 +289,27 @@ pub fn new_login_token() -> String {
     random_token(24)
         .map(|t| t.expose_secret().to_owned())
         .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_targets_only_ever_add_origins_to_form_action() {
+        assert_eq!(csp_with(&FormTargets::default()), CSP);
+        let csp = csp_with(&FormTargets(vec![
+            "https://test.salesforce.com".to_owned(),
+            "https://*.my.salesforce.com".to_owned(),
+            "http://127.0.0.1:8787".to_owned(),
+            "https://evil.example; script-src *".to_owned(),
+            "'unsafe-inline'".to_owned(),
+        ]));
+        assert!(csp.contains(
+            "form-action 'self' https://test.salesforce.com https://*.my.salesforce.com http://127.0.0.1:8787;"
+        ), "{csp}");
+        assert!(!csp.contains("evil") && !csp.contains("unsafe"), "{csp}");
+        assert_eq!(csp.matches("script-src").count(), 1);
+        assert!(HeaderValue::from_str(&csp).is_ok());
+    }
 }

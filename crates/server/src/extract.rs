@@ -42,7 +42,11 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(bool, Byt
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    // JSON is UTF-8 (RFC 8259 §8.1). serde_json checks only the strings it keeps, so a body
+    // with invalid bytes in a field the type ignores would otherwise be accepted.
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::MalformedJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    serde_json::from_str(text).map_err(|e| {
         // serde's messages name fields and positions; classify so syntax errors and schema
         // errors get distinct messages.
         use serde_json::error::Category;
@@ -157,17 +161,105 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         if q.len() > 16 * 1024 {
             return Err(Error::validation("the query string is too long"));
         }
-        Ok(QueryPairs(
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        parse_query(q).map(QueryPairs)
     }
+}
+
+/// `application/x-www-form-urlencoded` pairs, refusing percent-escapes that decode to invalid
+/// UTF-8: a lossy decoder would turn them into U+FFFD and answer for a value nobody sent
+/// (a filter on `%FF` would search for `\u{FFFD}`).
+fn parse_query(q: &str) -> Result<Vec<(String, String)>, Error> {
+    q.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode_component(k)?, decode_component(v)?))
+        })
+        .collect()
+}
+
+fn decode_component(s: &str) -> Result<String, Error> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 2;
+                }
+                // Like every form decoder: a `%` not followed by two hex digits is itself.
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+        .map_err(|_| Error::validation("the query string is not valid UTF-8 once decoded"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_pairs_decode_like_forms_and_refuse_invalid_utf8() {
+        let pairs = parse_query("a=1&b=x+y%20z&&c&filter%5Bname%5D=Zo%C3%AB&p=50%&q=%zz").unwrap();
+        let want = [
+            ("a", "1"),
+            ("b", "x y z"),
+            ("c", ""),
+            ("filter[name]", "Zoë"),
+            ("p", "50%"),
+            ("q", "%zz"),
+        ];
+        let got: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, want);
+        for bad in ["a=%FF", "%C0%AF=1", "a=%ED%A0%80", "a=ok&b=%FE"] {
+            assert!(
+                matches!(parse_query(bad), Err(Error::Validation(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Whatever a form encoder writes decodes back to the same pairs.
+        #[test]
+        fn encoded_pairs_round_trip(pairs in proptest::collection::vec((".{0,12}", ".{0,12}"), 0..6)) {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish();
+            let decoded = parse_query(&encoded).unwrap();
+            proptest::prop_assert_eq!(decoded, pairs);
+        }
+
+        /// Any query string decodes or is refused; never a panic, never U+FFFD that was not sent.
+        #[test]
+        fn any_query_string_decodes_or_is_refused(q in "[ -~]{0,40}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8)) {
+            let escaped: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+            let q = format!("{q}&x={escaped}");
+            if let Ok(pairs) = parse_query(&q) {
+                for (k, v) in pairs {
+                    let sent = q.contains("%EF%BF%BD");
+                    let clean = !k.contains(char::REPLACEMENT_CHARACTER) && !v.contains(char::REPLACEMENT_CHARACTER);
+                    proptest::prop_assert!(clean || sent, "{:?} gave {:?}={:?}", q, k, v);
+                }
+            }
+        }
+    }
 
     #[test]
     fn data_errors_do_not_quote_values() {
@@ -182,5 +274,11 @@ mod tests {
         let text = e.detail().to_string();
         assert!(!text.contains("secret-value"), "{text}");
         assert!(matches!(parse::<B>(b"{nope"), Err(Error::MalformedJson(_))));
+        // Invalid UTF-8 in a field the type ignores is still refused.
+        assert!(matches!(
+            parse::<B>(b"{\"enabled\":true,\"other\":\"\xff\xfe\"}"),
+            Err(Error::MalformedJson(_))
+        ));
+        assert!(parse::<B>(br#"{"enabled":true,"other":"ok"}"#).is_ok());
     }
 }

@@ -64,9 +64,19 @@ impl TestDatabase {
         Self::postgres_with(false).await
     }
 
+    /// A new PostgreSQL database on the server `admin_url` names, or `None` as for
+    /// [`TestDatabase::postgres`]. For tools (the bench) that are told which server to use.
+    pub async fn postgres_on(admin_url: &str) -> Option<TestDatabase> {
+        Self::postgres_at(admin_url.to_owned(), true).await
+    }
+
     async fn postgres_with(create: bool) -> Option<TestDatabase> {
         let admin_url =
             std::env::var(POSTGRES_URL_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        Self::postgres_at(admin_url, create).await
+    }
+
+    async fn postgres_at(admin_url: String, create: bool) -> Option<TestDatabase> {
         let name = format!("pb_test_{}", uuid::Uuid::new_v4().simple());
         let created = tokio::time::timeout(Duration::from_secs(10), async {
             let mut conn = sqlx::PgConnection::connect(&admin_url).await?;

@@ -50,6 +50,11 @@ impl Browser {
 /// Starts chromedriver and a browser, or `None` (with a notice) when Chromium is not installed
 /// and this is not CI.
 pub(crate) async fn browser() -> Option<Browser> {
+    browser_with(&[]).await
+}
+
+/// [`browser`] with extra Chromium flags (e.g. `--force-dark-mode`).
+pub(crate) async fn browser_with(extra: &[&str]) -> Option<Browser> {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         let msg = format!(
             "browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install -y chromium chromium-driver)"
@@ -81,8 +86,14 @@ pub(crate) async fn browser() -> Option<Browser> {
         "--no-first-run",
         "--disable-background-networking",
         "--window-size=1280,900",
+        // Tests never reach the real Salesforce: a page that sends the browser there (the
+        // hosted page's sandbox choice) ends at a failed lookup, not on the internet.
+        "--host-resolver-rules=MAP *.salesforce.com ~NOTFOUND",
         &format!("--user-data-dir={}", profile.path().display()),
-    ] {
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    {
         caps.add_arg(arg).expect("arg");
     }
     let mut browser = Browser {

@@ -287,8 +287,15 @@ async fn a_session_only_ever_sees_its_own_consumer() {
         unified_api: UnifiedApi::crm(),
         service_id: ServiceId::salesforce(),
     };
+    // A holds tokens, so A's card offers Delete.
+    let import: patchbay_server::service::credentials::ImportRequest =
+        serde_json::from_value(serde_json::json!({
+            "credentials": {"access_token": "00Dalpha!token", "refresh_token": "5Aepalpha"},
+            "settings": {"instance_url": app.emulator.base_url()},
+        }))
+        .unwrap();
     app.vault
-        .add_connection(&key_a, ConnectionInput::default(), &Actor::Admin)
+        .import_connection(&key_a, import, &Actor::Admin)
         .await
         .unwrap();
     let key_b = ConnectionKey {
@@ -350,9 +357,9 @@ async fn a_session_only_ever_sees_its_own_consumer() {
         "available",
         "B's is gone"
     );
-    assert_eq!(
+    assert_ne!(
         app.vault.get_connection(&key_a).await.unwrap().state,
-        "added",
+        "available",
         "A's survives"
     );
     let b_after = app
@@ -588,10 +595,13 @@ async fn the_hosted_page_honours_settings_and_theme() {
         html.contains("id=\"connect-crm-salesforce\""),
         "connecting is always offered"
     );
+    // A card that is not connected offers Connect only, even when every action is allowed:
+    // there is nothing to disable or delete yet (the per-state matrix is in hosted.rs).
     let all = get(app.session_uri("locked", SessionRequest::default()).await).await;
     assert!(
-        all.contains("id=\"delete-crm-salesforce\"")
-            && all.contains("id=\"disable-crm-salesforce\"")
+        all.contains("id=\"connect-crm-salesforce\"")
+            && !all.contains("id=\"delete-crm-salesforce\"")
+            && !all.contains("id=\"disable-crm-salesforce\"")
     );
     // Each card shows the provider's logo, served by Patchbay.
     assert!(
@@ -862,8 +872,15 @@ async fn disable_enable_on_the_hosted_page_and_the_audited_export_in_the_console
         unified_api: UnifiedApi::crm(),
         service_id: ServiceId::salesforce(),
     };
+    // Disable and Enable act on a connection that holds tokens.
+    let import: patchbay_server::service::credentials::ImportRequest =
+        serde_json::from_value(serde_json::json!({
+            "credentials": {"access_token": "00Dtoggle!token", "refresh_token": "5Aeptoggle"},
+            "settings": {"instance_url": app.emulator.base_url()},
+        }))
+        .unwrap();
     app.vault
-        .add_connection(&key, ConnectionInput::default(), &Actor::Admin)
+        .import_connection(&key, import, &Actor::Admin)
         .await
         .unwrap();
     let uri = app.session_uri("toggler", SessionRequest::default()).await;

@@ -5,6 +5,8 @@
 mod browser;
 mod cors;
 mod embed;
+mod hosted;
+mod hosted_browser;
 mod http;
 mod nodes;
 mod support;

@@ -68,7 +68,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn(knobs: Knobs) -> TestApp {
-    let db = TestDatabase::sqlite();
+    spawn_with(TestDatabase::sqlite(), knobs).await
+}
+
+/// [`spawn`] on a given database (see [`console_backend_tests!`]).
+pub async fn spawn_with(db: TestDatabase, knobs: Knobs) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = ServerConfig::new(dir.path());
     config.database_url = Some(db.url().to_owned());
@@ -182,3 +186,28 @@ impl TestApp {
             .expect("client")
     }
 }
+
+/// One `async fn(TestDatabase)` as a test per backend; the PostgreSQL half skips with a notice
+/// when the server is unreachable (and fails under `CI=true`, see `TestDatabase::postgres`).
+macro_rules! console_backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(patchbay_store::testing::TestDatabase::sqlite()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(db) = patchbay_store::testing::TestDatabase::postgres().await else {
+                        eprintln!("skipped: PostgreSQL is not reachable");
+                        return;
+                    };
+                    super::$name(db).await;
+                }
+            }
+        )*
+    };
+}
+pub(crate) use console_backend_tests;

@@ -335,7 +335,14 @@ pub struct EchoApp {
 pub const ECHO_TOKEN: &str = "echo-token";
 
 pub async fn spawn_echo_app(proxy: patchbay_server::service::proxy::ProxyOptions) -> EchoApp {
-    let echo = spawn_echo().await;
+    spawn_app_on(spawn_echo().await, proxy).await
+}
+
+/// The same app over any stand-in instance at `echo.base` (the abuse tests' raw TCP upstreams).
+pub async fn spawn_app_on(
+    echo: Echo,
+    proxy: patchbay_server::service::proxy::ProxyOptions,
+) -> EchoApp {
     let db = patchbay_store::testing::TestDatabase::sqlite();
     let dir = tempfile::tempdir().expect("dir");
     let mut config = patchbay_server::ServerConfig::new(dir.path());

@@ -41,7 +41,9 @@ pub fn check_delivery_url(raw: &str, allowed_hosts: &[String]) -> Result<Url> {
     {
         return Err(private(host));
     }
-    if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") {
+    // A trailing dot names the same host (`localhost.` is the fully qualified `localhost`).
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    if name == "localhost" || name.ends_with(".localhost") {
         return Err(private(host));
     }
     Ok(url)
@@ -119,6 +121,8 @@ mod tests {
             "http://169.254.169.254/latest",
             "http://[::1]:80/",
             "http://localhost:8080/",
+            "http://localhost./",
+            "http://api.localhost../",
             "ftp://example.com/",
             "https://user:pw@example.com/",
             "not a url",

@@ -1,17 +1,22 @@
 //! The hosted connect page (`session_uri` = `{public_url}/session/{jwt}`).
 //!
 //! Everything is scoped by the verified session JWT: the application and consumer come from its
-//! claims only. Connect and re-authorize are links (a top-level GET that ends at Salesforce,
-//! like Apideck's `authorize_url`); disconnect, disable and delete are POST forms with a CSRF
-//! token derived from the JWT. After Salesforce, Patchbay's callback sends the customer to
-//! `/connect/return` (when the application allow-lists it) and from there back to this page,
-//! or with `auto_redirect` straight on to the session's `redirect_uri`.
+//! claims only. Connect is a POST form carrying the login-host choice (production, sandbox,
+//! My Domain), answered with a 303 to Salesforce; re-authorize is also a link (a top-level GET
+//! that ends at Salesforce, like Apideck's `authorize_url`, which takes `?login_url=`);
+//! disconnect, disable and delete are POST forms. Every form carries a CSRF token derived from
+//! the JWT. What each card offers is decided in `cards.rs`, the page itself in `page.rs`.
+//! After Salesforce, Patchbay's callback sends the customer to `/connect/return` (when the
+//! application allow-lists it) and from there back to this page, or with `auto_redirect`
+//! straight on to the session's `redirect_uri`.
+
+mod page;
 
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
@@ -26,16 +31,17 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::auth::same_token;
-use crate::views::{Notice, connection_badge, customer_notice, https_url, text_on, valid_color};
-use crate::web::{CONNECT_COOKIE, ConsoleState, Form, render, render_status};
+use crate::views::{Notice, customer_notice};
+use crate::web::{CONNECT_COOKIE, ConsoleState, Form, render_status};
+use page::{allowed_actions, flag};
 
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
-        .route("/session/{jwt}", get(page))
+        .route("/session/{jwt}", get(show_page))
         .route("/session/{jwt}/theme.css", get(theme_css))
         .route(
             "/session/{jwt}/connect/{unified_api}/{service_id}",
-            get(connect),
+            get(connect).post(connect_with_host),
         )
         .route(
             "/session/{jwt}/action/{unified_api}/{service_id}",
@@ -44,44 +50,13 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/connect/return", get(back_from_provider))
 }
 
-/// `allow_actions`, defaulting to all four.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Allowed {
-    pub delete: bool,
-    pub disconnect: bool,
-    pub reauthorize: bool,
-    pub disable: bool,
-}
-
-pub fn allowed_actions(settings: &Map<String, Value>) -> Allowed {
-    match settings.get("allow_actions").and_then(Value::as_array) {
-        None => Allowed {
-            delete: true,
-            disconnect: true,
-            reauthorize: true,
-            disable: true,
-        },
-        Some(list) => {
-            let has = |a: &str| list.iter().any(|v| v.as_str() == Some(a));
-            Allowed {
-                delete: has("delete"),
-                disconnect: has("disconnect"),
-                reauthorize: has("reauthorize"),
-                disable: has("disable"),
-            }
-        }
-    }
-}
-
-fn flag(settings: &Map<String, Value>, name: &str) -> bool {
-    settings.get(name).and_then(Value::as_bool).unwrap_or(false)
-}
-
 /// The verified session plus the display parts of its claims (theme, consumer metadata).
 struct Session {
     claims: SessionClaims,
     theme: Map<String, Value>,
     consumer_label: String,
+    /// Shown under the label when the label is not the email itself.
+    consumer_email: String,
 }
 
 /// Verifies the JWT with the service layer, then reads the claims it does not expose. The
@@ -113,47 +88,15 @@ fn session(state: &ConsoleState, jwt: &str) -> Option<Session> {
         .or_else(|| pick("user_name"))
         .or_else(|| pick("email"))
         .unwrap_or_default();
+    let consumer_email = pick("email")
+        .filter(|e| *e != consumer_label)
+        .unwrap_or_default();
     Some(Session {
         claims,
         theme,
         consumer_label,
+        consumer_email,
     })
-}
-
-struct Item {
-    name: String,
-    /// The provider's logo, served by Patchbay.
-    logo: String,
-    unified_api: String,
-    service_id: String,
-    badge_label: &'static str,
-    badge_class: &'static str,
-    instance_url: String,
-    connect_label: &'static str,
-    show_connect: bool,
-    show_disconnect: bool,
-    show_disable: bool,
-    show_enable: bool,
-    show_delete: bool,
-}
-
-#[derive(Template)]
-#[template(path = "connect.html")]
-struct ConnectPage {
-    jwt: String,
-    csrf: String,
-    vault_name: String,
-    logo: Option<String>,
-    favicon: Option<String>,
-    privacy_url: Option<String>,
-    terms_url: Option<String>,
-    consumer_label: String,
-    show_sidebar: bool,
-    sandbox: bool,
-    hide_guides: bool,
-    items: Vec<Item>,
-    notice: Option<Notice>,
-    redirect_uri: Option<String>,
 }
 
 #[derive(Template)]
@@ -171,7 +114,7 @@ struct PageQuery {
     error_description: Option<String>,
 }
 
-async fn page(
+async fn show_page(
     State(state): State<ConsoleState>,
     Path(jwt): Path<String>,
     Query(q): Query<PageQuery>,
@@ -211,136 +154,32 @@ fn success(title: &str, text: &str) -> Notice {
     }
 }
 
+async fn theme_css(State(state): State<ConsoleState>, Path(jwt): Path<String>) -> Response {
+    page::theme_css(session(&state, &jwt).as_ref())
+}
+
 async fn render_page(
     state: &ConsoleState,
     jwt: &str,
     s: &Session,
     notice: Option<Notice>,
 ) -> Response {
-    let settings = &s.claims.settings;
-    let apis: Vec<String> = settings
+    page::render_page(state, jwt, s, notice, None).await
+}
+
+/// The connection a request names, within the session: its application and consumer, and
+/// only a unified API the session's `unified_apis` lists (when it lists any), as on the API.
+fn key_for(s: &Session, unified_api: &str, service_id: &str) -> Option<ConnectionKey> {
+    if let Some(apis) = s
+        .claims
+        .settings
         .get("unified_apis")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let allowed = allowed_actions(settings);
-    let views = match state
-        .vault
-        .list_connections(
-            &s.claims.application_id,
-            Some(&s.claims.consumer_id),
-            None,
-            None,
-            patchbay_server::service::connections::Offer::ALL,
-        )
-        .await
+        && !apis.is_empty()
+        && !apis.iter().any(|a| a.as_str() == Some(unified_api))
     {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "hosted page could not list connections");
-            Vec::new()
-        }
-    };
-    let items = views
-        .iter()
-        .filter(|v| apis.is_empty() || apis.iter().any(|a| a == &v.unified_api))
-        .map(|v| {
-            let badge = connection_badge(v.state, v.health, v.enabled, v.integration_state);
-            let configured = v.integration_state == "configured";
-            let exists = v.state != "available";
-            let has_grant = matches!(v.state, "authorized" | "callable" | "invalid");
-            Item {
-                name: v.name.clone(),
-                logo: v.logo.clone(),
-                unified_api: v.unified_api.clone(),
-                service_id: v.service_id.clone(),
-                badge_label: badge.label,
-                badge_class: badge.class,
-                instance_url: v
-                    .settings
-                    .as_ref()
-                    .and_then(|s| s.get("instance_url"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                connect_label: if has_grant { "Re-authorize" } else { "Connect" },
-                show_connect: configured
-                    && (!exists || v.enabled)
-                    && (!has_grant || allowed.reauthorize),
-                show_disconnect: has_grant && v.state != "invalid" && allowed.disconnect,
-                show_disable: exists && v.enabled && allowed.disable,
-                show_enable: exists && !v.enabled && allowed.disable,
-                show_delete: exists && allowed.delete,
-            }
-        })
-        .collect();
-    let theme_str = |k: &str| s.theme.get(k).and_then(Value::as_str).map(str::to_owned);
-    render(&ConnectPage {
-        jwt: jwt.to_owned(),
-        csrf: state.connect_csrf(jwt),
-        vault_name: theme_str("vault_name")
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| "Connect your apps".to_owned()),
-        logo: theme_str("logo").and_then(|u| https_url(&u)),
-        privacy_url: theme_str("privacy_url").and_then(|u| https_url(&u)),
-        terms_url: theme_str("terms_url").and_then(|u| https_url(&u)),
-        consumer_label: s.consumer_label.clone(),
-        // Isolation mode shows only the connection screen, as Apideck's hosted Vault does.
-        show_sidebar: settings
-            .get("show_sidebar")
-            .and_then(Value::as_bool)
-            .unwrap_or(true)
-            && !flag(settings, "isolation_mode"),
-        favicon: theme_str("favicon").and_then(|u| https_url(&u)),
-        sandbox: flag(settings, "sandbox_mode"),
-        hide_guides: flag(settings, "hide_guides"),
-        items,
-        notice,
-        redirect_uri: s.claims.redirect_uri.clone(),
-    })
-}
-
-/// The theme's colours as CSS custom properties; only validated `#rgb`/`#rrggbb` values.
-async fn theme_css(State(state): State<ConsoleState>, Path(jwt): Path<String>) -> Response {
-    let mut css = String::new();
-    if let Some(s) = session(&state, &jwt) {
-        let color = |k: &str| {
-            s.theme
-                .get(k)
-                .and_then(Value::as_str)
-                .filter(|c| valid_color(c))
-                .map(str::to_owned)
-        };
-        let mut vars = Vec::new();
-        if let Some(p) = color("primary_color") {
-            vars.push(format!("--primary:{p};--on-primary:{}", text_on(&p)));
-        }
-        if let Some(bg) = color("sidepanel_background_color") {
-            vars.push(format!("--side-bg:{bg};--side-text:{}", text_on(&bg)));
-        }
-        if let Some(t) = color("sidepanel_text_color") {
-            vars.push(format!("--side-text:{t}"));
-        }
-        if !vars.is_empty() {
-            css = format!(":root{{{}}}\n", vars.join(";"));
-        }
+        return None;
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/css; charset=utf-8"),
-        )],
-        css,
-    )
-        .into_response()
-}
-
-fn key_for(s: &Session, unified_api: &str, service_id: &str) -> Option<ConnectionKey> {
     Some(ConnectionKey {
         application_id: s.claims.application_id.clone(),
         consumer_id: s.claims.consumer_id.clone(),
@@ -389,7 +228,6 @@ async fn connect(
         )
         .await;
     };
-    let fail = |e: &patchbay_server::Error| customer_notice("oauth_connector", &e.message());
     if let Some(login_url) = q.login_url.filter(|u| !u.trim().is_empty())
         && let Err(e) = choose_login_host(&state, &s, &key, &login_url).await
     {
@@ -401,17 +239,91 @@ async fn connect(
         )
         .await;
     }
+    start(&state, jar, &jwt, &s, &key).await
+}
+
+/// The login-host form on a card: checks the choice (an offered host, or a My Domain by core's
+/// rules), stores it, and goes on to Salesforce (303). A bad choice comes back on the card.
+async fn connect_with_host(
+    State(state): State<ConsoleState>,
+    jar: CookieJar,
+    Path((jwt, unified_api, service_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(s) = session(&state, &jwt) else {
+        return expired();
+    };
+    let form = Form::parse(&body);
+    if !same_token(form.get("csrf"), &state.connect_csrf(&jwt)) {
+        return crate::web::csrf_rejected();
+    }
+    let Some(key) = key_for(&s, &unified_api, &service_id) else {
+        return render_page(
+            &state,
+            &jwt,
+            &s,
+            Some(customer_notice("unknown", "Unknown integration.")),
+        )
+        .await;
+    };
     let view = match state.vault.get_connection(&key).await {
         Ok(v) => v,
-        Err(e) => return render_page(&state, &jwt, &s, Some(fail(&e))).await,
+        Err(e) => {
+            let notice = customer_notice("oauth_connector", &e.message());
+            return render_page(&state, &jwt, &s, Some(notice)).await;
+        }
+    };
+    let stored = view
+        .settings
+        .as_ref()
+        .and_then(|v| v.get("login_url"))
+        .and_then(Value::as_str);
+    let picked = form.get("login_host");
+    if let Some(choice) = crate::cards::host_choice(&view.form_fields, stored)
+        && !picked.is_empty()
+    {
+        let bad = |message: String| page::HostError {
+            unified_api: unified_api.clone(),
+            service_id: service_id.clone(),
+            my_domain: form.get("my_domain").to_owned(),
+            message,
+        };
+        let login_url = match crate::cards::chosen_login_url(&choice, picked, form.get("my_domain"))
+        {
+            Ok(u) => u,
+            Err(message) => {
+                return page::render_page(&state, &jwt, &s, None, Some(bad(message))).await;
+            }
+        };
+        if let Err(e) = choose_login_host(&state, &s, &key, &login_url).await {
+            return page::render_page(&state, &jwt, &s, None, Some(bad(e.message().into_owned())))
+                .await;
+        }
+    }
+    start(&state, jar, &jwt, &s, &key).await
+}
+
+/// Opens the OAuth transaction for the connection's stored login host and sends the browser
+/// to it.
+async fn start(
+    state: &ConsoleState,
+    jar: CookieJar,
+    jwt: &str,
+    s: &Session,
+    key: &ConnectionKey,
+) -> Response {
+    let fail = |e: &patchbay_server::Error| customer_notice("oauth_connector", &e.message());
+    let view = match state.vault.get_connection(key).await {
+        Ok(v) => v,
+        Err(e) => return render_page(state, jwt, s, Some(fail(&e))).await,
     };
     if matches!(view.state, "authorized" | "callable" | "invalid")
         && !allowed_actions(&s.claims.settings).reauthorize
     {
         return render_page(
-            &state,
-            &jwt,
-            &s,
+            state,
+            jwt,
+            s,
             Some(customer_notice(
                 "not_allowed",
                 "Re-authorizing is not available here.",
@@ -430,9 +342,9 @@ async fn connect(
         });
     let Some(link_state) = link_state else {
         return render_page(
-            &state,
-            &jwt,
-            &s,
+            state,
+            jwt,
+            s,
             Some(customer_notice(
                 "unavailable",
                 "This integration cannot be connected yet.",
@@ -444,17 +356,17 @@ async fn connect(
         service_id: key.service_id.to_string(),
         application_id: key.application_id.to_string(),
         state: link_state,
-        redirect_uri: return_target(&state, &s).await,
+        redirect_uri: return_target(state, s).await,
         scope: None,
         nonce: None,
     };
     match state.vault.start_connect(&request).await {
         Ok((provider_url, _)) => {
-            let mut cookie = state.cookie(CONNECT_COOKIE, jwt.clone(), "/connect");
+            let mut cookie = state.cookie(CONNECT_COOKIE, jwt.to_owned(), "/connect");
             cookie.set_max_age(time::Duration::minutes(15));
             (jar.add(cookie), Redirect::to(&provider_url)).into_response()
         }
-        Err(e) => render_page(&state, &jwt, &s, Some(fail(&e))).await,
+        Err(e) => render_page(state, jwt, s, Some(fail(&e))).await,
     }
 }
 
@@ -488,8 +400,15 @@ async fn choose_login_host(
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or_else(|| integration_login_host(&current.form_fields));
-    if current.state != "available" && stored.as_deref() == Some(login_url.trim()) {
+    // The host it would use anyway: nothing to store (and, for a connection not added yet,
+    // nothing to add until Salesforce says yes).
+    if stored.as_deref() == Some(login_url.trim()) {
         return Ok(());
+    }
+    if flag(&s.claims.settings, "hide_resource_settings") {
+        return Err(patchbay_server::Error::ActionNotAllowed(
+            "resource_settings",
+        ));
     }
     let has_grant = matches!(current.state, "authorized" | "callable" | "invalid");
     if has_grant && !allowed_actions(&s.claims.settings).reauthorize {

@@ -1,0 +1,356 @@
+//! What one card of the hosted connect page offers, as pure rules: which actions its state and
+//! the session's `allow_actions` permit, the login-host choice taken from the connection's
+//! `form_fields`, and the theme values that may reach a page (colours, link URLs).
+//!
+//! The page is the only place these rules live, so the handlers in `connect.rs` stay thin and
+//! the combinations are unit-tested here.
+
+use serde_json::Value;
+
+use crate::views::login_url_from_form;
+
+/// `allow_actions`, defaulting to all four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    pub delete: bool,
+    pub disconnect: bool,
+    pub reauthorize: bool,
+    pub disable: bool,
+}
+
+impl Allowed {
+    pub const ALL: Allowed = Allowed {
+        delete: true,
+        disconnect: true,
+        reauthorize: true,
+        disable: true,
+    };
+}
+
+/// The facts about one connection that decide what its card offers.
+#[derive(Debug, Clone, Copy)]
+pub struct CardFacts<'a> {
+    pub state: &'a str,
+    pub enabled: bool,
+    pub integration_state: &'a str,
+    /// The connection has visible `form_fields` (Salesforce: the login host).
+    pub has_form_fields: bool,
+}
+
+/// The buttons and forms one card shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CardActions {
+    pub connect: bool,
+    /// "Connect" before a grant exists, "Re-authorize" after.
+    pub reauthorize: bool,
+    /// The login-host choice (the connection's settings).
+    pub settings: bool,
+    pub disconnect: bool,
+    pub disable: bool,
+    pub enable: bool,
+    pub delete: bool,
+}
+
+/// A card offers only what makes sense in its state, and only what the session permits:
+/// - an integration that is not set up offers nothing;
+/// - a disabled connection offers Enable (and Delete);
+/// - a connection without a grant ("Not connected") offers Connect, with the login-host choice
+///   unless `hide_resource_settings`; never Disable or Delete, which would act on nothing the
+///   customer can see;
+/// - a connection with a grant offers Re-authorize, Settings (changing the host means
+///   authorizing again, so it needs `reauthorize` too), Disconnect, Disable and Delete.
+pub fn card_actions(
+    f: CardFacts<'_>,
+    allowed: Allowed,
+    hide_resource_settings: bool,
+) -> CardActions {
+    if f.integration_state != "configured" {
+        return CardActions::default();
+    }
+    let exists = f.state != "available";
+    let has_grant = matches!(f.state, "authorized" | "callable" | "invalid");
+    let settings_visible = f.has_form_fields && !hide_resource_settings;
+    if exists && !f.enabled {
+        return CardActions {
+            enable: allowed.disable,
+            delete: allowed.delete,
+            ..CardActions::default()
+        };
+    }
+    if !has_grant {
+        return CardActions {
+            connect: true,
+            settings: settings_visible,
+            ..CardActions::default()
+        };
+    }
+    CardActions {
+        connect: allowed.reauthorize,
+        reauthorize: true,
+        settings: settings_visible && allowed.reauthorize,
+        // An invalid grant has nothing left to revoke.
+        disconnect: allowed.disconnect && f.state != "invalid",
+        disable: allowed.disable,
+        enable: false,
+        delete: allowed.delete,
+    }
+}
+
+/// One radio button of the login-host choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOption {
+    /// The login URL, or `mydomain` for the text field.
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// The login-host choice of a card: the connection's `form_fields` options, then "My Domain".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostChoice {
+    pub options: Vec<HostOption>,
+    /// What the My Domain field shows (the stored My Domain, or what the customer typed).
+    pub my_domain: String,
+}
+
+pub const MY_DOMAIN: &str = "mydomain";
+
+/// The login-host choice for a connection whose `form_fields` are `form_fields` and whose
+/// stored login host is `stored`.
+pub fn host_choice(form_fields: &[Value], stored: Option<&str>) -> Option<HostChoice> {
+    let options = form_fields
+        .iter()
+        .find(|f| f["id"] == "login_url")?
+        .get("options")?
+        .as_array()?;
+    let mut out: Vec<HostOption> = options
+        .iter()
+        .filter_map(|o| {
+            Some(HostOption {
+                value: o["value"].as_str()?.to_owned(),
+                label: o["label"].as_str()?.to_owned(),
+                checked: false,
+            })
+        })
+        .collect();
+    if out.is_empty() {
+        return None;
+    }
+    let chosen = stored.unwrap_or(&out[0].value).to_owned();
+    let mut my_domain = String::new();
+    match out.iter_mut().find(|o| o.value == chosen) {
+        Some(o) => o.checked = true,
+        None => my_domain = chosen,
+    }
+    out.push(HostOption {
+        value: MY_DOMAIN.to_owned(),
+        label: "My Domain".to_owned(),
+        checked: !my_domain.is_empty(),
+    });
+    Some(HostChoice {
+        options: out,
+        my_domain,
+    })
+}
+
+/// The login URL a submitted choice asks for: one of the offered hosts, or a valid My Domain
+/// (core's login-host rules). The error is a sentence for the customer.
+pub fn chosen_login_url(
+    choice: &HostChoice,
+    picked: &str,
+    my_domain: &str,
+) -> Result<String, String> {
+    if picked == MY_DOMAIN {
+        if my_domain.trim().is_empty() {
+            return Err(
+                "Enter your My Domain, like https://yourcompany.my.salesforce.com".to_owned(),
+            );
+        }
+        return login_url_from_form(MY_DOMAIN, my_domain, "");
+    }
+    choice
+        .options
+        .iter()
+        .find(|o| o.value != MY_DOMAIN && o.value == picked)
+        .map(|o| o.value.clone())
+        .ok_or_else(|| "Choose where you sign in to Salesforce".to_owned())
+}
+
+/// A theme colour, if it is a strict `#rgb`/`#rrggbb` value (it ends up in a stylesheet).
+pub fn theme_color(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|c| crate::views::valid_color(c))
+        .map(str::to_ascii_lowercase)
+}
+
+/// A theme link (privacy, terms): http or https only, so no `javascript:` or `data:` URL can
+/// become a link on the page.
+pub fn theme_link(v: Option<&Value>) -> Option<String> {
+    let u = url::Url::parse(v?.as_str()?.trim()).ok()?;
+    matches!(u.scheme(), "http" | "https")
+        .then(|| u.host_str().is_some())
+        .filter(|h| *h)
+        .map(|_| u.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn facts(state: &str, enabled: bool) -> CardFacts<'_> {
+        CardFacts {
+            state,
+            enabled,
+            integration_state: "configured",
+            has_form_fields: true,
+        }
+    }
+
+    const NONE: Allowed = Allowed {
+        delete: false,
+        disconnect: false,
+        reauthorize: false,
+        disable: false,
+    };
+
+    #[test]
+    fn not_connected_cards_offer_connect_only() {
+        for state in ["available", "added"] {
+            let a = card_actions(facts(state, true), Allowed::ALL, false);
+            assert_eq!(
+                a,
+                CardActions {
+                    connect: true,
+                    settings: true,
+                    ..CardActions::default()
+                },
+                "{state}"
+            );
+            // Connecting needs no permission: it is what the page is for.
+            assert!(card_actions(facts(state, true), NONE, false).connect);
+            assert!(!card_actions(facts(state, true), Allowed::ALL, true).settings);
+        }
+    }
+
+    #[test]
+    fn connected_cards_follow_allow_actions() {
+        let all = card_actions(facts("callable", true), Allowed::ALL, false);
+        assert!(all.connect && all.reauthorize && all.settings);
+        assert!(all.disconnect && all.disable && all.delete && !all.enable);
+        let none = card_actions(facts("callable", true), NONE, false);
+        assert_eq!(
+            none,
+            CardActions {
+                reauthorize: true,
+                ..CardActions::default()
+            }
+        );
+        let only_disable = Allowed {
+            disable: true,
+            ..NONE
+        };
+        let a = card_actions(facts("authorized", true), only_disable, false);
+        assert!(a.disable && !a.delete && !a.disconnect && !a.connect && !a.settings);
+        let hidden = card_actions(facts("callable", true), Allowed::ALL, true);
+        assert!(!hidden.settings && hidden.connect);
+        let invalid = card_actions(facts("invalid", true), Allowed::ALL, false);
+        assert!(invalid.connect && !invalid.disconnect && invalid.delete);
+        let no_fields = CardFacts {
+            has_form_fields: false,
+            ..facts("callable", true)
+        };
+        assert!(!card_actions(no_fields, Allowed::ALL, false).settings);
+    }
+
+    #[test]
+    fn disabled_cards_offer_enable_and_unconfigured_nothing() {
+        let a = card_actions(facts("callable", false), Allowed::ALL, false);
+        assert_eq!(
+            a,
+            CardActions {
+                enable: true,
+                delete: true,
+                ..CardActions::default()
+            }
+        );
+        assert_eq!(
+            card_actions(facts("added", false), NONE, false),
+            CardActions::default()
+        );
+        let unconfigured = CardFacts {
+            integration_state: "needs_configuration",
+            ..facts("available", true)
+        };
+        assert_eq!(
+            card_actions(unconfigured, Allowed::ALL, false),
+            CardActions::default()
+        );
+    }
+
+    fn fields() -> Vec<Value> {
+        vec![json!({"id": "login_url", "options": [
+            {"label": "Default (http://127.0.0.1:9)", "value": "http://127.0.0.1:9"},
+            {"label": "Production", "value": "https://login.salesforce.com"},
+            {"label": "Sandbox", "value": "https://test.salesforce.com"},
+        ]})]
+    }
+
+    #[test]
+    fn the_host_choice_marks_the_stored_host() {
+        let c = host_choice(&fields(), None).unwrap();
+        assert_eq!(c.options.len(), 4);
+        assert!(c.options[0].checked && !c.options[3].checked);
+        let c = host_choice(&fields(), Some("https://test.salesforce.com")).unwrap();
+        assert!(c.options[2].checked && !c.options[0].checked);
+        let c = host_choice(&fields(), Some("https://acme.my.salesforce.com")).unwrap();
+        assert!(c.options[3].checked && c.options[3].value == MY_DOMAIN);
+        assert_eq!(c.my_domain, "https://acme.my.salesforce.com");
+        assert!(host_choice(&[], None).is_none());
+    }
+
+    #[test]
+    fn a_chosen_host_is_offered_or_a_valid_my_domain() {
+        let c = host_choice(&fields(), None).unwrap();
+        assert_eq!(
+            chosen_login_url(&c, "https://test.salesforce.com", "").unwrap(),
+            "https://test.salesforce.com"
+        );
+        assert_eq!(
+            chosen_login_url(&c, MY_DOMAIN, "acme.my.salesforce.com").unwrap(),
+            "https://acme.my.salesforce.com"
+        );
+        assert!(chosen_login_url(&c, MY_DOMAIN, "https://evil.example").is_err());
+        assert!(chosen_login_url(&c, MY_DOMAIN, "  ").is_err());
+        assert!(chosen_login_url(&c, "https://evil.example", "").is_err());
+        assert!(chosen_login_url(&c, MY_DOMAIN, "http://acme.my.salesforce.com").is_err());
+    }
+
+    #[test]
+    fn theme_values_are_strict() {
+        assert_eq!(
+            theme_color(Some(&json!("#A1B2C3"))).as_deref(),
+            Some("#a1b2c3")
+        );
+        for bad in [
+            json!("red"),
+            json!("#ff0000;}body{display:none"),
+            json!("#12345"),
+            json!("url(x)"),
+            json!(3),
+        ] {
+            assert!(theme_color(Some(&bad)).is_none(), "{bad}");
+        }
+        assert!(theme_link(Some(&json!("https://acme.example/privacy"))).is_some());
+        assert!(theme_link(Some(&json!("http://acme.example/terms"))).is_some());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "ftp://acme.example",
+            "//acme",
+        ] {
+            assert!(theme_link(Some(&json!(bad))).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Rendering the hosted connect page: one card per configured integration (what each offers
+//! is decided in `cards.rs`), the session's theme, the recent-activity list (`show_logs`) and
+//! the integrations not set up yet (`show_suggestions`).
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use patchbay_server::service::connections::Offer;
+use patchbay_server::service::dto::ConnectionView;
+use patchbay_store::LogFilter;
+use serde_json::{Map, Value};
+
+use super::Session;
+use crate::cards::{Allowed, theme_link};
+use crate::cards::{CardActions, CardFacts, HostChoice, card_actions, host_choice, theme_color};
+use crate::views::{Notice, connection_badge, contrast, contrast_with_white, https_url, text_on};
+use crate::web::{ConsoleState, FormTargets, render_status};
+
+/// The card background of the dark system theme (`console.css`).
+const DARK_CARD: &str = "#161b22";
+
+/// How many of the consumer's latest requests the activity list shows.
+const ACTIVITY_ROWS: u32 = 8;
+
+/// `allow_actions`, defaulting to all four.
+pub fn allowed_actions(settings: &Map<String, Value>) -> Allowed {
+    match settings.get("allow_actions").and_then(Value::as_array) {
+        None => Allowed::ALL,
+        Some(list) => {
+            let has = |a: &str| list.iter().any(|v| v.as_str() == Some(a));
+            Allowed {
+                delete: has("delete"),
+                disconnect: has("disconnect"),
+                reauthorize: has("reauthorize"),
+                disable: has("disable"),
+            }
+        }
+    }
+}
+
+/// A boolean session setting, with the spec's default when absent.
+pub fn flag_or(settings: &Map<String, Value>, name: &str, default: bool) -> bool {
+    settings
+        .get(name)
+        .and_then(Value::as_bool)
+        .unwrap_or(default)
+}
+
+pub fn flag(settings: &Map<String, Value>, name: &str) -> bool {
+    flag_or(settings, name, false)
+}
+
+/// A card's login-host form that was submitted with a bad value: shown again, with the
+/// customer's input and the reason, on that card.
+pub struct HostError {
+    pub unified_api: String,
+    pub service_id: String,
+    pub my_domain: String,
+    pub message: String,
+}
+
+struct Item {
+    /// `{unified_api}-{service_id}`, the suffix of the card's element ids.
+    key: String,
+    name: String,
+    tag_line: String,
+    /// The provider's logo, served by Patchbay.
+    logo: String,
+    unified_api: String,
+    service_id: String,
+    badge_label: &'static str,
+    badge_class: &'static str,
+    instance_url: String,
+    actions: CardActions,
+    /// The login-host choice, when the card offers it.
+    hosts: Option<HostChoice>,
+    host_error: Option<String>,
+}
+
+impl Item {
+    /// Connect as a plain link: re-authorizing with the stored host, or connecting when the
+    /// card shows no host choice (the choice's own form has the Connect button otherwise).
+    fn connect_link(&self) -> bool {
+        self.actions.connect && (self.actions.reauthorize || self.hosts.is_none())
+    }
+
+    /// Whether the card has a row of buttons besides the host form.
+    fn has_buttons(&self) -> bool {
+        let a = &self.actions;
+        self.connect_link() || a.enable || a.disconnect || a.disable || a.delete
+    }
+
+    fn connect_label(&self) -> &'static str {
+        if self.actions.reauthorize {
+            "Re-authorize"
+        } else {
+            "Connect"
+        }
+    }
+}
+
+/// An integration the application has not set up yet (`show_suggestions`).
+struct Suggestion {
+    name: String,
+    logo: String,
+}
+
+/// One row of the recent-activity list.
+struct Activity {
+    when: String,
+    method: String,
+    path: String,
+    status: i64,
+    ok: bool,
+}
+
+#[derive(Template)]
+#[template(path = "connect.html")]
+struct ConnectPage {
+    jwt: String,
+    csrf: String,
+    vault_name: String,
+    logo: Option<String>,
+    favicon: Option<String>,
+    privacy_url: Option<String>,
+    terms_url: Option<String>,
+    consumer_label: String,
+    consumer_email: String,
+    show_sidebar: bool,
+    sandbox: bool,
+    hide_guides: bool,
+    items: Vec<Item>,
+    suggestions: Option<Vec<Suggestion>>,
+    activity: Option<Vec<Activity>>,
+    notice: Option<Notice>,
+    redirect_uri: Option<String>,
+}
+
+fn card(
+    v: &ConnectionView,
+    allowed: Allowed,
+    hide_settings: bool,
+    error: Option<&HostError>,
+) -> Item {
+    let badge = connection_badge(v.state, v.health, v.enabled, v.integration_state);
+    let stored = v
+        .settings
+        .as_ref()
+        .and_then(|s| s.get("login_url"))
+        .and_then(Value::as_str);
+    let mut hosts = host_choice(&v.form_fields, stored);
+    let actions = card_actions(
+        CardFacts {
+            state: v.state,
+            enabled: v.enabled,
+            integration_state: v.integration_state,
+            has_form_fields: hosts.is_some(),
+        },
+        allowed,
+        hide_settings,
+    );
+    let error = error.filter(|e| e.unified_api == v.unified_api && e.service_id == v.service_id);
+    if let (Some(e), Some(h)) = (error, hosts.as_mut()) {
+        // Show what the customer typed, with My Domain selected.
+        h.my_domain = e.my_domain.clone();
+        for o in &mut h.options {
+            o.checked = o.value == crate::cards::MY_DOMAIN;
+        }
+    }
+    Item {
+        key: format!("{}-{}", v.unified_api, v.service_id),
+        name: v.name.clone(),
+        tag_line: v.tag_line.clone(),
+        logo: v.logo.clone(),
+        unified_api: v.unified_api.clone(),
+        service_id: v.service_id.clone(),
+        badge_label: badge.label,
+        badge_class: badge.class,
+        instance_url: v
+            .settings
+            .as_ref()
+            .and_then(|s| s.get("instance_url"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        hosts: hosts.filter(|_| actions.settings),
+        actions,
+        host_error: error.map(|e| e.message.clone()),
+    }
+}
+
+/// Where forms on the page may send the browser: Patchbay itself, and (because the login-host
+/// form's answer is a redirect to Salesforce, which `form-action` also governs) the login hosts
+/// the cards offer. Only origins parsed by core's login-host rules get in.
+fn form_targets(items: &[Item]) -> FormTargets {
+    let mut out = vec!["https://*.my.salesforce.com".to_owned()];
+    for h in items.iter().filter_map(|i| i.hosts.as_ref()) {
+        for o in &h.options {
+            if let Ok(host) = patchbay_core::LoginHost::parse(&o.value) {
+                let origin = host.as_str().to_owned();
+                if !out.contains(&origin) {
+                    out.push(origin);
+                }
+            }
+        }
+    }
+    FormTargets(out)
+}
+
+pub async fn render_page(
+    state: &ConsoleState,
+    jwt: &str,
+    s: &Session,
+    notice: Option<Notice>,
+    host_error: Option<HostError>,
+) -> Response {
+    let settings = &s.claims.settings;
+    let apis: Vec<String> = settings
+        .get("unified_apis")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let allowed = allowed_actions(settings);
+    let hide_settings = flag(settings, "hide_resource_settings");
+    let views = match state
+        .vault
+        .list_connections(
+            &s.claims.application_id,
+            Some(&s.claims.consumer_id),
+            None,
+            None,
+            Offer::ALL,
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "hosted page could not list connections");
+            Vec::new()
+        }
+    };
+    let (configured, not_set_up): (Vec<&ConnectionView>, Vec<&ConnectionView>) = views
+        .iter()
+        .filter(|v| apis.is_empty() || apis.iter().any(|a| a == &v.unified_api))
+        .partition(|v| v.integration_state == "configured");
+    let items: Vec<Item> = configured
+        .into_iter()
+        .map(|v| card(v, allowed, hide_settings, host_error.as_ref()))
+        .collect();
+    // Isolation mode shows only the connection settings: no side panel, no logs or
+    // suggestions (Apideck's navigation items).
+    let isolated = flag(settings, "isolation_mode");
+    // The spec's "suggestions page": what the customer could ask the application to offer.
+    let suggestions = (flag(settings, "show_suggestions") && !isolated).then(|| {
+        not_set_up
+            .into_iter()
+            .map(|v| Suggestion {
+                name: v.name.clone(),
+                logo: v.logo.clone(),
+            })
+            .collect()
+    });
+    let activity = if flag_or(settings, "show_logs", true) && !isolated {
+        Some(recent_activity(state, s).await)
+    } else {
+        None
+    };
+    let theme = |k: &str| s.theme.get(k);
+    let theme_str = |k: &str| theme(k).and_then(Value::as_str).map(str::to_owned);
+    let page = ConnectPage {
+        jwt: jwt.to_owned(),
+        csrf: state.connect_csrf(jwt),
+        vault_name: theme_str("vault_name")
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Connect your apps".to_owned()),
+        // Images must be https: the CSP allows no other remote image source.
+        logo: theme_str("logo").and_then(|u| https_url(&u)),
+        favicon: theme_str("favicon").and_then(|u| https_url(&u)),
+        privacy_url: theme_link(theme("privacy_url")),
+        terms_url: theme_link(theme("terms_url")),
+        consumer_label: s.consumer_label.clone(),
+        consumer_email: s.consumer_email.clone(),
+        show_sidebar: flag_or(settings, "show_sidebar", true) && !isolated,
+        sandbox: flag(settings, "sandbox_mode"),
+        hide_guides: flag(settings, "hide_guides"),
+        suggestions,
+        activity,
+        notice,
+        redirect_uri: s.claims.redirect_uri.clone(),
+        items,
+    };
+    let status = if host_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let targets = form_targets(&page.items);
+    let mut res = render_status(status, &page);
+    res.extensions_mut().insert(targets);
+    res
+}
+
+/// The consumer's latest requests, from the service layer's request log.
+async fn recent_activity(state: &ConsoleState, s: &Session) -> Vec<Activity> {
+    match state
+        .vault
+        .list_logs(
+            &s.claims.application_id,
+            &s.claims.consumer_id,
+            &LogFilter::default(),
+            None,
+            ACTIVITY_ROWS,
+        )
+        .await
+    {
+        Ok(page) => page
+            .items
+            .into_iter()
+            .map(|l| Activity {
+                when: l
+                    .timestamp
+                    .get(..19)
+                    .unwrap_or(&l.timestamp)
+                    .replace('T', " ")
+                    + " UTC",
+                method: l.http_method,
+                path: l.path,
+                status: l.status_code,
+                ok: l.success,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "hosted page could not read the request log");
+            Vec::new()
+        }
+    }
+}
+
+/// The theme's colours as CSS custom properties; only validated `#rgb`/`#rrggbb` values reach
+/// it, so a theme cannot inject CSS. A stylesheet of its own keeps the page's CSP free of
+/// inline styles.
+pub fn theme_css(s: Option<&Session>) -> Response {
+    let mut css = String::new();
+    if let Some(s) = s {
+        let color = |k: &str| theme_color(s.theme.get(k));
+        let mut vars = Vec::new();
+        if let Some(p) = color("primary_color") {
+            vars.push(format!("--primary:{p};--on-primary:{}", text_on(&p)));
+            // Links and outlined buttons put the colour on white: a pale brand colour would
+            // fail WCAG AA (4.5:1) there, so they fall back to the page's text colour.
+            if contrast_with_white(&p) < 4.5 {
+                vars.push("--primary-ink:#1d2330".to_owned());
+            }
+            // The same on the dark cards of a dark system theme (#161b22).
+            if contrast(&p, DARK_CARD) >= 4.5 {
+                vars.push(format!("--primary-ink-dark:{p}"));
+            }
+        }
+        if let Some(bg) = color("sidepanel_background_color") {
+            vars.push(format!("--side-bg:{bg};--side-text:{}", text_on(&bg)));
+        }
+        if let Some(t) = color("sidepanel_text_color") {
+            vars.push(format!("--side-text:{t}"));
+        }
+        if !vars.is_empty() {
+            css = format!(":root{{{}}}\n", vars.join(";"));
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/css; charset=utf-8"),
+        )],
+        css,
+    )
+        .into_response()
+}
