@@ -260,6 +260,7 @@ async fn created_updated_and_deleted_contacts_each_fire_their_event_within_an_in
     assert_eq!(summary(&events), want, "{got:?}");
     for d in &events {
         let p = &d.body["payload"];
+        crate::crm_support::assert_schema("CrmWebhookEvent", p);
         let id = p["entity_id"].as_str().unwrap();
         assert_eq!(p["event_type"], d.event_type.as_str());
         assert_eq!(p["unified_api"], "crm");
