@@ -171,6 +171,11 @@ impl Vault {
                 }
             }
         }
+        // Forget connections that are gone or no longer polled, so the maps stay bounded.
+        let live: HashSet<&ConnectionId> = connections.iter().map(|r| &r.id).collect();
+        state.last_claim.retain(|(id, _), _| live.contains(id));
+        state.resting.retain(|id, _| live.contains(id));
+        state.warned.retain(|id| live.contains(id));
         Ok(polled)
     }
 
