@@ -1,5 +1,5 @@
 //! Patchbay's pure domain: typed ids, the clock abstraction, the connection state machine,
-//! integration settings and Salesforce login-host rules.
+//! integration settings, Salesforce login-host rules, and lock-free metric cells.
 //!
 //! Invariant: this crate does no IO and has no async code. Everything here is a value or a
 //! pure function, so it is tested exhaustively with plain unit tests.
@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod ids;
 pub mod integration;
 pub mod login_host;
+pub mod metrics;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{ConnectionFacts, ConnectionState, Health, IntegrationState, compute_state};

@@ -308,18 +308,25 @@ impl Application {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let stats = Arc::clone(&self.connections);
         let exposed = Arc::clone(&metrics);
+        let measured = self.vault.clone();
         app = app
             .route(
                 "/metrics",
                 axum::routing::get(move || {
-                    let (m, s) = (Arc::clone(&exposed), Arc::clone(&stats));
-                    async move { crate::metrics::exposition(&m, &s) }
+                    let (m, s, v) = (Arc::clone(&exposed), Arc::clone(&stats), measured.clone());
+                    async move { crate::metrics::exposition(&m, &s, &v).await }
                 }),
             )
             .layer(axum::middleware::from_fn_with_state(
                 metrics,
                 crate::metrics::observe,
-            ));
+            ))
+            // One span per request carrying its id, so every log line of the request names it.
+            .layer(
+                tower_http::trace::TraceLayer::new_for_http()
+                    .make_span_with(crate::request_id::make_span),
+            )
+            .layer(axum::middleware::from_fn(crate::request_id::assign));
         if self.base_url.starts_with("https://") {
             // Served (through a TLS-terminating proxy) at an https URL: browsers must never
             // fall back to http for the console or the connect page.

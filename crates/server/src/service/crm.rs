@@ -26,6 +26,7 @@ use serde_json::Value;
 use super::Vault;
 use super::custom_mappings::{mapped_values, route_mapped_writes};
 use super::logs::RequestRecord;
+use super::telemetry::{self, CallOutcome};
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
 
@@ -87,6 +88,7 @@ struct Observed {
 
 impl Vault {
     /// Runs one unified CRM call against the consumer's connection.
+    #[tracing::instrument(skip_all, fields(app = %request.app, consumer = %request.consumer, resource = ?request.resource))]
     pub async fn crm(&self, request: CrmRequest<'_>) -> CrmReply {
         let mut observed = Observed::default();
         let result = self.crm_inner(&request, &mut observed).await;
@@ -221,6 +223,7 @@ impl Vault {
 
     /// The custom fields of a resource's Salesforce object, from the cached describe
     /// (`GET …/{resource}/custom-fields`).
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn resource_custom_fields(
         &self,
         app: &ApplicationId,
@@ -417,9 +420,22 @@ impl Session<'_> {
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>)> {
         let started = Instant::now();
-        let result = self.once_untimed(method, path, query, body).await;
+        let mut transport = CallOutcome::Error;
+        let result = self
+            .once_untimed(method, path, query, body, &mut transport)
+            .await;
         let spent = started.elapsed();
         self.observed.time = Some(self.observed.time.unwrap_or_default() + spent);
+        let outcome = match &result {
+            Ok((status, _)) => CallOutcome::Status(*status),
+            Err(_) => transport,
+        };
+        self.vault.downstream_stats().record(
+            telemetry::CallKind::Crm,
+            self.token.row.service_id.as_str(),
+            outcome,
+            spent,
+        );
         result
     }
 
@@ -429,6 +445,7 @@ impl Session<'_> {
         path: &str,
         query: &[(String, String)],
         body: Option<&Value>,
+        transport: &mut CallOutcome,
     ) -> Result<(u16, Vec<u8>)> {
         let url = format!("{}{path}", self.token.instance_url);
         let method = match method {
@@ -449,7 +466,11 @@ impl Session<'_> {
         if let Some(body) = body {
             builder = builder.json(body);
         }
-        let mut response = builder.send().await.map_err(unreachable)?;
+        let mut failed = |e: reqwest::Error| {
+            *transport = CallOutcome::of_reqwest(&e);
+            unreachable(e)
+        };
+        let mut response = builder.send().await.map_err(&mut failed)?;
         if let Some(usage) = response
             .headers()
             .get("sforce-limit-info")
@@ -460,7 +481,7 @@ impl Session<'_> {
         }
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        while let Some(chunk) = response.chunk().await.map_err(&mut failed)? {
             if bytes.len() + chunk.len() > MAX_DOWNSTREAM_BODY {
                 return Err(Error::Unified(UnifiedError::ConnectorExecution {
                     status: 502,

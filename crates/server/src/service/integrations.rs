@@ -64,6 +64,7 @@ pub(crate) fn integration_row_id(unified_api: &UnifiedApi, service_id: &ServiceI
 
 impl Vault {
     /// Creates or changes an integration (`patchbay integrations set`).
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn set_integration(
         &self,
         app: &ApplicationId,
@@ -175,6 +176,7 @@ impl Vault {
         Ok(row.to_domain()?)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn get_integration(
         &self,
         app: &ApplicationId,
@@ -199,6 +201,7 @@ impl Vault {
             .ok_or(Error::IntegrationNotFound)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn list_integrations(&self, app: &ApplicationId) -> Result<Vec<Integration>> {
         let rows = self.store().list_integrations(app).await?;
         Ok(rows
@@ -207,6 +210,7 @@ impl Vault {
             .collect::<Result<Vec<_>, _>>()?)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn disable_integration(
         &self,
         app: &ApplicationId,
@@ -231,6 +235,7 @@ impl Vault {
     }
 
     /// Makes the staged credential set the main one.
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn promote_staged_credentials(
         &self,
         app: &ApplicationId,

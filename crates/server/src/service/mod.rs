@@ -26,6 +26,7 @@ mod preflight;
 pub mod proxy;
 mod sealing;
 pub mod sessions;
+pub mod telemetry;
 pub mod tokens;
 pub mod webhooks;
 
@@ -118,6 +119,10 @@ struct Inner {
     key_cache: api_keys::KeyCache,
     /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
     webhook_http: reqwest::Client,
+    /// Calls to providers, for `/metrics`.
+    downstream: telemetry::DownstreamStats,
+    /// Webhook deliveries by outcome, for `/metrics`.
+    webhook_stats: webhooks::DeliveryStats,
 }
 
 impl std::fmt::Debug for Vault {
@@ -177,6 +182,8 @@ impl Vault {
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
                 webhook_http,
+                downstream: telemetry::DownstreamStats::default(),
+                webhook_stats: webhooks::DeliveryStats::default(),
             }),
         })
     }
@@ -242,6 +249,16 @@ impl Vault {
 
     pub(crate) fn webhook_http(&self) -> &reqwest::Client {
         &self.inner.webhook_http
+    }
+
+    /// Calls to providers since start (see [`telemetry`]).
+    pub fn downstream_stats(&self) -> &telemetry::DownstreamStats {
+        &self.inner.downstream
+    }
+
+    /// Webhook deliveries since start, by outcome.
+    pub fn webhook_stats(&self) -> &webhooks::DeliveryStats {
+        &self.inner.webhook_stats
     }
 
     pub fn webhook_options(&self) -> &webhooks::WebhookOptions {

@@ -24,6 +24,7 @@ mod log_saturation;
 mod log_times;
 mod malformed;
 mod multi_node;
+mod observability;
 mod proxy;
 mod proxy_support;
 mod ready;

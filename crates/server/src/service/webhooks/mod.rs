@@ -12,7 +12,21 @@ pub mod target;
 
 use std::time::Duration;
 
+use patchbay_core::metrics::{Counter, Histogram};
 use patchbay_webhooks::RetrySchedule;
+
+/// Delivery tries since start, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    /// The receiver answered 2xx.
+    pub delivered: Counter,
+    /// The try failed and another is scheduled.
+    pub retrying: Counter,
+    /// The try failed and the schedule is used up: the delivery is `failed` for good.
+    pub failed: Counter,
+    /// How long each try took, from the send to the receiver's answer (or the failure).
+    pub seconds: Histogram,
+}
 
 /// Webhook tunables. The defaults are Apideck's; tests shorten the schedule and the timeout.
 #[derive(Debug, Clone)]

@@ -153,6 +153,7 @@ impl Vault {
     }
 
     /// `POST /webhook/webhooks`.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn create_webhook(
         &self,
         app: &ApplicationId,
@@ -217,6 +218,7 @@ impl Vault {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn list_webhooks(&self, app: &ApplicationId) -> Result<Vec<WebhookView>> {
         let rows = self.store().list_webhooks(app).await?;
         Ok(rows.iter().map(|r| self.webhook_view(r)).collect())
@@ -232,11 +234,13 @@ impl Vault {
             .ok_or(Error::NotFound { entity: "webhook" })
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn get_webhook(&self, app: &ApplicationId, id: &str) -> Result<WebhookView> {
         Ok(self.webhook_view(&self.webhook_row(app, id).await?))
     }
 
     /// `PATCH /webhook/webhooks/{id}`. Signing switches to the updating caller's API key.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn update_webhook(
         &self,
         app: &ApplicationId,
@@ -303,6 +307,7 @@ impl Vault {
     }
 
     /// `DELETE /webhook/webhooks/{id}`: returns what was deleted. Undelivered events go too.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn delete_webhook(&self, app: &ApplicationId, id: &str) -> Result<WebhookView> {
         let row = self.webhook_row(app, id).await?;
         if !self.store().delete_webhook(app, id).await? {
@@ -312,6 +317,7 @@ impl Vault {
     }
 
     /// Sends a signed validation ("test") event to a subscription now; true on a 2xx answer.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn send_test_event(&self, app: &ApplicationId, id: &str) -> Result<bool> {
         let row = self.webhook_row(app, id).await?;
         let key = self.open_webhook(app, id, API_KEY_COLUMN, &row.api_key_sealed)?;
@@ -348,6 +354,7 @@ impl Vault {
     }
 
     /// `GET /webhook/logs`: one entry per event × subscription, newest first.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn webhook_logs(
         &self,
         app: &ApplicationId,
