@@ -19,7 +19,10 @@ pub use ids::{
     ApiKeyId, ApplicationId, ConnectionId, ConsumerId, IdError, ServiceId, UnifiedApi,
     connection_key,
 };
-pub use integration::{Integration, IntegrationSettings, Scopes, ScopesError, StagedCredentials};
+pub use integration::{
+    Integration, IntegrationSettings, PollIntervalError, Scopes, ScopesError, StagedCredentials,
+    check_crm_poll_interval,
+};
 pub use login_host::{
     InstanceUrlError, LoginHost, LoginHostKind, LoginUrlError, instance_url_allowed,
 };

@@ -298,6 +298,7 @@ impl Application {
             .spawn()
         });
         let webhook_worker = self.vault.spawn_webhook_worker();
+        let crm_poller = self.vault.spawn_crm_poller();
         let mut app = router(AppState {
             vault: self.vault.clone(),
         });
@@ -346,6 +347,7 @@ impl Application {
             sweeper.stop().await;
         }
         webhook_worker.stop().await;
+        crm_poller.stop().await;
         // The request-log writer lingers before each batch; write what the last requests
         // queued before the process goes away.
         self.vault.flush_request_logs().await;

@@ -58,8 +58,8 @@ pub use outbox::OutboxMessage;
 pub use refresh::{RefreshFailure, RefreshedTokens};
 pub use sealed::{Sealed, SealedColumn, SealedRef, SealedRow, SealedValue};
 pub use webhooks::{
-    ClaimedDelivery, ConnectionEventHook, DeliveryOutcome, NewEvent, NewWebhook, WebhookAttempt,
-    WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
+    ClaimedDelivery, ConnectionEventHook, DeliveryOutcome, NewEvent, NewWebhook, PollClaim,
+    WebhookAttempt, WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -270,6 +270,25 @@ impl Vault {
         })
     }
 
+    /// One planned Salesforce call outside a unified request (the CRM poller), with the same
+    /// token rules: one refresh and one retry on `INVALID_SESSION_ID`. Returns the answer and
+    /// the API usage the responses reported.
+    pub(crate) async fn salesforce_call(
+        &self,
+        token: ConnectionToken,
+        call: &SalesforceRequest,
+    ) -> (Result<Value>, Option<ApiUsage>) {
+        let mut observed = Observed::default();
+        let mut session = Session {
+            vault: self,
+            token,
+            refreshed: false,
+            observed: &mut observed,
+        };
+        let result = session.send(call, CallKind::List).await;
+        (result, observed.usage)
+    }
+
     /// Cursors are sealed with a key derived from the keyring's stable secret, so they survive
     /// restarts and data-key rotation and are valid on every node.
     fn cursor_codec(&self) -> Result<CursorCodec> {

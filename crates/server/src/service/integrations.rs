@@ -27,6 +27,8 @@ pub struct IntegrationInput {
     pub scopes: Option<String>,
     pub send_secret_on_refresh: Option<bool>,
     pub pkce: Option<bool>,
+    /// Seconds between CRM change polls (webhook events); kept in the settings object.
+    pub crm_poll_interval_s: Option<u32>,
 }
 
 impl std::fmt::Debug for IntegrationInput {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for IntegrationInput {
             .field("staged_client_id", &self.staged_client_id)
             .field("login_url", &self.login_url)
             .field("scopes", &self.scopes)
+            .field("crm_poll_interval_s", &self.crm_poll_interval_s)
             .finish_non_exhaustive()
     }
 }
@@ -145,6 +148,19 @@ impl Vault {
         }
         if let Some(v) = input.pkce {
             w.pkce = v;
+        }
+        if let Some(seconds) = input.crm_poll_interval_s {
+            let seconds = patchbay_core::check_crm_poll_interval(seconds)
+                .map_err(|e| Error::validation(e.to_string()))?;
+            let mut settings = match serde_json::from_str::<serde_json::Value>(&w.settings_json) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            settings.insert(
+                patchbay_core::integration::CRM_POLL_INTERVAL_KEY.to_owned(),
+                seconds.into(),
+            );
+            w.settings_json = serde_json::Value::Object(settings).to_string();
         }
         let row = self.store().upsert_integration(&w).await?;
         self.forget_cached_tokens();

@@ -108,6 +108,7 @@ impl Default for Options {
                 // machine still records its own outcome instead of being retried.
                 timeout: std::time::Duration::from_secs(5),
                 tick: std::time::Duration::from_millis(50),
+                crm_poll_tick: std::time::Duration::from_millis(100),
             },
         }
     }

@@ -6,6 +6,7 @@ mod connect_flow;
 mod consumers;
 mod cors;
 mod crm;
+mod crm_events;
 mod crm_paging;
 mod crm_params;
 mod crm_support;

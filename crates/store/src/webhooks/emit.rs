@@ -158,7 +158,7 @@ async fn read_connection(
 
 /// One outbox row per enabled subscription of the application that names the event or `*`.
 /// Returns how many rows were written (0 when nobody listens: nothing is stored then).
-async fn insert_event(conn: &mut AnyConnection, e: &NewEvent) -> Result<u64> {
+pub(super) async fn insert_event(conn: &mut AnyConnection, e: &NewEvent) -> Result<u64> {
     let done = sqlx::query(
         "INSERT INTO webhook_outbox (event_id, subscription_id, application_id, consumer_id, \
            ordering_key, event_type, entity_type, unified_api, service_id, payload, created_at, \

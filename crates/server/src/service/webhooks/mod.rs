@@ -6,6 +6,7 @@
 
 pub mod delivery;
 pub mod hook;
+pub mod poller;
 pub mod subscriptions;
 pub mod target;
 
@@ -39,6 +40,9 @@ pub struct WebhookOptions {
     pub timeout: Duration,
     /// How often the worker looks for due deliveries.
     pub tick: Duration,
+    /// How often the CRM poller looks for objects due for a poll (`--crm-poll-tick-ms`); each
+    /// integration's interval decides when a poll is due.
+    pub crm_poll_tick: Duration,
 }
 
 impl Default for WebhookOptions {
@@ -48,6 +52,7 @@ impl Default for WebhookOptions {
             retry: RetrySchedule::apideck(),
             timeout: Duration::from_secs(60),
             tick: Duration::from_secs(1),
+            crm_poll_tick: Duration::from_secs(1),
         }
     }
 }
