@@ -160,6 +160,33 @@ fn form(html: &str) -> (String, HashMap<&'static str, String>) {
 
 /// Follows the link like a browser (with cookies) whose user clicks Connect, logs in and
 /// clicks Allow; returns the last page's URL and body.
+/// The hosted page's Salesforce card form: its action, CSRF token and checked login host.
+fn host_form(body: &str) -> Option<(String, Vec<(String, String)>)> {
+    let start = body.find("id=\"host-form-crm-salesforce\"")?;
+    let open = body[..start].rfind("<form")?;
+    let end = open + body[open..].find("</form>")?;
+    let form = &body[open..end];
+    let attr = |tag: &str, name: &str| {
+        tag.split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(str::to_owned)
+    };
+    let action = attr(form, "action")?;
+    let mut fields = Vec::new();
+    for input in form.split("<input").skip(1) {
+        let tag = input.split('>').next().unwrap_or_default();
+        let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value")) else {
+            continue;
+        };
+        let radio = tag.contains("type=\"radio\"");
+        if !radio || tag.contains(" checked") {
+            fields.push((name, value));
+        }
+    }
+    Some((action, fields))
+}
+
 async fn browse(start: &str) -> (String, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -185,20 +212,17 @@ async fn browse(start: &str) -> (String, String) {
             continue;
         }
         let body = response.text().await.expect("body");
-        // The hosted connect page: its Connect button for Salesforce, clicked once.
+        // The hosted connect page: Salesforce's card form (the login host it offers checked,
+        // the page's CSRF token), submitted once with Connect.
         let connect = if clicked {
             None
         } else {
-            body.split("href=\"")
-                .skip(1)
-                .filter_map(|s| s.split('"').next())
-                .find(|h| h.ends_with("/connect/crm/salesforce"))
-                .map(str::to_owned)
+            host_form(&body)
         };
-        if let Some(href) = connect {
+        if let Some((action, fields)) = connect {
             clicked = true;
-            url = join(&url, &href);
-            response = client.get(&url).send().await.expect("get");
+            url = join(&url, &action);
+            response = client.post(&url).form(&fields).send().await.expect("post");
             continue;
         }
         if !body.contains("name=\"tx\"") {
