@@ -13,6 +13,7 @@ mod crm_writes;
 mod custom_mappings;
 mod diagnostics;
 mod error_hints;
+mod fault_proxy;
 mod fuzz;
 mod hardening;
 mod helpers;
