@@ -11,6 +11,7 @@ mod crm_params;
 mod crm_support;
 mod crm_writes;
 mod custom_mappings;
+mod db_faults;
 mod diagnostics;
 mod error_hints;
 mod fault_proxy;
