@@ -359,6 +359,19 @@ async fn postgres_restart_and_black_hole_under_load_lose_nothing() {
         unclean.len()
     );
     assert!(unclean.is_empty(), "unclean answers: {unclean:#?}");
+    // An outage is the database's, not a fault in the request: 503 with Retry-After, never an
+    // opaque 500.
+    let logs = crate::helpers::captured_logs();
+    let internal: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("internal error") && l.contains("database"))
+        .take(5)
+        .collect();
+    assert_eq!(
+        envelopes.get(&500),
+        None,
+        "database faults answered 500: {internal:#?}"
+    );
     assert!(ok > 0, "some requests got through between the faults");
 
     // Afterwards: the connection is there, callable, unleased, and its sealed tokens decrypt.
