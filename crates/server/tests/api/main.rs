@@ -36,6 +36,7 @@ mod ssrf_corpus;
 mod tenant_props;
 mod troubleshooting;
 mod upstream_abuse;
+mod upstream_faults;
 mod vault_modal;
 mod webhooks;
 mod webhooks_support;
