@@ -13,8 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use patchbay_core::{ServiceId, UnifiedApi};
-use patchbay_server::service::integrations::IntegrationInput;
 use patchbay_server::{Application, ServerConfig};
 use reqwest::Client;
 
@@ -113,22 +111,14 @@ pub async fn measure(
             .create_application("footprint", &[crate::setup::REDIRECT_URI.to_owned()])
             .await?;
         let app_id = created.application.id.clone();
-        vault
-            .set_integration(
-                &app_id,
-                &UnifiedApi::crm(),
-                &ServiceId::salesforce(),
-                IntegrationInput {
-                    client_id: Some(s.client_id.clone()),
-                    client_secret: Some(patchbay_crypto::SecretString::new(
-                        s.client_secret.clone(),
-                    )),
-                    login_url: Some(s.emulator.clone()),
-                    pkce: Some(true),
-                    ..IntegrationInput::default()
-                },
-            )
-            .await?;
+        crate::setup::register_salesforce(
+            &vault,
+            &app_id,
+            &s.emulator,
+            &s.client_id,
+            &s.client_secret,
+        )
+        .await?;
         let tokens = Tokens::of(s).await?;
         import_due(&vault, app_id.as_str(), &s.emulator, &tokens, "fp", stored).await?;
         vault.flush_request_logs().await;

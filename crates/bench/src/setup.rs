@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use patchbay_core::{ConsumerId, ManualClock, ServiceId, UnifiedApi};
+use patchbay_core::{ApplicationId, ConsumerId, ManualClock, ServiceId, UnifiedApi};
 use patchbay_fake_salesforce::EmulatorConfig;
 use patchbay_server::service::integrations::IntegrationInput;
 use patchbay_server::{Application, ServerConfig, Vault};
@@ -74,20 +74,7 @@ pub async fn setup(rts: &Runtimes, database_url: Option<&str>) -> anyhow::Result
         .create_application("bench", &[REDIRECT_URI.to_owned()])
         .await?;
     let app_id = created.application.id.clone();
-    vault
-        .set_integration(
-            &app_id,
-            &UnifiedApi::crm(),
-            &ServiceId::salesforce(),
-            IntegrationInput {
-                client_id: Some(client_id.clone()),
-                client_secret: Some(patchbay_crypto::SecretString::new(client_secret.clone())),
-                login_url: Some(emu.clone()),
-                pkce: Some(true),
-                ..IntegrationInput::default()
-            },
-        )
-        .await?;
+    register_salesforce(&vault, &app_id, &emu, &client_id, &client_secret).await?;
     let api_key = created.api_key.key.expose_secret().to_owned();
     let http = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -164,6 +151,31 @@ pub async fn setup(rts: &Runtimes, database_url: Option<&str>) -> anyhow::Result
         emulator_handle: emulator,
         _dir: dir,
     })
+}
+
+/// Registers the emulator's app as the application's Salesforce integration.
+pub async fn register_salesforce(
+    vault: &Vault,
+    app_id: &ApplicationId,
+    emulator: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> anyhow::Result<()> {
+    vault
+        .set_integration(
+            app_id,
+            &UnifiedApi::crm(),
+            &ServiceId::salesforce(),
+            IntegrationInput {
+                client_id: Some(client_id.to_owned()),
+                client_secret: Some(patchbay_crypto::SecretString::new(client_secret)),
+                login_url: Some(emulator.to_owned()),
+                pkce: Some(true),
+                ..IntegrationInput::default()
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 /// The floor for any proxy: receive, send on to the emulator, hand the answer back.

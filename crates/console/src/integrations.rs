@@ -66,6 +66,7 @@ struct SalesforcePage {
     extra_scopes: String,
     send_secret_on_refresh: bool,
     pkce: bool,
+    crm_poll_interval_s: u32,
     notice: Option<String>,
     error: Option<String>,
     checks: Option<Vec<CheckItem>>,
@@ -160,6 +161,10 @@ async fn render_page(state: &ConsoleState, admin: &Admin, app: &str, extras: Ext
         extra_scopes,
         send_secret_on_refresh: view.as_ref().is_some_and(|v| v.send_secret_on_refresh),
         pkce: view.as_ref().is_none_or(|v| v.pkce),
+        crm_poll_interval_s: view.as_ref().map_or(
+            patchbay_core::integration::DEFAULT_CRM_POLL_INTERVAL_S,
+            |v| v.crm_poll_interval_s,
+        ),
         notice: extras.notice,
         error: extras.error,
         checks,
@@ -182,6 +187,14 @@ fn input_from_form(form: &Form) -> Result<IntegrationInput, String> {
         let v = form.get(name);
         (!v.trim().is_empty()).then(|| SecretString::new(v.trim().to_owned()))
     };
+    // Blank keeps the stored interval; anything else must be a whole number of seconds (the
+    // service checks the range).
+    let crm_poll_interval_s = match form.get("crm_poll_interval_s").trim() {
+        "" => None,
+        v => Some(v.parse::<u32>().map_err(|_| {
+            "The CRM poll interval must be a whole number of seconds (1 to 86400).".to_owned()
+        })?),
+    };
     Ok(IntegrationInput {
         enabled: Some(form.checked("enabled")),
         client_id: form.text("client_id"),
@@ -192,6 +205,7 @@ fn input_from_form(form: &Form) -> Result<IntegrationInput, String> {
         scopes: Some(scopes),
         send_secret_on_refresh: Some(form.checked("send_secret_on_refresh")),
         pkce: Some(form.checked("pkce")),
+        crm_poll_interval_s,
     })
 }
 
@@ -352,5 +366,24 @@ mod tests {
         assert_eq!(i.send_secret_on_refresh, Some(false), "off unless checked");
         let none = form(&[("login", "production")]);
         assert!(input_from_form(&none).is_err(), "no scopes");
+        assert_eq!(
+            i.crm_poll_interval_s, None,
+            "blank keeps the stored interval"
+        );
+    }
+
+    #[test]
+    fn the_poll_interval_is_whole_seconds() {
+        let with = |v: &str| {
+            input_from_form(&form(&[
+                ("login", "production"),
+                ("scope_api", "on"),
+                ("crm_poll_interval_s", v),
+            ]))
+        };
+        assert_eq!(with(" 60 ").unwrap().crm_poll_interval_s, Some(60));
+        assert!(with("1.5").is_err());
+        assert!(with("-1").is_err());
+        assert!(with("soon").is_err());
     }
 }

@@ -41,6 +41,7 @@ mod markdown;
 mod public;
 mod views;
 mod web;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +101,7 @@ pub fn router(vault: Vault, config: ConsoleConfig) -> Router {
         .merge(admin::routes())
         .merge(activity::routes())
         .merge(integrations::routes())
+        .merge(webhooks::routes())
         .merge(connect::routes())
         .merge(assets::routes())
         .merge(public::routes())

@@ -12,6 +12,26 @@ pub const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
 pub const DEFAULT_SCOPES: &str = "api refresh_token offline_access openid";
 /// Salesforce's default session timeout (2 h); there is no `expires_in` in its token response.
 pub const DEFAULT_SESSION_TIMEOUT_S: u32 = 7200;
+/// How often CRM changes are polled for webhook events: minutes, not Apideck's 24 hours.
+pub const DEFAULT_CRM_POLL_INTERVAL_S: u32 = 300;
+/// The integration settings key (in its free-form settings object) holding the poll interval.
+pub const CRM_POLL_INTERVAL_KEY: &str = "crm_poll_interval_s";
+/// Bounds of the poll interval: a second (tests) up to a day (Apideck's own rate).
+pub const CRM_POLL_INTERVAL_RANGE_S: std::ops::RangeInclusive<u32> = 1..=86_400;
+
+/// The poll interval is out of [`CRM_POLL_INTERVAL_RANGE_S`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("crm_poll_interval_s must be between 1 and 86400 seconds")]
+pub struct PollIntervalError;
+
+/// Checks a CRM poll interval in seconds.
+pub fn check_crm_poll_interval(seconds: u32) -> Result<u32, PollIntervalError> {
+    if CRM_POLL_INTERVAL_RANGE_S.contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(PollIntervalError)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopesError {
@@ -98,6 +118,9 @@ pub struct IntegrationSettings {
     pub pkce: bool,
     /// Access-token lifetime to assume when introspection is not available.
     pub session_timeout_s: u32,
+    /// How often the CRM poller looks for changed records of this integration's connections
+    /// (only for resources some webhook subscribes to).
+    pub crm_poll_interval_s: u32,
 }
 
 impl Default for IntegrationSettings {
@@ -108,6 +131,7 @@ impl Default for IntegrationSettings {
             send_secret_on_refresh: false,
             pkce: true,
             session_timeout_s: DEFAULT_SESSION_TIMEOUT_S,
+            crm_poll_interval_s: DEFAULT_CRM_POLL_INTERVAL_S,
         }
     }
 }
@@ -182,6 +206,7 @@ mod tests {
         assert!(!s.send_secret_on_refresh);
         assert!(s.pkce);
         assert_eq!(s.session_timeout_s, 7200);
+        assert_eq!(s.crm_poll_interval_s, 300);
         assert_eq!(s.login_host.kind(), LoginHostKind::Production);
         assert_eq!(s.login_host.as_str(), DEFAULT_LOGIN_URL);
     }
@@ -223,6 +248,14 @@ mod tests {
             vec!["refresh_token", "offline_access"]
         );
         assert!(wanted.missing_from(&wanted).is_empty());
+    }
+
+    #[test]
+    fn poll_intervals_stay_between_a_second_and_a_day() {
+        assert_eq!(check_crm_poll_interval(1), Ok(1));
+        assert_eq!(check_crm_poll_interval(86_400), Ok(86_400));
+        assert_eq!(check_crm_poll_interval(0), Err(PollIntervalError));
+        assert_eq!(check_crm_poll_interval(86_401), Err(PollIntervalError));
     }
 
     #[test]

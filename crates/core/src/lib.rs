@@ -1,5 +1,5 @@
 //! Patchbay's pure domain: typed ids, the clock abstraction, the connection state machine,
-//! integration settings and Salesforce login-host rules.
+//! integration settings, Salesforce login-host rules, and lock-free metric cells.
 //!
 //! Invariant: this crate does no IO and has no async code. Everything here is a value or a
 //! pure function, so it is tested exhaustively with plain unit tests.
@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod ids;
 pub mod integration;
 pub mod login_host;
+pub mod metrics;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{ConnectionFacts, ConnectionState, Health, IntegrationState, compute_state};
@@ -18,7 +19,10 @@ pub use ids::{
     ApiKeyId, ApplicationId, ConnectionId, ConsumerId, IdError, ServiceId, UnifiedApi,
     connection_key,
 };
-pub use integration::{Integration, IntegrationSettings, Scopes, ScopesError, StagedCredentials};
+pub use integration::{
+    Integration, IntegrationSettings, PollIntervalError, Scopes, ScopesError, StagedCredentials,
+    check_crm_poll_interval,
+};
 pub use login_host::{
     InstanceUrlError, LoginHost, LoginHostKind, LoginUrlError, instance_url_allowed,
 };

@@ -121,6 +121,11 @@ pub struct WebhookArgs {
     #[arg(long, env = "PATCHBAY_WEBHOOK_TICK_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(10..))]
     pub webhook_tick_ms: u64,
+    /// How often the CRM poller looks for connections due for a change poll, in ms. The poll
+    /// interval itself is per integration (`integrations set --crm-poll-interval-s`).
+    #[arg(long, env = "PATCHBAY_CRM_POLL_TICK_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..))]
+    pub crm_poll_tick_ms: u64,
 }
 
 /// Slow-client timeouts and the connection cap (docs/deploy.md, "Slow clients"). Durations are
@@ -336,6 +341,9 @@ pub struct IntegrationSetArgs {
     /// Send PKCE (S256) on authorize; keep it on.
     #[arg(long, num_args = 1, action = ArgAction::Set)]
     pub pkce: Option<bool>,
+    /// Seconds between CRM change polls for `crm.*` webhook events (default 300).
+    #[arg(long)]
+    pub crm_poll_interval_s: Option<u32>,
     #[arg(long, num_args = 1, action = ArgAction::Set)]
     pub enabled: Option<bool>,
     #[arg(long)]

@@ -14,6 +14,7 @@ use crate::error::RefreshError;
 use crate::events::RefreshEvent;
 use crate::expiry::{introspection_allowed, next_refresh_at, random_u64};
 use crate::refresher::{CurrentToken, Refresher, Trigger, Verdict, gate_key};
+use crate::stats::RefreshOutcome;
 use crate::store::TokenStore;
 
 /// What the refresh is for, resolved once per attempt.
@@ -35,6 +36,14 @@ impl<S: TokenStore> Refresher<S> {
         let cfg = &self.inner.cfg;
         let owner = format!("{}#{}", cfg.node_id, uuid::Uuid::new_v4().simple());
         let started = Instant::now();
+        // Counted once the wait ends, however it ends, so the histogram holds whole waits.
+        let mut waited = false;
+        let stats = &self.inner.stats;
+        let end_wait = |waited: bool| {
+            if waited {
+                stats.lease_wait_seconds.observe(started.elapsed());
+            }
+        };
         let leased = loop {
             let now = match cfg.lease_clock {
                 LeaseClock::Local => self.now(),
@@ -46,19 +55,28 @@ impl<S: TokenStore> Refresher<S> {
                 .try_acquire_refresh_lease(&row.id, &owner, now, cfg.lease_ttl_ms)
                 .await?;
             if let Some(leased) = leased {
+                end_wait(waited);
                 break leased;
             }
+            if !waited {
+                waited = true;
+                stats.lease_waits.inc();
+            }
             if started.elapsed() > cfg.lease_wait {
+                end_wait(waited);
                 return Err(RefreshError::Busy);
             }
             tokio::time::sleep(cfg.lease_poll).await;
             let now_row = self.load(&row.id).await?;
             if now_row.token_version != row.token_version {
+                end_wait(waited);
+                stats.count(RefreshOutcome::Coalesced);
                 return self.after_sibling(&now_row);
             }
         };
         if leased.token_version != row.token_version {
             self.release(&row.id, &owner).await;
+            stats.count(RefreshOutcome::Coalesced);
             return self.after_sibling(&leased);
         }
         // The holder we waited for may have recorded a failure: its backoff applies to us too.
@@ -143,6 +161,11 @@ impl<S: TokenStore> Refresher<S> {
             outcome = attempt().await;
         }
         drop(refresh_token);
+        self.inner.stats.count(match &outcome {
+            Ok(Ok(_)) => RefreshOutcome::Success,
+            Ok(Err(e)) => RefreshOutcome::of_class(&e.class()),
+            Err(_) => RefreshOutcome::TransientFailure,
+        });
         match outcome {
             Ok(Ok(tokens)) => self.persist(leased, &target, tokens, owner).await,
             Ok(Err(e)) => {

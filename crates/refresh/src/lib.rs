@@ -10,6 +10,7 @@
 //!   `401 INVALID_SESSION_ID`: one refresh, only if the stored token is the one that failed).
 //! - Failure lifecycle (docs/apideck.md §1.7, docs/security.md §3): see [`RefreshError`] and
 //!   `refresher`.
+//! - [`RefreshStats`]: refreshes by outcome and lease waits, read by the server's `/metrics`.
 //! - [`Sweeper`]: proactive refresh ahead of expiry with jitter, per-integration rate limit,
 //!   work shared across nodes by claiming leases.
 //!
@@ -48,6 +49,7 @@ mod failure;
 mod gate;
 mod refresher;
 mod seal;
+mod stats;
 mod store;
 mod sweeper;
 
@@ -56,5 +58,6 @@ pub use error::{ProviderResponse, RefreshDebug, RefreshError, RefreshErrorDetail
 pub use events::{EventSink, RefreshEvent};
 pub use refresher::{CurrentToken, Refresher};
 pub use seal::Sealer;
+pub use stats::{RefreshOutcome, RefreshStats};
 pub use store::TokenStore;
 pub use sweeper::{SweepReport, Sweeper, SweeperConfig, SweeperHandle};

@@ -15,6 +15,7 @@ use crate::events::{EventSink, RefreshEvent};
 use crate::expiry::Lifetimes;
 use crate::gate::Gates;
 use crate::seal::Sealer;
+use crate::stats::{RefreshOutcome, RefreshStats};
 use crate::store::TokenStore;
 
 /// A usable access token and where to use it. Holds a secret: `Debug` shows no token.
@@ -74,6 +75,7 @@ pub(crate) struct Inner<S> {
     /// refresh token was already redeemed: it is never presented again (docs/security.md F4).
     pub(crate) burned: Mutex<HashMap<ConnectionId, i64>>,
     events: std::sync::OnceLock<EventSink>,
+    pub(crate) stats: RefreshStats,
 }
 
 impl<S: TokenStore> Refresher<S> {
@@ -98,6 +100,7 @@ impl<S: TokenStore> Refresher<S> {
                 lifetimes: Lifetimes::default(),
                 burned: Mutex::new(HashMap::new()),
                 events: std::sync::OnceLock::new(),
+                stats: RefreshStats::default(),
             }),
         }
     }
@@ -111,6 +114,11 @@ impl<S: TokenStore> Refresher<S> {
         if let Some(sink) = self.inner.events.get() {
             sink(event);
         }
+    }
+
+    /// Refreshes by outcome and lease waits since start, for `/metrics`.
+    pub fn stats(&self) -> &RefreshStats {
+        &self.inner.stats
     }
 
     pub fn store(&self) -> &S {
@@ -264,6 +272,7 @@ impl<S: TokenStore> Refresher<S> {
         let _turn = slot.lock().await;
         let row = self.load(id).await?;
         if row.token_version != seen.token_version {
+            self.inner.stats.count(RefreshOutcome::Coalesced);
             return self.after_sibling(&row);
         }
         if let Some(used) = token_used

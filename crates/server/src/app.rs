@@ -298,6 +298,7 @@ impl Application {
             .spawn()
         });
         let webhook_worker = self.vault.spawn_webhook_worker();
+        let crm_poller = self.vault.spawn_crm_poller();
         let mut app = router(AppState {
             vault: self.vault.clone(),
         });
@@ -307,18 +308,25 @@ impl Application {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let stats = Arc::clone(&self.connections);
         let exposed = Arc::clone(&metrics);
+        let measured = self.vault.clone();
         app = app
             .route(
                 "/metrics",
                 axum::routing::get(move || {
-                    let (m, s) = (Arc::clone(&exposed), Arc::clone(&stats));
-                    async move { crate::metrics::exposition(&m, &s) }
+                    let (m, s, v) = (Arc::clone(&exposed), Arc::clone(&stats), measured.clone());
+                    async move { crate::metrics::exposition(&m, &s, &v).await }
                 }),
             )
             .layer(axum::middleware::from_fn_with_state(
                 metrics,
                 crate::metrics::observe,
-            ));
+            ))
+            // One span per request carrying its id, so every log line of the request names it.
+            .layer(
+                tower_http::trace::TraceLayer::new_for_http()
+                    .make_span_with(crate::request_id::make_span),
+            )
+            .layer(axum::middleware::from_fn(crate::request_id::assign));
         if self.base_url.starts_with("https://") {
             // Served (through a TLS-terminating proxy) at an https URL: browsers must never
             // fall back to http for the console or the connect page.
@@ -339,6 +347,7 @@ impl Application {
             sweeper.stop().await;
         }
         webhook_worker.stop().await;
+        crm_poller.stop().await;
         // The request-log writer lingers before each batch; write what the last requests
         // queued before the process goes away.
         self.vault.flush_request_logs().await;

@@ -399,7 +399,18 @@ impl Error {
         }
     }
 
-    /// The whole envelope as JSON.
+    /// The documentation of this error's type, Apideck's own `ref`.
+    pub fn doc_link(&self) -> String {
+        format!(
+            "https://developers.apideck.com/errors#{}",
+            self.spec().type_name.to_ascii_lowercase()
+        )
+    }
+
+    /// The whole envelope as JSON. Inside a request, `ref` is the request's id (the
+    /// `x-request-id` it is answered with, also in its `/vault/logs` entry and its log lines:
+    /// issue 13) rather than Apideck's link to the error type's documentation; the link is
+    /// the fallback outside a request.
     pub fn envelope(&self) -> Value {
         let spec = self.spec();
         let mut envelope = json!({
@@ -408,7 +419,7 @@ impl Error {
             "type_name": spec.type_name,
             "message": self.message(),
             "detail": self.detail(),
-            "ref": format!("https://developers.apideck.com/errors#{}", spec.type_name.to_ascii_lowercase()),
+            "ref": crate::request_id::current().unwrap_or_else(|| self.doc_link()),
         });
         if let Error::Unified(e) = self
             && let Some(downstream) = e.downstream_errors()
@@ -660,6 +671,32 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[tokio::test]
+    async fn inside_a_request_ref_is_the_request_id() {
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(|| async { Error::validation("bad").into_response() }),
+            )
+            .layer(axum::middleware::from_fn(crate::request_id::assign));
+        let response = tower::ServiceExt::oneshot(
+            app,
+            axum::http::Request::builder()
+                .uri("/")
+                .header("x-request-id", "case-42")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+        assert_eq!(response.headers()["x-request-id"], "case-42");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["ref"], "case-42");
     }
 
     #[test]

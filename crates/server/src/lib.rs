@@ -46,6 +46,7 @@ pub mod error;
 pub mod extract;
 pub mod listener;
 pub mod metrics;
+pub mod request_id;
 pub mod routes;
 pub mod service;
 

@@ -1,6 +1,10 @@
 //! Prometheus metrics at `/metrics`, rendered by hand in the text exposition format: requests by
 //! route, method and status with a latency histogram, and the accept loop's connections by
 //! state. Counters are updated once per request under one short lock; rendering copies them.
+//! The service layer's own measurements (downstream calls, refreshes, the request-log writer,
+//! webhooks, connections by health) are rendered by [`vault`]; they are atomics, read only here.
+
+mod vault;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -41,6 +45,7 @@ type Buckets = [u64; BUCKETS.len()];
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<SeriesKey, Series>>,
+    gauges: vault::GaugeCache,
 }
 
 impl Metrics {
@@ -205,13 +210,19 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Ne
 }
 
 /// `GET /metrics`.
-pub fn exposition(metrics: &Metrics, connections: &ConnectionStats) -> Response {
+pub async fn exposition(
+    metrics: &Metrics,
+    connections: &ConnectionStats,
+    service: &crate::service::Vault,
+) -> Response {
+    let mut text = metrics.render(connections);
+    vault::render(&mut text, service, &metrics.gauges).await;
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics.render(connections),
+        text,
     )
         .into_response()
 }

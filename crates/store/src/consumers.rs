@@ -208,18 +208,14 @@ impl Store {
         row.as_ref().map(ConsumerRow::from_row).transpose()
     }
 
-    /// Deletes the consumer and all its connections. Returns false if it did not exist.
+    /// Deletes the consumer and all its connections, with a `deleted` event per connection in
+    /// the same transaction (see [`Store::delete_consumer_with_events`]). Returns false if it
+    /// did not exist.
     pub async fn delete_consumer(
         &self,
         app: &ApplicationId,
         consumer: &ConsumerId,
     ) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM consumers WHERE application_id = $1 AND consumer_id = $2")
-                .bind(app.as_str())
-                .bind(consumer.as_str())
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        self.delete_consumer_with_events(app, consumer).await
     }
 }

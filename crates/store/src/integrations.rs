@@ -134,8 +134,26 @@ impl IntegrationRow {
                 send_secret_on_refresh: self.send_secret_on_refresh,
                 pkce: self.pkce,
                 session_timeout_s,
+                crm_poll_interval_s: self.crm_poll_interval_s()?,
             },
         })
+    }
+
+    /// The CRM poll interval from the settings object (the default when absent).
+    pub fn crm_poll_interval_s(&self) -> Result<u32> {
+        let corrupt = || StoreError::Corrupt { column: "settings" };
+        let settings: serde_json::Value =
+            serde_json::from_str(&self.settings_json).map_err(|_| corrupt())?;
+        match settings.get(patchbay_core::integration::CRM_POLL_INTERVAL_KEY) {
+            None | Some(serde_json::Value::Null) => {
+                Ok(patchbay_core::integration::DEFAULT_CRM_POLL_INTERVAL_S)
+            }
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .and_then(|n| patchbay_core::check_crm_poll_interval(n).ok())
+                .ok_or_else(corrupt),
+        }
     }
 }
 

@@ -21,6 +21,7 @@ mod console;
 mod consumers;
 mod custom_mappings;
 mod error;
+mod gauges;
 mod integrations;
 mod logs;
 mod meta;
@@ -47,6 +48,7 @@ pub use console::{AdminSessionRow, ThrottleRow};
 pub use consumers::{ConsumerFilter, ConsumerRow};
 pub use custom_mappings::{CustomMappingRow, MappingKey};
 pub use error::StoreError;
+pub use gauges::OperationalCounts;
 pub use integrations::{IntegrationRow, IntegrationWrite};
 pub use logs::{
     LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog,
@@ -56,8 +58,8 @@ pub use outbox::OutboxMessage;
 pub use refresh::{RefreshFailure, RefreshedTokens};
 pub use sealed::{Sealed, SealedColumn, SealedRef, SealedRow, SealedValue};
 pub use webhooks::{
-    ClaimedDelivery, ConnectionEventHook, DeliveryOutcome, NewEvent, NewWebhook, WebhookAttempt,
-    WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
+    ClaimedDelivery, ConnectionEventHook, DeliveryOutcome, NewEvent, NewWebhook, PollClaim,
+    WebhookAttempt, WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -38,6 +38,9 @@ pub struct RequestLog {
     pub sandbox: bool,
     pub source_ip: Option<String>,
     pub timestamp: i64,
+    /// The HTTP request's id (`x-request-id`); the spec's `id` ("UUID acting as Request
+    /// Identifier") shows it. Not the primary key: a client may send the same id twice.
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -107,6 +110,7 @@ impl RequestLog {
             sandbox: row.flag("sandbox")?,
             source_ip: row.opt_text("source_ip")?,
             timestamp: row.int("timestamp")?,
+            request_id: row.opt_text("request_id")?,
         })
     }
 }
@@ -114,16 +118,16 @@ impl RequestLog {
 const COLUMNS: &str = "id, application_id, consumer_id, parent_id, child_request, has_children, \
     api_style, base_url, http_method, path, operation_id, operation_name, service_id, \
     service_name, unified_api, status_code, success, error_message, duration_ms, execution_ms, \
-    latency_ms, sandbox, source_ip, timestamp";
+    latency_ms, sandbox, source_ip, timestamp, request_id";
 
 /// `operation_id` of a gap marker: an entry that stands for calls whose own entries the
 /// request-log writer had to shed. Request counts leave markers out.
 pub const LOG_GAP_OPERATION: &str = "requestLogGap";
 
-/// Rows per multi-row `INSERT` of request logs (24 values each: 1,536 values, well under
+/// Rows per multi-row `INSERT` of request logs (25 values each: 1,600 values, well under
 /// SQLite's 32,766 and PostgreSQL's 65,535 limits).
 pub const LOG_ROWS_PER_STATEMENT: usize = 64;
-const LOG_FIELDS: usize = 24;
+const LOG_FIELDS: usize = 25;
 
 /// `INSERT INTO request_logs … VALUES (…), (…)` for `rows` rows in the backend's placeholder
 /// style. The full-size statement is built once per backend and reused.
@@ -227,7 +231,8 @@ impl Store {
                     .bind(l.latency_ms)
                     .bind(flag(l.sandbox))
                     .bind(l.source_ip.as_deref())
-                    .bind(l.timestamp);
+                    .bind(l.timestamp)
+                    .bind(l.request_id.as_deref());
             }
             q.execute(&mut *tx).await.map_err(classify)?;
         }

@@ -181,6 +181,24 @@ impl Store {
         .await
     }
 
+    /// Ends a degraded spell: the provider answered again. Only a `degraded` row changes, so
+    /// the `recovered` event fires once however many nodes see the success.
+    pub async fn clear_downstream_error(&self, id: &ConnectionId, now_ms: i64) -> Result<bool> {
+        self.write_connection(id, false, async |conn: &mut AnyConnection| {
+            let done = sqlx::query(
+                "UPDATE connections SET last_downstream_error_at = NULL, health = 'ok', \
+                   updated_at = $2 \
+                 WHERE id = $1 AND health = 'degraded'",
+            )
+            .bind(id.as_str())
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
     /// Records a 502/504-class provider failure: `health = degraded`, still callable.
     pub async fn record_downstream_error(&self, id: &ConnectionId, now_ms: i64) -> Result<bool> {
         self.write_connection(id, false, async |conn: &mut AnyConnection| {

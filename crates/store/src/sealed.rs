@@ -48,15 +48,22 @@ pub enum SealedColumn {
     ConnectionAccessToken,
     ConnectionRefreshToken,
     OAuthCodeVerifier,
+    /// The copy of the API key that created or last updated a webhook subscription (Apideck's
+    /// signature is keyed with it).
+    WebhookApiKey,
+    /// A webhook subscription's own signing secret (`x-patchbay-signature`).
+    WebhookSecret,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 5] = [
+    pub const ALL: [SealedColumn; 7] = [
         SealedColumn::IntegrationClientSecret,
         SealedColumn::IntegrationStagedClientSecret,
         SealedColumn::ConnectionAccessToken,
         SealedColumn::ConnectionRefreshToken,
         SealedColumn::OAuthCodeVerifier,
+        SealedColumn::WebhookApiKey,
+        SealedColumn::WebhookSecret,
     ];
 
     pub fn table(self) -> &'static str {
@@ -64,6 +71,7 @@ impl SealedColumn {
             Self::IntegrationClientSecret | Self::IntegrationStagedClientSecret => "integrations",
             Self::ConnectionAccessToken | Self::ConnectionRefreshToken => "connections",
             Self::OAuthCodeVerifier => "oauth_transactions",
+            Self::WebhookApiKey | Self::WebhookSecret => "webhook_subscriptions",
         }
     }
 
@@ -75,6 +83,7 @@ impl SealedColumn {
             }
             Self::ConnectionAccessToken | Self::ConnectionRefreshToken => "application_id, id",
             Self::OAuthCodeVerifier => "application_id, state_hash",
+            Self::WebhookApiKey | Self::WebhookSecret => "application_id, id",
         }
     }
 
@@ -85,6 +94,8 @@ impl SealedColumn {
             Self::ConnectionAccessToken => "access_token_sealed",
             Self::ConnectionRefreshToken => "refresh_token_sealed",
             Self::OAuthCodeVerifier => "code_verifier_sealed",
+            Self::WebhookApiKey => "api_key_sealed",
+            Self::WebhookSecret => "secret_sealed",
         }
     }
 }
@@ -105,6 +116,10 @@ pub enum SealedRow {
         application_id: ApplicationId,
         state_hash: String,
     },
+    Webhook {
+        application_id: ApplicationId,
+        id: String,
+    },
 }
 
 impl SealedRow {
@@ -112,7 +127,8 @@ impl SealedRow {
         match self {
             Self::Integration { application_id, .. }
             | Self::Connection { application_id, .. }
-            | Self::OAuthTransaction { application_id, .. } => application_id,
+            | Self::OAuthTransaction { application_id, .. }
+            | Self::Webhook { application_id, .. } => application_id,
         }
     }
 
@@ -126,6 +142,7 @@ impl SealedRow {
             } => format!("{unified_api}/{service_id}"),
             Self::Connection { id, .. } => id.to_string(),
             Self::OAuthTransaction { state_hash, .. } => state_hash.clone(),
+            Self::Webhook { id, .. } => id.clone(),
         }
     }
 }
@@ -197,6 +214,13 @@ impl Store {
             .bind(old.as_bytes())
             .bind(app)
             .bind(id.as_str()),
+            SealedRow::Webhook { id, .. } => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET {col} = $1 WHERE {col} = $2 AND application_id = $3 AND id = $4"
+            )))
+            .bind(new.as_bytes())
+            .bind(old.as_bytes())
+            .bind(app)
+            .bind(id.as_str()),
             SealedRow::OAuthTransaction { state_hash, .. } => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE {table} SET {col} = $1 WHERE {col} = $2 AND application_id = $3 \
@@ -232,6 +256,10 @@ fn sealed_row(column: SealedColumn, row: &AnyRow) -> Result<SealedRow> {
         SealedColumn::OAuthCodeVerifier => SealedRow::OAuthTransaction {
             application_id,
             state_hash: row.text("state_hash")?,
+        },
+        SealedColumn::WebhookApiKey | SealedColumn::WebhookSecret => SealedRow::Webhook {
+            application_id,
+            id: row.text("id")?,
         },
     })
 }

@@ -20,6 +20,7 @@
 //! unquoted datetime literals, `LIMIT`. List queries select the table's fields plus the custom
 //! fields the caller names (from a describe cache); a single GET returns every field.
 
+pub mod changes;
 pub mod error;
 pub mod ids;
 pub mod list;

@@ -242,6 +242,29 @@ async fn connect(
     start(&state, jar, &jwt, &s, &key).await
 }
 
+/// A card's form post: a live session, the page's CSRF token, and a connection this session
+/// may address; otherwise the answer to give instead.
+async fn posted(
+    state: &ConsoleState,
+    jwt: &str,
+    unified_api: &str,
+    service_id: &str,
+    body: &[u8],
+) -> Result<(Session, Form, ConnectionKey), Response> {
+    let Some(s) = session(state, jwt) else {
+        return Err(expired());
+    };
+    let form = Form::parse(body);
+    if !same_token(form.get("csrf"), &state.connect_csrf(jwt)) {
+        return Err(crate::web::csrf_rejected());
+    }
+    let Some(key) = key_for(&s, unified_api, service_id) else {
+        let notice = customer_notice("unknown", "Unknown integration.");
+        return Err(render_page(state, jwt, &s, Some(notice)).await);
+    };
+    Ok((s, form, key))
+}
+
 /// The login-host form on a card: checks the choice (an offered host, or a My Domain by core's
 /// rules), stores it, and goes on to Salesforce (303). A bad choice comes back on the card.
 async fn connect_with_host(
@@ -250,21 +273,9 @@ async fn connect_with_host(
     Path((jwt, unified_api, service_id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let Some(s) = session(&state, &jwt) else {
-        return expired();
-    };
-    let form = Form::parse(&body);
-    if !same_token(form.get("csrf"), &state.connect_csrf(&jwt)) {
-        return crate::web::csrf_rejected();
-    }
-    let Some(key) = key_for(&s, &unified_api, &service_id) else {
-        return render_page(
-            &state,
-            &jwt,
-            &s,
-            Some(customer_notice("unknown", "Unknown integration.")),
-        )
-        .await;
+    let (s, form, key) = match posted(&state, &jwt, &unified_api, &service_id, &body).await {
+        Ok(parts) => parts,
+        Err(page) => return page,
     };
     let view = match state.vault.get_connection(&key).await {
         Ok(v) => v,
@@ -479,21 +490,9 @@ async fn action(
     Path((jwt, unified_api, service_id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let Some(s) = session(&state, &jwt) else {
-        return expired();
-    };
-    let form = Form::parse(&body);
-    if !same_token(form.get("csrf"), &state.connect_csrf(&jwt)) {
-        return crate::web::csrf_rejected();
-    }
-    let Some(key) = key_for(&s, &unified_api, &service_id) else {
-        return render_page(
-            &state,
-            &jwt,
-            &s,
-            Some(customer_notice("unknown", "Unknown integration.")),
-        )
-        .await;
+    let (s, form, key) = match posted(&state, &jwt, &unified_api, &service_id, &body).await {
+        Ok(parts) => parts,
+        Err(page) => return page,
     };
     let allowed = allowed_actions(&s.claims.settings);
     let actor = Actor::Session {

@@ -683,3 +683,76 @@ async fn admin_validates_and_deletes_the_new_connection() {
     shot(d, "admin-encryption-keys.png").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn admin_subscribes_a_webhook_and_sends_a_test_event() {
+    let Some(b) = browser().await else { return };
+    let d = b.d();
+    let app = spawn(Knobs::default()).await;
+    let rx = crate::webhooks::Receiver::start().await;
+    let key = app
+        .vault
+        .create_api_key(
+            &app.app_id,
+            "webhooks",
+            patchbay_server::service::Scope::DEFAULT,
+        )
+        .await
+        .unwrap()
+        .key
+        .expose_secret()
+        .to_owned();
+    sign_in_admin(d, &app, None).await;
+    d.goto(format!("{}/admin/apps/{}", app.base_url, app.app_id))
+        .await
+        .unwrap();
+    d.find(By::Id("tab-webhooks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(d, By::Tag("h1"), "Webhooks").await;
+    type_into(d, "delivery-url", &rx.url).await;
+    type_into(d, "description", "browser receiver").await;
+    type_into(d, "api-key", &key).await;
+    d.find(By::Id("create-webhook"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(d, By::Id("notice"), "accepted the validation event").await;
+    let secret = wait_for(d, By::Id("new-secret"))
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let subs = app.vault.list_webhooks(&app.app_id).await.unwrap();
+    assert_eq!(subs.len(), 1);
+    let id = subs[0].id.clone();
+    wait_text(d, By::Id(format!("status-{id}")), "enabled").await;
+    shot(d, "admin-webhooks.png").await;
+    d.find(By::Id(format!("test-{id}")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(d, By::Id("test-result"), "answered 200").await;
+    let got = rx.wait_for(2).await;
+    assert_eq!(got.len(), 2, "validation on create, then the test event");
+    assert!(got.iter().all(|g| g.event_type == "webhook.validation"));
+    for g in &got {
+        assert!(patchbay_webhooks::signature::verify_apideck(
+            &key, &g.raw, &g.apideck
+        ));
+    }
+    assert!(
+        !d.source().await.unwrap().contains(&secret),
+        "the secret is shown once"
+    );
+    b.close().await;
+}

@@ -89,8 +89,8 @@ document.getElementById('delete').onclick = async () => {
 refresh();
 </script></body></html>"#;
 
-/// Serves `page` at `/` on a port of its own: a different origin from Patchbay's.
-async fn serve_page(page: String) -> String {
+/// Serves `router` on a port of its own: a different origin from Patchbay's.
+pub(crate) async fn serve_origin(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -98,17 +98,22 @@ async fn serve_page(page: String) -> String {
         "http://127.0.0.1:{}",
         listener.local_addr().expect("addr").port()
     );
-    let router = axum::Router::new().route(
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    origin
+}
+
+/// Serves `page` at `/` on a port of its own.
+pub(crate) async fn serve_page(page: String) -> String {
+    serve_origin(axum::Router::new().route(
         "/",
         axum::routing::get(move || {
             let page = page.clone();
             async move { Html(page) }
         }),
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    origin
+    ))
+    .await
 }
 
 async fn click(d: &WebDriver, id: &str) {
@@ -121,7 +126,7 @@ async fn click(d: &WebDriver, id: &str) {
 }
 
 /// Waits for a second window, switches to it and returns the opener's handle.
-async fn to_popup(d: &WebDriver) -> WindowHandle {
+pub(crate) async fn to_popup(d: &WebDriver) -> WindowHandle {
     let main = d.window().await.expect("window");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -136,7 +141,7 @@ async fn to_popup(d: &WebDriver) -> WindowHandle {
 }
 
 /// Waits until the popup closed itself, then goes back to the opener.
-async fn popup_closes_itself(d: &WebDriver, main: WindowHandle) {
+pub(crate) async fn popup_closes_itself(d: &WebDriver, main: WindowHandle) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let handles = d.windows().await.expect("windows");
@@ -168,7 +173,7 @@ fn modal_page(app: &TestApp, jwt: &str) -> String {
         .replace("__JWT__", jwt)
 }
 
-async fn session_token(app: &TestApp, consumer: &str) -> String {
+pub(crate) async fn session_token(app: &TestApp, consumer: &str) -> String {
     app.vault
         .create_session(
             &app.app_id,

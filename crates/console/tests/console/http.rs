@@ -13,7 +13,7 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY, SET_CO
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER, Knobs, REDIRECT_URI, TestApp, csrf_of, spawn};
 
 /// Signs in; returns the client (holding the admin cookie) and the Set-Cookie header.
-async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {
+pub(crate) async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {
     let client = app.client();
     let page = client
         .get(format!("{}/admin/login", app.local_url))
@@ -1208,5 +1208,75 @@ async fn the_application_page_updates_name_and_redirect_uris() {
     assert_eq!(
         details["redirect_uris"],
         serde_json::json!(["https://app.example.com/done", "http://localhost:3000/cb"])
+    );
+}
+
+#[tokio::test]
+async fn the_integration_page_edits_the_crm_poll_interval() {
+    let app = spawn(Knobs::default()).await;
+    let (client, _) = sign_in(&app).await;
+    let url = format!(
+        "{}/admin/apps/{}/integrations/salesforce",
+        app.local_url, app.app_id
+    );
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains(r#"name="crm_poll_interval_s" value="300""#),
+        "five minutes by default"
+    );
+    let emulator = app.emulator.base_url();
+    let save = |interval: &'static str, csrf: String| {
+        let client = client.clone();
+        let url = url.clone();
+        let emulator = emulator.clone();
+        let client_id = app.client_id.clone();
+        async move {
+            client
+                .post(&url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("client_id", client_id.as_str()),
+                    ("login", "custom"),
+                    ("custom_url", emulator.as_str()),
+                    ("scope_api", "on"),
+                    ("scope_refresh", "on"),
+                    ("pkce", "on"),
+                    ("enabled", "on"),
+                    ("crm_poll_interval_s", interval),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = save("45", csrf_of(&html)).await;
+    assert!(html.contains("Settings saved."), "{html}");
+    assert!(html.contains(r#"name="crm_poll_interval_s" value="45""#));
+    let stored = app
+        .vault
+        .get_integration(&app.app_id, &UnifiedApi::crm(), &ServiceId::salesforce())
+        .await
+        .unwrap();
+    assert_eq!(stored.settings.crm_poll_interval_s, 45);
+    for (bad, says) in [
+        ("0", "must be between 1 and 86400 seconds"),
+        ("often", "must be a whole number of seconds"),
+    ] {
+        let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+        let html = save(bad, csrf_of(&page)).await;
+        assert!(!html.contains("Settings saved."), "{bad}: {html}");
+        assert!(html.contains(says), "{bad}: {html}");
+    }
+    let stored = app
+        .vault
+        .get_integration(&app.app_id, &UnifiedApi::crm(), &ServiceId::salesforce())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.settings.crm_poll_interval_s, 45,
+        "refused values change nothing"
     );
 }

@@ -9,5 +9,7 @@ mod hosted;
 mod hosted_browser;
 mod http;
 mod nodes;
+mod react_vault;
 mod support;
 mod throttle;
+mod webhooks;

@@ -82,6 +82,9 @@ pub async fn spawn_with(db: TestDatabase, knobs: Knobs) -> TestApp {
         config.public_url = Some("https://patchbay.example.test".to_owned());
     }
     config.revoke.first_backoff = std::time::Duration::from_millis(10);
+    // The webhook tests' receivers listen on 127.0.0.1.
+    config.webhooks.allowed_hosts = vec!["127.0.0.1".to_owned()];
+    config.webhooks.tick = std::time::Duration::from_millis(50);
     if knobs.behind_proxy {
         config.listener.trusted_proxies =
             vec![patchbay_server::listener::IpNet::parse("127.0.0.1").expect("ip")];

@@ -112,6 +112,7 @@ async fn set(a: IntegrationSetArgs) -> anyhow::Result<()> {
         scopes: a.scopes,
         send_secret_on_refresh: a.send_secret_on_refresh,
         pkce: a.pkce,
+        crm_poll_interval_s: a.crm_poll_interval_s,
     };
     let vault = open(&a.store).await?;
     let i = vault.set_integration(&app, &api, &service, input).await?;
@@ -151,5 +152,6 @@ fn show(vault: &Vault, i: &IntegrationView, json: bool) -> anyhow::Result<()> {
     println!("scopes:                 {}", i.scopes);
     println!("pkce:                   {}", i.pkce);
     println!("send secret on refresh: {}", i.send_secret_on_refresh);
+    println!("crm poll interval:      {} s", i.crm_poll_interval_s);
     Ok(())
 }

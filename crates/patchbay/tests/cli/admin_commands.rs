@@ -550,3 +550,42 @@ fn the_database_is_private_to_its_owner() {
         assert_eq!(mode & 0o777, 0o600, "{name} is {mode:o}");
     }
 }
+
+#[test]
+fn integrations_take_a_crm_poll_interval_in_seconds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, _) = create_app(dir.path(), &[]);
+    let set = |extra: &[&str]| {
+        let mut args = vec![
+            "integrations",
+            "set",
+            "--app",
+            &app,
+            "crm/salesforce",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        run(dir.path(), &args)
+    };
+    let first = set(&["--client-id", "3MVG9main"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let view: Value = serde_json::from_str(stdout(&first).trim()).expect("json");
+    assert_eq!(view["crm_poll_interval_s"], 300, "five minutes by default");
+    let changed = set(&["--crm-poll-interval-s", "60"]);
+    assert!(changed.status.success(), "{}", stderr(&changed));
+    let view: Value = serde_json::from_str(stdout(&changed).trim()).expect("json");
+    assert_eq!(view["crm_poll_interval_s"], 60);
+    assert_eq!(view["client_id"], "3MVG9main", "other settings are kept");
+    let refused = set(&["--crm-poll-interval-s", "0"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("crm_poll_interval_s must be between 1 and 86400"),
+        "{}",
+        stderr(&refused)
+    );
+    let shown = ok(
+        dir.path(),
+        &["integrations", "show", "--app", &app, "crm/salesforce"],
+    );
+    assert!(shown.contains("crm poll interval:      60 s"), "{shown}");
+}

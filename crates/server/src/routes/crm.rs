@@ -233,6 +233,10 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
+    let request_id = req
+        .extensions()
+        .get::<crate::request_id::RequestId>()
+        .map(|r| r.0.clone());
     let response = next.run(req).await;
     let Some((application_id, consumer_id)) = slot.take() else {
         return response;
@@ -256,6 +260,7 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
             provider: response.extensions().get::<ProviderTime>().map(|t| t.0),
         },
         source_ip,
+        request_id,
     };
     state.vault.log_crm_request(record).await;
     response

@@ -20,11 +20,10 @@ mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::Error;
@@ -35,8 +34,6 @@ use crate::service::Vault;
 pub struct AppState {
     pub vault: Vault,
 }
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 /// Apideck's method override: `POST …?_method=PATCH|DELETE|PUT` for clients that cannot send
 /// those methods. Only POST may be overridden, and only to a method that changes something.
@@ -102,22 +99,8 @@ fn routes(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        // One span per request carrying its id, so every log line of the request names it.
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |req: &axum::http::Request<axum::body::Body>| {
-                    let id = req
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    // The path only: a query may carry an OAuth code or state.
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-                },
-            ),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // The request id and the request's span are added around the whole app (console
+        // included) in `crate::app`.
         .with_state(state)
 }
 

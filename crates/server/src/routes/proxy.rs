@@ -52,6 +52,10 @@ async fn proxy(State(state): State<AppState>, req: Request) -> Response {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
+    let request_id = parts
+        .extensions
+        .get::<crate::request_id::RequestId>()
+        .map(|r| r.0.clone());
     let method = call.method.clone();
     let requested_service = call.service.clone();
     let vault = state.vault.clone();
@@ -110,6 +114,7 @@ async fn proxy(State(state): State<AppState>, req: Request) -> Response {
                     provider: downstream,
                 },
                 source_ip,
+                request_id,
             },
             target.as_ref(),
             // The connection's service; before one was resolved, the one asked for, if any.

@@ -83,6 +83,10 @@ pub(super) async fn record(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
+    let request_id = req
+        .extensions()
+        .get::<crate::request_id::RequestId>()
+        .map(|r| r.0.clone());
     let response = next.run(req).await;
     let Some((application_id, consumer_id)) = slot.take() else {
         return response;
@@ -103,6 +107,7 @@ pub(super) async fn record(
         // The Vault is both the service and the server here: its whole time is the service's.
         timing: Timing::served_by_patchbay(started.elapsed()),
         source_ip,
+        request_id,
     };
     state.vault.record_request(record).await;
     response

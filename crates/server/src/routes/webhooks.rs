@@ -101,7 +101,7 @@ async fn update(
 ) -> Result<Response> {
     let view = state
         .vault
-        .update_webhook(&caller.app, &id, &caller.key, body)
+        .update_webhook(&caller.app, &id, Some(&caller.key), body)
         .await?;
     Ok(envelope::ok(view))
 }

@@ -125,6 +125,7 @@ impl ApiKeyPrincipal {
 }
 
 impl Vault {
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn create_api_key(
         &self,
         app: &ApplicationId,
@@ -162,11 +163,13 @@ impl Vault {
         Ok(CreatedApiKey { row, key })
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn list_api_keys(&self, app: &ApplicationId) -> Result<Vec<ApiKeyRow>> {
         self.get_application(app).await?;
         Ok(self.store().list_api_keys(app).await?)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app, key = %key))]
     pub async fn revoke_api_key(&self, app: &ApplicationId, key: &ApiKeyId) -> Result<()> {
         let revoked = self.store().revoke_api_key(app, key, self.now_ms()).await?;
         self.key_cache().clear();
@@ -179,6 +182,7 @@ impl Vault {
     }
 
     /// Checks `presented` for the application named in `x-apideck-app-id`.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate_api_key(
         &self,
         app_header: &str,

@@ -22,6 +22,7 @@ const MAX_REDIRECT_URIS: usize = 50;
 impl Vault {
     /// Creates an application with `redirect_uris` as its allow-list, and a first API key with
     /// the default scopes.
+    #[tracing::instrument(skip_all)]
     pub async fn create_application(
         &self,
         name: &str,
@@ -52,10 +53,12 @@ impl Vault {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_applications(&self) -> Result<Vec<ApplicationRow>> {
         Ok(self.store().list_applications().await?)
     }
 
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn get_application(&self, id: &ApplicationId) -> Result<ApplicationRow> {
         self.store()
             .get_application(id)
@@ -66,6 +69,7 @@ impl Vault {
     }
 
     /// Replaces the redirect-URI allow-list.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn set_redirect_uris(
         &self,
         id: &ApplicationId,
@@ -77,6 +81,7 @@ impl Vault {
     /// Changes an application's name and/or replaces its redirect-URI allow-list (`None`
     /// keeps a field). Validated as at creation, and written to the audit log with the new
     /// values of what changed.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn update_application(
         &self,
         id: &ApplicationId,

@@ -66,6 +66,7 @@ impl Vault {
     }
 
     /// Records an installation-wide event such as a key rotation (for the CLI).
+    #[tracing::instrument(skip_all)]
     pub async fn audit_system_event(
         &self,
         action: &str,
@@ -78,6 +79,7 @@ impl Vault {
     }
 
     /// Lists an application's audit entries (`None`: the installation-wide ones), oldest first.
+    #[tracing::instrument(skip_all, fields(app = ?app))]
     pub async fn list_audit(
         &self,
         app: Option<&ApplicationId>,
@@ -89,6 +91,7 @@ impl Vault {
 
     /// Lists the audit entries of `scope` (every application's, one application's, or the
     /// installation-wide ones), oldest first.
+    #[tracing::instrument(skip_all)]
     pub async fn list_audit_in(
         &self,
         scope: AuditScope<'_>,

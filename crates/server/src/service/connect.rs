@@ -53,6 +53,7 @@ pub struct CallbackOutcome {
 
 impl Vault {
     /// Step 1: validates the link and returns the provider's authorize URL.
+    #[tracing::instrument(skip_all)]
     pub async fn start_connect(&self, req: &AuthorizeRequest) -> Result<(String, ConnectionKey)> {
         let link = self.verify_link_state(&req.state, false)?;
         if link.application_id.as_str() != req.application_id
@@ -83,6 +84,7 @@ impl Vault {
 
     /// `POST …/callback-state`: a transaction usable with `/vault/callback`, for callers that
     /// drive the provider redirect themselves. Returns the state (single-use, 10 minutes).
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn create_callback_state(
         &self,
         key: &ConnectionKey,
@@ -171,6 +173,7 @@ impl Vault {
     ///
     /// `Err` means the transaction could not be identified (no redirect is safe then); every
     /// later failure is an `Ok` outcome that redirects with `error`/`error_description`.
+    #[tracing::instrument(skip_all)]
     pub async fn finish_connect(&self, raw_query: &str) -> Result<CallbackOutcome> {
         let parsed = patchbay_oauth::parse_callback(raw_query)
             .map_err(|e| Error::OAuthInvalidState(format!("The callback is malformed: {e}.")))?;
@@ -383,6 +386,7 @@ impl Vault {
     }
 
     /// `POST …/confirm`: the second step of the nonce flow.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn confirm_connection(&self, key: &ConnectionKey, confirm_token: &str) -> Result<()> {
         let invalid = || {
             Error::InvalidState("The confirm_token is unknown, expired or already used.".to_owned())

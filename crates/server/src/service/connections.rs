@@ -126,6 +126,7 @@ impl Vault {
     /// `GET /vault/connections`: the consumer's connections plus `available` entries for
     /// configured integrations it has not added. `api` filters by unified API, `configured`
     /// by whether the integration has credentials.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = ?consumer))]
     pub async fn list_connections(
         &self,
         app: &ApplicationId,
@@ -156,11 +157,13 @@ impl Vault {
         Ok(out)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn get_connection(&self, key: &ConnectionKey) -> Result<ConnectionView> {
         self.get_connection_offered(key, Offer::ALL).await
     }
 
     /// [`Vault::get_connection`] as a caller limited by `offer` sees it.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn get_connection_offered(
         &self,
         key: &ConnectionKey,
@@ -172,6 +175,7 @@ impl Vault {
     }
 
     /// `POST …/connections/{unified_api}/{service_id}`: adds the connection (state `added`).
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn add_connection(
         &self,
         key: &ConnectionKey,
@@ -225,6 +229,7 @@ impl Vault {
     /// `PATCH …` as Apideck answers it: `{"enabled": true}` on a connection the consumer has
     /// not added yet adds it (the embeddable modal's "add" click), for a brand-new consumer
     /// too; otherwise an update.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn patch_connection(
         &self,
         key: &ConnectionKey,
@@ -242,6 +247,7 @@ impl Vault {
     }
 
     /// `PATCH …`: `enabled`, `settings` (merged), `metadata` (replaced).
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn update_connection(
         &self,
         key: &ConnectionKey,
@@ -310,6 +316,7 @@ impl Vault {
 
     /// `DELETE …`: revokes the grant at the provider (best effort, with retries), then wipes the
     /// connection and its credentials. The local delete never waits on the provider's verdict.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn delete_connection(&self, key: &ConnectionKey, actor: &Actor) -> Result<()> {
         let row = self.connection_row(key).await?;
         let revoked = self.revoke_at_provider_best_effort(&row).await;
@@ -335,6 +342,7 @@ impl Vault {
     }
 
     /// Whether the connection exists and holds tokens.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn connection_has_tokens(&self, key: &ConnectionKey) -> Result<bool> {
         Ok(self
             .find_connection_row(key)
@@ -449,7 +457,10 @@ impl Vault {
                 row.map(|r| object_or_empty(&r.metadata_json))
                     .unwrap_or_default(),
             )),
-            form_fields: salesforce_form_fields(&integration.login_url),
+            form_fields: salesforce_form_fields(
+                &integration.login_url,
+                row.and_then(|r| r.login_url_override.as_deref()),
+            ),
             configuration: Vec::new(),
             configurable_resources: Vec::new(),
             resource_schema_support: Vec::new(),

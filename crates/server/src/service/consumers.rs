@@ -26,6 +26,7 @@ pub(crate) fn check_metadata(m: &ConsumerMetadata) -> Result<()> {
 }
 
 impl Vault {
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn create_consumer(
         &self,
         app: &ApplicationId,
@@ -40,6 +41,7 @@ impl Vault {
         self.consumer_view(row, true).await
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn list_consumers(
         &self,
         app: &ApplicationId,
@@ -61,6 +63,7 @@ impl Vault {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn get_consumer(
         &self,
         app: &ApplicationId,
@@ -81,6 +84,7 @@ impl Vault {
             .ok_or(Error::NotFound { entity: "consumer" })
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn update_consumer(
         &self,
         app: &ApplicationId,
@@ -98,6 +102,7 @@ impl Vault {
 
     /// Deletes the consumer and all its connections; each connection's grant is revoked at the
     /// provider first (best effort), as a connection delete would.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn delete_consumer(
         &self,
         app: &ApplicationId,
@@ -120,6 +125,7 @@ impl Vault {
     }
 
     /// `GET /vault/consumers/{id}/stats`: request counts in `[start_ms, end_ms]`.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn consumer_stats(
         &self,
         app: &ApplicationId,

@@ -88,6 +88,7 @@ pub fn allowed_origins(redirect_uris: &[String], extra: &[String]) -> Vec<String
 
 impl Vault {
     /// The application's extra CORS origins (not those from its redirect URIs).
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn cors_origins(&self, app: &ApplicationId) -> Result<Vec<String>> {
         self.store()
             .get_cors_origins(app)
@@ -98,6 +99,7 @@ impl Vault {
     }
 
     /// Replaces the application's extra CORS origins (validated, audited).
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn set_cors_origins(
         &self,
         app: &ApplicationId,
@@ -127,6 +129,7 @@ impl Vault {
     }
 
     /// Every origin the application's pages may call from.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn allowed_origins(&self, app: &ApplicationId) -> Result<Vec<String>> {
         let application = self.get_application(app).await?;
         let extra = self.cors_origins(app).await?;

@@ -64,6 +64,7 @@ impl Vault {
     /// coordinator, so it is shared with concurrent callers and serialised across nodes) and
     /// returns the recomputed state. A dead grant is an answer here (state `invalid`), not an
     /// error; a rejected OAuth client names the Salesforce setting to change.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn validate_connection(&self, key: &ConnectionKey) -> Result<ConnectionStateView> {
         let integration = self.enabled_integration(key).await?;
         let row = self.connection_row(key).await?;
@@ -87,6 +88,7 @@ impl Vault {
 
     /// One proactive sweep with at most `limit` claimed connections (the background loop in
     /// [`crate::app`] runs the same [`Sweeper`] on an interval).
+    #[tracing::instrument(skip_all)]
     pub async fn sweep_refresh(&self, limit: u32) -> Result<SweepReport> {
         let sweeper = Sweeper::new(
             self.refresher().clone(),
@@ -107,6 +109,7 @@ impl Vault {
 
     /// `POST …/import`: stores tokens obtained elsewhere. Without `issued_at`/`expires_in` the
     /// token is queued for an immediate refresh.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn import_connection(
         &self,
         key: &ConnectionKey,
@@ -205,6 +208,7 @@ impl Vault {
     }
 
     /// The audited export: the audit row is written first, and without it nothing is returned.
+    #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn export_credentials(
         &self,
         key: &ConnectionKey,
@@ -268,6 +272,7 @@ impl Vault {
 
     /// `GET /vault/revoke/{service_id}/{application_id}`: revokes at the provider, wipes the
     /// tokens (`health = revoked`) and returns where to send the browser.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke_via_link(
         &self,
         service_id: &str,

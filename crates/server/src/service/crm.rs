@@ -25,7 +25,9 @@ use serde_json::Value;
 
 use super::Vault;
 use super::custom_mappings::{mapped_values, route_mapped_writes};
+use super::downstream::CallOutcome as Health;
 use super::logs::RequestRecord;
+use super::telemetry::{self, CallOutcome};
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
 
@@ -87,6 +89,7 @@ struct Observed {
 
 impl Vault {
     /// Runs one unified CRM call against the consumer's connection.
+    #[tracing::instrument(skip_all, fields(app = %request.app, consumer = %request.consumer, resource = ?request.resource))]
     pub async fn crm(&self, request: CrmRequest<'_>) -> CrmReply {
         let mut observed = Observed::default();
         let result = self.crm_inner(&request, &mut observed).await;
@@ -221,6 +224,7 @@ impl Vault {
 
     /// The custom fields of a resource's Salesforce object, from the cached describe
     /// (`GET …/{resource}/custom-fields`).
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn resource_custom_fields(
         &self,
         app: &ApplicationId,
@@ -264,6 +268,25 @@ impl Vault {
             refreshed: false,
             observed,
         })
+    }
+
+    /// One planned Salesforce call outside a unified request (the CRM poller), with the same
+    /// token rules: one refresh and one retry on `INVALID_SESSION_ID`. Returns the answer and
+    /// the API usage the responses reported.
+    pub(crate) async fn salesforce_call(
+        &self,
+        token: ConnectionToken,
+        call: &SalesforceRequest,
+    ) -> (Result<Value>, Option<ApiUsage>) {
+        let mut observed = Observed::default();
+        let mut session = Session {
+            vault: self,
+            token,
+            refreshed: false,
+            observed: &mut observed,
+        };
+        let result = session.send(call, CallKind::List).await;
+        (result, observed.usage)
     }
 
     /// Cursors are sealed with a key derived from the keyring's stable secret, so they survive
@@ -398,9 +421,29 @@ impl Session<'_> {
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>)> {
         let started = Instant::now();
-        let result = self.once_untimed(method, path, query, body).await;
+        let mut transport = CallOutcome::Error;
+        let result = self
+            .once_untimed(method, path, query, body, &mut transport)
+            .await;
         let spent = started.elapsed();
         self.observed.time = Some(self.observed.time.unwrap_or_default() + spent);
+        let outcome = match &result {
+            Ok((status, _)) => CallOutcome::Status(*status),
+            Err(_) => transport,
+        };
+        self.vault.downstream_stats().record(
+            telemetry::CallKind::Crm,
+            self.token.row.service_id.as_str(),
+            outcome,
+            spent,
+        );
+        let health = match &result {
+            Ok((status, _)) => Health::of_status(*status),
+            Err(Error::Downstream(_)) => Health::Unreachable,
+            // Too large an answer is still an answer.
+            Err(_) => Health::Answered,
+        };
+        self.vault.observe_downstream(&self.token, health).await;
         result
     }
 
@@ -410,6 +453,7 @@ impl Session<'_> {
         path: &str,
         query: &[(String, String)],
         body: Option<&Value>,
+        transport: &mut CallOutcome,
     ) -> Result<(u16, Vec<u8>)> {
         let url = format!("{}{path}", self.token.instance_url);
         let method = match method {
@@ -430,7 +474,11 @@ impl Session<'_> {
         if let Some(body) = body {
             builder = builder.json(body);
         }
-        let mut response = builder.send().await.map_err(unreachable)?;
+        let mut failed = |e: reqwest::Error| {
+            *transport = CallOutcome::of_reqwest(&e);
+            unreachable(e)
+        };
+        let mut response = builder.send().await.map_err(&mut failed)?;
         if let Some(usage) = response
             .headers()
             .get("sforce-limit-info")
@@ -441,7 +489,7 @@ impl Session<'_> {
         }
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        while let Some(chunk) = response.chunk().await.map_err(&mut failed)? {
             if bytes.len() + chunk.len() > MAX_DOWNSTREAM_BODY {
                 return Err(Error::Unified(UnifiedError::ConnectorExecution {
                     status: 502,

@@ -140,6 +140,7 @@ fn effective(rows: Vec<CustomMappingRow>) -> Vec<CustomMappingRow> {
 impl Vault {
     /// Creates or replaces a mapping: the application's when `consumer` is `None`, else that
     /// consumer's override.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = ?consumer))]
     pub async fn put_custom_mapping(
         &self,
         app: &ApplicationId,
@@ -171,6 +172,7 @@ impl Vault {
     }
 
     /// Deletes the application's mapping (`consumer: None`) or the consumer's override.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = ?consumer))]
     pub async fn delete_custom_mapping(
         &self,
         app: &ApplicationId,
@@ -202,6 +204,7 @@ impl Vault {
     }
 
     /// The mappings in effect (the consumer's overrides win), optionally for one resource.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = ?consumer))]
     pub async fn list_custom_mappings(
         &self,
         app: &ApplicationId,
@@ -222,6 +225,7 @@ impl Vault {
     }
 
     /// The one mapping in effect for `target_field_id`.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = ?consumer))]
     pub async fn get_custom_mapping(
         &self,
         app: &ApplicationId,

@@ -169,6 +169,7 @@ fn message_with_fix(d: &Diagnosis) -> (String, Option<String>) {
 impl Vault {
     /// Runs every check for one integration. Errors only when the integration does not exist
     /// (or the database fails); everything the provider says becomes a check.
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service = %service))]
     pub async fn diagnose_integration(
         &self,
         app: &ApplicationId,

@@ -262,6 +262,8 @@ pub struct IntegrationView {
     pub scopes: String,
     pub pkce: bool,
     pub send_secret_on_refresh: bool,
+    /// Seconds between CRM change polls for webhook events.
+    pub crm_poll_interval_s: u32,
 }
 
 impl From<&patchbay_core::Integration> for IntegrationView {
@@ -282,6 +284,7 @@ impl From<&patchbay_core::Integration> for IntegrationView {
             scopes: i.settings.scopes.to_string(),
             pkce: i.settings.pkce,
             send_secret_on_refresh: i.settings.send_secret_on_refresh,
+            crm_poll_interval_s: i.settings.crm_poll_interval_s,
         }
     }
 }

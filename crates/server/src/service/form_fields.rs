@@ -39,14 +39,20 @@ pub fn login_host_options(integration_login_url: &str) -> Vec<(String, String)> 
     out
 }
 
-/// `form_fields` of a Salesforce connection.
-pub fn salesforce_form_fields(integration_login_url: &str) -> Vec<Value> {
-    let options: Vec<Value> = login_host_options(integration_login_url)
+/// `form_fields` of a Salesforce connection. `value` is the host the connection uses now (its
+/// own choice, else the integration's): Apideck's modal starts its Settings form from it.
+pub fn salesforce_form_fields(integration_login_url: &str, chosen: Option<&str>) -> Vec<Value> {
+    let choices = login_host_options(integration_login_url);
+    let current = chosen
+        .map(str::to_owned)
+        .or_else(|| choices.first().map(|(_, value)| value.clone()));
+    let options: Vec<Value> = choices
         .into_iter()
         .map(|(label, value)| json!({ "label": label, "value": value, "option_type": "simple" }))
         .collect();
     vec![json!({
         "id": LOGIN_URL,
+        "value": current,
         "label": "Salesforce login",
         "placeholder": "https://yourcompany.my.salesforce.com",
         "description": "Where your users sign in: production, a sandbox, or your My Domain (https://yourcompany.my.salesforce.com). Changing it after connecting means authorizing again.",
@@ -93,8 +99,14 @@ mod tests {
         let emu = login_host_options("http://127.0.0.1:8787");
         assert_eq!(emu.len(), 3);
         assert_eq!(emu[0].1, "http://127.0.0.1:8787");
-        let fields = salesforce_form_fields("http://127.0.0.1:8787");
+        let fields = salesforce_form_fields("http://127.0.0.1:8787", None);
         assert_eq!(fields[0]["id"], "login_url");
+        assert_eq!(fields[0]["value"], "http://127.0.0.1:8787");
+        let chosen = salesforce_form_fields(
+            "http://127.0.0.1:8787",
+            Some("https://acme.my.salesforce.com"),
+        );
+        assert_eq!(chosen[0]["value"], "https://acme.my.salesforce.com");
         assert_eq!(
             fields[0]["options"][2]["value"],
             "https://test.salesforce.com"

@@ -27,6 +27,8 @@ pub struct IntegrationInput {
     pub scopes: Option<String>,
     pub send_secret_on_refresh: Option<bool>,
     pub pkce: Option<bool>,
+    /// Seconds between CRM change polls (webhook events); kept in the settings object.
+    pub crm_poll_interval_s: Option<u32>,
 }
 
 impl std::fmt::Debug for IntegrationInput {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for IntegrationInput {
             .field("staged_client_id", &self.staged_client_id)
             .field("login_url", &self.login_url)
             .field("scopes", &self.scopes)
+            .field("crm_poll_interval_s", &self.crm_poll_interval_s)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +64,7 @@ pub(crate) fn integration_row_id(unified_api: &UnifiedApi, service_id: &ServiceI
 
 impl Vault {
     /// Creates or changes an integration (`patchbay integrations set`).
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn set_integration(
         &self,
         app: &ApplicationId,
@@ -145,6 +149,19 @@ impl Vault {
         if let Some(v) = input.pkce {
             w.pkce = v;
         }
+        if let Some(seconds) = input.crm_poll_interval_s {
+            let seconds = patchbay_core::check_crm_poll_interval(seconds)
+                .map_err(|e| Error::validation(e.to_string()))?;
+            let mut settings = match serde_json::from_str::<serde_json::Value>(&w.settings_json) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            settings.insert(
+                patchbay_core::integration::CRM_POLL_INTERVAL_KEY.to_owned(),
+                seconds.into(),
+            );
+            w.settings_json = serde_json::Value::Object(settings).to_string();
+        }
         let row = self.store().upsert_integration(&w).await?;
         self.forget_cached_tokens();
         if !changed.is_empty() {
@@ -159,6 +176,7 @@ impl Vault {
         Ok(row.to_domain()?)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn get_integration(
         &self,
         app: &ApplicationId,
@@ -183,6 +201,7 @@ impl Vault {
             .ok_or(Error::IntegrationNotFound)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn list_integrations(&self, app: &ApplicationId) -> Result<Vec<Integration>> {
         let rows = self.store().list_integrations(app).await?;
         Ok(rows
@@ -191,6 +210,7 @@ impl Vault {
             .collect::<Result<Vec<_>, _>>()?)
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn disable_integration(
         &self,
         app: &ApplicationId,
@@ -215,6 +235,7 @@ impl Vault {
     }
 
     /// Makes the staged credential set the main one.
+    #[tracing::instrument(skip_all, fields(app = %app, unified_api = %unified_api, service_id = %service_id))]
     pub async fn promote_staged_credentials(
         &self,
         app: &ApplicationId,

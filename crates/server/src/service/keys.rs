@@ -48,6 +48,7 @@ fn envelope(v: &Sealed) -> Result<SealedValue> {
 }
 
 impl Vault {
+    #[tracing::instrument(skip_all)]
     pub async fn key_status(&self) -> Result<KeyStatus> {
         let mut values_per_key = BTreeMap::new();
         for v in self.store().sealed_values().await? {
@@ -66,6 +67,7 @@ impl Vault {
 
     /// Re-seals every value not yet under the active key, and the key canary, then records
     /// the rotation in the audit log.
+    #[tracing::instrument(skip_all)]
     pub async fn reencrypt_all(&self) -> Result<ReencryptReport> {
         let mut report = ReencryptReport::default();
         for v in self.store().sealed_values().await? {

@@ -273,6 +273,7 @@ fn gap_marker(
         sandbox: false,
         source_ip: None,
         timestamp: gap.last_ms,
+        request_id: None,
     }
 }
 

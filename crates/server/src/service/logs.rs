@@ -30,6 +30,8 @@ pub struct RequestRecord {
     pub error_message: Option<String>,
     pub timing: Timing,
     pub source_ip: Option<String>,
+    /// The request's `x-request-id` (see `crate::request_id`).
+    pub request_id: Option<String>,
 }
 
 /// How long a request took, as measured by the layer that served it.
@@ -138,10 +140,12 @@ impl Vault {
             sandbox: false,
             source_ip: r.source_ip,
             timestamp: self.now_ms(),
+            request_id: r.request_id,
         }
     }
 
     /// One consumer's request log, newest first (`GET /vault/logs`).
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn list_logs(
         &self,
         app: &ApplicationId,
@@ -156,6 +160,7 @@ impl Vault {
 
     /// An application's request log, newest first: one consumer's, or with `consumer = None`
     /// every consumer's (the admin console's default view).
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = ?consumer))]
     pub async fn list_application_logs(
         &self,
         app: &ApplicationId,
@@ -179,7 +184,10 @@ impl Vault {
 
 fn log_view(l: RequestLog) -> LogView {
     LogView {
-        id: l.id,
+        // The spec's `id` is the "Request Identifier": the request id a caller saw in
+        // `x-request-id` and in an error's `ref`, so either finds the entry. Rows older than the
+        // column, and gap markers, show their own row id.
+        id: l.request_id.unwrap_or(l.id),
         parent_id: l.parent_id,
         child_request: l.child_request,
         has_children: l.has_children,

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod crm;
 pub mod custom_mappings;
 pub mod diagnostics;
+pub mod downstream;
 pub mod dto;
 pub mod form_fields;
 mod grant;
@@ -26,6 +27,7 @@ mod preflight;
 pub mod proxy;
 mod sealing;
 pub mod sessions;
+pub mod telemetry;
 pub mod tokens;
 pub mod webhooks;
 
@@ -118,6 +120,12 @@ struct Inner {
     key_cache: api_keys::KeyCache,
     /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
     webhook_http: reqwest::Client,
+    /// Calls to providers, for `/metrics`.
+    downstream: telemetry::DownstreamStats,
+    /// Webhook deliveries by outcome, for `/metrics`.
+    webhook_stats: webhooks::DeliveryStats,
+    /// Consecutive unanswered downstream calls per connection (see [`downstream`]).
+    downstream_failures: downstream::FailureCounts,
 }
 
 impl std::fmt::Debug for Vault {
@@ -177,6 +185,9 @@ impl Vault {
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
                 webhook_http,
+                downstream: telemetry::DownstreamStats::default(),
+                webhook_stats: webhooks::DeliveryStats::default(),
+                downstream_failures: downstream::FailureCounts::default(),
             }),
         })
     }
@@ -200,6 +211,10 @@ impl Vault {
 
     pub(crate) fn token_cache(&self) -> &tokens::TokenCache {
         &self.inner.token_cache
+    }
+
+    pub(crate) fn downstream_failures(&self) -> &downstream::FailureCounts {
+        &self.inner.downstream_failures
     }
 
     pub(crate) fn log_queue(&self) -> &log_writer::LogQueue {
@@ -242,6 +257,16 @@ impl Vault {
 
     pub(crate) fn webhook_http(&self) -> &reqwest::Client {
         &self.inner.webhook_http
+    }
+
+    /// Calls to providers since start (see [`telemetry`]).
+    pub fn downstream_stats(&self) -> &telemetry::DownstreamStats {
+        &self.inner.downstream
+    }
+
+    /// Webhook deliveries since start, by outcome.
+    pub fn webhook_stats(&self) -> &webhooks::DeliveryStats {
+        &self.inner.webhook_stats
     }
 
     pub fn webhook_options(&self) -> &webhooks::WebhookOptions {

@@ -30,6 +30,8 @@ use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use url::Url;
 
 use super::Vault;
+use super::downstream::CallOutcome as Health;
+use super::telemetry::{CallKind, CallOutcome};
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
 
@@ -156,6 +158,7 @@ impl From<Error> for ProxyFailure {
 
 impl Vault {
     /// Sends `call` to the consumer's Salesforce org (see the module docs for the rules).
+    #[tracing::instrument(skip_all, fields(app = %call.app, consumer = %call.consumer, method = %call.method))]
     pub async fn proxy(&self, call: ProxyCall) -> std::result::Result<ProxyReply, ProxyFailure> {
         let mut spent = None;
         let outcome = self.proxy_timed(call, &mut spent).await;
@@ -235,7 +238,26 @@ impl Vault {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let started = Instant::now();
             let outcome = tokio::time::timeout(remaining, rt.client.execute(request)).await;
-            *spent = Some(spent.unwrap_or_default() + started.elapsed());
+            let took = started.elapsed();
+            *spent = Some(spent.unwrap_or_default() + took);
+            // To the response head: the body streams to the caller afterwards.
+            self.downstream_stats().record(
+                CallKind::Proxy,
+                service_id.as_str(),
+                match &outcome {
+                    Err(_) => CallOutcome::Timeout,
+                    Ok(Err(e)) => CallOutcome::of_reqwest(e),
+                    Ok(Ok(r)) => CallOutcome::Status(r.status().as_u16()),
+                },
+                took,
+            );
+            let health = match &outcome {
+                Ok(Ok(r)) => Health::of_status(r.status().as_u16()),
+                // Our own size limit, not the provider failing.
+                Ok(Err(e)) if body_too_large(e) => Health::Answered,
+                _ => Health::Unreachable,
+            };
+            self.observe_downstream(&token, health).await;
             let response = match outcome {
                 Err(_) => {
                     return Err(fail(Error::Downstream(format!(

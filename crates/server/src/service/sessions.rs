@@ -85,6 +85,7 @@ pub fn parse_session_length(s: &str) -> Result<i64> {
 impl Vault {
     /// Creates a Vault session for `consumer` (upserting it, as Apideck does) and returns the
     /// token and the hosted page URL.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn create_session(
         &self,
         app: &ApplicationId,

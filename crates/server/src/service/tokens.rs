@@ -87,7 +87,7 @@ impl TokenCache {
         }
     }
 
-    fn forget_connection(&self, id: &patchbay_core::ConnectionId) {
+    pub(crate) fn forget_connection(&self, id: &patchbay_core::ConnectionId) {
         if let Ok(mut entries) = self.entries.write() {
             entries.retain(|_, (_, t)| &t.row.id != id);
         }
@@ -107,6 +107,7 @@ impl Vault {
     ///
     /// A connection that is not callable answers `ConnectorCredentialsError`; a failed or
     /// cooling-down refresh answers 401 with the spec's `refresh_token_connector_error` detail.
+    #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer, unified_api = %unified_api, service = ?service))]
     pub async fn connection_token(
         &self,
         app: &ApplicationId,
@@ -144,6 +145,7 @@ impl Vault {
 
     /// After a downstream `401 INVALID_SESSION_ID`: exactly one refresh shared by concurrent
     /// callers (only if the stored token is still the one that failed), returns the new token.
+    #[tracing::instrument(skip_all)]
     pub async fn token_after_invalid_session(
         &self,
         token: &ConnectionToken,

@@ -10,7 +10,10 @@ use patchbay_server::service::connections::ConnectionKey;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use patchbay_webhooks::signature::{DEFAULT_TOLERANCE_SECS, verify_apideck, verify_patchbay};
+
 use crate::helpers::{REDIRECT_URI, TestApp, assert_error_envelope, json_with, spawn_app};
+use crate::webhooks_support::Receiver;
 
 fn claims(token: &str) -> Value {
     use base64::Engine as _;
@@ -172,6 +175,8 @@ fn config_with(app: &TestApp, keyring_json: &str) -> ServerConfig {
     let mut config = ServerConfig::new(app.data_dir.path());
     config.database_url = Some(app.db.url().to_owned());
     config.master_key = Some(keyring_json.to_owned());
+    // The webhook receiver below listens on 127.0.0.1.
+    config.webhooks.allowed_hosts = vec!["127.0.0.1".to_owned()];
     config
 }
 
@@ -190,6 +195,23 @@ async fn rotate_reencrypt_and_retire_the_old_key() {
         .export_credentials(&key, &Actor::Admin)
         .await
         .expect("export");
+    // A webhook subscription holds two sealed values: the API key copy and its signing secret.
+    let rx = Receiver::start().await;
+    let r = app
+        .api(Method::POST, "/webhook/webhooks")
+        .json(
+            &serde_json::json!({"unified_api": "vault", "status": "enabled",
+            "delivery_url": rx.url, "events": ["*"]}),
+        )
+        .send()
+        .await
+        .expect("send");
+    let created = json_with(r, StatusCode::CREATED).await;
+    let hook_id = created["data"]["id"].as_str().expect("id").to_owned();
+    let signing_secret = created["data"]["signing_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
 
     let mut ring = Keyring::from_json(&app.keyring_json).expect("ring");
     let old = ring.active_key_id().clone();
@@ -198,7 +220,7 @@ async fn rotate_reencrypt_and_retire_the_old_key() {
         .await
         .expect("open with rotated ring");
     let report = rotated.reencrypt_all().await.expect("reencrypt");
-    assert!(report.resealed >= 3, "{report:?}");
+    assert!(report.resealed >= 5, "{report:?}");
     let status = rotated.key_status().await.expect("status");
     assert_eq!(
         status.values_per_key.keys().collect::<Vec<_>>(),
@@ -215,6 +237,36 @@ async fn rotate_reencrypt_and_retire_the_old_key() {
         .expect("export after rotation");
     assert_eq!(after.access_token, before.access_token);
     assert_eq!(after.refresh_token, before.refresh_token);
+    // The subscription's secrets were re-sealed too: with only the new key, a test event is
+    // still signed with the same API key and signing secret, and both signatures verify.
+    let outcome = retired
+        .send_test_event(&app.app_id, &hook_id)
+        .await
+        .expect("test event after rotation");
+    assert!(outcome.success, "{outcome:?}");
+    let got = rx.deliveries();
+    let last = got.last().expect("delivered");
+    assert_eq!(got.len(), 2, "validation on create, then the test event");
+    assert!(verify_apideck(
+        &app.api_key,
+        &last.raw,
+        &last.apideck_signature
+    ));
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_secs(),
+    )
+    .expect("secs");
+    verify_patchbay(
+        &signing_secret,
+        &last.patchbay_signature,
+        &last.raw,
+        now,
+        DEFAULT_TOLERANCE_SECS,
+    )
+    .expect("patchbay signature after rotation");
 
     // A keyring that never wrote this database is refused at start.
     let stranger = Keyring::generate().expect("ring");

@@ -563,6 +563,7 @@ async fn every_proxy_call_is_logged_in_batches(db: Db) {
             sandbox: false,
             source_ip: Some("127.0.0.1".to_owned()),
             timestamp: 1_000 + i,
+            request_id: None,
         })
         .collect();
     app.vault

@@ -295,17 +295,25 @@ async fn a_failing_receiver_gets_the_event_again_with_the_same_idempotency_key(d
             .collect::<Vec<_>>(),
         vec![json!(1), json!(2), json!(3)]
     );
-    let r = t
-        .api(
-            Method::GET,
-            "/webhook/logs?filter[event_type]=vault.connection.created",
-        )
-        .send()
-        .await
-        .unwrap();
-    let logs = json_with(r, StatusCode::OK).await;
+    // The receiver has answered, but the worker records the outcome just after: wait for it.
+    let mut logs = Value::Null;
+    for _ in 0..200 {
+        let r = t
+            .api(
+                Method::GET,
+                "/webhook/logs?filter[event_type]=vault.connection.created",
+            )
+            .send()
+            .await
+            .unwrap();
+        logs = json_with(r, StatusCode::OK).await;
+        if logs["data"][0]["success"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let log = &logs["data"][0];
-    assert_eq!(log["success"], true);
+    assert_eq!(log["success"], true, "{logs}");
     assert_eq!(log["execution_attempt"], 3);
     assert_eq!(log["attempts"].as_array().unwrap().len(), 3);
     assert_eq!(log["attempts"][0]["status_code"], 500);

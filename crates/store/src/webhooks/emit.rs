@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use patchbay_core::ConnectionId;
+use patchbay_core::{ApplicationId, ConnectionId, ConsumerId};
 use sqlx::AnyConnection;
 
 use crate::connections::{COLUMNS, ConnectionRow};
@@ -82,6 +82,61 @@ impl Store {
         Ok(out)
     }
 
+    /// Deletes a consumer and its connections in one transaction that also records the events
+    /// each connection's removal fires, exactly as a connection delete would: the foreign-key
+    /// cascade alone would remove the rows without the hook ever seeing them.
+    pub(crate) async fn delete_consumer_with_events(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Lock first (row locks on PostgreSQL, the write lock on SQLite), then read: a
+        // connection written concurrently is either deleted with its final state or not yet
+        // created.
+        sqlx::query(
+            "UPDATE connections SET updated_at = updated_at \
+             WHERE application_id = $1 AND consumer_id = $2",
+        )
+        .bind(app.as_str())
+        .bind(consumer.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections WHERE application_id = $1 AND consumer_id = $2 \
+             ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(app.as_str())
+            .bind(consumer.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        let before = rows
+            .iter()
+            .map(ConnectionRow::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        sqlx::query("DELETE FROM connections WHERE application_id = $1 AND consumer_id = $2")
+            .bind(app.as_str())
+            .bind(consumer.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let done =
+            sqlx::query("DELETE FROM consumers WHERE application_id = $1 AND consumer_id = $2")
+                .bind(app.as_str())
+                .bind(consumer.as_str())
+                .execute(&mut *tx)
+                .await?;
+        if let Some(hook) = &self.hook {
+            for row in &before {
+                for event in hook.events(Some(row), None, false) {
+                    insert_event(&mut tx, &event).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Records an event outside a connection write (the CRM poller), with the same fan-out.
     pub async fn emit_event(&self, event: &NewEvent) -> Result<u64> {
         let mut conn = self.pool.acquire().await?;
@@ -103,7 +158,7 @@ async fn read_connection(
 
 /// One outbox row per enabled subscription of the application that names the event or `*`.
 /// Returns how many rows were written (0 when nobody listens: nothing is stored then).
-async fn insert_event(conn: &mut AnyConnection, e: &NewEvent) -> Result<u64> {
+pub(super) async fn insert_event(conn: &mut AnyConnection, e: &NewEvent) -> Result<u64> {
     let done = sqlx::query(
         "INSERT INTO webhook_outbox (event_id, subscription_id, application_id, consumer_id, \
            ordering_key, event_type, entity_type, unified_api, service_id, payload, created_at, \

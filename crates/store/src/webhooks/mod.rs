@@ -12,3 +12,4 @@ pub use outbox::{
     ClaimedDelivery, DeliveryOutcome, WebhookAttempt, WebhookLogFilter, WebhookLogRow,
 };
 pub use subscriptions::{NewWebhook, WebhookPatch, WebhookRow};
+pub use watermarks::PollClaim;

@@ -9,8 +9,40 @@ use crate::fixtures::{T0, app, authorized_connection, connection, consumer, seal
 patchbay_store::backend_tests!(
     connection_lifecycle,
     connection_rules,
-    connection_tenant_isolation
+    connection_tenant_isolation,
+    operational_counts_group_connections_by_health_and_enabled
 );
+
+/// The `/metrics` gauges' query: every application's connections, by (health, enabled).
+async fn operational_counts_group_connections_by_health_and_enabled(db: TestDatabase) {
+    let store = db.store().await;
+    let empty = store.operational_counts().await.unwrap();
+    assert!(empty.connections.is_empty());
+    assert_eq!(empty.webhook_backlog, 0);
+    let app_id = app(&store).await;
+    connection(&store, &app_id, "c1").await;
+    connection(&store, &app_id, "c2").await;
+    let off = connection(&store, &app_id, "c3").await;
+    store
+        .update_connection(
+            &app_id,
+            &off.id,
+            &ConnectionPatch {
+                enabled: Some(false),
+                settings_json: None,
+                metadata_json: None,
+            },
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    let counts = store.operational_counts().await.unwrap();
+    assert_eq!(
+        counts.connections,
+        vec![("ok".to_owned(), false, 1), ("ok".to_owned(), true, 2)]
+    );
+    assert_eq!(counts.webhook_backlog, 0);
+}
 
 async fn connection_lifecycle(db: TestDatabase) {
     let store = db.store().await;

@@ -51,6 +51,8 @@ fn log(
         source_ip: Some("127.0.0.1".to_owned()),
         // Two logs share each timestamp, to exercise the id tie-break in the cursor.
         timestamp: T0 + i / 2,
+        // Odd entries come from before the column existed.
+        request_id: (i % 2 == 0).then(|| format!("req-{i}")),
     }
 }
 

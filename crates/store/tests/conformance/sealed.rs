@@ -25,12 +25,14 @@ async fn sealed_inventory_and_replace(db: TestDatabase) {
     store.upsert_integration(&w).await.unwrap();
     let conn = authorized_connection(&store, &app_id, "c1").await;
     crate::oauth::insert(&store, &app_id, "state-h", T0 + 1000).await;
+    // A webhook subscription: its API-key copy and signing secret.
+    let hook_id = crate::webhooks::subscribe(&store, &app_id, &["*"]).await;
 
     let values = store.sealed_values().await.unwrap();
     let mut columns: Vec<_> = values.iter().map(|v| v.location.column).collect();
     columns.dedup();
     assert_eq!(columns, SealedColumn::ALL.to_vec());
-    assert_eq!(values.len(), 5);
+    assert_eq!(values.len(), 7);
     for v in &values {
         assert_eq!(v.location.row.application_id(), &app_id);
     }
@@ -52,6 +54,12 @@ async fn sealed_inventory_and_replace(db: TestDatabase) {
         .find(|v| v.location.column == SealedColumn::IntegrationClientSecret)
         .unwrap();
     assert_eq!(secret.location.row.row_id(), "crm/salesforce");
+    let hook_secret = values
+        .iter()
+        .find(|v| v.location.column == SealedColumn::WebhookSecret)
+        .unwrap();
+    assert_eq!(hook_secret.location.row.row_id(), hook_id);
+    assert_eq!(hook_secret.value, sealed("secret"));
 
     // Re-encrypt every value; a compare-and-set on the old bytes.
     for v in &values {
@@ -72,7 +80,7 @@ async fn sealed_inventory_and_replace(db: TestDatabase) {
         );
     }
     let after = store.sealed_values().await.unwrap();
-    assert_eq!(after.len(), 5);
+    assert_eq!(after.len(), 7);
     assert!(after.iter().all(|v| v.value.as_bytes().starts_with(b"k2:")));
     let conn_after = store.get_connection(&conn.id).await.unwrap().unwrap();
     assert_eq!(
@@ -119,7 +127,7 @@ async fn sealed_inventory_and_replace(db: TestDatabase) {
     );
     // Rows without sealed values are not listed.
     connection(&store, &app_id, "c-empty").await;
-    assert_eq!(store.sealed_values().await.unwrap().len(), 5);
+    assert_eq!(store.sealed_values().await.unwrap().len(), 7);
 }
 
 /// The store persists exactly the bytes it is given and nothing derived from a plaintext:

@@ -16,7 +16,9 @@ patchbay_store::backend_tests!(
     leases_expire_and_stale_outcomes_are_dropped,
     exhausted_retries_disable_the_subscription,
     concurrent_claims_never_share_a_row,
-    watermarks_persist_and_never_move_back
+    watermarks_persist_and_never_move_back,
+    deleting_a_consumer_records_a_deleted_event_per_connection,
+    crm_polls_are_claimed_once_per_interval_and_finish_with_their_events
 );
 
 /// Fires `vault.connection.updated` whenever health changes, with the new health as payload.
@@ -55,7 +57,7 @@ async fn hooked(db: &TestDatabase) -> Store {
     db.store().await.with_event_hook(Arc::new(HealthHook))
 }
 
-async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> String {
+pub(crate) async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> String {
     let id = format!("wh-{}", events.join("-").len() + rand_suffix());
     store
         .create_webhook(&NewWebhook {
@@ -74,6 +76,52 @@ async fn subscribe(store: &Store, app: &ApplicationId, events: &[&str]) -> Strin
         .await
         .unwrap();
     id
+}
+
+/// Fires `vault.connection.deleted` when a connection row disappears.
+#[derive(Debug)]
+struct GoneHook;
+
+impl ConnectionEventHook for GoneHook {
+    fn events(
+        &self,
+        before: Option<&ConnectionRow>,
+        after: Option<&ConnectionRow>,
+        _credentials_replaced: bool,
+    ) -> Vec<NewEvent> {
+        let (Some(b), None) = (before, after) else {
+            return Vec::new();
+        };
+        vec![NewEvent {
+            event_id: format!("{}-gone", b.id),
+            application_id: b.application_id.clone(),
+            consumer_id: Some(b.consumer_id.to_string()),
+            ordering_key: b.id.to_string(),
+            event_type: "vault.connection.deleted".to_owned(),
+            entity_type: "Connection".to_owned(),
+            unified_api: "vault".to_owned(),
+            service_id: "apideck-vault".to_owned(),
+            payload_json: "{}".to_owned(),
+            now_ms: b.updated_at,
+        }]
+    }
+}
+
+/// The foreign-key cascade alone would remove the rows without the hook seeing them; the
+/// store reads them first and records their events in the deleting transaction.
+async fn deleting_a_consumer_records_a_deleted_event_per_connection(db: TestDatabase) {
+    let store = db.store().await.with_event_hook(Arc::new(GoneHook));
+    let a = app(&store).await;
+    let goes = connection(&store, &a, "goes").await;
+    let stays = connection(&store, &a, "stays").await;
+    subscribe(&store, &a, &["vault.connection.deleted"]).await;
+    assert!(store.delete_consumer(&a, &goes.consumer_id).await.unwrap());
+    assert_eq!(store.pending_deliveries(&a).await.unwrap(), 1);
+    assert!(store.get_connection(&goes.id).await.unwrap().is_none());
+    assert!(store.get_connection(&stays.id).await.unwrap().is_some());
+    // Deleting it again finds nothing and records nothing.
+    assert!(!store.delete_consumer(&a, &goes.consumer_id).await.unwrap());
+    assert_eq!(store.pending_deliveries(&a).await.unwrap(), 1);
 }
 
 fn rand_suffix() -> usize {
@@ -390,4 +438,147 @@ async fn watermarks_persist_and_never_move_back(db: TestDatabase) {
         Some((500, T0 + 1))
     );
     assert_eq!(reopened.poll_watermark(&c.id, "leads").await.unwrap(), None);
+}
+
+fn crm_event(app: &ApplicationId, connection: &ConnectionRow, id: &str) -> NewEvent {
+    NewEvent {
+        event_id: format!("crm-{id}"),
+        application_id: app.clone(),
+        consumer_id: Some(connection.consumer_id.to_string()),
+        ordering_key: connection.id.to_string(),
+        event_type: "crm.contact.created".to_owned(),
+        entity_type: "Contact".to_owned(),
+        unified_api: "crm".to_owned(),
+        service_id: "salesforce".to_owned(),
+        payload_json: format!(r#"{{"entity_id":"{id}"}}"#),
+        now_ms: T0,
+    }
+}
+
+async fn crm_polls_are_claimed_once_per_interval_and_finish_with_their_events(db: TestDatabase) {
+    let store = db.store().await;
+    let a = app(&store).await;
+    let c = connection(&store, &a, "acme").await;
+    let quiet = app(&store).await;
+    connection(&store, &quiet, "other").await;
+    subscribe(&store, &quiet, &["vault.connection.created"]).await;
+    assert!(store.crm_subscribed_events().await.unwrap().is_empty());
+    assert!(store.crm_poll_connections().await.unwrap().is_empty());
+    subscribe(&store, &a, &["crm.contact.created"]).await;
+    assert_eq!(
+        store.crm_subscribed_events().await.unwrap(),
+        vec![(a.clone(), "crm.contact.created".to_owned())]
+    );
+    let polled: Vec<_> = store
+        .crm_poll_connections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        polled,
+        vec![c.id.clone()],
+        "only the subscribed application's"
+    );
+
+    let first = store
+        .claim_crm_poll(&c.id, "Contact", T0, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(first.unwrap().watermark, None, "a first poll");
+    assert!(
+        store
+            .poll_watermark(&c.id, "Contact")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .claim_crm_poll(&c.id, "Contact", T0 + 999, 1_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "inside the interval"
+    );
+    // Racing claims for the next interval: exactly one wins.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = db.store().await;
+        let id = c.id.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_crm_poll(&id, "Contact", T0 + 1_000, 1_000)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut won = Vec::new();
+    for t in tasks {
+        won.extend(t.await.unwrap());
+    }
+    assert_eq!(won.len(), 1, "one claim per interval");
+    assert_eq!(
+        won[0].watermark, None,
+        "the first poll has not finished yet"
+    );
+    assert_eq!(
+        store
+            .finish_crm_poll(
+                &c.id,
+                "Contact",
+                5_000,
+                &["b".to_owned(), "a".to_owned()],
+                &[]
+            )
+            .await
+            .unwrap(),
+        0
+    );
+    let claim = store
+        .claim_crm_poll(&c.id, "Contact", T0 + 2_000, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        claim.watermark,
+        Some((5_000, vec!["b".to_owned(), "a".to_owned()]))
+    );
+    // Events and the watermark commit together; one outbox row per matching subscription.
+    let written = store
+        .finish_crm_poll(
+            &c.id,
+            "Contact",
+            6_000,
+            &["c".to_owned()],
+            &[crm_event(&a, &c, "c")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    store
+        .finish_crm_poll(&c.id, "Contact", 4_000, &[], &[])
+        .await
+        .unwrap();
+    let reopened = db.store().await;
+    assert_eq!(
+        reopened.poll_watermark(&c.id, "Contact").await.unwrap(),
+        Some((6_000, T0 + 2_000)),
+        "never backwards, and kept across a reopen"
+    );
+    let claim = reopened
+        .claim_crm_poll(&c.id, "Contact", T0 + 3_000, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.watermark, Some((6_000, vec!["c".to_owned()])));
+    assert!(
+        reopened
+            .claim_crm_poll(&c.id, "Task", T0 + 3_000, 1_000)
+            .await
+            .unwrap()
+            .is_some(),
+        "objects are claimed independently"
+    );
 }

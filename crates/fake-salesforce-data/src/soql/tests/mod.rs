@@ -517,6 +517,112 @@ fn incremental_sync_by_system_modstamp() {
     assert_eq!(r.all_records(&f.org, V)[0]["Id"], f.bob.to_string());
 }
 
+/// Change polling as docs/salesforce.md §11.2 and §12.3 describe it, for every object that has
+/// change events: an update moves `SystemModstamp` and `LastModifiedDate` but not
+/// `CreatedDate`; a delete moves `SystemModstamp` and keeps the row, `IsDeleted = true`, for
+/// `queryAll` only; `>=` on a datetime includes its own second and `>` excludes it; one
+/// `queryAll` without an `IsDeleted` condition returns live and deleted rows together.
+#[test]
+fn change_polling_by_system_modstamp_and_query_all() {
+    let mut org = Org::new(&OrgOptions::default(), NOW - 30 * DAY).unwrap();
+    let u = org.default_user_id();
+    let later = NOW + 5_000; // 2024-09-27T10:39:06Z
+    let parent = org
+        .create("Account", &json!({"Name": "Parent"}), u, NOW - DAY)
+        .unwrap()
+        .to_string();
+    let described = json!({"Description": "changed"});
+    let bodies = [
+        ("Account", json!({"Name": "Acme"}), described.clone()),
+        (
+            "Contact",
+            json!({"LastName": "Kept"}),
+            json!({"Title": "changed"}),
+        ),
+        (
+            "Lead",
+            json!({"LastName": "Lee", "Company": "Co"}),
+            json!({"Title": "changed"}),
+        ),
+        (
+            "Opportunity",
+            json!({"Name": "Deal", "StageName": "Prospecting", "CloseDate": "2024-12-31"}),
+            described.clone(),
+        ),
+        (
+            "Event",
+            json!({"Subject": "Meet", "StartDateTime": "2024-10-01T10:00:00Z", "EndDateTime": "2024-10-01T11:00:00Z"}),
+            described.clone(),
+        ),
+        ("Task", json!({"Subject": "Call"}), described),
+        (
+            "Note",
+            json!({"Title": "Note", "ParentId": parent}),
+            json!({"Body": "changed"}),
+        ),
+    ];
+    for (object, body, patch) in bodies {
+        let kept = org.create(object, &body, u, NOW).unwrap().to_string();
+        let gone = org.create(object, &body, u, NOW).unwrap().to_string();
+        let untouched = org.create(object, &body, u, NOW).unwrap().to_string();
+        org.update(object, &kept, &patch, u, later).unwrap();
+        org.delete(object, &gone, u, later).unwrap();
+
+        let select = format!(
+            "SELECT Id, CreatedDate, LastModifiedDate, SystemModstamp, IsDeleted FROM {object}"
+        );
+        let ge = format!(
+            "{select} WHERE SystemModstamp >= 2024-09-27T10:39:06Z ORDER BY SystemModstamp ASC NULLS FIRST, Id ASC NULLS FIRST LIMIT 2000"
+        );
+        let all = org.query(&ge, true, later).unwrap().all_records(&org, V);
+        let ids: Vec<&str> = all.iter().filter_map(|r| r["Id"].as_str()).collect();
+        let mut want = vec![kept.as_str(), gone.as_str()];
+        want.sort_unstable();
+        assert_eq!(
+            ids, want,
+            "{object}: queryAll returns the live and the deleted change"
+        );
+        for r in &all {
+            assert_eq!(
+                r["SystemModstamp"], "2024-09-27T10:39:06.000+0000",
+                "{object}"
+            );
+            assert_eq!(r["CreatedDate"], "2024-09-27T10:39:01.000+0000", "{object}");
+            assert_eq!(r["IsDeleted"], r["Id"] == gone.as_str(), "{object}");
+        }
+        let live = org.query(&ge, false, later).unwrap().all_records(&org, V);
+        assert_eq!(live.len(), 1, "{object}: query leaves the deleted row out");
+        assert_eq!(live[0]["LastModifiedDate"], "2024-09-27T10:39:06.000+0000");
+        let gt = format!("{select} WHERE SystemModstamp > 2024-09-27T10:39:06Z");
+        assert!(
+            org.query(&gt, true, later)
+                .unwrap()
+                .all_records(&org, V)
+                .is_empty(),
+            "{object}: > excludes the boundary second"
+        );
+        let before = format!("{select} WHERE SystemModstamp >= 2024-09-27T10:39:01Z");
+        let every = org
+            .query(&before, true, later)
+            .unwrap()
+            .all_records(&org, V);
+        assert!(
+            every.iter().any(|r| r["Id"] == untouched.as_str()),
+            "{object}: the untouched row keeps its creation stamp"
+        );
+        let newest =
+            format!("{select} ORDER BY SystemModstamp DESC NULLS LAST, Id DESC NULLS LAST LIMIT 1");
+        let top = org
+            .query(&newest, true, later)
+            .unwrap()
+            .all_records(&org, V);
+        assert_eq!(
+            top[0]["SystemModstamp"], "2024-09-27T10:39:06.000+0000",
+            "{object}"
+        );
+    }
+}
+
 #[test]
 fn opportunity_stages_are_queryable_metadata() {
     let f = fixture();

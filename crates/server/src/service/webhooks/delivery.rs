@@ -107,6 +107,7 @@ impl Vault {
 
     /// One pass of the worker: claims due deliveries, sends them concurrently, records the
     /// outcomes. Returns how many were tried.
+    #[tracing::instrument(skip_all)]
     pub async fn deliver_due_webhooks(&self) -> Result<usize> {
         let lease_ms =
             i64::try_from(self.webhook_options().lease().as_millis()).unwrap_or(i64::MAX);
@@ -150,6 +151,7 @@ impl Vault {
                 )
                 .map(|s| (k, s))
             });
+        let started = std::time::Instant::now();
         let outcome = match (&keys, serde_json::from_str::<Value>(&d.payload_json)) {
             (Ok((key, secret)), Ok(payload)) => {
                 self.send_event(
@@ -177,6 +179,13 @@ impl Vault {
             .then(|| self.webhook_options().retry.next_delay_ms(attempt))
             .flatten()
             .map(|delay| now.saturating_add(delay));
+        let stats = self.webhook_stats();
+        stats.seconds.observe(started.elapsed());
+        match (outcome.success, retry_at) {
+            (true, _) => stats.delivered.inc(),
+            (false, Some(_)) => stats.retrying.inc(),
+            (false, None) => stats.failed.inc(),
+        }
         tracing::info!(
             webhook = %d.subscription_id,
             event_type = %d.event_type,
@@ -238,6 +247,7 @@ pub struct WebhookWorker {
 
 impl WebhookWorker {
     /// Stops after the current pass; claimed but unsent deliveries are retried after their lease.
+    #[tracing::instrument(skip_all)]
     pub async fn stop(self) {
         self.stop.notify_one();
         let abort = self.handle.abort_handle();

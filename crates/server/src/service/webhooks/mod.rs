@@ -6,12 +6,27 @@
 
 pub mod delivery;
 pub mod hook;
+pub mod poller;
 pub mod subscriptions;
 pub mod target;
 
 use std::time::Duration;
 
+use patchbay_core::metrics::{Counter, Histogram};
 use patchbay_webhooks::RetrySchedule;
+
+/// Delivery tries since start, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    /// The receiver answered 2xx.
+    pub delivered: Counter,
+    /// The try failed and another is scheduled.
+    pub retrying: Counter,
+    /// The try failed and the schedule is used up: the delivery is `failed` for good.
+    pub failed: Counter,
+    /// How long each try took, from the send to the receiver's answer (or the failure).
+    pub seconds: Histogram,
+}
 
 /// Webhook tunables. The defaults are Apideck's; tests shorten the schedule and the timeout.
 #[derive(Debug, Clone)]
@@ -25,6 +40,9 @@ pub struct WebhookOptions {
     pub timeout: Duration,
     /// How often the worker looks for due deliveries.
     pub tick: Duration,
+    /// How often the CRM poller looks for objects due for a poll (`--crm-poll-tick-ms`); each
+    /// integration's interval decides when a poll is due.
+    pub crm_poll_tick: Duration,
 }
 
 impl Default for WebhookOptions {
@@ -34,6 +52,7 @@ impl Default for WebhookOptions {
             retry: RetrySchedule::apideck(),
             timeout: Duration::from_secs(60),
             tick: Duration::from_secs(1),
+            crm_poll_tick: Duration::from_secs(1),
         }
     }
 }

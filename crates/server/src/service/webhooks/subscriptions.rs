@@ -7,22 +7,24 @@
 //! answer 2xx the subscription is still saved, disabled with `delivery_url_validation_failed`.
 
 use patchbay_core::ApplicationId;
-use patchbay_crypto::{Aad, SecretString};
+use patchbay_crypto::SecretString;
 use patchbay_store::{
-    NewWebhook, Sealed, WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
+    NewWebhook, Sealed, SealedColumn, WebhookLogFilter, WebhookLogRow, WebhookPatch, WebhookRow,
 };
 use patchbay_webhooks::SubscribedEvents;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::delivery::SendOutcome;
 use super::target::{check_delivery_url, check_resolves_publicly};
 use crate::error::{Error, Result};
 use crate::service::Vault;
 use crate::service::dto::iso_ms;
 
-pub const TABLE: &str = "webhook_subscriptions";
-pub const API_KEY_COLUMN: &str = "api_key_sealed";
-pub const SECRET_COLUMN: &str = "secret_sealed";
+/// The sealed copy of the API key that created or last updated a subscription.
+pub const API_KEY_COLUMN: SealedColumn = SealedColumn::WebhookApiKey;
+/// A subscription's own signing secret.
+pub const SECRET_COLUMN: SealedColumn = SealedColumn::WebhookSecret;
 
 /// Body of `POST` and `PATCH /webhook/webhooks…` (`CreateWebhookRequest`,
 /// `UpdateWebhookRequest`; both `additionalProperties: false`).
@@ -98,36 +100,26 @@ fn events(names: &[String]) -> Result<SubscribedEvents> {
 }
 
 impl Vault {
+    /// Seals one of a subscription's secrets where `patchbay keys reencrypt` finds it again
+    /// ([`SealedColumn::ALL`] lists both columns).
     fn seal_webhook(
         &self,
         app: &ApplicationId,
         id: &str,
-        column: &str,
+        column: SealedColumn,
         value: &str,
     ) -> Result<Sealed> {
-        let aad = Aad::new(app.as_str(), TABLE, id, column);
-        let sealed = self
-            .keyring()
-            .seal_secret(&SecretString::new(value), &aad)
-            .map_err(Error::internal)?;
-        Ok(Sealed::new(sealed.into_string().into_bytes()))
+        self.seal(app, column, id, value)
     }
 
     pub(crate) fn open_webhook(
         &self,
         app: &ApplicationId,
         id: &str,
-        column: &str,
+        column: SealedColumn,
         sealed: &Sealed,
     ) -> Result<SecretString> {
-        let text = std::str::from_utf8(sealed.as_bytes()).map_err(|_| {
-            Error::internal(std::io::Error::other("webhook secret is not an envelope"))
-        })?;
-        let value = patchbay_crypto::SealedValue::parse(text).map_err(Error::internal)?;
-        let aad = Aad::new(app.as_str(), TABLE, id, column);
-        self.keyring()
-            .open_secret(&value, &aad)
-            .map_err(Error::internal)
+        self.open(app, column, id, sealed)
     }
 
     pub(crate) fn webhook_view(&self, row: &WebhookRow) -> WebhookView {
@@ -153,6 +145,7 @@ impl Vault {
     }
 
     /// `POST /webhook/webhooks`.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn create_webhook(
         &self,
         app: &ApplicationId,
@@ -217,6 +210,7 @@ impl Vault {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn list_webhooks(&self, app: &ApplicationId) -> Result<Vec<WebhookView>> {
         let rows = self.store().list_webhooks(app).await?;
         Ok(rows.iter().map(|r| self.webhook_view(r)).collect())
@@ -232,19 +226,31 @@ impl Vault {
             .ok_or(Error::NotFound { entity: "webhook" })
     }
 
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn get_webhook(&self, app: &ApplicationId, id: &str) -> Result<WebhookView> {
         Ok(self.webhook_view(&self.webhook_row(app, id).await?))
     }
 
-    /// `PATCH /webhook/webhooks/{id}`. Signing switches to the updating caller's API key.
+    /// `PATCH /webhook/webhooks/{id}`. Signing switches to the updating caller's API key; the
+    /// console, which has no API key, passes `None` and the stored copy stays in use.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn update_webhook(
         &self,
         app: &ApplicationId,
         id: &str,
-        api_key: &SecretString,
+        api_key: Option<&SecretString>,
         input: WebhookInput,
     ) -> Result<WebhookView> {
         let current = self.webhook_row(app, id).await?;
+        let given = api_key;
+        let stored_key;
+        let api_key = match given {
+            Some(k) => k,
+            None => {
+                stored_key = self.open_webhook(app, id, API_KEY_COLUMN, &current.api_key_sealed)?;
+                &stored_key
+            }
+        };
         if input.unified_api.is_some() {
             return Err(Error::validation(
                 "unified_api cannot be changed; create a new webhook",
@@ -270,12 +276,9 @@ impl Vault {
             status: input.status,
             delivery_url: url_changed.clone(),
             events: subscribed.map(|s| s.names().to_vec()),
-            api_key_sealed: Some(self.seal_webhook(
-                app,
-                id,
-                API_KEY_COLUMN,
-                api_key.expose_secret(),
-            )?),
+            api_key_sealed: given
+                .map(|k| self.seal_webhook(app, id, API_KEY_COLUMN, k.expose_secret()))
+                .transpose()?,
             ..WebhookPatch::default()
         };
         if status == "enabled" {
@@ -303,6 +306,7 @@ impl Vault {
     }
 
     /// `DELETE /webhook/webhooks/{id}`: returns what was deleted. Undelivered events go too.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn delete_webhook(&self, app: &ApplicationId, id: &str) -> Result<WebhookView> {
         let row = self.webhook_row(app, id).await?;
         if !self.store().delete_webhook(app, id).await? {
@@ -311,13 +315,16 @@ impl Vault {
         Ok(self.webhook_view(&row))
     }
 
-    /// Sends a signed validation ("test") event to a subscription now; true on a 2xx answer.
-    pub async fn send_test_event(&self, app: &ApplicationId, id: &str) -> Result<bool> {
+    /// Sends a signed validation ("test") event to a subscription now (the console's "Send
+    /// test event"), whatever its status, and reports what the receiver answered. Nothing is
+    /// stored: the event log holds real events only.
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    pub async fn send_test_event(&self, app: &ApplicationId, id: &str) -> Result<SendOutcome> {
         let row = self.webhook_row(app, id).await?;
         let key = self.open_webhook(app, id, API_KEY_COLUMN, &row.api_key_sealed)?;
         let secret = self.open_webhook(app, id, SECRET_COLUMN, &row.secret_sealed)?;
         Ok(self
-            .validate_delivery_url(app, id, &row.delivery_url, &key, &secret)
+            .send_validation(app, id, &row.delivery_url, &key, &secret)
             .await)
     }
 
@@ -329,6 +336,19 @@ impl Vault {
         api_key: &SecretString,
         secret: &SecretString,
     ) -> bool {
+        self.send_validation(app, id, url, api_key, secret)
+            .await
+            .success
+    }
+
+    async fn send_validation(
+        &self,
+        app: &ApplicationId,
+        id: &str,
+        url: &str,
+        api_key: &SecretString,
+        secret: &SecretString,
+    ) -> SendOutcome {
         let event_id = uuid::Uuid::now_v7().hyphenated().to_string();
         let payload =
             patchbay_webhooks::payload::validation_event(&event_id, id, &iso_ms(self.now_ms()));
@@ -344,10 +364,11 @@ impl Vault {
             )
             .await;
         tracing::info!(application = %app, webhook = %id, status = outcome.status_code, success = outcome.success, "webhook validation event sent");
-        outcome.success
+        outcome
     }
 
     /// `GET /webhook/logs`: one entry per event × subscription, newest first.
+    #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn webhook_logs(
         &self,
         app: &ApplicationId,

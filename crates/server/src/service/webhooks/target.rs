@@ -51,6 +51,7 @@ pub fn check_delivery_url(raw: &str, allowed_hosts: &[String]) -> Result<Url> {
 
 /// Resolves a checked URL's host now, so a name that only points inward is refused when the
 /// subscription is saved rather than at its first delivery.
+#[tracing::instrument(skip_all)]
 pub async fn check_resolves_publicly(url: &Url, allowed_hosts: &[String]) -> Result<()> {
     let Some(host) = url.host_str() else {
         return Err(Error::validation("delivery_url has no host"));

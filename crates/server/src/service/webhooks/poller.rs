@@ -1,0 +1,425 @@
+//! The CRM poller: turns changed Salesforce records into `crm.<resource>.<op>` events.
+//!
+//! Every tick it finds the applications with an enabled subscription to some `crm.*` event,
+//! and for each callable Salesforce connection of theirs polls only the subscribed resources'
+//! objects ([`patchbay_connectors::salesforce::changes`]): one `queryAll` per object whose
+//! integration interval has passed. A pair is claimed by compare-and-set on its `polled_at`
+//! in the database first ([`patchbay_store::Store::claim_crm_poll`], on the database's clock),
+//! so several nodes never poll the same pair in one interval. The answer becomes events and a
+//! new watermark by the pure rules of [`patchbay_webhooks::crm`], written in one transaction.
+//!
+//! A first poll only sets the watermark. Calls use the connection's token through the CRM
+//! path (one refresh + retry on `INVALID_SESSION_ID`). Every answer's `Sforce-Limit-Info` is
+//! read; while the org has less than [`BUDGET_RESERVE_PERCENT`]% of its daily requests left the
+//! connection is not polled (one warning), and it is tried again after [`BUDGET_RECHECK_MS`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use patchbay_connectors::salesforce::changes::{
+    ChangedRow, change_objects, plan_changes, plan_newest, read_changes,
+};
+use patchbay_connectors::salesforce::{self, ApiUsage};
+use patchbay_core::{
+    ApplicationId, ConnectionId, ConnectionState, ServiceId, UnifiedApi, compute_state,
+};
+use patchbay_store::{ConnectionRow, NewEvent, PollClaim};
+use patchbay_unified::Resource;
+use patchbay_webhooks::crm::{
+    BUDGET_RESERVE_PERCENT, PolledRecord, Watermark, first_watermark, plan_poll, usage_allows,
+};
+use patchbay_webhooks::payload::{CrmChange, crm_event};
+use patchbay_webhooks::{CrmObject, EventType};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::error::Result;
+use crate::service::Vault;
+use crate::service::dto::iso_ms;
+
+/// How long a connection whose org ran low on API requests rests before one poll reads its
+/// usage again (Salesforce's daily count is a rolling 24 hours).
+pub const BUDGET_RECHECK_MS: i64 = 15 * 60 * 1000;
+
+/// Which CRM objects each application's subscriptions ask for: a `crm.<object>.*` event names
+/// its object, `*` (on a `crm` subscription) names them all.
+pub fn subscribed_objects(
+    pairs: &[(ApplicationId, String)],
+) -> HashMap<ApplicationId, Vec<CrmObject>> {
+    let mut out: HashMap<ApplicationId, Vec<CrmObject>> = HashMap::new();
+    for (app, event) in pairs {
+        let objects: Vec<CrmObject> = if event == "*" {
+            CrmObject::ALL.to_vec()
+        } else if let Some(EventType::Crm(object, _)) = EventType::parse(event) {
+            vec![object]
+        } else {
+            Vec::new()
+        };
+        let entry = out.entry(app.clone()).or_default();
+        for object in objects {
+            if !entry.contains(&object) {
+                entry.push(object);
+            }
+        }
+    }
+    for objects in out.values_mut() {
+        objects.sort_by_key(|o| CrmObject::ALL.iter().position(|a| a == o));
+    }
+    out
+}
+
+/// The Salesforce objects to poll for a CRM object's events.
+pub fn objects_of(object: CrmObject) -> &'static [&'static str] {
+    match Resource::parse(object.resource()) {
+        Some(resource) => change_objects(resource),
+        None => &[],
+    }
+}
+
+/// Per-node memory between passes: when this node last tried to claim each pair (so a pass
+/// between intervals writes nothing; the interval is read afresh, so a changed interval counts
+/// at once), and which connections are resting for their API budget. A restarted node starts
+/// empty: the database holds everything that must survive.
+#[derive(Debug, Default)]
+pub struct PollerState {
+    last_claim: HashMap<(ConnectionId, &'static str), i64>,
+    resting: HashMap<ConnectionId, i64>,
+    warned: HashSet<ConnectionId>,
+}
+
+/// One claimed poll.
+struct Poll<'a> {
+    row: &'a ConnectionRow,
+    object: CrmObject,
+    sf_object: &'static str,
+    claim: PollClaim,
+}
+
+impl Vault {
+    /// One pass of the poller. Returns how many objects were polled.
+    pub async fn poll_crm_changes(&self, state: &mut PollerState) -> Result<usize> {
+        let subscribed = subscribed_objects(&self.store().crm_subscribed_events().await?);
+        if subscribed.is_empty() {
+            return Ok(0);
+        }
+        let connections = self.store().crm_poll_connections().await?;
+        let now = self.store().db_now_ms().await?;
+        let mut polled = 0;
+        let mut intervals: HashMap<ApplicationId, Option<i64>> = HashMap::new();
+        for row in &connections {
+            let Some(objects) = subscribed.get(&row.application_id) else {
+                continue;
+            };
+            if state.resting.get(&row.id).is_some_and(|until| *until > now) {
+                continue;
+            }
+            let interval_ms = match intervals.get(&row.application_id) {
+                Some(known) => *known,
+                None => {
+                    // One application's unreadable integration must not stop everyone's polls.
+                    let found = match self.poll_interval_ms(&row.application_id).await {
+                        Ok(found) => found,
+                        Err(e) => {
+                            tracing::warn!(app = %row.application_id, error = %crate::error::chain(&e), "CRM polls skipped: the integration could not be read");
+                            None
+                        }
+                    };
+                    intervals.insert(row.application_id.clone(), found);
+                    found
+                }
+            };
+            let Some(interval_ms) = interval_ms else {
+                continue;
+            };
+            if compute_state(
+                patchbay_core::IntegrationState::Configured,
+                Some(&row.facts(true)),
+            ) != ConnectionState::Callable
+            {
+                continue;
+            }
+            'objects: for object in objects {
+                for sf_object in objects_of(*object) {
+                    let key = (row.id.clone(), *sf_object);
+                    if state
+                        .last_claim
+                        .get(&key)
+                        .is_some_and(|at| now.saturating_sub(*at) < interval_ms)
+                    {
+                        continue;
+                    }
+                    state.last_claim.insert(key, now);
+                    let Some(claim) = self
+                        .store()
+                        .claim_crm_poll(&row.id, sf_object, now, interval_ms)
+                        .await?
+                    else {
+                        continue;
+                    };
+                    polled += 1;
+                    let poll = Poll {
+                        row,
+                        object: *object,
+                        sf_object,
+                        claim,
+                    };
+                    if !self.poll_one(state, &poll, now).await {
+                        // Budget low or the connection failed: its other objects wait too.
+                        break 'objects;
+                    }
+                }
+            }
+        }
+        // Forget connections that are gone or no longer polled, so the maps stay bounded.
+        let live: HashSet<&ConnectionId> = connections.iter().map(|r| &r.id).collect();
+        state.last_claim.retain(|(id, _), _| live.contains(id));
+        state.resting.retain(|id, _| live.contains(id));
+        state.warned.retain(|id| live.contains(id));
+        Ok(polled)
+    }
+
+    /// The poll interval of the application's Salesforce integration, `None` when it is
+    /// missing, disabled or not configured (its connections are not callable).
+    async fn poll_interval_ms(&self, app: &ApplicationId) -> Result<Option<i64>> {
+        let Some(row) = self
+            .store()
+            .get_integration(app, &UnifiedApi::crm(), &ServiceId::salesforce())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let integration = row.to_domain()?;
+        if integration.state() != patchbay_core::IntegrationState::Configured {
+            return Ok(None);
+        }
+        Ok(Some(
+            i64::from(integration.settings.crm_poll_interval_s).saturating_mul(1000),
+        ))
+    }
+
+    /// Polls one claimed object and records the outcome. Returns false when the connection
+    /// should not be polled further in this pass.
+    async fn poll_one(&self, state: &mut PollerState, poll: &Poll<'_>, now: i64) -> bool {
+        let row = poll.row;
+        let token = match self
+            .connection_token(
+                &row.application_id,
+                &row.consumer_id,
+                &UnifiedApi::crm(),
+                Some(&ServiceId::salesforce()),
+            )
+            .await
+        {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(connection = %row.id, error = %crate::error::chain(&e), "CRM poll skipped: no usable token");
+                return false;
+            }
+        };
+        let mark = poll
+            .claim
+            .watermark
+            .as_ref()
+            .map(|(at_ms, seen)| Watermark {
+                at_ms: *at_ms,
+                seen: seen.clone(),
+            });
+        let planned = match &mark {
+            None => plan_newest(poll.sf_object),
+            Some(mark) => plan_changes(poll.sf_object, mark.at_ms),
+        };
+        let Ok(call) = planned else {
+            tracing::error!(
+                object = poll.sf_object,
+                "CRM poll of an object without change events"
+            );
+            return false;
+        };
+        let (answer, usage) = self.salesforce_call(token, &call).await;
+        let budget_ok = self.note_budget(state, &row.id, usage, now);
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::warn!(connection = %row.id, object = poll.sf_object, error = %crate::error::chain(&e), "CRM poll failed; retried next interval");
+                return false;
+            }
+        };
+        let (rows, complete) = read_changes(&answer);
+        let rows: Vec<PolledRecord> = rows.into_iter().map(polled).collect();
+        let (next, events) = match mark {
+            None => (first_watermark(&rows), Vec::new()),
+            Some(mark) => {
+                let plan = plan_poll(&mark, &rows, complete);
+                let events = plan
+                    .changes
+                    .iter()
+                    .map(|change| self.crm_new_event(row, poll.object, change))
+                    .collect();
+                (plan.next, events)
+            }
+        };
+        match self
+            .store()
+            .finish_crm_poll(&row.id, poll.sf_object, next.at_ms, &next.seen, &events)
+            .await
+        {
+            Ok(written) => {
+                if !events.is_empty() {
+                    tracing::info!(connection = %row.id, object = poll.sf_object, changes = events.len(), deliveries = written, "CRM changes found");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(connection = %row.id, error = %e, "CRM poll could not be recorded; retried next interval");
+                return false;
+            }
+        }
+        budget_ok
+    }
+
+    /// Reads a poll's `Sforce-Limit-Info`: below the reserve the connection rests (one warning
+    /// until it recovers). Returns whether polling may go on.
+    fn note_budget(
+        &self,
+        state: &mut PollerState,
+        id: &ConnectionId,
+        usage: Option<ApiUsage>,
+        now: i64,
+    ) -> bool {
+        let Some(usage) = usage else {
+            return true;
+        };
+        if usage_allows(usage.used, usage.max, BUDGET_RESERVE_PERCENT) {
+            if state.warned.remove(id) {
+                tracing::info!(connection = %id, "CRM polling resumes: the org's API budget recovered");
+            }
+            state.resting.remove(id);
+            return true;
+        }
+        if state.warned.insert(id.clone()) {
+            tracing::warn!(
+                connection = %id,
+                used = usage.used,
+                max = usage.max,
+                reserve_percent = BUDGET_RESERVE_PERCENT,
+                "CRM polling paused: the org's daily API budget is nearly used up"
+            );
+        }
+        state
+            .resting
+            .insert(id.clone(), now.saturating_add(BUDGET_RECHECK_MS));
+        false
+    }
+
+    fn crm_new_event(
+        &self,
+        row: &ConnectionRow,
+        object: CrmObject,
+        change: &patchbay_webhooks::crm::Change,
+    ) -> NewEvent {
+        let event_id = uuid::Uuid::now_v7().hyphenated().to_string();
+        let consumer = row.consumer_id.to_string();
+        let payload = crm_event(
+            &event_id,
+            &CrmChange {
+                service_id: salesforce::SERVICE_ID,
+                consumer_id: &consumer,
+                object,
+                operation: change.operation,
+                record_id: &change.id,
+            },
+            self.public_url(),
+            &iso_ms(change.at_ms),
+        );
+        NewEvent {
+            event_id,
+            application_id: row.application_id.clone(),
+            consumer_id: Some(consumer),
+            ordering_key: row.id.to_string(),
+            event_type: EventType::Crm(object, change.operation).name(),
+            entity_type: object.entity_type().to_owned(),
+            unified_api: "crm".to_owned(),
+            service_id: salesforce::SERVICE_ID.to_owned(),
+            payload_json: payload.to_string(),
+            // The delivery worker compares with this node's clock, as for every other event.
+            now_ms: self.now_ms(),
+        }
+    }
+
+    /// Starts this node's CRM poller.
+    pub fn spawn_crm_poller(&self) -> CrmPoller {
+        let stop = Arc::new(Notify::new());
+        let vault = self.clone();
+        let stopped = Arc::clone(&stop);
+        let tick = self.webhook_options().crm_poll_tick;
+        let handle = tokio::spawn(async move {
+            let mut state = PollerState::default();
+            loop {
+                if let Err(e) = vault.poll_crm_changes(&mut state).await {
+                    tracing::warn!(error = %crate::error::chain(&e), "CRM poll pass failed");
+                }
+                tokio::select! {
+                    () = stopped.notified() => break,
+                    () = tokio::time::sleep(tick) => {}
+                }
+            }
+        });
+        CrmPoller { stop, handle }
+    }
+}
+
+fn polled(row: ChangedRow) -> PolledRecord {
+    PolledRecord {
+        id: row.id,
+        created_ms: row.created_ms,
+        modstamp_ms: row.modstamp_ms,
+        deleted: row.deleted,
+    }
+}
+
+/// A running CRM poller.
+#[derive(Debug)]
+pub struct CrmPoller {
+    stop: Arc<Notify>,
+    handle: JoinHandle<()>,
+}
+
+impl CrmPoller {
+    /// Stops after the current pass (a claimed but unfinished poll is retried next interval).
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        let abort = self.handle.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), self.handle)
+            .await
+            .is_err()
+        {
+            abort.abort();
+            tracing::warn!("the CRM poller did not stop in time");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_subscribed_objects_are_polled() {
+        let apps: Vec<ApplicationId> = (0..4).map(|_| ApplicationId::generate()).collect();
+        let app = |n: usize| apps[n].clone();
+        let pairs = vec![
+            (app(1), "crm.contact.created".to_owned()),
+            (app(1), "crm.contact.deleted".to_owned()),
+            (app(1), "crm.activity.updated".to_owned()),
+            (app(2), "*".to_owned()),
+            (app(3), "vault.connection.created".to_owned()),
+        ];
+        let got = subscribed_objects(&pairs);
+        assert_eq!(got[&app(1)], vec![CrmObject::Contact, CrmObject::Activity]);
+        assert_eq!(got[&app(2)], CrmObject::ALL.to_vec());
+        assert!(got[&app(3)].is_empty());
+        assert_eq!(objects_of(CrmObject::Activity), &["Event", "Task"]);
+        assert_eq!(objects_of(CrmObject::Company), &["Account"]);
+        assert_eq!(objects_of(CrmObject::Note), &["Note"]);
+    }
+}
