@@ -200,7 +200,7 @@ async fn classify(r: Result<reqwest::Response, reqwest::Error>, what: &str) -> O
         && v["message"].is_string()
         && v["ref"]
             .as_str()
-            .is_some_and(|s| s.starts_with("https://developers.apideck.com/errors#"));
+            .is_some_and(patchbay_server::request_id::is_valid);
     if clean {
         Outcome::Envelope(status)
     } else {
@@ -354,7 +354,7 @@ async fn postgres_restart_and_black_hole_under_load_lose_nothing() {
         }
     }
     eprintln!(
-        "db faults: {} requests, {ok} ok, clean error envelopes by status {envelopes:?}, {} unclean",
+        "db faults: {} requests, {ok} ok, envelopes by status {envelopes:?}, {} unclean",
         outcomes.len(),
         unclean.len()
     );

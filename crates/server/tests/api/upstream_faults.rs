@@ -1,8 +1,8 @@
 //! Issue 13's fault suite, the Salesforce part: the fault proxy sits between Patchbay and the
 //! emulator (its login host and its instance both point at the proxy), so every code exchange,
-//! refresh and REST call crosses it. With the link slowed, resetting, or cutting the token response off
-//! mid-body, a CRM call that needs a refresh ends in success or a clean Apideck envelope within
-//! a bound, the connection is not lost, and once the link heals calls succeed again.
+//! refresh and REST call crosses it. With the link slowed, resetting, or cutting responses off
+//! mid-body, a call ends in success or a clean Apideck envelope within a bound, the connection
+//! is not lost, and once the link heals calls succeed again.
 
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,7 @@ fn assert_clean(status: u16, v: &Value, what: &str) {
     assert!(
         v["ref"]
             .as_str()
-            .is_some_and(|s| s.starts_with("https://developers.apideck.com/errors#")),
+            .is_some_and(patchbay_server::request_id::is_valid),
         "{what}: {v}"
     );
     assert_ne!(
