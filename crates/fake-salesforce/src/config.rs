@@ -62,6 +62,10 @@ pub struct EmulatorConfig {
     /// it the control plane answers 404. The demo sets one, because Patchbay's `/proxy` can
     /// reach the emulator's host, and the control plane hands out every grant's tokens.
     pub control_token: Option<String>,
+    /// The URL callers reach this emulator at when something sits in front of it (a reverse
+    /// proxy, a fault-injecting proxy in tests): its My Domain and every token's
+    /// `instance_url`. `None`: the listen address.
+    pub public_url: Option<String>,
 }
 
 /// Users and apps to create at start, e.g. read from a JSON seed file:
@@ -108,6 +112,7 @@ impl Default for EmulatorConfig {
             seed_file: SeedFile::default(),
             state_file: None,
             control_token: None,
+            public_url: None,
         }
     }
 }

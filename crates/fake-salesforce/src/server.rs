@@ -131,7 +131,10 @@ pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    let base_url = format!("{scheme}://{host}:{}", local.port());
+    let base_url = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("{scheme}://{host}:{}", local.port()),
+    };
     let tls_dir = config.tls_cert_dir.clone();
     let state_file = config.state_file.clone();
     let emulator = Emulator::new(config, base_url).map_err(|e| match e {

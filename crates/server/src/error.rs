@@ -126,6 +126,11 @@ pub enum Error {
         detail: Box<Value>,
         retry_after_ms: Option<i64>,
     },
+    /// The database is unreachable, restarting or refusing connections: a passing outage, not
+    /// a fault in this request, so it is answered 503 with `Retry-After` for callers and load
+    /// balancers to retry (the fault suite, `tests/api/db_faults.rs`, produces it).
+    #[error("the database is unavailable")]
+    Unavailable(#[source] BoxError),
     /// Anything else. Logged with its chain, answered as an opaque 500.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -298,6 +303,11 @@ impl Error {
             Error::TokenRefresh { .. } => {
                 row(S::UNAUTHORIZED, "UnauthorizedError", "Token refresh failed")
             }
+            Error::Unavailable(_) => row(
+                S::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableError",
+                "Service temporarily unavailable",
+            ),
             Error::Internal(_) => row(
                 S::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
@@ -379,6 +389,10 @@ impl Error {
             )),
             Error::Unauthorized => Value::String(
                 "Provide a valid API key (Authorization: Bearer <key>) or session token, and the matching x-apideck-app-id"
+                    .to_owned(),
+            ),
+            Error::Unavailable(_) => Value::String(
+                "The database is unreachable or restarting; retry after the Retry-After delay"
                     .to_owned(),
             ),
             _ => Value::String(self.message().into_owned()),
@@ -517,6 +531,11 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Error::Unavailable(_) = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1));
+        }
         response
     }
 }
@@ -569,6 +588,7 @@ impl From<patchbay_store::StoreError> for Error {
                 Error::Conflict(format!("{what} already exists"))
             }
             patchbay_store::StoreError::InvalidCursor => Error::InvalidCursor,
+            e if e.is_unavailable() => Error::Unavailable(Box::new(e)),
             other => Error::internal(other),
         }
     }
@@ -627,6 +647,7 @@ mod tests {
                 message: "m".into(),
                 downstream_errors: vec![],
             }),
+            Error::Unavailable("db password=hunter2".into()),
             Error::Internal("db password=hunter2".into()),
         ]
     }
@@ -676,6 +697,34 @@ mod tests {
             .expect("body");
         let v: Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(v["ref"], "case-42");
+    }
+
+    #[test]
+    fn an_unreachable_database_is_a_503_to_retry_and_a_bad_statement_stays_a_500() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            let err = Error::from(patchbay_store::StoreError::Database(e));
+            assert_eq!(
+                err.spec().status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{err:?}"
+            );
+            let r = err.into_response();
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        }
+        for e in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("x".into()),
+        ] {
+            let err = Error::from(patchbay_store::StoreError::Database(e));
+            assert_eq!(err.spec().status, StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        let v = Error::Unavailable("db password=hunter2".into()).envelope();
+        assert!(!v.to_string().contains("hunter2"), "{v}");
     }
 
     #[test]

@@ -38,6 +38,34 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database is out of reach for now (the pool timed out while it is down, the
+    /// link was cut, a restart or failover is in progress) rather than refusing a statement:
+    /// the server answers these 503 with `Retry-After` instead of 500.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+            // A stream that ends or garbles mid-message (seen as "unexpected response from
+            // SSLRequest" when a restarting server drops the handshake) is the link, not the
+            // statement.
+            | sqlx::Error::Protocol(_) => true,
+            // SQLSTATE class 08 (connection exception) and 57P01-57P03 (admin shutdown, crash
+            // shutdown, cannot connect now: the server is stopping or still starting).
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Database(e)
@@ -54,4 +82,27 @@ pub(crate) fn classify(e: sqlx::Error, what: &'static str, parent: &'static str)
         }
     }
     StoreError::Database(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_and_a_bad_statement_is_not() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            assert!(StoreError::Database(e).is_unavailable());
+        }
+        for e in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("x".into()),
+        ] {
+            assert!(!StoreError::Database(e).is_unavailable());
+        }
+        assert!(!StoreError::InvalidCursor.is_unavailable());
+    }
 }

@@ -609,6 +609,8 @@ fn is_salesforce_name(host: &str) -> bool {
 
 /// Whether an address may receive a token: not loopback, private, link-local (cloud
 /// metadata lives at 169.254.169.254), CGNAT, multicast, documentation or unspecified.
+/// An IPv6 address that carries an IPv4 one (mapped, IPv4-compatible, 6to4, NAT64) is judged
+/// by the IPv4 address it leads to, since that is where a translating router sends it.
 pub fn is_public_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -631,13 +633,39 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
                 return is_public_ip(IpAddr::V4(v4));
             }
             let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d))
+            };
+            // NAT64's well-known prefix (RFC 6052): 64:ff9b::/96 plus an IPv4 address.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public_ip(embedded(seg[6], seg[7]));
+            }
+            // 6to4 (RFC 3056): 2002:AABB:CCDD::/48 is routed to the IPv4 address AA.BB.CC.DD.
+            if seg[0] == 0x2002 && !is_public_ip(embedded(seg[1], seg[2])) {
+                return false;
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                // IPv4-compatible (::a.b.c.d, deprecated by RFC 4291) and the rest of ::/96.
+                || seg[..6] == [0; 6]
+                // The rest of NAT64's /32, including the local-use 64:ff9b:1::/48 (RFC 8215).
+                || (seg[0] == 0x64 && seg[1] == 0xff9b)
+                // Discard-only (RFC 6666).
+                || seg[..4] == [0x100, 0, 0, 0]
+                // Teredo (2001::/32) tunnels to an IPv4 address it hides; benchmarking 2001:2::/48.
+                || (seg[0] == 0x2001 && seg[1] == 0)
+                || (seg[0] == 0x2001 && seg[1] == 2 && seg[2] == 0)
                 || (seg[0] & 0xfe00) == 0xfc00
                 || (seg[0] & 0xffc0) == 0xfe80
+                // Site-local (deprecated by RFC 3879, still routed inside some networks).
+                || (seg[0] & 0xffc0) == 0xfec0
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8)
-                || (seg[0] == 0x64 && seg[1] == 0xff9b))
+                || (seg[0] & 0xfff0) == 0x3ff0
+                // Outside global unicast (2000::/3) nothing is assigned to the public Internet.
+                || (seg[0] & 0xe000) != 0x2000)
         }
     }
 }
@@ -1006,10 +1034,40 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            // IPv4-compatible, 6to4 and NAT64 forms of inward addresses.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::169.254.169.254",
+            "::8.8.8.8",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:0101:1::1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::10.1.2.3",
+            "64:ff9b::169.254.169.254",
+            "64:ff9b:1::8.8.8.8",
+            "64:ff9b:0:0:1::808:808",
+            // Site-local, discard-only, Teredo, benchmarking, both documentation prefixes.
+            "fec0::1",
+            "feff:ffff::1",
+            "100::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:2::1",
+            "2001:db8::1",
+            "3fff::1",
+            "fe00::1",
+            "4000::1",
         ] {
             assert!(!is_public_ip(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["13.110.54.1", "2a01:4f8::1", "8.8.8.8"] {
+        for ip in [
+            "13.110.54.1",
+            "2a01:4f8::1",
+            "8.8.8.8",
+            "2002:808:808::1",
+            "64:ff9b::13.110.54.1",
+            "2001:4860:4860::8888",
+        ] {
             assert!(is_public_ip(ip.parse().unwrap()), "{ip}");
         }
         assert!(is_salesforce_name("acme.my.salesforce.com"));

@@ -82,6 +82,9 @@ pub struct Options {
     pub request_log: patchbay_server::service::LogWriterOptions,
     /// Webhook delivery: 127.0.0.1 allowed, a retry schedule and timeout in milliseconds.
     pub webhooks: patchbay_server::service::webhooks::WebhookOptions,
+    /// For `Db::Postgres`: the server to create the test database on (the shared one when
+    /// `None`); the fault suite points it at a throwaway cluster behind a fault proxy.
+    pub postgres_admin_url: Option<String>,
 }
 
 impl Default for Options {
@@ -110,6 +113,7 @@ impl Default for Options {
                 tick: std::time::Duration::from_millis(50),
                 crm_poll_tick: std::time::Duration::from_millis(100),
             },
+            postgres_admin_url: None,
         }
     }
 }
@@ -140,7 +144,10 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     init_tracing();
     let db = match options.db {
         Db::Sqlite => TestDatabase::sqlite(),
-        Db::Postgres => TestDatabase::postgres().await?,
+        Db::Postgres => match &options.postgres_admin_url {
+            Some(url) => TestDatabase::postgres_on(url).await?,
+            None => TestDatabase::postgres().await?,
+        },
     };
     let data_dir = tempfile::tempdir().expect("temp dir");
     let keyring = Keyring::generate().expect("keyring");
