@@ -214,11 +214,7 @@ async fn browse(start: &str) -> (String, String) {
         let body = response.text().await.expect("body");
         // The hosted connect page: Salesforce's card form (the login host it offers checked,
         // the page's CSRF token), submitted once with Connect.
-        let connect = if clicked {
-            None
-        } else {
-            host_form(&body)
-        };
+        let connect = if clicked { None } else { host_form(&body) };
         if let Some((action, fields)) = connect {
             clicked = true;
             url = join(&url, &action);
