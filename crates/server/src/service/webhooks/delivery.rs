@@ -16,7 +16,6 @@ use patchbay_webhooks::signature::{
 };
 use serde_json::Value;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
 use super::WebhookOptions;
 use super::subscriptions::{API_KEY_COLUMN, SECRET_COLUMN};
@@ -234,29 +233,9 @@ impl Vault {
                 }
             }
         });
-        WebhookWorker { stop, handle }
+        super::Background::new("webhook worker", stop, handle)
     }
 }
 
 /// A running delivery worker.
-#[derive(Debug)]
-pub struct WebhookWorker {
-    stop: Arc<Notify>,
-    handle: JoinHandle<()>,
-}
-
-impl WebhookWorker {
-    /// Stops after the current pass; claimed but unsent deliveries are retried after their lease.
-    #[tracing::instrument(skip_all)]
-    pub async fn stop(self) {
-        self.stop.notify_one();
-        let abort = self.handle.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(5), self.handle)
-            .await
-            .is_err()
-        {
-            abort.abort();
-            tracing::warn!("the webhook worker did not stop in time");
-        }
-    }
-}
+pub type WebhookWorker = super::Background;

@@ -65,3 +65,36 @@ impl WebhookOptions {
         self.timeout + self.timeout / 2 + Duration::from_secs(1)
     }
 }
+
+/// A background loop of this node (the delivery worker, the CRM poller). Told to stop, it
+/// finishes the pass in progress; one that has not stopped within 5 s is aborted, since what it
+/// claimed is leased and retried anyway.
+#[derive(Debug)]
+pub struct Background {
+    name: &'static str,
+    stop: std::sync::Arc<tokio::sync::Notify>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    pub(crate) fn new(
+        name: &'static str,
+        stop: std::sync::Arc<tokio::sync::Notify>,
+        handle: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        Self { name, stop, handle }
+    }
+
+    #[tracing::instrument(skip_all, fields(task = self.name))]
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        let abort = self.handle.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), self.handle)
+            .await
+            .is_err()
+        {
+            abort.abort();
+            tracing::warn!(task = self.name, "did not stop in time");
+        }
+    }
+}

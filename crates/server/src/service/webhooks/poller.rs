@@ -15,7 +15,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use patchbay_connectors::salesforce::changes::{
     ChangedRow, change_objects, plan_changes, plan_newest, read_changes,
@@ -32,7 +31,6 @@ use patchbay_webhooks::crm::{
 use patchbay_webhooks::payload::{CrmChange, crm_event};
 use patchbay_webhooks::{CrmObject, EventType};
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
 use crate::error::Result;
 use crate::service::Vault;
@@ -364,7 +362,7 @@ impl Vault {
                 }
             }
         });
-        CrmPoller { stop, handle }
+        super::Background::new("CRM poller", stop, handle)
     }
 }
 
@@ -378,26 +376,7 @@ fn polled(row: ChangedRow) -> PolledRecord {
 }
 
 /// A running CRM poller.
-#[derive(Debug)]
-pub struct CrmPoller {
-    stop: Arc<Notify>,
-    handle: JoinHandle<()>,
-}
-
-impl CrmPoller {
-    /// Stops after the current pass (a claimed but unfinished poll is retried next interval).
-    pub async fn stop(self) {
-        self.stop.notify_one();
-        let abort = self.handle.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(5), self.handle)
-            .await
-            .is_err()
-        {
-            abort.abort();
-            tracing::warn!("the CRM poller did not stop in time");
-        }
-    }
-}
+pub type CrmPoller = super::Background;
 
 #[cfg(test)]
 mod tests {
