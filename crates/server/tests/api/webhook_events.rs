@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, json_with};
-use crate::proxy_support::{EXPIRE_ALL_MS, clocked, exported};
+use crate::proxy_support::{ClockedApp, EXPIRE_ALL_MS, clocked, exported};
 use crate::webhooks_support::{Delivery, Receiver};
 
 crate::server_backend_tests!(
@@ -31,6 +31,17 @@ const FIRST_OAUTH: [&str; 3] = [
     "vault.connection.updated",
     "vault.connection.callable",
 ];
+
+/// An app on a moved clock with `consumer` connected and a receiver subscribed to `*`, once the
+/// first OAuth's own events have gone out (they are not what these tests are about).
+async fn connected_and_subscribed(db: Db, consumer: &str) -> Option<(ClockedApp, Receiver)> {
+    let t = clocked(db, |_| {}).await?;
+    let rx = Receiver::start().await;
+    subscribe_all(&t, &rx.url).await;
+    t.connect(consumer).await;
+    assert_eq!(settled(&rx, 3).await, expected(&[]));
+    Some((t, rx))
+}
 
 async fn subscribe_all(t: &TestApp, url: &str) {
     let r = t
@@ -91,13 +102,9 @@ async fn emulator_faults(t: &TestApp, method: Method, rule: Option<Value>) {
 }
 
 async fn token_refresh_pending_then_recovered_fire_once_each(db: Db) {
-    let Some(t) = clocked(db, |_| {}).await else {
+    let Some((t, rx)) = connected_and_subscribed(db, "acme").await else {
         return;
     };
-    let rx = Receiver::start().await;
-    subscribe_all(&t, &rx.url).await;
-    t.connect("acme").await;
-    assert_eq!(settled(&rx, 3).await, expected(&[]));
 
     // The token endpoint is down: the due refresh fails transiently → pending, once.
     emulator_faults(
@@ -153,13 +160,9 @@ async fn token_refresh_pending_then_recovered_fire_once_each(db: Db) {
 }
 
 async fn a_dead_grant_fires_token_refresh_failed_once(db: Db) {
-    let Some(t) = clocked(db, |_| {}).await else {
+    let Some((t, rx)) = connected_and_subscribed(db, "gone").await else {
         return;
     };
-    let rx = Receiver::start().await;
-    subscribe_all(&t, &rx.url).await;
-    t.connect("gone").await;
-    assert_eq!(settled(&rx, 3).await, expected(&[]));
     let (_, refresh) = exported(&t, "gone").await;
     assert!(t.emulator.emulator().revoke_token(&refresh.unwrap()));
     t.clock.advance(EXPIRE_ALL_MS);
@@ -178,13 +181,9 @@ async fn a_dead_grant_fires_token_refresh_failed_once(db: Db) {
 }
 
 async fn the_revoke_link_fires_revoked(db: Db) {
-    let Some(t) = clocked(db, |_| {}).await else {
+    let Some((t, rx)) = connected_and_subscribed(db, "leaving").await else {
         return;
     };
-    let rx = Receiver::start().await;
-    subscribe_all(&t, &rx.url).await;
-    t.connect("leaving").await;
-    assert_eq!(settled(&rx, 3).await, expected(&[]));
     let conn = t.connection("leaving").await;
     let revoke_url = conn["revoke_url"].as_str().expect("revoke_url").to_owned();
     let (status, _, _, body) = t.get_raw(&revoke_url).await;
@@ -208,13 +207,9 @@ async fn crm_list(t: &TestApp) -> StatusCode {
 }
 
 async fn three_downstream_failures_in_a_row_degrade_and_the_next_answer_recovers(db: Db) {
-    let Some(t) = clocked(db, |_| {}).await else {
+    let Some((t, rx)) = connected_and_subscribed(db, "acme").await else {
         return;
     };
-    let rx = Receiver::start().await;
-    subscribe_all(&t, &rx.url).await;
-    t.connect("acme").await;
-    assert_eq!(settled(&rx, 3).await, expected(&[]));
     let rest_503 = |count: u32| {
         Some(json!({"target": "rest", "kind": "status", "status": 503, "count": count}))
     };
@@ -304,13 +299,9 @@ async fn deleting_a_consumer_fires_deleted_for_its_connections_only(db: Db) {
 /// The proxy path counts its own attempts: one GET retried on 503 until it gives up is three
 /// unanswered calls; the next answered one recovers.
 async fn proxy_outages_degrade_and_recover_too(db: Db) {
-    let Some(t) = clocked(db, |_| {}).await else {
+    let Some((t, rx)) = connected_and_subscribed(db, "acme").await else {
         return;
     };
-    let rx = Receiver::start().await;
-    subscribe_all(&t, &rx.url).await;
-    t.connect("acme").await;
-    assert_eq!(settled(&rx, 3).await, expected(&[]));
     let limits = || {
         crate::proxy_support::proxy(&t, Method::GET, "acme")
             .header("x-apideck-downstream-url", "/services/data/v66.0/limits")
