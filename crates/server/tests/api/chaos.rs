@@ -635,6 +635,8 @@ pub async fn scenario() -> Option<ChaosFigures> {
 
     // Connections: callable (a call through a node works), or lost to a kill mid-refresh.
     let survivor = backends.live().first().expect("a node").clone();
+    // A marker the scan must find: proof that it reads the nodes' request-level logs.
+    let marker = format!("chaos-marker-{}", uuid::Uuid::new_v4().simple());
     for c in CONSUMERS {
         let conn = app.connection(c).await;
         if conn["state"] == "callable" {
@@ -642,6 +644,7 @@ pub async fn scenario() -> Option<ChaosFigures> {
             loop {
                 let r = client
                     .get(format!("{survivor}/crm/contacts?limit=1"))
+                    .header("x-request-id", &marker)
                     .bearer_auth(&caller.key)
                     .header("x-apideck-app-id", &caller.app_id)
                     .header("x-apideck-consumer-id", c)
@@ -715,6 +718,11 @@ pub async fn scenario() -> Option<ChaosFigures> {
     files.push(cluster_log(&cluster));
     files.sort();
     let (bytes, found) = scan(&files, &secrets);
+    let (_, marker_seen) = scan(&files, &[("marker".to_owned(), marker.clone())]);
+    assert!(
+        marker_seen.iter().any(|m| m.contains(".stderr")),
+        "the scan does not see the nodes' request logs: {marker_seen:?}"
+    );
     figures.log_bytes_scanned = bytes;
     figures.secrets_found = found;
     assert!(

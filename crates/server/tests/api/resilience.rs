@@ -40,7 +40,11 @@ fn secs(d: Duration) -> String {
 }
 
 fn ms_s(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }
 
 fn statuses(map: &std::collections::BTreeMap<u16, usize>) -> String {
@@ -128,7 +132,7 @@ pub fn render(run: &Run) -> String {
                  | `/ready` during the outage | {ready} |\n\
                  | `/ready` non-200 seen to 200 again on every node | {outage} |\n\
                  | Sealed values opened with the keyring afterwards (every `SealedColumn`) | {sealed}, all decrypt |\n\
-                 | Log bytes searched (every node's stdout and stderr at trace level, the test process's trace log, PostgreSQL's log) | {bytes} |\n\
+                 | Log bytes searched (every node's stdout and stderr at trace level, the test process's trace log, PostgreSQL's log; a request id sent on one call is found there, so the search reads request-level logs) | {bytes} |\n\
                  | Secret values searched for (every access and refresh token the emulator issued, authorization codes, client secret, API key, master key) | {secrets} |\n\
                  | Secret values found | {found} |\n\
                  | Scenario duration | {dur} |\n",
@@ -201,7 +205,12 @@ pub fn render(run: &Run) -> String {
                 d.pool_connections,
             );
             for (what, took) in &d.recoveries {
-                let _ = writeln!(s, "| `/ready` 200 again after {what} | {} |", secs(*took));
+                let took = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+                let _ = writeln!(
+                    s,
+                    "| {what}: the fault lifted (`pg_ctl` returned, the link healed) to `/ready` 200 | {} |",
+                    ms_s(took)
+                );
             }
         }
     }
