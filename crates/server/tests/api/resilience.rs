@@ -107,7 +107,7 @@ pub fn render(run: &Run) -> String {
                  org's session policy would), so every connection is refreshed (on the \
                  emulator's `401 INVALID_SESSION_ID`) every few seconds by whichever node meets \
                  the expiry first. {conns} connections; {clients} load clients send `/crm/contacts` and \
-                 `/proxy` (a SOQL query) calls in turn, spread over the live nodes, each call \
+                 `/proxy` (a SOQL query) calls in turn, spread over the live nodes, each answer \
                  bounded to 30 s. The nodes' refresh lease is 10 s (so a dead holder's lease \
                  runs out within the run) and their refresh backoff 1–4 s.\n\n\
                  **Faults.** A node is SIGKILLed and restarted {kills} times, in turn; halfway \
