@@ -1,7 +1,7 @@
 //! Provider connectors for the unified CRM API. Pure: no IO, no async, no HTTP.
 //!
 //! Owns the provider-neutral mapping-table shape and its engines ([`table`], [`write`](mod@write),
-//! [`convert`]) and one module per provider ([`salesforce`]). A connector is mostly data (tables)
+//! [`convert`]) and one module per provider ([`salesforce`], [`hubspot`]). A connector is mostly data (tables)
 //! plus the quirks of its provider; the HTTP layer executes the requests a connector plans and
 //! hands the responses back for mapping.
 //!
@@ -18,6 +18,7 @@
 //! and reaches a URL path only after an id-shape check.
 
 pub mod convert;
+pub mod hubspot;
 pub mod salesforce;
 pub mod table;
 pub mod write;
