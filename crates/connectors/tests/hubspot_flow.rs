@@ -504,3 +504,86 @@ async fn owners_pipelines_errors_and_limits() {
     };
     assert_eq!(e.status_code(), 400, "{e:?}");
 }
+
+/// The same emulator through the connector interface, as the server drives it.
+#[tokio::test]
+async fn through_the_connector_interface() {
+    use patchbay_connectors::connector::{Connector, Step};
+    let hub = start(30).await;
+    let c: &dyn Connector = &hubspot::HubSpot;
+    assert_eq!(
+        c.api_base(&hub.base, None).as_deref(),
+        Ok(hub.base.trim_end_matches('/'))
+    );
+
+    // Every contact once across pages, by plain list and by search.
+    let mut seen = Vec::new();
+    let mut searched = Vec::new();
+    for (query, into) in [
+        (vec![("limit", "9")], &mut seen),
+        (
+            vec![("limit", "9"), ("sort[by]", "created_at")],
+            &mut searched,
+        ),
+    ] {
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q = query.clone();
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.as_str()));
+            }
+            let params = ListParams::parse(Resource::Contacts, &pairs(&q)).expect("params");
+            let mut run = c.plan_list(&params, &hub.codec, &[]).expect("run");
+            let mut request = run.start();
+            loop {
+                let body = hub.ok(&request).await;
+                match run.feed(body).expect("feed") {
+                    Step::Send(next) => request = next,
+                    Step::Done => break,
+                }
+            }
+            let out = run.finish().expect("outcome");
+            assert_eq!(out.data.len(), out.sources.len());
+            into.extend(ids(&out.data));
+            match out.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    assert!(seen.len() > 9);
+    let mut sorted = searched.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), searched.len(), "no duplicates");
+    let mut all = seen.clone();
+    all.sort();
+    assert_eq!(sorted, all, "the search saw every contact");
+
+    // Create an activity, read back its typed id, get it through a run, delete it.
+    for t in ["call", "meeting", "task"] {
+        let request = c
+            .plan_create(
+                Resource::Activities,
+                json!({"type": t, "title": "Via the interface"}),
+            )
+            .expect("plan");
+        let answer = hub.send(&request).await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        let id = c
+            .created_id(Resource::Activities, &answer.body)
+            .expect("id");
+        assert!(id.starts_with(t), "{id}");
+        let mut get = c
+            .plan_get(Resource::Activities, &id, &Default::default())
+            .expect("run");
+        let body = hub.ok(&get.start()).await;
+        assert_eq!(get.feed(body).expect("feed"), Step::Done);
+        assert_eq!(
+            get.finish().expect("read").data["title"],
+            "Via the interface"
+        );
+        let delete = c.plan_delete(Resource::Activities, &id).expect("plan");
+        assert_eq!(hub.send(&delete).await.status, 204);
+    }
+}

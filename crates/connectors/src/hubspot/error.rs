@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use patchbay_unified::{DownstreamError, UnifiedError};
 
-pub use crate::salesforce::{ApiUsage, CallKind, Failure};
+pub use crate::connector::{ApiUsage, CallKind, Failure};
 
 /// HubSpot's error body. Every field may be missing.
 #[derive(Debug, Default, Deserialize)]

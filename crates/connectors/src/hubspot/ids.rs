@@ -18,6 +18,15 @@ pub fn is_custom_field(_name: &str) -> bool {
     false
 }
 
+/// A HubSpot property name: lowercase letters, digits and `_`, starting with a letter, at most
+/// 100 bytes. Only such names reach a `properties` list.
+pub fn is_property_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    s.len() <= 100
+        && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// The engagement object an activity id or `type` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engagement {

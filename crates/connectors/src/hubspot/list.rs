@@ -17,12 +17,12 @@ use patchbay_unified::{
 };
 
 use super::SERVICE_ID;
-use super::ids::{Engagement, is_valid_id};
+use super::ids::{Engagement, is_property_name, is_valid_id};
 use super::records::{
     LEAD_STAGE, PIPELINE_OBJECT, Target, bad_downstream, engagement_map, flatten, object_map,
     properties, read_object, read_owner, read_pipeline, read_query,
 };
-use super::request::{HubSpotRequest, Method};
+use super::request::{HubSpotRequest, Method, call, with_body};
 use super::search::{
     Direction, MAX_SEARCH_LIMIT, Operator, SearchBody, SearchFilter, SearchSort, cross, distribute,
 };
@@ -82,6 +82,22 @@ fn scope<'a>(params: &ListParams, query: &'a str) -> CursorScope<'a> {
 
 /// Plans a list call.
 pub fn plan_list(params: &ListParams, codec: &CursorCodec) -> Result<ListPlan, UnifiedError> {
+    plan_list_with(params, codec, &[])
+}
+
+/// Plans a list call that also reads `extra` properties (custom-mapping targets); a name that
+/// is not a property name is refused.
+pub fn plan_list_with(
+    params: &ListParams,
+    codec: &CursorCodec,
+    extra: &[String],
+) -> Result<ListPlan, UnifiedError> {
+    if let Some(bad) = extra.iter().find(|e| !is_property_name(e)) {
+        let shown: String = bad.chars().take(80).collect();
+        return Err(UnifiedError::validation(format!(
+            "{shown} is not a HubSpot property name"
+        )));
+    }
     let fingerprint = params.query_fingerprint();
     let position = match &params.cursor {
         Some(c) => Some(codec.open(c, &scope(params, &fingerprint))?),
@@ -107,8 +123,7 @@ pub fn plan_list(params: &ListParams, codec: &CursorCodec) -> Result<ListPlan, U
     };
     match params.resource {
         Resource::Pipelines => {
-            let request =
-                HubSpotRequest::new(Method::Get, format!("/crm/v3/pipelines/{PIPELINE_OBJECT}"));
+            let request = call(Method::Get, format!("/crm/v3/pipelines/{PIPELINE_OBJECT}"));
             return Ok(ListPlan {
                 target: Target::Pipelines,
                 mode: Mode::Pipelines,
@@ -119,7 +134,7 @@ pub fn plan_list(params: &ListParams, codec: &CursorCodec) -> Result<ListPlan, U
             });
         }
         Resource::Users => {
-            let mut request = HubSpotRequest::new(Method::Get, "/crm/v3/owners".to_owned());
+            let mut request = call(Method::Get, "/crm/v3/owners".to_owned());
             request
                 .query
                 .push(("limit".to_owned(), limit.min(MAX_LIST_LIMIT).to_string()));
@@ -168,12 +183,20 @@ pub fn plan_list(params: &ListParams, codec: &CursorCodec) -> Result<ListPlan, U
     };
     let searches = !filters.is_empty() || sort.is_some() || params.resource == Resource::Leads;
     if !searches {
-        let mut request =
-            HubSpotRequest::new(Method::Get, format!("/crm/v3/objects/{}", map.object));
+        let mut request = call(Method::Get, format!("/crm/v3/objects/{}", map.object));
         request
             .query
             .push(("limit".to_owned(), limit.min(MAX_LIST_LIMIT).to_string()));
-        request.query.extend(read_query(map));
+        let mut query = read_query(map);
+        for (key, value) in &mut query {
+            if key == "properties" {
+                for e in extra {
+                    value.push(',');
+                    value.push_str(e);
+                }
+            }
+        }
+        request.query.extend(query);
         if let Some(p) = &position {
             request.query.push(("after".to_owned(), after_of(p)?));
         }
@@ -248,9 +271,17 @@ pub fn plan_list(params: &ListParams, codec: &CursorCodec) -> Result<ListPlan, U
         Some((sm, SortDirection::Asc)) => (sm.remote, Direction::Ascending),
         Some((sm, SortDirection::Desc)) => (sm.remote, Direction::Descending),
     };
-    let mut props = properties(map);
-    if !props.contains(&ID_PROPERTY) {
-        props.push(ID_PROPERTY);
+    let mut props: Vec<String> = properties(map).into_iter().map(str::to_owned).collect();
+    // The sort property too: the next page's bound is read from the last record.
+    let sort_property = sort.map(|(sm, _)| sm.remote);
+    for name in [Some(ID_PROPERTY), sort_property]
+        .into_iter()
+        .flatten()
+        .chain(extra.iter().map(String::as_str))
+    {
+        if !props.iter().any(|p| p == name) {
+            props.push(name.to_owned());
+        }
     }
     let body = SearchBody {
         filter_groups: distribute(&common, alternatives),
@@ -262,11 +293,13 @@ pub fn plan_list(params: &ListParams, codec: &CursorCodec) -> Result<ListPlan, U
         limit: u32::from(params.limit).min(MAX_SEARCH_LIMIT),
     };
     body.check()?;
-    let mut request = HubSpotRequest::new(
-        Method::Post,
-        format!("/crm/v3/objects/{}/search", map.object),
-    )
-    .with_body(body.to_json());
+    let mut request = with_body(
+        call(
+            Method::Post,
+            format!("/crm/v3/objects/{}/search", map.object),
+        ),
+        body.to_json(),
+    );
     request.query.extend(pass_through());
     Ok(ListPlan {
         target: Target::Object(map),

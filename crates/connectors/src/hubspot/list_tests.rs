@@ -342,7 +342,15 @@ impl Account {
         let end = (start + body.limit as usize).min(total);
         let results: Vec<Value> = hits[start.min(end)..end]
             .iter()
-            .map(|r| json!({"id": r["hs_object_id"], "properties": r}))
+            .map(|r| {
+                // Only the properties asked for, as HubSpot answers.
+                let props: Map<String, Value> = r
+                    .iter()
+                    .filter(|(k, _)| body.properties.iter().any(|p| p == *k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                json!({"id": r["hs_object_id"], "properties": props})
+            })
             .collect();
         let mut out = json!({"total": total, "results": results});
         if end < total {

@@ -4,7 +4,8 @@
 //! Written from docs/hubspot.md and spec/apideck/crm.yml only; it shares nothing with the
 //! HubSpot emulator crates.
 //!
-//! Flow for the HTTP layer (see `tests/hubspot_flow.rs`), every path on [`oauth::API_ORIGIN`]
+//! The server drives it through [`HubSpot`], the [`crate::connector::Connector`]
+//! implementation. Flow with the free functions (see `tests/hubspot_flow.rs`), every path on [`oauth::API_ORIGIN`]
 //! with `Authorization: Bearer {token}`:
 //! - list: [`patchbay_unified::ListParams::parse`], [`plan_list`], send its `request`; while
 //!   [`ListPlan::next_request`] gives a call, send it; then [`ListPlan::finish`] with every
@@ -17,6 +18,7 @@
 //!   then answer [`session_still_invalid`]. Every answer: [`parse_rate_limit`] on the
 //!   `X-HubSpot-RateLimit-*` headers for `x-downstream-ratelimit-*`.
 
+pub mod connector;
 pub mod error;
 pub mod ids;
 pub mod list;
@@ -26,8 +28,9 @@ pub mod request;
 pub mod search;
 pub mod tables;
 
+pub use connector::HubSpot;
 pub use error::{ApiUsage, CallKind, Failure, map_error, parse_rate_limit, session_still_invalid};
-pub use list::{ListPage, ListPlan, plan_list};
+pub use list::{ListPage, ListPlan, plan_list, plan_list_with};
 pub use records::{RecordPlan, plan_create, plan_delete, plan_get, plan_update};
 pub use request::{HubSpotRequest, Method};
 

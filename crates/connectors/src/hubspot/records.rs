@@ -9,8 +9,9 @@ use patchbay_unified::{Resource, UnifiedError};
 
 use super::DIALECT;
 use super::ids::{Engagement, is_valid_id, parse_activity_id};
-use super::request::{HubSpotRequest, Method};
-use super::tables::{self, Link, RECORD_KEYS, links};
+use super::request::{HubSpotRequest, Method, call, with_body};
+pub use super::tables::links;
+use super::tables::{self, Link, RECORD_KEYS};
 use crate::convert::{format_datetime, parse_datetime};
 use crate::table::{ObjectMap, read_record as read_with};
 use crate::write::write_record_reporting;
@@ -335,13 +336,12 @@ pub fn plan_get(resource: Resource, id: &str) -> Result<RecordPlan, UnifiedError
     let (target, raw) = locate(resource, id)?;
     let request = match target {
         Target::Object(map) => {
-            let mut r =
-                HubSpotRequest::new(Method::Get, format!("/crm/v3/objects/{}/{raw}", map.object));
+            let mut r = call(Method::Get, format!("/crm/v3/objects/{}/{raw}", map.object));
             r.query = read_query(map);
             r
         }
-        Target::Owners => HubSpotRequest::new(Method::Get, format!("/crm/v3/owners/{raw}")),
-        Target::Pipelines => HubSpotRequest::new(
+        Target::Owners => call(Method::Get, format!("/crm/v3/owners/{raw}")),
+        Target::Pipelines => call(
             Method::Get,
             format!("/crm/v3/pipelines/{PIPELINE_OBJECT}/{raw}"),
         ),
@@ -416,8 +416,10 @@ pub fn plan_create(
             }]})
         })
         .collect();
-    let mut request = HubSpotRequest::new(Method::Post, format!("/crm/v3/objects/{}", map.object))
-        .with_body(json!({"properties": properties, "associations": assoc}));
+    let mut request = with_body(
+        call(Method::Post, format!("/crm/v3/objects/{}", map.object)),
+        json!({"properties": properties, "associations": assoc}),
+    );
     request.ignored = ignored;
     Ok(RecordPlan::new(resource, Target::Object(map), request))
 }
@@ -431,17 +433,19 @@ pub fn plan_update(resource: Resource, id: &str, body: Value) -> Result<RecordPl
     };
     let body = validate_body(resource, Write::Update, body)?;
     let (properties, ignored, associations) = to_hubspot(resource, map, &body, Write::Update)?;
-    let mut request = HubSpotRequest::new(
-        Method::Patch,
-        format!("/crm/v3/objects/{}/{raw}", map.object),
-    )
-    .with_body(json!({ "properties": properties }));
+    let mut request = with_body(
+        call(
+            Method::Patch,
+            format!("/crm/v3/objects/{}/{raw}", map.object),
+        ),
+        json!({ "properties": properties }),
+    );
     request.ignored = ignored;
     let mut plan = RecordPlan::new(resource, target, request);
     plan.then = associations
         .iter()
         .map(|(link, to_id)| {
-            HubSpotRequest::new(
+            call(
                 Method::Put,
                 format!(
                     "/crm/v4/objects/{}/{raw}/associations/default/{}/{to_id}",
@@ -460,7 +464,7 @@ pub fn plan_delete(resource: Resource, id: &str) -> Result<RecordPlan, UnifiedEr
     let Target::Object(map) = target else {
         return Err(not_found(resource));
     };
-    let request = HubSpotRequest::new(
+    let request = call(
         Method::Delete,
         format!("/crm/v3/objects/{}/{raw}", map.object),
     );

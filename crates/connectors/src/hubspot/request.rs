@@ -1,53 +1,24 @@
-//! What the HTTP layer must send to HubSpot: method, path under `https://api.hubapi.com`,
-//! query parameters and a JSON body. Plain data: the connector never does IO.
+//! What the HTTP layer must send to HubSpot: the connector interface's [`Request`], with its
+//! path absolute on the API origin (`https://api.hubapi.com`, or an emulator's), e.g.
+//! `/crm/v3/objects/contacts/51`. Every id in a path has passed an id-shape check.
 
 use serde_json::Value;
 
-/// HTTP method of a HubSpot call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// GET
-    Get,
-    /// POST
-    Post,
-    /// PATCH
-    Patch,
-    /// PUT (v4 associations)
-    Put,
-    /// DELETE
-    Delete,
+pub use crate::connector::{Method, Request as HubSpotRequest};
+
+/// A call with no query and no body.
+pub(crate) fn call(method: Method, path: String) -> HubSpotRequest {
+    HubSpotRequest {
+        method,
+        path,
+        query: Vec::new(),
+        body: None,
+        ignored: Vec::new(),
+    }
 }
 
-/// One HubSpot API call to make.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HubSpotRequest {
-    /// Method.
-    pub method: Method,
-    /// Absolute path on the API origin, e.g. `/crm/v3/objects/contacts/51`. Every id in it has
-    /// passed an id-shape check.
-    pub path: String,
-    /// Query parameters, not yet percent-encoded (`properties` is one comma-separated value).
-    pub query: Vec<(String, String)>,
-    /// JSON body for POST, PATCH and PUT.
-    pub body: Option<Value>,
-    /// Parts of a write's unified body that HubSpot's object cannot hold and that were left
-    /// out (`websites[1]`, `custom_fields`…), for the response to name.
-    pub ignored: Vec<String>,
-}
-
-impl HubSpotRequest {
-    pub(crate) fn new(method: Method, path: String) -> Self {
-        Self {
-            method,
-            path,
-            query: Vec::new(),
-            body: None,
-            ignored: Vec::new(),
-        }
-    }
-
-    pub(crate) fn with_body(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
+/// The same call with a JSON body.
+pub(crate) fn with_body(mut request: HubSpotRequest, body: Value) -> HubSpotRequest {
+    request.body = Some(body);
+    request
 }

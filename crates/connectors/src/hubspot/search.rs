@@ -105,7 +105,7 @@ pub struct SearchBody {
     /// At most one.
     pub sorts: Vec<SearchSort>,
     /// Properties to return.
-    pub properties: Vec<&'static str>,
+    pub properties: Vec<String>,
     /// Page size, at most [`MAX_SEARCH_LIMIT`].
     pub limit: u32,
 }
