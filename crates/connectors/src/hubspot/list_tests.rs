@@ -470,3 +470,28 @@ fn keyset_paging_returns_every_record_once_past_the_ceiling() {
     assert_eq!(ids.len(), 10_500 / 3);
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), ids.len());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Whatever text a filter carries, the body holds it as one `value` of the filter the
+    /// plan built, and nothing else changes shape.
+    #[test]
+    fn any_filter_text_stays_one_value(text in "\\PC{1,60}") {
+        let p = ListParams::parse(
+            Resource::Contacts,
+            &[("filter[email]".to_owned(), text.clone())],
+        );
+        // Text the unified parser refuses never reaches the builder.
+        if let Ok(p) = p {
+            let plan = plan_list(&p, &codec()).expect("plan");
+            let body = plan.request.body.expect("body");
+            let keys: BTreeSet<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
+            proptest::prop_assert_eq!(keys, BTreeSet::from(["filterGroups", "limit", "properties", "sorts"]));
+            proptest::prop_assert_eq!(
+                &body["filterGroups"],
+                &json!([{"filters": [{"propertyName": "email", "operator": "EQ", "value": text}]}])
+            );
+        }
+    }
+}
