@@ -16,7 +16,7 @@ use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedE
 
 use super::ids::{Engagement, is_valid_id};
 use super::list::ListPlan;
-use super::records::{RecordPlan, links, object_map};
+use super::records::{RecordPlan, links};
 use super::{SERVICE_ID, error, oauth};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
@@ -259,18 +259,13 @@ impl Connector for HubSpot {
         let mut request = plan.request;
         if !plan.then.is_empty() {
             // The interface sends one request: name the links it could not change.
-            let object = object_map(resource).map_or("", |m| m.object);
+            // `/crm/v3/objects/{object}/{id}`: the object, activities included.
+            let object = request.path.split('/').nth(4).unwrap_or("");
             for link in links(object) {
-                if plan
-                    .then
-                    .iter()
-                    .any(|t| t.path.contains(&format!("/{}/", link.to)))
-                {
+                let to = format!("/associations/default/{}/", link.to);
+                if plan.then.iter().any(|t| t.path.contains(&to)) {
                     request.ignored.push(link.unified.to_owned());
                 }
-            }
-            if resource == Resource::Activities {
-                request.ignored.push("associations".to_owned());
             }
         }
         Ok(request)

@@ -88,6 +88,18 @@ fn updates_name_the_links_they_cannot_change() {
         .expect("plan");
     assert_eq!(r.path, "/crm/v3/objects/contacts/5");
     assert_eq!(r.ignored, vec!["company_id".to_owned()]);
+    let r = c
+        .plan_update(
+            Resource::Activities,
+            "call-3",
+            json!({"contact_id": "51", "opportunity_id": "6"}),
+        )
+        .expect("plan");
+    assert_eq!(r.path, "/crm/v3/objects/calls/3");
+    assert_eq!(
+        r.ignored,
+        vec!["contact_id".to_owned(), "opportunity_id".to_owned()]
+    );
 }
 
 #[test]
