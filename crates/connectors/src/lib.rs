@@ -4,7 +4,7 @@
 //! invalid", rate limits, list and get step machines, writes, error mapping, change queries,
 //! login-host choice, diagnostics, display) and the [`registry`] that picks a connector by
 //! `service_id`; the provider-neutral mapping-table shape and its engines ([`table`],
-//! [`write`](mod@write), [`convert`]); and one module per provider ([`salesforce`]). A
+//! [`write`](mod@write), [`convert`]); and one module per provider ([`salesforce`], [`hubspot`]). A
 //! connector is mostly data (tables) plus the quirks of its provider; the server executes the
 //! requests a connector plans and hands the responses back, and never names a provider.
 //!
@@ -27,6 +27,7 @@
 
 pub mod connector;
 pub mod convert;
+pub mod hubspot;
 pub mod registry;
 pub mod salesforce;
 pub mod table;
