@@ -291,7 +291,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The proactive sweeper shares the vault's coordinator, so a scheduled refresh and an
-        // on-demand one of the same connection never both call Salesforce.
+        // on-demand one of the same connection never both call the provider.
         let sweeper = self.refresh_interval.map(|every| {
             Sweeper::new(
                 self.vault.refresher().clone(),
