@@ -41,7 +41,7 @@ pub use diagnose::{
     finding_for, render,
 };
 pub use error::{ErrorClass, OAuthError, Operation, RetryAfter, TransportKind};
-pub use findings::Finding;
+pub use findings::{Finding, FindingText};
 pub use introspection::Introspection;
 pub use pkce::{challenge_s256, new_verifier, random_token};
 pub use probe::probe_client;
