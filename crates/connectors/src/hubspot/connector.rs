@@ -62,13 +62,10 @@ pub const DIAGNOSTICS: Diagnostics = Diagnostics {
 };
 
 /// The install page's refusals (docs/hubspot.md §3: shown on HubSpot's page, never
-/// redirected).
+/// redirected). Needles avoid apostrophes, which the page may write as HTML entities.
 const AUTHORIZE_PAGE_ERRORS: &[(&str, &str)] = &[
     ("client ID is missing or unknown", "invalid_client_id"),
-    (
-        "doesn't match the app's registered redirect URL",
-        "redirect_uri_mismatch",
-    ),
+    ("registered redirect URL", "redirect_uri_mismatch"),
     ("provided scopes are insufficient", "invalid_scope"),
     ("mismatch between the scopes", "invalid_scope"),
 ];
