@@ -468,7 +468,8 @@ async fn admin_route_answers_the_report_with_the_api_key() {
     let r = app
         .api(
             Method::POST,
-            "/admin/v1/integrations/crm/hubspot/diagnostics",
+            // No connector serves it (HubSpot is registered now).
+            "/admin/v1/integrations/crm/pipedrive/diagnostics",
         )
         .send()
         .await
