@@ -1092,6 +1092,7 @@ mod tests {
             checks: Vec::new(),
             provider: "Provider",
             profile: patchbay_connectors::registry::default_connector().diagnostics(),
+            refresh_needs_secret: false,
         };
         b.set("rotation", CheckStatus::Passed, "r".to_owned(), None);
         b.set("credentials", CheckStatus::Passed, "c".to_owned(), None);
@@ -1127,6 +1128,31 @@ mod tests {
         assert!(
             checks.iter().all(|c| c.title != c.id),
             "every check has a title"
+        );
+    }
+
+    #[test]
+    fn a_connector_sees_only_its_own_checks_with_its_own_labels() {
+        let other = patchbay_connectors::registry::all()
+            .find(|c| !c.diagnostics().checks.contains(&"pkce"))
+            .expect("a connector without a PKCE check");
+        let mut b = Builder {
+            checks: Vec::new(),
+            provider: other.display().name,
+            profile: other.diagnostics(),
+            refresh_needs_secret: true,
+        };
+        b.set("pkce", CheckStatus::Failed, "p".to_owned(), None);
+        b.set("client_id", CheckStatus::Passed, "c".to_owned(), None);
+        let checks = b.finish();
+        assert_eq!(checks.len(), 1, "{checks:?}");
+        let label = other.diagnostics().client_id_label;
+        assert!(
+            checks[0]
+                .title
+                .to_lowercase()
+                .contains(&label.to_lowercase()),
+            "{checks:?}"
         );
     }
 
