@@ -9,7 +9,7 @@
 //! `instance_url`; `nextRecordsUrl` is followed only when it is a path under `/services/data/`.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use patchbay_connectors::salesforce::{
@@ -275,7 +275,7 @@ impl Vault {
     /// the API usage the responses reported.
     pub(crate) async fn salesforce_call(
         &self,
-        token: ConnectionToken,
+        token: Arc<ConnectionToken>,
         call: &SalesforceRequest,
     ) -> (Result<Value>, Option<ApiUsage>) {
         let mut observed = Observed::default();
@@ -316,7 +316,7 @@ fn records_of(response: &Value) -> &[Value] {
 /// spent, the latest API usage and the time spent waiting on Salesforce.
 struct Session<'s> {
     vault: &'s Vault,
-    token: ConnectionToken,
+    token: Arc<ConnectionToken>,
     refreshed: bool,
     observed: &'s mut Observed,
 }
@@ -462,12 +462,13 @@ impl Session<'_> {
             Method::Patch => reqwest::Method::PATCH,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut builder = self
-            .vault
-            .http()
-            .request(method, url)
-            .bearer_auth(self.token.access_token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
+        let builder = self.vault.http().request(method, url);
+        // The header value prepared with the cached token, else formatted here.
+        let mut builder = match &self.token.authorization {
+            Some(auth) => builder.header(reqwest::header::AUTHORIZATION, auth.clone()),
+            None => builder.bearer_auth(self.token.access_token.expose()),
+        }
+        .header(reqwest::header::ACCEPT, "application/json");
         if !query.is_empty() {
             builder = builder.query(query);
         }
