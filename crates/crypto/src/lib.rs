@@ -28,8 +28,8 @@ pub use key_id::{InvalidKeyId, KeyId};
 pub use keyring::{
     KeyInfo, Keyring, KeyringError, OpenError, SealError, WrongKey, key_file_is_private,
 };
-pub use random::{RandomError, pkce_challenge_s256, random_token, sha256_hex};
+pub use random::{RandomError, new_pkce_verifier, pkce_challenge_s256, random_token, sha256_hex};
 pub use secret::{
-    AccessToken, ClientSecret, RefreshToken, SecretBytes, SecretString, SessionToken,
-    WebhookSecret, constant_time_eq,
+    AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce, OAuthState, PkceVerifier,
+    RefreshToken, SecretBytes, SecretString, SessionToken, WebhookSecret, constant_time_eq,
 };

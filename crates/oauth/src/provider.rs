@@ -10,7 +10,7 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use crate::error::OAuthError;
-use crate::secret::ClientSecret;
+use patchbay_crypto::ClientSecret;
 
 /// One of the provider's OAuth endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
