@@ -57,7 +57,7 @@ pub use config::{LeaseClock, RefreshConfig};
 pub use error::{ProviderResponse, RefreshDebug, RefreshError, RefreshErrorDetail};
 pub use events::{EventSink, RefreshEvent};
 pub use refresher::{CurrentToken, Refresher};
-pub use seal::Sealer;
+pub use seal::{Sealer, SealingError};
 pub use stats::{RefreshOutcome, RefreshStats};
 pub use store::TokenStore;
 pub use sweeper::{SweepReport, Sweeper, SweeperConfig, SweeperHandle};
