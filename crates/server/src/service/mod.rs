@@ -43,7 +43,7 @@ use crate::error::{Error, Result};
 pub use api_keys::{ApiKeyPrincipal, CreatedApiKey, Scope};
 pub use applications::CreatedApplication;
 pub use log_writer::{LogWriterOptions, LogWriterStats};
-pub use sessions::SessionClaims;
+pub use sessions::{SessionClaims, SessionSettings};
 
 /// How deleting a connection retries revocation at the provider (best effort: the local wipe
 /// happens whatever the outcome).
