@@ -50,7 +50,9 @@ use axum::Router;
 use patchbay_server::app::RouterExtension;
 use patchbay_server::service::Vault;
 
-pub use auth::{PasswordParams, create_admin_user, hash_password, verify_password};
+pub use patchbay_server::service::admin_users::{
+    AdminUserError, PasswordParams, create_admin_user, hash_password, verify_password,
+};
 
 /// Tunables of the console. [`ConsoleConfig::default`] is what `patchbay serve` uses.
 #[derive(Debug, Clone)]

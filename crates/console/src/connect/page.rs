@@ -5,10 +5,10 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use patchbay_server::service::LogFilter;
 use patchbay_server::service::SessionSettings;
 use patchbay_server::service::connections::Offer;
 use patchbay_server::service::dto::ConnectionView;
-use patchbay_store::LogFilter;
 use serde_json::Value;
 
 use super::Session;
