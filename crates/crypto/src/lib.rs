@@ -11,6 +11,10 @@
 //! * API key hashes and session JWTs derive from the keyring's stable secret, which data-key
 //!   rotation does not touch.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod aad;
 pub mod api_key;
 mod envelope;

@@ -16,6 +16,10 @@
 //! - This is Patchbay's own reading of Salesforce's documented behaviour. It shares no code or
 //!   wire types with the emulator in `crates/fake-salesforce*`.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod authorize;
 mod classify;
 mod client;
