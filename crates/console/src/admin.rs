@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
-use patchbay_core::{ApiKeyId, ApplicationId, ConsumerId, ServiceId, UnifiedApi};
+use patchbay_core::{ApiKeyId, ApplicationId, ConnectionState, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
 use patchbay_server::service::ConsumerFilter;
 use patchbay_server::service::audit::Actor;
@@ -617,7 +617,7 @@ async fn render_consumer(
         .unwrap_or_default();
     let connections = views
         .iter()
-        .filter(|v| v.state != "available")
+        .filter(|v| v.state != ConnectionState::Available)
         .map(|v| {
             let row = rows
                 .iter()

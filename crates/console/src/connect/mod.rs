@@ -306,9 +306,7 @@ async fn start(
         Ok(v) => v,
         Err(e) => return render_page(state, jwt, s, Some(fail(&e))).await,
     };
-    if matches!(view.state, "authorized" | "callable" | "invalid")
-        && !allowed_actions(&s.claims.settings).reauthorize
-    {
+    if view.state.has_grant() && !allowed_actions(&s.claims.settings).reauthorize {
         return render_page(
             state,
             jwt,
@@ -399,7 +397,7 @@ async fn choose_login_host(
             "resource_settings",
         ));
     }
-    let has_grant = matches!(current.state, "authorized" | "callable" | "invalid");
+    let has_grant = current.state.has_grant();
     if has_grant && !allowed_actions(&s.claims.settings).reauthorize {
         return Err(patchbay_server::Error::ActionNotAllowed("reauthorize"));
     }

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use patchbay_core::IntegrationState;
 use patchbay_server::service::LogFilter;
 use patchbay_server::service::SessionSettings;
 use patchbay_server::service::connections::Offer;
@@ -223,7 +224,7 @@ pub async fn render_page(
     let (configured, not_set_up): (Vec<&ConnectionView>, Vec<&ConnectionView>) = views
         .iter()
         .filter(|v| settings.includes_api(&v.unified_api))
-        .partition(|v| v.integration_state == "configured");
+        .partition(|v| v.integration_state == IntegrationState::Configured);
     let items: Vec<Item> = configured
         .into_iter()
         .map(|v| card(v, allowed, hide_settings, host_error.as_ref()))
