@@ -49,6 +49,9 @@ pub struct ServerConfig {
     /// How often the server refreshes tokens that are about to expire; `None` turns the
     /// background refresher off (tests drive [`Vault::sweep_refresh`] themselves).
     pub refresh_interval: Option<std::time::Duration>,
+    /// The token-lifecycle coordinator's tunables (lease TTL, backoffs); the fault suite
+    /// shortens the lease so a SIGKILLed holder's lease expires within the test.
+    pub refresh: patchbay_refresh::RefreshConfig,
     /// Injectable time, for tests.
     pub clock: Arc<dyn Clock>,
     /// Extra routers merged beside the API (the admin console and the hosted connect page
@@ -78,6 +81,7 @@ impl ServerConfig {
             key_file: None,
             revoke: RevokePolicy::default(),
             refresh_interval: Some(std::time::Duration::from_secs(30)),
+            refresh: patchbay_refresh::RefreshConfig::default(),
             clock: Arc::new(SystemClock),
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
@@ -199,6 +203,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     let keyring = open_keyring(config, &store).await?;
     let mut options = VaultOptions::new(public_url);
     options.revoke = config.revoke;
+    options.refresh = config.refresh.clone();
     options.proxy = config.proxy.clone();
     options.request_log = config.request_log;
     options.webhooks = config.webhooks.clone();
@@ -286,7 +291,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The proactive sweeper shares the vault's coordinator, so a scheduled refresh and an
-        // on-demand one of the same connection never both call Salesforce.
+        // on-demand one of the same connection never both call the provider.
         let sweeper = self.refresh_interval.map(|every| {
             Sweeper::new(
                 self.vault.refresher().clone(),

@@ -30,7 +30,7 @@
 //!     ..IntegrationInput::default()
 //! };
 //! vault
-//!     .set_integration(&created.application.id, &UnifiedApi::crm(), &ServiceId::salesforce(), input)
+//!     .set_integration(&created.application.id, &UnifiedApi::crm(), &ServiceId::parse(patchbay_connectors::registry::default_connector().service_id())?, input)
 //!     .await?;
 //! # Ok(()) }
 //! ```

@@ -9,7 +9,7 @@
 //!    code is redeemed only at the transaction's login host, `instance_url` is checked against
 //!    the allow-list, tokens are sealed and stored, and the browser goes back to the
 //!    transaction's `redirect_uri`. Failures go back as escaped `error`/`error_description`
-//!    naming the Salesforce setting to change, and leave no half-made connection.
+//!    naming the provider setting to change, and leave no half-made connection.
 //! 3. With a `nonce`, tokens are stored unconfirmed and a single-use `confirm_token` (30 min)
 //!    comes back in the fragment; [`Vault::confirm_connection`] activates the connection.
 
@@ -130,7 +130,7 @@ impl Vault {
         let mut url = request.url.clone();
         if !integration.pkce {
             // PKCE off in the integration: send no challenge, so an app that requires PKCE
-            // fails exactly as Salesforce documents and the diagnosis names the setting.
+            // fails exactly as the provider documents and the diagnosis names the setting.
             let kept: Vec<(String, String)> = url
                 .query_pairs()
                 .filter(|(k, _)| k != "code_challenge" && k != "code_challenge_method")

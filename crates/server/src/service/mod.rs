@@ -72,7 +72,7 @@ impl Default for RevokePolicy {
 #[derive(Debug, Clone)]
 pub struct VaultOptions {
     /// The externally visible base URL, e.g. `https://patchbay.example.com`. The OAuth callback
-    /// registered at Salesforce is `{public_url}/vault/callback`.
+    /// registered at the provider is `{public_url}/vault/callback`.
     pub public_url: String,
     pub revoke: RevokePolicy,
     pub oauth_http: patchbay_oauth::HttpOptions,
