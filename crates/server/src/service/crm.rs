@@ -466,7 +466,7 @@ impl Session<'_> {
         // The header value prepared with the cached token, else formatted here.
         let mut builder = match &self.token.authorization {
             Some(auth) => builder.header(reqwest::header::AUTHORIZATION, auth.clone()),
-            None => builder.bearer_auth(self.token.access_token.expose()),
+            None => builder.bearer_auth(self.token.access_token.expose_secret()),
         }
         .header(reqwest::header::ACCEPT, "application/json");
         if !call.query.is_empty() {

@@ -45,7 +45,7 @@ pub struct ConnectionToken {
     /// keyring). After a refresh the row's token columns are older than `access_token`.
     pub row: ConnectionRow,
     /// The access token, as `patchbay_oauth::AccessToken` (a redacting, zeroizing secret;
-    /// `expose()` gives the string for the `Authorization: Bearer` header).
+    /// `expose_secret()` gives the string for the `Authorization: Bearer` header).
     pub access_token: AccessToken,
     /// The connection's validated API origin (the connector's `api_base`: a per-connection
     /// instance, a provider's fixed API host, or an emulator's origin), without trailing slash.
@@ -332,12 +332,13 @@ fn finish(
         not_callable("the connection's instance_url is not trusted for its login host; reconnect it")
     })?;
     let instance = url::Url::parse(&instance_url).map_err(Error::internal)?;
-    let authorization = HeaderValue::try_from(format!("Bearer {}", current.access_token.expose()))
-        .ok()
-        .map(|mut v| {
-            v.set_sensitive(true);
-            v
-        });
+    let authorization =
+        HeaderValue::try_from(format!("Bearer {}", current.access_token.expose_secret()))
+            .ok()
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
     Ok(ConnectionToken {
         instance,
         authorization,
