@@ -73,6 +73,9 @@ struct Args {
     storm_rate: u32,
     /// Connections stored for the footprint process (0 skips the footprint).
     footprint_connections: usize,
+    /// Worker threads of Patchbay's runtime (default 2): with 1, every task of a call runs on
+    /// one thread, which shows what work-stealing across cores costs per call.
+    patchbay_workers: usize,
 }
 
 impl Args {
@@ -101,6 +104,7 @@ fn args() -> anyhow::Result<Args> {
         storm_connections: 10_000,
         storm_rate: 500,
         footprint_connections: 100_000,
+        patchbay_workers: 2,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -129,8 +133,9 @@ fn args() -> anyhow::Result<Args> {
             "--storm-connections" => a.storm_connections = value.parse()?,
             "--storm-rate" => a.storm_rate = value.parse()?,
             "--footprint-connections" => a.footprint_connections = value.parse()?,
+            "--patchbay-workers" => a.patchbay_workers = value.parse()?,
             _ => bail!(
-                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --smoke)"
+                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --patchbay-workers, --smoke)"
             ),
         }
     }
@@ -146,9 +151,10 @@ fn args() -> anyhow::Result<Args> {
         || a.storm_rate == 0
         || a.storm_rate > 100_000
         || a.footprint_connections > 200_000
+        || !(1..=64).contains(&a.patchbay_workers)
     {
         bail!(
-            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000, --storm-connections at most 50000, --storm-rate 1..=100000, --footprint-connections at most 200000"
+            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000, --storm-connections at most 50000, --storm-rate 1..=100000, --footprint-connections at most 200000, --patchbay-workers 1..=64"
         );
     }
     if a.smoke {
@@ -256,7 +262,11 @@ fn main() -> anyhow::Result<()> {
     // names `Cpu::now` groups by.
     let runtime = |name: &str| {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(if name == "patchbay" {
+                a.patchbay_workers
+            } else {
+                2
+            })
             .thread_name(name)
             .enable_all()
             .build()
@@ -469,6 +479,9 @@ fn heading(a: &Args, s: &Setup, r: &mut Report) {
     );
     if a.smoke {
         line.push_str(" --smoke");
+    }
+    if a.patchbay_workers != 2 {
+        line.push_str(&format!(" --patchbay-workers {}", a.patchbay_workers));
     }
     line.push('`');
     r.line(line);
