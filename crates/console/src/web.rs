@@ -16,7 +16,9 @@ use patchbay_crypto::{random_token, sha256_hex};
 use patchbay_server::service::Vault;
 
 use crate::ConsoleConfig;
-use crate::auth::{AdminSession, Sessions, dummy_hash, same_token};
+use patchbay_server::service::admin_users::dummy_hash;
+
+use crate::auth::{AdminSession, Sessions, same_token};
 use crate::limiter::{LoginThrottle, ThrottleConfig};
 use crate::views::MessagePage;
 
@@ -69,19 +71,16 @@ pub struct ConsoleState {
     dummy_hash: Arc<OnceLock<String>>,
     /// Keys the connect page's CSRF tokens (derived from the session JWT).
     connect_key: Arc<OnceLock<String>>,
-    password: crate::auth::PasswordParams,
+    password: crate::PasswordParams,
 }
 
 impl ConsoleState {
     pub fn new(vault: Vault, config: ConsoleConfig) -> Self {
         Self {
-            sessions: Arc::new(Sessions::new(
-                config.admin_session_ttl,
-                vault.store().clone(),
-            )),
+            sessions: Arc::new(Sessions::new(config.admin_session_ttl, vault.clone())),
             limiter: Arc::new(LoginThrottle::new(
                 ThrottleConfig::from_console(config.max_failed_logins, config.failed_login_window),
-                vault.store().clone(),
+                vault.clone(),
             )),
             // Both drawn on first use, so that building the router draws no random bytes
             // (the first draw costs aws-lc's entropy set-up; see `patchbay_server::app`).

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     /// (`--sweeper-rate-per-integration`, `--sweeper-burst-per-integration`).
     pub sweeper_rate_per_integration: u32,
     pub sweeper_burst_per_integration: u32,
+    /// The token-lifecycle coordinator's tunables (lease TTL, backoffs); the fault suite
+    /// shortens the lease so a SIGKILLed holder's lease expires within the test.
+    pub refresh: patchbay_refresh::RefreshConfig,
     /// Injectable time, for tests.
     pub clock: Arc<dyn Clock>,
     /// Extra routers merged beside the API (the admin console and the hosted connect page
@@ -84,6 +87,7 @@ impl ServerConfig {
             refresh_interval: Some(std::time::Duration::from_secs(30)),
             sweeper_rate_per_integration: SweeperConfig::default().per_integration_per_sec,
             sweeper_burst_per_integration: SweeperConfig::default().per_integration_burst,
+            refresh: patchbay_refresh::RefreshConfig::default(),
             clock: Arc::new(SystemClock),
             extensions: Vec::new(),
             proxy: crate::service::proxy::ProxyOptions::default(),
@@ -213,6 +217,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     let keyring = open_keyring(config, &store).await?;
     let mut options = VaultOptions::new(public_url);
     options.revoke = config.revoke;
+    options.refresh = config.refresh.clone();
     options.proxy = config.proxy.clone();
     options.request_log = config.request_log;
     options.webhooks = config.webhooks.clone();
@@ -305,7 +310,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The proactive sweeper shares the vault's coordinator, so a scheduled refresh and an
-        // on-demand one of the same connection never both call Salesforce.
+        // on-demand one of the same connection never both call the provider.
         let sweeper = self.refresh_interval.map(|every| {
             Sweeper::new(
                 self.vault.refresher().clone(),

@@ -318,7 +318,7 @@ impl Error {
     }
 
     /// The envelope's `message`: a specific, secret-free sentence where one helps (it names the
-    /// Salesforce setting to change), else the table's generic message.
+    /// provider setting to change), else the table's generic message.
     pub fn message(&self) -> Cow<'static, str> {
         match self {
             Error::OAuthCodeExchange(m)

@@ -30,7 +30,7 @@
 //!     ..IntegrationInput::default()
 //! };
 //! vault
-//!     .set_integration(&created.application.id, &UnifiedApi::crm(), &ServiceId::salesforce(), input)
+//!     .set_integration(&created.application.id, &UnifiedApi::crm(), &ServiceId::parse(patchbay_connectors::registry::default_connector().service_id())?, input)
 //!     .await?;
 //! # Ok(()) }
 //! ```
@@ -38,6 +38,10 @@
 //! Invariants: the application id always comes from the authenticated credential, never from a
 //! path or body; every store call is scoped by it. Secrets are sealed before they reach the store
 //! and never appear in logs, errors or responses (except the audited export).
+
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
 pub mod auth;

@@ -55,7 +55,7 @@ pub enum PathMatchMode {
 /// The spec's `LogsFilter`. Empty lists mean "no filter".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFilter {
-    /// Service id, e.g. `salesforce` (the spec's `connector_id` `crm+salesforce` maps to
+    /// Service id, e.g. `acme` (the spec's `connector_id` `crm+acme` maps to
     /// `unified_api` + `service_id` at the edge).
     pub service_id: Option<String>,
     pub path: Option<String>,

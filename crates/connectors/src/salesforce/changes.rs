@@ -42,10 +42,7 @@ fn is_change_object(object: &str) -> bool {
         .any(|r| change_objects(*r).contains(&object))
 }
 
-/// The object is not one whose changes are polled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0} is not a polled object")]
-pub struct NotPolled(pub String);
+pub use crate::connector::NotPolled;
 
 fn fields() -> Vec<FieldName> {
     ["Id", "CreatedDate", "SystemModstamp", "IsDeleted"]
@@ -115,14 +112,7 @@ fn datetime_second(since_ms: i64) -> time::OffsetDateTime {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
-/// One row of a change query (times in unix ms).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangedRow {
-    pub id: String,
-    pub created_ms: i64,
-    pub modstamp_ms: i64,
-    pub deleted: bool,
-}
+pub use crate::connector::ChangedRow;
 
 /// The rows of a change query's answer, and whether it was complete (`done`). Rows without an
 /// `Id` or a readable `SystemModstamp` cannot be placed after a watermark and are left out; a

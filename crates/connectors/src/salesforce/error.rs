@@ -5,26 +5,7 @@ use serde_json::Value;
 
 use patchbay_unified::{DownstreamError, UnifiedError};
 
-/// What the failed call was, which decides whether "not found" means the entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallKind {
-    /// A query (list).
-    List,
-    /// Get, update or delete of one record.
-    OneRecord,
-    /// Create.
-    Create,
-}
-
-/// How the caller should treat a failed Salesforce call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
-    /// `INVALID_SESSION_ID`: refresh the token once (single-flight) and retry once; if it fails
-    /// again, answer [`session_still_invalid`].
-    RefreshAndRetry,
-    /// A unified error to answer with.
-    Error(UnifiedError),
-}
+pub use crate::connector::{ApiUsage, CallKind, Failure};
 
 /// One item of Salesforce's error array (docs/salesforce.md §10.2). `fields` may be missing or
 /// null.
@@ -113,27 +94,6 @@ pub fn map_error(status: u16, body: &[u8], call: CallKind) -> Failure {
 pub fn session_still_invalid() -> UnifiedError {
     UnifiedError::ConnectorCredentials {
         message: "Salesforce refused the connection's token even after a refresh; re-authorize the connection".to_owned(),
-    }
-}
-
-/// API usage from `Sforce-Limit-Info`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ApiUsage {
-    /// Calls used in the rolling 24 h window.
-    pub used: u64,
-    /// The org's limit.
-    pub max: u64,
-}
-
-impl ApiUsage {
-    /// `x-downstream-ratelimit-limit`.
-    pub fn limit(&self) -> u64 {
-        self.max
-    }
-
-    /// `x-downstream-ratelimit-remaining` (never negative: usage can exceed the limit briefly).
-    pub fn remaining(&self) -> u64 {
-        self.max.saturating_sub(self.used)
     }
 }
 

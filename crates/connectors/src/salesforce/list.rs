@@ -313,6 +313,11 @@ impl ListPlan {
         self.limit != usize::MAX && collected <= self.limit
     }
 
+    /// The resource listed.
+    pub fn resource(&self) -> Resource {
+        self.resource
+    }
+
     /// Maps the collected `records` to a unified page and seals the next cursor.
     pub fn finish(
         &self,

@@ -21,6 +21,7 @@
 //! fields the caller names (from a describe cache); a single GET returns every field.
 
 pub mod changes;
+pub mod connector;
 pub mod error;
 pub mod ids;
 pub mod list;
@@ -33,6 +34,7 @@ pub mod writes;
 #[cfg(test)]
 pub(crate) mod soql_tokens;
 
+pub use connector::Salesforce;
 pub use error::{ApiUsage, CallKind, Failure, map_error, parse_limit_info, session_still_invalid};
 pub use list::{ListPage, ListPlan, plan_list};
 pub use records::{
@@ -41,6 +43,12 @@ pub use records::{
 pub use request::{Method, SalesforceRequest};
 
 use crate::table::Dialect;
+
+/// The REST API version Patchbay speaks (Spring '26).
+pub const API_VERSION: &str = "v66.0";
+
+/// Every REST path starts here.
+pub const REST_BASE: &str = "/services/data/v66.0";
 
 /// The service id in envelopes, cursors and `x-apideck-service-id`.
 pub const SERVICE_ID: &str = "salesforce";

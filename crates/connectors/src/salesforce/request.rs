@@ -17,6 +17,17 @@ pub enum Method {
     Delete,
 }
 
+impl From<Method> for crate::connector::Method {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Get => Self::Get,
+            Method::Post => Self::Post,
+            Method::Patch => Self::Patch,
+            Method::Delete => Self::Delete,
+        }
+    }
+}
+
 /// One Salesforce REST call to make.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SalesforceRequest {
@@ -35,6 +46,17 @@ pub struct SalesforceRequest {
 }
 
 impl SalesforceRequest {
+    /// The provider-neutral request: the path made absolute under the REST API version.
+    pub fn into_request(self) -> crate::connector::Request {
+        crate::connector::Request {
+            method: self.method.into(),
+            path: format!("{}/{}", super::REST_BASE, self.path),
+            query: self.query,
+            body: self.body,
+            ignored: self.ignored,
+        }
+    }
+
     pub(crate) fn query(soql: String) -> Self {
         Self {
             method: Method::Get,

@@ -1,5 +1,5 @@
 //! `/crm/{resource}` and `/crm/{resource}/{id}`: the unified CRM API (Apideck's
-//! `spec/apideck/crm.yml`, for Salesforce). Handlers extract the caller, the resource and the
+//! `spec/apideck/crm.yml`, for every registered connector). Handlers extract the caller, the resource and the
 //! query, call [`Vault::crm`](crate::service::Vault::crm) once and render the envelope with the
 //! `x-downstream-ratelimit-*` headers. Every call lands in the request log (`GET /vault/logs`),
 //! queued and written off the request path.
@@ -108,9 +108,13 @@ async fn run(state: &AppState, call: &Call, resource: Resource, op: CrmOperation
     render(reply)
 }
 
-/// Time the call spent at Salesforce, handed from the handler to [`record`] on the response.
+/// Time the call spent at the provider, handed from the handler to [`record`] on the response.
 #[derive(Debug, Clone, Copy)]
 struct ProviderTime(Duration);
+
+/// The service that answered, handed to [`record`] for the log entry.
+#[derive(Debug, Clone, Copy)]
+struct Served(&'static str);
 
 fn render(reply: CrmReply) -> Response {
     let mut response = match reply.result {
@@ -120,6 +124,7 @@ fn render(reply: CrmReply) -> Response {
         }
         Err(e) => e.into_response(),
     };
+    response.extensions_mut().insert(Served(reply.service));
     if let Some(time) = reply.downstream {
         response.extensions_mut().insert(ProviderTime(time));
     }
@@ -262,7 +267,8 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
         source_ip,
         request_id,
     };
-    state.vault.log_crm_request(record).await;
+    let service = response.extensions().get::<Served>().map(|s| s.0);
+    state.vault.log_crm_request(record, service).await;
     response
 }
 

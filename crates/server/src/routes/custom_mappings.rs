@@ -146,7 +146,7 @@ async fn for_resource(
     ))
 }
 
-/// The resource's Salesforce custom fields, from describe (cached), as `CustomFieldFinder`s.
+/// The resource's provider custom fields, from describe (cached), as `CustomFieldFinder`s.
 async fn custom_fields(
     State(state): State<AppState>,
     c: ConsumerCaller,

@@ -33,7 +33,7 @@ pub(crate) fn log_filter(q: &QueryPairs) -> Result<LogFilter> {
     let get = |k: &str| q.get(&format!("filter[{k}]")).filter(|s| !s.is_empty());
     let mut f = LogFilter::default();
     if let Some(c) = get("connector_id") {
-        // `crm+salesforce` → service `salesforce`.
+        // `crm+{service}` → service `{service}`.
         f.service_id = Some(c.split('+').next_back().unwrap_or(c).to_owned());
     }
     f.path = get("path").map(str::to_owned);

@@ -1,4 +1,4 @@
-//! The Vault operations that have no Salesforce meaning, answered as the spec describes: an
+//! The Vault operations that have no meaning for Patchbay's OAuth connectors, answered as the spec describes: an
 //! implementation where there is a truthful one (consent records, resource config), else the
 //! spec's error envelope (422 `UnprocessableEntityError`) whose detail says why. Nothing here
 //! answers 501. The README's compatibility table repeats each reason.
@@ -38,12 +38,12 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-pub(super) const NO_MIGRATION: &str = "Salesforce declares no migration targets: there is no other connector to migrate a Salesforce connection to";
-pub(super) const NO_TOKEN_GRANT: &str = "The token operation exchanges stored client_credentials or password credentials; Salesforce connections use the authorization_code grant, whose tokens come from the connect flow (or POST …/import)";
+pub(super) const NO_MIGRATION: &str = "This connector declares no migration targets: there is no other connector to migrate its connections to";
+pub(super) const NO_TOKEN_GRANT: &str = "The token operation exchanges stored client_credentials or password credentials; Patchbay's connections use the authorization_code grant, whose tokens come from the connect flow (or POST …/import)";
 pub(super) const NO_CONSENT: &str = "Patchbay records no data-scope consent: every connection's consent_state is implicit, so there is nothing to grant or revoke";
-pub(super) const NO_RESOURCE_CONFIG: &str = "Salesforce connections have no configurable resources (configurable_resources is empty); there are no defaults to set";
-pub(super) const NO_SCHEMA: &str = "Resource schemas and examples are not offered for Salesforce (schema_support is false); the unified models in crm.yml describe every resource, and GET …/{resource}/custom-fields lists the org's custom fields";
-pub(super) const NO_DISCONNECT_CALLBACK: &str = "Salesforce sends no disconnect notifications to OAuth clients; a connection is disconnected with its revoke_url or DELETE /vault/connections/crm/salesforce";
+pub(super) const NO_RESOURCE_CONFIG: &str = "These connections have no configurable resources (configurable_resources is empty); there are no defaults to set";
+pub(super) const NO_SCHEMA: &str = "Resource schemas and examples are not offered for this connector (schema_support is false); the unified models in crm.yml describe every resource, and GET …/{resource}/custom-fields lists the account's custom fields";
+pub(super) const NO_DISCONNECT_CALLBACK: &str = "The provider sends no disconnect notifications to OAuth clients; a connection is disconnected with its revoke_url or DELETE /vault/connections/{unified_api}/{service_id}";
 
 /// The connection a caller names; the same path rules as the rest of `/vault/connections`.
 fn key(c: ConsumerCaller, unified_api: &str, service_id: &str) -> Result<ConnectionKey> {
@@ -104,7 +104,7 @@ async fn update_consent(
     Err(Error::NotApplicable(NO_CONSENT))
 }
 
-/// `GET …/{resource}/config`: the connection, whose `configuration` is empty for Salesforce.
+/// `GET …/{resource}/config`: the connection, whose `configuration` is empty for every connector.
 async fn resource_config(
     State(state): State<AppState>,
     c: ConsumerCaller,
@@ -127,7 +127,7 @@ struct ResourceConfigRequest {
 }
 
 /// `PATCH …/{resource}/config`: an empty `configuration` is a no-op; any default is refused,
-/// since Salesforce has no configurable resources. A session with `hide_resource_settings`
+/// since no connector has configurable resources. A session with `hide_resource_settings`
 /// may not call it at all.
 async fn update_resource_config(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@
 //!    code is redeemed only at the transaction's login host, `instance_url` is checked against
 //!    the allow-list, tokens are sealed and stored, and the browser goes back to the
 //!    transaction's `redirect_uri`. Failures go back as escaped `error`/`error_description`
-//!    naming the Salesforce setting to change, and leave no half-made connection.
+//!    naming the provider setting to change, and leave no half-made connection.
 //! 3. With a `nonce`, tokens are stored unconfirmed and a single-use `confirm_token` (30 min)
 //!    comes back in the fragment; [`Vault::confirm_connection`] activates the connection.
 
@@ -130,7 +130,7 @@ impl Vault {
         let mut url = request.url.clone();
         if !integration.pkce {
             // PKCE off in the integration: send no challenge, so an app that requires PKCE
-            // fails exactly as Salesforce documents and the diagnosis names the setting.
+            // fails exactly as the provider documents and the diagnosis names the setting.
             let kept: Vec<(String, String)> = url
                 .query_pairs()
                 .filter(|(k, _)| k != "code_challenge" && k != "code_challenge_method")
@@ -138,13 +138,13 @@ impl Vault {
                 .collect();
             url.query_pairs_mut().clear().extend_pairs(kept);
         }
-        let state = request.state.expose().to_owned();
+        let state = request.state.expose_secret().to_owned();
         let state_hash = sha256_hex(state.as_bytes());
         let verifier = self.seal(
             &key.application_id,
             SealedColumn::OAuthCodeVerifier,
             &state_hash,
-            request.pkce_verifier.expose(),
+            request.pkce_verifier.expose_secret(),
         )?;
         let now = self.now_ms();
         self.store()
@@ -178,8 +178,10 @@ impl Vault {
         let parsed = patchbay_oauth::parse_callback(raw_query)
             .map_err(|e| Error::OAuthInvalidState(format!("The callback is malformed: {e}.")))?;
         let state = match &parsed {
-            CallbackResult::Code { state, .. } => Some(state.expose().to_owned()),
-            CallbackResult::Error { state, .. } => state.as_ref().map(|s| s.expose().to_owned()),
+            CallbackResult::Code { state, .. } => Some(state.expose_secret().to_owned()),
+            CallbackResult::Error { state, .. } => {
+                state.as_ref().map(|s| s.expose_secret().to_owned())
+            }
         };
         let Some(state) = state else {
             // An error without state cannot be tied to a transaction: show the diagnosis here

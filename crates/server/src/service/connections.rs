@@ -13,11 +13,12 @@ use serde_json::{Map, Value};
 use super::Vault;
 use super::audit::Actor;
 use super::dto::{ConnectionView, ConsumerConnectionView, iso_ms, object_or_empty};
-use super::form_fields::{LOGIN_URL, check_login_url, salesforce_form_fields};
+use super::form_fields::{LOGIN_URL, check_login_url, form_fields};
 use super::sessions::LinkState;
 use crate::error::{Error, Result};
 
-/// Catalogue data for the one connector Patchbay ships.
+/// Catalogue data of a connector (its `Display`), or a plain one for a service no connector
+/// serves.
 pub(crate) struct Catalogue {
     pub name: &'static str,
     pub tag_line: &'static str,
@@ -38,21 +39,43 @@ impl Catalogue {
     }
 }
 
-pub(crate) const SALESFORCE: Catalogue = Catalogue {
-    name: "Salesforce",
-    tag_line: "CRM software solutions and enterprise cloud computing from Salesforce.",
-    website: "https://www.salesforce.com",
-    icon: "salesforce-icon.svg",
-    logo: "salesforce-logo.svg",
-};
+/// The catalogue entry of `service`, from its connector in the registry.
+pub(crate) fn catalogue(service: &ServiceId) -> Catalogue {
+    match patchbay_connectors::registry::connector(service.as_str()) {
+        Some(c) => {
+            let d = c.display();
+            Catalogue {
+                name: d.name,
+                tag_line: d.tag_line,
+                website: d.website,
+                icon: d.icon,
+                logo: d.logo,
+            }
+        }
+        None => Catalogue {
+            name: "",
+            tag_line: "",
+            website: "",
+            icon: "",
+            logo: "",
+        },
+    }
+}
 
 /// A service's display name for logs and pages: the catalogue's, else its id.
 pub fn service_name(service: &ServiceId) -> &str {
-    if *service == ServiceId::salesforce() {
-        SALESFORCE.name
-    } else {
-        service.as_str()
+    match patchbay_connectors::registry::connector(service.as_str()) {
+        Some(c) => c.display().name,
+        None => service.as_str(),
     }
+}
+
+/// The connector serving `service`, or a validation error naming it.
+fn connector_for(
+    service: &ServiceId,
+) -> Result<&'static dyn patchbay_connectors::connector::Connector> {
+    patchbay_connectors::registry::connector(service.as_str())
+        .ok_or_else(|| Error::validation(format!("no connector serves {service}")))
 }
 
 /// Writable fields of `POST`/`PATCH …/connections/{unified_api}/{service_id}`. Read-only spec
@@ -101,7 +124,8 @@ impl ConnectionKey {
 /// (after the allow-list check) writes them.
 const PROTECTED_SETTINGS: [&str; 1] = ["instance_url"];
 
-fn check_settings(settings: &mut Map<String, Value>, integration_login_url: &str) -> Result<()> {
+fn check_settings(settings: &mut Map<String, Value>, integration: &IntegrationRow) -> Result<()> {
+    let integration_login_url = integration.login_url.as_str();
     for key in PROTECTED_SETTINGS {
         if settings.contains_key(key) {
             return Err(Error::validation(format!(
@@ -113,7 +137,8 @@ fn check_settings(settings: &mut Map<String, Value>, integration_login_url: &str
         let url = v
             .as_str()
             .ok_or_else(|| Error::validation("settings.login_url must be a string"))?;
-        let normalized = check_login_url(url, integration_login_url)?;
+        let connector = connector_for(&integration.service_id)?;
+        let normalized = check_login_url(connector, url, integration_login_url)?;
         settings.insert(LOGIN_URL.to_owned(), Value::String(normalized));
     }
     if Value::Object(settings.clone()).to_string().len() > 16 * 1024 {
@@ -184,7 +209,7 @@ impl Vault {
     ) -> Result<ConnectionView> {
         let integration = self.enabled_integration(key).await?;
         let mut settings = input.settings.unwrap_or_default();
-        check_settings(&mut settings, &integration.login_url)?;
+        check_settings(&mut settings, &integration)?;
         let now = self.now_ms();
         self.store()
             .upsert_consumer(&key.application_id, &key.consumer_id, None, now)
@@ -261,7 +286,7 @@ impl Vault {
         };
         let mut row = row;
         if let Some(mut settings) = input.settings {
-            check_settings(&mut settings, &integration.login_url)?;
+            check_settings(&mut settings, &integration)?;
             if let Some(login_url) = settings.get(LOGIN_URL).and_then(Value::as_str) {
                 row = self.change_login_host(&row, login_url).await?;
             }
@@ -434,15 +459,15 @@ impl Vault {
         if let Some(url) = row.and_then(|r| r.instance_url.as_ref()) {
             settings.insert("instance_url".to_owned(), Value::String(url.clone()));
         }
-        let cat = &SALESFORCE;
+        let cat = &catalogue(&integration.service_id);
         Ok(ConnectionView {
             id: patchbay_core::connection_key(&integration.unified_api, &integration.service_id),
             service_id: integration.service_id.to_string(),
             name: cat.name.to_owned(),
             tag_line: cat.tag_line.to_owned(),
             unified_api: integration.unified_api.to_string(),
-            state: state.as_str(),
-            integration_state: integration_state.as_str(),
+            state,
+            integration_state,
             auth_type: "oauth2",
             oauth_grant_type: "authorization_code",
             status: "live",
@@ -457,7 +482,8 @@ impl Vault {
                 row.map(|r| object_or_empty(&r.metadata_json))
                     .unwrap_or_default(),
             )),
-            form_fields: salesforce_form_fields(
+            form_fields: form_fields(
+                connector_for(&integration.service_id)?,
                 &integration.login_url,
                 row.and_then(|r| r.login_url_override.as_deref()),
             ),
@@ -472,7 +498,7 @@ impl Vault {
             has_guide: false,
             custom_mappings: Vec::new(),
             consent_state: "implicit",
-            health: row.map_or(Health::Ok, |r| r.health).as_str(),
+            health: row.map_or(Health::Ok, |r| r.health),
             credentials_expire_at: row.and_then(|r| r.credentials_expire_at).unwrap_or(0),
             last_refresh_failed_at: row.and_then(|r| r.last_refresh_failed_at).unwrap_or(0),
             last_downstream_error_at: row.and_then(|r| r.last_downstream_error_at).unwrap_or(0),
@@ -498,7 +524,7 @@ impl Vault {
         if let Some(url) = &row.instance_url {
             settings.insert("instance_url".to_owned(), Value::String(url.clone()));
         }
-        let cat = &SALESFORCE;
+        let cat = &catalogue(&row.service_id);
         Ok(ConsumerConnectionView {
             id: patchbay_core::connection_key(&row.unified_api, &row.service_id),
             name: cat.name.to_owned(),

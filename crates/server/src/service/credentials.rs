@@ -63,7 +63,7 @@ impl Vault {
     /// `POST …/validate`: forces a refresh whatever the expiry (through the process's
     /// coordinator, so it is shared with concurrent callers and serialised across nodes) and
     /// returns the recomputed state. A dead grant is an answer here (state `invalid`), not an
-    /// error; a rejected OAuth client names the Salesforce setting to change.
+    /// error; a rejected OAuth client names the provider setting to change.
     #[tracing::instrument(skip_all, fields(app = %key.application_id, consumer = %key.consumer_id, service = %key.service_id))]
     pub async fn validate_connection(&self, key: &ConnectionKey) -> Result<ConnectionStateView> {
         let integration = self.enabled_integration(key).await?;
@@ -118,25 +118,30 @@ impl Vault {
     ) -> Result<super::dto::ConnectionView> {
         let integration = self.usable_integration(key).await?;
         let mut settings = req.settings.unwrap_or_default();
+        let connector = patchbay_connectors::registry::connector(key.service_id.as_str())
+            .ok_or_else(|| Error::validation(format!("no connector serves {}", key.service_id)))?;
         let instance_url = match settings.remove("instance_url") {
-            Some(Value::String(s)) => s,
-            _ => {
-                return Err(Error::validation(
-                    "settings.instance_url is required for Salesforce",
-                ));
-            }
+            Some(Value::String(s)) => Some(s),
+            _ => None,
         };
+        if instance_url.is_none() && connector.oauth_profile().per_connection_instance {
+            return Err(Error::validation(format!(
+                "settings.instance_url is required for {}",
+                connector.display().name
+            )));
+        }
         let existing = self.find_connection_row(key).await?;
         let login_url = existing
             .as_ref()
             .and_then(|r| r.login_url_override.clone())
             .unwrap_or_else(|| integration.login_url.clone());
-        let host = patchbay_core::LoginHost::parse(&login_url).map_err(Error::internal)?;
-        let instance_url = host.check_instance_url(&instance_url).map_err(|e| {
-            Error::validation(format!(
-                "settings.instance_url is not allowed for this integration's login host: {e}"
-            ))
-        })?;
+        let instance_url = connector
+            .api_base(&login_url, instance_url.as_deref())
+            .map_err(|e| {
+                Error::validation(format!(
+                    "settings.instance_url is not allowed for this integration's login host: {e}"
+                ))
+            })?;
         let now = self.now_ms();
         let issued_at = match &req.credentials.issued_at {
             Some(s) => Some(parse_rfc3339_ms(s)?),
@@ -146,7 +151,7 @@ impl Vault {
             (Some(i), Some(e)) if e > 0 => Some(i.saturating_add(e.saturating_mul(1000))),
             _ => None,
         };
-        if req.credentials.access_token.expose().is_empty() {
+        if req.credentials.access_token.expose_secret().is_empty() {
             return Err(Error::validation(
                 "credentials.access_token must not be empty",
             ));

@@ -1,22 +1,22 @@
 //! The unified CRM API over a consumer's connection: parse the unified request, let the
-//! connector plan the Salesforce calls, execute them with the connection's token, and hand the
-//! answers back to the connector for mapping (the flow `patchbay_connectors::salesforce`
-//! documents). Everything here is IO glue; mapping, SOQL and paging live in the pure crates.
+//! connection's connector (from `patchbay_connectors::registry`, by `service_id`) plan the
+//! provider calls, execute them with the connection's token, and hand the answers back to the
+//! connector's step machine for mapping (the flow `patchbay_connectors::connector` documents).
+//! Everything here is IO glue; mapping, queries and paging live in the pure crates.
 //!
-//! Token rules: a downstream `INVALID_SESSION_ID` triggers one refresh (single-flight, in
-//! [`Vault::token_after_invalid_session`]) and one retry per unified call; a second refusal is
-//! `ConnectorCredentialsError`. The token only ever goes to the connection's validated
-//! `instance_url`; `nextRecordsUrl` is followed only when it is a path under `/services/data/`.
+//! Token rules: an answer the connector maps to `Failure::RefreshAndRetry` triggers one refresh
+//! (single-flight, in [`Vault::token_after_invalid_session`]) and one retry per unified call; a
+//! second refusal is the connector's credentials error. The token only ever goes to the
+//! connection's validated API origin, and every planned path is a path on it.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use patchbay_connectors::salesforce::{
-    self, ApiUsage, CallKind, Failure, ListPlan, Method, SalesforceRequest, map_error,
-    parse_limit_info, plan_create, plan_delete, plan_get, plan_list, plan_update, read_pipeline,
-    read_record, session_still_invalid,
+use patchbay_connectors::connector::{
+    ApiUsage, CallKind, Connector, Failure, Method, Request, Run, Step,
 };
+use patchbay_connectors::registry;
 use patchbay_core::{ApplicationId, ConnectionId, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_unified::{
     CommonParams, CursorCodec, Envelope, ListParams, Page, Resource, Response, UnifiedError,
@@ -31,8 +31,6 @@ use super::telemetry::{self, CallOutcome};
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
 
-/// The REST API version Patchbay speaks (Spring '26).
-pub const API_VERSION: &str = "v66.0";
 /// Largest downstream body read into memory; a page of 200 records with every field is far
 /// below this, so more means something is wrong downstream.
 const MAX_DOWNSTREAM_BODY: usize = 32 * 1024 * 1024;
@@ -68,15 +66,17 @@ pub struct CrmRequest<'a> {
 #[derive(Debug)]
 pub struct CrmReply {
     pub result: Result<Response>,
-    /// From the last `Sforce-Limit-Info` seen, for `x-downstream-ratelimit-*`.
+    /// From the last rate-limit headers seen, for `x-downstream-ratelimit-*`.
     pub usage: Option<ApiUsage>,
-    /// Time spent in Salesforce REST calls (sending, waiting, reading the answer), summed over
-    /// every call; `None` when Salesforce was not called. Token refreshes are not included:
+    /// Time spent in provider calls (sending, waiting, reading the answer), summed over
+    /// every call; `None` when the provider was not called. Token refreshes are not included:
     /// they are Patchbay's own work around the call.
     pub downstream: Option<Duration>,
-    /// Parts of a write's body Salesforce cannot hold, left out (`websites[0]`…); the edge
+    /// Parts of a write's body the provider cannot hold, left out (`websites[0]`…); the edge
     /// names them in `x-patchbay-ignored-fields`.
     pub ignored: Vec<String>,
+    /// The service id of the connector that planned the call.
+    pub service: &'static str,
 }
 
 /// What the calls of one unified request observed downstream.
@@ -92,8 +92,10 @@ impl Vault {
     #[tracing::instrument(skip_all, fields(app = %request.app, consumer = %request.consumer, resource = ?request.resource))]
     pub async fn crm(&self, request: CrmRequest<'_>) -> CrmReply {
         let mut observed = Observed::default();
-        let result = self.crm_inner(&request, &mut observed).await;
+        let connector = self.crm_connector(&request).await;
+        let result = self.crm_inner(&request, connector, &mut observed).await;
         CrmReply {
+            service: connector.service_id(),
             result,
             usage: observed.usage,
             downstream: observed.time,
@@ -104,53 +106,52 @@ impl Vault {
     async fn crm_inner(
         &self,
         request: &CrmRequest<'_>,
+        connector: &'static dyn Connector,
         observed: &mut Observed,
     ) -> Result<Response> {
         // Parse and plan before touching the connection: bad input never costs an API call.
         let resource = request.resource;
         let envelope = Envelope {
-            service: salesforce::SERVICE_ID,
+            service: connector.service_id(),
             resource,
         };
         let mappings = if resource == Resource::Pipelines {
             Vec::new()
         } else {
-            self.crm_mappings(request.app, request.consumer, resource)
-                .await?
+            self.crm_mappings(
+                request.app,
+                request.consumer,
+                connector.service_id(),
+                resource,
+            )
+            .await?
         };
         match &request.operation {
             CrmOperation::List => {
                 let codec = self.cursor_codec()?;
                 let params = ListParams::parse(resource, request.query)?;
-                let first_plan = plan_list(&params, &codec, &[])?;
-                let mut session = self.session(request, observed).await?;
+                let first_plan = connector.plan_list(&params, &codec, &[])?;
+                let mut session = self.session(request, connector, observed).await?;
                 let plan = if resource == Resource::Pipelines {
                     first_plan
                 } else {
-                    let object = first_plan.select.object.as_str().to_owned();
-                    let mut custom = session.custom_fields(&object).await?;
-                    // Mapped fields are selected too, custom or standard.
+                    let mut extra = session.custom_fields(resource).await?;
+                    // Mapped fields are read too, custom or standard.
                     for (_, field) in &mappings {
-                        if !custom.contains(field) {
-                            custom.push(field.clone());
+                        if !extra.contains(field) {
+                            extra.push(field.clone());
                         }
                     }
-                    if custom.is_empty() {
+                    if extra.is_empty() {
                         first_plan
                     } else {
-                        plan_list(&params, &codec, &custom)?
+                        connector.plan_list(&params, &codec, &extra)?
                     }
                 };
-                let (records, raw) = session.collect(&plan).await?;
-                let page = plan.finish(&params, &codec, &records)?;
-                let mut unified = page.data;
+                let outcome = session.run(plan).await?;
+                let mut unified = outcome.data;
                 if !mappings.is_empty() {
-                    for record in &mut unified {
-                        let id = record.get("id").and_then(Value::as_str);
-                        let source = records
-                            .iter()
-                            .find(|r| r.get("Id").and_then(Value::as_str) == id)
-                            .unwrap_or(&Value::Null);
+                    for (record, source) in unified.iter_mut().zip(&outcome.sources) {
                         record["custom_mappings"] = mapped_values(&mappings, source);
                     }
                 }
@@ -165,64 +166,60 @@ impl Vault {
                         base_url: &base_url,
                         query: request.query,
                         current: params.cursor.as_deref(),
-                        next: page.next_cursor.as_deref(),
+                        next: outcome.next_cursor.as_deref(),
                     },
-                    params.common.raw.then_some(raw),
+                    params.common.raw.then_some(outcome.raw),
                 ))
             }
             CrmOperation::Get(id) => {
                 let common = CommonParams::parse(request.query)?;
-                let call = plan_get(resource, id, &common)?;
-                let mut session = self.session(request, observed).await?;
-                let raw = session.send(&call, CallKind::OneRecord).await?;
-                let mut record = if resource == Resource::Pipelines {
-                    read_pipeline(records_of(&raw))
-                } else {
-                    read_record(resource, &raw)?
-                };
+                let run = connector.plan_get(resource, id, &common)?;
+                let mut session = self.session(request, connector, observed).await?;
+                let outcome = session.run_kind(run, CallKind::OneRecord).await?;
+                let mut record = outcome.data;
                 if !mappings.is_empty() {
-                    record["custom_mappings"] = mapped_values(&mappings, &raw);
+                    record["custom_mappings"] = mapped_values(&mappings, &outcome.source);
                 }
                 let data = match &common.fields {
                     Some(fields) => fields.apply(&record),
                     None => record,
                 };
-                Ok(envelope.one(data, common.raw.then_some(raw)))
+                Ok(envelope.one(data, common.raw.then_some(outcome.raw)))
             }
             CrmOperation::Create(body) => {
                 let common = CommonParams::parse(request.query)?;
                 let mut body = body.clone();
-                let unmapped = route_mapped_writes(&mut body, &mappings)?;
-                let call = plan_create(resource, body)?;
+                let unmapped = route_mapped_writes(connector.service_id(), &mut body, &mappings)?;
+                let call = connector.plan_create(resource, body)?;
                 observed.ignored.clone_from(&call.ignored);
                 observed.ignored.extend(unmapped);
-                let mut session = self.session(request, observed).await?;
+                let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::Create).await?;
-                let id = salesforce::created_id(&raw)?;
+                let id = connector.created_id(resource, &raw)?;
                 Ok(envelope.added(&id, common.raw.then_some(raw)))
             }
             CrmOperation::Update(id, body) => {
                 let common = CommonParams::parse(request.query)?;
                 let mut body = body.clone();
-                let unmapped = route_mapped_writes(&mut body, &mappings)?;
-                let call = plan_update(resource, id, body)?;
+                let unmapped = route_mapped_writes(connector.service_id(), &mut body, &mappings)?;
+                let call = connector.plan_update(resource, id, body)?;
                 observed.ignored.clone_from(&call.ignored);
                 observed.ignored.extend(unmapped);
-                let mut session = self.session(request, observed).await?;
+                let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
                 Ok(envelope.updated(id, common.raw.then_some(raw)))
             }
             CrmOperation::Delete(id) => {
                 let common = CommonParams::parse(request.query)?;
-                let call = plan_delete(resource, id)?;
-                let mut session = self.session(request, observed).await?;
+                let call = connector.plan_delete(resource, id)?;
+                let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
                 Ok(envelope.deleted(id, common.raw.then_some(raw)))
             }
         }
     }
 
-    /// The custom fields of a resource's Salesforce object, from the cached describe
+    /// The custom fields of a resource's provider object, from the cached describe
     /// (`GET …/{resource}/custom-fields`).
     #[tracing::instrument(skip_all, fields(app = %app, consumer = %consumer))]
     pub async fn resource_custom_fields(
@@ -234,7 +231,6 @@ impl Vault {
         if resource == Resource::Pipelines {
             return Ok(Vec::new());
         }
-        let object = salesforce::records::default_map(resource).object;
         let query: Vec<(String, String)> = Vec::new();
         let request = CrmRequest {
             app,
@@ -244,14 +240,34 @@ impl Vault {
             operation: CrmOperation::List,
             query: &query,
         };
+        let connector = self.crm_connector(&request).await;
         let mut observed = Observed::default();
-        let mut session = self.session(&request, &mut observed).await?;
-        session.custom_fields(object).await
+        let mut session = self.session(&request, connector, &mut observed).await?;
+        session.custom_fields(resource).await
+    }
+
+    /// The connector that plans this request: the named service's, else the one of the
+    /// consumer's connection (from the token cache or the store; no provider call). When
+    /// neither says, the first registered one plans, and the session's connection lookup
+    /// answers the same error it always would.
+    async fn crm_connector(&self, request: &CrmRequest<'_>) -> &'static dyn Connector {
+        let service = match request.service {
+            Some(service) => Some(service.as_str().to_owned()),
+            None => self
+                .connection_service(request.app, request.consumer, &UnifiedApi::crm())
+                .await
+                .map(|s| s.as_str().to_owned()),
+        };
+        service
+            .as_deref()
+            .and_then(registry::connector)
+            .unwrap_or_else(registry::default_connector)
     }
 
     async fn session<'s>(
         &'s self,
         request: &CrmRequest<'_>,
+        connector: &'static dyn Connector,
         observed: &'s mut Observed,
     ) -> Result<Session<'s>> {
         let token = self
@@ -262,25 +278,36 @@ impl Vault {
                 request.service,
             )
             .await?;
+        if token.connector.service_id() != connector.service_id() {
+            // The consumer's connections changed between planning and now.
+            return Err(Error::Unified(UnifiedError::ConnectorExecution {
+                status: 409,
+                message: "the consumer's connection changed while the request was planned; retry"
+                    .to_owned(),
+                downstream_errors: Vec::new(),
+            }));
+        }
         Ok(Session {
             vault: self,
+            connector,
             token,
             refreshed: false,
             observed,
         })
     }
 
-    /// One planned Salesforce call outside a unified request (the CRM poller), with the same
-    /// token rules: one refresh and one retry on `INVALID_SESSION_ID`. Returns the answer and
-    /// the API usage the responses reported.
-    pub(crate) async fn salesforce_call(
+    /// One planned provider call outside a unified request (the CRM poller), with the same
+    /// token rules: one refresh and one retry when the provider says the token is invalid.
+    /// Returns the answer and the API usage the responses reported.
+    pub(crate) async fn provider_call(
         &self,
         token: ConnectionToken,
-        call: &SalesforceRequest,
+        call: &Request,
     ) -> (Result<Value>, Option<ApiUsage>) {
         let mut observed = Observed::default();
         let mut session = Session {
             vault: self,
+            connector: token.connector,
             token,
             refreshed: false,
             observed: &mut observed,
@@ -296,26 +323,22 @@ impl Vault {
         CursorCodec::new(secret.as_bytes()).map_err(Error::internal)
     }
 
-    /// Queues a CRM call for `GET /vault/logs` (unified API `crm`, service `salesforce`); the
-    /// write happens off the request path, in batches.
-    pub async fn log_crm_request(&self, r: RequestRecord) {
-        let log = self.request_log(r, salesforce::SERVICE_ID, "Salesforce");
+    /// Queues a CRM call for `GET /vault/logs` (unified API `crm`, the connection's service);
+    /// the write happens off the request path, in batches.
+    pub async fn log_crm_request(&self, r: RequestRecord, service: Option<&str>) {
+        let connector = service
+            .and_then(registry::connector)
+            .unwrap_or_else(registry::default_connector);
+        let log = self.request_log(r, connector.service_id(), connector.display().name);
         self.log_request(log).await;
     }
 }
 
-/// The records array of a query response (empty when absent).
-fn records_of(response: &Value) -> &[Value] {
-    response
-        .get("records")
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
-/// One unified call's conversation with Salesforce: the token, whether the one refresh has been
-/// spent, the latest API usage and the time spent waiting on Salesforce.
+/// One unified call's conversation with the provider: the connector, the token, whether the
+/// one refresh has been spent, the latest API usage and the time spent waiting downstream.
 struct Session<'s> {
     vault: &'s Vault,
+    connector: &'static dyn Connector,
     token: ConnectionToken,
     refreshed: bool,
     observed: &'s mut Observed,
@@ -323,71 +346,45 @@ struct Session<'s> {
 
 impl Session<'_> {
     /// Sends a planned call; 2xx gives the JSON body (`Null` for 204).
-    async fn send(&mut self, call: &SalesforceRequest, kind: CallKind) -> Result<Value> {
-        let path = format!("/services/data/{API_VERSION}/{}", call.path);
-        self.execute(call.method, &path, &call.query, call.body.as_ref(), kind)
-            .await
+    async fn send(&mut self, call: &Request, kind: CallKind) -> Result<Value> {
+        self.execute(call, kind).await
     }
 
-    /// Runs the list plan: the query, then `nextRecordsUrl` while the plan wants more rows.
-    /// Returns the records and the raw answer (the first page, with every followed batch's
-    /// records appended).
-    async fn collect(&mut self, plan: &ListPlan) -> Result<(Vec<Value>, Value)> {
-        let mut response = self.send(&plan.request, CallKind::List).await?;
-        let mut records = records_of(&response).to_vec();
-        let mut next = next_records_url(&response)?;
-        while let Some(path) = next.take() {
-            if !plan.wants_more(records.len()) {
-                break;
+    /// Drives a list step machine to its end.
+    async fn run<T>(&mut self, run: Box<dyn Run<T> + '_>) -> Result<T> {
+        self.run_kind(run, CallKind::List).await
+    }
+
+    /// Drives a step machine: its first request, then whatever each answer asks for next.
+    async fn run_kind<T>(&mut self, mut run: Box<dyn Run<T> + '_>, kind: CallKind) -> Result<T> {
+        let mut next = run.start();
+        loop {
+            let answer = self.execute(&next, kind).await?;
+            match run.feed(answer)? {
+                Step::Send(request) => next = request,
+                Step::Done => return Ok(run.finish()?),
             }
-            let batch = self
-                .execute(Method::Get, &path, &[], None, CallKind::List)
-                .await?;
-            records.extend_from_slice(records_of(&batch));
-            next = next_records_url(&batch)?;
         }
-        if let Some(obj) = response.as_object_mut() {
-            obj.insert("records".to_owned(), Value::Array(records.clone()));
-        }
-        Ok((records, response))
     }
 
-    /// The custom fields (`*__c`) of `object`, from a cached describe.
-    async fn custom_fields(&mut self, object: &str) -> Result<Vec<String>> {
-        let key = (self.token.row.id.clone(), object.to_owned());
+    /// The custom fields of the resource's object, from a cached describe.
+    async fn custom_fields(&mut self, resource: Resource) -> Result<Vec<String>> {
+        let Some(call) = self.connector.plan_custom_fields(resource) else {
+            return Ok(Vec::new());
+        };
+        let key = (self.token.row.id.clone(), call.path.clone());
         if let Some(fields) = describe_cache_get(&key) {
             return Ok(fields);
         }
-        let path = format!("/services/data/{API_VERSION}/sobjects/{object}/describe");
-        let describe = self
-            .execute(Method::Get, &path, &[], None, CallKind::List)
-            .await?;
-        let fields: Vec<String> = describe
-            .get("fields")
-            .and_then(Value::as_array)
-            .map(|fields| {
-                fields
-                    .iter()
-                    .filter_map(|f| f.get("name").and_then(Value::as_str))
-                    .filter(|name| salesforce::ids::is_custom_field(name))
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let describe = self.execute(&call, CallKind::List).await?;
+        let fields = self.connector.read_custom_fields(resource, &describe);
         describe_cache_put(key, fields.clone());
         Ok(fields)
     }
 
-    async fn execute(
-        &mut self,
-        method: Method,
-        path: &str,
-        query: &[(String, String)],
-        body: Option<&Value>,
-        kind: CallKind,
-    ) -> Result<Value> {
+    async fn execute(&mut self, call: &Request, kind: CallKind) -> Result<Value> {
         loop {
-            let (status, bytes) = self.once(method, path, query, body).await?;
+            let (status, bytes) = self.once(call).await?;
             if (200..300).contains(&status) {
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     return Ok(Value::Null);
@@ -395,36 +392,33 @@ impl Session<'_> {
                 return serde_json::from_slice(&bytes).map_err(|_| {
                     Error::Unified(UnifiedError::ConnectorExecution {
                         status: 502,
-                        message: "Salesforce answered with a body that is not JSON".to_owned(),
+                        message: format!(
+                            "{} answered with a body that is not JSON",
+                            self.connector.display().name
+                        ),
                         downstream_errors: Vec::new(),
                     })
                 });
             }
-            match map_error(status, &bytes, kind) {
+            match self.connector.map_error(status, &bytes, kind) {
                 Failure::RefreshAndRetry if !self.refreshed => {
                     self.refreshed = true;
                     self.token = self.vault.token_after_invalid_session(&self.token).await?;
                 }
-                Failure::RefreshAndRetry => return Err(session_still_invalid().into()),
+                Failure::RefreshAndRetry => {
+                    return Err(self.connector.credentials_still_invalid().into());
+                }
                 Failure::Error(e) => return Err(e.into()),
             }
         }
     }
 
-    /// One HTTP call to Salesforce, timed from the send to the last byte of the answer
+    /// One HTTP call to the provider, timed from the send to the last byte of the answer
     /// (failed calls too: the wait was spent all the same).
-    async fn once(
-        &mut self,
-        method: Method,
-        path: &str,
-        query: &[(String, String)],
-        body: Option<&Value>,
-    ) -> Result<(u16, Vec<u8>)> {
+    async fn once(&mut self, call: &Request) -> Result<(u16, Vec<u8>)> {
         let started = Instant::now();
         let mut transport = CallOutcome::Error;
-        let result = self
-            .once_untimed(method, path, query, body, &mut transport)
-            .await;
+        let result = self.once_untimed(call, &mut transport).await;
         let spent = started.elapsed();
         self.observed.time = Some(self.observed.time.unwrap_or_default() + spent);
         let outcome = match &result {
@@ -449,42 +443,50 @@ impl Session<'_> {
 
     async fn once_untimed(
         &mut self,
-        method: Method,
-        path: &str,
-        query: &[(String, String)],
-        body: Option<&Value>,
+        call: &Request,
         transport: &mut CallOutcome,
     ) -> Result<(u16, Vec<u8>)> {
-        let url = format!("{}{path}", self.token.instance_url);
-        let method = match method {
+        let name = self.connector.display().name;
+        if !is_plain_path(&call.path) {
+            return Err(Error::Unified(UnifiedError::ConnectorExecution {
+                status: 502,
+                message: format!("{name}'s connector planned a path Patchbay does not send"),
+                downstream_errors: Vec::new(),
+            }));
+        }
+        let url = format!("{}{}", self.token.instance_url, call.path);
+        let method = match call.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Patch => reqwest::Method::PATCH,
+            Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
         let mut builder = self
             .vault
             .http()
             .request(method, url)
-            .bearer_auth(self.token.access_token.expose())
+            .bearer_auth(self.token.access_token.expose_secret())
             .header(reqwest::header::ACCEPT, "application/json");
-        if !query.is_empty() {
-            builder = builder.query(query);
+        if !call.query.is_empty() {
+            builder = builder.query(&call.query);
         }
-        if let Some(body) = body {
+        if let Some(body) = &call.body {
             builder = builder.json(body);
         }
         let mut failed = |e: reqwest::Error| {
             *transport = CallOutcome::of_reqwest(&e);
-            unreachable(e)
+            unreachable(name, e)
         };
         let mut response = builder.send().await.map_err(&mut failed)?;
-        if let Some(usage) = response
-            .headers()
-            .get("sforce-limit-info")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_limit_info)
-        {
+        let headers = response.headers();
+        let lookup = |header: &str| {
+            headers
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        if let Some(usage) = self.connector.rate_limit(&lookup) {
             self.observed.usage = Some(usage);
         }
         let status = response.status().as_u16();
@@ -493,7 +495,7 @@ impl Session<'_> {
             if bytes.len() + chunk.len() > MAX_DOWNSTREAM_BODY {
                 return Err(Error::Unified(UnifiedError::ConnectorExecution {
                     status: 502,
-                    message: "Salesforce's answer is larger than Patchbay accepts".to_owned(),
+                    message: format!("{name}'s answer is larger than Patchbay accepts"),
                     downstream_errors: Vec::new(),
                 }));
             }
@@ -503,46 +505,27 @@ impl Session<'_> {
     }
 }
 
+/// A planned path must be a plain absolute path (no scheme, host, `..` or `//`), so the token
+/// can only go to the connection's own API origin whatever a connector or an answer says.
+fn is_plain_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains("..")
+        && !path.contains("//")
+        && !path.contains(['?', '#', '@', '\\'])
+        && !path.bytes().any(|b| b.is_ascii_control() || b == b' ')
+}
+
 /// Network failures say what failed, never the URL (it could carry a query).
-fn unreachable(e: reqwest::Error) -> Error {
+fn unreachable(name: &str, e: reqwest::Error) -> Error {
     let what = if e.is_timeout() {
-        "Salesforce did not answer in time"
+        format!("{name} did not answer in time")
     } else if e.is_connect() {
-        "Salesforce could not be reached"
+        format!("{name} could not be reached")
     } else {
-        "the connection to Salesforce failed"
+        format!("the connection to {name} failed")
     };
-    Error::Downstream(what.to_owned())
-}
-
-/// `nextRecordsUrl`, accepted only as a plain path under `/services/data/` so the token can
-/// never be sent anywhere but the connection's own instance.
-fn next_records_url(response: &Value) -> Result<Option<String>> {
-    if response.get("done").and_then(Value::as_bool) != Some(false) {
-        return Ok(None);
-    }
-    let Some(next) = response.get("nextRecordsUrl").and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    if is_safe_next_path(next) {
-        Ok(Some(next.to_owned()))
-    } else {
-        Err(Error::Unified(UnifiedError::ConnectorExecution {
-            status: 502,
-            message: "Salesforce returned a nextRecordsUrl outside its REST API".to_owned(),
-            downstream_errors: Vec::new(),
-        }))
-    }
-}
-
-fn is_safe_next_path(next: &str) -> bool {
-    next.starts_with("/services/data/")
-        && next.len() <= 512
-        && !next.contains("..")
-        && !next.contains("//")
-        && next
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+    Error::Downstream(what)
 }
 
 type DescribeKey = (ConnectionId, String);
@@ -578,36 +561,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn next_records_urls_stay_on_the_rest_api() {
-        assert!(is_safe_next_path(
-            "/services/data/v66.0/query/01gRO0000016PIAYA2-2000"
-        ));
+    fn planned_paths_stay_on_the_api_origin() {
+        assert!(is_plain_path("/crm/v3/objects/contacts"));
+        assert!(is_plain_path("/services/data/v66.0/query/01g-2000"));
         for bad in [
-            "https://evil.example/services/data/v66.0/query/x",
-            "//evil.example/services/data/",
-            "/services/data/../../oauth2/token",
-            "/services/data/v66.0/query/x?y=1",
-            "/services/data/v66.0/query/x@evil",
-            "/services/data/v66.0/query/x%2f..",
-            "/services/apexrest/x",
-            "/services/data/v66.0/query/\r\nHost: evil",
+            "https://evil.example/x",
+            "//evil.example/x",
+            "/a/../b",
+            "/a//b",
+            "/a?b=1",
+            "/a@evil",
+            "/a\r\nHost: evil",
+            "a/b",
+            "",
         ] {
-            assert!(!is_safe_next_path(bad), "{bad}");
+            assert!(!is_plain_path(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn only_unfinished_answers_have_a_next_page() {
-        let done =
-            serde_json::json!({"done": true, "nextRecordsUrl": "/services/data/v66.0/query/a-1"});
-        assert_eq!(next_records_url(&done).ok().flatten(), None);
-        let more =
-            serde_json::json!({"done": false, "nextRecordsUrl": "/services/data/v66.0/query/a-1"});
-        assert_eq!(
-            next_records_url(&more).ok().flatten().as_deref(),
-            Some("/services/data/v66.0/query/a-1")
-        );
-        let evil = serde_json::json!({"done": false, "nextRecordsUrl": "https://evil.example/x"});
-        assert!(next_records_url(&evil).is_err());
     }
 }

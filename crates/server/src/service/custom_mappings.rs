@@ -1,7 +1,7 @@
 //! Custom mappings: a unified `custom_mappings.<key>` of a CRM resource read from, and written
-//! to, a Salesforce field. Set per application, and optionally overridden per consumer (the
+//! to, a provider field. Set per application, and optionally overridden per consumer (the
 //! consumer's row wins). The target field id is Apideck's `{unified_api}+{resource}+{key}`;
-//! the value is the Salesforce field's API name (`Level__c`), also accepted as the JSONPath
+//! the value is the provider field's API name (`Level__c`), also accepted as the JSONPath
 //! `$.Level__c` that Apideck's finders use.
 
 use std::collections::HashMap;
@@ -94,7 +94,7 @@ fn check_key(key: &str) -> Result<()> {
     }
 }
 
-/// The Salesforce field a mapping value names: `Level__c` or `$.Level__c`.
+/// The provider field a mapping value names: `Level__c` or `$.Level__c`.
 pub fn mapping_field(value: &str) -> Result<String> {
     let v = value.trim();
     let v = v.strip_prefix("$.").unwrap_or(v);
@@ -102,7 +102,7 @@ pub fn mapping_field(value: &str) -> Result<String> {
         Ok(v.to_owned())
     } else {
         Err(Error::validation(
-            "value must be a Salesforce field API name, like Level__c (or $.Level__c)",
+            "value must be a provider field API name, like Level__c (or $.Level__c)",
         ))
     }
 }
@@ -250,16 +250,17 @@ impl Vault {
         })
     }
 
-    /// `(key, Salesforce field)` in effect for a CRM resource of a consumer.
+    /// `(key, provider field)` in effect for a CRM resource of a consumer's `service`.
     pub(crate) async fn crm_mappings(
         &self,
         app: &ApplicationId,
         consumer: &ConsumerId,
+        service: &str,
         resource: Resource,
     ) -> Result<Vec<(String, String)>> {
         let key = (
             app.as_str().to_owned(),
-            consumer.as_str().to_owned(),
+            format!("{}+{service}", consumer.as_str()),
             resource.as_str(),
         );
         if let Ok(c) = cache().lock()
@@ -269,7 +270,7 @@ impl Vault {
             return Ok(found.clone());
         }
         let found: Vec<(String, String)> = self
-            .list_custom_mappings(app, Some(consumer), "crm", "salesforce", Some(resource))
+            .list_custom_mappings(app, Some(consumer), "crm", service, Some(resource))
             .await?
             .into_iter()
             .map(|m| (m.key, m.value))
@@ -297,9 +298,10 @@ pub(crate) fn mapped_values(mappings: &[(String, String)], raw: &Value) -> Value
     Value::Object(out)
 }
 
-/// Moves a write body's `custom_mappings` into a Salesforce `pass_through` item, so that the
+/// Moves a write body's `custom_mappings` into a `pass_through` item for `service`, so that the
 /// connector writes each mapped field. Keys with no mapping are returned as ignored.
 pub(crate) fn route_mapped_writes(
+    service: &str,
     body: &mut Value,
     mappings: &[(String, String)],
 ) -> Result<Vec<String>> {
@@ -330,7 +332,7 @@ pub(crate) fn route_mapped_writes(
         }
     }
     if !extend.is_empty() {
-        let item = serde_json::json!({ "service_id": "salesforce", "extend_object": extend });
+        let item = serde_json::json!({ "service_id": service, "extend_object": extend });
         match obj.get_mut("pass_through") {
             Some(Value::Array(items)) => items.insert(0, item),
             _ => {
@@ -376,8 +378,10 @@ mod tests {
     fn writes_go_through_pass_through_and_unknown_keys_are_reported() {
         let mut body = json!({"first_name": "A", "custom_mappings": {"level": "Gold", "nope": 1}});
         let ignored =
-            route_mapped_writes(&mut body, &[("level".into(), "Level__c".into())]).expect("ok");
+            route_mapped_writes("crm-x", &mut body, &[("level".into(), "Level__c".into())])
+                .expect("ok");
         assert_eq!(ignored, vec!["custom_mappings.nope".to_owned()]);
+        assert_eq!(body["pass_through"][0]["service_id"], "crm-x");
         assert!(body.get("custom_mappings").is_none());
         assert_eq!(body["pass_through"][0]["extend_object"]["Level__c"], "Gold");
         assert_eq!(

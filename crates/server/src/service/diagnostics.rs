@@ -1,6 +1,6 @@
 //! "Test Vault" for an integration (`patchbay doctor`, `POST /admin/v1/integrations/…/diagnostics`):
 //! runs each check of issue 4 against the integration's login host and, for every failure,
-//! names the Salesforce setting to change. Texts come from `patchbay_oauth`'s findings table;
+//! names the provider setting to change. Texts come from `patchbay_oauth`'s findings table;
 //! this module only decides which probe answers which check.
 //!
 //! Probes, in order, each skipped when an earlier one makes it meaningless:
@@ -17,10 +17,12 @@
 //!
 //! The diagnostic refresh deliberately bypasses the token-lifecycle coordinator's backoff and
 //! per-integration breaker (it still takes the same lease row, so it never races a scheduled
-//! refresh): someone who has just fixed a Salesforce setting must be able to re-test at once.
+//! refresh): someone who has just fixed a provider setting must be able to re-test at once.
 //!
 //! Invariant: the report holds no secret; it names client ids, URLs and settings only.
 
+use patchbay_connectors::connector::Diagnostics;
+use patchbay_connectors::registry;
 use patchbay_core::{ApplicationId, ServiceId, UnifiedApi};
 use patchbay_oauth::{
     AccessToken, Check, ClientConfig, Diagnosis, DiagnosisContext, ErrorClass, Finding,
@@ -32,7 +34,7 @@ use serde::Serialize;
 use super::Vault;
 use super::connect::REFRESH_MARGIN_MS;
 use super::integrations::{check_supported, integration_row_id};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How long the diagnostic refresh may hold a connection's lease.
 const LEASE_TTL_MS: i64 = 30_000;
@@ -94,6 +96,10 @@ fn title(id: &'static str) -> &'static str {
 /// Builds the report check by check, in [`TITLES`] order.
 struct Builder {
     checks: Vec<DiagnosticCheck>,
+    /// The provider's display name, for the texts.
+    provider: &'static str,
+    /// The connector's diagnostics profile (fix-text places).
+    profile: &'static Diagnostics,
 }
 
 impl Builder {
@@ -181,7 +187,13 @@ impl Vault {
         let login_url = row.login_url.clone();
         let ctx = self.diag_ctx(&login_url);
         let connection = self.diagnostic_connection(&row).await?;
-        let mut b = Builder { checks: Vec::new() };
+        let connector = registry::connector(service.as_str())
+            .ok_or_else(|| Error::validation(format!("no connector serves {service}")))?;
+        let mut b = Builder {
+            checks: Vec::new(),
+            provider: connector.display().name,
+            profile: connector.diagnostics(),
+        };
         self.run_checks(&mut b, &row, &ctx, connection.as_ref())
             .await?;
         let checks = b.finish();
@@ -244,7 +256,10 @@ impl Vault {
             self.explain_unrecognised_key(b, row, ctx, connection.is_some());
             b.skip_rest(
                 AFTER_CLIENT,
-                "Salesforce does not recognise the consumer key; fix that first.",
+                &format!(
+                    "{} does not recognise the consumer key; fix that first.",
+                    b.provider
+                ),
             );
             return Ok(());
         }
@@ -304,7 +319,8 @@ impl Vault {
             ctx,
         );
         let fix = format!(
-            "Copy the Consumer Key and Secret (your External Client App > Settings > OAuth Settings > Consumer Key and Secret), then run `patchbay integrations set --app {} {} --client-id … --client-secret-stdin`.",
+            "Copy the Consumer Key and Secret ({}), then run `patchbay integrations set --app {} {} --client-id … --client-secret-stdin`.",
+            b.profile.credentials_place,
             row.application_id,
             integration_row_id(&row.unified_api, &row.service_id)
         );
@@ -326,7 +342,10 @@ impl Vault {
             Some(d) if d.passed => b.set(
                 "staged_credentials",
                 CheckStatus::Passed,
-                format!("Salesforce recognises the staged consumer key {staged_id}."),
+                format!(
+                    "{} recognises the staged consumer key {staged_id}.",
+                    b.provider
+                ),
                 None,
             ),
             Some(d) => b.diagnosis("staged_credentials", d),
@@ -352,13 +371,14 @@ impl Vault {
             return;
         };
         let name = integration_row_id(&row.unified_api, &row.service_id);
+        let provider = b.provider;
         let staged_ok = b
             .checks
             .iter()
             .any(|c| c.id == "staged_credentials" && c.status == CheckStatus::Passed);
         let fix = if staged_ok {
             Some(format!(
-                "Salesforce accepts the staged credentials but no longer the main ones (they were promoted or replaced in Salesforce). Promote the staged set in Patchbay: `patchbay integrations promote --app {} {name}`. Existing connections keep working.",
+                "{provider} accepts the staged credentials but no longer the main ones (they were promoted or replaced in {provider}). Promote the staged set in Patchbay: `patchbay integrations promote --app {} {name}`. Existing connections keep working.",
                 row.application_id
             ))
         } else if worked_before {
@@ -374,7 +394,7 @@ impl Vault {
         b.set("client_id", CheckStatus::Failed, check.detail, fix);
     }
 
-    /// Introspects a random token with client authentication: Salesforce answers `active:false`
+    /// Introspects a random token with client authentication: the provider answers `active:false`
     /// when the key and secret are right and `invalid_client` when the secret is wrong.
     async fn check_secret(&self, b: &mut Builder, row: &IntegrationRow, ctx: &DiagnosisContext) {
         let cfg = match self.client_config(row, &row.login_url, true) {
@@ -384,9 +404,10 @@ impl Vault {
                 return;
             }
         };
-        let bogus = match patchbay_oauth::random_token() {
-            Ok(t) => AccessToken::new(format!("patchbay-diagnostics-{t}")),
+        let bogus = match patchbay_crypto::random_token(32) {
+            Ok(t) => AccessToken::new(format!("patchbay-diagnostics-{}", t.expose_secret())),
             Err(e) => {
+                let e = patchbay_oauth::OAuthError::from(e);
                 b.diagnosis("client_secret", &patchbay_oauth::diagnose_error(&e, ctx));
                 return;
             }
@@ -395,7 +416,7 @@ impl Vault {
             Ok(_) => b.set(
                 "client_secret",
                 CheckStatus::Passed,
-                "Salesforce accepts the consumer key and secret (client authentication at the introspection endpoint).".to_owned(),
+                format!("{} accepts the consumer key and secret (client authentication at the introspection endpoint).", b.provider),
                 None,
             ),
             Err(e) => {
@@ -485,7 +506,10 @@ impl Vault {
                     b.diagnosis(id, &d);
                     b.skip_rest(
                         &["callback_url", "pkce"],
-                        "Salesforce refused the authorize request before checking this.",
+                        &format!(
+                            "{} refused the authorize request before checking this.",
+                            b.provider
+                        ),
                     );
                 }
                 None => {
@@ -503,12 +527,12 @@ impl Vault {
             }
             return;
         }
-        // A login page (or a redirect to one): everything Salesforce checks before the login
+        // A login page (or a redirect to one): everything the provider checks before the login
         // passed.
         b.set(
             "callback_url",
             CheckStatus::Passed,
-            format!("Salesforce accepts {callback} as the Callback URL."),
+            format!("{} accepts {callback} as the Callback URL.", b.provider),
             None,
         );
         self.pkce_passed(b, row);
@@ -517,7 +541,8 @@ impl Vault {
                 "scopes",
                 CheckStatus::Passed,
                 format!(
-                    "Salesforce accepts the requested scopes ({}) at authorization; granted scopes are compared once a customer has connected.",
+                    "{} accepts the requested scopes ({}) at authorization; granted scopes are compared once a customer has connected.",
+                    b.provider,
                     row.scopes
                 ),
                 None,
@@ -527,14 +552,19 @@ impl Vault {
 
     fn pkce_passed(&self, b: &mut Builder, row: &IntegrationRow) {
         let detail = if row.pkce {
-            "Salesforce accepted an authorize request with a PKCE S256 code challenge."
+            "accepted an authorize request with a PKCE S256 code challenge."
         } else {
-            "Salesforce accepted an authorize request without PKCE (PKCE is off for this integration in Patchbay; turning it on is safer)."
+            "accepted an authorize request without PKCE (PKCE is off for this integration in Patchbay; turning it on is safer)."
         };
-        b.set("pkce", CheckStatus::Passed, detail.to_owned(), None);
+        b.set(
+            "pkce",
+            CheckStatus::Passed,
+            format!("{} {detail}", b.provider),
+            None,
+        );
     }
 
-    /// Salesforce redirected back to the callback: an error there names the check.
+    /// The provider redirected back to the callback: an error there names the check.
     fn authorize_redirect(
         &self,
         b: &mut Builder,
@@ -550,7 +580,8 @@ impl Vault {
             "callback_url",
             CheckStatus::Passed,
             format!(
-                "Salesforce accepts {} as the Callback URL.",
+                "{} accepts {} as the Callback URL.",
+                b.provider,
                 self.callback_url()
             ),
             None,
@@ -576,7 +607,10 @@ impl Vault {
                 b.set(
                     "scopes",
                     CheckStatus::Skipped,
-                    "Salesforce stopped at PKCE before checking the requested scopes; fix PKCE first.".to_owned(),
+                    format!(
+                        "{} stopped at PKCE before checking the requested scopes; fix PKCE first.",
+                        b.provider
+                    ),
                     None,
                 );
             }
@@ -585,8 +619,10 @@ impl Vault {
                 b.set(
                     "pkce",
                     CheckStatus::Skipped,
-                    "Salesforce refused the requested scopes first; PKCE was not confirmed."
-                        .to_owned(),
+                    format!(
+                        "{} refused the requested scopes first; PKCE was not confirmed.",
+                        b.provider
+                    ),
                     None,
                 );
             }
@@ -666,7 +702,7 @@ impl Vault {
             conn.id.as_str(),
             sealed,
         )?;
-        let rt = RefreshToken::new(rt.expose_secret());
+        let rt = RefreshToken::from(rt);
         let tokens = match patchbay_oauth::refresh(self.http(), &cfg, &rt, send_secret).await {
             Ok(t) => t,
             Err(e) => {
@@ -755,8 +791,8 @@ impl Vault {
             b.set(
                 "rotation",
                 CheckStatus::Failed,
-                "Salesforce rotated the refresh token but the new one could not be stored (the connection changed meanwhile).".to_owned(),
-                Some("Validate the connection (POST /vault/connections/crm/salesforce/validate); if it is invalid, the customer must reconnect. Consider unchecking 'Enable Refresh Token Rotation' in the External Client App's OAuth Policies.".to_owned()),
+                format!("{} rotated the refresh token but the new one could not be stored (the connection changed meanwhile).", b.provider),
+                Some(format!("Validate the connection (POST /vault/connections/{}/{}/validate); if it is invalid, the customer must reconnect. {}", row.unified_api, row.service_id, b.profile.rotation_fix)),
             );
         } else {
             let mut d = rotation;
@@ -792,7 +828,7 @@ impl Vault {
         Ok(())
     }
 
-    /// `scopes` from the granted scopes Salesforce reported, unless already decided.
+    /// `scopes` from the granted scopes the provider reported, unless already decided.
     fn scopes_from(
         &self,
         b: &mut Builder,
@@ -859,7 +895,11 @@ mod tests {
 
     #[test]
     fn checks_come_out_in_table_order_and_skips_never_override_a_verdict() {
-        let mut b = Builder { checks: Vec::new() };
+        let mut b = Builder {
+            checks: Vec::new(),
+            provider: "Provider",
+            profile: patchbay_connectors::registry::default_connector().diagnostics(),
+        };
         b.set("rotation", CheckStatus::Passed, "r".to_owned(), None);
         b.set("credentials", CheckStatus::Passed, "c".to_owned(), None);
         b.set(

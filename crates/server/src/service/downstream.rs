@@ -1,10 +1,10 @@
-//! Downstream health: when Salesforce stops answering a connection's CRM or proxy calls, the
+//! Downstream health: when the provider stops answering a connection's CRM or proxy calls, the
 //! connection turns `degraded` (`vault.connection.downstream.degraded`), and the next call it
 //! answers turns it back to `ok` (`vault.connection.downstream.recovered`). The spec's
 //! `last_downstream_error_at` is "the last downstream unreachable error (502/504 network
 //! class)", with the connection still callable; see docs/apideck.md §2.1.
 //!
-//! The hot path writes nothing for this, and a call Salesforce answers on a healthy connection
+//! The hot path writes nothing for this, and a call the provider answers on a healthy connection
 //! takes no lock while no connection is failing: consecutive failures are counted in memory
 //! per connection (per node), and the store is written only on a change of state, judged from the
 //! health of the row the call's token came with ([`super::tokens::ConnectionToken::row`], at
@@ -21,7 +21,7 @@ use super::Vault;
 use super::tokens::ConnectionToken;
 
 /// Consecutive unanswered calls (5xx, timeouts, network errors) that make a connection
-/// degraded. One failure is noise (a Salesforce instance restarts, a retry covers it); three
+/// degraded. One failure is noise (a provider instance restarts, a retry covers it); three
 /// in a row, with no success between them, is an outage worth telling the application about.
 pub const DEGRADE_AFTER: u32 = 3;
 /// Bounds the map when many connections fail at once; losing counts only delays a change.
@@ -30,7 +30,7 @@ const MAX_TRACKED: usize = 10_000;
 /// What one downstream call came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallOutcome {
-    /// Salesforce answered, with anything below 500 (a 4xx is its answer, not an outage).
+    /// The provider answered, with anything below 500 (a 4xx is its answer, not an outage).
     Answered,
     /// A 5xx, a timeout or a network error.
     Unreachable,
@@ -68,7 +68,7 @@ pub fn decide(failures: u32, health: Health, outcome: CallOutcome) -> Option<Hea
 #[derive(Default)]
 pub(crate) struct FailureCounts {
     counts: Mutex<HashMap<ConnectionId, u32>>,
-    /// How many connections have a count, read without the lock: while Salesforce answers
+    /// How many connections have a count, read without the lock: while the provider answers
     /// (nearly always) a call on a healthy connection takes no lock at all.
     tracked: AtomicUsize,
 }

@@ -1,6 +1,6 @@
 //! Writing a fresh grant (callback, import) and the OAuth plumbing shared by the connect
 //! flow and credential operations: the usable integration, its client configuration, the
-//! `instance_url` allow-list check, and diagnoses that name the Salesforce setting to change.
+//! `instance_url` allow-list check, and diagnoses that name the provider setting to change.
 
 use patchbay_core::{ApplicationId, ConnectionId, Health};
 use patchbay_oauth::{ClientConfig, ClientSecret, DiagnosisContext, TokenSet};
@@ -118,7 +118,7 @@ impl Vault {
             app,
             SealedColumn::ConnectionAccessToken,
             id.as_str(),
-            tokens.access_token.expose(),
+            tokens.access_token.expose_secret(),
         )?;
         let refresh = tokens
             .refresh_token
@@ -128,7 +128,7 @@ impl Vault {
                     app,
                     SealedColumn::ConnectionRefreshToken,
                     id.as_str(),
-                    t.expose(),
+                    t.expose_secret(),
                 )
             })
             .transpose()?;
@@ -173,16 +173,21 @@ impl Vault {
         let login = patchbay_oauth::LoginHost::parse(login_url)
             .map_err(|e| Error::OAuthConnector(self.diagnose(&e, login_url)))?;
         let secret = if with_secret {
-            self.client_secret(integration)?
-                .map(|s| ClientSecret::new(s.expose_secret()))
+            self.client_secret(integration)?.map(ClientSecret::from)
         } else {
             None
         };
-        Ok(ClientConfig::salesforce(
+        let connector = patchbay_connectors::registry::connector(integration.service_id.as_str())
+            .ok_or_else(|| {
+            Error::validation(format!("no connector serves {}", integration.service_id))
+        })?;
+        Ok(ClientConfig {
+            provider: connector.oauth_provider(),
             login,
-            integration.client_id.clone().unwrap_or_default(),
-            secret,
-        ))
+            client_id: integration.client_id.clone().unwrap_or_default(),
+            client_secret: secret,
+            auth_method: patchbay_oauth::ClientAuthMethod::RequestBody,
+        })
     }
 
     /// Checks `instance_url` from a token response against the login host's allow-list and
@@ -199,7 +204,7 @@ impl Vault {
             .map_err(|e| Error::OAuthConnector(e.to_string()))?;
         host.check_instance_url(url.as_str()).map(Some).map_err(|e| {
             Error::OAuthConnector(format!(
-                "Salesforce returned an instance_url Patchbay does not trust ({e}); tokens were not stored. Check the integration's login URL."
+                "the provider returned an instance_url Patchbay does not trust ({e}); tokens were not stored. Check the integration's login URL."
             ))
         })
     }

@@ -3,7 +3,7 @@
 //! module; views say only whether a secret is stored.
 //!
 //! Credential rotation without downtime: stage a second client id and secret, then promote the
-//! staged set to main. Connections keep their refresh tokens, which Salesforce honours for any
+//! staged set to main. Connections keep their refresh tokens, which the provider honours for any
 //! credential set of the same app; after a full replacement (Connected App migrated to an
 //! External Client App) existing connections keep working because refresh sends only the
 //! client id unless the integration asks for the secret.
@@ -49,12 +49,18 @@ impl std::fmt::Debug for IntegrationInput {
 
 /// Connectors Patchbay can configure.
 pub fn check_supported(unified_api: &UnifiedApi, service_id: &ServiceId) -> Result<()> {
-    if unified_api.as_str() == "crm" && service_id.as_str() == "salesforce" {
+    if unified_api.as_str() == "crm"
+        && patchbay_connectors::registry::connector(service_id.as_str()).is_some()
+    {
         Ok(())
     } else {
-        Err(Error::validation(
-            "unsupported connector: only crm/salesforce is available",
-        ))
+        let known: Vec<String> = patchbay_connectors::registry::all()
+            .map(|c| format!("crm/{}", c.service_id()))
+            .collect();
+        Err(Error::validation(format!(
+            "unsupported connector: available are {}",
+            known.join(", ")
+        )))
     }
 }
 

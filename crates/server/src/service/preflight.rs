@@ -1,4 +1,4 @@
-//! The authorize preflight: Salesforce answers an unknown client id or a callback URL that is
+//! The authorize preflight: a provider may answer an unknown client id or a callback URL that is
 //! not registered with its own error page instead of redirecting back, so Patchbay asks first.
 
 use patchbay_oauth::ClientConfig;
@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 impl Vault {
     /// Asks the login host, before the browser goes there, whether it accepts our client id
-    /// and callback URL. Salesforce answers those two errors with its own page instead of
+    /// and callback URL. Some providers answer those two errors with their own page instead of
     /// redirecting back, so without this check the user would be stranded there and Patchbay
     /// could not name the fix. `prompt=login` keeps the probe from approving anything; any
     /// other answer (a login page, a redirect to our callback) means "go ahead".

@@ -1,12 +1,12 @@
-//! The Proxy API (docs/apideck.md §4): a caller's raw request is sent to the consumer's Salesforce
-//! org with the stored access token injected.
+//! The Proxy API (docs/apideck.md §4): a caller's raw request is sent to the consumer's
+//! connection (its provider account) with the stored access token injected.
 //!
 //! Where a request may go is decided by [`resolve_target`] alone: only the connection's own
-//! validated origin (its `instance_url`, which core's rules tie to the integration's login
-//! host), never another one. Redirects are followed only within that origin. Names under
-//! Salesforce's domains must resolve to public addresses ([`GuardedResolver`]), so DNS cannot
-//! point a token at a private or metadata address; an explicitly configured non-Salesforce
-//! login host (the emulator) is trusted as configured.
+//! validated API origin (the connector's `api_base`, tied to the integration's login host),
+//! never another one. Redirects are followed only within that origin. Names under any
+//! registered provider's domains must resolve to public addresses ([`GuardedResolver`]), so DNS
+//! cannot point a token at a private or metadata address; an explicitly configured custom
+//! login host (an emulator) is trusted as configured.
 //!
 //! Bodies stream both ways through [`CappedBody`]: memory stays bounded whatever the size,
 //! and a configurable cap ends an over-long body with a clear error. `x-apideck-timeout`
@@ -14,8 +14,9 @@
 //! response body (a long body that keeps moving is not cut). Small request bodies
 //! (up to `replay_buffer_bytes`) are kept so a request can be sent again after a token
 //! refresh; GET and HEAD are retried on 5xx, 429 and connection failures with backoff and
-//! `Retry-After`; other methods are never retried except after `401 INVALID_SESSION_ID`,
-//! which Salesforce answers before doing anything.
+//! `Retry-After`; other methods are never retried except after a 401 the connector reads as
+//! "token invalid" (`Connector::token_invalid`), which a provider answers before doing
+//! anything.
 
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -157,7 +158,7 @@ impl From<Error> for ProxyFailure {
 }
 
 impl Vault {
-    /// Sends `call` to the consumer's Salesforce org (see the module docs for the rules).
+    /// Sends `call` to the consumer's provider account (see the module docs for the rules).
     #[tracing::instrument(skip_all, fields(app = %call.app, consumer = %call.consumer, method = %call.method))]
     pub async fn proxy(&self, call: ProxyCall) -> std::result::Result<ProxyReply, ProxyFailure> {
         let mut spent = None;
@@ -261,7 +262,8 @@ impl Vault {
             let response = match outcome {
                 Err(_) => {
                     return Err(fail(Error::Downstream(format!(
-                        "Salesforce did not answer within {} ms (x-apideck-timeout)",
+                        "{} did not answer within {} ms (x-apideck-timeout)",
+                        token.connector.display().name,
                         timeout.as_millis()
                     ))));
                 }
@@ -278,14 +280,17 @@ impl Vault {
                         backoff = backoff.saturating_mul(2);
                         continue;
                     }
-                    return Err(fail(Error::Downstream(describe_send_error(&e))));
+                    return Err(fail(Error::Downstream(describe_send_error(
+                        &e,
+                        token.connector.display().name,
+                    ))));
                 }
                 Ok(Ok(r)) => r,
             };
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && inject && !refreshed {
                 let (head, prefix, rest) = read_prefix(response, 64 * 1024).await;
-                if mentions_invalid_session(&prefix) {
+                if token.connector.token_invalid(status.as_u16(), &prefix) {
                     refreshed = true;
                     token = self
                         .token_after_invalid_session(&token)
@@ -338,7 +343,7 @@ fn fits(deadline: Instant, wait: Duration) -> bool {
 }
 
 fn bearer(token: &ConnectionToken) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose_secret()))
         .map_err(|_| Error::internal(UnusableToken))?;
     v.set_sensitive(true);
     Ok(v)
@@ -411,20 +416,15 @@ async fn read_prefix(
     (head, Bytes::from(buf), body)
 }
 
-fn mentions_invalid_session(body: &[u8]) -> bool {
-    body.windows(b"INVALID_SESSION_ID".len())
-        .any(|w| w == b"INVALID_SESSION_ID")
-}
-
-fn describe_send_error(e: &reqwest::Error) -> String {
+fn describe_send_error(e: &reqwest::Error, provider: &str) -> String {
     if e.is_connect() {
-        "Salesforce could not be reached (connection failed)".to_owned()
+        format!("{provider} could not be reached (connection failed)")
     } else if e.is_timeout() {
-        "Salesforce did not answer in time".to_owned()
+        format!("{provider} did not answer in time")
     } else if e.is_redirect() {
-        "Salesforce redirected too often".to_owned()
+        format!("{provider} redirected too often")
     } else {
-        "the request to Salesforce failed before an answer arrived".to_owned()
+        format!("the request to {provider} failed before an answer arrived")
     }
 }
 
@@ -552,7 +552,7 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
-/// The caller's headers that go on to Salesforce: everything except `x-apideck-*`, the
+/// The caller's headers that go on to the provider: everything except `x-apideck-*`, the
 /// caller's `Authorization` (its Patchbay API key), `Cookie`, `Host`, `Content-Length`
 /// (set again from the body) and hop-by-hop headers, including those `Connection` names.
 pub fn forward_headers(incoming: &HeaderMap) -> HeaderMap {
@@ -597,14 +597,10 @@ fn strip_hop_by_hop(incoming: &HeaderMap) -> HeaderMap {
     out
 }
 
-/// Salesforce's domains: names under them must resolve to public addresses.
-fn is_salesforce_name(host: &str) -> bool {
+/// A registered provider's domains: names under them must resolve to public addresses.
+fn is_provider_name(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    [".salesforce.com", ".force.com"]
-        .iter()
-        .any(|s| host.ends_with(s))
-        || host == "salesforce.com"
-        || host == "force.com"
+    patchbay_connectors::registry::is_provider_host(&host)
 }
 
 /// Whether an address may receive a token: not loopback, private, link-local (cloud
@@ -670,7 +666,7 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
     }
 }
 
-/// DNS for the proxy: Salesforce names resolving to a non-public address are refused, so a
+/// DNS for the proxy: provider names resolving to a non-public address are refused, so a
 /// poisoned or rebinding answer cannot turn the proxy toward internal services.
 struct GuardedResolver;
 
@@ -678,7 +674,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let guarded = is_salesforce_name(&host);
+            let guarded = is_provider_name(&host);
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await?
                 .filter(|a| !guarded || is_public_ip(a.ip()))
@@ -893,14 +889,14 @@ mod tests {
     use super::*;
 
     const EMU: &str = "http://127.0.0.1:4321";
-    const SF: &str = "https://acme.my.salesforce.com";
+    const SF: &str = "https://acme.my.crmhost.com";
 
     #[test]
     fn relative_paths_resolve_against_the_instance() {
         let u = resolve_target("/services/data/v66.0/limits?x=1#frag", SF).unwrap();
         assert_eq!(
             u.as_str(),
-            "https://acme.my.salesforce.com/services/data/v66.0/limits?x=1"
+            "https://acme.my.crmhost.com/services/data/v66.0/limits?x=1"
         );
         let u = resolve_target("http://127.0.0.1:4321/services/data", EMU).unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:4321/services/data");
@@ -915,15 +911,12 @@ mod tests {
             ("//evil.com/x", TargetError::NotAUrl),
             ("///evil.com/x", TargetError::NotAUrl),
             (
-                "https://acme.my.salesforce.com@evil.com/",
+                "https://acme.my.crmhost.com@evil.com/",
                 TargetError::Userinfo,
             ),
+            ("https://user@acme.my.crmhost.com/", TargetError::Userinfo),
             (
-                "https://user@acme.my.salesforce.com/",
-                TargetError::Userinfo,
-            ),
-            (
-                "https://acme.my.salesforce.com.evil.com/",
+                "https://acme.my.crmhost.com.evil.com/",
                 TargetError::OtherOrigin(SF.to_owned()),
             ),
             (
@@ -931,11 +924,11 @@ mod tests {
                 TargetError::OtherOrigin(SF.to_owned()),
             ),
             (
-                "https://acme.my.salesforce.com:8443/",
+                "https://acme.my.crmhost.com:8443/",
                 TargetError::OtherOrigin(SF.to_owned()),
             ),
             (
-                "http://acme.my.salesforce.com/",
+                "http://acme.my.crmhost.com/",
                 TargetError::OtherOrigin(SF.to_owned()),
             ),
             ("https://[::1]/", TargetError::OtherOrigin(SF.to_owned())),
@@ -953,7 +946,7 @@ mod tests {
             ("/a b", TargetError::BadCharacters),
             ("", TargetError::BadCharacters),
             ("file:///etc/passwd", TargetError::NotAUrl),
-            ("gopher://acme.my.salesforce.com/", TargetError::NotAUrl),
+            ("gopher://acme.my.crmhost.com/", TargetError::NotAUrl),
             ("javascript:alert(1)", TargetError::NotAUrl),
             ("services/data", TargetError::NotAUrl),
         ];
@@ -979,8 +972,8 @@ mod tests {
     #[test]
     fn unicode_dots_normalise_to_the_same_origin_or_are_refused() {
         // IDNA maps ideographic full stops to dots: the same origin stays the same origin.
-        assert!(resolve_target("https://acme。my。salesforce。com/x", SF).is_ok());
-        assert!(resolve_target("https://acme.my.salesforce．com.evil/x", SF).is_err());
+        assert!(resolve_target("https://acme。my。crmhost。com/x", SF).is_ok());
+        assert!(resolve_target("https://acme.my.crmhost．com.evil/x", SF).is_err());
     }
 
     #[test]
@@ -1003,7 +996,7 @@ mod tests {
             ("x-forwarded-for", "1.2.3.4"),
             ("content-type", "application/json"),
             ("accept", "application/json"),
-            ("sforce-query-options", "batchSize=200"),
+            ("x-query-options", "batchSize=200"),
         ] {
             h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
@@ -1012,7 +1005,7 @@ mod tests {
         names.sort_unstable();
         assert_eq!(
             names,
-            ["accept", "content-type", "sforce-query-options"],
+            ["accept", "content-type", "x-query-options"],
             "{names:?}"
         );
     }
@@ -1070,9 +1063,13 @@ mod tests {
         ] {
             assert!(is_public_ip(ip.parse().unwrap()), "{ip}");
         }
-        assert!(is_salesforce_name("acme.my.salesforce.com"));
-        assert!(is_salesforce_name("ACME.lightning.force.com."));
-        assert!(!is_salesforce_name("salesforce.com.evil.com"));
+        for connector in patchbay_connectors::registry::all() {
+            for domain in connector.provider_domains() {
+                let upper = format!("ACME{}.", domain.to_ascii_uppercase());
+                assert!(is_provider_name(&upper), "{upper}");
+                assert!(!is_provider_name(&format!("{}.evil.com", &domain[1..])));
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Fresh access tokens for the layers that call Salesforce (CRM and proxy).
+//! Fresh access tokens for the layers that call a provider (CRM and proxy).
 //!
 //! The [`Vault`] owns one [`patchbay_refresh::Refresher`] per process; every token handed out
 //! here comes from it, so concurrent callers share one refresh and nodes sharing a database
@@ -9,18 +9,21 @@
 //! consumer, unified API and service) while it is not due: a hit costs one uncontended read
 //! of an in-memory map and nothing else. Local changes to connections and integrations clear
 //! the cache; another node's changes (disable, delete, re-authorize) are seen within the TTL.
-//! A cached token that Salesforce rejects goes through [`Vault::token_after_invalid_session`],
+//! A cached token the provider rejects goes through [`Vault::token_after_invalid_session`],
 //! which drops the entry.
 //!
-//! Where the token may be sent is decided here too: the stored `instance_url` is re-checked
-//! against the integration's login host on every call (core's `instance_url` rules), so a row
-//! edited behind Patchbay's back cannot point a token at another origin.
+//! Where the token may be sent is decided here too: the connection's connector (from the
+//! registry, by `service_id`) derives the API origin from the login host and the stored
+//! `instance_url` on every call (`Connector::api_base`), so a row edited behind Patchbay's back
+//! cannot point a token at another origin.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use patchbay_core::{ApplicationId, ConsumerId, LoginHost, ServiceId, UnifiedApi};
+use patchbay_connectors::connector::Connector;
+use patchbay_connectors::registry;
+use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_oauth::AccessToken;
 use patchbay_refresh::CurrentToken;
 use patchbay_store::{ConnectionRow, IntegrationRow};
@@ -38,16 +41,15 @@ pub struct ConnectionToken {
     /// keyring). After a refresh the row's token columns are older than `access_token`.
     pub row: ConnectionRow,
     /// The access token, as `patchbay_oauth::AccessToken` (a redacting, zeroizing secret;
-    /// `expose()` gives the string for the `Authorization: Bearer` header).
+    /// `expose_secret()` gives the string for the `Authorization: Bearer` header).
     pub access_token: AccessToken,
-    /// The connection's validated Salesforce origin (`https://…my.salesforce.com`, or the
-    /// emulator's origin for a custom login host), without trailing slash.
+    /// The connection's validated API origin (the connector's `api_base`: a per-connection
+    /// instance, a provider's fixed API host, or an emulator's origin), without trailing slash.
     pub instance_url: String,
     /// The row's `token_version` this token belongs to.
     pub token_version: i64,
-    /// The login host the instance URL was validated against. `kind() == Custom` means an
-    /// explicitly configured non-Salesforce host (the emulator).
-    pub login_host: LoginHost,
+    /// The connector serving the connection's `service_id`.
+    pub connector: &'static dyn Connector,
     /// When the access token expires (unix ms), as far as Patchbay knows.
     pub expires_at_ms: Option<i64>,
 }
@@ -159,6 +161,30 @@ impl Vault {
         finish(token.row.clone(), &integration, current)
     }
 
+    /// The service of the connection a call without `x-apideck-service-id` would use, when
+    /// there is exactly one: from the token cache, else one store read. No provider call, no
+    /// refresh; `None` when the lookup fails (the caller's later token lookup says why).
+    pub(crate) async fn connection_service(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        unified_api: &UnifiedApi,
+    ) -> Option<ServiceId> {
+        let key: CacheKey = (
+            app.to_string(),
+            consumer.to_string(),
+            unified_api.to_string(),
+            None,
+        );
+        if let Some(hit) = self.token_cache().get(&key, self.now_ms()) {
+            return Some(hit.row.service_id);
+        }
+        self.resolve_connection(app, consumer, unified_api, None)
+            .await
+            .ok()
+            .map(|row| row.service_id)
+    }
+
     async fn resolve_connection(
         &self,
         app: &ApplicationId,
@@ -218,16 +244,14 @@ fn finish(
         .login_url_override
         .as_deref()
         .unwrap_or(&integration.login_url);
-    let login_host = LoginHost::parse(login_url).map_err(Error::internal)?;
+    let connector = registry::connector(row.service_id.as_str())
+        .ok_or_else(|| not_callable("no connector serves this connection's service"))?;
     let raw = current
         .instance_url
         .as_deref()
-        .or(row.instance_url.as_deref())
-        .ok_or_else(|| {
-            not_callable("the connection has no instance_url; the consumer must connect it again")
-        })?;
-    let instance_url = login_host.check_instance_url(raw).map_err(|e| {
-        tracing::warn!(connection = %row.id, error = %e, "stored instance_url fails the login host's rules; refusing to send a token there");
+        .or(row.instance_url.as_deref());
+    let instance_url = connector.api_base(login_url, raw).map_err(|e| {
+        tracing::warn!(connection = %row.id, error = %e, "the connection's API origin fails its connector's rules; refusing to send a token there");
         not_callable("the connection's instance_url is not trusted for its login host; reconnect it")
     })?;
     Ok(ConnectionToken {
@@ -235,7 +259,7 @@ fn finish(
         token_version: current.token_version,
         access_token: current.access_token,
         instance_url,
-        login_host,
+        connector,
         row,
     })
 }

@@ -19,11 +19,11 @@ use crate::fault_proxy::{FaultProxy, Mode};
 use crate::helpers::{Db, Options, TestApp, spawn_with};
 use crate::proxy_support::{exported, proxy};
 
-/// A PostgreSQL cluster in a temporary directory, stopped on drop.
-struct Cluster {
+/// A PostgreSQL cluster in a temporary directory, stopped on drop (the chaos loop shares it).
+pub struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
-    port: u16,
+    pub port: u16,
     /// `initdb` refuses to run as root: there the tools run as the `postgres` user.
     as_postgres: bool,
 }
@@ -42,7 +42,7 @@ fn skip(why: &str) -> Option<Cluster> {
 }
 
 impl Cluster {
-    fn start() -> Option<Cluster> {
+    pub fn start() -> Option<Cluster> {
         let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
             .into_iter()
             .flatten()
@@ -103,6 +103,11 @@ impl Cluster {
         Some(cluster)
     }
 
+    /// The cluster's folder: data directory and `postgres.log`.
+    pub fn dir_path(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
     fn data(&self) -> String {
         self.dir.path().join("data").display().to_string()
     }
@@ -153,7 +158,7 @@ impl Cluster {
         )
     }
 
-    async fn ctl(self: &Arc<Self>, action: &'static str) -> bool {
+    pub async fn ctl(self: &Arc<Self>, action: &'static str) -> bool {
         let me = Arc::clone(self);
         tokio::task::spawn_blocking(move || me.pg_ctl(action))
             .await
@@ -173,7 +178,7 @@ impl Drop for Cluster {
 
 /// What one request ended as.
 #[derive(Debug)]
-enum Outcome {
+pub enum Outcome {
     Ok,
     Envelope(u16),
     Unclean(String),
@@ -183,7 +188,7 @@ enum Outcome {
 /// hole plus the pool's 10 s acquire timeout is the most a request may wait.
 const REQUEST_BOUND: Duration = Duration::from_secs(30);
 
-async fn classify(r: Result<reqwest::Response, reqwest::Error>, what: &str) -> Outcome {
+pub async fn classify(r: Result<reqwest::Response, reqwest::Error>, what: &str) -> Outcome {
     let r = match r {
         Ok(r) => r,
         Err(e) => return Outcome::Unclean(format!("{what}: no answer: {e}")),
@@ -272,14 +277,29 @@ async fn wait_ready(client: &reqwest::Client, base: &str, want: u16, limit: Dura
     }
 }
 
+/// What the database faults did, for docs/resilience.md.
+#[derive(Debug, Clone, Default)]
+pub struct DbFaultFigures {
+    pub requests: usize,
+    pub ok: usize,
+    pub envelopes: std::collections::BTreeMap<u16, usize>,
+    /// Per fault: its name and how long `/ready` took to say 200 again once it was lifted.
+    pub recoveries: Vec<(&'static str, Duration)>,
+    pub pool_connections: usize,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restart_and_black_hole_under_load_lose_nothing() {
-    let Some(cluster) = tokio::task::spawn_blocking(Cluster::start)
+    let _ = scenario().await;
+}
+
+/// Runs the database faults and asserts their invariants; `None` when no PostgreSQL server
+/// binaries are here (outside CI).
+pub async fn scenario() -> Option<DbFaultFigures> {
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
         .await
-        .expect("start cluster")
-    else {
-        return;
-    };
+        .expect("start cluster")?;
+    let mut recoveries = Vec::new();
     let cluster = Arc::new(cluster);
     let link = FaultProxy::start(format!("127.0.0.1:{}", cluster.port)).await;
     let options = Options {
@@ -308,12 +328,16 @@ async fn postgres_restart_and_black_hole_under_load_lose_nothing() {
     wait_ready(&client, &app.base_url, 503, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(cluster.ctl("start").await, "pg_ctl start");
+    let lifted = Instant::now();
     wait_ready(&client, &app.base_url, 200, Duration::from_secs(30)).await;
+    recoveries.push(("stopped, then started", lifted.elapsed()));
 
     // 2. A plain fast restart mid-load.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(cluster.ctl("restart").await, "pg_ctl restart");
+    let lifted = Instant::now();
     wait_ready(&client, &app.base_url, 200, Duration::from_secs(30)).await;
+    recoveries.push(("fast restart", lifted.elapsed()));
 
     // 3. The link black-holed for a few seconds: bytes of live and new connections stall.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -321,13 +345,17 @@ async fn postgres_restart_and_black_hole_under_load_lose_nothing() {
     wait_ready(&client, &app.base_url, 503, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     link.set(Mode::Pass);
+    let lifted = Instant::now();
     wait_ready(&client, &app.base_url, 200, Duration::from_secs(30)).await;
+    recoveries.push(("black hole (2 s)", lifted.elapsed()));
 
     // 4. Resets on the link: live connections torn down, new ones refused for a moment.
     link.set(Mode::Reset);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     link.set(Mode::Pass);
+    let lifted = Instant::now();
     wait_ready(&client, &app.base_url, 200, Duration::from_secs(30)).await;
+    recoveries.push(("resets (1.5 s)", lifted.elapsed()));
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     stop.store(true, Ordering::SeqCst);
@@ -400,4 +428,11 @@ async fn postgres_restart_and_black_hole_under_load_lose_nothing() {
     .expect("count leases");
     assert_eq!(leased.0, 0, "no connection is left leased");
     assert!(link.accepted() > 1, "the pool reconnected through the link");
+    Some(DbFaultFigures {
+        requests: outcomes.len(),
+        ok,
+        envelopes,
+        recoveries,
+        pool_connections: link.accepted(),
+    })
 }

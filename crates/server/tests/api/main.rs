@@ -2,6 +2,7 @@
 
 mod admin;
 mod bad_input;
+mod chaos;
 mod connect_flow;
 mod consumers;
 mod cors;
@@ -14,6 +15,7 @@ mod crm_writes;
 mod custom_mappings;
 mod db_faults;
 mod diagnostics;
+mod emulator_link;
 mod error_hints;
 mod fault_proxy;
 mod fuzz;
@@ -31,6 +33,7 @@ mod proxy;
 mod proxy_support;
 mod readme_snippets;
 mod ready;
+mod resilience;
 mod secrets;
 mod session_rights;
 mod slow_clients;

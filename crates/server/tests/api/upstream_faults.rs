@@ -56,8 +56,21 @@ fn assert_clean(status: u16, v: &Value, what: &str) {
     );
 }
 
+/// What the link faults did, for docs/resilience.md: per mode, the refresh-and-call's status,
+/// then per mode the CRM and proxy statuses with a fresh token.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamFigures {
+    pub refresh: Vec<(Mode, u16)>,
+    pub rest: Vec<(Mode, u16, u16)>,
+}
+
 #[tokio::test]
 async fn refreshes_across_a_slow_resetting_or_cut_link_end_clean_and_keep_the_connection() {
+    let _ = scenario().await;
+}
+
+/// Runs the link faults and asserts their invariants.
+pub async fn scenario() -> UpstreamFigures {
     // The emulator listens on a port of its own and calls itself by the link's address, so
     // its instance_url, like its login host, leads through the link.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -170,4 +183,8 @@ async fn refreshes_across_a_slow_resetting_or_cut_link_end_clean_and_keep_the_co
     let (_, refresh_after) = exported(&app, "c").await;
     assert_eq!(refresh_after.as_deref(), Some(refresh_before.as_str()));
     assert!(app.refresh_token_alive(&refresh_before).await);
+    UpstreamFigures {
+        refresh: seen,
+        rest,
+    }
 }

@@ -152,12 +152,12 @@ impl Store {
             .collect()
     }
 
-    /// The enabled Salesforce CRM connections of applications with a CRM subscription: the
+    /// The enabled CRM connections (every provider) of applications with a CRM subscription: the
     /// poller's candidates (it still checks each one is callable).
     pub async fn crm_poll_connections(&self) -> Result<Vec<ConnectionRow>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM connections \
-             WHERE unified_api = 'crm' AND service_id = 'salesforce' \
+             WHERE unified_api = 'crm' \
                AND application_id IN (SELECT s.application_id {CRM_SUBSCRIBERS}) \
              ORDER BY id"
         );

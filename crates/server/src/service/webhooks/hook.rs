@@ -7,7 +7,7 @@ use patchbay_store::{ConnectionEventHook, ConnectionRow, NewEvent};
 use patchbay_webhooks::transition::{ConnectionSnapshot, connection_events};
 use serde_json::Value;
 
-use crate::service::connections::SALESFORCE;
+use crate::service::connections::catalogue;
 use crate::service::dto::{iso_ms, object_or_empty};
 
 #[derive(Debug, Default)]
@@ -35,7 +35,7 @@ pub fn entity(row: &ConnectionRow) -> Value {
     if let Some(url) = &row.instance_url {
         settings.insert("instance_url".to_owned(), Value::String(url.clone()));
     }
-    let cat = &SALESFORCE;
+    let cat = &catalogue(&row.service_id);
     serde_json::json!({
         "id": patchbay_core::connection_key(&row.unified_api, &row.service_id),
         "consumer_id": row.consumer_id.as_str(),

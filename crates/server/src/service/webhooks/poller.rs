@@ -1,25 +1,24 @@
-//! The CRM poller: turns changed Salesforce records into `crm.<resource>.<op>` events.
+//! The CRM poller: turns changed provider records into `crm.<resource>.<op>` events.
 //!
 //! Every tick it finds the applications with an enabled subscription to some `crm.*` event,
-//! and for each callable Salesforce connection of theirs polls only the subscribed resources'
-//! objects ([`patchbay_connectors::salesforce::changes`]): one `queryAll` per object whose
-//! integration interval has passed. A pair is claimed by compare-and-set on its `polled_at`
+//! and for each callable CRM connection of theirs polls only the subscribed resources'
+//! objects (the connection's connector names them and plans the change queries:
+//! `Connector::change_objects`, `plan_changes`): one call per object whose integration
+//! interval has passed. A pair is claimed by compare-and-set on its `polled_at`
 //! in the database first ([`patchbay_store::Store::claim_crm_poll`], on the database's clock),
 //! so several nodes never poll the same pair in one interval. The answer becomes events and a
 //! new watermark by the pure rules of [`patchbay_webhooks::crm`], written in one transaction.
 //!
 //! A first poll only sets the watermark. Calls use the connection's token through the CRM
-//! path (one refresh + retry on `INVALID_SESSION_ID`). Every answer's `Sforce-Limit-Info` is
-//! read; while the org has less than [`BUDGET_RESERVE_PERCENT`]% of its daily requests left the
+//! path (one refresh + retry when the provider says the token is invalid). Every answer's
+//! rate-limit headers are read; while the account has less than [`BUDGET_RESERVE_PERCENT`]% of its daily requests left the
 //! connection is not polled (one warning), and it is tried again after [`BUDGET_RECHECK_MS`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use patchbay_connectors::salesforce::changes::{
-    ChangedRow, change_objects, plan_changes, plan_newest, read_changes,
-};
-use patchbay_connectors::salesforce::{self, ApiUsage};
+use patchbay_connectors::connector::{ApiUsage, ChangedRow, Connector};
+use patchbay_connectors::registry;
 use patchbay_core::{
     ApplicationId, ConnectionId, ConnectionState, ServiceId, UnifiedApi, compute_state,
 };
@@ -37,7 +36,7 @@ use crate::service::Vault;
 use crate::service::dto::iso_ms;
 
 /// How long a connection whose org ran low on API requests rests before one poll reads its
-/// usage again (Salesforce's daily count is a rolling 24 hours).
+/// usage again (daily counts are rolling windows).
 pub const BUDGET_RECHECK_MS: i64 = 15 * 60 * 1000;
 
 /// Which CRM objects each application's subscriptions ask for: a `crm.<object>.*` event names
@@ -67,10 +66,10 @@ pub fn subscribed_objects(
     out
 }
 
-/// The Salesforce objects to poll for a CRM object's events.
-pub fn objects_of(object: CrmObject) -> &'static [&'static str] {
+/// The provider objects to poll for a CRM object's events.
+pub fn objects_of(connector: &dyn Connector, object: CrmObject) -> &'static [&'static str] {
     match Resource::parse(object.resource()) {
-        Some(resource) => change_objects(resource),
+        Some(resource) => connector.change_objects(resource),
         None => &[],
     }
 }
@@ -90,6 +89,7 @@ pub struct PollerState {
 struct Poll<'a> {
     row: &'a ConnectionRow,
     object: CrmObject,
+    connector: &'static dyn Connector,
     sf_object: &'static str,
     claim: PollClaim,
 }
@@ -104,26 +104,33 @@ impl Vault {
         let connections = self.store().crm_poll_connections().await?;
         let now = self.store().db_now_ms().await?;
         let mut polled = 0;
-        let mut intervals: HashMap<ApplicationId, Option<i64>> = HashMap::new();
+        let mut intervals: HashMap<(ApplicationId, ServiceId), Option<i64>> = HashMap::new();
         for row in &connections {
             let Some(objects) = subscribed.get(&row.application_id) else {
+                continue;
+            };
+            let Some(connector) = registry::connector(row.service_id.as_str()) else {
                 continue;
             };
             if state.resting.get(&row.id).is_some_and(|until| *until > now) {
                 continue;
             }
-            let interval_ms = match intervals.get(&row.application_id) {
+            let app_service = (row.application_id.clone(), row.service_id.clone());
+            let interval_ms = match intervals.get(&app_service) {
                 Some(known) => *known,
                 None => {
                     // One application's unreadable integration must not stop everyone's polls.
-                    let found = match self.poll_interval_ms(&row.application_id).await {
+                    let found = match self
+                        .poll_interval_ms(&row.application_id, &row.service_id)
+                        .await
+                    {
                         Ok(found) => found,
                         Err(e) => {
                             tracing::warn!(app = %row.application_id, error = %crate::error::chain(&e), "CRM polls skipped: the integration could not be read");
                             None
                         }
                     };
-                    intervals.insert(row.application_id.clone(), found);
+                    intervals.insert(app_service, found);
                     found
                 }
             };
@@ -138,7 +145,7 @@ impl Vault {
                 continue;
             }
             'objects: for object in objects {
-                for sf_object in objects_of(*object) {
+                for sf_object in objects_of(connector, *object) {
                     let key = (row.id.clone(), *sf_object);
                     if state
                         .last_claim
@@ -159,6 +166,7 @@ impl Vault {
                     let poll = Poll {
                         row,
                         object: *object,
+                        connector,
                         sf_object,
                         claim,
                     };
@@ -177,12 +185,16 @@ impl Vault {
         Ok(polled)
     }
 
-    /// The poll interval of the application's Salesforce integration, `None` when it is
+    /// The poll interval of the application's integration for `service`, `None` when it is
     /// missing, disabled or not configured (its connections are not callable).
-    async fn poll_interval_ms(&self, app: &ApplicationId) -> Result<Option<i64>> {
+    async fn poll_interval_ms(
+        &self,
+        app: &ApplicationId,
+        service: &ServiceId,
+    ) -> Result<Option<i64>> {
         let Some(row) = self
             .store()
-            .get_integration(app, &UnifiedApi::crm(), &ServiceId::salesforce())
+            .get_integration(app, &UnifiedApi::crm(), service)
             .await?
         else {
             return Ok(None);
@@ -205,7 +217,7 @@ impl Vault {
                 &row.application_id,
                 &row.consumer_id,
                 &UnifiedApi::crm(),
-                Some(&ServiceId::salesforce()),
+                Some(&row.service_id),
             )
             .await
         {
@@ -224,8 +236,8 @@ impl Vault {
                 seen: seen.clone(),
             });
         let planned = match &mark {
-            None => plan_newest(poll.sf_object),
-            Some(mark) => plan_changes(poll.sf_object, mark.at_ms),
+            None => poll.connector.plan_newest(poll.sf_object),
+            Some(mark) => poll.connector.plan_changes(poll.sf_object, mark.at_ms),
         };
         let Ok(call) = planned else {
             tracing::error!(
@@ -234,7 +246,7 @@ impl Vault {
             );
             return false;
         };
-        let (answer, usage) = self.salesforce_call(token, &call).await;
+        let (answer, usage) = self.provider_call(token, &call).await;
         let budget_ok = self.note_budget(state, &row.id, usage, now);
         let answer = match answer {
             Ok(answer) => answer,
@@ -243,7 +255,7 @@ impl Vault {
                 return false;
             }
         };
-        let (rows, complete) = read_changes(&answer);
+        let (rows, complete) = poll.connector.read_changes(&answer);
         let rows: Vec<PolledRecord> = rows.into_iter().map(polled).collect();
         let (next, events) = match mark {
             None => (first_watermark(&rows), Vec::new()),
@@ -275,7 +287,7 @@ impl Vault {
         budget_ok
     }
 
-    /// Reads a poll's `Sforce-Limit-Info`: below the reserve the connection rests (one warning
+    /// Reads a poll's API usage: below the reserve the connection rests (one warning
     /// until it recovers). Returns whether polling may go on.
     fn note_budget(
         &self,
@@ -320,7 +332,7 @@ impl Vault {
         let payload = crm_event(
             &event_id,
             &CrmChange {
-                service_id: salesforce::SERVICE_ID,
+                service_id: row.service_id.as_str(),
                 consumer_id: &consumer,
                 object,
                 operation: change.operation,
@@ -337,7 +349,7 @@ impl Vault {
             event_type: EventType::Crm(object, change.operation).name(),
             entity_type: object.entity_type().to_owned(),
             unified_api: "crm".to_owned(),
-            service_id: salesforce::SERVICE_ID.to_owned(),
+            service_id: row.service_id.to_string(),
             payload_json: payload.to_string(),
             // The delivery worker compares with this node's clock, as for every other event.
             now_ms: self.now_ms(),
@@ -397,8 +409,13 @@ mod tests {
         assert_eq!(got[&app(1)], vec![CrmObject::Contact, CrmObject::Activity]);
         assert_eq!(got[&app(2)], CrmObject::ALL.to_vec());
         assert!(got[&app(3)].is_empty());
-        assert_eq!(objects_of(CrmObject::Activity), &["Event", "Task"]);
-        assert_eq!(objects_of(CrmObject::Company), &["Account"]);
-        assert_eq!(objects_of(CrmObject::Note), &["Note"]);
+        for connector in registry::all() {
+            // Contacts exist in every CRM: their events map to a provider object.
+            assert!(
+                !objects_of(connector, CrmObject::Contact).is_empty(),
+                "{} polls no contacts",
+                connector.service_id()
+            );
+        }
     }
 }

@@ -417,10 +417,8 @@ impl Vault {
             "unified_api": r.unified_api,
             "service": {
                 "id": r.service_id,
-                "name": crate::service::connections::service_name(
-                    &patchbay_core::ServiceId::parse(&r.service_id)
-                        .unwrap_or_else(|_| patchbay_core::ServiceId::salesforce()),
-                ),
+                "name": patchbay_connectors::registry::connector(&r.service_id)
+                    .map_or(r.service_id.as_str(), |c| c.display().name),
             },
             "endpoint": r.delivery_url,
             "event_type": r.event_type,

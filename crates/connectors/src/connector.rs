@@ -1,0 +1,416 @@
+//! The connector interface: everything the server needs to know about one CRM provider, behind
+//! one trait, so that the server (and the console, and the refresh coordinator) can serve any
+//! provider the [registry](crate::registry) holds without naming it.
+//!
+//! Why a trait and not only data: most of a connector *is* data (mapping tables, OAuth endpoint
+//! paths, display names, domain lists, and the constants of [`OAuthProfile`] and
+//! [`Diagnostics`]), and those are plain values the trait hands out. But paging, error bodies,
+//! rate-limit headers and change queries differ in shape, not only in values (Salesforce follows
+//! `nextRecordsUrl`; HubSpot sends `after` back or POSTs a search body), so those are small pieces
+//! of code. The trait keeps both behind one object per provider, picked by `service_id`.
+//!
+//! Everything here stays pure: a connector plans requests and reads answers, the server sends
+//! them. Multi-call operations are step machines ([`Run`]): the server sends
+//! [`Run::start`]'s request, hands each 2xx answer to [`Run::feed`], sends whatever
+//! [`Step::Send`] asks for next, and calls [`Run::finish`] at [`Step::Done`]. That fits a
+//! `nextRecordsUrl` walk, `after` paging, a search past its 10,000-result ceiling, and
+//! associations fetched by extra calls alike.
+//!
+//! Token rules the server applies for every connector: a non-2xx answer goes to
+//! [`Connector::map_error`]; [`Failure::RefreshAndRetry`] means refresh once (single-flight)
+//! and retry once, then answer [`Connector::credentials_still_invalid`]. The token only ever goes
+//! to [`Connector::api_base`]'s origin.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedError};
+
+/// HTTP method of a provider call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PATCH
+    Patch,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+/// One provider call to make against the connection's [`Connector::api_base`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Absolute path under the API base, starting with `/` (`/services/data/v66.0/query`,
+    /// `/crm/v3/objects/contacts/search`). Built from validated ids and static names only.
+    pub path: String,
+    /// Query parameters, not yet percent-encoded.
+    pub query: Vec<(String, String)>,
+    /// JSON body for POST, PATCH and PUT.
+    pub body: Option<Value>,
+    /// Parts of a write's unified body that the provider's object cannot hold and that were
+    /// left out (`websites[0]`, `addresses`…), for the response to name.
+    pub ignored: Vec<String>,
+}
+
+impl Request {
+    /// A GET of `path` with no query.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self {
+            method: Method::Get,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            ignored: Vec::new(),
+        }
+    }
+}
+
+/// What a failed call was, which decides whether "not found" means the entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// A query or list page (also describe, change polls).
+    List,
+    /// Get, update or delete of one record.
+    OneRecord,
+    /// Create.
+    Create,
+}
+
+/// How the server should treat a failed provider call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The provider says the access token is invalid or expired: refresh it once
+    /// (single-flight) and retry once; if it fails again, answer
+    /// [`Connector::credentials_still_invalid`].
+    RefreshAndRetry,
+    /// A unified error to answer with.
+    Error(UnifiedError),
+}
+
+/// API usage read from a provider's rate-limit headers, for `x-downstream-ratelimit-*` and the
+/// CRM poller's budget pause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiUsage {
+    /// Calls used in the provider's window.
+    pub used: u64,
+    /// The limit of that window.
+    pub max: u64,
+}
+
+impl ApiUsage {
+    /// `x-downstream-ratelimit-limit`.
+    pub fn limit(&self) -> u64 {
+        self.max
+    }
+
+    /// `x-downstream-ratelimit-remaining` (never negative: usage can exceed the limit briefly).
+    pub fn remaining(&self) -> u64 {
+        self.max.saturating_sub(self.used)
+    }
+}
+
+/// What a step machine wants next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send this request and [`Run::feed`] its 2xx answer.
+    Send(Request),
+    /// No more calls: call [`Run::finish`].
+    Done,
+}
+
+/// A multi-call operation the server drives (see the module docs). The server never looks
+/// inside the answers; a `Run` that cannot read one returns a unified error (502).
+pub trait Run<T>: Send {
+    /// The first call.
+    fn start(&mut self) -> Request;
+    /// Hands back one 2xx answer (`Value::Null` for an empty body); says what to send next.
+    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError>;
+    /// The result, once [`Run::feed`] said [`Step::Done`].
+    fn finish(self: Box<Self>) -> Result<T, UnifiedError>;
+}
+
+/// A list run's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListOutcome {
+    /// Unified records, at most the page size.
+    pub data: Vec<Value>,
+    /// For each record in `data` (same order), the provider record it was read from; custom
+    /// mappings (`$.Field` paths) are evaluated against it. Empty when not meaningful
+    /// (pipelines).
+    pub sources: Vec<Value>,
+    /// The sealed cursor of the next page, `None` at the end.
+    pub next_cursor: Option<String>,
+    /// The provider's answer(s), as `_raw` when the caller asks for it.
+    pub raw: Value,
+}
+
+/// A single-record read's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordOutcome {
+    /// The unified record.
+    pub data: Value,
+    /// The provider record it was read from (custom mappings are evaluated against it).
+    pub source: Value,
+    /// The provider's answer(s), as `_raw`.
+    pub raw: Value,
+}
+
+/// A list run, borrowing the server's cursor codec to seal the next cursor.
+pub type ListRun<'c> = Box<dyn Run<ListOutcome> + 'c>;
+/// A single-record read.
+pub type GetRun = Box<dyn Run<RecordOutcome>>;
+
+/// One row of a change poll (times in unix ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedRow {
+    /// The provider's record id.
+    pub id: String,
+    /// When the record was created.
+    pub created_ms: i64,
+    /// When it last changed (the watermark field).
+    pub modstamp_ms: i64,
+    /// Whether the row reports a deletion.
+    pub deleted: bool,
+}
+
+/// The object is not one whose changes are polled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not a polled object")]
+pub struct NotPolled(pub String);
+
+/// How a connector's OAuth flow differs from plain RFC 6749 + RFC 7636, beyond the endpoint
+/// paths of [`patchbay_oauth::ProviderConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OAuthProfile {
+    /// Whether the authorize request carries a PKCE S256 challenge by default (an integration
+    /// may still turn it off when [`Pkce::Supported`]).
+    pub pkce: Pkce,
+    /// Whether a refresh-token grant must carry the client secret (HubSpot: always; Salesforce:
+    /// only for confidential clients, which Patchbay's integrations are).
+    pub refresh_needs_secret: bool,
+    /// Whether the provider has a token introspection (or metadata) endpoint Patchbay may use
+    /// for expiry and diagnostics.
+    pub introspection: bool,
+    /// Whether the provider can revoke a token (refresh token revocation on disconnect).
+    pub revocation: bool,
+    /// Whether the token response names a per-connection API origin (`instance_url`);
+    /// otherwise every connection calls [`Connector::api_base`]'s fixed origin.
+    pub per_connection_instance: bool,
+    /// Access-token lifetime to assume when the token response says nothing.
+    pub default_access_token_lifetime: Duration,
+}
+
+/// PKCE support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pkce {
+    /// The provider requires it.
+    Required,
+    /// Accepted; Patchbay sends it unless the integration turns it off.
+    Supported,
+    /// The provider ignores or refuses it: never sent.
+    Unsupported,
+}
+
+/// How a provider's connection settings are chosen before authorizing (the spec's
+/// `form_fields`), e.g. Salesforce's login host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginChoice {
+    /// Label and origin of each selectable host, the integration's own first.
+    pub options: Vec<(String, String)>,
+    /// The form field's label, placeholder and description.
+    pub label: &'static str,
+    pub placeholder: &'static str,
+    pub description: &'static str,
+}
+
+/// Which of the "Test Vault" checks apply to a provider, and how its secret is probed. The
+/// check ids are those of `patchbay_oauth`'s findings table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Diagnostics {
+    /// Check ids, in display order.
+    pub checks: &'static [&'static str],
+    /// How the client secret is confirmed without a user.
+    pub secret_probe: SecretProbe,
+    /// Where in the provider's own UI the app's settings live, for fix texts
+    /// (`the External Client App's OAuth settings`).
+    pub app_settings_place: &'static str,
+    /// Where the client id and secret are copied from, for fix texts.
+    pub credentials_place: &'static str,
+    /// What to change at the provider when a rotated refresh token could not be stored
+    /// (empty when the provider does not rotate refresh tokens).
+    pub rotation_fix: &'static str,
+}
+
+/// How a client secret is checked without a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretProbe {
+    /// Introspect a random token with client authentication: a known client gets
+    /// `active:false`, an unknown one `invalid_client` (Salesforce).
+    Introspect,
+    /// Refresh a random refresh token: a known client gets `invalid_grant`, an unknown one
+    /// `invalid_client` or a 401 (HubSpot's token endpoint).
+    RefreshGrant,
+    /// No way to check it before a customer connects.
+    None,
+}
+
+/// Display data: names and images for the catalogue, pages and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Display {
+    /// `Salesforce`.
+    pub name: &'static str,
+    /// One-line description for the catalogue.
+    pub tag_line: &'static str,
+    /// The provider's website.
+    pub website: &'static str,
+    /// File names under `/assets/connectors/`.
+    pub icon: &'static str,
+    pub logo: &'static str,
+}
+
+/// Looks up one response header (case-insensitive name) as text.
+pub type HeaderLookup<'h> = &'h dyn Fn(&str) -> Option<String>;
+
+/// One CRM provider. Implementations are stateless values registered in
+/// [`crate::registry`]; every method is pure.
+pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
+    // ----- identity and display -----
+
+    /// The service id in URLs, envelopes, cursors and `x-apideck-service-id`.
+    fn service_id(&self) -> &'static str;
+
+    /// Names and images.
+    fn display(&self) -> &'static Display;
+
+    // ----- OAuth -----
+
+    /// OAuth endpoint paths, token-response quirks and default scopes.
+    fn oauth_provider(&self) -> patchbay_oauth::ProviderConfig;
+
+    /// PKCE, refresh secret, introspection, revocation, instance origin.
+    fn oauth_profile(&self) -> OAuthProfile;
+
+    /// The login URL an integration uses when it names none.
+    fn default_login_url(&self) -> &'static str;
+
+    /// The origin serving an OAuth endpoint when it is not the login host (HubSpot authorizes
+    /// at `https://app.hubspot.com` and issues tokens at `https://api.hubapi.com`); `None`
+    /// means the login host serves it, which is always the case for a custom login host (an
+    /// emulator serves every endpoint itself). Salesforce: always `None`.
+    fn oauth_endpoint_origin(
+        &self,
+        endpoint: patchbay_oauth::Endpoint,
+        login_url: &str,
+    ) -> Option<&'static str> {
+        let _ = (endpoint, login_url);
+        None
+    }
+
+    // ----- where the token may go -----
+
+    /// The origin (`scheme://host[:port]`, no trailing slash) this connection's API calls and
+    /// proxy calls go to: Salesforce's checked `instance_url`; HubSpot's fixed API origin (or
+    /// the integration's own custom host, i.e. an emulator). `Err` names why the token may not
+    /// be sent anywhere; it never contains a token.
+    fn api_base(&self, login_url: &str, instance_url: Option<&str>) -> Result<String, String>;
+
+    /// Domain suffixes (each starting with `.`) the provider operates. A proxy target under
+    /// them must resolve to public addresses, so DNS cannot point a token at a private address.
+    fn provider_domains(&self) -> &'static [&'static str];
+
+    // ----- answers -----
+
+    /// Whether a downstream answer says the access token is invalid or expired (the proxy's
+    /// one refresh and retry). `body_prefix` is the start of the body only.
+    fn token_invalid(&self, status: u16, body_prefix: &[u8]) -> bool;
+
+    /// API usage from one answer's rate-limit headers, when present and readable.
+    fn rate_limit(&self, header: HeaderLookup<'_>) -> Option<ApiUsage>;
+
+    /// Maps a non-2xx answer (status and raw body) to what the server should do.
+    fn map_error(&self, status: u16, body: &[u8], call: CallKind) -> Failure;
+
+    /// The error when the token is refused again after one refresh.
+    fn credentials_still_invalid(&self) -> UnifiedError;
+
+    // ----- unified CRM -----
+
+    /// Plans a list call. `extra_fields` are provider field names to read besides the table's
+    /// (custom fields from [`Connector::plan_custom_fields`], custom-mapping targets); names
+    /// that are not acceptable field names are refused.
+    fn plan_list<'c>(
+        &self,
+        params: &ListParams,
+        codec: &'c CursorCodec,
+        extra_fields: &[String],
+    ) -> Result<ListRun<'c>, UnifiedError>;
+
+    /// Plans a single-record read.
+    fn plan_get(
+        &self,
+        resource: Resource,
+        id: &str,
+        common: &CommonParams,
+    ) -> Result<GetRun, UnifiedError>;
+
+    /// Plans a create from a unified body.
+    fn plan_create(&self, resource: Resource, body: Value) -> Result<Request, UnifiedError>;
+
+    /// The new record's id from a create's 2xx answer.
+    fn created_id(&self, resource: Resource, answer: &Value) -> Result<String, UnifiedError>;
+
+    /// Plans an update of one record from a unified body.
+    fn plan_update(
+        &self,
+        resource: Resource,
+        id: &str,
+        body: Value,
+    ) -> Result<Request, UnifiedError>;
+
+    /// Plans a delete of one record.
+    fn plan_delete(&self, resource: Resource, id: &str) -> Result<Request, UnifiedError>;
+
+    /// The call that lists a resource's custom fields (cached by the server per connection),
+    /// `None` when the resource has none.
+    fn plan_custom_fields(&self, resource: Resource) -> Option<Request>;
+
+    /// Custom field names from [`Connector::plan_custom_fields`]'s answer.
+    fn read_custom_fields(&self, resource: Resource, answer: &Value) -> Vec<String>;
+
+    /// Whether `name` can be a custom-mapping target (`Level__c`, `$.Level__c`).
+    fn is_mappable_field(&self, name: &str) -> bool;
+
+    // ----- change polling (webhook events) -----
+
+    /// The provider objects whose changes are a resource's changes; empty when none.
+    fn change_objects(&self, resource: Resource) -> &'static [&'static str];
+
+    /// The rows of `object` changed at or after `since_ms` (live and deleted), oldest first, in
+    /// one call.
+    fn plan_changes(&self, object: &str, since_ms: i64) -> Result<Request, NotPolled>;
+
+    /// A first poll: the newest rows of `object`, to set the watermark from.
+    fn plan_newest(&self, object: &str) -> Result<Request, NotPolled>;
+
+    /// The rows of a change answer, and whether it was complete.
+    fn read_changes(&self, answer: &Value) -> (Vec<ChangedRow>, bool);
+
+    // ----- connection settings and diagnostics -----
+
+    /// The connection-level login host choice (`form_fields`), `None` when the provider has
+    /// none.
+    fn login_choice(&self, integration_login_url: &str) -> Option<LoginChoice>;
+
+    /// Checks a login host a consumer chose; returns its normalised origin or a message.
+    fn check_login_choice(&self, raw: &str, integration_login_url: &str) -> Result<String, String>;
+
+    /// Which diagnostics apply and how the secret is probed.
+    fn diagnostics(&self) -> &'static Diagnostics;
+}

@@ -1,0 +1,399 @@
+//! HubSpot behind the [`Connector`] interface: the module's plans wrapped as step machines, and
+//! HubSpot's OAuth, origin, rate-limit and diagnostics facts as values.
+//!
+//! Where the interface is narrower than the module: an update is one request, so link changes
+//! (a new `company_id`…) that need a v4 association call are reported in `ignored` rather than
+//! sent ([`super::plan_update`] plans them for callers that run its `then`); notes and
+//! activities created without a timestamp get the current time, read here because the
+//! interface passes no clock.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedError};
+
+use super::ids::{Engagement, is_valid_id};
+use super::list::ListPlan;
+use super::records::{RecordPlan, links};
+use super::{SERVICE_ID, error, oauth};
+use crate::connector::{
+    ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
+    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, Pkce, RecordOutcome, Request, Run,
+    SecretProbe, Step,
+};
+
+/// The HubSpot connector (stateless).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HubSpot;
+
+/// Names and images.
+pub const DISPLAY: Display = Display {
+    name: "HubSpot",
+    tag_line: "HubSpot's CRM: contacts, companies, deals and their activities.",
+    website: "https://www.hubspot.com",
+    icon: "hubspot-icon.svg",
+    logo: "hubspot-logo.svg",
+};
+
+/// Which "Test Vault" checks apply. HubSpot has no login-host choice, PKCE, introspection with
+/// client authentication or refresh-token rotation, so those checks are left out.
+pub const DIAGNOSTICS: Diagnostics = Diagnostics {
+    checks: &[
+        "credentials",
+        "enabled",
+        "client_id",
+        "staged_credentials",
+        "client_secret",
+        "callback_url",
+        "scopes",
+    ],
+    secret_probe: SecretProbe::RefreshGrant,
+    app_settings_place: "the app's Auth settings in your HubSpot developer account",
+    credentials_place: "your HubSpot developer account > Apps > your app > Auth > Client ID and Client secret",
+    rotation_fix: "",
+};
+
+const DOMAINS: &[&str] = &[".hubspot.com", ".hubapi.com"];
+/// HubSpot's install page host, the default "login URL".
+const APP_ORIGIN: &str = "https://app.hubspot.com";
+
+/// HubSpot's OAuth endpoints as the OAuth client's data (docs/hubspot.md §2–§4): paths on the
+/// login host, which for HubSpot itself is split between two hosts (see
+/// [`Connector::oauth_endpoint_origin`]). Revocation is v1's `DELETE
+/// /oauth/v1/refresh-tokens/{token}`, and metadata `GET /oauth/v1/access-tokens/{token}`:
+/// the token is a path segment there, not a form field.
+pub fn provider_config() -> patchbay_oauth::ProviderConfig {
+    patchbay_oauth::ProviderConfig {
+        id: SERVICE_ID,
+        paths: patchbay_oauth::EndpointPaths {
+            authorize: "oauth/authorize",
+            token: "oauth/v1/token",
+            revoke: "oauth/v1/refresh-tokens",
+            introspect: "oauth/v1/access-tokens",
+            userinfo: "oauth/v1/access-tokens",
+        },
+        quirks: patchbay_oauth::Quirks {
+            signed_identity: false,
+            issued_at_millis: false,
+            requires_instance_url: false,
+            revoke_needs_client_auth: false,
+            default_access_token_lifetime: Duration::from_secs(oauth::ACCESS_TOKEN_SECONDS),
+        },
+        default_scopes: DEFAULT_SCOPES,
+    }
+}
+
+const DEFAULT_SCOPES: &[&str] = &[
+    "oauth",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.objects.deals.read",
+    "crm.objects.deals.write",
+    "crm.objects.owners.read",
+];
+
+/// `scheme://host[:port]` of a URL without path, query or credentials; `None` otherwise.
+fn origin_of(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "https" | "http") || rest.is_empty() {
+        return None;
+    }
+    let ok = rest
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    ok.then(|| format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+/// Whether the integration uses HubSpot itself (no login URL, or HubSpot's own hosts) rather
+/// than a custom host such as an emulator.
+fn is_hubspot_default(login_url: &str) -> bool {
+    login_url.trim().is_empty()
+        || origin_of(login_url).is_some_and(|o| o == APP_ORIGIN || o == oauth::API_ORIGIN)
+}
+
+impl Connector for HubSpot {
+    fn service_id(&self) -> &'static str {
+        SERVICE_ID
+    }
+
+    fn display(&self) -> &'static Display {
+        &DISPLAY
+    }
+
+    fn oauth_provider(&self) -> patchbay_oauth::ProviderConfig {
+        provider_config()
+    }
+
+    fn oauth_profile(&self) -> OAuthProfile {
+        OAuthProfile {
+            pkce: Pkce::Unsupported,
+            refresh_needs_secret: oauth::SECRET_ALWAYS_REQUIRED,
+            introspection: true,
+            revocation: true,
+            per_connection_instance: false,
+            default_access_token_lifetime: Duration::from_secs(oauth::ACCESS_TOKEN_SECONDS),
+        }
+    }
+
+    fn default_login_url(&self) -> &'static str {
+        APP_ORIGIN
+    }
+
+    fn oauth_endpoint_origin(
+        &self,
+        endpoint: patchbay_oauth::Endpoint,
+        login_url: &str,
+    ) -> Option<&'static str> {
+        match endpoint {
+            patchbay_oauth::Endpoint::Authorize => None,
+            _ if is_hubspot_default(login_url) => Some(oauth::API_ORIGIN),
+            _ => None,
+        }
+    }
+
+    fn api_base(&self, login_url: &str, _instance_url: Option<&str>) -> Result<String, String> {
+        if is_hubspot_default(login_url) {
+            return Ok(oauth::API_ORIGIN.to_owned());
+        }
+        // A custom login host (an emulator) serves the API itself.
+        origin_of(login_url)
+            .ok_or_else(|| "the integration's login URL is not an http(s) origin".to_owned())
+    }
+
+    fn provider_domains(&self) -> &'static [&'static str] {
+        DOMAINS
+    }
+
+    fn token_invalid(&self, status: u16, _body_prefix: &[u8]) -> bool {
+        // Both 401 categories (EXPIRED_AUTHENTICATION, INVALID_AUTHENTICATION) mean the token.
+        status == 401
+    }
+
+    fn rate_limit(&self, header: HeaderLookup<'_>) -> Option<ApiUsage> {
+        let max = header("x-hubspot-ratelimit-max")?;
+        let remaining = header("x-hubspot-ratelimit-remaining")?;
+        error::parse_rate_limit(|name| match name {
+            "x-hubspot-ratelimit-max" => Some(max.as_str()),
+            "x-hubspot-ratelimit-remaining" => Some(remaining.as_str()),
+            _ => None,
+        })
+    }
+
+    fn map_error(&self, status: u16, body: &[u8], call: CallKind) -> Failure {
+        error::map_error(status, body, call)
+    }
+
+    fn credentials_still_invalid(&self) -> UnifiedError {
+        error::session_still_invalid()
+    }
+
+    fn plan_list<'c>(
+        &self,
+        params: &ListParams,
+        codec: &'c CursorCodec,
+        extra_fields: &[String],
+    ) -> Result<ListRun<'c>, UnifiedError> {
+        let plan = super::list::plan_list_with(params, codec, extra_fields)?;
+        Ok(Box::new(ListWalk {
+            plan,
+            params: params.clone(),
+            codec,
+            bodies: Vec::new(),
+            collected: 0,
+        }))
+    }
+
+    fn plan_get(
+        &self,
+        resource: Resource,
+        id: &str,
+        _common: &CommonParams,
+    ) -> Result<GetRun, UnifiedError> {
+        let plan = super::plan_get(resource, id)?;
+        Ok(Box::new(OneCall {
+            plan,
+            answer: Value::Null,
+        }))
+    }
+
+    fn plan_create(&self, resource: Resource, body: Value) -> Result<Request, UnifiedError> {
+        Ok(super::plan_create(resource, body, OffsetDateTime::now_utc())?.request)
+    }
+
+    fn created_id(&self, resource: Resource, answer: &Value) -> Result<String, UnifiedError> {
+        let id = answer
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| is_valid_id(id))
+            .ok_or_else(|| {
+                super::records::bad_downstream("HubSpot's create answer has no record id")
+            })?;
+        if resource != Resource::Activities {
+            return Ok(id.to_owned());
+        }
+        // The answer does not name its object; the properties it echoes do.
+        let props = answer.get("properties").and_then(Value::as_object);
+        let engagement = Engagement::ALL.into_iter().find(|e| {
+            let prefix = format!("hs_{}_", e.prefix());
+            props.is_some_and(|p| p.keys().any(|k| k.starts_with(&prefix)))
+        });
+        engagement.map(|e| e.unified_id(id)).ok_or_else(|| {
+            super::records::bad_downstream(
+                "HubSpot's create answer does not say which activity it made",
+            )
+        })
+    }
+
+    fn plan_update(
+        &self,
+        resource: Resource,
+        id: &str,
+        body: Value,
+    ) -> Result<Request, UnifiedError> {
+        let plan = super::plan_update(resource, id, body)?;
+        let mut request = plan.request;
+        if !plan.then.is_empty() {
+            // The interface sends one request: name the links it could not change.
+            // `/crm/v3/objects/{object}/{id}`: the object, activities included.
+            let object = request.path.split('/').nth(4).unwrap_or("");
+            for link in links(object) {
+                let to = format!("/associations/default/{}/", link.to);
+                if plan.then.iter().any(|t| t.path.contains(&to)) {
+                    request.ignored.push(link.unified.to_owned());
+                }
+            }
+        }
+        Ok(request)
+    }
+
+    fn plan_delete(&self, resource: Resource, id: &str) -> Result<Request, UnifiedError> {
+        Ok(super::plan_delete(resource, id)?.request)
+    }
+
+    fn plan_custom_fields(&self, _resource: Resource) -> Option<Request> {
+        None
+    }
+
+    fn read_custom_fields(&self, _resource: Resource, _answer: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn is_mappable_field(&self, name: &str) -> bool {
+        super::ids::is_property_name(name.strip_prefix("$.").unwrap_or(name))
+    }
+
+    fn change_objects(&self, _resource: Resource) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn plan_changes(&self, object: &str, _since_ms: i64) -> Result<Request, NotPolled> {
+        Err(NotPolled(object.to_owned()))
+    }
+
+    fn plan_newest(&self, object: &str) -> Result<Request, NotPolled> {
+        Err(NotPolled(object.to_owned()))
+    }
+
+    fn read_changes(&self, _answer: &Value) -> (Vec<ChangedRow>, bool) {
+        (Vec::new(), true)
+    }
+
+    fn login_choice(&self, _integration_login_url: &str) -> Option<LoginChoice> {
+        None
+    }
+
+    fn check_login_choice(
+        &self,
+        _raw: &str,
+        _integration_login_url: &str,
+    ) -> Result<String, String> {
+        Err("HubSpot connections have no login host to choose".to_owned())
+    }
+
+    fn diagnostics(&self) -> &'static Diagnostics {
+        &DIAGNOSTICS
+    }
+}
+
+struct ListWalk<'c> {
+    plan: ListPlan,
+    params: ListParams,
+    codec: &'c CursorCodec,
+    bodies: Vec<Value>,
+    collected: usize,
+}
+
+impl Run<ListOutcome> for ListWalk<'_> {
+    fn start(&mut self) -> Request {
+        self.plan.request.clone()
+    }
+
+    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
+        self.collected += answer
+            .get("results")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let next = self.plan.next_request(self.collected, &answer);
+        self.bodies.push(answer);
+        Ok(next.map_or(Step::Done, Step::Send))
+    }
+
+    fn finish(self: Box<Self>) -> Result<ListOutcome, UnifiedError> {
+        let page = self.plan.finish(&self.params, self.codec, &self.bodies)?;
+        let sources = if self.params.resource == Resource::Pipelines {
+            Vec::new()
+        } else {
+            self.bodies
+                .iter()
+                .filter_map(|b| b.get("results").and_then(Value::as_array))
+                .flatten()
+                .take(page.data.len())
+                .cloned()
+                .collect()
+        };
+        let raw = match self.bodies.len() {
+            1 => self.bodies.into_iter().next().unwrap_or(Value::Null),
+            _ => Value::Array(self.bodies),
+        };
+        Ok(ListOutcome {
+            data: page.data,
+            sources,
+            next_cursor: page.next_cursor,
+            raw,
+        })
+    }
+}
+
+struct OneCall {
+    plan: RecordPlan,
+    answer: Value,
+}
+
+impl Run<RecordOutcome> for OneCall {
+    fn start(&mut self) -> Request {
+        self.plan.request.clone()
+    }
+
+    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
+        self.answer = answer;
+        Ok(Step::Done)
+    }
+
+    fn finish(self: Box<Self>) -> Result<RecordOutcome, UnifiedError> {
+        let data = self.plan.read(&self.answer)?;
+        Ok(RecordOutcome {
+            data,
+            source: self.answer.clone(),
+            raw: self.answer,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "connector_tests.rs"]
+mod tests;

@@ -1,0 +1,154 @@
+use serde_json::json;
+
+use patchbay_oauth::Endpoint;
+use patchbay_unified::CommonParams;
+
+use super::*;
+
+#[test]
+fn origins_and_tokens() {
+    let c = HubSpot;
+    assert_eq!(c.service_id(), "hubspot");
+    assert_eq!(
+        c.api_base(c.default_login_url(), None).as_deref(),
+        Ok("https://api.hubapi.com")
+    );
+    assert_eq!(
+        c.api_base("http://127.0.0.1:4010/", None).as_deref(),
+        Ok("http://127.0.0.1:4010")
+    );
+    assert!(c.api_base("ftp://x", None).is_err());
+    assert!(c.api_base("https://user@evil.example/path", None).is_err());
+    assert_eq!(
+        c.oauth_endpoint_origin(Endpoint::Token, c.default_login_url()),
+        Some("https://api.hubapi.com")
+    );
+    assert_eq!(
+        c.oauth_endpoint_origin(Endpoint::Authorize, c.default_login_url()),
+        None
+    );
+    assert_eq!(
+        c.oauth_endpoint_origin(Endpoint::Token, "http://127.0.0.1:4010"),
+        None
+    );
+    let config = c.oauth_provider();
+    assert_eq!(config.paths.token, "oauth/v1/token");
+    assert!(config.default_scopes.contains(&"oauth"));
+    for s in oauth::default_scopes() {
+        assert!(config.default_scopes.contains(&s), "{s}");
+    }
+    let profile = c.oauth_profile();
+    assert!(profile.refresh_needs_secret && !profile.per_connection_instance);
+    assert!(c.token_invalid(401, b"{\"category\":\"EXPIRED_AUTHENTICATION\"}"));
+    assert!(!c.token_invalid(403, b"{\"category\":\"MISSING_SCOPES\"}"));
+    let lookup = |name: &str| match name {
+        "x-hubspot-ratelimit-max" => Some("190".to_owned()),
+        "x-hubspot-ratelimit-remaining" => Some("180".to_owned()),
+        _ => None,
+    };
+    let usage = c.rate_limit(&lookup).expect("usage");
+    assert_eq!((usage.limit(), usage.remaining()), (190, 180));
+    assert!(c.provider_domains().iter().all(|d| d.starts_with('.')));
+    assert!(c.is_mappable_field("$.favorite_color") && !c.is_mappable_field("Bad Name"));
+}
+
+#[test]
+fn activity_ids_from_create_answers() {
+    let c = HubSpot;
+    let call = json!({"id": "9", "properties": {"hs_call_title": "x", "hs_timestamp": "2024-01-01T00:00:00Z"}});
+    assert_eq!(
+        c.created_id(Resource::Activities, &call).as_deref(),
+        Ok("call-9")
+    );
+    let task = json!({"id": "9", "properties": {"hs_task_status": "NOT_STARTED"}});
+    assert_eq!(
+        c.created_id(Resource::Activities, &task).as_deref(),
+        Ok("task-9")
+    );
+    assert_eq!(c.created_id(Resource::Contacts, &call).as_deref(), Ok("9"));
+    assert!(
+        c.created_id(Resource::Activities, &json!({"id": "9", "properties": {}}))
+            .is_err()
+    );
+    assert!(
+        c.created_id(Resource::Contacts, &json!({"id": "../9"}))
+            .is_err()
+    );
+}
+
+#[test]
+fn updates_name_the_links_they_cannot_change() {
+    let c = HubSpot;
+    let r = c
+        .plan_update(
+            Resource::Contacts,
+            "5",
+            json!({"title": "x", "company_id": "77"}),
+        )
+        .expect("plan");
+    assert_eq!(r.path, "/crm/v3/objects/contacts/5");
+    assert_eq!(r.ignored, vec!["company_id".to_owned()]);
+    let r = c
+        .plan_update(
+            Resource::Activities,
+            "call-3",
+            json!({"contact_id": "51", "opportunity_id": "6"}),
+        )
+        .expect("plan");
+    assert_eq!(r.path, "/crm/v3/objects/calls/3");
+    assert_eq!(
+        r.ignored,
+        vec!["contact_id".to_owned(), "opportunity_id".to_owned()]
+    );
+}
+
+#[test]
+fn runs_walk_pages_and_reads() {
+    let c = HubSpot;
+    let codec = CursorCodec::new(&[9u8; 32]).expect("codec");
+    let params = ListParams::parse(
+        Resource::Contacts,
+        &[("limit".to_owned(), "150".to_owned())],
+    )
+    .expect("params");
+    let mut run = c
+        .plan_list(&params, &codec, &["favorite_color".to_owned()])
+        .expect("run");
+    let first = run.start();
+    assert!(
+        first
+            .query
+            .iter()
+            .any(|(k, v)| k == "properties" && v.ends_with(",favorite_color"))
+    );
+    let page = |from: usize, n: usize, more: bool| {
+        let results: Vec<Value> = (from..from + n)
+            .map(|i| json!({"id": i.to_string(), "properties": {"firstname": "A"}}))
+            .collect();
+        let mut body = json!({ "results": results });
+        if more {
+            body["paging"] = json!({"next": {"after": (from + n).to_string()}});
+        }
+        body
+    };
+    let Step::Send(next) = run.feed(page(1, 100, true)).expect("feed") else {
+        panic!("a second call for 150")
+    };
+    assert!(next.query.contains(&("after".to_owned(), "101".to_owned())));
+    assert_eq!(run.feed(page(101, 50, true)).expect("feed"), Step::Done);
+    let out = run.finish().expect("outcome");
+    assert_eq!((out.data.len(), out.sources.len()), (150, 150));
+    assert!(out.next_cursor.is_some());
+    assert!(
+        c.plan_list(&params, &codec, &["Bad Name".to_owned()])
+            .is_err()
+    );
+
+    let mut get = c
+        .plan_get(Resource::Leads, "5", &CommonParams::default())
+        .expect("run");
+    assert_eq!(get.start().path, "/crm/v3/objects/contacts/5");
+    get.feed(json!({"id": "5", "properties": {"lifecyclestage": "customer"}}))
+        .expect("feed");
+    assert_eq!(get.finish().unwrap_err().type_name(), "EntityNotFoundError");
+}

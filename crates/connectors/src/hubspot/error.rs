@@ -1,0 +1,122 @@
+//! HubSpot API errors to unified errors (docs/hubspot.md §6, §13, §14), and the
+//! `X-HubSpot-RateLimit-*` headers.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use patchbay_unified::{DownstreamError, UnifiedError};
+
+pub use crate::connector::{ApiUsage, CallKind, Failure};
+
+/// HubSpot's error body. Every field may be missing.
+#[derive(Debug, Default, Deserialize)]
+struct HubSpotError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(rename = "subCategory", default)]
+    sub_category: Option<String>,
+    #[serde(rename = "policyName", default)]
+    policy_name: Option<String>,
+    #[serde(default)]
+    errors: Option<Vec<ErrorItem>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorItem {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    context: Option<Value>,
+}
+
+/// Maps a non-2xx HubSpot answer (status and raw body) to what the caller should do.
+pub fn map_error(status: u16, body: &[u8], call: CallKind) -> Failure {
+    let error: HubSpotError = serde_json::from_slice(body).unwrap_or_default();
+    let category = error.category.as_deref().unwrap_or("");
+    let message = error
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("HubSpot answered HTTP {status} without a message"));
+
+    // EXPIRED_AUTHENTICATION and INVALID_AUTHENTICATION (or a bare 401) all mean the token was
+    // refused; a refresh either fixes it or proves the grant gone. At our edge a 401 would
+    // blame the caller instead.
+    if status == 401 {
+        return Failure::RefreshAndRetry;
+    }
+    if status == 429 {
+        let policy = error.policy_name.as_deref().unwrap_or("unknown");
+        return Failure::Error(UnifiedError::ConnectorRateLimit {
+            message: format!("HubSpot rate limit reached ({policy}): {message}"),
+        });
+    }
+    if status == 404 && call == CallKind::OneRecord {
+        return Failure::Error(UnifiedError::EntityNotFound { message });
+    }
+    let mut downstream_errors: Vec<DownstreamError> = error
+        .errors
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| DownstreamError {
+            message: e.message.clone().unwrap_or_default(),
+            detail: e.context.as_ref().map(Value::to_string),
+            code: e.code.clone().unwrap_or_else(|| category.to_owned()),
+        })
+        .collect();
+    if downstream_errors.is_empty() {
+        downstream_errors.push(DownstreamError {
+            message: message.clone(),
+            detail: error.sub_category.clone(),
+            code: if category.is_empty() {
+                format!("HTTP_{status}")
+            } else {
+                category.to_owned()
+            },
+        });
+    }
+    if status == 400 && category == "VALIDATION_ERROR" {
+        // The caller's values did not fit HubSpot's properties: the request was at fault, and
+        // HubSpot's own words say which property.
+        return Failure::Error(UnifiedError::RequestValidation {
+            message: format!("HubSpot refused the values: {message}"),
+            detail: Some(serde_json::json!({ "downstream_errors": downstream_errors })),
+        });
+    }
+    Failure::Error(UnifiedError::ConnectorExecution {
+        status: match status {
+            400..=499 => status,
+            _ => 502,
+        },
+        message,
+        downstream_errors,
+    })
+}
+
+/// The error to answer when HubSpot still refuses the token after one refresh.
+pub fn session_still_invalid() -> UnifiedError {
+    UnifiedError::ConnectorCredentials {
+        message: "HubSpot refused the connection's token even after a refresh; re-authorize the connection".to_owned(),
+    }
+}
+
+/// API usage from `X-HubSpot-RateLimit-Max` and `-Remaining` (the rolling 10-second window;
+/// docs/hubspot.md §13). `header` looks a header up by its name, case-insensitively. Either
+/// missing or not a number gives `None`.
+pub fn parse_rate_limit<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<ApiUsage> {
+    let number = |name: &str| header(name)?.trim().parse::<u64>().ok();
+    let max = number("x-hubspot-ratelimit-max")?;
+    let remaining = number("x-hubspot-ratelimit-remaining")?;
+    Some(ApiUsage {
+        used: max.saturating_sub(remaining),
+        max,
+    })
+}
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

@@ -1,0 +1,109 @@
+//! HubSpot record ids, and the typed ids Patchbay gives activities.
+//!
+//! HubSpot ids are numeric strings (docs/hubspot.md §7), unique per object type only: a call and
+//! a meeting may share `42`. A unified activity spans calls, meetings and tasks, so its id names
+//! the object: `call-42`, `meeting-42`, `task-42`.
+
+/// Longest id accepted (HubSpot ids are 64-bit numbers).
+const MAX_ID_LEN: usize = 20;
+
+/// A HubSpot record or owner id: 1 to 20 ASCII digits.
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_ID_LEN && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// HubSpot custom properties are not surfaced (no table sets `custom_fields`); this refuses
+/// every name so the neutral write engine rejects `custom_fields` items.
+pub fn is_custom_field(_name: &str) -> bool {
+    false
+}
+
+/// A HubSpot property name: lowercase letters, digits and `_`, starting with a letter, at most
+/// 100 bytes. Only such names reach a `properties` list.
+pub fn is_property_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    s.len() <= 100
+        && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The engagement object an activity id or `type` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engagement {
+    /// `calls`
+    Call,
+    /// `meetings`
+    Meeting,
+    /// `tasks`
+    Task,
+}
+
+impl Engagement {
+    /// Every engagement object behind unified activities.
+    pub const ALL: [Engagement; 3] = [Self::Call, Self::Meeting, Self::Task];
+
+    /// The prefix of a unified activity id, and the unified activity `type`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Meeting => "meeting",
+            Self::Task => "task",
+        }
+    }
+
+    /// The HubSpot object type.
+    pub fn object(self) -> &'static str {
+        match self {
+            Self::Call => "calls",
+            Self::Meeting => "meetings",
+            Self::Task => "tasks",
+        }
+    }
+
+    /// The engagement of an object type name.
+    pub fn of_object(object: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.object() == object)
+    }
+
+    /// `call-42` for the call with HubSpot id `42`.
+    pub fn unified_id(self, id: &str) -> String {
+        format!("{}-{id}", self.prefix())
+    }
+}
+
+/// Splits a unified activity id into its object and HubSpot id; `None` if it is not one.
+pub fn parse_activity_id(id: &str) -> Option<(Engagement, &str)> {
+    let (prefix, rest) = id.split_once('-')?;
+    let engagement = Engagement::ALL.into_iter().find(|e| e.prefix() == prefix)?;
+    is_valid_id(rest).then_some((engagement, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_digits_only() {
+        for good in ["1", "512", "12345678901234567890"] {
+            assert!(is_valid_id(good), "{good}");
+        }
+        for bad in ["", "12a", "-1", "1 ", "123456789012345678901", "../1", "１"] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn activity_ids_name_their_object() {
+        assert_eq!(parse_activity_id("call-42"), Some((Engagement::Call, "42")));
+        assert_eq!(
+            parse_activity_id("meeting-7"),
+            Some((Engagement::Meeting, "7"))
+        );
+        assert_eq!(Engagement::Task.unified_id("9"), "task-9");
+        for bad in [
+            "42", "call-", "call-4x", "email-1", "call-1-2", "note-3", "-1",
+        ] {
+            assert_eq!(parse_activity_id(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! List calls: the plain list API when no filter or sort is given, the search API otherwise,
+//! with keyset paging that passes the search's 10,000-result ceiling.
+//!
+//! Search pages are never reached by offset. Each page is a fresh search from offset 0 that asks
+//! for records strictly after the last one returned, in the total order (sort key, then
+//! `hs_object_id`), so no query ever comes near the ceiling however long the list is
+//! (docs/hubspot.md §9, §15). The cursor carries the last record's id and sort key.
+//! Plain lists (and owners) page with HubSpot's own `after`, which the cursor carries as is.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use patchbay_unified::model::ActivityType;
+use patchbay_unified::{
+    CursorCodec, CursorScope, FilterField, FilterKind, FilterValue, ListParams, Resource,
+    SortDirection, UnifiedError,
+};
+
+use super::SERVICE_ID;
+use super::ids::{Engagement, is_property_name, is_valid_id};
+use super::records::{
+    LEAD_STAGE, PIPELINE_OBJECT, Target, bad_downstream, engagement_map, flatten, object_map,
+    properties, read_object, read_owner, read_pipeline, read_query,
+};
+use super::request::{HubSpotRequest, Method, call, with_body};
+use super::search::{
+    Direction, MAX_SEARCH_LIMIT, Operator, SearchBody, SearchFilter, SearchSort, cross, distribute,
+};
+use super::tables;
+use crate::convert::parse_datetime;
+use crate::table::{FilterOp, ObjectMap, SortKind, SortMap};
+
+/// Largest page of the plain list and owners APIs (docs/hubspot.md §8).
+pub const MAX_LIST_LIMIT: usize = 100;
+/// The property every search sorts and pages by last.
+pub const ID_PROPERTY: &str = "hs_object_id";
+/// Query keys the connector sets itself; `pass_through` may not replace them.
+const RESERVED_KEYS: [&str; 5] = ["limit", "after", "properties", "associations", "archived"];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// `GET /crm/v3/objects/{type}` with `after`.
+    Plain,
+    /// `POST /crm/v3/objects/{type}/search` with a keyset lower bound.
+    Search,
+    /// `GET /crm/v3/owners` with `after`.
+    Owners,
+    /// `GET /crm/v3/pipelines/deals`, one page.
+    Pipelines,
+}
+
+/// A planned list call: send [`ListPlan::request`]; while [`ListPlan::next_request`] gives a
+/// call, send it too; then hand every answer body, in order, to [`ListPlan::finish`].
+#[derive(Debug, Clone)]
+pub struct ListPlan {
+    target: Target,
+    mode: Mode,
+    limit: usize,
+    sort: Option<(SortMap, SortDirection)>,
+    /// The search body, when the list searches (kept typed for tests).
+    pub search: Option<SearchBody>,
+    /// The first call to make.
+    pub request: HubSpotRequest,
+}
+
+/// One page of unified records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    /// Unified records, at most `limit`.
+    pub data: Vec<Value>,
+    /// The cursor of the next page, `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+fn scope<'a>(params: &ListParams, query: &'a str) -> CursorScope<'a> {
+    CursorScope {
+        service: SERVICE_ID,
+        resource: params.resource,
+        query,
+    }
+}
+
+/// Plans a list call.
+pub fn plan_list(params: &ListParams, codec: &CursorCodec) -> Result<ListPlan, UnifiedError> {
+    plan_list_with(params, codec, &[])
+}
+
+/// Plans a list call that also reads `extra` properties (custom-mapping targets); a name that
+/// is not a property name is refused.
+pub fn plan_list_with(
+    params: &ListParams,
+    codec: &CursorCodec,
+    extra: &[String],
+) -> Result<ListPlan, UnifiedError> {
+    if let Some(bad) = extra.iter().find(|e| !is_property_name(e)) {
+        let shown: String = bad.chars().take(80).collect();
+        return Err(UnifiedError::validation(format!(
+            "{shown} is not a HubSpot property name"
+        )));
+    }
+    let fingerprint = params.query_fingerprint();
+    let position = match &params.cursor {
+        Some(c) => Some(codec.open(c, &scope(params, &fingerprint))?),
+        None => None,
+    };
+    let limit = usize::from(params.limit);
+    for key in params.common.pass_through.keys() {
+        if RESERVED_KEYS.contains(&key.as_str()) {
+            return Err(UnifiedError::invalid_field(
+                "pass_through",
+                format!(
+                    "pass_through[{key}] is set by the connector; use limit, cursor or filter[...]"
+                ),
+            ));
+        }
+    }
+    let pass_through = || {
+        params
+            .common
+            .pass_through
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+    };
+    match params.resource {
+        Resource::Pipelines => {
+            let request = call(Method::Get, format!("/crm/v3/pipelines/{PIPELINE_OBJECT}"));
+            return Ok(ListPlan {
+                target: Target::Pipelines,
+                mode: Mode::Pipelines,
+                limit,
+                sort: None,
+                search: None,
+                request,
+            });
+        }
+        Resource::Users => {
+            let mut request = call(Method::Get, "/crm/v3/owners".to_owned());
+            request
+                .query
+                .push(("limit".to_owned(), limit.min(MAX_LIST_LIMIT).to_string()));
+            for filter in &params.filters {
+                match (filter.field, &filter.value) {
+                    (FilterField::Email, FilterValue::Text(email)) => {
+                        request.query.push(("email".to_owned(), email.clone()));
+                    }
+                    _ => {
+                        return Err(UnifiedError::UnsupportedFilters {
+                            filters: vec![filter.field.as_str().to_owned()],
+                        });
+                    }
+                }
+            }
+            if let Some(p) = &position {
+                request.query.push(("after".to_owned(), after_of(p)?));
+            }
+            request.query.extend(pass_through());
+            return Ok(ListPlan {
+                target: Target::Owners,
+                mode: Mode::Owners,
+                limit,
+                sort: None,
+                search: None,
+                request,
+            });
+        }
+        _ => {}
+    }
+    let map = list_map(params)?;
+    let filters: Vec<_> = params
+        .filters
+        .iter()
+        .filter(|f| !(params.resource == Resource::Activities && f.field == FilterField::Type))
+        .collect();
+    let sort = match params.sort {
+        None => None,
+        Some(s) => Some((
+            *map.sort(s.by)
+                .ok_or_else(|| UnifiedError::UnsupportedSortField {
+                    field: s.by.as_str().to_owned(),
+                })?,
+            s.direction,
+        )),
+    };
+    let searches = !filters.is_empty() || sort.is_some() || params.resource == Resource::Leads;
+    if !searches {
+        let mut request = call(Method::Get, format!("/crm/v3/objects/{}", map.object));
+        request
+            .query
+            .push(("limit".to_owned(), limit.min(MAX_LIST_LIMIT).to_string()));
+        let mut query = read_query(map);
+        for (key, value) in &mut query {
+            if key == "properties" {
+                for e in extra {
+                    value.push(',');
+                    value.push_str(e);
+                }
+            }
+        }
+        request.query.extend(query);
+        if let Some(p) = &position {
+            request.query.push(("after".to_owned(), after_of(p)?));
+        }
+        request.query.extend(pass_through());
+        return Ok(ListPlan {
+            target: Target::Object(map),
+            mode: Mode::Plain,
+            limit,
+            sort: None,
+            search: None,
+            request,
+        });
+    }
+    // Each unified filter is an OR over its properties; the ORs are multiplied out into groups.
+    let mut common = Vec::new();
+    let mut ors = Vec::new();
+    let mut unsupported = Vec::new();
+    if params.resource == Resource::Leads {
+        common.push(SearchFilter::new(
+            "lifecyclestage",
+            Operator::Eq,
+            LEAD_STAGE,
+        ));
+    }
+    for filter in filters {
+        let Some(fm) = map.filter(filter.field) else {
+            unsupported.push(filter.field.as_str().to_owned());
+            continue;
+        };
+        let value = filter_value(filter.field, &filter.value)?;
+        let op = match fm.op {
+            FilterOp::Eq => Operator::Eq,
+            FilterOp::Gte => Operator::Gte,
+        };
+        let choices: Vec<SearchFilter> = fm
+            .remote
+            .iter()
+            .map(|r| SearchFilter::new(r, op, value.clone()))
+            .collect();
+        if choices.len() == 1 {
+            common.extend(choices);
+        } else {
+            ors.push(choices);
+        }
+    }
+    if !unsupported.is_empty() {
+        return Err(UnifiedError::UnsupportedFilters {
+            filters: unsupported,
+        });
+    }
+    let keyset = match &position {
+        None => Vec::new(),
+        Some(p) => keyset_alternatives(sort, p)?,
+    };
+    let mut alternatives = Vec::new();
+    for user in cross(&ors) {
+        if keyset.is_empty() {
+            alternatives.push(user);
+        } else {
+            for k in &keyset {
+                alternatives.push(user.iter().cloned().chain(k.iter().cloned()).collect());
+            }
+        }
+    }
+    let alternatives = if alternatives.iter().all(Vec::is_empty) {
+        Vec::new()
+    } else {
+        alternatives
+    };
+    let (property, direction) = match sort {
+        None => (ID_PROPERTY, Direction::Ascending),
+        Some((sm, SortDirection::Asc)) => (sm.remote, Direction::Ascending),
+        Some((sm, SortDirection::Desc)) => (sm.remote, Direction::Descending),
+    };
+    let mut props: Vec<String> = properties(map).into_iter().map(str::to_owned).collect();
+    // The sort property too: the next page's bound is read from the last record.
+    let sort_property = sort.map(|(sm, _)| sm.remote);
+    for name in [Some(ID_PROPERTY), sort_property]
+        .into_iter()
+        .flatten()
+        .chain(extra.iter().map(String::as_str))
+    {
+        if !props.iter().any(|p| p == name) {
+            props.push(name.to_owned());
+        }
+    }
+    let body = SearchBody {
+        filter_groups: distribute(&common, alternatives),
+        sorts: vec![SearchSort {
+            property,
+            direction,
+        }],
+        properties: props,
+        limit: u32::from(params.limit).min(MAX_SEARCH_LIMIT),
+    };
+    body.check()?;
+    let mut request = with_body(
+        call(
+            Method::Post,
+            format!("/crm/v3/objects/{}/search", map.object),
+        ),
+        body.to_json(),
+    );
+    request.query.extend(pass_through());
+    Ok(ListPlan {
+        target: Target::Object(map),
+        mode: Mode::Search,
+        limit,
+        sort,
+        search: Some(body),
+        request,
+    })
+}
+
+fn after_of(position: &Value) -> Result<String, UnifiedError> {
+    position
+        .get("after")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or(UnifiedError::InvalidCursor)
+}
+
+/// The table a list reads: activities by `filter[type]` (meetings when none is given).
+fn list_map(params: &ListParams) -> Result<&'static ObjectMap, UnifiedError> {
+    if params.resource != Resource::Activities {
+        return object_map(params.resource).ok_or(UnifiedError::UnsupportedFilters {
+            filters: Vec::new(),
+        });
+    }
+    let Some(filter) = params.filters.iter().find(|f| f.field == FilterField::Type) else {
+        return Ok(&tables::MEETING);
+    };
+    let FilterValue::Text(value) = &filter.value else {
+        return Err(UnifiedError::invalid_field(
+            "filter[type]",
+            "filter[type] must be text",
+        ));
+    };
+    match ActivityType::parse(&value.to_ascii_lowercase()) {
+        Some(ActivityType::Call) => Ok(engagement_map(Engagement::Call)),
+        Some(ActivityType::Meeting) => Ok(engagement_map(Engagement::Meeting)),
+        Some(ActivityType::Task) => Ok(engagement_map(Engagement::Task)),
+        Some(_) => Err(UnifiedError::UnsupportedFilters {
+            filters: vec!["type".to_owned()],
+        }),
+        None => Err(UnifiedError::invalid_field(
+            "filter[type]",
+            "filter[type] must be an activity type, e.g. call, meeting or task",
+        )),
+    }
+}
+
+/// A unified filter value as the string HubSpot compares (dates as epoch milliseconds).
+fn filter_value(field: FilterField, value: &FilterValue) -> Result<String, UnifiedError> {
+    match (field.kind(), value) {
+        (FilterKind::Id, FilterValue::Text(id)) if !is_valid_id(id) => {
+            Err(UnifiedError::invalid_field(
+                &format!("filter[{}]", field.as_str()),
+                format!("filter[{}] is not a valid HubSpot id", field.as_str()),
+            ))
+        }
+        (_, FilterValue::Text(t)) => Ok(t.clone()),
+        (_, FilterValue::Number(n)) => Ok(number_text(*n)),
+        (_, FilterValue::DateTime(d)) => Ok(epoch_millis(*d)),
+    }
+}
+
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
+}
+
+fn epoch_millis(d: OffsetDateTime) -> String {
+    (d.unix_timestamp_nanos() / 1_000_000).to_string()
+}
+
+/// "Strictly after the last record" in the order (sort key, `hs_object_id`), as alternatives
+/// (ORed groups). Records without the sort property come last in either direction and tie on
+/// the id (docs/hubspot.md §15, inferred).
+fn keyset_alternatives(
+    sort: Option<(SortMap, SortDirection)>,
+    position: &Value,
+) -> Result<Vec<Vec<SearchFilter>>, UnifiedError> {
+    let last_id = position
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| is_valid_id(id))
+        .ok_or(UnifiedError::InvalidCursor)?
+        .to_owned();
+    let id_after = || SearchFilter::new(ID_PROPERTY, Operator::Gt, last_id.clone());
+    let Some((sm, direction)) = sort else {
+        return Ok(vec![vec![id_after()]]);
+    };
+    let key = key_text(sm.kind, position.get("k").unwrap_or(&Value::Null))?;
+    let Some(key) = key else {
+        return Ok(vec![vec![SearchFilter::missing(sm.remote), id_after()]]);
+    };
+    let beyond = match direction {
+        SortDirection::Asc => Operator::Gt,
+        SortDirection::Desc => Operator::Lt,
+    };
+    Ok(vec![
+        vec![SearchFilter::new(sm.remote, beyond, key.clone())],
+        vec![SearchFilter::new(sm.remote, Operator::Eq, key), id_after()],
+        vec![SearchFilter::missing(sm.remote)],
+    ])
+}
+
+/// A sort key from a cursor as the string HubSpot compares; anything unexpected is a bad cursor.
+fn key_text(kind: SortKind, key: &Value) -> Result<Option<String>, UnifiedError> {
+    if key.is_null() {
+        return Ok(None);
+    }
+    let text = key.as_str().ok_or(UnifiedError::InvalidCursor)?;
+    let value = match kind {
+        SortKind::Text => Some(text.to_owned()),
+        SortKind::Number => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(|_| text.trim().to_owned()),
+        SortKind::DateTime => parse_datetime(text).map(epoch_millis),
+    };
+    value.map(Some).ok_or(UnifiedError::InvalidCursor)
+}
+
+fn results(body: &Value) -> Result<&[Value], UnifiedError> {
+    body.get("results")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .ok_or_else(|| bad_downstream("HubSpot's list answer has no results array"))
+}
+
+fn next_after(body: &Value) -> Option<String> {
+    let after = body.get("paging")?.get("next")?.get("after")?;
+    match after {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl ListPlan {
+    /// The next call for a page larger than one HubSpot page (plain lists and owners ask at
+    /// most 100 at a time): `None` when the page is complete or HubSpot has no more.
+    pub fn next_request(&self, collected: usize, last_body: &Value) -> Option<HubSpotRequest> {
+        if !matches!(self.mode, Mode::Plain | Mode::Owners) || collected >= self.limit {
+            return None;
+        }
+        let after = next_after(last_body)?;
+        let mut request = self.request.clone();
+        request.query.retain(|(k, _)| k != "after" && k != "limit");
+        request.query.push((
+            "limit".to_owned(),
+            (self.limit - collected).min(MAX_LIST_LIMIT).to_string(),
+        ));
+        request.query.push(("after".to_owned(), after));
+        Some(request)
+    }
+
+    /// Maps the answers (in the order they came) to a unified page and seals the next cursor.
+    pub fn finish(
+        &self,
+        params: &ListParams,
+        codec: &CursorCodec,
+        bodies: &[Value],
+    ) -> Result<ListPage, UnifiedError> {
+        if self.mode == Mode::Pipelines {
+            let data = match bodies.first() {
+                Some(body) => results(body)?
+                    .iter()
+                    .map(read_pipeline)
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => Vec::new(),
+            };
+            return Ok(ListPage {
+                data,
+                next_cursor: None,
+            });
+        }
+        let mut records: Vec<&Value> = Vec::new();
+        for body in bodies {
+            records.extend(results(body)?);
+        }
+        records.truncate(self.limit);
+        let data = records
+            .iter()
+            .map(|r| match self.target {
+                Target::Object(map) => read_object(map, r, self.mode == Mode::Plain),
+                _ => read_owner(r),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = bodies.last().and_then(next_after);
+        let fingerprint = params.query_fingerprint();
+        let seal = |p: Value| codec.seal(&scope(params, &fingerprint), &p);
+        let next_cursor = match (self.mode, more, records.last()) {
+            (_, None, _) | (_, _, None) => None,
+            (Mode::Search, Some(_), Some(last)) => Some(seal(self.position(last)?)),
+            (_, Some(after), Some(_)) => Some(seal(json!({ "after": after }))),
+        };
+        Ok(ListPage { data, next_cursor })
+    }
+
+    fn position(&self, last: &Value) -> Result<Value, UnifiedError> {
+        let fields = flatten(last).unwrap_or_default();
+        let id = fields
+            .get("id")
+            .or_else(|| fields.get(ID_PROPERTY))
+            .and_then(Value::as_str)
+            .filter(|id| is_valid_id(id))
+            .ok_or_else(|| bad_downstream("HubSpot returned a search result without an id"))?;
+        Ok(match self.sort {
+            None => json!({ "id": id }),
+            Some((sm, _)) => {
+                let key = fields.get(sm.remote).cloned().unwrap_or(Value::Null);
+                let key = match key {
+                    Value::String(s) if s.is_empty() => Value::Null,
+                    other => other,
+                };
+                json!({ "id": id, "k": key })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "list_tests.rs"]
+mod tests;

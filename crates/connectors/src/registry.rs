@@ -1,0 +1,73 @@
+//! The registry: which connectors this build serves, picked by `service_id`. The server asks
+//! here and never names a provider; adding a CRM adds one line to [`CONNECTORS`].
+
+use crate::connector::Connector;
+use crate::salesforce::Salesforce;
+
+/// Every connector, in catalogue order.
+pub static CONNECTORS: &[&dyn Connector] = &[&Salesforce];
+
+/// The connector serving `service_id`, if any.
+pub fn connector(service_id: &str) -> Option<&'static dyn Connector> {
+    CONNECTORS
+        .iter()
+        .copied()
+        .find(|c| c.service_id() == service_id)
+}
+
+/// Every connector.
+pub fn all() -> impl Iterator<Item = &'static dyn Connector> {
+    CONNECTORS.iter().copied()
+}
+
+/// The connector a request without `x-apideck-service-id` means when the consumer has no
+/// connection to choose from: the first registered one.
+pub fn default_connector() -> &'static dyn Connector {
+    CONNECTORS[0]
+}
+
+/// Whether `host` (lowercase, without a trailing dot) lies under a domain some connector's
+/// provider operates: such names must resolve to public addresses before a token goes there.
+pub fn is_provider_host(host: &str) -> bool {
+    all().any(|c| {
+        c.provider_domains()
+            .iter()
+            .any(|suffix| host.ends_with(suffix) || Some(host) == suffix.strip_prefix('.'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ids_are_unique_and_found() {
+        for c in all() {
+            assert_eq!(
+                connector(c.service_id()).map(|f| f.service_id()),
+                Some(c.service_id())
+            );
+            assert_eq!(
+                all().filter(|o| o.service_id() == c.service_id()).count(),
+                1
+            );
+            for d in c.provider_domains() {
+                assert!(d.starts_with('.'), "{d} must start with a dot");
+            }
+        }
+        assert!(connector("nope").is_none());
+    }
+
+    #[test]
+    fn provider_hosts_match_on_label_boundaries() {
+        for c in all() {
+            for d in c.provider_domains() {
+                let bare = &d[1..];
+                assert!(is_provider_host(bare));
+                assert!(is_provider_host(&format!("x{d}")));
+                assert!(!is_provider_host(&format!("{bare}.evil.example")));
+                assert!(!is_provider_host(&format!("evil{bare}")));
+            }
+        }
+    }
+}
