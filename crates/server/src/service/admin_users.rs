@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_costs_what_a_real_one_costs_and_matches_nothing() {
-        use argon2::password_hash::PasswordHash;
+        use argon2::password_hash::phc::PasswordHash;
         let cost = |phc: &str| {
             let parsed = PasswordHash::new(phc).unwrap();
             (
