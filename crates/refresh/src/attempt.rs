@@ -317,7 +317,7 @@ impl<S: TokenStore> Refresher<S> {
             app,
             SealedColumn::ConnectionAccessToken,
             id,
-            tokens.access_token.expose(),
+            tokens.access_token.expose_secret(),
         )?;
         let refresh_token = tokens
             .refresh_token
@@ -327,7 +327,7 @@ impl<S: TokenStore> Refresher<S> {
                     app,
                     SealedColumn::ConnectionRefreshToken,
                     id,
-                    t.expose(),
+                    t.expose_secret(),
                 )
             })
             .transpose()?;

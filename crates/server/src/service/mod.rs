@@ -4,10 +4,12 @@
 //! URL). Each area adds its methods in its own module. Functions take typed ids and return
 //! domain views or [`crate::Error`]; none of them knows about HTTP.
 
+pub mod admin_users;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod connect;
+pub mod connection_details;
 pub mod connections;
 pub mod consumers;
 pub mod cors;
@@ -43,7 +45,11 @@ use crate::error::{Error, Result};
 pub use api_keys::{ApiKeyPrincipal, CreatedApiKey, Scope};
 pub use applications::CreatedApplication;
 pub use log_writer::{LogWriterOptions, LogWriterStats};
-pub use sessions::SessionClaims;
+/// The filters and rows the service layer's signatures take and return as the store defines
+/// them: plain values with no behaviour of their own, re-exported so that callers above the
+/// service layer (the console) need not depend on the store.
+pub use patchbay_store::{ApplicationRow, AuditScope, ConsumerFilter, LogFilter, WebhookLogFilter};
+pub use sessions::{SessionClaims, SessionSettings};
 
 /// How deleting a connection retries revocation at the provider (best effort: the local wipe
 /// happens whatever the outcome).
@@ -119,7 +125,9 @@ struct Inner {
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
     /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
-    webhook_http: reqwest::Client,
+    /// Built on the first delivery: loading the platform's root certificates took a third of
+    /// the TLS set-up at start-up, for a client many deployments never use (issue 14).
+    webhook_http: std::sync::OnceLock<reqwest::Client>,
     /// Calls to providers, for `/metrics`.
     downstream: telemetry::DownstreamStats,
     /// Webhook deliveries by outcome, for `/metrics`.
@@ -148,7 +156,6 @@ impl Vault {
         let http = patchbay_oauth::http_client(options.oauth_http).map_err(Error::internal)?;
         // Every connection write of this process fires its webhook events in its transaction.
         let store = store.with_event_hook(Arc::new(webhooks::hook::VaultEventHook));
-        let webhook_http = webhooks::delivery::http_client(&options.webhooks)?;
         let pepper = keyring.api_key_pepper();
         let signer = keyring.session_signer();
         let refresh = patchbay_refresh::RefreshConfig {
@@ -184,7 +191,7 @@ impl Vault {
                 log_queue,
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
-                webhook_http,
+                webhook_http: std::sync::OnceLock::new(),
                 downstream: telemetry::DownstreamStats::default(),
                 webhook_stats: webhooks::DeliveryStats::default(),
                 downstream_failures: downstream::FailureCounts::default(),
@@ -255,8 +262,12 @@ impl Vault {
         &self.inner.signer
     }
 
-    pub(crate) fn webhook_http(&self) -> &reqwest::Client {
-        &self.inner.webhook_http
+    pub(crate) fn webhook_http(&self) -> Result<&reqwest::Client> {
+        if let Some(client) = self.inner.webhook_http.get() {
+            return Ok(client);
+        }
+        let client = webhooks::delivery::http_client(&self.inner.options.webhooks)?;
+        Ok(self.inner.webhook_http.get_or_init(|| client))
     }
 
     /// Calls to providers since start (see [`telemetry`]).
