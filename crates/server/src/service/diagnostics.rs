@@ -562,10 +562,8 @@ impl Vault {
         cfg: &ClientConfig,
         send_secret: bool,
     ) -> std::result::Result<(), patchbay_oauth::OAuthError> {
-        let bogus = RefreshToken::new(format!(
-            "patchbay-probe-{}",
-            patchbay_oauth::random_token()?
-        ));
+        let t = patchbay_crypto::random_token(32)?;
+        let bogus = RefreshToken::new(format!("patchbay-probe-{}", t.expose_secret()));
         patchbay_oauth::refresh(self.http(), cfg, &bogus, send_secret)
             .await
             .map(|_| ())
