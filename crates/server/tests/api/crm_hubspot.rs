@@ -117,6 +117,16 @@ impl HubSpotApp {
         }
     }
 
+    /// A HubSpot CRM GET that must answer 200.
+    async fn get_ok(&self, path: &str) -> Value {
+        let r = self
+            .crm(Method::GET, path, HUBSPOT)
+            .send()
+            .await
+            .expect("send");
+        json_with(r, StatusCode::OK).await
+    }
+
     async fn grants(&self, grant: &str) -> usize {
         self.hs_log()
             .await
@@ -268,7 +278,125 @@ async fn an_expired_hubspot_token_is_refreshed_once_with_the_secret(db: Db) {
     assert_eq!(t.grants("refresh_token").await, 1);
 }
 
+async fn every_resource_lists_and_reads_on_hubspot(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    for resource in patchbay_unified::Resource::ALL.map(|r| r.as_str()) {
+        let list = t.get_ok(&format!("/crm/{resource}?limit=3")).await;
+        assert_eq!(list["service"], HUBSPOT, "{resource}: {list}");
+        let data = list["data"].as_array().expect("data");
+        assert!(!data.is_empty() && data.len() <= 3, "{resource}: {list}");
+        let id = data[0]["id"].as_str().expect("id");
+        let one = t.get_ok(&format!("/crm/{resource}/{id}")).await;
+        assert_eq!(one["data"]["id"], id, "{resource}: {one}");
+    }
+
+    // Without the header, two connections are ambiguous: a validation error naming both.
+    let r = t
+        .app
+        .consumer_api(Method::GET, "/crm/contacts?limit=1", CONSUMER)
+        .send()
+        .await
+        .expect("send");
+    let body = json_with(r, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["type_name"], "RequestValidationError", "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(HUBSPOT) && detail.contains("salesforce"),
+        "{body}"
+    );
+}
+
+async fn hubspot_pages_filters_and_sorts(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    // Paging: follow links.next; every record once.
+    let mut seen = std::collections::HashSet::new();
+    let mut next = Some(format!("{}/crm/contacts?limit=4", t.app.base_url));
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        let path = url
+            .strip_prefix(&t.app.base_url)
+            .expect("same origin")
+            .to_owned();
+        let page = t.get_ok(&path).await;
+        for r in page["data"].as_array().expect("data") {
+            assert!(seen.insert(r["id"].to_string()), "{r} twice");
+        }
+        pages += 1;
+        assert!(pages < 50, "paging does not end");
+        next = page["links"]["next"].as_str().map(str::to_owned);
+    }
+    assert!(pages >= 3, "{pages} pages for {} contacts", seen.len());
+
+    // A filter: only the contact with that email.
+    let first = t.get_ok("/crm/contacts?limit=1").await;
+    let email = first["data"][0]["emails"][0]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let found = t
+        .get_ok(&format!(
+            "/crm/contacts?filter[email]={}",
+            urlencode(&email)
+        ))
+        .await;
+    let found = found["data"].as_array().expect("data");
+    assert!(!found.is_empty());
+    for c in found {
+        assert_eq!(c["emails"][0]["email"], email.as_str(), "{c}");
+    }
+
+    // A sort: created_at ascending, then descending.
+    for (direction, ascending) in [("asc", true), ("desc", false)] {
+        let page = t
+            .get_ok(&format!(
+                "/crm/companies?limit=10&sort[by]=created_at&sort[direction]={direction}"
+            ))
+            .await;
+        let times: Vec<String> = page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|c| c["created_at"].as_str().expect("created_at").to_owned())
+            .collect();
+        assert!(times.len() > 1, "{page}");
+        let mut sorted = times.clone();
+        sorted.sort();
+        if !ascending {
+            sorted.reverse();
+        }
+        assert_eq!(times, sorted, "{direction}");
+    }
+}
+
+async fn the_hubspot_images_are_served(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    let conn = json_with(
+        t.app
+            .consumer_api(Method::GET, "/vault/connections/crm/hubspot", CONSUMER)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    for field in ["icon", "logo"] {
+        let url = conn["data"][field].as_str().expect("image url");
+        let r = t.app.client.get(url).send().await.expect("send");
+        assert_eq!(r.status(), StatusCode::OK, "{field}: {url}");
+        assert!(r.text().await.unwrap_or_default().contains("HubSpot"));
+    }
+}
+
 crate::server_backend_tests!(
     hubspot_connects_and_serves_the_unified_crm_beside_salesforce,
     an_expired_hubspot_token_is_refreshed_once_with_the_secret,
+    every_resource_lists_and_reads_on_hubspot,
+    hubspot_pages_filters_and_sorts,
+    the_hubspot_images_are_served,
 );
