@@ -393,10 +393,104 @@ async fn the_hubspot_images_are_served(db: Db) {
     }
 }
 
+async fn hubspot_writes_each_writable_resource(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    let company = t.get_ok("/crm/companies?limit=1").await["data"][0]["id"]
+        .as_str()
+        .expect("company id")
+        .to_owned();
+    let cases = [
+        (
+            "companies",
+            json!({"name": "Acme Rockets"}),
+            json!({"name": "Acme Rocketry"}),
+            "name",
+        ),
+        (
+            "leads",
+            json!({"name": "Grace Hopper", "first_name": "Grace", "last_name": "Hopper", "company_name": "Navy"}),
+            json!({"last_name": "Murray"}),
+            "last_name",
+        ),
+        (
+            "opportunities",
+            json!({"title": "Big deal", "monetary_amount": 1000, "company_id": company, "pipeline_id": "default", "pipeline_stage_id": "appointmentscheduled"}),
+            json!({"title": "Bigger deal"}),
+            "title",
+        ),
+        (
+            "notes",
+            json!({"content": "Called about pricing.", "company_id": company}),
+            json!({"content": "Called twice."}),
+            "content",
+        ),
+        (
+            "activities",
+            json!({"type": "meeting", "title": "Kick-off", "company_id": company, "activity_datetime": "2026-01-05T10:00:00.000Z", "end_datetime": "2026-01-05T11:00:00.000Z"}),
+            json!({"title": "Kick-off (moved)"}),
+            "title",
+        ),
+    ];
+    for (resource, create, update, field) in cases {
+        let r = t
+            .crm(Method::POST, &format!("/crm/{resource}"), HUBSPOT)
+            .json(&create)
+            .send()
+            .await
+            .expect("send");
+        let created = json_with(r, StatusCode::CREATED).await;
+        let id = created["data"]["id"].as_str().expect("id").to_owned();
+        let r = t
+            .crm(Method::PATCH, &format!("/crm/{resource}/{id}"), HUBSPOT)
+            .json(&update)
+            .send()
+            .await
+            .expect("send");
+        json_with(r, StatusCode::OK).await;
+        let got = t.get_ok(&format!("/crm/{resource}/{id}")).await;
+        assert_eq!(got["data"][field], update[field], "{resource}: {got}");
+        let r = t
+            .crm(Method::DELETE, &format!("/crm/{resource}/{id}"), HUBSPOT)
+            .send()
+            .await
+            .expect("send");
+        json_with(r, StatusCode::OK).await;
+        let r = t
+            .crm(Method::GET, &format!("/crm/{resource}/{id}"), HUBSPOT)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "{resource} {id} after delete"
+        );
+    }
+    // Owners and pipelines are read-only in HubSpot's API: the spec's error, never a 5xx.
+    for resource in ["users", "pipelines"] {
+        let r = t
+            .crm(Method::POST, &format!("/crm/{resource}"), HUBSPOT)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .expect("send");
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{resource}: {body}");
+        assert_eq!(
+            body["type_name"], "ConnectorOperationUnsupportedError",
+            "{body}"
+        );
+    }
+}
+
 crate::server_backend_tests!(
     hubspot_connects_and_serves_the_unified_crm_beside_salesforce,
     an_expired_hubspot_token_is_refreshed_once_with_the_secret,
     every_resource_lists_and_reads_on_hubspot,
     hubspot_pages_filters_and_sorts,
     the_hubspot_images_are_served,
+    hubspot_writes_each_writable_resource,
 );
