@@ -120,7 +120,7 @@ pub async fn setup(rts: &Runtimes, database_url: Option<&str>) -> anyhow::Result
         )
         .await
         .map_err(|e| anyhow::anyhow!("connection not callable: {e}"))?;
-    let access_token = token.access_token.expose().to_owned();
+    let access_token = token.access_token.expose_secret().to_owned();
     let created: serde_json::Value = http
         .post(format!("{emu}/services/data/{API}/sobjects/Account"))
         .bearer_auth(&access_token)

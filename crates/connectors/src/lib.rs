@@ -25,6 +25,10 @@
 //! Invariant: user input reaches a provider query only through that provider's literal escaper,
 //! and reaches a URL path only after an id-shape check.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod connector;
 pub mod convert;
 pub mod hubspot;

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use patchbay_core::{ApplicationId, ConsumerId};
-use patchbay_store::{AuditScope, ConsumerFilter, LogFilter};
+use patchbay_server::service::{AuditScope, ConsumerFilter, LogFilter};
 use serde::Deserialize;
 
 use crate::admin::application;

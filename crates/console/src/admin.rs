@@ -13,16 +13,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
-use patchbay_core::{ApiKeyId, ApplicationId, ConsumerId, ServiceId, UnifiedApi};
+use patchbay_core::{ApiKeyId, ApplicationId, ConnectionState, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
+use patchbay_server::service::ConsumerFilter;
 use patchbay_server::service::audit::Actor;
 use patchbay_server::service::connections::ConnectionKey;
 use patchbay_server::service::sessions::SessionRequest;
 use patchbay_server::service::{Scope, Vault};
-use patchbay_store::ConsumerFilter;
 use serde::Deserialize;
 
-use crate::auth::{same_token, verify_password};
+use crate::auth::same_token;
 use crate::views::{Badge, connection_badge, health_badge, when};
 use crate::web::{
     ADMIN_COOKIE, Admin, ConsoleState, FORM_LIMIT_BYTES, Form, LOGIN_CSRF_COOKIE, csrf_rejected,
@@ -142,7 +142,11 @@ async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Re
             },
         );
     }
-    let user = match state.vault.store().find_admin_user(&username).await {
+    let user = match state
+        .vault
+        .verify_admin_login(&username, password, &state.dummy_hash)
+        .await
+    {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(error = %e, "admin user lookup failed");
@@ -153,16 +157,7 @@ async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Re
             );
         }
     };
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| state.dummy_hash.as_ref().clone());
-    // argon2 is CPU-bound: keep it off the async workers.
-    let verified =
-        tokio::task::spawn_blocking(move || verify_password(password.expose_secret(), &hash))
-            .await
-            .unwrap_or(false);
-    let Some(user) = user.filter(|_| verified) else {
+    let Some(user) = user else {
         if let Err(e) = state.limiter.record_failure(&ip, &username, now).await {
             tracing::error!(error = %e, "could not count a failed sign-in");
         }
@@ -187,13 +182,7 @@ async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Re
             "The session could not be stored. Try again shortly.",
         );
     };
-    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    if let Err(e) = state
-        .vault
-        .store()
-        .touch_admin_login(&user.id, now_ms)
-        .await
-    {
+    if let Err(e) = state.vault.record_admin_login(&user).await {
         tracing::warn!(error = %e, "could not record the admin's last sign-in");
     }
     tracing::info!(admin = %user.username, "admin signed in");
@@ -312,7 +301,7 @@ async fn create_app(State(state): State<ConsoleState>, admin: Admin, body: Bytes
 pub(crate) async fn application(
     vault: &Vault,
     raw: &str,
-) -> Result<patchbay_store::ApplicationRow, Response> {
+) -> Result<patchbay_server::service::ApplicationRow, Response> {
     let id = ApplicationId::parse(raw).map_err(|_| no_such_application())?;
     vault
         .get_application(&id)
@@ -365,7 +354,7 @@ struct AppForm {
 async fn render_app(
     state: &ConsoleState,
     admin: &Admin,
-    app: &patchbay_store::ApplicationRow,
+    app: &patchbay_server::service::ApplicationRow,
     form: AppForm,
 ) -> Response {
     let integration = state
@@ -623,17 +612,16 @@ async fn render_consumer(
         .unwrap_or_default();
     let rows = state
         .vault
-        .store()
-        .list_connections(&app.id, Some(&consumer_id))
+        .connection_details(&app.id, &consumer_id)
         .await
         .unwrap_or_default();
     let connections = views
         .iter()
-        .filter(|v| v.state != "available")
+        .filter(|v| v.state != ConnectionState::Available)
         .map(|v| {
-            let row = rows.iter().find(|r| {
-                r.unified_api.as_str() == v.unified_api && r.service_id.as_str() == v.service_id
-            });
+            let row = rows
+                .iter()
+                .find(|r| r.unified_api == v.unified_api && r.service_id == v.service_id);
             ConnItem {
                 unified_api: v.unified_api.clone(),
                 service_id: v.service_id.clone(),
@@ -642,7 +630,7 @@ async fn render_consumer(
                 health: health_badge(v.health),
                 enabled: v.enabled,
                 instance_url: row.and_then(|r| r.instance_url.clone()).unwrap_or_default(),
-                last_refresh: when(row.and_then(|r| r.last_refresh_at.or(r.token_issued_at))),
+                last_refresh: when(row.and_then(|r| r.last_refreshed_at)),
                 last_refresh_failed: when(row.and_then(|r| r.last_refresh_failed_at)),
                 last_error: row
                     .and_then(|r| r.last_refresh_error.clone())

@@ -5,6 +5,7 @@
 //! The page is the only place these rules live, so the handlers in `connect.rs` stay thin and
 //! the combinations are unit-tested here.
 
+use patchbay_core::{ConnectionState, IntegrationState};
 use serde_json::Value;
 
 use crate::views::login_url_from_form;
@@ -29,10 +30,10 @@ impl Allowed {
 
 /// The facts about one connection that decide what its card offers.
 #[derive(Debug, Clone, Copy)]
-pub struct CardFacts<'a> {
-    pub state: &'a str,
+pub struct CardFacts {
+    pub state: ConnectionState,
     pub enabled: bool,
-    pub integration_state: &'a str,
+    pub integration_state: IntegrationState,
     /// The connection has visible `form_fields` (Salesforce: the login host).
     pub has_form_fields: bool,
 }
@@ -59,16 +60,12 @@ pub struct CardActions {
 ///   customer can see;
 /// - a connection with a grant offers Re-authorize, Settings (changing the host means
 ///   authorizing again, so it needs `reauthorize` too), Disconnect, Disable and Delete.
-pub fn card_actions(
-    f: CardFacts<'_>,
-    allowed: Allowed,
-    hide_resource_settings: bool,
-) -> CardActions {
-    if f.integration_state != "configured" {
+pub fn card_actions(f: CardFacts, allowed: Allowed, hide_resource_settings: bool) -> CardActions {
+    if f.integration_state != IntegrationState::Configured {
         return CardActions::default();
     }
-    let exists = f.state != "available";
-    let has_grant = matches!(f.state, "authorized" | "callable" | "invalid");
+    let exists = f.state != ConnectionState::Available;
+    let has_grant = f.state.has_grant();
     let settings_visible = f.has_form_fields && !hide_resource_settings;
     if exists && !f.enabled {
         return CardActions {
@@ -89,7 +86,7 @@ pub fn card_actions(
         reauthorize: true,
         settings: settings_visible && allowed.reauthorize,
         // An invalid grant has nothing left to revoke.
-        disconnect: allowed.disconnect && f.state != "invalid",
+        disconnect: allowed.disconnect && f.state != ConnectionState::Invalid,
         disable: allowed.disable,
         enable: false,
         delete: allowed.delete,
@@ -199,11 +196,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn facts(state: &str, enabled: bool) -> CardFacts<'_> {
+    fn facts(state: ConnectionState, enabled: bool) -> CardFacts {
         CardFacts {
             state,
             enabled,
-            integration_state: "configured",
+            integration_state: IntegrationState::Configured,
             has_form_fields: true,
         }
     }
@@ -217,7 +214,7 @@ mod tests {
 
     #[test]
     fn not_connected_cards_offer_connect_only() {
-        for state in ["available", "added"] {
+        for state in [ConnectionState::Available, ConnectionState::Added] {
             let a = card_actions(facts(state, true), Allowed::ALL, false);
             assert_eq!(
                 a,
@@ -236,10 +233,10 @@ mod tests {
 
     #[test]
     fn connected_cards_follow_allow_actions() {
-        let all = card_actions(facts("callable", true), Allowed::ALL, false);
+        let all = card_actions(facts(ConnectionState::Callable, true), Allowed::ALL, false);
         assert!(all.connect && all.reauthorize && all.settings);
         assert!(all.disconnect && all.disable && all.delete && !all.enable);
-        let none = card_actions(facts("callable", true), NONE, false);
+        let none = card_actions(facts(ConnectionState::Callable, true), NONE, false);
         assert_eq!(
             none,
             CardActions {
@@ -251,22 +248,26 @@ mod tests {
             disable: true,
             ..NONE
         };
-        let a = card_actions(facts("authorized", true), only_disable, false);
+        let a = card_actions(
+            facts(ConnectionState::Authorized, true),
+            only_disable,
+            false,
+        );
         assert!(a.disable && !a.delete && !a.disconnect && !a.connect && !a.settings);
-        let hidden = card_actions(facts("callable", true), Allowed::ALL, true);
+        let hidden = card_actions(facts(ConnectionState::Callable, true), Allowed::ALL, true);
         assert!(!hidden.settings && hidden.connect);
-        let invalid = card_actions(facts("invalid", true), Allowed::ALL, false);
+        let invalid = card_actions(facts(ConnectionState::Invalid, true), Allowed::ALL, false);
         assert!(invalid.connect && !invalid.disconnect && invalid.delete);
         let no_fields = CardFacts {
             has_form_fields: false,
-            ..facts("callable", true)
+            ..facts(ConnectionState::Callable, true)
         };
         assert!(!card_actions(no_fields, Allowed::ALL, false).settings);
     }
 
     #[test]
     fn disabled_cards_offer_enable_and_unconfigured_nothing() {
-        let a = card_actions(facts("callable", false), Allowed::ALL, false);
+        let a = card_actions(facts(ConnectionState::Callable, false), Allowed::ALL, false);
         assert_eq!(
             a,
             CardActions {
@@ -276,12 +277,12 @@ mod tests {
             }
         );
         assert_eq!(
-            card_actions(facts("added", false), NONE, false),
+            card_actions(facts(ConnectionState::Added, false), NONE, false),
             CardActions::default()
         );
         let unconfigured = CardFacts {
-            integration_state: "needs_configuration",
-            ..facts("available", true)
+            integration_state: IntegrationState::NeedsConfiguration,
+            ..facts(ConnectionState::Available, true)
         };
         assert_eq!(
             card_actions(unconfigured, Allowed::ALL, false),

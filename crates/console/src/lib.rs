@@ -24,6 +24,9 @@
 //! - The hosted page is scoped by its session JWT: it only ever passes the JWT's application
 //!   and consumer to the service layer, never ids from the URL or the form.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 // Handlers and their helpers return a ready page as the error: it is built once per request,
 // so boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
@@ -50,7 +53,9 @@ use axum::Router;
 use patchbay_server::app::RouterExtension;
 use patchbay_server::service::Vault;
 
-pub use auth::{PasswordParams, create_admin_user, hash_password, verify_password};
+pub use patchbay_server::service::admin_users::{
+    AdminUserError, PasswordParams, create_admin_user, hash_password, verify_password,
+};
 
 /// Tunables of the console. [`ConsoleConfig::default`] is what `patchbay serve` uses.
 #[derive(Debug, Clone)]

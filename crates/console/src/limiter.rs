@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
-use patchbay_store::{StoreError, ThrottleRow};
+use patchbay_server::Error;
+use patchbay_server::service::Vault;
+use patchbay_server::service::admin_users::ThrottleCounter;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ThrottleConfig {
@@ -46,10 +48,10 @@ impl ThrottleConfig {
     }
 }
 
-/// The sign-in throttle over the store's `login_throttle` counters, shared by every node.
+/// The sign-in throttle over the database's `login_throttle` counters, shared by every node.
 pub(crate) struct LoginThrottle {
     config: ThrottleConfig,
-    store: patchbay_store::Store,
+    vault: Vault,
 }
 
 fn pair_key(address: &str, user: &str) -> String {
@@ -71,12 +73,12 @@ fn millis(d: Duration) -> i64 {
 /// How long to wait, from a pair's and an address's counters at `now_ms`.
 pub(crate) fn wait(
     config: &ThrottleConfig,
-    pair: Option<&ThrottleRow>,
-    address: Option<&ThrottleRow>,
+    pair: Option<&ThrottleCounter>,
+    address: Option<&ThrottleCounter>,
     now_ms: i64,
 ) -> Option<Duration> {
     let window = millis(config.window);
-    let live = |r: &&ThrottleRow| r.window_start.saturating_add(window) > now_ms;
+    let live = |r: &&ThrottleCounter| r.window_start.saturating_add(window) > now_ms;
     let by_pair = pair.filter(live).and_then(|r| {
         let failures = u32::try_from(r.failures).unwrap_or(u32::MAX);
         let until = r
@@ -93,8 +95,8 @@ pub(crate) fn wait(
 }
 
 impl LoginThrottle {
-    pub fn new(config: ThrottleConfig, store: patchbay_store::Store) -> Self {
-        Self { config, store }
+    pub fn new(config: ThrottleConfig, vault: Vault) -> Self {
+        Self { config, vault }
     }
 
     /// Seconds until this address may try this user again, if it must wait.
@@ -103,9 +105,9 @@ impl LoginThrottle {
         address: &str,
         user: &str,
         now_ms: i64,
-    ) -> Result<Option<u64>, StoreError> {
-        let pair = self.store.login_throttle(&pair_key(address, user)).await?;
-        let by_address = self.store.login_throttle(&address_key(address)).await?;
+    ) -> Result<Option<u64>, Error> {
+        let pair = self.vault.login_throttle(&pair_key(address, user)).await?;
+        let by_address = self.vault.login_throttle(&address_key(address)).await?;
         Ok(
             wait(&self.config, pair.as_ref(), by_address.as_ref(), now_ms)
                 .map(|d| d.as_secs().max(1)),
@@ -117,17 +119,17 @@ impl LoginThrottle {
         address: &str,
         user: &str,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), Error> {
         let window = millis(self.config.window);
-        self.store
+        self.vault
             .record_login_failure(&pair_key(address, user), now_ms, window)
             .await?;
-        self.store
+        self.vault
             .record_login_failure(&address_key(address), now_ms, window)
             .await?;
         // Now and then, drop what no longer counts, so the table stays small.
         if now_ms % 16 == 0 {
-            self.store
+            self.vault
                 .purge_console_state(now_ms, window.saturating_mul(2))
                 .await?;
         }
@@ -136,8 +138,8 @@ impl LoginThrottle {
 
     /// A successful sign-in clears its pair (not its address's count: a correct password for
     /// one name says nothing about guesses at others).
-    pub async fn record_success(&self, address: &str, user: &str) -> Result<(), StoreError> {
-        self.store
+    pub async fn record_success(&self, address: &str, user: &str) -> Result<(), Error> {
+        self.vault
             .clear_login_throttle(&pair_key(address, user))
             .await
     }
@@ -151,9 +153,8 @@ mod tests {
         ThrottleConfig::from_console(3, Duration::from_secs(900))
     }
 
-    fn row(failures: i64, window_start: i64, last_failure: i64) -> ThrottleRow {
-        ThrottleRow {
-            key: String::new(),
+    fn row(failures: i64, window_start: i64, last_failure: i64) -> ThrottleCounter {
+        ThrottleCounter {
             failures,
             window_start,
             last_failure,

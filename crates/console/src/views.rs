@@ -2,6 +2,7 @@
 //! checkboxes, login-host choices, the connect page's actions and customer-facing messages.
 
 use askama::Template;
+use patchbay_core::{ConnectionState, Health, IntegrationState};
 
 /// One message on its own page.
 #[derive(Template)]
@@ -21,41 +22,40 @@ pub struct Badge {
 /// The connection badge, after Apideck's hosted Vault: disabled first, then confirmation,
 /// then the computed state.
 pub fn connection_badge(
-    state: &str,
-    health: &str,
+    state: ConnectionState,
+    health: Health,
     enabled: bool,
-    integration_state: &str,
+    integration_state: IntegrationState,
 ) -> Badge {
     let b = |label, class| Badge { label, class };
-    if integration_state != "configured" {
+    if integration_state != IntegrationState::Configured {
         return b("Not available yet", "muted");
     }
-    if !enabled && state != "available" {
+    if !enabled && state != ConnectionState::Available {
         return b("Disabled", "muted");
     }
-    if health == "pending_confirmation" {
+    if health == Health::PendingConfirmation {
         return b("Pending confirmation", "warn");
     }
     match state {
-        "callable" => b("Connected", "ok"),
-        "authorized" => b("Connected", "ok"),
-        "invalid" => b("Needs re-authorization", "bad"),
-        _ => b("Not connected", "muted"),
+        ConnectionState::Callable | ConnectionState::Authorized => b("Connected", "ok"),
+        ConnectionState::Invalid => b("Needs re-authorization", "bad"),
+        ConnectionState::Available | ConnectionState::Added => b("Not connected", "muted"),
     }
 }
 
 /// The health badge the admin sees next to the state.
-pub fn health_badge(health: &str) -> Badge {
+pub fn health_badge(health: Health) -> Badge {
     let b = |label, class| Badge { label, class };
     match health {
-        "ok" => b("healthy", "ok"),
-        "pending_refresh" => b("refresh pending", "warn"),
-        "needs_auth" => b("needs authorization", "bad"),
-        "pending_confirmation" => b("pending confirmation", "warn"),
-        "revoked" => b("revoked", "bad"),
-        "degraded" => b("degraded", "warn"),
-        "missing_settings" => b("missing settings", "warn"),
-        _ => b("unknown", "muted"),
+        Health::Ok => b("healthy", "ok"),
+        Health::PendingRefresh => b("refresh pending", "warn"),
+        Health::NeedsAuth => b("needs authorization", "bad"),
+        Health::PendingConfirmation => b("pending confirmation", "warn"),
+        Health::Revoked => b("revoked", "bad"),
+        Health::Degraded => b("degraded", "warn"),
+        Health::MissingSettings => b("missing settings", "warn"),
+        Health::NeedsConsent => b("needs consent", "warn"),
     }
 }
 
@@ -319,27 +319,63 @@ mod tests {
     #[test]
     fn badges() {
         assert_eq!(
-            connection_badge("callable", "ok", true, "configured").label,
+            connection_badge(
+                ConnectionState::Callable,
+                Health::Ok,
+                true,
+                IntegrationState::Configured
+            )
+            .label,
             "Connected"
         );
         assert_eq!(
-            connection_badge("available", "ok", true, "configured").label,
+            connection_badge(
+                ConnectionState::Available,
+                Health::Ok,
+                true,
+                IntegrationState::Configured
+            )
+            .label,
             "Not connected"
         );
         assert_eq!(
-            connection_badge("callable", "ok", false, "configured").label,
+            connection_badge(
+                ConnectionState::Callable,
+                Health::Ok,
+                false,
+                IntegrationState::Configured
+            )
+            .label,
             "Disabled"
         );
         assert_eq!(
-            connection_badge("invalid", "needs_auth", true, "configured").label,
+            connection_badge(
+                ConnectionState::Invalid,
+                Health::NeedsAuth,
+                true,
+                IntegrationState::Configured
+            )
+            .label,
             "Needs re-authorization"
         );
         assert_eq!(
-            connection_badge("available", "ok", true, "needs_configuration").label,
+            connection_badge(
+                ConnectionState::Available,
+                Health::Ok,
+                true,
+                IntegrationState::NeedsConfiguration
+            )
+            .label,
             "Not available yet"
         );
         assert_eq!(
-            connection_badge("authorized", "pending_confirmation", true, "configured").label,
+            connection_badge(
+                ConnectionState::Authorized,
+                Health::PendingConfirmation,
+                true,
+                IntegrationState::Configured
+            )
+            .label,
             "Pending confirmation"
         );
     }

@@ -16,7 +16,9 @@ use patchbay_crypto::{random_token, sha256_hex};
 use patchbay_server::service::Vault;
 
 use crate::ConsoleConfig;
-use crate::auth::{AdminSession, Sessions, dummy_hash, same_token};
+use patchbay_server::service::admin_users::dummy_hash;
+
+use crate::auth::{AdminSession, Sessions, same_token};
 use crate::limiter::{LoginThrottle, ThrottleConfig};
 use crate::views::MessagePage;
 
@@ -77,13 +79,10 @@ impl ConsoleState {
             .map(|t| t.expose_secret().to_owned())
             .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
         Self {
-            sessions: Arc::new(Sessions::new(
-                config.admin_session_ttl,
-                vault.store().clone(),
-            )),
+            sessions: Arc::new(Sessions::new(config.admin_session_ttl, vault.clone())),
             limiter: Arc::new(LoginThrottle::new(
                 ThrottleConfig::from_console(config.max_failed_logins, config.failed_login_window),
-                vault.store().clone(),
+                vault.clone(),
             )),
             dummy_hash: Arc::new(dummy_hash(config.password)),
             connect_key: Arc::new(connect_key),

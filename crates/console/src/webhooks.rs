@@ -16,8 +16,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use patchbay_core::ApplicationId;
 use patchbay_crypto::SecretString;
+use patchbay_server::service::WebhookLogFilter;
 use patchbay_server::service::webhooks::subscriptions::{WebhookInput, WebhookView};
-use patchbay_store::WebhookLogFilter;
 use serde_json::Value;
 
 use crate::admin::application;

@@ -92,6 +92,17 @@ impl ConnectionState {
     }
 }
 
+impl ConnectionState {
+    /// The consumer went through OAuth and a grant is stored (usable or not).
+    #[must_use]
+    pub fn has_grant(self) -> bool {
+        matches!(
+            self,
+            ConnectionState::Authorized | ConnectionState::Callable | ConnectionState::Invalid
+        )
+    }
+}
+
 impl fmt::Display for ConnectionState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

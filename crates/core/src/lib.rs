@@ -4,6 +4,10 @@
 //! Invariant: this crate does no IO and has no async code. Everything here is a value or a
 //! pure function, so it is tested exhaustively with plain unit tests.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod clock;
 pub mod connection;
 pub mod consumer;

@@ -11,6 +11,10 @@
 //! * API key hashes and session JWTs derive from the keyring's stable secret, which data-key
 //!   rotation does not touch.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod aad;
 pub mod api_key;
 mod envelope;
@@ -28,8 +32,8 @@ pub use key_id::{InvalidKeyId, KeyId};
 pub use keyring::{
     KeyInfo, Keyring, KeyringError, OpenError, SealError, WrongKey, key_file_is_private,
 };
-pub use random::{RandomError, pkce_challenge_s256, random_token, sha256_hex};
+pub use random::{RandomError, new_pkce_verifier, pkce_challenge_s256, random_token, sha256_hex};
 pub use secret::{
-    AccessToken, ClientSecret, RefreshToken, SecretBytes, SecretString, SessionToken,
-    WebhookSecret, constant_time_eq,
+    AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce, OAuthState, PkceVerifier,
+    RefreshToken, SecretBytes, SecretString, SessionToken, WebhookSecret, constant_time_eq,
 };

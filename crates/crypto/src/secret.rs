@@ -117,11 +117,19 @@ impl PartialEq for SecretBytes {
 impl Eq for SecretBytes {}
 
 /// Declares a named secret so a refresh token cannot be passed where an access token is
-/// expected, and so `Debug` output says which kind of secret was hidden.
+/// expected, and so `Debug` output says which kind of secret was hidden. `single_use` leaves
+/// out `Clone`, for values that must exist in one place only (an authorization code, a PKCE
+/// verifier).
 macro_rules! named_secret {
     ($(#[$meta:meta])* $name:ident) => {
+        named_secret!(@define $(#[$meta])* #[derive(Clone)] $name);
+    };
+    ($(#[$meta:meta])* single_use $name:ident) => {
+        named_secret!(@define $(#[$meta])* $name);
+    };
+    (@define $(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Deserialize)]
+        #[derive(PartialEq, Eq, Deserialize)]
         #[serde(transparent)]
         pub struct $name(SecretString);
 
@@ -191,6 +199,42 @@ named_secret!(
     /// A session JWT issued by `POST /vault/sessions`; a bearer credential.
     SessionToken
 );
+named_secret!(
+    /// An OpenID Connect ID token (a JWT). Not validated; kept so callers can store it.
+    IdToken
+);
+named_secret!(
+    /// An OAuth authorization code from the callback. Single-use at the provider.
+    single_use AuthorizationCode
+);
+named_secret!(
+    /// The PKCE `code_verifier` (RFC 7636), kept server-side for one transaction.
+    single_use PkceVerifier
+);
+named_secret!(
+    /// The OAuth `state` value: a CSRF token the caller stores server-side (hashed).
+    OAuthState
+);
+named_secret!(
+    /// The OpenID Connect `nonce` sent on the authorize request.
+    Nonce
+);
+
+impl OAuthState {
+    /// Compares the stored state with the one the callback carried, in constant time.
+    #[must_use]
+    pub fn matches(&self, received: &str) -> bool {
+        constant_time_eq(self.expose_secret().as_bytes(), received.as_bytes())
+    }
+}
+
+impl PkceVerifier {
+    /// `BASE64URL(SHA256(ASCII(verifier)))`, the RFC 7636 `S256` `code_challenge`.
+    #[must_use]
+    pub fn challenge_s256(&self) -> String {
+        crate::random::pkce_challenge_s256(self.expose_secret())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -209,6 +253,11 @@ mod tests {
             format!("{:?}", RefreshToken::new(VALUE)),
             format!("{:?}", WebhookSecret::new(VALUE)),
             format!("{:?}", SessionToken::new(VALUE)),
+            format!("{:?}", IdToken::new(VALUE)),
+            format!("{:?}", AuthorizationCode::new(VALUE)),
+            format!("{:?}", PkceVerifier::new(VALUE)),
+            format!("{:?}", OAuthState::new(VALUE)),
+            format!("{:?}", Nonce::new(VALUE)),
             format!("{:?}", Some(vec![AccessToken::new(VALUE)])),
         ];
         for out in &outputs {
@@ -227,6 +276,11 @@ mod tests {
         assert!(a.ct_eq(&SecretString::new(VALUE)));
         assert!(!a.ct_eq(&SecretString::new("other")));
         assert!(!a.ct_eq(&SecretString::new(format!("{VALUE}x"))));
+        let state = OAuthState::new("abc");
+        assert!(state.matches("abc"));
+        assert!(!state.matches("abd"));
+        assert!(!state.matches("ab"));
+        assert!(!state.matches(""));
         assert_eq!(RefreshToken::new("x"), RefreshToken::new("x"));
         assert_ne!(RefreshToken::new("x"), RefreshToken::new("y"));
         assert!(constant_time_eq(b"abc", b"abc"));

@@ -7,6 +7,10 @@
 //! It is written from `docs/hubspot.md` (cited as `§N`) and shares nothing with Patchbay's own
 //! HubSpot connector. The HTTP side lives in `patchbay-fake-hubspot`.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod account;
 pub mod assoc;
 pub mod error;

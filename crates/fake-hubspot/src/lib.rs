@@ -22,6 +22,10 @@
 //! # Ok(()) }
 //! ```
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod api;
 pub mod config;
 pub mod control;

@@ -29,6 +29,10 @@
 //! INSUFFICIENT_ACCESS_OR_READONLY`; a value of the wrong JSON type answers `JSON_PARSER_ERROR`;
 //! a literal of the wrong type in SOQL answers `INVALID_QUERY_FILTER_OPERATOR`.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod datetime;
 pub mod error;
 pub mod ids;

@@ -6,10 +6,11 @@ use std::fmt;
 use url::Url;
 
 use crate::error::OAuthError;
-use crate::pkce::{challenge_s256, new_verifier, random_token};
 use crate::provider::{ClientConfig, Endpoint};
 use crate::scope::Scopes;
-use crate::secret::{AuthorizationCode, Nonce, OAuthState, PkceVerifier};
+use patchbay_crypto::{
+    AuthorizationCode, Nonce, OAuthState, PkceVerifier, new_pkce_verifier, random_token,
+};
 
 /// Everything the caller must keep server-side (the transaction row) plus the URL to send the
 /// browser to.
@@ -52,10 +53,10 @@ pub fn start_authorization(
     if cfg.client_id.trim().is_empty() {
         return Err(OAuthError::InvalidConfig("client_id is empty".to_owned()));
     }
-    let state = OAuthState::new(random_token()?);
-    let pkce_verifier = new_verifier()?;
+    let state = OAuthState::from(random_token(32)?);
+    let pkce_verifier = new_pkce_verifier()?;
     let nonce = if scopes.contains("openid") {
-        Some(Nonce::new(random_token()?))
+        Some(Nonce::from(random_token(32)?))
     } else {
         None
     };
@@ -68,11 +69,11 @@ pub fn start_authorization(
         if !scopes.is_empty() {
             q.append_pair("scope", &scopes.to_string());
         }
-        q.append_pair("state", state.expose())
-            .append_pair("code_challenge", &challenge_s256(&pkce_verifier))
+        q.append_pair("state", state.expose_secret())
+            .append_pair("code_challenge", &pkce_verifier.challenge_s256())
             .append_pair("code_challenge_method", "S256");
         if let Some(nonce) = &nonce {
-            q.append_pair("nonce", nonce.expose());
+            q.append_pair("nonce", nonce.expose_secret());
         }
         if let Some(hint) = login_hint.filter(|h| !h.is_empty()) {
             q.append_pair("login_hint", hint);
@@ -201,7 +202,7 @@ pub fn check_callback(
 ) -> Result<AuthorizationCode, CallbackRejection> {
     match callback {
         CallbackResult::Code { code, state, iss } => {
-            if !expected_state.matches(state.expose()) {
+            if !expected_state.matches(state.expose_secret()) {
                 return Err(CallbackRejection::StateMismatch);
             }
             if let (Some(got), Some(expected)) = (iss.as_deref(), expected_issuer)
@@ -216,7 +217,7 @@ pub fn check_callback(
             error_description,
             state,
         } => match state {
-            Some(state) if expected_state.matches(state.expose()) => {
+            Some(state) if expected_state.matches(state.expose_secret()) => {
                 Err(CallbackRejection::Refused {
                     error,
                     error_description,
@@ -258,19 +259,22 @@ mod tests {
         assert_eq!(q["client_id"], "3MVG9.key");
         assert_eq!(q["redirect_uri"], "https://patchbay.example/vault/callback");
         assert_eq!(q["scope"], "api openid refresh_token");
-        assert_eq!(q["state"], req.state.expose());
+        assert_eq!(q["state"], req.state.expose_secret());
         assert_eq!(q["state"].len(), 43);
-        assert_eq!(q["code_challenge"], challenge_s256(&req.pkce_verifier));
+        assert_eq!(q["code_challenge"], req.pkce_verifier.challenge_s256());
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["login_hint"], "user@example.com");
         assert_eq!(q["prompt"], "login consent");
         assert_eq!(
             Some(q["nonce"].as_str()),
-            req.nonce.as_ref().map(Nonce::expose)
+            req.nonce.as_ref().map(Nonce::expose_secret)
         );
         assert!(!q.contains_key("code_verifier"));
         let dbg = format!("{req:?}");
-        assert!(!dbg.contains(req.state.expose()) && !dbg.contains(req.pkce_verifier.expose()));
+        assert!(
+            !dbg.contains(req.state.expose_secret())
+                && !dbg.contains(req.pkce_verifier.expose_secret())
+        );
     }
 
     #[test]
@@ -296,8 +300,11 @@ mod tests {
             None,
         )
         .expect("start");
-        assert_ne!(req.state.expose(), other.state.expose());
-        assert_ne!(req.pkce_verifier.expose(), other.pkce_verifier.expose());
+        assert_ne!(req.state.expose_secret(), other.state.expose_secret());
+        assert_ne!(
+            req.pkce_verifier.expose_secret(),
+            other.pkce_verifier.expose_secret()
+        );
         assert!(start_authorization(&cfg(), "/relative", &Scopes::default(), None, None).is_err());
     }
 
@@ -305,7 +312,7 @@ mod tests {
     fn callback_with_code() {
         match parse_callback("code=aPrx123%3D%3D&state=abc&extra=1") {
             Ok(CallbackResult::Code { code, state, iss }) => {
-                assert_eq!(code.expose(), "aPrx123==");
+                assert_eq!(code.expose_secret(), "aPrx123==");
                 assert!(state.matches("abc"));
                 assert_eq!(iss, None);
             }
@@ -351,7 +358,10 @@ mod tests {
             &state,
             Some("https://login.salesforce.com"),
         );
-        assert_eq!(code.map(|c| c.expose().to_owned()), Ok("c".to_owned()));
+        assert_eq!(
+            code.map(|c| c.expose_secret().to_owned()),
+            Ok("c".to_owned())
+        );
         assert_eq!(
             check_callback(parse("code=c&state=s2"), &state, None).err(),
             Some(CallbackRejection::StateMismatch)

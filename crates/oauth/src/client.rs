@@ -15,10 +15,10 @@ use zeroize::Zeroizing;
 use crate::error::{OAuthError, Operation, TransportKind};
 use crate::introspection::{Introspection, parse_introspection};
 use crate::provider::{ClientAuthMethod, ClientConfig, Endpoint};
-use crate::secret::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken};
 use crate::token::{
     TokenParseError, TokenSet, parse_error_response, parse_token_response, verify_signature,
 };
+use patchbay_crypto::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken};
 
 /// Timeouts for the provider's OAuth endpoints.
 #[derive(Debug, Clone, Copy)]
@@ -56,10 +56,10 @@ pub enum TokenRef<'a> {
 }
 
 impl TokenRef<'_> {
-    fn expose(&self) -> &str {
+    fn expose_secret(&self) -> &str {
         match self {
-            TokenRef::Access(t) => t.expose(),
-            TokenRef::Refresh(t) => t.expose(),
+            TokenRef::Access(t) => t.expose_secret(),
+            TokenRef::Refresh(t) => t.expose_secret(),
         }
     }
 
@@ -83,9 +83,9 @@ pub async fn exchange_code(
     let op = Operation::ExchangeCode;
     let form = vec![
         ("grant_type", "authorization_code"),
-        ("code", code.expose()),
+        ("code", code.expose_secret()),
         ("redirect_uri", redirect_uri),
-        ("code_verifier", verifier.expose()),
+        ("code_verifier", verifier.expose_secret()),
     ];
     // "Require Secret for Web Server Flow" is on by default, so the secret goes whenever we
     // have one; a public client has none.
@@ -109,7 +109,7 @@ pub async fn refresh(
     };
     let form = vec![
         ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.expose()),
+        ("refresh_token", refresh_token.expose_secret()),
     ];
     token_request(http, cfg, op, form, send_secret).await
 }
@@ -123,7 +123,7 @@ pub async fn revoke(
 ) -> Result<(), OAuthError> {
     let op = Operation::Revoke;
     // Salesforce's revoke takes only `token` (docs/salesforce.md §5).
-    let form = vec![("token", token.expose())];
+    let form = vec![("token", token.expose_secret())];
     let send_secret = cfg.provider.quirks.revoke_needs_client_auth && cfg.client_secret.is_some();
     let client_auth = cfg.provider.quirks.revoke_needs_client_auth;
     let reply = post(
@@ -151,7 +151,10 @@ pub async fn introspect(
     token: TokenRef<'_>,
 ) -> Result<Introspection, OAuthError> {
     let op = Operation::Introspect;
-    let form = vec![("token", token.expose()), ("token_type_hint", token.hint())];
+    let form = vec![
+        ("token", token.expose_secret()),
+        ("token_type_hint", token.hint()),
+    ];
     let send_secret = cfg.client_secret.is_some();
     let reply = post(http, cfg, op, Endpoint::Introspect, form, true, send_secret).await?;
     if !reply.is_success() {
@@ -284,12 +287,14 @@ async fn post(
     if client_auth {
         match (cfg.auth_method, secret) {
             (ClientAuthMethod::BasicAuth, Some(secret)) => {
-                request =
-                    request.header(AUTHORIZATION, basic_auth(&cfg.client_id, secret.expose())?);
+                request = request.header(
+                    AUTHORIZATION,
+                    basic_auth(&cfg.client_id, secret.expose_secret())?,
+                );
             }
             (ClientAuthMethod::RequestBody, Some(secret)) => {
                 form.push(("client_id", &cfg.client_id));
-                form.push(("client_secret", secret.expose()));
+                form.push(("client_secret", secret.expose_secret()));
             }
             (_, None) => form.push(("client_id", &cfg.client_id)),
         }

@@ -188,6 +188,12 @@ pub enum OAuthError {
     Random,
 }
 
+impl From<patchbay_crypto::RandomError> for OAuthError {
+    fn from(_: patchbay_crypto::RandomError) -> Self {
+        OAuthError::Random
+    }
+}
+
 fn describe(d: &Option<String>) -> String {
     d.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
 }

@@ -9,11 +9,16 @@
 //! the caller. Providers are data ([`ProviderConfig`]); Salesforce is the first.
 //!
 //! Invariants:
-//! - Secrets (tokens, codes, verifiers, the client secret) are newtypes with a redacted `Debug`,
-//!   zeroized on drop; they never appear in errors or logs.
+//! - Secrets (tokens, codes, verifiers, the client secret) are `patchbay-crypto`'s newtypes with
+//!   a redacted `Debug`, zeroized on drop; they never appear in errors or logs. Random values
+//!   and PKCE S256 come from there too: one family of secret types in the workspace.
 //! - Redirects are never followed on OAuth endpoints ([`http_client`]).
 //! - This is Patchbay's own reading of Salesforce's documented behaviour. It shares no code or
 //!   wire types with the emulator in `crates/fake-salesforce*`.
+
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod authorize;
 mod classify;
@@ -22,11 +27,9 @@ mod diagnose;
 mod error;
 mod findings;
 mod introspection;
-mod pkce;
 mod probe;
 mod provider;
 mod scope;
-mod secret;
 mod token;
 
 pub use authorize::{
@@ -43,13 +46,13 @@ pub use diagnose::{
 pub use error::{ErrorClass, OAuthError, Operation, RetryAfter, TransportKind};
 pub use findings::Finding;
 pub use introspection::Introspection;
-pub use pkce::{challenge_s256, new_verifier, random_token};
 pub use probe::probe_client;
 pub use provider::{
     ClientAuthMethod, ClientConfig, Endpoint, EndpointPaths, LoginHost, ProviderConfig, Quirks,
 };
 pub use scope::Scopes;
-pub use secret::{
+// The secret types are crypto's; re-exported because every signature here speaks them.
+pub use patchbay_crypto::{
     AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce, OAuthState, PkceVerifier,
     RefreshToken,
 };

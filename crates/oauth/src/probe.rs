@@ -10,9 +10,8 @@
 use crate::client::refresh;
 use crate::diagnose::{Diagnosis, DiagnosisContext, Vars, diagnose_error, render};
 use crate::findings::Finding;
-use crate::pkce::random_token;
 use crate::provider::ClientConfig;
-use crate::secret::RefreshToken;
+use patchbay_crypto::{RefreshToken, random_token};
 
 /// Runs the probe and returns one diagnosis per check it could decide, in check order.
 pub async fn probe_client(
@@ -27,9 +26,9 @@ pub async fn probe_client(
         };
         return vec![render(Finding::PatchbayConfig, &vars, ctx)];
     }
-    let bogus = match random_token() {
-        Ok(t) => RefreshToken::new(format!("patchbay-probe-{t}")),
-        Err(e) => return vec![diagnose_error(&e, ctx)],
+    let bogus = match random_token(32) {
+        Ok(t) => RefreshToken::new(format!("patchbay-probe-{}", t.expose_secret())),
+        Err(e) => return vec![diagnose_error(&e.into(), ctx)],
     };
     let ok = |f| render(f, &Vars::default(), ctx);
     match refresh(http, cfg, &bogus, false).await {

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::provider::Quirks;
 use crate::scope::Scopes;
-use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
+use patchbay_crypto::{AccessToken, ClientSecret, IdToken, RefreshToken};
 
 /// The tokens and facts from a successful code exchange or refresh.
 #[derive(Debug, Clone)]
@@ -101,7 +101,7 @@ pub(crate) fn parse_token_response(
     let wire: TokenResponse = serde_json::from_slice(body).map_err(|_| TokenParseError::NotJson)?;
     let access_token = wire
         .access_token
-        .filter(|t| !t.expose().is_empty())
+        .filter(|t| !t.expose_secret().is_empty())
         .ok_or(TokenParseError::Missing("access_token"))?;
     let instance_url = match wire.instance_url.as_deref() {
         Some(u) => Some(Url::parse(u).map_err(|_| TokenParseError::Invalid("instance_url"))?),
@@ -135,7 +135,7 @@ pub(crate) fn parse_token_response(
     Ok(ParsedToken {
         tokens: TokenSet {
             access_token,
-            refresh_token: wire.refresh_token.filter(|t| !t.expose().is_empty()),
+            refresh_token: wire.refresh_token.filter(|t| !t.expose_secret().is_empty()),
             instance_url,
             id: wire.id,
             issued_at_ms,
@@ -143,7 +143,7 @@ pub(crate) fn parse_token_response(
             scope: wire.scope.as_deref().map(Scopes::parse),
             signature: wire.signature,
             signature_verified: false,
-            id_token: wire.id_token.filter(|t| !t.expose().is_empty()),
+            id_token: wire.id_token.filter(|t| !t.expose_secret().is_empty()),
             token_type: wire.token_type,
         },
         issued_at_raw,
@@ -164,7 +164,7 @@ pub fn verify_signature(secret: &ClientSecret, id: &str, issued_at: &str, signat
     let Ok(tag) = STANDARD.decode(signature.trim()) else {
         return false;
     };
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose_secret().as_bytes());
     let mut msg = Vec::with_capacity(id.len() + issued_at.len());
     msg.extend_from_slice(id.as_bytes());
     msg.extend_from_slice(issued_at.as_bytes());
@@ -234,9 +234,9 @@ mod tests {
     fn parses_salesforce_response() {
         let p = parse_token_response(SF_BODY.as_bytes(), &sf(), 5).expect("parse");
         let t = &p.tokens;
-        assert_eq!(t.access_token.expose(), "00DRL000000abcd!AQ8AQ.x");
+        assert_eq!(t.access_token.expose_secret(), "00DRL000000abcd!AQ8AQ.x");
         assert_eq!(
-            t.refresh_token.as_ref().map(|r| r.expose()),
+            t.refresh_token.as_ref().map(|r| r.expose_secret()),
             Some("5Aep861.y")
         );
         assert_eq!(

@@ -62,7 +62,7 @@ async fn no_secret_reaches_the_logs() {
     let callback = parse_callback(location.query().unwrap_or("")).expect("callback");
     assert!(matches!(callback, CallbackResult::Code { .. }));
     let code = check_callback(callback, &req.state, None).expect("state");
-    let code_text = code.expose().to_owned();
+    let code_text = code.expose_secret().to_owned();
     let tokens = exchange_code(&http, &cfg, &code, &req.pkce_verifier, CALLBACK)
         .await
         .expect("exchange");
@@ -87,12 +87,12 @@ async fn no_secret_reaches_the_logs() {
     );
     let errors = format!("{err} {err:?}");
     for secret in [
-        tokens.access_token.expose(),
-        refreshed.access_token.expose(),
-        rt.expose(),
+        tokens.access_token.expose_secret(),
+        refreshed.access_token.expose_secret(),
+        rt.expose_secret(),
         &code_text,
-        req.pkce_verifier.expose(),
-        req.state.expose(),
+        req.pkce_verifier.expose_secret(),
+        req.state.expose_secret(),
         &config.client_secret,
     ] {
         assert!(!logs.contains(secret), "a secret reached the logs");

@@ -325,7 +325,7 @@ impl<S: TokenStore> Refresher<S> {
             app,
             SealedColumn::ConnectionAccessToken,
             id,
-            tokens.access_token.expose(),
+            tokens.access_token.expose_secret(),
         )?;
         let refresh_token = tokens
             .refresh_token
@@ -335,7 +335,7 @@ impl<S: TokenStore> Refresher<S> {
                     app,
                     SealedColumn::ConnectionRefreshToken,
                     id,
-                    t.expose(),
+                    t.expose_secret(),
                 )
             })
             .transpose()?;

@@ -40,6 +40,10 @@
 //!   call ends inside the lease, so a lease cannot expire while its holder is still talking
 //!   to Salesforce.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod attempt;
 mod config;
 mod error;
@@ -57,7 +61,7 @@ pub use config::{LeaseClock, RefreshConfig};
 pub use error::{ProviderResponse, RefreshDebug, RefreshError, RefreshErrorDetail};
 pub use events::{EventSink, RefreshEvent};
 pub use refresher::{CurrentToken, Refresher};
-pub use seal::Sealer;
+pub use seal::{Sealer, SealingError};
 pub use stats::{RefreshOutcome, RefreshStats};
 pub use store::TokenStore;
 pub use sweeper::{SweepReport, Sweeper, SweeperConfig, SweeperHandle};

@@ -125,6 +125,11 @@ impl<S: TokenStore> Refresher<S> {
         &self.inner.store
     }
 
+    /// The seal path every sealed column goes through (the Vault's service layer uses it too).
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
+    }
+
     pub fn config(&self) -> &RefreshConfig {
         &self.inner.cfg
     }

@@ -1,14 +1,41 @@
-//! Opening and sealing the coordinator's secrets with the same associated data the Vault uses
-//! (application, table, row, column), so values written here open there and vice versa.
+//! The one seal path for every sealed column (the Vault's service layer and this coordinator
+//! both call it), so that a value sealed anywhere opens everywhere: the associated data binds
+//! each value to its application, table, row and column, with the row ids of
+//! [`patchbay_store::SealedRow::row_id`], so the key-rotation job can re-seal any value from its
+//! location alone.
+//!
+//! It lives here because it needs both the keyring (crypto) and the column names (store), and
+//! this is the lowest crate that depends on both; the store must not depend on crypto.
 
 use std::sync::Arc;
 
 use patchbay_core::ApplicationId;
 use patchbay_crypto::{Aad, Keyring, SealedValue, SecretString};
 use patchbay_oauth::{AccessToken, ClientSecret, RefreshToken};
-use patchbay_store::{ConnectionRow, IntegrationRow, Sealed, SealedColumn, SealedRow};
+use patchbay_store::{ConnectionRow, IntegrationRow, Sealed, SealedColumn, SealedRef, SealedRow};
 
 use crate::error::RefreshError;
+
+/// Why a value could not be sealed or opened. Names the column, never the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SealingError {
+    #[error("sealing a value for column {0} failed")]
+    Seal(&'static str),
+    #[error("sealed value in column {0} is not an envelope")]
+    NotAnEnvelope(&'static str),
+    #[error("a sealed value in column {0} does not open with the keyring")]
+    DoesNotOpen(&'static str),
+}
+
+impl From<SealingError> for RefreshError {
+    fn from(e: SealingError) -> Self {
+        RefreshError::Crypto(match e {
+            SealingError::Seal(_) => "sealing a value failed",
+            SealingError::NotAnEnvelope(_) => "a sealed value is not an envelope",
+            SealingError::DoesNotOpen(_) => "a sealed value does not open with the keyring",
+        })
+    }
+}
 
 /// The keyring, shared. Cheap to clone.
 #[derive(Clone)]
@@ -27,7 +54,77 @@ impl Sealer {
         Self { keyring }
     }
 
-    /// Seals a connection token the way the Vault does (row id = connection id).
+    /// Seals `plaintext` for `column` of row `row_id` in application `app`.
+    ///
+    /// # Errors
+    /// [`SealingError::Seal`] when the keyring cannot seal (no usable key).
+    pub fn seal(
+        &self,
+        app: &ApplicationId,
+        column: SealedColumn,
+        row_id: &str,
+        plaintext: &SecretString,
+    ) -> Result<Sealed, SealingError> {
+        let aad = Aad::new(app.as_str(), column.table(), row_id, column.column());
+        let sealed = self
+            .keyring
+            .seal_secret(plaintext, &aad)
+            .map_err(|_| SealingError::Seal(column.column()))?;
+        Ok(Sealed::new(sealed.into_string().into_bytes()))
+    }
+
+    /// Opens a value sealed by [`Sealer::seal`] for the same location.
+    ///
+    /// # Errors
+    /// [`SealingError`] when the bytes are not an envelope or do not open for this location.
+    pub fn open(
+        &self,
+        app: &ApplicationId,
+        column: SealedColumn,
+        row_id: &str,
+        sealed: &Sealed,
+    ) -> Result<SecretString, SealingError> {
+        let text = std::str::from_utf8(sealed.as_bytes())
+            .map_err(|_| SealingError::NotAnEnvelope(column.column()))?;
+        let value =
+            SealedValue::parse(text).map_err(|_| SealingError::NotAnEnvelope(column.column()))?;
+        let aad = Aad::new(app.as_str(), column.table(), row_id, column.column());
+        self.keyring
+            .open_secret(&value, &aad)
+            .map_err(|_| SealingError::DoesNotOpen(column.column()))
+    }
+
+    /// Re-seals a stored value under the active key (key rotation); `None` when it already is.
+    ///
+    /// # Errors
+    /// [`SealingError`] when the value is not an envelope or does not open for its location.
+    pub fn reseal(
+        &self,
+        location: &SealedRef,
+        value: &Sealed,
+    ) -> Result<Option<Sealed>, SealingError> {
+        let column = location.column.column();
+        let text = std::str::from_utf8(value.as_bytes())
+            .map_err(|_| SealingError::NotAnEnvelope(column))?;
+        let sealed = SealedValue::parse(text).map_err(|_| SealingError::NotAnEnvelope(column))?;
+        if self.keyring.is_current(&sealed) {
+            return Ok(None);
+        }
+        let row_id = location.row.row_id();
+        let aad = Aad::new(
+            location.row.application_id().as_str(),
+            location.column.table(),
+            &row_id,
+            column,
+        );
+        let fresh = self
+            .keyring
+            .reseal(&sealed, &aad)
+            .map_err(|_| SealingError::DoesNotOpen(column))?;
+        Ok(Some(Sealed::new(fresh.into_string().into_bytes())))
+    }
+
+    /// Seals a connection token (row id = connection id).
     pub fn seal_connection_token(
         &self,
         app: &ApplicationId,
@@ -35,29 +132,7 @@ impl Sealer {
         connection_id: &str,
         plaintext: &str,
     ) -> Result<Sealed, RefreshError> {
-        let aad = Aad::new(app.as_str(), column.table(), connection_id, column.column());
-        let sealed = self
-            .keyring
-            .seal_secret(&SecretString::new(plaintext), &aad)
-            .map_err(|_| RefreshError::Crypto("sealing a token failed"))?;
-        Ok(Sealed::new(sealed.into_string().into_bytes()))
-    }
-
-    fn open(
-        &self,
-        app: &ApplicationId,
-        column: SealedColumn,
-        row_id: &str,
-        sealed: &Sealed,
-    ) -> Result<SecretString, RefreshError> {
-        let text = std::str::from_utf8(sealed.as_bytes())
-            .map_err(|_| RefreshError::Crypto("a sealed value is not an envelope"))?;
-        let value = SealedValue::parse(text)
-            .map_err(|_| RefreshError::Crypto("a sealed value is not an envelope"))?;
-        let aad = Aad::new(app.as_str(), column.table(), row_id, column.column());
-        self.keyring
-            .open_secret(&value, &aad)
-            .map_err(|_| RefreshError::Crypto("a sealed value does not open with the keyring"))
+        Ok(self.seal(app, column, connection_id, &SecretString::new(plaintext))?)
     }
 
     pub fn open_access(&self, row: &ConnectionRow) -> Result<Option<AccessToken>, RefreshError> {
@@ -70,7 +145,8 @@ impl Sealer {
                     row.id.as_str(),
                     s,
                 )
-                .map(|t| AccessToken::new(t.expose_secret()))
+                .map(AccessToken::from)
+                .map_err(RefreshError::from)
             })
             .transpose()
     }
@@ -85,7 +161,8 @@ impl Sealer {
                     row.id.as_str(),
                     s,
                 )
-                .map(|t| RefreshToken::new(t.expose_secret()))
+                .map(RefreshToken::from)
+                .map_err(RefreshError::from)
             })
             .transpose()
     }
@@ -109,7 +186,8 @@ impl Sealer {
                     &row_id,
                     s,
                 )
-                .map(|t| ClientSecret::new(t.expose_secret()))
+                .map(ClientSecret::from)
+                .map_err(RefreshError::from)
             })
             .transpose()
     }
@@ -129,11 +207,6 @@ impl Sealer {
             service_id: service_id.clone(),
         }
         .row_id();
-        let aad = Aad::new(app.as_str(), column.table(), &row_id, column.column());
-        let sealed = self
-            .keyring
-            .seal_secret(&SecretString::new(plaintext), &aad)
-            .map_err(|_| RefreshError::Crypto("sealing a client secret failed"))?;
-        Ok(Sealed::new(sealed.into_string().into_bytes()))
+        Ok(self.seal(app, column, &row_id, &SecretString::new(plaintext))?)
     }
 }

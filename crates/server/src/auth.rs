@@ -118,45 +118,17 @@ async fn verify(
         // reveals nothing the holder does not know, and tells the integrator what to fix.
         return Err(Error::ApiKeyRequired("This operation"));
     }
-    let allow_actions = claims
-        .settings
-        .get("allow_actions")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        });
-    let unified_apis: Option<Vec<String>> = claims
-        .settings
-        .get("unified_apis")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect::<Vec<_>>()
-        })
-        .filter(|a| !a.is_empty());
-    let show_logs = claims
-        .settings
-        .get("show_logs")
-        .and_then(serde_json::Value::as_bool)
-        != Some(false);
-    let hide_resource_settings = claims
-        .settings
-        .get("hide_resource_settings")
-        .and_then(serde_json::Value::as_bool)
-        == Some(true);
+    let settings = claims.settings;
     Ok(Verified {
         app: claims.application_id,
         actor: Actor::Session {
             consumer_id: claims.consumer_id.to_string(),
         },
         session_consumer: Some(claims.consumer_id),
-        allow_actions,
-        unified_apis,
-        show_logs,
-        hide_resource_settings,
+        allow_actions: settings.allow_actions,
+        unified_apis: Some(settings.unified_apis).filter(|a| !a.is_empty()),
+        show_logs: settings.show_logs,
+        hide_resource_settings: settings.hide_resource_settings,
     })
 }
 

@@ -39,6 +39,10 @@
 //! path or body; every store call is scoped by it. Secrets are sealed before they reach the store
 //! and never appear in logs, errors or responses (except the audited export).
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod app;
 pub mod auth;
 pub mod envelope;

@@ -12,6 +12,10 @@
 //! - No statement holds a lock across calls: concurrency is decided by single-statement
 //!   compare-and-set updates.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod admin_users;
 mod api_keys;
 mod applications;

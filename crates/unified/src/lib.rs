@@ -6,6 +6,10 @@
 //! classes with the spec's `type_name`s ([`error`]). Connectors translate these values to and from
 //! a provider; the HTTP edge parses requests into them and serialises envelopes. No IO here.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod cursor;
 pub mod envelope;
 pub mod error;

@@ -7,6 +7,10 @@
 //! The server owns the outbox, the delivery worker and the poller; everything they decide by
 //! rule rather than by IO lives here, so it is tested without a network or a database.
 
+// A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
+// `#[allow]` with the reason (tests may unwrap, see clippy.toml).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod canonical;
 pub mod crm;
 mod event;

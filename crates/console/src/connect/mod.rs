@@ -21,7 +21,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
-use base64::Engine;
 use patchbay_core::{ServiceId, UnifiedApi};
 use patchbay_server::service::SessionClaims;
 use patchbay_server::service::audit::Actor;
@@ -33,7 +32,7 @@ use serde_json::{Map, Value};
 use crate::auth::same_token;
 use crate::views::{Notice, customer_notice};
 use crate::web::{CONNECT_COOKIE, ConsoleState, Form, render_status};
-use page::{allowed_actions, flag};
+use page::allowed_actions;
 
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
@@ -59,28 +58,14 @@ struct Session {
     consumer_email: String,
 }
 
-/// Verifies the JWT with the service layer, then reads the claims it does not expose. The
-/// payload is only decoded after the signature and expiry were checked.
+/// Verifies the JWT with the service layer, which parses its claims.
 fn session(state: &ConsoleState, jwt: &str) -> Option<Session> {
     let claims = state.vault.verify_session(jwt).ok()?;
-    let payload = jwt
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p)
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
-        .unwrap_or_default();
-    let theme = payload
-        .get("theme")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let meta = payload.get("consumer_metadata").and_then(Value::as_object);
+    let theme = claims.theme.clone();
     let pick = |k: &str| {
-        meta.and_then(|m| m.get(k))
+        claims
+            .consumer_metadata
+            .get(k)
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
@@ -170,14 +155,7 @@ async fn render_page(
 /// The connection a request names, within the session: its application and consumer, and
 /// only a unified API the session's `unified_apis` lists (when it lists any), as on the API.
 fn key_for(s: &Session, unified_api: &str, service_id: &str) -> Option<ConnectionKey> {
-    if let Some(apis) = s
-        .claims
-        .settings
-        .get("unified_apis")
-        .and_then(Value::as_array)
-        && !apis.is_empty()
-        && !apis.iter().any(|a| a.as_str() == Some(unified_api))
-    {
+    if !s.claims.settings.includes_api(unified_api) {
         return None;
     }
     Some(ConnectionKey {
@@ -328,9 +306,7 @@ async fn start(
         Ok(v) => v,
         Err(e) => return render_page(state, jwt, s, Some(fail(&e))).await,
     };
-    if matches!(view.state, "authorized" | "callable" | "invalid")
-        && !allowed_actions(&s.claims.settings).reauthorize
-    {
+    if view.state.has_grant() && !allowed_actions(&s.claims.settings).reauthorize {
         return render_page(
             state,
             jwt,
@@ -416,12 +392,12 @@ async fn choose_login_host(
     if stored.as_deref() == Some(login_url.trim()) {
         return Ok(());
     }
-    if flag(&s.claims.settings, "hide_resource_settings") {
+    if s.claims.settings.hide_resource_settings {
         return Err(patchbay_server::Error::ActionNotAllowed(
             "resource_settings",
         ));
     }
-    let has_grant = matches!(current.state, "authorized" | "callable" | "invalid");
+    let has_grant = current.state.has_grant();
     if has_grant && !allowed_actions(&s.claims.settings).reauthorize {
         return Err(patchbay_server::Error::ActionNotAllowed("reauthorize"));
     }
@@ -473,10 +449,7 @@ async fn back_from_provider(
             .unwrap_or_default();
             format!("/session/{jwt}?{query}")
         }
-        None => match (
-            &s.claims.redirect_uri,
-            flag(&s.claims.settings, "auto_redirect"),
-        ) {
+        None => match (&s.claims.redirect_uri, s.claims.settings.auto_redirect) {
             (Some(uri), true) => uri.clone(),
             _ => format!("/session/{jwt}?result=connected"),
         },
@@ -569,15 +542,16 @@ async fn disconnect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use patchbay_server::service::SessionSettings;
     use serde_json::json;
 
-    fn settings(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap_or_default()
+    fn settings(v: Value) -> SessionSettings {
+        SessionSettings::parse(&v.as_object().cloned().unwrap_or_default())
     }
 
     #[test]
     fn allow_actions_default_all_and_empty_none() {
-        let all = allowed_actions(&Map::new());
+        let all = allowed_actions(&SessionSettings::default());
         assert!(all.delete && all.disconnect && all.reauthorize && all.disable);
         let none = allowed_actions(&settings(json!({"allow_actions": []})));
         assert!(!none.delete && !none.disconnect && !none.reauthorize && !none.disable);

@@ -5,10 +5,12 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use patchbay_core::IntegrationState;
+use patchbay_server::service::LogFilter;
+use patchbay_server::service::SessionSettings;
 use patchbay_server::service::connections::Offer;
 use patchbay_server::service::dto::ConnectionView;
-use patchbay_store::LogFilter;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Session;
 use crate::cards::{Allowed, theme_link};
@@ -23,31 +25,16 @@ const DARK_CARD: &str = "#161b22";
 const ACTIVITY_ROWS: u32 = 8;
 
 /// `allow_actions`, defaulting to all four.
-pub fn allowed_actions(settings: &Map<String, Value>) -> Allowed {
-    match settings.get("allow_actions").and_then(Value::as_array) {
-        None => Allowed::ALL,
-        Some(list) => {
-            let has = |a: &str| list.iter().any(|v| v.as_str() == Some(a));
-            Allowed {
-                delete: has("delete"),
-                disconnect: has("disconnect"),
-                reauthorize: has("reauthorize"),
-                disable: has("disable"),
-            }
-        }
+pub fn allowed_actions(settings: &SessionSettings) -> Allowed {
+    if settings.allow_actions.is_none() {
+        return Allowed::ALL;
     }
-}
-
-/// A boolean session setting, with the spec's default when absent.
-pub fn flag_or(settings: &Map<String, Value>, name: &str, default: bool) -> bool {
-    settings
-        .get(name)
-        .and_then(Value::as_bool)
-        .unwrap_or(default)
-}
-
-pub fn flag(settings: &Map<String, Value>, name: &str) -> bool {
-    flag_or(settings, name, false)
+    Allowed {
+        delete: settings.allows("delete"),
+        disconnect: settings.allows("disconnect"),
+        reauthorize: settings.allows("reauthorize"),
+        disable: settings.allows("disable"),
+    }
 }
 
 /// A card's login-host form that was submitted with a bad value: shown again, with the
@@ -215,18 +202,8 @@ pub async fn render_page(
     host_error: Option<HostError>,
 ) -> Response {
     let settings = &s.claims.settings;
-    let apis: Vec<String> = settings
-        .get("unified_apis")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
     let allowed = allowed_actions(settings);
-    let hide_settings = flag(settings, "hide_resource_settings");
+    let hide_settings = settings.hide_resource_settings;
     let views = match state
         .vault
         .list_connections(
@@ -246,17 +223,17 @@ pub async fn render_page(
     };
     let (configured, not_set_up): (Vec<&ConnectionView>, Vec<&ConnectionView>) = views
         .iter()
-        .filter(|v| apis.is_empty() || apis.iter().any(|a| a == &v.unified_api))
-        .partition(|v| v.integration_state == "configured");
+        .filter(|v| settings.includes_api(&v.unified_api))
+        .partition(|v| v.integration_state == IntegrationState::Configured);
     let items: Vec<Item> = configured
         .into_iter()
         .map(|v| card(v, allowed, hide_settings, host_error.as_ref()))
         .collect();
     // Isolation mode shows only the connection settings: no side panel, no logs or
     // suggestions (Apideck's navigation items).
-    let isolated = flag(settings, "isolation_mode");
+    let isolated = settings.isolation_mode;
     // The spec's "suggestions page": what the customer could ask the application to offer.
-    let suggestions = (flag(settings, "show_suggestions") && !isolated).then(|| {
+    let suggestions = (settings.show_suggestions && !isolated).then(|| {
         not_set_up
             .into_iter()
             .map(|v| Suggestion {
@@ -265,7 +242,7 @@ pub async fn render_page(
             })
             .collect()
     });
-    let activity = if flag_or(settings, "show_logs", true) && !isolated {
+    let activity = if settings.show_logs && !isolated {
         Some(recent_activity(state, s).await)
     } else {
         None
@@ -286,9 +263,9 @@ pub async fn render_page(
         terms_url: theme_link(theme("terms_url")),
         consumer_label: s.consumer_label.clone(),
         consumer_email: s.consumer_email.clone(),
-        show_sidebar: flag_or(settings, "show_sidebar", true) && !isolated,
-        sandbox: flag(settings, "sandbox_mode"),
-        hide_guides: flag(settings, "hide_guides"),
+        show_sidebar: settings.show_sidebar && !isolated,
+        sandbox: settings.sandbox_mode,
+        hide_guides: settings.hide_guides,
         suggestions,
         activity,
         notice,

@@ -465,7 +465,7 @@ async fn consumer_connects_through_the_hosted_page() {
         .get_connection(&key(&app, "globex"))
         .await
         .unwrap();
-    assert_eq!(conn.state, "callable");
+    assert_eq!(conn.state.as_str(), "callable");
     // Phone width: nothing overflows sideways.
     d.set_window_rect(0, 0, 390, 844).await.unwrap();
     let width = d
@@ -490,7 +490,11 @@ async fn consumer_connects_through_the_hosted_page() {
         .get_connection(&key(&app, "globex"))
         .await
         .unwrap();
-    assert_ne!(conn.state, "callable", "tokens are gone after disconnect");
+    assert_ne!(
+        conn.state.as_str(),
+        "callable",
+        "tokens are gone after disconnect"
+    );
     assert!(
         d.find(By::Id("connect-crm-salesforce")).await.is_ok(),
         "can connect again"
@@ -545,7 +549,7 @@ async fn consumer_who_denies_gets_a_clear_message() {
         .get_connection(&key(&app, "initech"))
         .await
         .unwrap();
-    assert_eq!(conn.state, "available", "no half-made connection");
+    assert_eq!(conn.state.as_str(), "available", "no half-made connection");
     b.close().await;
 }
 
@@ -610,7 +614,7 @@ async fn admin_validates_and_deletes_the_new_connection() {
         .get_connection(&key(&app, "umbrella"))
         .await
         .unwrap();
-    assert_eq!(conn.state, "available");
+    assert_eq!(conn.state.as_str(), "available");
     // The deletion is in the audit log.
     d.goto(format!("{}/admin/audit?app={}", app.base_url, app.app_id))
         .await

@@ -173,7 +173,8 @@ async fn cards_offer_only_what_their_state_and_allow_actions_permit(db: TestData
             .get_connection(&key(&app, "live"))
             .await
             .unwrap()
-            .state,
+            .state
+            .as_str(),
         "available",
         "still there"
     );
@@ -425,7 +426,8 @@ async fn the_login_host_choice_decides_where_connect_goes(db: TestDatabase) {
             .get_connection(&key(&app, "pinned"))
             .await
             .unwrap()
-            .state,
+            .state
+            .as_str(),
         "added",
         "the grant is kept"
     );

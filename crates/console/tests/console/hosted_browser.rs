@@ -152,7 +152,7 @@ async fn consumer_chooses_the_login_host_on_the_hosted_page() {
         .get_connection(&key(&app, "globex"))
         .await
         .unwrap();
-    assert_eq!(conn.state, "callable");
+    assert_eq!(conn.state.as_str(), "callable");
     // Connected: Settings holds the host choice, behind a disclosure.
     let settings = d.find(By::Id("settings-crm-salesforce")).await.unwrap();
     assert!(settings.attr("open").await.unwrap().is_none());

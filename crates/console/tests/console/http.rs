@@ -353,12 +353,22 @@ async fn a_session_only_ever_sees_its_own_consumer() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        app.vault.get_connection(&key_b).await.unwrap().state,
+        app.vault
+            .get_connection(&key_b)
+            .await
+            .unwrap()
+            .state
+            .as_str(),
         "available",
         "B's is gone"
     );
     assert_ne!(
-        app.vault.get_connection(&key_a).await.unwrap().state,
+        app.vault
+            .get_connection(&key_a)
+            .await
+            .unwrap()
+            .state
+            .as_str(),
         "available",
         "A's survives"
     );
@@ -629,7 +639,8 @@ async fn the_hosted_page_honours_settings_and_theme() {
             .get_connection(&key("locked"))
             .await
             .unwrap()
-            .state,
+            .state
+            .as_str(),
         "added"
     );
     assert!(!csrf.is_empty());

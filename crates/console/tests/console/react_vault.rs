@@ -230,7 +230,7 @@ async fn apideck_react_vault_drives_patchbay_from_another_origin() {
             .get_connection(&key)
             .await
             .expect("the connection");
-        if view.state == "available" {
+        if view.state.as_str() == "available" {
             break;
         }
         assert!(

@@ -185,7 +185,7 @@ async fn refresh_without_secret_is_invalid_client_when_the_app_requires_it() {
         .expect_err("secret required");
     assert_eq!(err.class(), ErrorClass::InvalidClient);
     assert_eq!(err.provider_error(), Some("invalid_client"));
-    secrets_absent(&err, &[rt.expose(), &env.config.client_secret]);
+    secrets_absent(&err, &[rt.expose_secret(), &env.config.client_secret]);
     let d = diagnose_error(&err, &env.ctx());
     assert_eq!(d.check, Check::RefreshWithoutSecret);
     assert!(
@@ -288,7 +288,7 @@ async fn wrong_pkce_verifier_is_invalid_grant() {
         .expect_err("wrong verifier");
     assert_eq!(err.class(), ErrorClass::InvalidGrant);
     assert_eq!(diagnose_error(&err, &env.ctx()).check, Check::Pkce);
-    secrets_absent(&err, &[code.expose(), wrong.expose()]);
+    secrets_absent(&err, &[code.expose_secret(), wrong.expose_secret()]);
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ async fn missing_code_challenge_is_diagnosed_as_pkce() {
             state,
         } => {
             assert_eq!(error, "invalid_request");
-            assert!(state.is_some_and(|s| s.matches(req.state.expose())));
+            assert!(state.is_some_and(|s| s.matches(req.state.expose_secret())));
             let d = diagnose_authorize_error(&error, error_description.as_deref(), &env.ctx());
             assert_eq!(d.check, Check::Pkce, "{d:?}");
         }

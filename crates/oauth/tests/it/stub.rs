@@ -153,11 +153,14 @@ async fn exchange_sends_the_documented_form_and_verifies_the_signature() {
     .expect("exchange");
     assert!(tokens.signature_verified);
     assert_eq!(
-        tokens.access_token.expose(),
+        tokens.access_token.expose_secret(),
         "00D000000000001!ACCESS-SECRET"
     );
     assert_eq!(
-        tokens.refresh_token.as_ref().map(RefreshToken::expose),
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(RefreshToken::expose_secret),
         Some("REFRESH-SECRET")
     );
     assert_eq!(tokens.issued_at_ms, 1_700_000_000_123);

@@ -43,7 +43,7 @@ fn all_same_token(results: Vec<Result<CurrentToken, RefreshError>>) -> String {
         .map(|r| {
             r.expect("every caller gets a token")
                 .access_token
-                .expose()
+                .expose_secret()
                 .to_owned()
         })
         .collect();
@@ -66,7 +66,7 @@ async fn two_hundred_callers_share_one_refresh(db: TestDatabase) {
         1,
         "exactly one refresh at the emulator"
     );
-    assert_ne!(token, old.access_token.expose());
+    assert_ne!(token, old.access_token.expose_secret());
     let row = env.row(&id).await;
     assert_eq!(row.health, Health::Ok);
     assert_eq!(row.token_version, 2, "one grant write, one refresh write");
@@ -98,7 +98,7 @@ async fn two_hundred_callers_under_rotation_present_no_token_twice(db: TestDatab
     let rotated = env.stored_refresh(&id).await.unwrap();
     assert_ne!(
         Some(rotated.as_str()),
-        old.refresh_token.as_ref().map(|t| t.expose())
+        old.refresh_token.as_ref().map(|t| t.expose_secret())
     );
     // The rotated token is the one used next, and the grant is still alive.
     node.force_refresh(&id).await.expect("second refresh works");
@@ -131,8 +131,8 @@ async fn fresh_token_costs_no_token_call(db: TestDatabase) {
     let id = env
         .connection(
             "c1",
-            tokens.access_token.expose(),
-            tokens.refresh_token.as_ref().map(|t| t.expose()),
+            tokens.access_token.expose_secret(),
+            tokens.refresh_token.as_ref().map(|t| t.expose_secret()),
             env.now() + HOUR,
         )
         .await;
@@ -140,7 +140,7 @@ async fn fresh_token_costs_no_token_call(db: TestDatabase) {
     for _ in 0..20 {
         let t = node.access_token_for(&id).await.unwrap();
         assert_eq!(t.access_token, tokens.access_token);
-        assert!(!format!("{t:?}").contains(tokens.access_token.expose()));
+        assert!(!format!("{t:?}").contains(tokens.access_token.expose_secret()));
     }
     assert!(env.refresh_calls().is_empty());
     // Inside the on-demand margin (30 s) it is refreshed.
@@ -152,7 +152,12 @@ async fn fresh_token_costs_no_token_call(db: TestDatabase) {
 async fn response_without_refresh_token_keeps_the_old_one(db: TestDatabase) {
     let env = Env::start(db, |_| {}).await;
     let (id, old) = env.expired_connection("c1").await;
-    let old_rt = old.refresh_token.as_ref().unwrap().expose().to_owned();
+    let old_rt = old
+        .refresh_token
+        .as_ref()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let node = env.node("a").await;
     node.access_token_for(&id).await.unwrap();
     assert_eq!(
@@ -173,8 +178,8 @@ async fn invalid_session_refreshes_once_for_many_callers(db: TestDatabase) {
     let id = env
         .connection(
             "c1",
-            tokens.access_token.expose(),
-            tokens.refresh_token.as_ref().map(|t| t.expose()),
+            tokens.access_token.expose_secret(),
+            tokens.refresh_token.as_ref().map(|t| t.expose_secret()),
             env.now() + HOUR,
         )
         .await;

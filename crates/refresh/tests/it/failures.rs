@@ -31,7 +31,7 @@ async fn genuine_invalid_grant_marks_needs_auth_once(db: TestDatabase) {
     assert!(
         env.emu
             .emulator()
-            .revoke_token(tokens.refresh_token.as_ref().unwrap().expose())
+            .revoke_token(tokens.refresh_token.as_ref().unwrap().expose_secret())
     );
     let node = env.node("a").await;
     let err = node.access_token_for(&id).await.unwrap_err();
@@ -48,9 +48,9 @@ async fn genuine_invalid_grant_marks_needs_auth_once(db: TestDatabase) {
         "{err} {err:?} {}",
         serde_json::to_string(&err.detail()).unwrap()
     );
-    let rt = tokens.refresh_token.as_ref().unwrap().expose();
+    let rt = tokens.refresh_token.as_ref().unwrap().expose_secret();
     assert!(
-        !text.contains(rt) && !text.contains(tokens.access_token.expose()),
+        !text.contains(rt) && !text.contains(tokens.access_token.expose_secret()),
         "a token leaked"
     );
     assert!(credentials_expire_at_ms.unwrap() > env.now());
@@ -87,7 +87,7 @@ async fn invalid_grant_after_the_token_was_replaced_is_not_a_failure(db: TestDat
     let fresh = env.grant().await;
     env.emu
         .emulator()
-        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose());
+        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose_secret());
     env.fault(FaultKind::Latency { ms: 1_000 }, 1);
     let node = env.node("a").await;
     let task = {
@@ -99,8 +99,8 @@ async fn invalid_grant_after_the_token_was_replaced_is_not_a_failure(db: TestDat
     }
     env.set_tokens(
         &id,
-        fresh.access_token.expose(),
-        fresh.refresh_token.as_ref().map(|t| t.expose()),
+        fresh.access_token.expose_secret(),
+        fresh.refresh_token.as_ref().map(|t| t.expose_secret()),
         env.now() + HOUR,
     )
     .await;
@@ -203,8 +203,8 @@ async fn transient_failure_keeps_the_connection_callable(db: TestDatabase) {
     let id = env
         .connection(
             "c1",
-            tokens.access_token.expose(),
-            tokens.refresh_token.as_ref().map(|t| t.expose()),
+            tokens.access_token.expose_secret(),
+            tokens.refresh_token.as_ref().map(|t| t.expose_secret()),
             env.now() + 10_000,
         )
         .await;

@@ -46,7 +46,7 @@ async fn events_fire_once_per_transition(db: TestDatabase) {
     assert_eq!(env.refresh_calls().len(), 3);
     env.emu
         .emulator()
-        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose());
+        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose_secret());
     env.clock.advance(3 * HOUR);
     assert!(node.access_token_for(&id).await.is_err());
     assert!(node.access_token_for(&id).await.is_err());
@@ -74,7 +74,7 @@ async fn forced_refresh_is_rate_limited_after_a_failure(db: TestDatabase) {
     let (id, tokens) = env.expired_connection("c1").await;
     env.emu
         .emulator()
-        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose());
+        .revoke_token(tokens.refresh_token.as_ref().unwrap().expose_secret());
     let node = env.node("a").await;
     assert!(matches!(
         node.force_refresh(&id).await,

@@ -300,11 +300,14 @@ impl Env {
     /// A connection with a real grant whose access token we believe expired a second ago.
     pub async fn expired_connection(&self, consumer: &str) -> (ConnectionId, TokenSet) {
         let tokens = self.grant().await;
-        let refresh = tokens.refresh_token.as_ref().map(|t| t.expose().to_owned());
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned());
         let id = self
             .connection(
                 consumer,
-                tokens.access_token.expose(),
+                tokens.access_token.expose_secret(),
                 refresh.as_deref(),
                 self.now() - 1_000,
             )
@@ -326,7 +329,7 @@ impl Env {
         self.sealer
             .open_refresh(&row)
             .expect("open")
-            .map(|t| t.expose().to_owned())
+            .map(|t| t.expose_secret().to_owned())
     }
 
     /// `grant_type=refresh_token` calls the emulator received, in order.

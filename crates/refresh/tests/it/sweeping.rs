@@ -88,7 +88,12 @@ fn limited(per_sec: u32) -> SweeperConfig {
 /// with access tokens valid for another minute.
 async fn due_connections(env: &Env, n: usize) -> Vec<patchbay_core::ConnectionId> {
     let tokens = env.grant().await;
-    let rt = tokens.refresh_token.as_ref().unwrap().expose().to_owned();
+    let rt = tokens
+        .refresh_token
+        .as_ref()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let mut ids = Vec::new();
     for i in 0..n {
         // set_tokens makes next_refresh_at = expires_at - 5 min: due now.

@@ -4,6 +4,7 @@
 //! Every answer carries `Cache-Control: no-store` and `Referrer-Policy: no-referrer`: these
 //! URLs hold states and codes, which must stay out of caches and Referer headers.
 
+use askama::Template;
 use axum::Extension;
 use axum::Router;
 use axum::extract::State;
@@ -38,6 +39,15 @@ fn private(mut response: Response) -> Response {
     response
 }
 
+/// The page a browser gets for a failed connect step. askama escapes every value.
+#[derive(Template)]
+#[template(path = "oauth_error.html")]
+struct ErrorPage<'a> {
+    message: std::borrow::Cow<'static, str>,
+    title: &'a str,
+    status: u16,
+}
+
 /// People, not programs, usually land on these URLs: a browser (`Accept: text/html`) gets a
 /// small self-contained page with the same message; anything else gets the JSON envelope.
 /// The message is escaped and the page loads nothing, so provider-influenced text stays text.
@@ -53,14 +63,14 @@ fn browser_error(e: Error, headers: &HeaderMap) -> Response {
         tracing::error!(error = %crate::error::chain(cause.as_ref()), "internal error");
     }
     let spec = e.spec();
-    let message = escape_html(&e.message());
-    let title = escape_html(spec.type_name);
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Connection failed</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head><body style=\"font-family:sans-serif;max-width:40rem;margin:3rem auto\">\
-         <h1>The connection could not be made</h1><p>{message}</p><p><small>{title} (HTTP {})</small></p></body></html>",
-        spec.status.as_u16()
-    );
+    let page = ErrorPage {
+        message: e.message(),
+        title: spec.type_name,
+        status: spec.status.as_u16(),
+    };
+    let Ok(body) = page.render() else {
+        return e.into_response();
+    };
     let mut response = (
         spec.status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -74,21 +84,6 @@ fn browser_error(e: Error, headers: &HeaderMap) -> Response {
         ),
     );
     response
-}
-
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// The spec answers authorize and revoke links with 301. `no-store` keeps browsers from

@@ -5,6 +5,7 @@
 //! opened without an opener it just says "You can close this window". Apideck's modal polls
 //! `window.closed`, so closing is what makes it re-read the connection.
 
+use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -19,13 +20,15 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/vault/connect-complete/{application_id}", get(complete))
 }
 
-/// Text for an HTML text node or attribute.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The completion page. askama escapes `title`, `text` and `nonce`; `data` is
+/// [`script_json`], safe inside a `<script>` element.
+#[derive(Template)]
+#[template(path = "popup_complete.html")]
+struct CompletePage<'a> {
+    title: &'a str,
+    text: &'a str,
+    data: String,
+    nonce: &'a str,
 }
 
 /// JSON that can sit inside a `<script>` element: no `<`, so no `</script>`.
@@ -72,20 +75,16 @@ async fn complete(
         "error_description": description,
     });
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head>\
-         <body style=\"font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;text-align:center\">\
-         <h1 style=\"font-size:1.25rem\">{title}</h1><p id=\"text\">{text}</p>\
-         <script type=\"application/json\" id=\"outcome\">{data}</script>\
-         <script nonce=\"{nonce}\">(function(){{var d=JSON.parse(document.getElementById('outcome').textContent);\
-         if(!window.opener){{return;}}\
-         d.origins.forEach(function(o){{try{{window.opener.postMessage(d.message,o);}}catch(e){{}}}});\
-         window.close();}})();</script></body></html>",
-        title = escape(title),
-        text = escape(&text),
-        data = script_json(&json!({ "origins": origins, "message": message })),
-    );
+    let page = CompletePage {
+        title,
+        text: &text,
+        data: script_json(&json!({ "origins": origins, "message": message })),
+        nonce: &nonce,
+    };
+    let body = match page.render() {
+        Ok(body) => body,
+        Err(e) => return crate::error::Error::internal(e).into_response(),
+    };
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     let h = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&format!(

@@ -143,13 +143,13 @@ impl Vault {
                 .collect();
             url.query_pairs_mut().clear().extend_pairs(kept);
         }
-        let state = request.state.expose().to_owned();
+        let state = request.state.expose_secret().to_owned();
         let state_hash = sha256_hex(state.as_bytes());
         let verifier = self.seal(
             &key.application_id,
             SealedColumn::OAuthCodeVerifier,
             &state_hash,
-            request.pkce_verifier.expose(),
+            request.pkce_verifier.expose_secret(),
         )?;
         let now = self.now_ms();
         self.store()
@@ -183,8 +183,10 @@ impl Vault {
         let parsed = patchbay_oauth::parse_callback(raw_query)
             .map_err(|e| Error::OAuthInvalidState(format!("The callback is malformed: {e}.")))?;
         let state = match &parsed {
-            CallbackResult::Code { state, .. } => Some(state.expose().to_owned()),
-            CallbackResult::Error { state, .. } => state.as_ref().map(|s| s.expose().to_owned()),
+            CallbackResult::Code { state, .. } => Some(state.expose_secret().to_owned()),
+            CallbackResult::Error { state, .. } => {
+                state.as_ref().map(|s| s.expose_secret().to_owned())
+            }
         };
         let Some(state) = state else {
             // An error without state cannot be tied to a transaction: show the diagnosis here

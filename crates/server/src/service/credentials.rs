@@ -151,7 +151,7 @@ impl Vault {
             (Some(i), Some(e)) if e > 0 => Some(i.saturating_add(e.saturating_mul(1000))),
             _ => None,
         };
-        if req.credentials.access_token.expose().is_empty() {
+        if req.credentials.access_token.expose_secret().is_empty() {
             return Err(Error::validation(
                 "credentials.access_token must not be empty",
             ));

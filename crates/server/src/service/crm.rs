@@ -466,7 +466,7 @@ impl Session<'_> {
             .vault
             .http()
             .request(method, url)
-            .bearer_auth(self.token.access_token.expose())
+            .bearer_auth(self.token.access_token.expose_secret())
             .header(reqwest::header::ACCEPT, "application/json");
         if !call.query.is_empty() {
             builder = builder.query(&call.query);

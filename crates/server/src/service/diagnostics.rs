@@ -404,9 +404,10 @@ impl Vault {
                 return;
             }
         };
-        let bogus = match patchbay_oauth::random_token() {
-            Ok(t) => AccessToken::new(format!("patchbay-diagnostics-{t}")),
+        let bogus = match patchbay_crypto::random_token(32) {
+            Ok(t) => AccessToken::new(format!("patchbay-diagnostics-{}", t.expose_secret())),
             Err(e) => {
+                let e = patchbay_oauth::OAuthError::from(e);
                 b.diagnosis("client_secret", &patchbay_oauth::diagnose_error(&e, ctx));
                 return;
             }
@@ -701,7 +702,7 @@ impl Vault {
             conn.id.as_str(),
             sealed,
         )?;
-        let rt = RefreshToken::new(rt.expose_secret());
+        let rt = RefreshToken::from(rt);
         let tokens = match patchbay_oauth::refresh(self.http(), &cfg, &rt, send_secret).await {
             Ok(t) => t,
             Err(e) => {

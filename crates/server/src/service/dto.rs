@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use patchbay_core::ConsumerMetadata;
+use patchbay_core::{ConnectionState, ConsumerMetadata, Health, IntegrationState};
 
 /// ISO-8601 UTC with milliseconds, as the spec's examples (`2021-05-07T12:55:42.242Z`).
 pub fn iso_ms(ms: i64) -> String {
@@ -80,8 +80,9 @@ pub struct ConnectionView {
     pub name: String,
     pub tag_line: String,
     pub unified_api: String,
-    pub state: &'static str,
-    pub integration_state: &'static str,
+    /// Typed, so callers (the console) match on variants; serialized as the spec's strings.
+    pub state: ConnectionState,
+    pub integration_state: IntegrationState,
     pub auth_type: &'static str,
     pub oauth_grant_type: &'static str,
     pub status: &'static str,
@@ -105,7 +106,7 @@ pub struct ConnectionView {
     pub has_guide: bool,
     pub custom_mappings: Vec<Value>,
     pub consent_state: &'static str,
-    pub health: &'static str,
+    pub health: Health,
     pub credentials_expire_at: i64,
     pub last_refresh_failed_at: i64,
     pub last_downstream_error_at: i64,

@@ -118,7 +118,7 @@ impl Vault {
             app,
             SealedColumn::ConnectionAccessToken,
             id.as_str(),
-            tokens.access_token.expose(),
+            tokens.access_token.expose_secret(),
         )?;
         let refresh = tokens
             .refresh_token
@@ -128,7 +128,7 @@ impl Vault {
                     app,
                     SealedColumn::ConnectionRefreshToken,
                     id.as_str(),
-                    t.expose(),
+                    t.expose_secret(),
                 )
             })
             .transpose()?;
@@ -171,8 +171,7 @@ impl Vault {
         with_secret: bool,
     ) -> Result<ClientConfig> {
         let secret = if with_secret {
-            self.client_secret(integration)?
-                .map(|s| ClientSecret::new(s.expose_secret()))
+            self.client_secret(integration)?.map(ClientSecret::from)
         } else {
             None
         };

@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use patchbay_crypto::{Aad, KeyInfo, SealedValue, key_id_of};
-use patchbay_store::{Sealed, SealedValue as StoredValue};
+use patchbay_crypto::{KeyInfo, key_id_of};
 use serde::Serialize;
 
 use super::Vault;
@@ -30,21 +29,6 @@ pub struct ReencryptReport {
     pub already_current: usize,
     /// Values that changed between read and write (a concurrent writer won); rerun to finish.
     pub skipped_concurrent: usize,
-}
-
-fn aad_for(v: &StoredValue) -> (String, &'static str, String, &'static str) {
-    let loc = &v.location;
-    (
-        loc.row.application_id().to_string(),
-        loc.column.table(),
-        loc.row.row_id(),
-        loc.column.column(),
-    )
-}
-
-fn envelope(v: &Sealed) -> Result<SealedValue> {
-    let text = std::str::from_utf8(v.as_bytes()).map_err(Error::internal)?;
-    SealedValue::parse(text).map_err(Error::internal)
 }
 
 impl Vault {
@@ -71,18 +55,15 @@ impl Vault {
     pub async fn reencrypt_all(&self) -> Result<ReencryptReport> {
         let mut report = ReencryptReport::default();
         for v in self.store().sealed_values().await? {
-            let sealed = envelope(&v.value)?;
-            if self.keyring().is_current(&sealed) {
+            let Some(fresh) = self
+                .refresher()
+                .sealer()
+                .reseal(&v.location, &v.value)
+                .map_err(Error::internal)?
+            else {
                 report.already_current += 1;
                 continue;
-            }
-            let (app, table, row, column) = aad_for(&v);
-            let aad = Aad::new(&app, table, &row, column);
-            let fresh = self
-                .keyring()
-                .reseal(&sealed, &aad)
-                .map_err(Error::internal)?;
-            let fresh = Sealed::new(fresh.into_string().into_bytes());
+            };
             if self
                 .store()
                 .replace_sealed(&v.location, &v.value, &fresh)

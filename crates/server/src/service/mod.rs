@@ -4,10 +4,12 @@
 //! URL). Each area adds its methods in its own module. Functions take typed ids and return
 //! domain views or [`crate::Error`]; none of them knows about HTTP.
 
+pub mod admin_users;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod connect;
+pub mod connection_details;
 pub mod connections;
 pub mod consumers;
 pub mod cors;
@@ -43,7 +45,11 @@ use crate::error::{Error, Result};
 pub use api_keys::{ApiKeyPrincipal, CreatedApiKey, Scope};
 pub use applications::CreatedApplication;
 pub use log_writer::{LogWriterOptions, LogWriterStats};
-pub use sessions::SessionClaims;
+/// The filters and rows the service layer's signatures take and return as the store defines
+/// them: plain values with no behaviour of their own, re-exported so that callers above the
+/// service layer (the console) need not depend on the store.
+pub use patchbay_store::{ApplicationRow, AuditScope, ConsumerFilter, LogFilter, WebhookLogFilter};
+pub use sessions::{SessionClaims, SessionSettings};
 
 /// How deleting a connection retries revocation at the provider (best effort: the local wipe
 /// happens whatever the outcome).

@@ -343,7 +343,7 @@ fn fits(deadline: Instant, wait: Duration) -> bool {
 }
 
 fn bearer(token: &ConnectionToken) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose_secret()))
         .map_err(|_| Error::internal(UnusableToken))?;
     v.set_sensitive(true);
     Ok(v)

@@ -35,13 +35,94 @@ pub struct SessionRequest {
     pub custom_consumer_settings: Option<Map<String, Value>>,
 }
 
-/// What a verified session token grants.
+/// What a verified session token grants, parsed once for the API's auth, CORS and the
+/// hosted page alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionClaims {
     pub application_id: ApplicationId,
     pub consumer_id: ConsumerId,
     pub redirect_uri: Option<String>,
-    pub settings: Map<String, Value>,
+    pub settings: SessionSettings,
+    /// The spec's `theme`, for the hosted page only; its values are checked where they are
+    /// used (`crates/console/src/cards.rs`).
+    pub theme: Map<String, Value>,
+    /// Display only: the hosted page's consumer label.
+    pub consumer_metadata: Map<String, Value>,
+}
+
+/// The session's `settings` (spec `Session.settings`) as typed values, with the spec's
+/// defaults for what is absent. A value of the wrong JSON type counts as absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the spec's settings are independent booleans"
+)]
+pub struct SessionSettings {
+    /// `None`: every action is allowed; `Some`: only the listed ones.
+    pub allow_actions: Option<Vec<String>>,
+    /// Empty: every unified API.
+    pub unified_apis: Vec<String>,
+    pub show_logs: bool,
+    pub show_sidebar: bool,
+    pub show_suggestions: bool,
+    pub isolation_mode: bool,
+    pub sandbox_mode: bool,
+    pub hide_guides: bool,
+    pub hide_resource_settings: bool,
+    pub auto_redirect: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self::parse(&Map::new())
+    }
+}
+
+impl SessionSettings {
+    /// Reads the settings object of a verified token.
+    #[must_use]
+    pub fn parse(settings: &Map<String, Value>) -> Self {
+        let strings = |name: &str| {
+            settings.get(name).and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+        };
+        let flag = |name: &str, default: bool| {
+            settings
+                .get(name)
+                .and_then(Value::as_bool)
+                .unwrap_or(default)
+        };
+        Self {
+            allow_actions: strings("allow_actions"),
+            unified_apis: strings("unified_apis").unwrap_or_default(),
+            show_logs: flag("show_logs", true),
+            show_sidebar: flag("show_sidebar", true),
+            show_suggestions: flag("show_suggestions", false),
+            isolation_mode: flag("isolation_mode", false),
+            sandbox_mode: flag("sandbox_mode", false),
+            hide_guides: flag("hide_guides", false),
+            hide_resource_settings: flag("hide_resource_settings", false),
+            auto_redirect: flag("auto_redirect", false),
+        }
+    }
+
+    /// Whether `allow_actions` permits `action` (absent: everything).
+    #[must_use]
+    pub fn allows(&self, action: &str) -> bool {
+        self.allow_actions
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|a| a == action))
+    }
+
+    /// Whether `unified_apis` lets the session see `unified_api` (empty: every one).
+    #[must_use]
+    pub fn includes_api(&self, unified_api: &str) -> bool {
+        self.unified_apis.is_empty() || self.unified_apis.iter().any(|a| a == unified_api)
+    }
 }
 
 /// What a verified link state names.
@@ -51,6 +132,15 @@ pub struct LinkState {
     pub consumer_id: ConsumerId,
     pub unified_api: UnifiedApi,
     pub service_id: ServiceId,
+}
+
+/// An object claim, or an empty object when absent or not an object.
+fn object(claims: &Map<String, Value>, name: &str) -> Map<String, Value> {
+    claims
+        .get(name)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// `30m`, `1h`, `2d`, `1w`, `90s`, or plain seconds.
@@ -162,11 +252,9 @@ impl Vault {
                 .map(str::to_owned),
             application_id,
             consumer_id,
-            settings: claims
-                .get("settings")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
+            settings: SessionSettings::parse(&object(&claims, "settings")),
+            theme: object(&claims, "theme"),
+            consumer_metadata: object(&claims, "consumer_metadata"),
         })
     }
 
@@ -236,6 +324,29 @@ fn claim_id<T: std::str::FromStr>(claims: &Map<String, Value>, name: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_defaults_and_wrong_types() {
+        let d = SessionSettings::default();
+        assert!(d.allow_actions.is_none() && d.allows("delete") && d.includes_api("crm"));
+        assert!(d.show_logs && d.show_sidebar && !d.isolation_mode && !d.auto_redirect);
+        let parse = |v: Value| SessionSettings::parse(v.as_object().unwrap_or(&Map::new()));
+        let s = parse(json!({
+            "allow_actions": ["disconnect", 7],
+            "unified_apis": ["crm"],
+            "show_logs": false,
+            "isolation_mode": "yes",
+            "hide_resource_settings": true,
+        }));
+        assert_eq!(
+            s.allow_actions.as_deref(),
+            Some(&["disconnect".to_owned()][..])
+        );
+        assert!(s.allows("disconnect") && !s.allows("delete"));
+        assert!(s.includes_api("crm") && !s.includes_api("ats"));
+        assert!(!s.show_logs && !s.isolation_mode && s.hide_resource_settings);
+        assert!(!parse(json!({"allow_actions": []})).allows("delete"));
+    }
 
     #[test]
     fn session_lengths() {

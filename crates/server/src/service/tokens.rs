@@ -41,7 +41,7 @@ pub struct ConnectionToken {
     /// keyring). After a refresh the row's token columns are older than `access_token`.
     pub row: ConnectionRow,
     /// The access token, as `patchbay_oauth::AccessToken` (a redacting, zeroizing secret;
-    /// `expose()` gives the string for the `Authorization: Bearer` header).
+    /// `expose_secret()` gives the string for the `Authorization: Bearer` header).
     pub access_token: AccessToken,
     /// The connection's validated API origin (the connector's `api_base`: a per-connection
     /// instance, a provider's fixed API host, or an emulator's origin), without trailing slash.

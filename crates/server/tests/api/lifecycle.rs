@@ -58,7 +58,7 @@ async fn vault_and_coordinator_open_each_others_secrets(db: Db) {
         .access_token_for(&id)
         .await
         .expect("the coordinator opens what the Vault sealed");
-    assert_eq!(current.access_token.expose(), access);
+    assert_eq!(current.access_token.expose_secret(), access);
 
     let r = app
         .consumer_api(
@@ -81,7 +81,7 @@ async fn vault_and_coordinator_open_each_others_secrets(db: Db) {
         .await
         .expect("fresh");
     assert_eq!(
-        current.access_token.expose(),
+        current.access_token.expose_secret(),
         after,
         "the Vault opens what the coordinator sealed"
     );
@@ -100,7 +100,7 @@ async fn two_hundred_callers_share_one_refresh_under_rotation(db: Db) {
         .connection_token(&app.app_id, &consumer("c"), &crm(), None)
         .await
         .expect("token");
-    assert_eq!(t.access_token.expose(), before);
+    assert_eq!(t.access_token.expose_secret(), before);
     assert_eq!(
         t.instance_url,
         app.emulator.base_url().trim_end_matches('/')
@@ -121,7 +121,7 @@ async fn two_hundred_callers_share_one_refresh_under_rotation(db: Db) {
                     Some(&ServiceId::salesforce()),
                 )
                 .await
-                .map(|t| t.access_token.expose().to_owned())
+                .map(|t| t.access_token.expose_secret().to_owned())
         });
     }
     let mut tokens = std::collections::HashSet::new();

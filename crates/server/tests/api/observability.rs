@@ -449,7 +449,7 @@ async fn a_second_node_waits_for_the_lease_and_uses_its_result(db: Db) {
             other
                 .connection_token(&app_id, &consumer, &crm, None)
                 .await
-                .map(|t| t.access_token.expose().to_owned())
+                .map(|t| t.access_token.expose_secret().to_owned())
         })
     };
     // Wait (bounded) until the other node holds the lease: its token call then takes 800 ms.
@@ -470,7 +470,11 @@ async fn a_second_node_waits_for_the_lease_and_uses_its_result(db: Db) {
         .await
         .expect("token");
     let theirs = first.await.expect("join").expect("token");
-    assert_eq!(mine.access_token.expose(), theirs, "one refresh, shared");
+    assert_eq!(
+        mine.access_token.expose_secret(),
+        theirs,
+        "one refresh, shared"
+    );
     let text = scrape(&app).await;
     assert_eq!(
         must(&text, "patchbay_refresh_lease_waits_total"),

@@ -214,7 +214,7 @@ async fn set_up(
             .and_then(serde_json::Value::as_str)
             .is_none_or(|u| u.trim_end_matches('/') == emulator.base_url().trim_end_matches('/'))
     });
-    let state = existing.as_ref().map(|c| c.state);
+    let state = existing.as_ref().map(|c| c.state.as_str());
     if state.is_some_and(|s| s != "available") && !points_here {
         vault.delete_connection(&key, &Actor::Admin).await?;
     }
