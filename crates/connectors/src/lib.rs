@@ -8,8 +8,9 @@
 //! connector is mostly data (tables) plus the quirks of its provider; the server executes the
 //! requests a connector plans and hands the responses back, and never names a provider.
 //!
-//! Dependencies point one way: this crate uses `patchbay-oauth` (for its `ProviderConfig` data
-//! only), `patchbay-core` and `patchbay-unified`; the server depends on it, never the reverse.
+//! Dependencies point one way: this crate uses `patchbay-oauth` (for its `ProviderConfig` and
+//! `ClientConfig` data only), `patchbay-core` and `patchbay-unified`; the server and the refresh
+//! coordinator depend on it, never the reverse.
 //!
 //! Adding a provider (see ARCHITECTURE.md, "Adding a third CRM"):
 //! 1. describe each object as a [`table::ObjectMap`] (fields with a [`table::Kind`] and
