@@ -18,7 +18,7 @@ use reqwest::Client;
 
 use crate::load::{Make, saturated};
 use crate::setup::Setup;
-use crate::storm::{Tokens, import_due};
+use crate::storm::{Tokens, import};
 
 pub struct Footprint {
     pub stored: usize,
@@ -120,7 +120,19 @@ pub async fn measure(
         )
         .await?;
         let tokens = Tokens::of(s).await?;
-        import_due(&vault, app_id.as_str(), &s.emulator, &tokens, "fp", stored).await?;
+        // Fresh tokens (two hours, the emulator's lifetime): an idle node with nothing due, so
+        // the sweeper does not refresh while RSS and start-up are measured.
+        let issued_at = format!("{}:00Z", crate::time_now().replace(' ', "T"));
+        import(
+            &vault,
+            app_id.as_str(),
+            &s.emulator,
+            &tokens,
+            "fp",
+            stored,
+            Some((&issued_at, 7_200)),
+        )
+        .await?;
         vault.flush_request_logs().await;
         (
             app_id.to_string(),

@@ -73,6 +73,14 @@ struct Args {
     storm_rate: u32,
     /// Connections stored for the footprint process (0 skips the footprint).
     footprint_connections: usize,
+    /// Worker threads of Patchbay's runtime (default 2): with 1, every task of a call runs on
+    /// one thread, which shows what work-stealing across cores costs per call.
+    patchbay_workers: usize,
+    /// `--footprint-only`: only the footprint rows (no nginx, no other rows).
+    footprint_only: bool,
+    /// `--footprint-postgres URL`: footprint rows on SQLite and on a database of their own on
+    /// this PostgreSQL server, in one run.
+    footprint_postgres: Option<String>,
 }
 
 impl Args {
@@ -101,11 +109,18 @@ fn args() -> anyhow::Result<Args> {
         storm_connections: 10_000,
         storm_rate: 500,
         footprint_connections: 100_000,
+        patchbay_workers: 2,
+        footprint_only: false,
+        footprint_postgres: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--smoke" {
             a.smoke = true;
+            continue;
+        }
+        if flag == "--footprint-only" {
+            a.footprint_only = true;
             continue;
         }
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
@@ -129,8 +144,10 @@ fn args() -> anyhow::Result<Args> {
             "--storm-connections" => a.storm_connections = value.parse()?,
             "--storm-rate" => a.storm_rate = value.parse()?,
             "--footprint-connections" => a.footprint_connections = value.parse()?,
+            "--patchbay-workers" => a.patchbay_workers = value.parse()?,
+            "--footprint-postgres" => a.footprint_postgres = Some(value),
             _ => bail!(
-                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --smoke)"
+                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --footprint-postgres, --footprint-only, --patchbay-workers, --smoke)"
             ),
         }
     }
@@ -146,9 +163,10 @@ fn args() -> anyhow::Result<Args> {
         || a.storm_rate == 0
         || a.storm_rate > 100_000
         || a.footprint_connections > 200_000
+        || !(1..=64).contains(&a.patchbay_workers)
     {
         bail!(
-            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000, --storm-connections at most 50000, --storm-rate 1..=100000, --footprint-connections at most 200000"
+            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000, --storm-connections at most 50000, --storm-rate 1..=100000, --footprint-connections at most 200000, --patchbay-workers 1..=64"
         );
     }
     if a.smoke {
@@ -256,7 +274,11 @@ fn main() -> anyhow::Result<()> {
     // names `Cpu::now` groups by.
     let runtime = |name: &str| {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(if name == "patchbay" {
+                a.patchbay_workers
+            } else {
+                2
+            })
             .thread_name(name)
             .enable_all()
             .build()
@@ -270,7 +292,11 @@ fn main() -> anyhow::Result<()> {
         forwarder: forwarder_rt.handle().clone(),
     };
     let s = Arc::new(patchbay_rt.block_on(setup(&rts, a.database_url.as_deref()))?);
-    let nginx = nginx::spawn(&s.emulator, &s.access_token)?;
+    let nginx = if a.footprint_only {
+        None
+    } else {
+        nginx::spawn(&s.emulator, &s.access_token)?
+    };
     let report = a.report.clone();
     let outcome =
         loadgen_rt.block_on(loadgen_rt.spawn(run(a, Arc::clone(&s), nginx.map(Arc::new), started)));
@@ -379,6 +405,15 @@ async fn run(
     let rows = scenarios(&s, nginx.as_deref());
     let nginx_pid = nginx.as_ref().map(|n| n.pid());
     let mut r = Report::default();
+    if a.footprint_only {
+        footprint_heading(&a, &mut r);
+        footprint_section(&a, &s, &mut r).await?;
+        r.line(format!(
+            "- whole run: {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+        return Ok(r.0);
+    }
     if let Some(which) = &a.profile {
         let sc = rows
             .iter()
@@ -456,6 +491,36 @@ async fn run(
     Ok(r.0)
 }
 
+/// The heading of a `--footprint-only` run.
+fn footprint_heading(a: &Args, r: &mut Report) {
+    let mut line = format!(
+        "## Run of {} UTC: `--footprint-only --seconds {} --concurrency {} --footprint-connections {}",
+        time_now(),
+        a.seconds,
+        a.concurrency,
+        a.footprint_connections,
+    );
+    if a.footprint_postgres.is_some() {
+        line.push_str(" --footprint-postgres …");
+    }
+    if a.smoke {
+        line.push_str(" --smoke");
+    }
+    line.push('`');
+    r.line(line);
+    r.line("");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    r.line(format!(
+        "{} CPUs; load average at the start: {}.",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    ));
+    r.line("");
+}
+
 fn heading(a: &Args, s: &Setup, r: &mut Report) {
     let mut line = format!(
         "## Run of {} UTC: `--seconds {} --rounds {} --rate {} --concurrency {} --downstream-ms {} --loadgen {}",
@@ -469,6 +534,9 @@ fn heading(a: &Args, s: &Setup, r: &mut Report) {
     );
     if a.smoke {
         line.push_str(" --smoke");
+    }
+    if a.patchbay_workers != 2 {
+        line.push_str(&format!(" --patchbay-workers {}", a.patchbay_workers));
     }
     line.push('`');
     r.line(line);
@@ -709,39 +777,51 @@ async fn footprint_section(a: &Args, s: &Arc<Setup>, r: &mut Report) -> anyhow::
         return Ok(());
     };
     let lookups = if a.smoke { 20 } else { 1_000 };
+    // SQLite, and PostgreSQL when asked for; without `--footprint-postgres`, the backend the
+    // rest of the run uses.
+    let backends: Vec<Option<&str>> = match &a.footprint_postgres {
+        Some(pg) => vec![None, Some(pg.as_str())],
+        None => vec![a.database_url.as_deref()],
+    };
     r.line(format!(
-        "Footprint of `patchbay serve` ({}) on {:?}, a process of its own (targets: idle RSS < 40 MB, start-up < 100 ms); lookups are {lookups} sequential `GET /vault/connections/crm/salesforce` for different consumers; load is {} s of saturated `/proxy` over {} connections:",
+        "Footprint of `patchbay serve` ({}), a process of its own (targets: idle RSS < 40 MB, start-up < 100 ms); the stored connections hold fresh tokens (none due for a refresh); lookups are {lookups} sequential `GET /vault/connections/crm/salesforce` for different consumers; load is {} s of saturated `/proxy` over {} connections:",
         bin.display(),
-        s.vault.store().backend(),
         a.phase().as_secs_f64(),
         a.concurrency,
     ));
     r.line("");
-    r.line("| stored connections | filled in s | start-up ms | idle RSS MB | peak RSS under load MB | RSS after load MB | proxy req/s | lookup p50 ms | lookup p99 ms |");
-    r.line("|---|---|---|---|---|---|---|---|---|");
-    for stored in [1, a.footprint_connections] {
-        let f = footprint::measure(
-            s,
-            &bin,
-            a.database_url.as_deref(),
-            stored,
-            a.phase(),
-            a.concurrency,
-            lookups,
-        )
-        .await?;
-        r.line(format!(
-            "| {} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.2} | {:.2} |",
-            f.stored,
-            f.filled_in.as_secs_f64(),
-            f.start_ms,
-            f.idle_rss_mb,
-            f.load_peak_mb,
-            f.after_load_mb,
-            f.load_rps,
-            f.lookup_p50_ms,
-            f.lookup_p99_ms,
-        ));
+    r.line("| backend | stored connections | filled in s | start-up ms | idle RSS MB | peak RSS under load MB | RSS after load MB | proxy req/s | lookup p50 ms | lookup p99 ms |");
+    r.line("|---|---|---|---|---|---|---|---|---|---|");
+    for database_url in backends {
+        for stored in [1, a.footprint_connections] {
+            let f = footprint::measure(
+                s,
+                &bin,
+                database_url,
+                stored,
+                a.phase(),
+                a.concurrency,
+                lookups,
+            )
+            .await?;
+            r.line(format!(
+                "| {} | {} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.2} | {:.2} |",
+                if database_url.is_some() {
+                    "PostgreSQL"
+                } else {
+                    "SQLite"
+                },
+                f.stored,
+                f.filled_in.as_secs_f64(),
+                f.start_ms,
+                f.idle_rss_mb,
+                f.load_peak_mb,
+                f.after_load_mb,
+                f.load_rps,
+                f.lookup_p50_ms,
+                f.lookup_p99_ms,
+            ));
+        }
     }
     r.line("");
     Ok(())

@@ -80,6 +80,20 @@ pub async fn import_due(
     prefix: &str,
     n: usize,
 ) -> anyhow::Result<Duration> {
+    import(vault, app_id, instance_url, tokens, prefix, n, None).await
+}
+
+/// [`import_due`], but each connection's token is `(issued_at, expires_in)`: fresh, so no
+/// sweeper refreshes it while a measurement runs.
+pub async fn import(
+    vault: &Vault,
+    app_id: &str,
+    instance_url: &str,
+    tokens: &Tokens,
+    prefix: &str,
+    n: usize,
+    expiry: Option<(&str, i64)>,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for i in 0..n {
@@ -88,13 +102,17 @@ pub async fn import_due(
         {
             done??;
         }
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "credentials": {
                 "access_token": tokens.access,
                 "refresh_token": tokens.refresh,
             },
             "settings": { "instance_url": instance_url },
         });
+        if let Some((issued_at, expires_in)) = expiry {
+            body["credentials"]["issued_at"] = issued_at.into();
+            body["credentials"]["expires_in"] = expires_in.into();
+        }
         let (vault, key) = (vault.clone(), key(app_id, &format!("{prefix}-{i}"))?);
         tasks.spawn(async move {
             let req: ImportRequest = serde_json::from_value(body)?;

@@ -144,7 +144,7 @@ async fn login_submit(State(state): State<ConsoleState>, jar: CookieJar, req: Re
     }
     let user = match state
         .vault
-        .verify_admin_login(&username, password, &state.dummy_hash)
+        .verify_admin_login(&username, password, &state.dummy_hash())
         .await
     {
         Ok(u) => u,

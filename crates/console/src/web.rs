@@ -1,7 +1,7 @@
 //! Shared plumbing: the console's state, security headers, cookies, CSRF checks, the admin
 //! extractor and HTML rendering.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use askama::Template;
 use axum::extract::{FromRef, FromRequestParts, Request};
@@ -68,24 +68,25 @@ pub struct ConsoleState {
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) limiter: Arc<LoginThrottle>,
     /// Verified instead of a real hash when the user name is unknown (equal timing).
-    pub(crate) dummy_hash: Arc<String>,
+    dummy_hash: Arc<OnceLock<String>>,
     /// Keys the connect page's CSRF tokens (derived from the session JWT).
-    connect_key: Arc<String>,
+    connect_key: Arc<OnceLock<String>>,
+    password: crate::PasswordParams,
 }
 
 impl ConsoleState {
     pub fn new(vault: Vault, config: ConsoleConfig) -> Self {
-        let connect_key = random_token(32)
-            .map(|t| t.expose_secret().to_owned())
-            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
         Self {
             sessions: Arc::new(Sessions::new(config.admin_session_ttl, vault.clone())),
             limiter: Arc::new(LoginThrottle::new(
                 ThrottleConfig::from_console(config.max_failed_logins, config.failed_login_window),
                 vault.clone(),
             )),
-            dummy_hash: Arc::new(dummy_hash(config.password)),
-            connect_key: Arc::new(connect_key),
+            // Both drawn on first use, so that building the router draws no random bytes
+            // (the first draw costs aws-lc's entropy set-up; see `patchbay_server::app`).
+            dummy_hash: Arc::new(OnceLock::new()),
+            connect_key: Arc::new(OnceLock::new()),
+            password: config.password,
             vault,
         }
     }
@@ -102,7 +103,19 @@ impl ConsoleState {
 
     /// The connect page's CSRF token for one session JWT.
     pub fn connect_csrf(&self, jwt: &str) -> String {
-        sha256_hex(format!("{}:{jwt}", self.connect_key).as_bytes())
+        let key = self.connect_key.get_or_init(|| {
+            random_token(32)
+                .map(|t| t.expose_secret().to_owned())
+                .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
+        });
+        sha256_hex(format!("{key}:{jwt}").as_bytes())
+    }
+
+    /// The PHC string verified when the user name is unknown (see [`dummy_hash`]).
+    pub(crate) fn dummy_hash(&self) -> String {
+        self.dummy_hash
+            .get_or_init(|| dummy_hash(self.password))
+            .clone()
     }
 
     pub fn cookie(&self, name: &'static str, value: String, path: &'static str) -> Cookie<'static> {

@@ -94,6 +94,18 @@ impl ApiKeyHash {
             .map_err(|_| ApiKeyFormatError::WrongLength)
     }
 
+    /// The stored bytes as they are (the store keeps the raw 32 bytes): no hex round trip on
+    /// the key check, which runs on every API call.
+    ///
+    /// # Errors
+    /// [`ApiKeyFormatError::WrongLength`] unless `value` is 32 bytes.
+    pub fn from_slice(value: &[u8]) -> Result<Self, ApiKeyFormatError> {
+        value
+            .try_into()
+            .map(Self)
+            .map_err(|_| ApiKeyFormatError::WrongLength)
+    }
+
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

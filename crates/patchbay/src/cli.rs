@@ -99,7 +99,29 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub listener: ListenerArgs,
     #[command(flatten)]
+    pub sweeper: SweeperArgs,
+    #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// The proactive refresh sweeper of `patchbay serve` (docs/deploy.md, "Token refresh").
+#[derive(Debug, Clone, Args)]
+pub struct SweeperArgs {
+    /// How often the sweeper looks for connections whose tokens are about to expire.
+    #[arg(long, env = "PATCHBAY_SWEEPER_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub sweeper_interval: std::time::Duration,
+    /// Token calls per second the sweeper makes at most per integration (one Salesforce
+    /// External Client App); due connections past it wait for the next sweep. On-demand
+    /// refreshes (a request meeting an expired token) are not limited by it.
+    #[arg(long, env = "PATCHBAY_SWEEPER_RATE_PER_INTEGRATION",
+          default_value_t = patchbay_refresh::SweeperConfig::default().per_integration_per_sec,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sweeper_rate_per_integration: u32,
+    /// The largest burst of sweeper token calls per integration (the bucket's size).
+    #[arg(long, env = "PATCHBAY_SWEEPER_BURST_PER_INTEGRATION",
+          default_value_t = patchbay_refresh::SweeperConfig::default().per_integration_burst,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sweeper_burst_per_integration: u32,
 }
 
 /// Webhook delivery settings of `patchbay serve`.

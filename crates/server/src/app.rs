@@ -49,6 +49,10 @@ pub struct ServerConfig {
     /// How often the server refreshes tokens that are about to expire; `None` turns the
     /// background refresher off (tests drive [`Vault::sweep_refresh`] themselves).
     pub refresh_interval: Option<std::time::Duration>,
+    /// The sweeper's token calls per second per integration, and its largest burst
+    /// (`--sweeper-rate-per-integration`, `--sweeper-burst-per-integration`).
+    pub sweeper_rate_per_integration: u32,
+    pub sweeper_burst_per_integration: u32,
     /// The token-lifecycle coordinator's tunables (lease TTL, backoffs); the fault suite
     /// shortens the lease so a SIGKILLed holder's lease expires within the test.
     pub refresh: patchbay_refresh::RefreshConfig,
@@ -81,6 +85,8 @@ impl ServerConfig {
             key_file: None,
             revoke: RevokePolicy::default(),
             refresh_interval: Some(std::time::Duration::from_secs(30)),
+            sweeper_rate_per_integration: SweeperConfig::default().per_integration_per_sec,
+            sweeper_burst_per_integration: SweeperConfig::default().per_integration_burst,
             refresh: patchbay_refresh::RefreshConfig::default(),
             clock: Arc::new(SystemClock),
             extensions: Vec::new(),
@@ -178,16 +184,24 @@ pub async fn open_keyring(config: &ServerConfig, store: &Store) -> Result<Keyrin
             return Err(StartError::NoMasterKey);
         }
     };
-    let canary = keyring
-        .seal_canary()
-        .map_err(|e| StartError::Other(e.to_string()))?;
-    store
-        .set_meta_if_absent(CANARY_META_KEY, canary.as_str())
-        .await?;
-    let stored = store
-        .get_meta(CANARY_META_KEY)
-        .await?
-        .ok_or_else(|| StartError::Other("the key canary could not be stored".to_owned()))?;
+    // Sealing takes a random nonce, and the process's first random bytes cost aws-lc's
+    // entropy set-up (about 0.1 s of CPU): only a new database needs a canary sealed, so an
+    // existing one is read first and start-up draws no randomness (issue 14).
+    let stored = match store.get_meta(CANARY_META_KEY).await? {
+        Some(stored) => stored,
+        None => {
+            let canary = keyring
+                .seal_canary()
+                .map_err(|e| StartError::Other(e.to_string()))?;
+            store
+                .set_meta_if_absent(CANARY_META_KEY, canary.as_str())
+                .await?;
+            store
+                .get_meta(CANARY_META_KEY)
+                .await?
+                .ok_or_else(|| StartError::Other("the key canary could not be stored".to_owned()))?
+        }
+    };
     keyring.verify_canary(&stored)?;
     Ok(keyring)
 }
@@ -218,6 +232,7 @@ pub struct Application {
     base_url: String,
     vault: Vault,
     refresh_interval: Option<std::time::Duration>,
+    sweeper_rate: (u32, u32),
     extensions: Vec<RouterExtension>,
     listener_options: ListenerOptions,
     connections: Arc<ConnectionStats>,
@@ -255,6 +270,10 @@ impl Application {
             base_url,
             vault,
             refresh_interval: config.refresh_interval,
+            sweeper_rate: (
+                config.sweeper_rate_per_integration,
+                config.sweeper_burst_per_integration,
+            ),
             extensions: config.extensions,
             listener_options: config.listener,
             connections: Arc::new(ConnectionStats::default()),
@@ -297,6 +316,8 @@ impl Application {
                 self.vault.refresher().clone(),
                 SweeperConfig {
                     interval: every,
+                    per_integration_per_sec: self.sweeper_rate.0,
+                    per_integration_burst: self.sweeper_rate.1,
                     ..SweeperConfig::default()
                 },
             )
@@ -340,6 +361,12 @@ impl Application {
                 axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             ));
         }
+        // Draw the process's first random bytes off the request path: aws-lc seeds its
+        // generator from CPU jitter on first use (about 0.1 s of CPU), which the first session,
+        // OAuth state or sealed token would otherwise wait for.
+        tokio::task::spawn_blocking(|| {
+            let _ = patchbay_crypto::random::random_array::<1>();
+        });
         let served = crate::listener::serve(
             self.listener,
             app,

@@ -101,7 +101,7 @@ async fn verify(
         }
         return Ok(Verified {
             app: principal.application_id,
-            actor: Actor::ApiKey(principal.key_id.to_string()),
+            actor: Actor::ApiKey(principal.key_id.into_string()),
             session_consumer: None,
             allow_actions: None,
             unified_apis: None,

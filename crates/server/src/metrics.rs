@@ -6,8 +6,9 @@
 
 mod vault;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -34,8 +35,9 @@ struct Series {
 /// The route template a request matched (`/vault/connections/{unified_api}/{service_id}`),
 /// carried out of the router in the response's extensions. Templates, never raw paths: a raw
 /// path holds ids (unbounded label values) and, on the connect page, a session token.
+/// Holds axum's `MatchedPath` (a shared string): labelling a response copies no text.
 #[derive(Clone)]
-struct RouteLabel(String);
+struct RouteLabel(MatchedPath);
 
 /// (route template, method, status).
 type SeriesKey = (String, String, u16);
@@ -44,16 +46,32 @@ type Buckets = [u64; BUCKETS.len()];
 /// The registry of one server.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<SeriesKey, Series>>,
+    /// Series by a keyed hash of the borrowed (route, method, status), so counting a request
+    /// builds no owned key; colliding keys share a bucket and are told apart by the key.
+    requests: Mutex<HashMap<u64, Vec<(SeriesKey, Series)>>>,
+    hasher: RandomState,
     gauges: vault::GaugeCache,
 }
 
 impl Metrics {
-    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+    fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let hash = self.hasher.hash_one((route, method, status));
         let Ok(mut map) = self.requests.lock() else {
             return;
         };
-        let series = map.entry((route, method, status)).or_default();
+        let bucket = map.entry(hash).or_default();
+        let at = match bucket
+            .iter()
+            .position(|((r, m, s), _)| r == route && m == method && *s == status)
+        {
+            Some(i) => i,
+            None => {
+                let key = (route.to_owned(), method.to_owned(), status);
+                bucket.push((key, Series::default()));
+                bucket.len() - 1
+            }
+        };
+        let series = &mut bucket[at].1;
         series.count += 1;
         series.sum_seconds += seconds;
         if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
@@ -67,15 +85,18 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP patchbay_http_requests_total HTTP requests by route template, method and status.\n");
         out.push_str("# TYPE patchbay_http_requests_total counter\n");
-        let snapshot: Vec<(SeriesKey, u64, f64, Buckets)> = self
+        let mut snapshot: Vec<(SeriesKey, u64, f64, Buckets)> = self
             .requests
             .lock()
             .map(|m| {
-                m.iter()
+                m.values()
+                    .flatten()
                     .map(|(k, s)| (k.clone(), s.count, s.sum_seconds, s.buckets))
                     .collect()
             })
             .unwrap_or_default();
+        // Sorted by key, as the exposition always was.
+        snapshot.sort_by(|a, b| a.0.cmp(&b.0));
         for ((route, method, status), count, _, _) in &snapshot {
             let _ = writeln!(
                 out,
@@ -179,10 +200,7 @@ fn escape(v: &str) -> String {
 
 /// Inside the router (a route layer): names the matched route template on the response.
 pub async fn label_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(req).await;
     if let Some(route) = route {
         response.extensions_mut().insert(RouteLabel(route));
@@ -193,16 +211,16 @@ pub async fn label_route(req: Request, next: Next) -> Response {
 /// Around the whole app: counts and times every request.
 pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    // Standard methods are constants: cloning one copies no text.
+    let method = req.method().clone();
     let response = next.run(req).await;
     let route = response
         .extensions()
         .get::<RouteLabel>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| "other".to_owned());
+        .map_or("other", |r| r.0.as_str());
     metrics.observe(
         route,
-        method,
+        method.as_str(),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

@@ -48,7 +48,16 @@ pub fn choose(incoming: Option<&HeaderValue>) -> String {
     incoming
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_valid(v))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+        .map_or_else(
+            // Encoded into a stack buffer: `to_string` would go through the formatter.
+            || {
+                uuid::Uuid::new_v4()
+                    .hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer())
+                    .to_owned()
+            },
+            str::to_owned,
+        )
 }
 
 /// Around the whole app: picks the id, puts it on the request (header and extension), runs the

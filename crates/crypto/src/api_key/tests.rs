@@ -115,3 +115,15 @@ fn hash_hex_rejects_bad_input() {
     assert!(ApiKeyHash::from_hex(&"ab".repeat(31)).is_err());
     assert!(ApiKeyHash::from_hex(&"ab".repeat(32)).is_ok());
 }
+
+#[test]
+fn hash_from_slice_is_the_stored_bytes() {
+    let hex = "ab".repeat(32);
+    let from_hex = ApiKeyHash::from_hex(&hex).unwrap();
+    assert_eq!(
+        ApiKeyHash::from_slice(from_hex.as_bytes()).unwrap(),
+        from_hex
+    );
+    assert!(ApiKeyHash::from_slice(&[0xab; 31]).is_err());
+    assert!(ApiKeyHash::from_slice(&[0xab; 33]).is_err());
+}

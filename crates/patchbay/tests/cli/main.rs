@@ -8,4 +8,5 @@ mod doctor;
 mod first_hour;
 mod serve;
 mod support;
+mod sweeper;
 mod webhooks;

@@ -77,7 +77,13 @@ impl ConnState {
         self.since_ms.store(self.now_ms(), Ordering::Release);
         self.stats.by_phase[from as usize].fetch_sub(1, Ordering::Relaxed);
         self.stats.by_phase[to as usize].fetch_add(1, Ordering::Relaxed);
-        self.changed.notify_one();
+        // A busy connection is not timed, so the watchdog need not hear of it at once: its
+        // pending timer finds the phase changed when it fires and then waits for the next
+        // change. That spares every request one wake-up of its connection's task and a timer
+        // re-arm. Entering a timed phase must wake it, to time that phase from now.
+        if to != Phase::Busy {
+            self.changed.notify_one();
+        }
         true
     }
 

@@ -103,13 +103,29 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 /// A hash to verify when the user name is unknown, so that the answer takes as long as for a
 /// known user and response time does not reveal which names exist. Compute it once.
+///
+/// Verification cost depends only on the parameters in the PHC string, not on what the hash
+/// was computed from, so the salt and output are random bytes rather than an argon2 run: a
+/// real hash here cost every start-up a 19 MiB argon2 pass that stayed resident (issue 14).
+/// No password verifies against it (a 256-bit random output).
 #[must_use]
 pub fn dummy_hash(params: PasswordParams) -> String {
-    hash_password(
-        &SecretString::new("patchbay-dummy-password".to_owned()),
-        params,
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let mut salt = [0u8; 16];
+    let mut output = [0u8; 32];
+    // The random bytes only keep the string from being a known constant; if the generator
+    // failed, zeros would still cost a full verification and match no password.
+    let _ = patchbay_crypto::random::fill_random(&mut salt);
+    let _ = patchbay_crypto::random::fill_random(&mut output);
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(output)
     )
-    .unwrap_or_default()
 }
 
 /// `patchbay admin create-user`: creates the user, or with `reset` replaces an existing user's
@@ -309,6 +325,32 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_costs_and_matches_nothing() {
+        use argon2::password_hash::phc::PasswordHash;
+        let cost = |phc: &str| {
+            let parsed = PasswordHash::new(phc).unwrap();
+            (
+                parsed.algorithm.to_string(),
+                parsed.version,
+                Params::try_from(&parsed).unwrap(),
+            )
+        };
+        let fast = PasswordParams::insecure_fast_for_tests();
+        let real =
+            hash_password(&SecretString::new("correct horse battery".to_owned()), fast).unwrap();
+        let dummy = dummy_hash(fast);
+        // Same algorithm, version, memory, passes, lanes and output length: verifying
+        // against it does the same work as against a real hash.
+        assert_eq!(cost(&dummy), cost(&real), "{dummy} / {real}");
+        assert!(!verify_password("patchbay-dummy-password", &dummy));
+        assert!(!verify_password("", &dummy));
+        assert_ne!(dummy, dummy_hash(fast), "random salt and output");
+        let default = dummy_hash(PasswordParams::default());
+        assert!(default.contains("$m=19456,t=2,p=1$"), "{default}");
+        assert!(Params::try_from(&PasswordHash::new(&default).unwrap()).is_ok());
+    }
 
     #[test]
     fn hashes_are_argon2id_and_verify() {

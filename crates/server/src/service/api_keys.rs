@@ -199,7 +199,7 @@ impl Vault {
         };
         let stored = row
             .as_ref()
-            .and_then(|r| ApiKeyHash::from_hex(&hex_of(&r.key_hash)).ok())
+            .and_then(|r| ApiKeyHash::from_slice(&r.key_hash).ok())
             .unwrap_or_else(ApiKeyHash::dummy);
         let matches = key.verify(&stored, self.pepper());
         let Some(row) = row.filter(|_| matches) else {
@@ -242,8 +242,4 @@ impl Vault {
                 .collect(),
         })
     }
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

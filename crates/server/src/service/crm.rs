@@ -10,7 +10,7 @@
 //! connection's validated API origin, and every planned path is a path on it.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use patchbay_connectors::connector::{
@@ -301,7 +301,7 @@ impl Vault {
     /// Returns the answer and the API usage the responses reported.
     pub(crate) async fn provider_call(
         &self,
-        token: ConnectionToken,
+        token: Arc<ConnectionToken>,
         call: &Request,
     ) -> (Result<Value>, Option<ApiUsage>) {
         let mut observed = Observed::default();
@@ -339,7 +339,7 @@ impl Vault {
 struct Session<'s> {
     vault: &'s Vault,
     connector: &'static dyn Connector,
-    token: ConnectionToken,
+    token: Arc<ConnectionToken>,
     refreshed: bool,
     observed: &'s mut Observed,
 }
@@ -462,12 +462,13 @@ impl Session<'_> {
             Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut builder = self
-            .vault
-            .http()
-            .request(method, url)
-            .bearer_auth(self.token.access_token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json");
+        let builder = self.vault.http().request(method, url);
+        // The header value prepared with the cached token, else formatted here.
+        let mut builder = match &self.token.authorization {
+            Some(auth) => builder.header(reqwest::header::AUTHORIZATION, auth.clone()),
+            None => builder.bearer_auth(self.token.access_token.expose_secret()),
+        }
+        .header(reqwest::header::ACCEPT, "application/json");
         if !call.query.is_empty() {
             builder = builder.query(&call.query);
         }

@@ -116,7 +116,10 @@ impl Vault {
         let (duration_ms, execution_ms, latency_ms) = r.timing.log_fields();
         let base_url = self.public_host().to_owned();
         RequestLog {
-            id: uuid::Uuid::now_v7().hyphenated().to_string(),
+            id: uuid::Uuid::now_v7()
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .to_owned(),
             application_id: r.application_id,
             consumer_id: r.consumer_id,
             parent_id: None,

@@ -125,7 +125,9 @@ struct Inner {
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
     /// Deliveries only: no redirects, the receiver timeout, DNS limited to public addresses.
-    webhook_http: reqwest::Client,
+    /// Built on the first delivery: loading the platform's root certificates took a third of
+    /// the TLS set-up at start-up, for a client many deployments never use (issue 14).
+    webhook_http: std::sync::OnceLock<reqwest::Client>,
     /// Calls to providers, for `/metrics`.
     downstream: telemetry::DownstreamStats,
     /// Webhook deliveries by outcome, for `/metrics`.
@@ -154,7 +156,6 @@ impl Vault {
         let http = patchbay_oauth::http_client(options.oauth_http).map_err(Error::internal)?;
         // Every connection write of this process fires its webhook events in its transaction.
         let store = store.with_event_hook(Arc::new(webhooks::hook::VaultEventHook));
-        let webhook_http = webhooks::delivery::http_client(&options.webhooks)?;
         let pepper = keyring.api_key_pepper();
         let signer = keyring.session_signer();
         let refresh = patchbay_refresh::RefreshConfig {
@@ -190,7 +191,7 @@ impl Vault {
                 log_queue,
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
-                webhook_http,
+                webhook_http: std::sync::OnceLock::new(),
                 downstream: telemetry::DownstreamStats::default(),
                 webhook_stats: webhooks::DeliveryStats::default(),
                 downstream_failures: downstream::FailureCounts::default(),
@@ -261,8 +262,12 @@ impl Vault {
         &self.inner.signer
     }
 
-    pub(crate) fn webhook_http(&self) -> &reqwest::Client {
-        &self.inner.webhook_http
+    pub(crate) fn webhook_http(&self) -> Result<&reqwest::Client> {
+        if let Some(client) = self.inner.webhook_http.get() {
+            return Ok(client);
+        }
+        let client = webhooks::delivery::http_client(&self.inner.options.webhooks)?;
+        Ok(self.inner.webhook_http.get_or_init(|| client))
     }
 
     /// Calls to providers since start (see [`telemetry`]).

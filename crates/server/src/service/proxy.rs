@@ -33,7 +33,6 @@ use url::Url;
 use super::Vault;
 use super::downstream::CallOutcome as Health;
 use super::telemetry::{CallKind, CallOutcome};
-use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
 
 /// Apideck's default downstream timeout.
@@ -191,7 +190,7 @@ impl Vault {
                 call.service.as_ref(),
             )
             .await?;
-        let target = resolve_target(&call.downstream_url, &token.instance_url)
+        let target = resolve_target_on(&call.downstream_url, &token.instance)
             .map_err(|e| Error::validation(e.to_string()))?;
         let service_id = token.row.service_id.clone();
         let fail = |error: Error| ProxyFailure {
@@ -200,11 +199,7 @@ impl Vault {
             service_id: Some(service_id.clone()),
             downstream: None,
         };
-        let mut headers = forward_headers(&call.headers);
         let inject = call.downstream_authorization.is_none();
-        if let Some(auth) = call.downstream_authorization {
-            headers.insert(header::AUTHORIZATION, auth);
-        }
         let length = content_length(&call.headers);
         if length.is_some_and(|l| l > opts.max_body_bytes) {
             return Err(fail(Error::BodyTooLarge {
@@ -212,9 +207,19 @@ impl Vault {
                 downstream: false,
             }));
         }
-        if let Some(l) = length {
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(l));
-        }
+        // The first attempt takes these headers as they are; a retry builds them again, which
+        // is rare, instead of every call paying for a copy.
+        let outgoing_headers = || {
+            let mut headers = forward_headers(&call.headers);
+            if let Some(auth) = &call.downstream_authorization {
+                headers.insert(header::AUTHORIZATION, auth.clone());
+            }
+            if let Some(l) = length {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(l));
+            }
+            headers
+        };
+        let mut first_headers = Some(outgoing_headers());
         let mut body = OutgoingBody::new(call.body, length, opts)
             .await
             .map_err(fail)?;
@@ -229,11 +234,13 @@ impl Vault {
                 return Err(fail(Error::internal(ReplayUnavailable)));
             };
             let mut request = reqwest::Request::new(call.method.clone(), target.clone());
-            *request.headers_mut() = headers.clone();
+            *request.headers_mut() = first_headers.take().unwrap_or_else(outgoing_headers);
             if inject {
-                request
-                    .headers_mut()
-                    .insert(header::AUTHORIZATION, bearer(&token).map_err(fail)?);
+                let auth = token
+                    .authorization
+                    .clone()
+                    .ok_or_else(|| fail(Error::internal(UnusableToken)))?;
+                request.headers_mut().insert(header::AUTHORIZATION, auth);
             }
             *request.body_mut() = send_body;
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -340,13 +347,6 @@ impl Vault {
 
 fn fits(deadline: Instant, wait: Duration) -> bool {
     Instant::now() + wait < deadline
-}
-
-fn bearer(token: &ConnectionToken) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose_secret()))
-        .map_err(|_| Error::internal(UnusableToken))?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -483,6 +483,13 @@ pub enum TargetError {
 /// Resolves `x-apideck-downstream-url` against the connection's validated origin and refuses
 /// anything that would leave it. Pure: the test corpus runs against this function.
 pub fn resolve_target(raw: &str, instance_url: &str) -> std::result::Result<Url, TargetError> {
+    let base = Url::parse(instance_url).map_err(|_| TargetError::NotAUrl)?;
+    resolve_target_on(raw, &base)
+}
+
+/// [`resolve_target`] against an instance URL parsed once (the cached token keeps it), so the
+/// hot path does not parse and IDNA-map the instance's host on every call.
+pub fn resolve_target_on(raw: &str, base: &Url) -> std::result::Result<Url, TargetError> {
     if raw.is_empty()
         || raw
             .chars()
@@ -491,22 +498,24 @@ pub fn resolve_target(raw: &str, instance_url: &str) -> std::result::Result<Url,
         return Err(TargetError::BadCharacters);
     }
     let path_part = path_of(raw);
-    let lowered = path_part.to_ascii_lowercase();
     let dot_segment = path_part.split('/').any(|seg| seg == ".." || seg == ".");
     if dot_segment
-        || ["%2e", "%2f", "%5c", "%00", "%0a", "%0d"]
-            .iter()
-            .any(|bad| lowered.contains(bad))
+        || path_part.as_bytes().windows(3).any(|w| {
+            w[0] == b'%'
+                && ["2e", "2f", "5c", "00", "0a", "0d"]
+                    .iter()
+                    .any(|bad| w[1..].eq_ignore_ascii_case(bad.as_bytes()))
+        })
     {
         return Err(TargetError::Traversal);
     }
-    let base = Url::parse(instance_url).map_err(|_| TargetError::NotAUrl)?;
     let url = if raw.starts_with('/') {
         if raw.starts_with("//") {
             return Err(TargetError::NotAUrl);
         }
-        Url::parse(&format!("{}{raw}", base.origin().ascii_serialization()))
-            .map_err(|_| TargetError::NotAUrl)?
+        // A path-absolute reference keeps the base's scheme, host and port and replaces the
+        // rest: the same URL as parsing `{origin}{raw}`, without parsing the host again.
+        base.join(raw).map_err(|_| TargetError::NotAUrl)?
     } else {
         Url::parse(raw).map_err(|_| TargetError::NotAUrl)?
     };
@@ -516,7 +525,12 @@ pub fn resolve_target(raw: &str, instance_url: &str) -> std::result::Result<Url,
     if !url.username().is_empty() || url.password().is_some() {
         return Err(TargetError::Userinfo);
     }
-    if url.origin() != base.origin() {
+    // Origin equality (scheme, host, port with the scheme's default), compared in place
+    // instead of through two allocated `Origin`s.
+    if url.scheme() != base.scheme()
+        || url.host() != base.host()
+        || url.port_or_known_default() != base.port_or_known_default()
+    {
         return Err(TargetError::OtherOrigin(
             base.origin().ascii_serialization(),
         ));
@@ -556,28 +570,24 @@ const HOP_BY_HOP: [&str; 9] = [
 /// caller's `Authorization` (its Patchbay API key), `Cookie`, `Host`, `Content-Length`
 /// (set again from the body) and hop-by-hop headers, including those `Connection` names.
 pub fn forward_headers(incoming: &HeaderMap) -> HeaderMap {
-    let mut out = strip_hop_by_hop(incoming);
-    let drop: Vec<HeaderName> = out
-        .keys()
-        .filter(|k| {
-            let name = k.as_str();
-            name.starts_with("x-apideck-")
-                || name == "authorization"
-                || name == "cookie"
-                || name == "host"
-                || name == "content-length"
-                || name == "forwarded"
-                || name.starts_with("x-forwarded-")
-        })
-        .cloned()
-        .collect();
-    for k in drop {
-        out.remove(k);
-    }
-    out
+    copy_headers(incoming, |name| {
+        name.starts_with("x-apideck-")
+            || name == "authorization"
+            || name == "cookie"
+            || name == "host"
+            || name == "content-length"
+            || name == "forwarded"
+            || name.starts_with("x-forwarded-")
+    })
 }
 
 fn strip_hop_by_hop(incoming: &HeaderMap) -> HeaderMap {
+    copy_headers(incoming, |_| false)
+}
+
+/// The headers without hop-by-hop ones (those `Connection` names too) and without those
+/// `also_drop` names, in one pass.
+fn copy_headers(incoming: &HeaderMap, also_drop: impl Fn(&str) -> bool) -> HeaderMap {
     let named: Vec<String> = incoming
         .get_all(header::CONNECTION)
         .iter()
@@ -589,7 +599,7 @@ fn strip_hop_by_hop(incoming: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(incoming.len());
     for (k, v) in incoming {
         let name = k.as_str();
-        if HOP_BY_HOP.contains(&name) || named.iter().any(|n| n == name) {
+        if HOP_BY_HOP.contains(&name) || named.iter().any(|n| n == name) || also_drop(name) {
             continue;
         }
         out.append(k.clone(), v.clone());

@@ -7,7 +7,8 @@
 //!
 //! Hotter still, a resolved token is cached in memory for [`CACHE_TTL`] (keyed by application,
 //! consumer, unified API and service) while it is not due: a hit costs one uncontended read
-//! of an in-memory map and nothing else. Local changes to connections and integrations clear
+//! of an in-memory map and a reference count, with the `Authorization` header value prepared
+//! once per token instead of formatted per call. Local changes to connections and integrations clear
 //! the cache; another node's changes (disable, delete, re-authorize) are seen within the TTL.
 //! A cached token the provider rejects goes through [`Vault::token_after_invalid_session`],
 //! which drops the entry.
@@ -18,9 +19,11 @@
 //! cannot point a token at another origin.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderValue;
 use patchbay_connectors::connector::Connector;
 use patchbay_connectors::registry;
 use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
@@ -33,8 +36,9 @@ use crate::error::{Error, Result};
 
 /// A callable connection's fresh access token, for the CRM and proxy layers.
 ///
-/// Holds a secret: `Debug` shows no token ([`AccessToken`] redacts itself, and
-/// [`ConnectionRow`] only holds sealed bytes).
+/// Holds a secret: `Debug` shows no token ([`AccessToken`] redacts itself, the header value is
+/// marked sensitive, and [`ConnectionRow`] only holds sealed bytes). Handed out as an `Arc`: a
+/// cache hit shares the resolved token instead of copying its row.
 #[derive(Debug, Clone)]
 pub struct ConnectionToken {
     /// The connection's row as read for this call (its sealed columns are useless without the
@@ -46,6 +50,11 @@ pub struct ConnectionToken {
     /// The connection's validated API origin (the connector's `api_base`: a per-connection
     /// instance, a provider's fixed API host, or an emulator's origin), without trailing slash.
     pub instance_url: String,
+    /// `instance_url` parsed once, so a call does not parse (and IDNA-map) it again.
+    pub instance: url::Url,
+    /// `Bearer {access_token}`, marked sensitive; `None` when the token has bytes a header
+    /// value cannot carry (the proxy then refuses to send it).
+    pub authorization: Option<HeaderValue>,
     /// The row's `token_version` this token belongs to.
     pub token_version: i64,
     /// The connector serving the connection's `service_id`.
@@ -61,37 +70,110 @@ pub const CACHE_TTL: Duration = Duration::from_secs(1);
 const CACHE_MARGIN_MS: i64 = 60_000;
 const CACHE_MAX_ENTRIES: usize = 10_000;
 
-type CacheKey = (String, String, String, Option<String>);
+/// One cached token and the key it was cached under.
+struct Cached {
+    app: ApplicationId,
+    consumer: ConsumerId,
+    unified_api: UnifiedApi,
+    service: Option<ServiceId>,
+    at: Instant,
+    token: Arc<ConnectionToken>,
+}
 
-/// Resolved tokens by (application, consumer, unified API, service).
+impl Cached {
+    fn is(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        unified_api: &UnifiedApi,
+        service: Option<&ServiceId>,
+    ) -> bool {
+        &self.app == app
+            && &self.consumer == consumer
+            && &self.unified_api == unified_api
+            && self.service.as_ref() == service
+    }
+}
+
+/// Resolved tokens by (application, consumer, unified API, service). The map is keyed by a
+/// keyed hash of the four borrowed ids, so a lookup builds no owned key (four `String`s per
+/// call before); entries whose hashes collide share a bucket and are told apart by their ids.
 #[derive(Default)]
 pub(crate) struct TokenCache {
-    entries: RwLock<HashMap<CacheKey, (Instant, ConnectionToken)>>,
+    hasher: RandomState,
+    entries: RwLock<HashMap<u64, Vec<Cached>>>,
 }
 
 impl TokenCache {
-    fn get(&self, key: &CacheKey, now_ms: i64) -> Option<ConnectionToken> {
-        let entries = self.entries.read().ok()?;
-        let (at, token) = entries.get(key)?;
-        let fresh = at.elapsed() < CACHE_TTL
-            && token
-                .expires_at_ms
-                .is_some_and(|e| e > now_ms.saturating_add(CACHE_MARGIN_MS));
-        fresh.then(|| token.clone())
+    fn hash(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        unified_api: &UnifiedApi,
+        service: Option<&ServiceId>,
+    ) -> u64 {
+        self.hasher.hash_one((
+            app.as_str(),
+            consumer.as_str(),
+            unified_api.as_str(),
+            service.map(ServiceId::as_str),
+        ))
     }
 
-    fn put(&self, key: CacheKey, token: &ConnectionToken) {
+    fn get(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        unified_api: &UnifiedApi,
+        service: Option<&ServiceId>,
+        now_ms: i64,
+    ) -> Option<Arc<ConnectionToken>> {
+        let hash = self.hash(app, consumer, unified_api, service);
+        let entries = self.entries.read().ok()?;
+        let hit = entries
+            .get(&hash)?
+            .iter()
+            .find(|c| c.is(app, consumer, unified_api, service))?;
+        let fresh = hit.at.elapsed() < CACHE_TTL
+            && hit
+                .token
+                .expires_at_ms
+                .is_some_and(|e| e > now_ms.saturating_add(CACHE_MARGIN_MS));
+        fresh.then(|| Arc::clone(&hit.token))
+    }
+
+    fn put(
+        &self,
+        app: &ApplicationId,
+        consumer: &ConsumerId,
+        unified_api: &UnifiedApi,
+        service: Option<&ServiceId>,
+        token: &Arc<ConnectionToken>,
+    ) {
+        let hash = self.hash(app, consumer, unified_api, service);
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= CACHE_MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(key, (Instant::now(), token.clone()));
+            let bucket = entries.entry(hash).or_default();
+            bucket.retain(|c| !c.is(app, consumer, unified_api, service));
+            bucket.push(Cached {
+                app: app.clone(),
+                consumer: consumer.clone(),
+                unified_api: unified_api.clone(),
+                service: service.cloned(),
+                at: Instant::now(),
+                token: Arc::clone(token),
+            });
         }
     }
 
     pub(crate) fn forget_connection(&self, id: &patchbay_core::ConnectionId) {
         if let Ok(mut entries) = self.entries.write() {
-            entries.retain(|_, (_, t)| &t.row.id != id);
+            entries.retain(|_, bucket| {
+                bucket.retain(|c| &c.token.row.id != id);
+                !bucket.is_empty()
+            });
         }
     }
 
@@ -116,14 +198,11 @@ impl Vault {
         consumer: &ConsumerId,
         unified_api: &UnifiedApi,
         service: Option<&ServiceId>,
-    ) -> Result<ConnectionToken> {
-        let key: CacheKey = (
-            app.to_string(),
-            consumer.to_string(),
-            unified_api.to_string(),
-            service.map(ToString::to_string),
-        );
-        if let Some(hit) = self.token_cache().get(&key, self.now_ms()) {
+    ) -> Result<Arc<ConnectionToken>> {
+        if let Some(hit) =
+            self.token_cache()
+                .get(app, consumer, unified_api, service, self.now_ms())
+        {
             return Ok(hit);
         }
         let row = self
@@ -134,8 +213,9 @@ impl Vault {
             return Err(not_callable("the connection is disabled; enable it first"));
         }
         let current = self.refresher().access_token_for(&row.id).await?;
-        let token = finish(row, &integration, current)?;
-        self.token_cache().put(key, &token);
+        let token = Arc::new(finish(row, &integration, current)?);
+        self.token_cache()
+            .put(app, consumer, unified_api, service, &token);
         Ok(token)
     }
 
@@ -151,14 +231,14 @@ impl Vault {
     pub async fn token_after_invalid_session(
         &self,
         token: &ConnectionToken,
-    ) -> Result<ConnectionToken> {
+    ) -> Result<Arc<ConnectionToken>> {
         self.token_cache().forget_connection(&token.row.id);
         let current = self
             .refresher()
             .on_invalid_session(&token.row.id, &token.access_token)
             .await?;
         let integration = self.callable_integration(&token.row).await?;
-        finish(token.row.clone(), &integration, current)
+        finish(token.row.clone(), &integration, current).map(Arc::new)
     }
 
     /// The service of the connection a call without `x-apideck-service-id` would use, when
@@ -170,14 +250,11 @@ impl Vault {
         consumer: &ConsumerId,
         unified_api: &UnifiedApi,
     ) -> Option<ServiceId> {
-        let key: CacheKey = (
-            app.to_string(),
-            consumer.to_string(),
-            unified_api.to_string(),
-            None,
-        );
-        if let Some(hit) = self.token_cache().get(&key, self.now_ms()) {
-            return Some(hit.row.service_id);
+        if let Some(hit) = self
+            .token_cache()
+            .get(app, consumer, unified_api, None, self.now_ms())
+        {
+            return Some(hit.row.service_id.clone());
         }
         self.resolve_connection(app, consumer, unified_api, None)
             .await
@@ -254,7 +331,17 @@ fn finish(
         tracing::warn!(connection = %row.id, error = %e, "the connection's API origin fails its connector's rules; refusing to send a token there");
         not_callable("the connection's instance_url is not trusted for its login host; reconnect it")
     })?;
+    let instance = url::Url::parse(&instance_url).map_err(Error::internal)?;
+    let authorization =
+        HeaderValue::try_from(format!("Bearer {}", current.access_token.expose_secret()))
+            .ok()
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
     Ok(ConnectionToken {
+        instance,
+        authorization,
         expires_at_ms: current.expires_at_ms,
         token_version: current.token_version,
         access_token: current.access_token,

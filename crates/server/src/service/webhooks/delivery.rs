@@ -78,8 +78,14 @@ impl Vault {
         let body = patchbay_webhooks::canonical_json(&body_value);
         let apideck = apideck_signature(api_key.expose_secret(), &body_value);
         let patchbay = patchbay_signature(secret.expose_secret(), self.now_ms() / 1000, &body);
-        let sent = self
-            .webhook_http()
+        let client = match self.webhook_http() {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::warn!(error = %e, "the webhook HTTP client could not be built");
+                return failed;
+            }
+        };
+        let sent = client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(EVENT_TYPE_HEADER, event_type)
