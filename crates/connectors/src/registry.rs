@@ -2,10 +2,11 @@
 //! here and never names a provider; adding a CRM adds one line to [`CONNECTORS`].
 
 use crate::connector::Connector;
+use crate::hubspot::HubSpot;
 use crate::salesforce::Salesforce;
 
 /// Every connector, in catalogue order.
-pub static CONNECTORS: &[&dyn Connector] = &[&Salesforce];
+pub static CONNECTORS: &[&dyn Connector] = &[&Salesforce, &HubSpot];
 
 /// The connector serving `service_id`, if any.
 pub fn connector(service_id: &str) -> Option<&'static dyn Connector> {
