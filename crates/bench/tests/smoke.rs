@@ -96,7 +96,8 @@ fn the_smoke_run_prints_every_row() {
     // build puts it there), and says why not otherwise.
     let beside = Path::new(env!("CARGO_BIN_EXE_patchbay-bench")).with_file_name("patchbay");
     if beside.is_file() {
-        for stored in ["| 1 |", "| 20 |"] {
+        // One row per backend and stored count; the smoke run uses SQLite only.
+        for stored in ["| SQLite | 1 |", "| SQLite | 20 |"] {
             assert!(
                 out.lines().any(|l| l.starts_with(stored)),
                 "no footprint row {stored}:\n{out}"

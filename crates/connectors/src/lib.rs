@@ -2,14 +2,15 @@
 //!
 //! Owns the connector interface ([`connector::Connector`]: OAuth profile, API origin, "token
 //! invalid", rate limits, list and get step machines, writes, error mapping, change queries,
-//! login-host choice, diagnostics, display) and the [`registry`] that picks a connector by
-//! `service_id`; the provider-neutral mapping-table shape and its engines ([`table`],
+//! login-host choice, diagnostics, display), the [`registry`] that picks a connector by
+//! `service_id` and the [`oauth_client`](mod@oauth_client) built from a connector's OAuth facts; the provider-neutral mapping-table shape and its engines ([`table`],
 //! [`write`](mod@write), [`convert`]); and one module per provider ([`salesforce`], [`hubspot`]). A
 //! connector is mostly data (tables) plus the quirks of its provider; the server executes the
 //! requests a connector plans and hands the responses back, and never names a provider.
 //!
-//! Dependencies point one way: this crate uses `patchbay-oauth` (for its `ProviderConfig` data
-//! only), `patchbay-core` and `patchbay-unified`; the server depends on it, never the reverse.
+//! Dependencies point one way: this crate uses `patchbay-oauth` (for its `ProviderConfig` and
+//! `ClientConfig` data only), `patchbay-core` and `patchbay-unified`; the server and the refresh
+//! coordinator depend on it, never the reverse.
 //!
 //! Adding a provider (see ARCHITECTURE.md, "Adding a third CRM"):
 //! 1. describe each object as a [`table::ObjectMap`] (fields with a [`table::Kind`] and
@@ -32,6 +33,7 @@
 pub mod connector;
 pub mod convert;
 pub mod hubspot;
+pub mod oauth_client;
 pub mod registry;
 pub mod salesforce;
 pub mod table;

@@ -249,6 +249,9 @@ pub struct ClientConfig {
     /// The consumer secret, when the integration has one. Also used to verify `signature`.
     pub client_secret: Option<ClientSecret>,
     pub auth_method: ClientAuthMethod,
+    /// Endpoints served from another origin than the login host (HubSpot authorizes at
+    /// app.hubspot.com but issues tokens at api.hubapi.com); the path stays the provider's.
+    pub endpoint_origins: Vec<(Endpoint, Url)>,
 }
 
 impl ClientConfig {
@@ -264,11 +267,17 @@ impl ClientConfig {
             client_id: client_id.into(),
             client_secret,
             auth_method: ClientAuthMethod::RequestBody,
+            endpoint_origins: Vec::new(),
         }
     }
 
     pub fn endpoint_url(&self, endpoint: Endpoint) -> Url {
-        self.login.endpoint_url(&self.provider, endpoint)
+        match self.endpoint_origins.iter().find(|(e, _)| *e == endpoint) {
+            Some((_, origin)) => {
+                LoginHost::Custom(origin.clone()).endpoint_url(&self.provider, endpoint)
+            }
+            None => self.login.endpoint_url(&self.provider, endpoint),
+        }
     }
 }
 

@@ -329,9 +329,9 @@ pub struct IntegrationSetArgs {
     /// Application id (from `patchbay apps list`).
     #[arg(long)]
     pub app: String,
-    /// e.g. `crm/salesforce`.
+    /// e.g. `crm/salesforce` or `crm/hubspot`.
     pub connector: Connector,
-    /// The External Client App's Consumer Key.
+    /// The External Client App's Consumer Key (HubSpot: the app's Client ID).
     #[arg(long)]
     pub client_id: Option<String>,
     /// The Consumer Secret. Prefer `--client-secret-stdin` or `PATCHBAY_CLIENT_SECRET`, which
@@ -342,10 +342,12 @@ pub struct IntegrationSetArgs {
     #[arg(long, conflicts_with = "client_secret")]
     pub client_secret_stdin: bool,
     /// `https://login.salesforce.com` (production), `https://test.salesforce.com` (sandbox),
-    /// a My Domain, or the emulator's URL.
+    /// a My Domain, or the emulator's URL. HubSpot: `https://app.hubspot.com` (the default), or
+    /// the HubSpot emulator's URL.
     #[arg(long)]
     pub login_url: Option<String>,
-    /// Requested scopes (default `api refresh_token offline_access openid`).
+    /// Requested scopes (default: the connector's, e.g. `api refresh_token offline_access
+    /// openid` for Salesforce).
     #[arg(long)]
     pub scopes: Option<String>,
     /// A second credential set to rotate to without downtime (`integrations promote`).

@@ -192,14 +192,22 @@ impl<S: TokenStore> Refresher<S> {
             .login_url_override
             .clone()
             .unwrap_or_else(|| integration.login_url.clone());
-        let login = patchbay_oauth::LoginHost::parse(&login_url)
-            .map_err(|e| RefreshError::Config(e.to_string()))?;
+        let connector = patchbay_connectors::registry::connector(row.service_id.as_str())
+            .ok_or_else(|| {
+                RefreshError::Config(format!("no connector serves {}", row.service_id))
+            })?;
         // The secret also verifies the response `signature`; it is *sent* only if the
-        // integration says so (setup guide: "Require Secret for Refresh Token Flow" unchecked).
+        // integration says so (setup guide: "Require Secret for Refresh Token Flow" unchecked)
+        // or the provider always wants it (HubSpot).
         let secret = self.inner.sealer.open_client_secret(&integration)?;
-        let send_secret = integration.send_secret_on_refresh;
+        let send_secret =
+            integration.send_secret_on_refresh || connector.oauth_profile().refresh_needs_secret;
+        let client = patchbay_connectors::oauth_client::oauth_client(
+            connector, &login_url, client_id, secret,
+        )
+        .map_err(|e| RefreshError::Config(e.to_string()))?;
         Ok(Target {
-            client: ClientConfig::salesforce(login, client_id, secret),
+            client,
             key: gate_key(row),
             login_url,
             send_secret,

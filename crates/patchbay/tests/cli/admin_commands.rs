@@ -589,3 +589,36 @@ fn integrations_take_a_crm_poll_interval_in_seconds() {
     );
     assert!(shown.contains("crm poll interval:      60 s"), "{shown}");
 }
+
+#[test]
+fn integrations_set_crm_hubspot_starts_from_hubspots_defaults() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (app, _) = create_app(dir.path(), &[]);
+    let set = run(
+        dir.path(),
+        &[
+            "integrations",
+            "set",
+            "--app",
+            &app,
+            "crm/hubspot",
+            "--client-id",
+            "5a1e0b52-hubspot-app",
+            "--client-secret",
+            "hs-secret-value",
+            "--json",
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    let out = stdout(&set);
+    assert!(!out.contains("hs-secret-value"), "{out}");
+    let view: Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(view["service_id"], "hubspot", "{view}");
+    assert_eq!(view["login_url"], "https://app.hubspot.com", "{view}");
+    let scopes = view["scopes"].to_string();
+    assert!(
+        scopes.contains("oauth") && scopes.contains("crm.objects.contacts.read"),
+        "{view}"
+    );
+    assert_eq!(view["pkce"], false, "HubSpot's flow takes no PKCE: {view}");
+}

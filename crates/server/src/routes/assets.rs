@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::extract::ApiPath;
 
 /// `(file name, bytes)`; every file is SVG.
-const FILES: [(&str, &[u8]); 2] = [
+const FILES: [(&str, &[u8]); 4] = [
     (
         "salesforce-icon.svg",
         include_bytes!("../../assets/salesforce-icon.svg"),
@@ -19,6 +19,14 @@ const FILES: [(&str, &[u8]); 2] = [
     (
         "salesforce-logo.svg",
         include_bytes!("../../assets/salesforce-logo.svg"),
+    ),
+    (
+        "hubspot-icon.svg",
+        include_bytes!("../../assets/hubspot-icon.svg"),
+    ),
+    (
+        "hubspot-logo.svg",
+        include_bytes!("../../assets/hubspot-logo.svg"),
     ),
 ];
 

@@ -128,9 +128,14 @@ impl Vault {
             patchbay_oauth::start_authorization(&cfg, &self.callback_url(), &scopes, None, None)
                 .map_err(|e| Error::OAuthConnector(self.diagnose(&e, &login_url)))?;
         let mut url = request.url.clone();
-        if !integration.pkce {
-            // PKCE off in the integration: send no challenge, so an app that requires PKCE
-            // fails exactly as the provider documents and the diagnosis names the setting.
+        let pkce_unsupported =
+            patchbay_connectors::registry::connector(integration.service_id.as_str()).is_some_and(
+                |c| c.oauth_profile().pkce == patchbay_connectors::connector::Pkce::Unsupported,
+            );
+        if !integration.pkce || pkce_unsupported {
+            // PKCE off in the integration (or unknown to the provider): send no challenge, so
+            // an app that requires PKCE fails exactly as the provider documents and the
+            // diagnosis names the setting.
             let kept: Vec<(String, String)> = url
                 .query_pairs()
                 .filter(|(k, _)| k != "code_challenge" && k != "code_challenge_method")

@@ -170,8 +170,6 @@ impl Vault {
         login_url: &str,
         with_secret: bool,
     ) -> Result<ClientConfig> {
-        let login = patchbay_oauth::LoginHost::parse(login_url)
-            .map_err(|e| Error::OAuthConnector(self.diagnose(&e, login_url)))?;
         let secret = if with_secret {
             self.client_secret(integration)?.map(ClientSecret::from)
         } else {
@@ -181,13 +179,13 @@ impl Vault {
             .ok_or_else(|| {
             Error::validation(format!("no connector serves {}", integration.service_id))
         })?;
-        Ok(ClientConfig {
-            provider: connector.oauth_provider(),
-            login,
-            client_id: integration.client_id.clone().unwrap_or_default(),
-            client_secret: secret,
-            auth_method: patchbay_oauth::ClientAuthMethod::RequestBody,
-        })
+        patchbay_connectors::oauth_client::oauth_client(
+            connector,
+            login_url,
+            integration.client_id.clone().unwrap_or_default(),
+            secret,
+        )
+        .map_err(|e| Error::OAuthConnector(self.diagnose(&e, login_url)))
     }
 
     /// Checks `instance_url` from a token response against the login host's allow-list and

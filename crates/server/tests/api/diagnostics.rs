@@ -474,6 +474,12 @@ async fn admin_route_answers_the_report_with_the_api_key() {
         .send()
         .await
         .expect("send");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .api(Method::POST, "/admin/v1/integrations/crm/nocrm/diagnostics")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let other = app
         .vault

@@ -8,6 +8,7 @@ mod consumers;
 mod cors;
 mod crm;
 mod crm_events;
+mod crm_hubspot;
 mod crm_paging;
 mod crm_params;
 mod crm_support;

@@ -1,0 +1,496 @@
+//! HubSpot through the connector seam, against the HubSpot emulator: the hosted connect flow
+//! (authorize → install page → callback → code exchange at the token origin, secret in the
+//! form), the unified CRM and the proxy addressed with `x-apideck-service-id: hubspot` beside a
+//! Salesforce connection of the same consumer, and one refresh for an expired 30-minute token.
+
+use patchbay_core::{ServiceId, UnifiedApi};
+use patchbay_crypto::SecretString;
+use patchbay_fake_hubspot::{EmulatorConfig, EmulatorHandle};
+use patchbay_server::service::integrations::IntegrationInput;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Db, REDIRECT_URI, json_with, urlencode};
+use crate::proxy_support::{ClockedApp, clocked};
+
+const CONSUMER: &str = "both";
+const HUBSPOT: &str = "hubspot";
+
+struct HubSpotApp {
+    app: ClockedApp,
+    hs: EmulatorHandle,
+}
+
+/// A Patchbay app with a Salesforce and a HubSpot integration, one consumer connected to both.
+async fn spawn_both(db: Db) -> Option<HubSpotApp> {
+    let app = clocked(db, |_| {}).await?;
+    let secret = format!("hs-secret-{}", uuid::Uuid::new_v4().simple());
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let hs = patchbay_fake_hubspot::spawn(EmulatorConfig {
+        client_id: client_id.clone(),
+        client_secret: secret.clone(),
+        redirect_uris: vec![format!("{}/vault/callback", app.base_url)],
+        auto_approve: true,
+        records: 40,
+        rate_limit_per_10s: 0,
+        search_rate_limit_per_sec: 0,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("spawn the HubSpot emulator");
+    app.vault
+        .set_integration(
+            &app.app_id,
+            &UnifiedApi::crm(),
+            &ServiceId::parse(HUBSPOT).expect("service id"),
+            IntegrationInput {
+                client_id: Some(client_id),
+                client_secret: Some(SecretString::new(secret)),
+                login_url: Some(hs.base_url()),
+                ..IntegrationInput::default()
+            },
+        )
+        .await
+        .expect("set the HubSpot integration");
+    let sf = app.connect(CONSUMER).await;
+    assert!(sf.location_param("error").is_none(), "{sf:?}");
+    let both = HubSpotApp { app, hs };
+    both.connect_hubspot().await;
+    Some(both)
+}
+
+impl HubSpotApp {
+    /// Walks Patchbay's authorize URL → the emulator's install page (auto-approved) →
+    /// Patchbay's callback → the application's redirect URI.
+    async fn connect_hubspot(&self) {
+        let r = self
+            .app
+            .consumer_api(Method::GET, "/vault/connections/crm/hubspot", CONSUMER)
+            .send()
+            .await
+            .expect("send");
+        let conn = json_with(r, StatusCode::OK).await;
+        let authorize = conn["data"]["authorize_url"]
+            .as_str()
+            .expect("authorize_url")
+            .to_owned();
+        // HubSpot's profile says no PKCE: the challenge is left out whatever the integration says.
+        assert!(!authorize.contains("code_challenge"), "{authorize}");
+        let mut url = format!("{authorize}&redirect_uri={}", urlencode(REDIRECT_URI));
+        let mut hops = Vec::new();
+        for _ in 0..5 {
+            let (status, location, _, body) = self.app.get_raw(&url).await;
+            assert!(status.is_redirection(), "{status} at {url}: {body}");
+            let next = location.expect("location");
+            hops.push(next.clone());
+            if next.starts_with(REDIRECT_URI) {
+                assert!(!next.contains("error="), "connect failed: {hops:?}");
+                return;
+            }
+            url = next;
+        }
+        panic!("the flow did not come back: {hops:?}");
+    }
+
+    fn crm(&self, method: Method, path: &str, service: &str) -> reqwest::RequestBuilder {
+        self.app
+            .consumer_api(method, path, CONSUMER)
+            .header("x-apideck-service-id", service)
+    }
+
+    async fn hs_log(&self) -> Vec<Value> {
+        let r = self
+            .app
+            .client
+            .get(format!("{}/__emulator/requests", self.hs.base_url()))
+            .send()
+            .await
+            .expect("send");
+        match r.json::<Value>().await.expect("json") {
+            Value::Array(a) => a,
+            Value::Object(o) => o
+                .get("requests")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A HubSpot CRM GET that must answer 200.
+    async fn get_ok(&self, path: &str) -> Value {
+        let r = self
+            .crm(Method::GET, path, HUBSPOT)
+            .send()
+            .await
+            .expect("send");
+        json_with(r, StatusCode::OK).await
+    }
+
+    async fn grants(&self, grant: &str) -> usize {
+        self.hs_log()
+            .await
+            .iter()
+            .filter(|e| e["kind"] == "token" && e["grant_type"] == grant)
+            .count()
+    }
+}
+
+async fn hubspot_connects_and_serves_the_unified_crm_beside_salesforce(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    // The code was exchanged once, at the emulator's token endpoint (the secret is required
+    // there: without it the exchange fails and the connection would not be callable).
+    assert_eq!(t.grants("authorization_code").await, 1);
+    let r = t
+        .app
+        .consumer_api(Method::GET, "/vault/connections/crm/hubspot", CONSUMER)
+        .send()
+        .await
+        .expect("send");
+    let conn = json_with(r, StatusCode::OK).await;
+    assert_eq!(conn["data"]["state"], "callable", "{conn}");
+
+    // List, create, get, update, delete: each goes to the connector named by the header.
+    let list = json_with(
+        t.crm(Method::GET, "/crm/contacts?limit=5", HUBSPOT)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["service"], HUBSPOT, "{list}");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(5), "{list}");
+    let created = json_with(
+        t.crm(Method::POST, "/crm/contacts", HUBSPOT)
+            .json(&json!({"first_name": "Ada", "last_name": "Lovelace",
+                "emails": [{"email": "ada@example.com", "type": "primary"}]}))
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["data"]["id"].as_str().expect("id").to_owned();
+    let got = json_with(
+        t.crm(Method::GET, &format!("/crm/contacts/{id}"), HUBSPOT)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got["data"]["last_name"], "Lovelace", "{got}");
+    json_with(
+        t.crm(Method::PATCH, &format!("/crm/contacts/{id}"), HUBSPOT)
+            .json(&json!({"last_name": "King"}))
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    let got = json_with(
+        t.crm(Method::GET, &format!("/crm/contacts/{id}"), HUBSPOT)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got["data"]["last_name"], "King", "{got}");
+    json_with(
+        t.crm(Method::DELETE, &format!("/crm/contacts/{id}"), HUBSPOT)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    let api_calls = t
+        .hs_log()
+        .await
+        .iter()
+        .filter(|e| e["kind"] == "api")
+        .count();
+    assert!(api_calls >= 5, "the HubSpot calls reached the emulator");
+
+    // The same consumer's Salesforce connection still answers for Salesforce.
+    let sf = json_with(
+        t.crm(Method::GET, "/crm/contacts?limit=2", "salesforce")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(sf["service"], "salesforce", "{sf}");
+
+    // The proxy reaches HubSpot's API origin (here the emulator) with the HubSpot token...
+    let before = t.hs_log().await.len();
+    let r = t
+        .crm(Method::GET, "/proxy", HUBSPOT)
+        .header(
+            "x-apideck-downstream-url",
+            "/crm/v3/objects/contacts?limit=1",
+        )
+        .send()
+        .await
+        .expect("send");
+    let body = json_with(r, StatusCode::OK).await;
+    assert!(body["results"].is_array(), "{body}");
+    assert!(t.hs_log().await.len() > before);
+    // ...and nowhere else: another origin is refused before any token leaves.
+    let elsewhere = format!("{}/services/data/v66.0/limits", t.app.emulator.base_url());
+    let r = t
+        .crm(Method::GET, "/proxy", HUBSPOT)
+        .header("x-apideck-downstream-url", &elsewhere)
+        .send()
+        .await
+        .expect("send");
+    assert!(r.status().is_client_error(), "{}", r.status());
+}
+
+async fn an_expired_hubspot_token_is_refreshed_once_with_the_secret(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    assert_eq!(t.grants("refresh_token").await, 0);
+    // HubSpot's tokens live 30 minutes; move both clocks past that.
+    t.app.clock.advance(31 * 60 * 1000);
+    t.hs.emulator().advance_clock(31 * 60);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let req = t.crm(Method::GET, "/crm/companies?limit=2", HUBSPOT);
+        set.spawn(async move {
+            let r = req.send().await.expect("send");
+            (r.status(), r.text().await.unwrap_or_default())
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        let (status, body) = done.expect("join");
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // One refresh for eight callers; the emulator refuses a refresh without the secret, so
+    // success also shows it was sent.
+    assert_eq!(t.grants("refresh_token").await, 1);
+}
+
+async fn every_resource_lists_and_reads_on_hubspot(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    for resource in patchbay_unified::Resource::ALL.map(|r| r.as_str()) {
+        let list = t.get_ok(&format!("/crm/{resource}?limit=3")).await;
+        assert_eq!(list["service"], HUBSPOT, "{resource}: {list}");
+        let data = list["data"].as_array().expect("data");
+        assert!(!data.is_empty() && data.len() <= 3, "{resource}: {list}");
+        let id = data[0]["id"].as_str().expect("id");
+        let one = t.get_ok(&format!("/crm/{resource}/{id}")).await;
+        assert_eq!(one["data"]["id"], id, "{resource}: {one}");
+    }
+
+    // Without the header, two connections are ambiguous: a validation error naming both.
+    let r = t
+        .app
+        .consumer_api(Method::GET, "/crm/contacts?limit=1", CONSUMER)
+        .send()
+        .await
+        .expect("send");
+    let body = json_with(r, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["type_name"], "RequestValidationError", "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(HUBSPOT) && detail.contains("salesforce"),
+        "{body}"
+    );
+}
+
+async fn hubspot_pages_filters_and_sorts(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    // Paging: follow links.next; every record once.
+    let mut seen = std::collections::HashSet::new();
+    let mut next = Some(format!("{}/crm/contacts?limit=4", t.app.base_url));
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        let path = url
+            .strip_prefix(&t.app.base_url)
+            .expect("same origin")
+            .to_owned();
+        let page = t.get_ok(&path).await;
+        for r in page["data"].as_array().expect("data") {
+            assert!(seen.insert(r["id"].to_string()), "{r} twice");
+        }
+        pages += 1;
+        assert!(pages < 50, "paging does not end");
+        next = page["links"]["next"].as_str().map(str::to_owned);
+    }
+    assert!(pages >= 3, "{pages} pages for {} contacts", seen.len());
+
+    // A filter: only the contact with that email.
+    let first = t.get_ok("/crm/contacts?limit=1").await;
+    let email = first["data"][0]["emails"][0]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let found = t
+        .get_ok(&format!(
+            "/crm/contacts?filter[email]={}",
+            urlencode(&email)
+        ))
+        .await;
+    let found = found["data"].as_array().expect("data");
+    assert!(!found.is_empty());
+    for c in found {
+        assert_eq!(c["emails"][0]["email"], email.as_str(), "{c}");
+    }
+
+    // A sort: created_at ascending, then descending.
+    for (direction, ascending) in [("asc", true), ("desc", false)] {
+        let page = t
+            .get_ok(&format!(
+                "/crm/companies?limit=10&sort[by]=created_at&sort[direction]={direction}"
+            ))
+            .await;
+        let times: Vec<String> = page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|c| c["created_at"].as_str().expect("created_at").to_owned())
+            .collect();
+        assert!(times.len() > 1, "{page}");
+        let mut sorted = times.clone();
+        sorted.sort();
+        if !ascending {
+            sorted.reverse();
+        }
+        assert_eq!(times, sorted, "{direction}");
+    }
+}
+
+async fn the_hubspot_images_are_served(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    let conn = json_with(
+        t.app
+            .consumer_api(Method::GET, "/vault/connections/crm/hubspot", CONSUMER)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    for field in ["icon", "logo"] {
+        let url = conn["data"][field].as_str().expect("image url");
+        let r = t.app.client.get(url).send().await.expect("send");
+        assert_eq!(r.status(), StatusCode::OK, "{field}: {url}");
+        assert!(r.text().await.unwrap_or_default().contains("HubSpot"));
+    }
+}
+
+async fn hubspot_writes_each_writable_resource(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    let company = t.get_ok("/crm/companies?limit=1").await["data"][0]["id"]
+        .as_str()
+        .expect("company id")
+        .to_owned();
+    let cases = [
+        (
+            "companies",
+            json!({"name": "Acme Rockets"}),
+            json!({"name": "Acme Rocketry"}),
+            "name",
+        ),
+        (
+            "leads",
+            json!({"name": "Grace Hopper", "first_name": "Grace", "last_name": "Hopper", "company_name": "Navy"}),
+            json!({"last_name": "Murray"}),
+            "last_name",
+        ),
+        (
+            "opportunities",
+            json!({"title": "Big deal", "monetary_amount": 1000, "company_id": company, "pipeline_id": "default", "pipeline_stage_id": "appointmentscheduled"}),
+            json!({"title": "Bigger deal"}),
+            "title",
+        ),
+        (
+            "notes",
+            json!({"content": "Called about pricing.", "company_id": company}),
+            json!({"content": "Called twice."}),
+            "content",
+        ),
+        (
+            "activities",
+            json!({"type": "meeting", "title": "Kick-off", "company_id": company, "activity_datetime": "2026-01-05T10:00:00.000Z", "end_datetime": "2026-01-05T11:00:00.000Z"}),
+            json!({"title": "Kick-off (moved)"}),
+            "title",
+        ),
+    ];
+    for (resource, create, update, field) in cases {
+        let r = t
+            .crm(Method::POST, &format!("/crm/{resource}"), HUBSPOT)
+            .json(&create)
+            .send()
+            .await
+            .expect("send");
+        let created = json_with(r, StatusCode::CREATED).await;
+        let id = created["data"]["id"].as_str().expect("id").to_owned();
+        let r = t
+            .crm(Method::PATCH, &format!("/crm/{resource}/{id}"), HUBSPOT)
+            .json(&update)
+            .send()
+            .await
+            .expect("send");
+        json_with(r, StatusCode::OK).await;
+        let got = t.get_ok(&format!("/crm/{resource}/{id}")).await;
+        assert_eq!(got["data"][field], update[field], "{resource}: {got}");
+        let r = t
+            .crm(Method::DELETE, &format!("/crm/{resource}/{id}"), HUBSPOT)
+            .send()
+            .await
+            .expect("send");
+        json_with(r, StatusCode::OK).await;
+        let r = t
+            .crm(Method::GET, &format!("/crm/{resource}/{id}"), HUBSPOT)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "{resource} {id} after delete"
+        );
+    }
+    // Owners and pipelines are read-only in HubSpot's API: the spec's error, never a 5xx.
+    for resource in ["users", "pipelines"] {
+        let r = t
+            .crm(Method::POST, &format!("/crm/{resource}"), HUBSPOT)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .expect("send");
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{resource}: {body}");
+        assert_eq!(
+            body["type_name"], "ConnectorOperationUnsupportedError",
+            "{body}"
+        );
+    }
+}
+
+crate::server_backend_tests!(
+    hubspot_connects_and_serves_the_unified_crm_beside_salesforce,
+    an_expired_hubspot_token_is_refreshed_once_with_the_secret,
+    every_resource_lists_and_reads_on_hubspot,
+    hubspot_pages_filters_and_sorts,
+    the_hubspot_images_are_served,
+    hubspot_writes_each_writable_resource,
+);
