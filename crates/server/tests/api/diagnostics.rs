@@ -468,8 +468,7 @@ async fn admin_route_answers_the_report_with_the_api_key() {
     let r = app
         .api(
             Method::POST,
-            // No connector serves it (HubSpot is registered now).
-            "/admin/v1/integrations/crm/pipedrive/diagnostics",
+            "/admin/v1/integrations/crm/hubspot/diagnostics",
         )
         .send()
         .await
