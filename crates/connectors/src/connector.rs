@@ -246,6 +246,18 @@ pub struct Diagnostics {
     /// What to change at the provider when a rotated refresh token could not be stored
     /// (empty when the provider does not rotate refresh tokens).
     pub rotation_fix: &'static str,
+    /// What the provider's UI calls the client id and the secret (`consumer key`,
+    /// `client ID`), lowercase, for check titles and texts.
+    pub client_id_label: &'static str,
+    pub client_secret_label: &'static str,
+    /// The connector's own wording for findings whose default text (written for the first
+    /// connector) names settings this provider does not have; empty keeps the defaults.
+    pub finding_texts: &'static [patchbay_oauth::FindingText],
+    /// How to read an authorize request the provider refuses on its own page (no redirect
+    /// back): `(text the page contains, the OAuth error code it means)`. Codes are those
+    /// `patchbay_oauth::diagnose_authorize_error` knows (`invalid_client_id`,
+    /// `redirect_uri_mismatch`, `invalid_scope`).
+    pub authorize_page_errors: &'static [(&'static str, &'static str)],
 }
 
 /// How a client secret is checked without a user.

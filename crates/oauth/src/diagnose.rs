@@ -6,7 +6,7 @@
 //! reviewed and reworded in one place. Placeholders in braces are filled from [`Vars`].
 
 use crate::error::{OAuthError, Operation};
-use crate::findings::{APP, Finding, entry};
+use crate::findings::{APP, Finding, FindingText, entry};
 use crate::introspection::Introspection;
 use crate::scope::Scopes;
 use crate::token::TokenSet;
@@ -54,6 +54,16 @@ pub struct DiagnosisContext {
     pub callback_url: String,
     /// The integration's login URL, for "could not reach" messages.
     pub login_url: String,
+    /// The provider's display name (`{provider}` in the table); empty means the table's
+    /// original provider, Salesforce, for callers that predate the connector seam.
+    pub provider: &'static str,
+    /// Where the provider's app settings are edited (`{app}`); empty means Salesforce's.
+    pub app_place: &'static str,
+    /// The connector's own wording for findings whose default text names another provider's
+    /// settings (see [`FindingText`]).
+    pub overrides: &'static [FindingText],
+    /// What the provider calls the client id (`{client_id}`); empty means "consumer key".
+    pub client_id_label: &'static str,
 }
 
 impl DiagnosisContext {
@@ -61,7 +71,27 @@ impl DiagnosisContext {
         Self {
             callback_url: format!("{}/vault/callback", public_url.trim_end_matches('/')),
             login_url: login_url.to_owned(),
+            provider: "",
+            app_place: "",
+            overrides: &[],
+            client_id_label: "",
         }
+    }
+
+    /// The context for one provider: its name, where its app settings live, and its own
+    /// wording for some findings (all from its connector).
+    pub fn for_provider(
+        mut self,
+        provider: &'static str,
+        app_place: &'static str,
+        overrides: &'static [FindingText],
+        client_id_label: &'static str,
+    ) -> Self {
+        self.client_id_label = client_id_label;
+        self.provider = provider;
+        self.app_place = app_place;
+        self.overrides = overrides;
+        self
     }
 }
 
@@ -77,7 +107,21 @@ pub struct Vars<'a> {
 
 /// Renders one finding.
 pub fn render(finding: Finding, vars: &Vars<'_>, ctx: &DiagnosisContext) -> Diagnosis {
-    let (check, passed, message, fix) = entry(finding);
+    let (check, passed, mut message, mut fix) = entry(finding);
+    if let Some(o) = ctx.overrides.iter().find(|o| o.finding == finding) {
+        message = o.message.unwrap_or(message);
+        fix = o.fix.or(fix);
+    }
+    let provider = if ctx.provider.is_empty() {
+        "Salesforce"
+    } else {
+        ctx.provider
+    };
+    let app = if ctx.app_place.is_empty() {
+        APP
+    } else {
+        ctx.app_place
+    };
     let description = vars
         .description
         .filter(|d| !d.is_empty())
@@ -88,7 +132,16 @@ pub fn render(finding: Finding, vars: &Vars<'_>, ctx: &DiagnosisContext) -> Diag
         .map(|s| s.to_string())
         .unwrap_or_else(|| "-".to_owned());
     let fill = |t: &str| {
-        t.replace("{app}", APP)
+        t.replace("{app}", app)
+            .replace("{provider}", provider)
+            .replace(
+                "{client_id}",
+                if ctx.client_id_label.is_empty() {
+                    "consumer key"
+                } else {
+                    ctx.client_id_label
+                },
+            )
             .replace("{callback_url}", &ctx.callback_url)
             .replace("{login_url}", &ctx.login_url)
             .replace("{missing}", vars.missing)

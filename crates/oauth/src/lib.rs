@@ -44,7 +44,7 @@ pub use diagnose::{
     finding_for, render,
 };
 pub use error::{ErrorClass, OAuthError, Operation, RetryAfter, TransportKind};
-pub use findings::Finding;
+pub use findings::{Finding, FindingText};
 pub use introspection::Introspection;
 pub use probe::probe_client;
 pub use provider::{

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use patchbay_oauth::{Finding, FindingText};
 use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedError};
 
 use super::ids::{Engagement, is_valid_id};
@@ -43,6 +44,7 @@ pub const DIAGNOSTICS: Diagnostics = Diagnostics {
     checks: &[
         "credentials",
         "enabled",
+        "login_host",
         "client_id",
         "staged_credentials",
         "client_secret",
@@ -53,7 +55,77 @@ pub const DIAGNOSTICS: Diagnostics = Diagnostics {
     app_settings_place: "the app's Auth settings in your HubSpot developer account",
     credentials_place: "your HubSpot developer account > Apps > your app > Auth > Client ID and Client secret",
     rotation_fix: "",
+    client_id_label: "client ID",
+    client_secret_label: "client secret",
+    finding_texts: FINDING_TEXTS,
+    authorize_page_errors: AUTHORIZE_PAGE_ERRORS,
 };
+
+/// The install page's refusals (docs/hubspot.md §3: shown on HubSpot's page, never
+/// redirected). Needles avoid apostrophes, which the page may write as HTML entities.
+const AUTHORIZE_PAGE_ERRORS: &[(&str, &str)] = &[
+    ("client ID is missing or unknown", "invalid_client_id"),
+    ("registered redirect URL", "redirect_uri_mismatch"),
+    ("provided scopes are insufficient", "invalid_scope"),
+    ("mismatch between the scopes", "invalid_scope"),
+];
+
+/// HubSpot's wording where the default findings name Salesforce settings.
+const FINDING_TEXTS: &[FindingText] = &[
+    FindingText {
+        finding: Finding::AppNotActive,
+        message: None,
+        fix: Some(
+            "Copy the Client ID again ({app} > Client ID) and update the integration in Patchbay.",
+        ),
+    },
+    FindingText {
+        finding: Finding::WrongClientCredentials,
+        message: None,
+        fix: Some(
+            "Copy the Client ID and Client secret again ({app}) and update the integration in Patchbay. If the client secret was rotated in HubSpot, enter the new one.",
+        ),
+    },
+    FindingText {
+        finding: Finding::RedirectUriMismatch,
+        message: Some(
+            "HubSpot refused the install URL: the redirect URL is not one of the app's redirect URLs ({error}{description}).",
+        ),
+        fix: Some(
+            "{app}: add {callback_url} as a Redirect URL (exactly, including the path) and save.",
+        ),
+    },
+    FindingText {
+        finding: Finding::InvalidScope,
+        message: Some(
+            "HubSpot refused the requested scopes ({error}{description}): an install URL must request every scope the app requires, and only scopes the app is configured for.",
+        ),
+        fix: Some(
+            "{app} > Scopes: make the app's required scopes match the integration's scopes in Patchbay (add each scope Patchbay requests; mark scopes Patchbay does not request as optional or remove them), or change the integration's scopes with `patchbay integrations set … --scopes`.",
+        ),
+    },
+    FindingText {
+        finding: Finding::ScopesMissing,
+        message: None,
+        fix: Some(
+            "{app} > Scopes: add {missing}, then have the customer reinstall the app; or remove them from the integration's scopes in Patchbay.",
+        ),
+    },
+    FindingText {
+        finding: Finding::WrongLoginHost,
+        message: None,
+        fix: Some(
+            "Leave the integration's Login URL at https://app.hubspot.com (only an emulator uses another).",
+        ),
+    },
+    FindingText {
+        finding: Finding::ProviderUnavailable,
+        message: None,
+        fix: Some(
+            "Usually temporary: retry later. If it persists, check that the Login URL is https://app.hubspot.com.",
+        ),
+    },
+];
 
 const DOMAINS: &[&str] = &[".hubspot.com", ".hubapi.com"];
 /// HubSpot's install page host, the default "login URL".

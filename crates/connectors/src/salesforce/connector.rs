@@ -52,6 +52,15 @@ pub const DIAGNOSTICS: Diagnostics = Diagnostics {
     app_settings_place: "the External Client App's OAuth settings",
     credentials_place: "your External Client App > Settings > OAuth Settings > Consumer Key and Secret",
     rotation_fix: "Consider unchecking 'Enable Refresh Token Rotation' in the External Client App's OAuth Policies.",
+    client_id_label: "consumer key",
+    client_secret_label: "consumer secret",
+    // The findings table's defaults are Salesforce's wording.
+    finding_texts: &[],
+    // Salesforce names the error on its page (`error=invalid_client_id` and the like).
+    authorize_page_errors: &[
+        ("invalid_client_id", "invalid_client_id"),
+        ("redirect_uri_mismatch", "redirect_uri_mismatch"),
+    ],
 };
 
 /// Domains under which Salesforce serves login hosts and orgs.

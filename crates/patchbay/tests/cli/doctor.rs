@@ -122,3 +122,168 @@ async fn doctor_passes_a_healthy_integration_and_fails_with_the_fix() {
         stderr(&missing)
     );
 }
+
+/// `patchbay doctor --json` for `crm/hubspot`: the exit code and the report.
+fn hubspot_doctor(path: &std::path::Path, app: &str, public_url: &str) -> (Option<i32>, Value) {
+    let o = run(
+        path,
+        &[
+            "doctor",
+            "--app",
+            app,
+            "crm/hubspot",
+            "--public-url",
+            public_url,
+            "--json",
+        ],
+    );
+    let v = serde_json::from_str(stdout(&o).trim())
+        .unwrap_or_else(|e| panic!("json report ({e}): {} {}", stdout(&o), stderr(&o)));
+    (o.status.code(), v)
+}
+
+fn hubspot_check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id}: {report:#}"))
+}
+
+fn set_hubspot(path: &std::path::Path, app: &str, secret: &str, login: &str, scopes: &str) {
+    let set = run(
+        path,
+        &[
+            "integrations",
+            "set",
+            "--app",
+            app,
+            "crm/hubspot",
+            "--client-id",
+            HUBSPOT_ID,
+            "--client-secret",
+            secret,
+            "--login-url",
+            login,
+            "--scopes",
+            scopes,
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+}
+
+const HUBSPOT_ID: &str = "5a1e0b52-7c3d-4f0e-9d8b-00000doctor0";
+const HUBSPOT_SECRET: &str = "hubspot-doctor-secret-0123";
+
+#[tokio::test]
+async fn doctor_names_hubspots_own_setup_mistakes() {
+    let emulator = patchbay_fake_hubspot::spawn(patchbay_fake_hubspot::EmulatorConfig {
+        client_id: HUBSPOT_ID.to_owned(),
+        client_secret: HUBSPOT_SECRET.to_owned(),
+        redirect_uris: vec![format!("{PUBLIC_URL}/vault/callback")],
+        ..patchbay_fake_hubspot::EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator");
+    let login = emulator.base_url();
+    let all_scopes = patchbay_fake_hubspot::config::DEFAULT_SCOPES.to_owned();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().to_owned();
+    let (healthy, redirect, scope, secret) = blocking(move || {
+        let (app, _) = create_app(&path, &[]);
+        set_hubspot(&path, &app, HUBSPOT_SECRET, &login, &all_scopes);
+        let healthy = hubspot_doctor(&path, &app, PUBLIC_URL);
+        // The app lists another redirect URL than this deployment's callback.
+        let redirect = hubspot_doctor(&path, &app, "http://127.0.0.1:8");
+        // The integration requests fewer scopes than the app requires.
+        let fewer = all_scopes.replace(" crm.objects.deals.write", "");
+        set_hubspot(&path, &app, HUBSPOT_SECRET, &login, &fewer);
+        let scope = hubspot_doctor(&path, &app, PUBLIC_URL);
+        set_hubspot(&path, &app, "not-the-secret", &login, &all_scopes);
+        let secret = hubspot_doctor(&path, &app, PUBLIC_URL);
+        (healthy, redirect, scope, secret)
+    })
+    .await;
+
+    let (code, r) = healthy;
+    assert_eq!(code, Some(0), "{r:#}");
+    let ids: Vec<&str> = r["checks"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c["id"].as_str()).collect())
+        .unwrap_or_default();
+    // HubSpot's own list: no PKCE, refresh-without-secret, introspection or rotation checks.
+    assert_eq!(
+        ids,
+        [
+            "credentials",
+            "enabled",
+            "login_host",
+            "client_id",
+            "client_secret",
+            "callback_url",
+            "scopes"
+        ],
+        "{r:#}"
+    );
+    for id in [
+        "credentials",
+        "login_host",
+        "client_id",
+        "client_secret",
+        "callback_url",
+    ] {
+        assert_eq!(hubspot_check(&r, id)["status"], "passed", "{id}: {r:#}");
+    }
+    assert_eq!(
+        hubspot_check(&r, "client_id")["title"],
+        "Client ID recognised (app active)"
+    );
+    assert!(!r.to_string().contains(HUBSPOT_SECRET));
+    assert!(
+        !r.to_string().to_ascii_lowercase().contains("consumer"),
+        "{r:#}"
+    );
+
+    let (code, r) = redirect;
+    assert_eq!(code, Some(3), "{r:#}");
+    let c = hubspot_check(&r, "callback_url");
+    assert_eq!(c["status"], "failed", "{r:#}");
+    let fix = c["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.contains("add http://127.0.0.1:8/vault/callback as a Redirect URL")
+            && fix.contains("HubSpot developer account"),
+        "{fix}"
+    );
+    assert!(
+        c["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("redirect URL")),
+        "{c:#}"
+    );
+
+    let (code, r) = scope;
+    assert_eq!(code, Some(3), "{r:#}");
+    let c = hubspot_check(&r, "scopes");
+    assert_eq!(c["status"], "failed", "{r:#}");
+    assert!(
+        c["fix"].as_str().is_some_and(|f| f.contains("> Scopes")),
+        "{c:#}"
+    );
+    assert_eq!(
+        hubspot_check(&r, "callback_url")["status"],
+        "skipped",
+        "{r:#}"
+    );
+
+    let (code, r) = secret;
+    assert_eq!(code, Some(3), "{r:#}");
+    assert_eq!(hubspot_check(&r, "client_id")["status"], "passed", "{r:#}");
+    let c = hubspot_check(&r, "client_secret");
+    assert_eq!(c["status"], "failed", "{r:#}");
+    assert!(
+        c["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("Client secret again")),
+        "{c:#}"
+    );
+    assert!(!r.to_string().contains("not-the-secret"));
+}

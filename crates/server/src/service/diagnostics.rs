@@ -21,7 +21,7 @@
 //!
 //! Invariant: the report holds no secret; it names client ids, URLs and settings only.
 
-use patchbay_connectors::connector::Diagnostics;
+use patchbay_connectors::connector::{Diagnostics, SecretProbe};
 use patchbay_connectors::registry;
 use patchbay_core::{ApplicationId, ServiceId, UnifiedApi};
 use patchbay_oauth::{
@@ -54,7 +54,8 @@ pub enum CheckStatus {
 pub struct DiagnosticCheck {
     /// Stable identifier (`credentials`, `login_host`, `client_id`, …).
     pub id: &'static str,
-    pub title: &'static str,
+    /// In the connector's words (`Consumer key recognised`, `Client ID recognised`).
+    pub title: String,
     pub status: CheckStatus,
     pub detail: String,
     pub fix: Option<String>,
@@ -74,13 +75,16 @@ pub struct DiagnosticsReport {
     pub checks: Vec<DiagnosticCheck>,
 }
 
+/// Every check this module can run, in display order; `{id}` and `{secret}` are the
+/// connector's names for the client id and secret. A connector's
+/// [`Diagnostics::checks`] picks which of them its report shows.
 const TITLES: &[(&str, &str)] = &[
-    ("credentials", "Consumer key and secret stored"),
+    ("credentials", "{Id} and {secret} stored"),
     ("enabled", "Integration enabled"),
     ("login_host", "Login host reachable"),
-    ("client_id", "Consumer key recognised (app active)"),
-    ("staged_credentials", "Staged consumer key recognised"),
-    ("client_secret", "Consumer secret accepted"),
+    ("client_id", "{Id} recognised (app active)"),
+    ("staged_credentials", "Staged {id} recognised"),
+    ("client_secret", "{Secret} accepted"),
     ("callback_url", "Callback URL registered"),
     ("pkce", "PKCE accepted"),
     ("refresh_without_secret", "Refresh works without the secret"),
@@ -89,8 +93,23 @@ const TITLES: &[(&str, &str)] = &[
     ("rotation", "Refresh token rotation handled"),
 ];
 
-fn title(id: &'static str) -> &'static str {
-    TITLES.iter().find(|(k, _)| *k == id).map_or(id, |(_, t)| t)
+/// `client ID` → `Client ID`.
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect::<String>())
+        .unwrap_or_default()
+}
+
+fn title(id: &'static str, profile: &Diagnostics) -> String {
+    TITLES
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map_or(id, |(_, t)| t)
+        .replace("{Id}", &capital(profile.client_id_label))
+        .replace("{id}", profile.client_id_label)
+        .replace("{Secret}", &capital(profile.client_secret_label))
+        .replace("{secret}", profile.client_secret_label)
 }
 
 /// Builds the report check by check, in [`TITLES`] order.
@@ -98,15 +117,17 @@ struct Builder {
     checks: Vec<DiagnosticCheck>,
     /// The provider's display name, for the texts.
     provider: &'static str,
-    /// The connector's diagnostics profile (fix-text places).
+    /// The connector's diagnostics profile: which checks, the secret probe, its wording.
     profile: &'static Diagnostics,
+    /// The provider refuses a refresh without the client secret (so Patchbay always sends it).
+    refresh_needs_secret: bool,
 }
 
 impl Builder {
     fn set(&mut self, id: &'static str, status: CheckStatus, detail: String, fix: Option<String>) {
         let check = DiagnosticCheck {
             id,
-            title: title(id),
+            title: title(id, self.profile),
             status,
             detail,
             fix,
@@ -145,10 +166,27 @@ impl Builder {
         }
     }
 
+    /// Whether the connector's report shows `id` (probes for checks it leaves out are not
+    /// sent at all when they serve nothing else).
+    fn wants(&self, id: &str) -> bool {
+        self.profile.checks.contains(&id)
+    }
+
+    /// The connector's checks, in its order; verdicts on checks it does not name are dropped.
     fn finish(mut self) -> Vec<DiagnosticCheck> {
-        let order = |id: &str| TITLES.iter().position(|(k, _)| *k == id);
-        self.checks.sort_by_key(|c| order(c.id));
+        let checks = self.profile.checks;
+        self.checks.retain(|c| checks.contains(&c.id));
         self.checks
+            .sort_by_key(|c| checks.iter().position(|k| *k == c.id));
+        self.checks
+    }
+
+    fn id_label(&self) -> &'static str {
+        self.profile.client_id_label
+    }
+
+    fn secret_label(&self) -> &'static str {
+        self.profile.client_secret_label
     }
 }
 
@@ -185,14 +223,21 @@ impl Vault {
         check_supported(unified_api, service)?;
         let row = self.integration_row(app, unified_api, service).await?;
         let login_url = row.login_url.clone();
-        let ctx = self.diag_ctx(&login_url);
         let connection = self.diagnostic_connection(&row).await?;
         let connector = registry::connector(service.as_str())
             .ok_or_else(|| Error::validation(format!("no connector serves {service}")))?;
+        let profile = connector.diagnostics();
+        let ctx = self.diag_ctx(&login_url).for_provider(
+            connector.display().name,
+            profile.app_settings_place,
+            profile.finding_texts,
+            profile.client_id_label,
+        );
         let mut b = Builder {
             checks: Vec::new(),
             provider: connector.display().name,
-            profile: connector.diagnostics(),
+            profile,
+            refresh_needs_secret: connector.oauth_profile().refresh_needs_secret,
         };
         self.run_checks(&mut b, &row, &ctx, connection.as_ref())
             .await?;
@@ -222,7 +267,10 @@ impl Vault {
             .filter(|k| *k != "staged_credentials" && *k != "credentials" && *k != "enabled")
             .collect();
         if !self.check_credentials(b, row, ctx) {
-            b.skip_rest(&all, "Needs the consumer key and secret.");
+            b.skip_rest(
+                &all,
+                &format!("Needs the {} and {}.", b.id_label(), b.secret_label()),
+            );
             return Ok(());
         }
         let cfg = match self.client_config(row, &row.login_url, false) {
@@ -238,11 +286,18 @@ impl Vault {
                 return Ok(());
             }
         };
-        let probe = patchbay_oauth::probe_client(self.http(), &cfg, ctx).await;
+        let probe = if b.profile.secret_probe == SecretProbe::RefreshGrant {
+            // The provider checks the secret on every refresh: probing without it says nothing
+            // about the client id, so one probe with the secret decides id and secret together.
+            self.probe_with_secret(b, row, ctx).await
+        } else {
+            patchbay_oauth::probe_client(self.http(), &cfg, ctx).await
+        };
         for d in &probe {
             let id = match d.check {
                 Check::LoginHost => "login_host",
                 Check::RefreshWithoutSecret => "refresh_without_secret",
+                Check::ClientSecret => "client_secret",
                 _ => "client_id",
             };
             b.diagnosis(id, d);
@@ -257,13 +312,27 @@ impl Vault {
             b.skip_rest(
                 AFTER_CLIENT,
                 &format!(
-                    "{} does not recognise the consumer key; fix that first.",
-                    b.provider
+                    "{} does not recognise the {}; fix that first.",
+                    b.provider,
+                    b.id_label()
                 ),
             );
             return Ok(());
         }
-        self.check_secret(b, row, ctx).await;
+        match b.profile.secret_probe {
+            SecretProbe::Introspect => self.check_secret(b, row, ctx).await,
+            SecretProbe::RefreshGrant => {}
+            SecretProbe::None => b.set(
+                "client_secret",
+                CheckStatus::Skipped,
+                format!(
+                    "{} offers no way to check the {} before a customer connects.",
+                    b.provider,
+                    b.secret_label()
+                ),
+                None,
+            ),
+        }
         self.check_authorize(b, row, ctx, &cfg).await;
         self.check_connection(b, row, ctx, connection).await?;
         Ok(())
@@ -301,25 +370,31 @@ impl Vault {
                 b.set(
                     "credentials",
                     CheckStatus::Passed,
-                    format!("Consumer key {id} and a consumer secret are stored (the secret is sealed and never shown)."),
+                    format!(
+                        "{} {id} and a {} are stored (the secret is sealed and never shown).",
+                        capital(b.id_label()),
+                        b.secret_label()
+                    ),
                     None,
                 );
                 return true;
             }
-            (None, true) => "no consumer key is stored",
-            (Some(_), false) => "no consumer secret is stored",
-            (None, false) => "no consumer key or secret is stored",
+            (None, true) => format!("no {} is stored", b.id_label()),
+            (Some(_), false) => format!("no {} is stored", b.secret_label()),
+            (None, false) => format!("no {} or secret is stored", b.id_label()),
         };
         let d = patchbay_oauth::render(
             Finding::PatchbayConfig,
             &Vars {
-                detail: missing,
+                detail: &missing,
                 ..Vars::default()
             },
             ctx,
         );
         let fix = format!(
-            "Copy the Consumer Key and Secret ({}), then run `patchbay integrations set --app {} {} --client-id … --client-secret-stdin`.",
+            "Copy the {} and {} ({}), then run `patchbay integrations set --app {} {} --client-id … --client-secret-stdin`.",
+            b.id_label(),
+            b.secret_label(),
             b.profile.credentials_place,
             row.application_id,
             integration_row_id(&row.unified_api, &row.service_id)
@@ -337,14 +412,27 @@ impl Vault {
             Err(_) => return,
         };
         staged.client_id = staged_id.clone();
-        let probe = patchbay_oauth::probe_client(self.http(), &staged, ctx).await;
+        let probe = if b.profile.secret_probe == SecretProbe::RefreshGrant {
+            // Without the staged secret at hand, only an "unknown client id" answer is a
+            // verdict on the staged id; any other refusal means the id itself is known.
+            match self.refresh_probe(&staged, false).await {
+                Err(e) if !unknown_client_id(&e) && e.status().is_some_and(|s| s < 500) => {
+                    vec![render(Finding::ClientIdOk, ctx)]
+                }
+                Err(e) => vec![patchbay_oauth::diagnose_error(&e, ctx)],
+                Ok(()) => Vec::new(),
+            }
+        } else {
+            patchbay_oauth::probe_client(self.http(), &staged, ctx).await
+        };
         match probe.iter().find(|d| d.check == Check::ClientId) {
             Some(d) if d.passed => b.set(
                 "staged_credentials",
                 CheckStatus::Passed,
                 format!(
-                    "{} recognises the staged consumer key {staged_id}.",
-                    b.provider
+                    "{} recognises the staged {} {staged_id}.",
+                    b.provider,
+                    b.id_label()
                 ),
                 None,
             ),
@@ -352,7 +440,10 @@ impl Vault {
             None => b.set(
                 "staged_credentials",
                 CheckStatus::Warning,
-                format!("The staged consumer key {staged_id} could not be checked."),
+                format!(
+                    "The staged {} {staged_id} could not be checked.",
+                    b.id_label()
+                ),
                 probe.first().and_then(|d| d.fix.clone()),
             ),
         }
@@ -384,7 +475,8 @@ impl Vault {
         } else if worked_before {
             let replaced = render(Finding::WrongClientCredentials, ctx);
             Some(format!(
-                "Connections were made with this consumer key before, so it was probably replaced. {} Existing connections keep working after `patchbay integrations set --app {} {name} --client-id NEW --client-secret-stdin`. (If you edited the app in the last 10 minutes, wait up to 10 minutes and retry.)",
+                "Connections were made with this {} before, so it was probably replaced. {} Existing connections keep working after `patchbay integrations set --app {} {name} --client-id NEW --client-secret-stdin`. (If you edited the app in the last 10 minutes, wait up to 10 minutes and retry.)",
+                b.id_label(),
                 replaced.fix.unwrap_or_default(),
                 row.application_id
             ))
@@ -392,6 +484,89 @@ impl Vault {
             check.fix
         };
         b.set("client_id", CheckStatus::Failed, check.detail, fix);
+    }
+
+    /// [`SecretProbe::RefreshGrant`]: refreshes a random, never-issued refresh token *with* the
+    /// client secret. `invalid_grant` means the login host answers and the provider accepted
+    /// the client id and secret before looking at the token; a client refusal names the id
+    /// when the provider's description does, otherwise the secret.
+    async fn probe_with_secret(
+        &self,
+        b: &Builder,
+        row: &IntegrationRow,
+        ctx: &DiagnosisContext,
+    ) -> Vec<Diagnosis> {
+        let cfg = match self.client_config(row, &row.login_url, true) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                let vars = Vars {
+                    detail: &e.to_string(),
+                    ..Vars::default()
+                };
+                return vec![patchbay_oauth::render(Finding::PatchbayConfig, &vars, ctx)];
+            }
+        };
+        let ok = |f| render(f, ctx);
+        let e = match self.refresh_probe(&cfg, true).await {
+            Ok(()) => {
+                return vec![
+                    ok(Finding::LoginHostOk),
+                    patchbay_oauth::render(
+                        Finding::Unknown,
+                        &Vars {
+                            error: "a success for a refresh token it never issued",
+                            ..Vars::default()
+                        },
+                        ctx,
+                    ),
+                ];
+            }
+            Err(e) => e,
+        };
+        if e.status().is_none_or(|s| s >= 500) {
+            return vec![patchbay_oauth::diagnose_error(&e, ctx)];
+        }
+        match e.provider_error() {
+            Some("invalid_grant") => {
+                let mut secret = ok(Finding::ClientIdOk);
+                secret.check = Check::ClientSecret;
+                secret.message = format!(
+                    "{} accepts the {} and {} (a refresh of an unknown token was refused as invalid_grant, after client authentication).",
+                    b.provider,
+                    b.id_label(),
+                    b.secret_label()
+                );
+                vec![ok(Finding::LoginHostOk), ok(Finding::ClientIdOk), secret]
+            }
+            Some(_) if unknown_client_id(&e) => {
+                let mut d = patchbay_oauth::diagnose_error(&e, ctx);
+                d.check = Check::ClientId;
+                vec![ok(Finding::LoginHostOk), d]
+            }
+            Some("invalid_client" | "unauthorized_client") => vec![
+                ok(Finding::LoginHostOk),
+                ok(Finding::ClientIdOk),
+                patchbay_oauth::diagnose_error(&e, ctx),
+            ],
+            Some(_) => vec![
+                ok(Finding::LoginHostOk),
+                patchbay_oauth::diagnose_error(&e, ctx),
+            ],
+            None => vec![patchbay_oauth::diagnose_error(&e, ctx)],
+        }
+    }
+
+    /// One refresh of a random, never-issued token; `Ok` only if the provider accepted it.
+    async fn refresh_probe(
+        &self,
+        cfg: &ClientConfig,
+        send_secret: bool,
+    ) -> std::result::Result<(), patchbay_oauth::OAuthError> {
+        let t = patchbay_crypto::random_token(32)?;
+        let bogus = RefreshToken::new(format!("patchbay-probe-{}", t.expose_secret()));
+        patchbay_oauth::refresh(self.http(), cfg, &bogus, send_secret)
+            .await
+            .map(|_| ())
     }
 
     /// Introspects a random token with client authentication: the provider answers `active:false`
@@ -416,7 +591,12 @@ impl Vault {
             Ok(_) => b.set(
                 "client_secret",
                 CheckStatus::Passed,
-                format!("{} accepts the consumer key and secret (client authentication at the introspection endpoint).", b.provider),
+                format!(
+                    "{} accepts the {} and {} (client authentication at the introspection endpoint).",
+                    b.provider,
+                    b.id_label(),
+                    b.secret_label()
+                ),
                 None,
             ),
             Err(e) => {
@@ -492,16 +672,19 @@ impl Vault {
         }
         if status.is_client_error() {
             let body = read_prefix(answer, 64 * 1024).await;
-            let known = ["invalid_client_id", "redirect_uri_mismatch"]
-                .into_iter()
-                .find(|e| body.contains(e));
+            let known = b
+                .profile
+                .authorize_page_errors
+                .iter()
+                .find(|(text, _)| body.contains(text))
+                .map(|(_, error)| *error);
             match known {
                 Some(error) => {
                     let d = patchbay_oauth::diagnose_authorize_error(error, None, ctx);
-                    let id = if d.check == Check::ClientId {
-                        "client_id"
-                    } else {
-                        "callback_url"
+                    let id = match d.check {
+                        Check::ClientId => "client_id",
+                        Check::Scopes => "scopes",
+                        _ => "callback_url",
                     };
                     b.diagnosis(id, &d);
                     b.skip_rest(
@@ -641,7 +824,7 @@ impl Vault {
         connection: Option<&ConnectionRow>,
     ) -> Result<()> {
         let refresh_refused = b.failed("refresh_without_secret");
-        if refresh_refused && row.send_secret_on_refresh {
+        if refresh_refused && (row.send_secret_on_refresh || b.refresh_needs_secret) {
             // The probe refresh went without the secret; Patchbay sends it, so that is fine.
             b.checks.retain(|c| c.id != "refresh_without_secret");
         } else if refresh_refused {
@@ -694,7 +877,7 @@ impl Vault {
             .login_url_override
             .clone()
             .unwrap_or_else(|| row.login_url.clone());
-        let send_secret = row.send_secret_on_refresh;
+        let send_secret = row.send_secret_on_refresh || b.refresh_needs_secret;
         let cfg = self.client_config(row, &login_url, send_secret)?;
         let rt = self.open(
             &conn.application_id,
@@ -802,6 +985,9 @@ impl Vault {
             }
             b.diagnosis("rotation", &d);
         }
+        if !b.wants("introspection") {
+            return Ok(());
+        }
         let secret_cfg = self.client_config(row, &login_url, true)?;
         match patchbay_oauth::introspect(
             self.http(),
@@ -878,6 +1064,12 @@ fn render(finding: Finding, ctx: &DiagnosisContext) -> Diagnosis {
     patchbay_oauth::render(finding, &Vars::default(), ctx)
 }
 
+/// Whether a client refusal says the client id itself is unknown (rather than the secret).
+fn unknown_client_id(e: &patchbay_oauth::OAuthError) -> bool {
+    e.provider_description()
+        .is_some_and(|d| d.to_ascii_lowercase().contains("client id"))
+}
+
 async fn read_prefix(mut response: reqwest::Response, max: usize) -> String {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
@@ -899,6 +1091,7 @@ mod tests {
             checks: Vec::new(),
             provider: "Provider",
             profile: patchbay_connectors::registry::default_connector().diagnostics(),
+            refresh_needs_secret: false,
         };
         b.set("rotation", CheckStatus::Passed, "r".to_owned(), None);
         b.set("credentials", CheckStatus::Passed, "c".to_owned(), None);
@@ -934,6 +1127,31 @@ mod tests {
         assert!(
             checks.iter().all(|c| c.title != c.id),
             "every check has a title"
+        );
+    }
+
+    #[test]
+    fn a_connector_sees_only_its_own_checks_with_its_own_labels() {
+        let other = patchbay_connectors::registry::all()
+            .find(|c| !c.diagnostics().checks.contains(&"pkce"))
+            .expect("a connector without a PKCE check");
+        let mut b = Builder {
+            checks: Vec::new(),
+            provider: other.display().name,
+            profile: other.diagnostics(),
+            refresh_needs_secret: true,
+        };
+        b.set("pkce", CheckStatus::Failed, "p".to_owned(), None);
+        b.set("client_id", CheckStatus::Passed, "c".to_owned(), None);
+        let checks = b.finish();
+        assert_eq!(checks.len(), 1, "{checks:?}");
+        let label = other.diagnostics().client_id_label;
+        assert!(
+            checks[0]
+                .title
+                .to_lowercase()
+                .contains(&label.to_lowercase()),
+            "{checks:?}"
         );
     }
 
