@@ -167,6 +167,48 @@ pub type ListRun<'c> = Box<dyn Run<ListOutcome> + 'c>;
 /// A single-record read.
 pub type GetRun = Box<dyn Run<RecordOutcome>>;
 
+/// A single-record read that is one call: send `request`, then `read` the answer into the
+/// unified record. Every connector's plain get is this shape, so it lives here once.
+pub fn one_call<F>(request: Request, read: F) -> GetRun
+where
+    F: FnOnce(&Value) -> Result<Value, UnifiedError> + Send + 'static,
+{
+    Box::new(OneCall {
+        request,
+        read,
+        answer: Value::Null,
+    })
+}
+
+struct OneCall<F> {
+    request: Request,
+    read: F,
+    answer: Value,
+}
+
+impl<F> Run<RecordOutcome> for OneCall<F>
+where
+    F: FnOnce(&Value) -> Result<Value, UnifiedError> + Send,
+{
+    fn start(&mut self) -> Request {
+        self.request.clone()
+    }
+
+    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
+        self.answer = answer;
+        Ok(Step::Done)
+    }
+
+    fn finish(self: Box<Self>) -> Result<RecordOutcome, UnifiedError> {
+        let data = (self.read)(&self.answer)?;
+        Ok(RecordOutcome {
+            data,
+            source: self.answer.clone(),
+            raw: self.answer,
+        })
+    }
+}
+
 /// One row of a change poll (times in unix ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedRow {

@@ -17,12 +17,12 @@ use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedE
 
 use super::ids::{Engagement, is_valid_id};
 use super::list::ListPlan;
-use super::records::{RecordPlan, links};
+use super::records::links;
 use super::{SERVICE_ID, error, oauth};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
-    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, Pkce, RecordOutcome, Request, Run,
-    SecretProbe, Step,
+    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, Pkce, Request, Run, SecretProbe,
+    Step, one_call,
 };
 
 /// The HubSpot connector (stateless).
@@ -287,10 +287,8 @@ impl Connector for HubSpot {
         _common: &CommonParams,
     ) -> Result<GetRun, UnifiedError> {
         let plan = super::plan_get(resource, id)?;
-        Ok(Box::new(OneCall {
-            plan,
-            answer: Value::Null,
-        }))
+        let request = plan.request.clone();
+        Ok(one_call(request, move |answer| plan.read(answer)))
     }
 
     fn plan_create(&self, resource: Resource, body: Value) -> Result<Request, UnifiedError> {
@@ -437,31 +435,6 @@ impl Run<ListOutcome> for ListWalk<'_> {
             sources,
             next_cursor: page.next_cursor,
             raw,
-        })
-    }
-}
-
-struct OneCall {
-    plan: RecordPlan,
-    answer: Value,
-}
-
-impl Run<RecordOutcome> for OneCall {
-    fn start(&mut self) -> Request {
-        self.plan.request.clone()
-    }
-
-    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
-        self.answer = answer;
-        Ok(Step::Done)
-    }
-
-    fn finish(self: Box<Self>) -> Result<RecordOutcome, UnifiedError> {
-        let data = self.plan.read(&self.answer)?;
-        Ok(RecordOutcome {
-            data,
-            source: self.answer.clone(),
-            raw: self.answer,
         })
     }
 }

@@ -15,8 +15,8 @@ use super::request::SalesforceRequest;
 use super::{REST_BASE, SERVICE_ID, changes, error, ids, records};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
-    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, Pkce, RecordOutcome, Request, Run,
-    SecretProbe, Step,
+    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, Pkce, Request, Run, SecretProbe,
+    Step, one_call,
 };
 
 /// The Salesforce connector (stateless).
@@ -150,10 +150,12 @@ impl Connector for Salesforce {
         common: &CommonParams,
     ) -> Result<GetRun, UnifiedError> {
         let request = records::plan_get(resource, id, common)?.into_request();
-        Ok(Box::new(OneCall {
-            resource,
-            request,
-            answer: Value::Null,
+        Ok(one_call(request, move |answer| {
+            if resource == Resource::Pipelines {
+                Ok(records::read_pipeline(records_of(answer)))
+            } else {
+                records::read_record(resource, answer)
+            }
         }))
     }
 
@@ -330,37 +332,6 @@ impl Run<ListOutcome> for ListWalk<'_> {
             sources,
             next_cursor: page.next_cursor,
             raw,
-        })
-    }
-}
-
-/// A single-record read: one call (pipelines: the stage query).
-struct OneCall {
-    resource: Resource,
-    request: Request,
-    answer: Value,
-}
-
-impl Run<RecordOutcome> for OneCall {
-    fn start(&mut self) -> Request {
-        self.request.clone()
-    }
-
-    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
-        self.answer = answer;
-        Ok(Step::Done)
-    }
-
-    fn finish(self: Box<Self>) -> Result<RecordOutcome, UnifiedError> {
-        let data = if self.resource == Resource::Pipelines {
-            records::read_pipeline(records_of(&self.answer))
-        } else {
-            records::read_record(self.resource, &self.answer)?
-        };
-        Ok(RecordOutcome {
-            data,
-            source: self.answer.clone(),
-            raw: self.answer,
         })
     }
 }
