@@ -210,12 +210,7 @@ async fn the_proxy_size_cap_flag_is_enforced() {
     ])
     .env("PATCHBAY_DATA_DIR", dir.path());
     let mut server = Running::start(cmd);
-    let line = server.line();
-    let addr = line
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.split(", ").next())
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"));
-    let base = format!("http://{addr}");
+    let base = server.listening_base();
 
     // Connect the consumer as a browser would; links name the public URL, so rewrite it.
     let client = http();

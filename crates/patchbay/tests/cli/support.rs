@@ -111,6 +111,16 @@ impl Running {
         );
         line.trim_end().to_owned()
     }
+
+    /// `serve`'s first line, `listening on IP:PORT, public URL URL` → `http://IP:PORT`.
+    pub fn listening_base(&mut self) -> String {
+        let line = self.line();
+        let addr = line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split(", ").next())
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        format!("http://{addr}")
+    }
 }
 
 /// Waits for a process to exit on its own (start-up refusals).

@@ -109,12 +109,7 @@ async fn the_sweeper_refreshes_no_faster_than_its_per_integration_rate() {
     ])
     .env("PATCHBAY_DATA_DIR", dir.path());
     let mut server = Running::start(cmd);
-    let line = server.line();
-    let addr = line
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.split(", ").next())
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"));
-    let base = format!("http://{addr}");
+    let base = server.listening_base();
 
     // Imported without an expiry, each connection is due for a refresh at once.
     let client = http();
