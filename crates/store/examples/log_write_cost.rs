@@ -26,7 +26,12 @@ fn cpu_seconds() -> f64 {
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // USER_HZ is 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -85,7 +90,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let consumers: Vec<ConsumerId> = (0..16)
         .map(|i| ConsumerId::parse(&format!("consumer-{i}")))
         .collect::<Result<_, _>>()?;
-    println!("backend {:?}, {entries} entries per round, batches of {BATCH}", store.backend());
+    println!(
+        "backend {:?}, {entries} entries per round, batches of {BATCH}",
+        store.backend()
+    );
     for round in 0..rounds {
         for (k, path) in ["native", "shared Any pool"].into_iter().enumerate() {
             // Built before the clock starts: only the write is measured.

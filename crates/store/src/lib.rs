@@ -55,7 +55,8 @@ pub use error::StoreError;
 pub use gauges::OperationalCounts;
 pub use integrations::{IntegrationRow, IntegrationWrite};
 pub use logs::{
-    LOG_CONNECTIONS_POSTGRES, LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog,
+    LOG_CONNECTIONS_POSTGRES, LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode,
+    RequestCounts, RequestLog,
 };
 pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;
@@ -193,13 +194,7 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,
         };
-        // On a connection handed back before the first query: a pooled connection dropped
-        // at the end of `run(&pool)` goes back to the pool in a spawned task, so the query
-        // right after found no idle connection and opened a second one, on PostgreSQL
-        // another backend and TLS handshake (~25–110 ms of start-up, bench/results.md).
-        let mut conn = self.pool.acquire().await?;
-        migrator.run(&mut *conn).await?;
-        conn.return_to_pool().await;
+        migrator.run(&self.pool).await?;
         tracing::debug!(backend = ?self.backend, "database migrations applied");
         Ok(())
     }

@@ -264,6 +264,72 @@ fn int_flag(b: bool) -> i32 {
     i32::from(b)
 }
 
+/// A batch as one array per column, for [`INSERT_LOGS_UNNEST`]. Built by a plain function so
+/// that no higher-ranked closure lives across the insert's `.await` (it made callers' futures
+/// fail `Send` checks).
+struct LogColumns<'a> {
+    id: Vec<&'a str>,
+    application_id: Vec<&'a str>,
+    consumer_id: Vec<&'a str>,
+    parent_id: Vec<Option<&'a str>>,
+    child_request: Vec<i32>,
+    has_children: Vec<i32>,
+    api_style: Vec<&'a str>,
+    base_url: Vec<&'a str>,
+    http_method: Vec<&'a str>,
+    path: Vec<&'a str>,
+    operation_id: Vec<&'a str>,
+    operation_name: Vec<&'a str>,
+    service_id: Vec<&'a str>,
+    service_name: Vec<&'a str>,
+    unified_api: Vec<&'a str>,
+    status_code: Vec<i64>,
+    success: Vec<i32>,
+    error_message: Vec<Option<&'a str>>,
+    duration_ms: Vec<f64>,
+    execution_ms: Vec<i64>,
+    latency_ms: Vec<f64>,
+    sandbox: Vec<i32>,
+    source_ip: Vec<Option<&'a str>>,
+    timestamp: Vec<i64>,
+    request_id: Vec<Option<&'a str>>,
+}
+
+impl<'a> LogColumns<'a> {
+    fn of(logs: &'a [RequestLog]) -> Self {
+        let text = |f: fn(&RequestLog) -> &str| logs.iter().map(f).collect();
+        let opt = |f: fn(&RequestLog) -> Option<&str>| logs.iter().map(f).collect();
+        let flags = |f: fn(&RequestLog) -> bool| logs.iter().map(|l| int_flag(f(l))).collect();
+        Self {
+            id: text(|l| &l.id),
+            application_id: text(|l| l.application_id.as_str()),
+            consumer_id: text(|l| l.consumer_id.as_str()),
+            parent_id: opt(|l| l.parent_id.as_deref()),
+            child_request: flags(|l| l.child_request),
+            has_children: flags(|l| l.has_children),
+            api_style: text(|l| &l.api_style),
+            base_url: text(|l| &l.base_url),
+            http_method: text(|l| &l.http_method),
+            path: text(|l| &l.path),
+            operation_id: text(|l| &l.operation_id),
+            operation_name: text(|l| &l.operation_name),
+            service_id: text(|l| &l.service_id),
+            service_name: text(|l| &l.service_name),
+            unified_api: text(|l| &l.unified_api),
+            status_code: logs.iter().map(|l| l.status_code).collect(),
+            success: flags(|l| l.success),
+            error_message: opt(|l| l.error_message.as_deref()),
+            duration_ms: logs.iter().map(|l| l.duration_ms).collect(),
+            execution_ms: logs.iter().map(|l| l.execution_ms).collect(),
+            latency_ms: logs.iter().map(|l| l.latency_ms).collect(),
+            sandbox: flags(|l| l.sandbox),
+            source_ip: opt(|l| l.source_ip.as_deref()),
+            timestamp: logs.iter().map(|l| l.timestamp).collect(),
+            request_id: opt(|l| l.request_id.as_deref()),
+        }
+    }
+}
+
 /// Binds one entry's 25 values, in [`COLUMNS`] order, to a query of either driver.
 macro_rules! bind_log_row {
     ($q:expr, $l:expr) => {{
@@ -349,37 +415,33 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;
-                let text = |f: fn(&RequestLog) -> &str| logs.iter().map(f).collect::<Vec<_>>();
-                let opt = |f: fn(&RequestLog) -> Option<&str>| logs.iter().map(f).collect::<Vec<_>>();
-                let flags = |f: fn(&RequestLog) -> bool| {
-                    logs.iter().map(|l| int_flag(f(l))).collect::<Vec<i32>>()
-                };
+                let c = LogColumns::of(logs);
                 sqlx::query(INSERT_LOGS_UNNEST)
-                    .bind(text(|l| &l.id))
-                    .bind(text(|l| l.application_id.as_str()))
-                    .bind(text(|l| l.consumer_id.as_str()))
-                    .bind(opt(|l| l.parent_id.as_deref()))
-                    .bind(flags(|l| l.child_request))
-                    .bind(flags(|l| l.has_children))
-                    .bind(text(|l| &l.api_style))
-                    .bind(text(|l| &l.base_url))
-                    .bind(text(|l| &l.http_method))
-                    .bind(text(|l| &l.path))
-                    .bind(text(|l| &l.operation_id))
-                    .bind(text(|l| &l.operation_name))
-                    .bind(text(|l| &l.service_id))
-                    .bind(text(|l| &l.service_name))
-                    .bind(text(|l| &l.unified_api))
-                    .bind(logs.iter().map(|l| l.status_code).collect::<Vec<i64>>())
-                    .bind(flags(|l| l.success))
-                    .bind(opt(|l| l.error_message.as_deref()))
-                    .bind(logs.iter().map(|l| l.duration_ms).collect::<Vec<f64>>())
-                    .bind(logs.iter().map(|l| l.execution_ms).collect::<Vec<i64>>())
-                    .bind(logs.iter().map(|l| l.latency_ms).collect::<Vec<f64>>())
-                    .bind(flags(|l| l.sandbox))
-                    .bind(opt(|l| l.source_ip.as_deref()))
-                    .bind(logs.iter().map(|l| l.timestamp).collect::<Vec<i64>>())
-                    .bind(opt(|l| l.request_id.as_deref()))
+                    .bind(c.id)
+                    .bind(c.application_id)
+                    .bind(c.consumer_id)
+                    .bind(c.parent_id)
+                    .bind(c.child_request)
+                    .bind(c.has_children)
+                    .bind(c.api_style)
+                    .bind(c.base_url)
+                    .bind(c.http_method)
+                    .bind(c.path)
+                    .bind(c.operation_id)
+                    .bind(c.operation_name)
+                    .bind(c.service_id)
+                    .bind(c.service_name)
+                    .bind(c.unified_api)
+                    .bind(c.status_code)
+                    .bind(c.success)
+                    .bind(c.error_message)
+                    .bind(c.duration_ms)
+                    .bind(c.execution_ms)
+                    .bind(c.latency_ms)
+                    .bind(c.sandbox)
+                    .bind(c.source_ip)
+                    .bind(c.timestamp)
+                    .bind(c.request_id)
                     .execute(&mut *tx)
                     .await
                     .map_err(classify)?;
