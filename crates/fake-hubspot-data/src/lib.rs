@@ -26,6 +26,6 @@ pub mod time;
 pub mod write;
 
 pub use account::{Account, Page};
-pub use snapshot::AccountSnapshot;
 pub use error::DataError;
 pub use schema::ObjectType;
+pub use snapshot::AccountSnapshot;

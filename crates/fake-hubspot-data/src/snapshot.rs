@@ -109,9 +109,8 @@ impl Account {
                 },
             );
         }
-        let exists = |object: ObjectType, id: u64| {
-            records.get(&object).is_some_and(|m| m.contains_key(&id))
-        };
+        let exists =
+            |object: ObjectType, id: u64| records.get(&object).is_some_and(|m| m.contains_key(&id));
         let mut links: BTreeMap<(ObjectType, u64), BTreeSet<_>> = BTreeMap::new();
         for a in snapshot.associations {
             if !exists(a.from, a.from_id) || !exists(a.to, a.to_id) {
@@ -161,12 +160,7 @@ mod tests {
         let company = account.all(ObjectType::Companies).next().unwrap().id;
         let input = json!({"email": "new@example.com", "firstname": "New"});
         let id = account
-            .create(
-                ObjectType::Contacts,
-                input.as_object().unwrap(),
-                &[],
-                1_000,
-            )
+            .create(ObjectType::Contacts, input.as_object().unwrap(), &[], 1_000)
             .unwrap();
         account
             .associate_default(

@@ -173,7 +173,10 @@ async fn state_file_and_control_token_flags_keep_tokens_and_guard_the_control_pl
         .query(&[
             ("client_id", text(&info, "client_id").as_str()),
             ("redirect_uri", "http://cb.test/done"),
-            ("scope", &patchbay_fake_hubspot::config::DEFAULT_SCOPES.to_owned()),
+            (
+                "scope",
+                &patchbay_fake_hubspot::config::DEFAULT_SCOPES.to_owned(),
+            ),
         ])
         .send()
         .await
@@ -203,7 +206,10 @@ async fn state_file_and_control_token_flags_keep_tokens_and_guard_the_control_pl
         .json()
         .await
         .expect("json");
-    let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
     assert!(interrupt(&mut running).success());
     let saved = std::fs::read_to_string(&file).expect("the state file is written");
     assert!(saved.contains(&refresh));

@@ -70,7 +70,10 @@ async fn a_restarted_emulator_keeps_records_tokens_and_the_clock() {
     let (_, page) = emu
         .get(&tokens.access, "/crm/v3/objects/deals?limit=1")
         .await;
-    let deal = page["results"][0]["id"].as_str().expect("a deal").to_owned();
+    let deal = page["results"][0]["id"]
+        .as_str()
+        .expect("a deal")
+        .to_owned();
     let (status, _) = emu
         .send(
             Method::DELETE,

@@ -244,7 +244,10 @@ async fn browse_hubspot(session_uri: &str) -> (String, String) {
         .expect("client");
     let page = client.get(session_uri).send().await.expect("get");
     let page = page.text().await.expect("body");
-    let link = format!("{}/connect/crm/hubspot", url::Url::parse(session_uri).expect("url").path());
+    let link = format!(
+        "{}/connect/crm/hubspot",
+        url::Url::parse(session_uri).expect("url").path()
+    );
     assert!(page.contains(&format!("href=\"{link}\"")), "{page}");
     let mut url = format!("{session_uri}/connect/crm/hubspot");
     let mut response = client.get(&url).send().await.expect("get");
@@ -323,7 +326,11 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
             .contains(&format!("{}/admin  (user admin, password ", p.base))
     );
     assert!(p.text.contains("admin@emulator.test") && p.text.contains("password123"));
-    assert!(p.text.contains("HubSpot emulator     http://"), "{}", p.text);
+    assert!(
+        p.text.contains("HubSpot emulator     http://"),
+        "{}",
+        p.text
+    );
     assert_eq!(p.curls.len(), 5, "{}", p.text);
     assert_eq!(p.doctors.len(), 2, "{}", p.text);
     assert!(p.curls[1].0.ends_with("/crm/contacts"));
@@ -373,9 +380,15 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     assert_ne!(sf["data"][0]["id"], hs["data"][0]["id"]);
     // The proxy calls, as printed: each CRM's own answer.
     let v = printed_json(&p.curl_lines[3]).await;
-    assert!(v["records"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    assert!(
+        v["records"].as_array().is_some_and(|a| !a.is_empty()),
+        "{v}"
+    );
     let v = printed_json(&p.curl_lines[4]).await;
-    assert!(v["results"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    assert!(
+        v["results"].as_array().is_some_and(|a| !a.is_empty()),
+        "{v}"
+    );
 
     // The printed doctor commands, run as printed by a shell, pass every check now that the
     // customer is connected.
@@ -408,9 +421,8 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     // The connection survived the restart (the emulator kept its grant): the printed CRM call
     // works before anyone connects again, with the tokens stored before the restart.
     assert!(
-        q.text.contains(
-            "Salesforce org and HubSpot account are still connected from the last run"
-        ),
+        q.text
+            .contains("Salesforce org and HubSpot account are still connected from the last run"),
         "{}",
         q.text
     );

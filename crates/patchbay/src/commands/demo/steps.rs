@@ -9,7 +9,8 @@ pub const CONSUMER: &str = "demo-consumer";
 pub const SERVICES: [(&str, &str); 2] = [("salesforce", "Salesforce"), ("hubspot", "HubSpot")];
 
 /// What each proxy step asks the CRM's own API for: a few accounts or companies.
-const SALESFORCE_PROXY_PATH: &str = "/services/data/v66.0/query?q=SELECT+Id,Name+FROM+Account+LIMIT+3";
+const SALESFORCE_PROXY_PATH: &str =
+    "/services/data/v66.0/query?q=SELECT+Id,Name+FROM+Account+LIMIT+3";
 const HUBSPOT_PROXY_PATH: &str = "/crm/v3/objects/companies?limit=3&properties=name";
 
 /// One HTTP call the reader is told to make with curl.
@@ -118,7 +119,11 @@ impl NextSteps {
     }
 
     pub fn doctor_command(&self, service: &str) -> String {
-        format!("{} {}", self.invocation, self.doctor_args(service).join(" "))
+        format!(
+            "{} {}",
+            self.invocation,
+            self.doctor_args(service).join(" ")
+        )
     }
 
     pub fn render(&self) -> String {
@@ -338,8 +343,14 @@ mod tests {
     fn both_crms_are_offered_and_each_gets_a_crm_and_a_proxy_call() {
         let s = steps();
         let text = s.render();
-        assert!(text.contains("HubSpot emulator     http://127.0.0.1:8788"), "{text}");
-        assert!(text.contains("it offers Salesforce\n   and HubSpot"), "{text}");
+        assert!(
+            text.contains("HubSpot emulator     http://127.0.0.1:8788"),
+            "{text}"
+        );
+        assert!(
+            text.contains("it offers Salesforce\n   and HubSpot"),
+            "{text}"
+        );
         let calls = s.calls();
         for (service, _) in SERVICES {
             let on: Vec<&Call> = calls
@@ -352,10 +363,15 @@ mod tests {
                     .any(|(k, v)| *k == "x-apideck-service-id" && v == service)
             };
             assert!(on.iter().all(named), "{on:?}");
-            assert!(on.iter().any(|c| c.url.ends_with("/crm/contacts")), "{service}");
+            assert!(
+                on.iter().any(|c| c.url.ends_with("/crm/contacts")),
+                "{service}"
+            );
             assert!(
                 on.iter().any(|c| c.url.ends_with("/proxy")
-                    && c.headers.iter().any(|(k, _)| *k == "x-apideck-downstream-url")),
+                    && c.headers
+                        .iter()
+                        .any(|(k, _)| *k == "x-apideck-downstream-url")),
                 "{service}"
             );
         }
