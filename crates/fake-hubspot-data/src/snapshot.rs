@@ -230,7 +230,7 @@ mod tests {
         let mut dangling = good.clone();
         dangling.associations[0].to_id = u64::MAX;
         cases.push((dangling, "missing record"));
-        let mut bad_type = good.clone();
+        let mut bad_type = good;
         bad_type.associations[0].type_id = 999_999;
         cases.push((bad_type, "not an association type"));
         for (snapshot, expected) in cases {

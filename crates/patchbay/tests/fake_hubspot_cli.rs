@@ -173,10 +173,7 @@ async fn state_file_and_control_token_flags_keep_tokens_and_guard_the_control_pl
         .query(&[
             ("client_id", text(&info, "client_id").as_str()),
             ("redirect_uri", "http://cb.test/done"),
-            (
-                "scope",
-                &patchbay_fake_hubspot::config::DEFAULT_SCOPES.to_owned(),
-            ),
+            ("scope", patchbay_fake_hubspot::config::DEFAULT_SCOPES),
         ])
         .send()
         .await

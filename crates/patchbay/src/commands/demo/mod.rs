@@ -317,7 +317,7 @@ async fn keep_or_add(
     usable: impl Fn(&ConnectionView) -> bool,
 ) -> anyhow::Result<bool> {
     let existing = vault.get_connection(key).await.ok();
-    let points_here = existing.as_ref().is_some_and(|c| usable(c));
+    let points_here = existing.as_ref().is_some_and(usable);
     let state = existing.as_ref().map(|c| c.state.as_str());
     if state.is_some_and(|s| s != "available") && !points_here {
         vault.delete_connection(key, &Actor::Admin).await?;
