@@ -167,7 +167,7 @@ impl Merged {
                 if n >= bodies.len() {
                     return Ok(Replay {
                         segments,
-                        next: Some(plan.request.clone()),
+                        next: Some(plan.request),
                     });
                 }
                 segments.push(Segment {
@@ -194,7 +194,7 @@ impl Merged {
             if at == bodies.len() {
                 return Ok(Replay {
                     segments,
-                    next: Some(plan.request.clone()),
+                    next: Some(plan.request),
                 });
             }
             let mut got = result_count(&bodies[at]);
