@@ -71,7 +71,7 @@ fn matches(r: &Value, f: &Value) -> bool {
     let name = f["propertyName"].as_str().expect("property");
     let have = prop(r, name);
     let want = f["value"].as_str().unwrap_or("");
-    let cmp = || Some(number(have?)?.partial_cmp(&number(want)?)?);
+    let cmp = || number(have?)?.partial_cmp(&number(want)?);
     match f["operator"].as_str().expect("operator") {
         "NOT_HAS_PROPERTY" => have.is_none(),
         "EQ" => {
@@ -234,7 +234,7 @@ fn expected_ids(hub: &Hub, keep: impl Fn(&Value) -> bool) -> Vec<String> {
 /// two owners.
 fn seeded() -> Hub {
     let mut hub = Hub::new();
-    let owner = |i: u64| if i % 3 == 0 { "7" } else { "8" };
+    let owner = |i: u64| if i.is_multiple_of(3) { "7" } else { "8" };
     hub.add(
         "calls",
         (1..=7)
