@@ -55,7 +55,8 @@ pub use error::StoreError;
 pub use gauges::OperationalCounts;
 pub use integrations::{IntegrationRow, IntegrationWrite};
 pub use logs::{
-    LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode, RequestCounts, RequestLog,
+    LOG_CONNECTIONS_POSTGRES, LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode,
+    RequestCounts, RequestLog,
 };
 pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;
@@ -107,6 +108,8 @@ pub struct Store {
     /// Decides the webhook events of connection writes (see `webhooks::emit`); `None` in tools
     /// that only read or administer, where writes then fire nothing.
     hook: Option<std::sync::Arc<dyn ConnectionEventHook>>,
+    /// The request-log writer's own native-driver connections (see `logs::LogPool`).
+    logs: logs::LogPool,
 }
 
 impl std::fmt::Debug for Store {
@@ -144,6 +147,7 @@ impl Store {
             create_private_db_file(file)?;
         }
         let connect_options: AnyConnectOptions = url.parse().map_err(|_| StoreError::InvalidUrl)?;
+        let logs = logs::LogPool::lazy(backend, &url, options.acquire_timeout)?;
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout);
@@ -179,6 +183,7 @@ impl Store {
             pool,
             backend,
             hook: None,
+            logs,
         };
         store.migrate().await?;
         Ok(store)
@@ -247,6 +252,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.logs.close().await;
         self.pool.close().await;
     }
 }

@@ -177,27 +177,287 @@ fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
     Ok((ts, id.to_owned()))
 }
 
+/// The request-log writer's own connections, on the backend's native sqlx driver.
+///
+/// The writer is the one hot writer of the system (a row per proxied call), and the `Any`
+/// driver converted every bound value into its own enum and back into the backend's
+/// arguments: a measurable share of each call's CPU (bench/results.md). Its connections are
+/// opened lazily, on the first batch, so start-up opens none; SQLite gets one (it serialises
+/// writers anyway), PostgreSQL [`LOG_CONNECTIONS_POSTGRES`].
+#[derive(Clone)]
+pub(crate) enum LogPool {
+    /// The store's shared pool: an in-memory SQLite database, which a second connection
+    /// would not see.
+    Shared,
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Concurrent log transactions on PostgreSQL (SQLite takes one writer at a time).
+pub const LOG_CONNECTIONS_POSTGRES: usize = 4;
+
+impl LogPool {
+    /// Built from the store's normalised URL; connects nothing yet.
+    pub(crate) fn lazy(
+        backend: Backend,
+        url: &str,
+        acquire_timeout: std::time::Duration,
+    ) -> Result<Self> {
+        match backend {
+            Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+                Ok(Self::Shared)
+            }
+            Backend::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions =
+                    url.parse().map_err(|_| StoreError::InvalidUrl)?;
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(0)
+                    .acquire_timeout(acquire_timeout)
+                    .test_before_acquire(false)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // The same settings as the shared pool's connections.
+                            sqlx::Executor::execute(conn, crate::SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy_with(options);
+                Ok(Self::Sqlite(pool))
+            }
+            Backend::Postgres => {
+                let options: sqlx::postgres::PgConnectOptions =
+                    url.parse().map_err(|_| StoreError::InvalidUrl)?;
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(LOG_CONNECTIONS_POSTGRES as u32)
+                    .min_connections(0)
+                    .acquire_timeout(acquire_timeout)
+                    .connect_lazy_with(options);
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            Self::Shared => {}
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// `INSERT … SELECT * FROM UNNEST(…)`: a whole batch in one statement with one array per
+/// column, so the statement text and its plan are the same for every batch size and the
+/// server parses 25 arrays instead of 25 placeholders per row.
+const INSERT_LOGS_UNNEST: &str = "INSERT INTO request_logs (id, application_id, consumer_id, \
+    parent_id, child_request, has_children, api_style, base_url, http_method, path, \
+    operation_id, operation_name, service_id, service_name, unified_api, status_code, success, \
+    error_message, duration_ms, execution_ms, latency_ms, sandbox, source_ip, timestamp, \
+    request_id) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+    $5::integer[], $6::integer[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+    $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::integer[], \
+    $18::text[], $19::float8[], $20::bigint[], $21::float8[], $22::integer[], $23::text[], \
+    $24::bigint[], $25::text[])";
+
+fn int_flag(b: bool) -> i32 {
+    i32::from(b)
+}
+
+/// A batch as one array per column, for [`INSERT_LOGS_UNNEST`]. Built by a plain function so
+/// that no higher-ranked closure lives across the insert's `.await` (it made callers' futures
+/// fail `Send` checks).
+struct LogColumns<'a> {
+    id: Vec<&'a str>,
+    application_id: Vec<&'a str>,
+    consumer_id: Vec<&'a str>,
+    parent_id: Vec<Option<&'a str>>,
+    child_request: Vec<i32>,
+    has_children: Vec<i32>,
+    api_style: Vec<&'a str>,
+    base_url: Vec<&'a str>,
+    http_method: Vec<&'a str>,
+    path: Vec<&'a str>,
+    operation_id: Vec<&'a str>,
+    operation_name: Vec<&'a str>,
+    service_id: Vec<&'a str>,
+    service_name: Vec<&'a str>,
+    unified_api: Vec<&'a str>,
+    status_code: Vec<i64>,
+    success: Vec<i32>,
+    error_message: Vec<Option<&'a str>>,
+    duration_ms: Vec<f64>,
+    execution_ms: Vec<i64>,
+    latency_ms: Vec<f64>,
+    sandbox: Vec<i32>,
+    source_ip: Vec<Option<&'a str>>,
+    timestamp: Vec<i64>,
+    request_id: Vec<Option<&'a str>>,
+}
+
+impl<'a> LogColumns<'a> {
+    fn of(logs: &'a [RequestLog]) -> Self {
+        let text = |f: fn(&RequestLog) -> &str| logs.iter().map(f).collect();
+        let opt = |f: fn(&RequestLog) -> Option<&str>| logs.iter().map(f).collect();
+        let flags = |f: fn(&RequestLog) -> bool| logs.iter().map(|l| int_flag(f(l))).collect();
+        Self {
+            id: text(|l| &l.id),
+            application_id: text(|l| l.application_id.as_str()),
+            consumer_id: text(|l| l.consumer_id.as_str()),
+            parent_id: opt(|l| l.parent_id.as_deref()),
+            child_request: flags(|l| l.child_request),
+            has_children: flags(|l| l.has_children),
+            api_style: text(|l| &l.api_style),
+            base_url: text(|l| &l.base_url),
+            http_method: text(|l| &l.http_method),
+            path: text(|l| &l.path),
+            operation_id: text(|l| &l.operation_id),
+            operation_name: text(|l| &l.operation_name),
+            service_id: text(|l| &l.service_id),
+            service_name: text(|l| &l.service_name),
+            unified_api: text(|l| &l.unified_api),
+            status_code: logs.iter().map(|l| l.status_code).collect(),
+            success: flags(|l| l.success),
+            error_message: opt(|l| l.error_message.as_deref()),
+            duration_ms: logs.iter().map(|l| l.duration_ms).collect(),
+            execution_ms: logs.iter().map(|l| l.execution_ms).collect(),
+            latency_ms: logs.iter().map(|l| l.latency_ms).collect(),
+            sandbox: flags(|l| l.sandbox),
+            source_ip: opt(|l| l.source_ip.as_deref()),
+            timestamp: logs.iter().map(|l| l.timestamp).collect(),
+            request_id: opt(|l| l.request_id.as_deref()),
+        }
+    }
+}
+
+/// Binds one entry's 25 values, in [`COLUMNS`] order, to a query of either driver.
+macro_rules! bind_log_row {
+    ($q:expr, $l:expr) => {{
+        let l: &RequestLog = $l;
+        $q.bind(l.id.as_str())
+            .bind(l.application_id.as_str())
+            .bind(l.consumer_id.as_str())
+            .bind(l.parent_id.as_deref())
+            .bind(flag(l.child_request))
+            .bind(flag(l.has_children))
+            .bind(l.api_style.as_str())
+            .bind(l.base_url.as_str())
+            .bind(l.http_method.as_str())
+            .bind(l.path.as_str())
+            .bind(l.operation_id.as_str())
+            .bind(l.operation_name.as_str())
+            .bind(l.service_id.as_str())
+            .bind(l.service_name.as_str())
+            .bind(l.unified_api.as_str())
+            .bind(l.status_code)
+            .bind(flag(l.success))
+            .bind(l.error_message.as_deref())
+            .bind(l.duration_ms)
+            .bind(l.execution_ms)
+            .bind(l.latency_ms)
+            .bind(flag(l.sandbox))
+            .bind(l.source_ip.as_deref())
+            .bind(l.timestamp)
+            .bind(l.request_id.as_deref())
+    }};
+}
+
 impl Store {
     pub async fn insert_request_log(&self, l: &RequestLog) -> Result<()> {
         self.insert_request_logs(std::slice::from_ref(l)).await
     }
 
-    /// Writes many entries, a multi-row `INSERT` per [`LOG_ROWS_PER_STATEMENT`] of them inside
-    /// one transaction: the request-log writer drains its queue in batches, and this keeps a
-    /// busy proxy's logging to a few statements per batch instead of one per call.
+    /// How many log batches may be written at once: PostgreSQL takes several transactions
+    /// in parallel; SQLite serialises writers, so a second one would only wait on its lock.
+    pub fn log_writers(&self) -> usize {
+        match self.logs {
+            LogPool::Postgres(_) => LOG_CONNECTIONS_POSTGRES,
+            LogPool::Sqlite(_) | LogPool::Shared => 1,
+        }
+    }
+
+    /// Writes many entries in one transaction: the request-log writer drains its queue in
+    /// batches, and this keeps a busy proxy's logging to a few statements per batch instead
+    /// of one per call. On the native drivers (see [`LogPool`]): SQLite a multi-row `INSERT`
+    /// per [`LOG_ROWS_PER_STATEMENT`] entries, PostgreSQL one `INSERT … UNNEST` per batch.
     ///
     /// SQLite gets anonymous `?` placeholders: sqlx binds a named one (`$7`) by asking SQLite
     /// for each parameter's name, a scan over all of the statement's names, so a 1,536-value
-    /// statement spent most of its time there (seen with `perf`). PostgreSQL needs `$n`.
+    /// statement spent most of its time there (seen with `perf`).
     pub async fn insert_request_logs(&self, logs: &[RequestLog]) -> Result<()> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        let classify = |e| crate::error::classify(e, "request log", "application");
+        match &self.logs {
+            LogPool::Shared => self.insert_request_logs_shared_pool(logs).await,
+            LogPool::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(classify)?;
+                for chunk in logs.chunks(LOG_ROWS_PER_STATEMENT) {
+                    let sql = insert_logs_sql(Backend::Sqlite, chunk.len());
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_ref()));
+                    for l in chunk {
+                        q = bind_log_row!(q, l);
+                    }
+                    q.execute(&mut *tx).await.map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(())
+            }
+            LogPool::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(classify)?;
+                // A log batch need not wait for its WAL flush: a crash loses at most the last
+                // fraction of a second of entries, as it loses those still in the writer's
+                // queue, and the commit no longer waits for the disk (the writer kept up on
+                // SQLite's `synchronous = NORMAL` and fell behind on PostgreSQL's full fsync
+                // per commit). LOCAL: for this transaction only.
+                sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                let c = LogColumns::of(logs);
+                sqlx::query(INSERT_LOGS_UNNEST)
+                    .bind(c.id)
+                    .bind(c.application_id)
+                    .bind(c.consumer_id)
+                    .bind(c.parent_id)
+                    .bind(c.child_request)
+                    .bind(c.has_children)
+                    .bind(c.api_style)
+                    .bind(c.base_url)
+                    .bind(c.http_method)
+                    .bind(c.path)
+                    .bind(c.operation_id)
+                    .bind(c.operation_name)
+                    .bind(c.service_id)
+                    .bind(c.service_name)
+                    .bind(c.unified_api)
+                    .bind(c.status_code)
+                    .bind(c.success)
+                    .bind(c.error_message)
+                    .bind(c.duration_ms)
+                    .bind(c.execution_ms)
+                    .bind(c.latency_ms)
+                    .bind(c.sandbox)
+                    .bind(c.source_ip)
+                    .bind(c.timestamp)
+                    .bind(c.request_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The same write through the store's shared `Any` pool: the path for in-memory SQLite,
+    /// and the "before" of the `log_write_cost` example's comparison.
+    #[doc(hidden)]
+    pub async fn insert_request_logs_shared_pool(&self, logs: &[RequestLog]) -> Result<()> {
         let classify = |e| crate::error::classify(e, "request log", "application");
         let mut tx = self.pool.begin().await.map_err(classify)?;
         if self.backend == Backend::Postgres {
-            // A log batch need not wait for its WAL flush: a crash loses at most the last
-            // fraction of a second of entries, as it loses those still in the writer's queue,
-            // and the commit no longer waits for the disk (the writer kept up on SQLite's
-            // `synchronous = NORMAL` and fell behind on PostgreSQL's full fsync per commit).
-            // LOCAL: for this transaction only; nothing else changes.
             sqlx::query("SET LOCAL synchronous_commit TO OFF")
                 .execute(&mut *tx)
                 .await
@@ -207,32 +467,7 @@ impl Store {
             let sql = insert_logs_sql(self.backend, chunk.len());
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_ref()));
             for l in chunk {
-                q = q
-                    .bind(l.id.as_str())
-                    .bind(l.application_id.as_str())
-                    .bind(l.consumer_id.as_str())
-                    .bind(l.parent_id.as_deref())
-                    .bind(flag(l.child_request))
-                    .bind(flag(l.has_children))
-                    .bind(l.api_style.as_str())
-                    .bind(l.base_url.as_str())
-                    .bind(l.http_method.as_str())
-                    .bind(l.path.as_str())
-                    .bind(l.operation_id.as_str())
-                    .bind(l.operation_name.as_str())
-                    .bind(l.service_id.as_str())
-                    .bind(l.service_name.as_str())
-                    .bind(l.unified_api.as_str())
-                    .bind(l.status_code)
-                    .bind(flag(l.success))
-                    .bind(l.error_message.as_deref())
-                    .bind(l.duration_ms)
-                    .bind(l.execution_ms)
-                    .bind(l.latency_ms)
-                    .bind(flag(l.sandbox))
-                    .bind(l.source_ip.as_deref())
-                    .bind(l.timestamp)
-                    .bind(l.request_id.as_deref());
+                q = bind_log_row!(q, l);
             }
             q.execute(&mut *tx).await.map_err(classify)?;
         }

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use patchbay_core::{ApplicationId, ConsumerId};
-use patchbay_store::{Backend, RequestLog, Store};
+use patchbay_store::{RequestLog, Store};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinSet;
 
@@ -79,8 +79,15 @@ pub struct LogWriterStats {
     pub failed: AtomicU64,
 }
 
+// Entries travel unboxed: the channel stores them in its own reused blocks, so the hand-off
+// costs no allocation and no cross-thread free per call (a box did both), and the queue's
+// memory bound is the same either way (`queue` entries).
+#[allow(
+    clippy::large_enum_variant,
+    reason = "most messages are entries; boxing them would add an allocation per call"
+)]
 enum Msg {
-    Write(Box<RequestLog>),
+    Write(RequestLog),
     Flush(oneshot::Sender<()>),
 }
 
@@ -132,15 +139,6 @@ impl LogQueue {
     }
 }
 
-/// Concurrent transactions: PostgreSQL takes several writers at once; SQLite serialises them,
-/// so a second one would only wait on its lock.
-fn writers(backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => 1,
-        Backend::Postgres => 4,
-    }
-}
-
 async fn write_loop(
     store: Store,
     mut rx: mpsc::Receiver<Msg>,
@@ -173,7 +171,7 @@ async fn write_loop(
         let mut flushes = Vec::new();
         for msg in batch.drain(..) {
             match msg {
-                Msg::Write(log) => logs.push(*log),
+                Msg::Write(log) => logs.push(log),
                 Msg::Flush(done) => flushes.push(done),
             }
         }
@@ -182,7 +180,7 @@ async fn write_loop(
             .queued
             .fetch_sub(logs.len() as u64, Ordering::Relaxed);
         logs.extend(gap_markers(&shared, &public_host));
-        while in_flight.len() >= writers(store.backend()) {
+        while in_flight.len() >= store.log_writers() {
             let _ = in_flight.join_next().await;
         }
         if !logs.is_empty() {
@@ -287,7 +285,7 @@ impl Vault {
         let sender = queue.sender(self.store(), self.public_host());
         // Counted before it can be received, so the writer's decrement never goes below zero.
         stats.queued.fetch_add(1, Ordering::Relaxed);
-        let msg = match sender.try_send(Msg::Write(Box::new(log))) {
+        let msg = match sender.try_send(Msg::Write(log)) {
             Ok(()) => return,
             Err(mpsc::error::TrySendError::Full(msg)) => msg,
             Err(mpsc::error::TrySendError::Closed(msg)) => {
