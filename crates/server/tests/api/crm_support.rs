@@ -702,7 +702,7 @@ fn seed_fields<'a>(
     now: i64,
 ) -> (Option<String>, &'a str, String, i64) {
     let last = last_names[i % last_names.len()];
-    let first = (i % 3 != 0).then(|| format!("Seed{:05}", (i * 7919) % n));
+    let first = (!i.is_multiple_of(3)).then(|| format!("Seed{:05}", (i * 7919) % n));
     let email = format!("seed{i}@paging.example");
     let at = now - i64::try_from((i * 7) % 300).unwrap_or(0) * 1000;
     (first, last, email, at)
