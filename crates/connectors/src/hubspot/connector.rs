@@ -21,8 +21,8 @@ use super::records::links;
 use super::{SERVICE_ID, changes, error, oauth};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
-    ListOutcome, ListRun, LoginChoice, Method, NotPolled, OAuthProfile, Pkce, Request, Run,
-    SecretProbe, Step, TokenInPath, TokenMetadata, one_call,
+    ListOutcome, ListRun, LoginChoice, Method, NotPolled, OAuthProfile, Pkce, RecordOutcome,
+    Request, Run, SecretProbe, Step, TokenInPath, TokenMetadata, one_call,
 };
 
 /// The HubSpot connector (stateless).
@@ -287,11 +287,24 @@ impl Connector for HubSpot {
         &self,
         resource: Resource,
         id: &str,
-        _common: &CommonParams,
+        common: &CommonParams,
     ) -> Result<GetRun, UnifiedError> {
         let plan = super::plan_get(resource, id)?;
-        let request = plan.request.clone();
-        Ok(one_call(request, move |answer| plan.read(answer)))
+        let mut request = plan.request.clone();
+        // `pass_through` goes downstream as query parameters, as on lists; the keys that say
+        // what a read returns stay the connector's.
+        for (key, value) in &common.pass_through {
+            if super::list::RESERVED_KEYS.contains(&key.as_str()) {
+                return Err(UnifiedError::invalid_field(
+                    "pass_through",
+                    format!("pass_through[{key}] is set by the connector"),
+                ));
+            }
+            request.query.push((key.clone(), value.clone()));
+        }
+        Ok(Box::new(FlatSource(one_call(request, move |answer| {
+            plan.read(answer)
+        }))))
     }
 
     fn plan_create(&self, resource: Resource, body: Value) -> Result<Request, UnifiedError> {
@@ -444,10 +457,39 @@ impl Run<ListOutcome> for ListWalk<'_> {
         };
         Ok(ListOutcome {
             data: page.data,
-            sources: page.sources,
+            sources: page.sources.iter().map(mapping_source).collect(),
             next_cursor: page.next_cursor,
             raw,
         })
+    }
+}
+
+/// Custom mappings name HubSpot properties (`$.city`), so they are read from the record with
+/// its properties at the top level, as the mapping tables read it. Owners and pipelines have
+/// no `properties` and stay as they came.
+fn mapping_source(record: &Value) -> Value {
+    match record.get("properties") {
+        Some(_) => super::records::flatten(record).map_or_else(|| record.clone(), Value::Object),
+        None => record.clone(),
+    }
+}
+
+/// A single-record read whose `source` is [`mapping_source`]'s.
+struct FlatSource(GetRun);
+
+impl Run<RecordOutcome> for FlatSource {
+    fn start(&mut self) -> Request {
+        self.0.start()
+    }
+
+    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
+        self.0.feed(answer)
+    }
+
+    fn finish(self: Box<Self>) -> Result<RecordOutcome, UnifiedError> {
+        let mut outcome = self.0.finish()?;
+        outcome.source = mapping_source(&outcome.source);
+        Ok(outcome)
     }
 }
 

@@ -79,14 +79,9 @@ pub fn map_error(status: u16, body: &[u8], call: CallKind) -> Failure {
             },
         });
     }
-    if status == 400 && category == "VALIDATION_ERROR" {
-        // The caller's values did not fit HubSpot's properties: the request was at fault, and
-        // HubSpot's own words say which property.
-        return Failure::Error(UnifiedError::RequestValidation {
-            message: format!("HubSpot refused the values: {message}"),
-            detail: Some(serde_json::json!({ "downstream_errors": downstream_errors })),
-        });
-    }
+    // A `VALIDATION_ERROR` (values that do not fit HubSpot's properties) passes as its 400 with
+    // HubSpot's words in `downstream_errors`, as Salesforce's refusals do: one error type for
+    // "the CRM refused these values", whichever CRM it was.
     Failure::Error(UnifiedError::ConnectorExecution {
         status: match status {
             400..=499 => status,

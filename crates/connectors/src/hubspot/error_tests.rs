@@ -56,7 +56,7 @@ fn not_found_only_for_one_record() {
 }
 
 #[test]
-fn validation_errors_are_the_callers() {
+fn validation_errors_pass_as_downstream_errors() {
     let body = json!({"status": "error",
         "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"Property \\\"x\\\" does not exist\",\"error\":\"PROPERTY_DOESNT_EXIST\",\"name\":\"x\"}]",
         "correlationId": "c", "category": "VALIDATION_ERROR",
@@ -64,13 +64,16 @@ fn validation_errors_are_the_callers() {
     let Failure::Error(err) = failure(400, body, CallKind::Create) else {
         panic!()
     };
-    assert_eq!(err.type_name(), "RequestValidationError");
+    // The same type as Salesforce's refusals of a value (its FIELD_* and picklist errors).
+    assert_eq!(err.type_name(), "ConnectorExecutionError");
     assert_eq!(err.status_code(), 400);
-    let detail = err.detail().expect("detail");
-    assert_eq!(
-        detail["downstream_errors"][0]["code"],
-        "PROPERTY_DOESNT_EXIST"
-    );
+    let UnifiedError::ConnectorExecution {
+        downstream_errors, ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(downstream_errors[0].code, "PROPERTY_DOESNT_EXIST");
 }
 
 #[test]

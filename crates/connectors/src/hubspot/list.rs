@@ -37,7 +37,8 @@ pub const MAX_LIST_LIMIT: usize = 100;
 /// The property every search sorts and pages by last.
 pub const ID_PROPERTY: &str = "hs_object_id";
 /// Query keys the connector sets itself; `pass_through` may not replace them.
-const RESERVED_KEYS: [&str; 5] = ["limit", "after", "properties", "associations", "archived"];
+pub(crate) const RESERVED_KEYS: [&str; 5] =
+    ["limit", "after", "properties", "associations", "archived"];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {

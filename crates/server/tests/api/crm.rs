@@ -1,27 +1,31 @@
-//! The unified CRM API against a seeded emulator: every resource and operation, list
-//! parameters, envelopes checked against crm.yml, error mapping, rate-limit headers, the
-//! one-refresh retry on `INVALID_SESSION_ID`, and request logging.
+//! The unified CRM API against each provider's seeded emulator, written once and run for
+//! Salesforce and HubSpot on both backends: every resource and operation, list parameters,
+//! envelopes checked against crm.yml, error mapping, rate-limit headers, the one-refresh retry
+//! on a refused token, and request logging. Where a provider truly cannot do something the
+//! test asserts the spec's unsupported error for it, and says why.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::crm_support::{CONSUMER, CrmApp, assert_schema, crm_app_on};
+use crate::crm_support::{CONSUMER, CrmApp, Provider, assert_schema, crm_app, crm_app_on};
 use crate::helpers::{Db, assert_error_envelope};
 
-crate::server_backend_tests!(
+crate::crm_provider_tests!(
     contacts_list_get_create_update_delete,
     every_resource_and_operation,
+    activities_of_each_type,
     filters_sorts_fields_pass_through_and_raw,
     errors_map_to_the_spec_types,
     a_dead_grant_is_a_credentials_error,
-    invalid_session_refreshes_once_and_retries,
+    invalid_token_refreshes_once_and_retries,
     downstream_rate_limit_headers,
     crm_calls_are_in_the_request_log,
     downstream_failures_and_raw_on_writes,
     a_second_refusal_after_the_refresh_is_a_credentials_error,
     concurrent_calls_on_a_revoked_token_share_one_refresh,
-    salesforce_gotchas_are_handled_before_or_by_salesforce,
 );
+
+crate::server_backend_tests!(salesforce_gotchas_are_handled_before_or_by_salesforce);
 
 fn ids(list: &Value) -> Vec<String> {
     list["data"]
@@ -69,7 +73,7 @@ async fn list_checked(crm: &CrmApp, resource: &str, query: &str) -> Value {
         .expect(200);
     let body = a.body;
     assert_schema(&format!("Get{}Response", plural(resource)), &body);
-    assert_eq!(body["service"], "salesforce");
+    assert_eq!(body["service"], crm.service());
     assert_eq!(body["resource"], resource);
     assert_eq!(body["operation"], "all");
     assert_eq!(body["status"], "OK");
@@ -92,14 +96,24 @@ async fn one_checked(crm: &CrmApp, resource: &str, id: &str) -> Value {
     let a = crm.get(&format!("/crm/{resource}/{id}")).await.expect(200);
     assert_schema(&format!("Get{}Response", singular(resource)), &a.body);
     assert_schema(singular(resource), a.data());
+    assert_eq!(a.body["service"], crm.service());
     assert_eq!(a.body["operation"], "one");
     assert_eq!(a.data()["id"], id);
     assert!(a.body.get("_raw").is_none());
     a.body["data"].clone()
 }
 
-async fn contacts_list_get_create_update_delete(db: Db) {
-    let Some(crm) = crm_app_on(db, 200).await else {
+fn tier(record: &Value) -> Option<Value> {
+    record["custom_fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["id"] == "Tier__c")
+        .map(|f| f["value"].clone())
+}
+
+async fn contacts_list_get_create_update_delete(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 200).await else {
         return;
     };
     let list = list_checked(&crm, "contacts", "?limit=5").await;
@@ -127,24 +141,33 @@ async fn contacts_list_get_create_update_delete(db: Db) {
     assert_schema("CreateContactResponse", &created.body);
     assert_eq!(created.body["operation"], "add");
     assert_eq!(created.body["status"], "Created");
+    assert_eq!(created.body["service"], crm.service());
     let id = created.data()["id"].as_str().expect("id").to_owned();
-    assert!(id.starts_with("003"), "{id}");
+    provider.assert_native_id("contacts", None, &id);
+    let ignored = created
+        .header("x-patchbay-ignored-fields")
+        .unwrap_or_default()
+        .to_owned();
+    match provider {
+        Provider::Salesforce => assert!(ignored.is_empty(), "{ignored}"),
+        // The HubSpot connector surfaces no custom properties (`ids::is_custom_field`), so a
+        // custom field is left out, and named.
+        Provider::HubSpot => assert!(ignored.contains("custom_fields"), "{ignored}"),
+    }
 
     let got = one_checked(&crm, "contacts", &id).await;
     assert_eq!(got["first_name"], "Ada");
     assert_eq!(got["last_name"], "Lovelace");
+    assert_eq!(got["title"], "Analyst");
     assert_eq!(got["emails"][0]["email"], "ada@example.com");
     assert_eq!(got["addresses"][0]["city"], "London");
-    let tier = |record: &Value| {
-        record["custom_fields"]
+    assert!(
+        got["phone_numbers"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .find(|f| f["id"] == "Tier__c")
-            .map(|f| f["value"].clone())
-    };
-    assert_eq!(tier(&got), Some(json!("Gold")), "{got}");
-    // lists select the object's custom fields too (from a cached describe)
+            .expect("phones")
+            .iter()
+            .any(|p| p["number"] == "+44 20 1234")
+    );
     let listed = crm
         .get("/crm/contacts?filter[last_name]=Lovelace&limit=5")
         .await
@@ -157,14 +180,14 @@ async fn contacts_list_get_create_update_delete(db: Db) {
         .find(|r| r["id"] == id.as_str())
         .cloned()
         .expect("listed");
-    assert_eq!(tier(&mine), Some(json!("Gold")), "{mine}");
-    assert!(
-        got["phone_numbers"]
-            .as_array()
-            .expect("phones")
-            .iter()
-            .any(|p| p["number"] == "+44 20 1234")
-    );
+    match provider {
+        Provider::Salesforce => {
+            assert_eq!(tier(&got), Some(json!("Gold")), "{got}");
+            // lists select the object's custom fields too (from a cached describe)
+            assert_eq!(tier(&mine), Some(json!("Gold")), "{mine}");
+        }
+        Provider::HubSpot => assert_eq!(tier(&got), None, "{got}"),
+    }
 
     let updated = crm
         .patch(
@@ -179,6 +202,14 @@ async fn contacts_list_get_create_update_delete(db: Db) {
     let got = one_checked(&crm, "contacts", &id).await;
     assert_eq!(got["title"], "Countess");
     assert_eq!(got["first_name"], "Ada", "PATCH keeps absent fields");
+    assert!(
+        got["phone_numbers"]
+            .as_array()
+            .expect("phones")
+            .iter()
+            .any(|p| p["number"] == "777"),
+        "{got}"
+    );
 
     let deleted = crm.delete(&format!("/crm/contacts/{id}")).await.expect(200);
     assert_schema("DeleteContactResponse", &deleted.body);
@@ -192,17 +223,18 @@ async fn contacts_list_get_create_update_delete(db: Db) {
     let r = crm
         .post(
             &format!("/crm/contacts/{other}?_method=PATCH"),
-            json!({"department": "Ops"}),
+            json!({"title": "Ops"}),
         )
         .await
         .expect(200);
     assert_eq!(r.body["operation"], "update");
+    assert_eq!(one_checked(&crm, "contacts", &other).await["title"], "Ops");
 }
 
 /// Create, read, update and delete one record of `resource`, checking every envelope.
 async fn crud(crm: &CrmApp, resource: &str, create: Value, update: Value) -> String {
     let created = crm
-        .post(&format!("/crm/{resource}"), create)
+        .post(&format!("/crm/{resource}"), create.clone())
         .await
         .expect(201);
     assert_schema(
@@ -210,6 +242,8 @@ async fn crud(crm: &CrmApp, resource: &str, create: Value, update: Value) -> Str
         &created.body,
     );
     let id = created.data()["id"].as_str().expect("id").to_owned();
+    crm.provider
+        .assert_native_id(resource, create["type"].as_str(), &id);
     let before = one_checked(crm, resource, &id).await;
     let updated = crm
         .patch(&format!("/crm/{resource}/{id}"), update.clone())
@@ -232,8 +266,8 @@ async fn crud(crm: &CrmApp, resource: &str, create: Value, update: Value) -> Str
     id
 }
 
-async fn every_resource_and_operation(db: Db) {
-    let Some(crm) = crm_app_on(db, 300).await else {
+async fn every_resource_and_operation(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 300).await else {
         return;
     };
 
@@ -255,11 +289,14 @@ async fn every_resource_and_operation(db: Db) {
     let opportunity = crud(
         &crm,
         "opportunities",
-        json!({"title": "Big deal", "close_date": "2025-01-31", "pipeline_stage_id": "Prospecting",
+        json!({"title": "Big deal", "close_date": "2025-01-31", "pipeline_stage_id": provider.open_stage(),
                "monetary_amount": 1000, "company_id": company}),
         json!({"title": "Bigger deal"}),
     )
     .await;
+    let got = one_checked(&crm, "opportunities", &opportunity).await;
+    assert_eq!(got["company_id"], company.as_str(), "{got}");
+    assert_eq!(got["monetary_amount"].as_f64(), Some(1000.0), "{got}");
     let event = crud(
         &crm,
         "activities",
@@ -268,7 +305,6 @@ async fn every_resource_and_operation(db: Db) {
         json!({"title": "Kickoff (moved)"}),
     )
     .await;
-    assert!(event.starts_with("00U"), "meetings are Events: {event}");
     let task = crud(
         &crm,
         "activities",
@@ -276,7 +312,6 @@ async fn every_resource_and_operation(db: Db) {
         json!({"title": "Follow up today"}),
     )
     .await;
-    assert!(task.starts_with("00T"), "tasks are Tasks: {task}");
     let note = crud(
         &crm,
         "notes",
@@ -304,69 +339,50 @@ async fn every_resource_and_operation(db: Db) {
         crm.get(&format!("/crm/{resource}/{id}")).await.expect(404);
     }
 
-    // users: list, get, update; Salesforce cannot delete users
+    // users: list and get everywhere; neither CRM deletes users through its API
     let users = list_checked(&crm, "users", "?limit=5").await;
     let user = ids(&users)[0].clone();
     one_checked(&crm, "users", &user).await;
-    let u = crm
-        .patch(&format!("/crm/users/{user}"), json!({"title": "Admin"}))
-        .await
-        .expect(200);
-    assert_schema("UpdateUserResponse", &u.body);
-    assert_eq!(one_checked(&crm, "users", &user).await["title"], "Admin");
     let d = crm.delete(&format!("/crm/users/{user}")).await.expect(501);
     assert_error_envelope(&d.body, 501, "ConnectorOperationUnsupportedError");
-    let c = crm
-        .post(
-            "/crm/users",
-            json!({"emails": [{"email": "new.user@example.com"}], "username": "new.user@example.com",
-                   "first_name": "New", "last_name": "User"}),
-        )
-        .await;
-    // Salesforce needs `Alias`, which the unified User cannot carry: derived as Salesforce's
-    // New User page does ("nuser")...
-    let c = c.expect(201);
-    let derived = c.data()["id"].as_str().expect("id").to_owned();
-    let raw: Value = crm
-        .app
-        .consumer_api(Method::GET, "/proxy", CONSUMER)
-        .header("x-apideck-service-id", "salesforce")
-        .header(
-            "x-apideck-downstream-url",
-            format!("/services/data/v66.0/sobjects/User/{derived}"),
-        )
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(raw["Alias"], "nuser", "{raw:#}");
-    // ...unless the body's pass_through supplies it, as Apideck's extend_object does.
-    let c = crm
-        .post(
-            "/crm/users",
-            json!({"emails": [{"email": "new.user@example.com"}], "username": "other.user@example.com",
-                   "first_name": "New", "last_name": "User",
-                   "pass_through": [{"service_id": "salesforce", "extend_object": {"Alias": "nu2"}}]}),
-        )
-        .await
-        .expect(201);
-    assert_schema("CreateUserResponse", &c.body);
-    let new_user = one_checked(&crm, "users", c.data()["id"].as_str().expect("id")).await;
-    assert_eq!(new_user["emails"][0]["email"], "new.user@example.com");
-    assert_eq!(new_user["last_name"], "User");
+    match provider {
+        Provider::Salesforce => users_are_written_on_salesforce(&crm, &user).await,
+        Provider::HubSpot => {
+            // HubSpot's users are owners, which its API only reads (docs/hubspot.md §11): they
+            // are managed in the account's settings.
+            for r in [
+                crm.patch(&format!("/crm/users/{user}"), json!({"title": "Admin"}))
+                    .await,
+                crm.post(
+                    "/crm/users",
+                    json!({"emails": [{"email": "new.user@example.com"}], "username": "new.user@example.com",
+                           "first_name": "New", "last_name": "User"}),
+                )
+                .await,
+            ] {
+                assert_eq!(r.status.as_u16(), 501, "{}", r.body);
+                assert_error_envelope(&r.body, 501, "ConnectorOperationUnsupportedError");
+            }
+        }
+    }
 
-    // pipelines: the one pipeline of opportunity stages, read-only
+    // pipelines: the opportunity stages, read-only in both CRMs
     let pipelines = list_checked(&crm, "pipelines", "").await;
-    assert_eq!(ids(&pipelines), ["default"]);
+    match provider {
+        // Salesforce has one set of opportunity stages.
+        Provider::Salesforce => assert_eq!(ids(&pipelines), ["default"]),
+        Provider::HubSpot => assert!(ids(&pipelines).contains(&"default".to_owned())),
+    }
     let pipeline = one_checked(&crm, "pipelines", "default").await;
     let stages = pipeline["stages"].as_array().expect("stages");
     assert!(
-        stages.iter().any(|s| s["name"] == "Prospecting"),
+        stages
+            .iter()
+            .any(|s| s["id"] == provider.open_stage() && s["name"] == provider.open_stage_name()),
         "{pipeline}"
     );
-    crm.get("/crm/pipelines/other").await.expect(404);
+    let r = crm.get("/crm/pipelines/other").await.expect(404);
+    assert_error_envelope(&r.body, 404, "EntityNotFoundError");
     for r in [
         crm.post("/crm/pipelines", json!({"name": "x"})).await,
         crm.patch("/crm/pipelines/default", json!({"name": "x"}))
@@ -382,23 +398,110 @@ async fn every_resource_and_operation(db: Db) {
         "companies",
         "leads",
         "opportunities",
-        "activities",
         "notes",
+        "users",
+        "pipelines",
     ] {
         let list = list_checked(&crm, resource, "?limit=4").await;
+        assert!(!ids(&list).is_empty(), "{resource} is not seeded");
         for id in ids(&list).iter().take(2) {
             one_checked(&crm, resource, id).await;
         }
     }
-    let tasks = list_checked(&crm, "activities", "?filter[type]=task&limit=4").await;
-    for id in ids(&tasks) {
-        assert!(id.starts_with("00T"), "{id}");
-        one_checked(&crm, "activities", &id).await;
+}
+
+/// Salesforce users can be updated and created (not deleted: above).
+async fn users_are_written_on_salesforce(crm: &CrmApp, user: &str) {
+    let u = crm
+        .patch(&format!("/crm/users/{user}"), json!({"title": "Admin"}))
+        .await
+        .expect(200);
+    assert_schema("UpdateUserResponse", &u.body);
+    assert_eq!(one_checked(crm, "users", user).await["title"], "Admin");
+    let c = crm
+        .post(
+            "/crm/users",
+            json!({"emails": [{"email": "new.user@example.com"}], "username": "new.user@example.com",
+                   "first_name": "New", "last_name": "User"}),
+        )
+        .await;
+    // Salesforce needs `Alias`, which the unified User cannot carry: derived as Salesforce's
+    // New User page does ("nuser")...
+    let c = c.expect(201);
+    let derived = c.data()["id"].as_str().expect("id").to_owned();
+    let raw = crm
+        .proxy_get(&format!("/services/data/v66.0/sobjects/User/{derived}"))
+        .await;
+    assert_eq!(raw["Alias"], "nuser", "{raw:#}");
+    // ...unless the body's pass_through supplies it, as Apideck's extend_object does.
+    let c = crm
+        .post(
+            "/crm/users",
+            json!({"emails": [{"email": "new.user@example.com"}], "username": "other.user@example.com",
+                   "first_name": "New", "last_name": "User",
+                   "pass_through": [{"service_id": "salesforce", "extend_object": {"Alias": "nu2"}}]}),
+        )
+        .await
+        .expect(201);
+    assert_schema("CreateUserResponse", &c.body);
+    let new_user = one_checked(crm, "users", c.data()["id"].as_str().expect("id")).await;
+    assert_eq!(new_user["emails"][0]["email"], "new.user@example.com");
+    assert_eq!(new_user["last_name"], "User");
+}
+
+/// `filter[type]` picks the activity object in both CRMs: every type lists only its own
+/// records, each reads back, and the types that can be created are created. The unfiltered
+/// list is another helper's test (HubSpot merges three objects there).
+async fn activities_of_each_type(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 300).await else {
+        return;
+    };
+    for kind in ["call", "meeting", "task"] {
+        let created = crm
+            .post(
+                "/crm/activities",
+                json!({"type": kind, "title": format!("A {kind}"),
+                       "activity_datetime": "2024-05-01T12:00:00Z", "duration_seconds": 600}),
+            )
+            .await
+            .expect(201);
+        let id = created.data()["id"].as_str().expect("id").to_owned();
+        provider.assert_native_id("activities", Some(kind), &id);
+        let got = one_checked(&crm, "activities", &id).await;
+        assert_eq!(got["title"], format!("A {kind}"), "{got}");
+        assert_eq!(got["type"], kind, "{got}");
+
+        let list = list_checked(
+            &crm,
+            "activities",
+            &format!("?filter[type]={kind}&limit=50"),
+        )
+        .await;
+        let found = ids(&list);
+        assert!(!found.is_empty(), "no {kind}");
+        // Known gap (reported): Salesforce's `filter[type]=task` lists the Task object, whose
+        // records also carry the email and call subtypes; everywhere else a type lists itself.
+        let only_its_type = !(provider == Provider::Salesforce && kind == "task");
+        for record in list["data"].as_array().expect("data") {
+            provider.assert_native_id("activities", Some(kind), record["id"].as_str().expect("id"));
+            if only_its_type {
+                assert_eq!(record["type"], kind, "filter[type]={kind}: {record}");
+            }
+        }
+        for id in found.iter().take(3) {
+            let got = one_checked(&crm, "activities", id).await;
+            if only_its_type {
+                assert_eq!(got["type"], kind);
+            }
+        }
+        crm.delete(&format!("/crm/activities/{id}"))
+            .await
+            .expect(200);
     }
 }
 
-async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
-    let Some(crm) = crm_app_on(db, 300).await else {
+async fn filters_sorts_fields_pass_through_and_raw(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 300).await else {
         return;
     };
     let all = list_checked(&crm, "contacts", "?limit=200").await;
@@ -417,21 +520,30 @@ async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
         assert_eq!(r["emails"][0]["email"], email);
     }
     // filter[company_id]
-    if let Some(company) = records.iter().find_map(|r| r["company_id"].as_str()) {
-        let found = list_checked(
-            &crm,
-            "contacts",
-            &format!("?filter[company_id]={company}&limit=200"),
-        )
-        .await;
-        assert!(!ids(&found).is_empty());
-        assert!(
-            found["data"]
-                .as_array()
-                .expect("data")
-                .iter()
-                .all(|r| r["company_id"] == company)
-        );
+    let company = records
+        .iter()
+        .find_map(|r| r["company_id"].as_str())
+        .expect("a contact with a company");
+    let q = format!("?filter[company_id]={company}&limit=200");
+    match provider {
+        Provider::Salesforce => {
+            let found = list_checked(&crm, "contacts", &q).await;
+            assert!(!ids(&found).is_empty());
+            assert!(
+                found["data"]
+                    .as_array()
+                    .expect("data")
+                    .iter()
+                    .all(|r| r["company_id"] == company)
+            );
+        }
+        // Known gap, not a HubSpot limit: a contact's company is an association, which the
+        // connector's search does not filter on yet (HubSpot's search can, through
+        // `associations.company`). Until it does, the spec's unsupported-filter error.
+        Provider::HubSpot => {
+            let r = crm.get(&format!("/crm/contacts{q}")).await.expect(400);
+            assert_error_envelope(&r.body, 400, "UnsupportedFiltersError");
+        }
     }
     // filter[updated_since] in the future: nothing
     let none = list_checked(
@@ -442,13 +554,22 @@ async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
     .await;
     assert!(ids(&none).is_empty());
     // injection attempts are literals: no match, no error, no widened query
+    let text_filter = match provider {
+        Provider::Salesforce => "name",
+        // HubSpot contacts have no single name property (crm_params.rs asserts the
+        // unsupported error for filter[name]); the same payloads go through last_name.
+        Provider::HubSpot => "last_name",
+    };
     for payload in [
         "x' OR Name != '",
         "\\' OR Id != null OR Name = '",
         "%' OR '1'='1",
         "ʼ OR 1=1 --",
     ] {
-        let q = format!("?filter[name]={}", crate::helpers::urlencode(payload));
+        let q = format!(
+            "?filter[{text_filter}]={}",
+            crate::helpers::urlencode(payload)
+        );
         let r = list_checked(&crm, "contacts", &q).await;
         assert!(ids(&r).is_empty(), "{payload} matched {r}");
     }
@@ -475,11 +596,19 @@ async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
     assert_error_envelope(&r.body, 400, "UnsupportedFiltersError");
     let r = crm.get("/crm/contacts?sort[by]=status").await.expect(400);
     assert_error_envelope(&r.body, 400, "UnsupportedSortFieldError");
-    let r = crm
-        .get("/crm/opportunities?sort[by]=status")
-        .await
-        .expect(400);
-    assert_error_envelope(&r.body, 400, "UnsupportedSortFieldError");
+    let r = crm.get("/crm/opportunities?sort[by]=status").await;
+    match provider {
+        // A Salesforce opportunity's status is derived from its stage's flags, which SOQL
+        // cannot order by as the spec's status.
+        Provider::Salesforce => {
+            assert_eq!(r.status.as_u16(), 400, "{}", r.body);
+            assert_error_envelope(&r.body, 400, "UnsupportedSortFieldError");
+        }
+        // HubSpot's status is the deal stage, a property it sorts by.
+        Provider::HubSpot => {
+            assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+        }
+    }
 
     // fields: sparse, with dot notation
     let sparse = crm
@@ -513,9 +642,13 @@ async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
     );
 
     // raw=true adds the downstream payload; the header form works too
+    let (raw_list, raw_id) = match provider {
+        Provider::Salesforce => ("records", "Id"),
+        Provider::HubSpot => ("results", "id"),
+    };
     let raw = crm.get("/crm/contacts?limit=2&raw=true").await.expect(200);
     assert_schema("GetContactsResponse", &raw.body);
-    assert!(raw.body["_raw"]["records"].is_array(), "{}", raw.body);
+    assert!(raw.body["_raw"][raw_list].is_array(), "{}", raw.body);
     let raw_one = crm
         .send(
             crm.request(Method::GET, &format!("/crm/contacts/{id}"))
@@ -523,7 +656,7 @@ async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
         )
         .await
         .expect(200);
-    assert_eq!(raw_one.body["_raw"]["Id"], id.as_str());
+    assert_eq!(raw_one.body["_raw"][raw_id], id.as_str());
     assert!(
         crm.get("/crm/contacts?limit=2")
             .await
@@ -532,42 +665,51 @@ async fn filters_sorts_fields_pass_through_and_raw(db: Db) {
             .is_none()
     );
 
-    // pass_through: forwarded verbatim as Salesforce query parameters
-    let pt = crm
-        .get(&format!(
-            "/crm/contacts/{id}?raw=true&pass_through[fields]=Id,LastName"
-        ))
-        .await
-        .expect(200);
-    let raw_keys: Vec<&String> = pt.body["_raw"].as_object().expect("raw").keys().collect();
-    assert!(
-        raw_keys
-            .iter()
-            .all(|k| ["attributes", "Id", "LastName"].contains(&k.as_str())),
-        "{raw_keys:?}"
-    );
-    let emu = crm.app.emulator.emulator();
-    emu.clear_requests();
-    crm.get("/crm/companies?limit=1&pass_through[marker]=seen")
-        .await
-        .expect(200);
-    let logged = emu.requests();
-    assert!(
-        logged.iter().any(|e| e.path.ends_with("/query")
-            && e.query
-                .as_deref()
-                .is_some_and(|q| q.contains("marker=seen"))),
-        "{logged:?}"
-    );
+    // pass_through: forwarded verbatim as the provider's query parameters, on lists and gets
+    if provider == Provider::Salesforce {
+        let pt = crm
+            .get(&format!(
+                "/crm/contacts/{id}?raw=true&pass_through[fields]=Id,LastName"
+            ))
+            .await
+            .expect(200);
+        let raw_keys: Vec<&String> = pt.body["_raw"].as_object().expect("raw").keys().collect();
+        assert!(
+            raw_keys
+                .iter()
+                .all(|k| ["attributes", "Id", "LastName"].contains(&k.as_str())),
+            "{raw_keys:?}"
+        );
+    }
+    for path in [
+        "/crm/companies?limit=1&pass_through[marker]=seen".to_owned(),
+        format!("/crm/contacts/{id}?pass_through[marker]=seen"),
+    ] {
+        crm.clear_downstream_log();
+        crm.get(&path).await.expect(200);
+        let logged = crm.downstream_log();
+        assert!(
+            logged.iter().any(|e| e.api
+                && e.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("marker=seen"))),
+            "{path}: {logged:?}"
+        );
+    }
+    // a key the connector sets itself cannot be replaced
+    let (key, value) = match provider {
+        Provider::Salesforce => ("q", "SELECT+Id+FROM+User"),
+        Provider::HubSpot => ("properties", "email"),
+    };
     let r = crm
-        .get("/crm/contacts?pass_through[q]=SELECT+Id+FROM+User")
+        .get(&format!("/crm/contacts?pass_through[{key}]={value}"))
         .await
         .expect(400);
     assert_error_envelope(&r.body, 400, "RequestValidationError");
 }
 
-async fn errors_map_to_the_spec_types(db: Db) {
-    let Some(crm) = crm_app_on(db, 100).await else {
+async fn errors_map_to_the_spec_types(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 100).await else {
         return;
     };
 
@@ -612,11 +754,6 @@ async fn errors_map_to_the_spec_types(db: Db) {
         assert_error_envelope(&r.body, 400, "RequestValidationError");
     }
     let r = crm
-        .post("/crm/leads", json!({"last_name": "No name"}))
-        .await
-        .expect(400);
-    assert_error_envelope(&r.body, 400, "RequestValidationError");
-    let r = crm
         .send(
             crm.request(Method::POST, "/crm/contacts")
                 .body("{nope")
@@ -625,8 +762,17 @@ async fn errors_map_to_the_spec_types(db: Db) {
         .await
         .expect(400);
     assert_error_envelope(&r.body, 400, "RequestValidationError");
+    if provider == Provider::Salesforce {
+        // A Salesforce lead needs a last name and a company; a HubSpot lead (a contact in the
+        // `lead` stage) needs no property at all.
+        let r = crm
+            .post("/crm/leads", json!({"last_name": "No name"}))
+            .await
+            .expect(400);
+        assert_error_envelope(&r.body, 400, "RequestValidationError");
+    }
 
-    // Salesforce validation errors: ConnectorExecutionError with downstream_errors
+    // The provider's validation errors: ConnectorExecutionError with downstream_errors
     let r = crm
         .post(
             "/crm/opportunities",
@@ -645,49 +791,72 @@ async fn errors_map_to_the_spec_types(db: Db) {
             .is_some_and(|c| !c.is_empty())
     );
     assert!(downstream[0]["message"].is_string());
-    let long = "x".repeat(300);
-    let r = crm
-        .post("/crm/contacts", json!({"last_name": long}))
-        .await
-        .expect(400);
-    assert_error_envelope(&r.body, 400, "ConnectorExecutionError");
-    assert!(r.body["downstream_errors"][0]["code"].is_string());
+    if provider == Provider::Salesforce {
+        // Salesforce caps LastName at 80 characters; HubSpot's text properties take 65,536.
+        let long = "x".repeat(300);
+        let r = crm
+            .post("/crm/contacts", json!({"last_name": long}))
+            .await
+            .expect(400);
+        assert_error_envelope(&r.body, 400, "ConnectorExecutionError");
+        assert!(r.body["downstream_errors"][0]["code"].is_string());
+    }
 
     // unknown ids
     let r = crm
-        .get("/crm/contacts/003000000000000AAA")
+        .get(&format!(
+            "/crm/contacts/{}",
+            provider.unknown_id("contacts")
+        ))
         .await
         .expect(404);
     assert_error_envelope(&r.body, 404, "EntityNotFoundError");
     let r = crm.get("/crm/contacts/not-an-id").await.expect(404);
     assert_error_envelope(&r.body, 404, "EntityNotFoundError");
+    for resource in [
+        "companies",
+        "leads",
+        "opportunities",
+        "activities",
+        "notes",
+        "users",
+    ] {
+        let r = crm
+            .get(&format!(
+                "/crm/{resource}/{}",
+                provider.unknown_id(resource)
+            ))
+            .await
+            .expect(404);
+        assert_error_envelope(&r.body, 404, "EntityNotFoundError");
+    }
     let r = crm
-        .patch("/crm/leads/00Q000000000000AAA", json!({"title": "x"}))
+        .patch(
+            &format!("/crm/leads/{}", provider.unknown_id("leads")),
+            json!({"title": "x"}),
+        )
         .await
         .expect(404);
     assert_error_envelope(&r.body, 404, "EntityNotFoundError");
     let r = crm
-        .delete("/crm/companies/001000000000000AAA")
+        .delete(&format!(
+            "/crm/companies/{}",
+            provider.unknown_id("companies")
+        ))
         .await
         .expect(404);
     assert_error_envelope(&r.body, 404, "EntityNotFoundError");
     let r = crm.get("/crm/lists").await.expect(404);
     assert_error_envelope(&r.body, 404, "EntityNotFoundError");
 
-    // rate limits: the org's daily limit, then a 429 from Salesforce
-    let emu = crm.app.emulator.emulator();
+    // rate limits: the provider's own limit, then a 429 it answers
     crm.get("/crm/contacts?limit=1").await.expect(200);
-    let usage = emu.api_usage();
-    emu.set_api_limit(Some(usage.used + 1), None);
+    crm.allow_calls(1);
     crm.get("/crm/contacts?limit=1").await.expect(200);
     let r = crm.get("/crm/contacts?limit=1").await.expect(429);
     assert_error_envelope(&r.body, 429, "ConnectorRateLimitError");
-    emu.set_api_limit(Some(100_000), None);
-    let rule: patchbay_fake_salesforce::control::faults::FaultRule = serde_json::from_value(
-        json!({"target": "rest", "kind": "rate_limit", "retry_after_secs": 3, "count": 1}),
-    )
-    .expect("fault rule");
-    emu.add_fault(rule);
+    crm.lift_limit();
+    crm.fault(json!({"kind": "rate_limit", "retry_after_secs": 3, "count": 1}));
     let r = crm.get("/crm/contacts?limit=1").await.expect(429);
     assert_error_envelope(&r.body, 429, "ConnectorRateLimitError");
     crm.get("/crm/contacts?limit=1").await.expect(200);
@@ -734,7 +903,7 @@ async fn errors_map_to_the_spec_types(db: Db) {
     let r = crm
         .send(
             crm.request(Method::GET, "/crm/contacts")
-                .header("x-apideck-service-id", "hubspot"),
+                .header("x-apideck-service-id", provider.other_service()),
         )
         .await
         .expect(404);
@@ -750,37 +919,32 @@ async fn errors_map_to_the_spec_types(db: Db) {
 
     // a connection that is not callable
     crm.send(
-        crm.request(Method::PATCH, "/vault/connections/crm/salesforce")
-            .json(&json!({"enabled": false})),
+        crm.request(
+            Method::PATCH,
+            &format!("/vault/connections/crm/{}", crm.service()),
+        )
+        .json(&json!({"enabled": false})),
     )
     .await
     .expect(200);
     let r = crm
         .send(
             crm.request(Method::GET, "/crm/contacts")
-                .header("x-apideck-service-id", "salesforce"),
+                .header("x-apideck-service-id", crm.service()),
         )
         .await
         .expect(401);
     assert_error_envelope(&r.body, 401, "ConnectorCredentialsError");
 }
 
-async fn a_dead_grant_is_a_credentials_error(db: Db) {
-    let Some(crm) = crm_app_on(db, 20).await else {
+async fn a_dead_grant_is_a_credentials_error(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 20).await else {
         return;
     };
     crm.get("/crm/contacts?limit=1").await.expect(200);
-    // Revoking the refresh token takes its grant, so the access token dies with it and the
-    // one refresh fails.
-    let emu = crm.app.emulator.emulator();
-    let tokens = crm.all_tokens().await;
-    let refresh = tokens
-        .iter()
-        .find(|t| t["kind"].as_str().is_some_and(|k| k.starts_with("refresh")))
-        .and_then(|t| t["value"].as_str())
-        .expect("refresh token")
-        .to_owned();
-    assert!(emu.revoke_token(&refresh));
+    // The grant ends at the provider, so the access token dies with it and the one refresh
+    // fails.
+    let refresh = crm.kill_grant().await;
     let r = crm.get("/crm/contacts?limit=1").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     assert_error_envelope(&r.body, 401, "ConnectorCredentialsError");
@@ -789,87 +953,85 @@ async fn a_dead_grant_is_a_credentials_error(db: Db) {
     assert!(!text.contains(&refresh), "the error leaks the token");
 }
 
-async fn invalid_session_refreshes_once_and_retries(db: Db) {
-    let Some(crm) = crm_app_on(db, 20).await else {
+async fn invalid_token_refreshes_once_and_retries(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 20).await else {
         return;
     };
     crm.get("/crm/contacts?limit=1").await.expect(200);
-    let emu = crm.app.emulator.emulator();
-    let active = crm.active_access_tokens().await;
-    assert!(!active.is_empty());
-    for token in &active {
-        emu.revoke_token(token);
-    }
-    emu.clear_requests();
+    crm.revoke_access_tokens().await;
+    crm.clear_downstream_log();
 
     let r = crm.get("/crm/contacts?limit=3").await.expect(200);
     assert_eq!(r.data().as_array().map(Vec::len), Some(3));
 
-    let log = emu.requests();
-    let refreshes = log
-        .iter()
-        .filter(|e| e.grant_type.as_deref() == Some("refresh_token"))
-        .count();
-    assert_eq!(refreshes, 1, "{log:?}");
-    let rest: Vec<Option<u16>> = log
-        .iter()
-        .filter(|e| e.path.starts_with("/services/data/"))
-        .map(|e| e.status)
-        .collect();
-    assert_eq!(rest.first(), Some(&Some(401)), "{log:?}");
-    assert_eq!(rest.last(), Some(&Some(200)), "{log:?}");
+    let log = crm.downstream_log();
+    assert_eq!(crm.refresh_count(), 1, "{log:?}");
+    let api: Vec<Option<u16>> = log.iter().filter(|e| e.api).map(|e| e.status).collect();
+    assert_eq!(api.first(), Some(&Some(401)), "{log:?}");
+    assert_eq!(api.last(), Some(&Some(200)), "{log:?}");
     assert_eq!(
-        rest.iter().filter(|s| **s == Some(401)).count(),
+        api.iter().filter(|s| **s == Some(401)).count(),
         1,
         "exactly one retry: {log:?}"
     );
 
     // and the new token keeps working without another refresh
-    emu.clear_requests();
+    crm.clear_downstream_log();
     crm.get("/crm/companies?limit=1").await.expect(200);
-    assert!(
-        emu.requests()
-            .iter()
-            .all(|e| e.grant_type.as_deref() != Some("refresh_token"))
-    );
+    assert_eq!(crm.refresh_count(), 0);
 }
 
-async fn downstream_rate_limit_headers(db: Db) {
-    let Some(crm) = crm_app_on(db, 20).await else {
+async fn downstream_rate_limit_headers(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 20).await else {
         return;
     };
-    let emu = crm.app.emulator.emulator();
-    emu.set_api_limit(Some(15_000), Some(17));
+    let limit = crm.set_budget();
     let r = crm.get("/crm/contacts?limit=1").await.expect(200);
-    assert_eq!(r.header("x-downstream-ratelimit-limit"), Some("15000"));
+    assert_eq!(
+        r.header("x-downstream-ratelimit-limit"),
+        Some(limit.to_string().as_str())
+    );
     let remaining: u64 = r
         .header("x-downstream-ratelimit-remaining")
         .and_then(|v| v.parse().ok())
         .expect("remaining");
-    let used = emu.api_usage().used;
-    assert_eq!(remaining, 15_000 - used);
-    assert!(remaining < 15_000 - 17);
+    let used = crm.budget_used();
+    assert!(used > 0);
+    assert_eq!(remaining, limit - used);
+    if provider == Provider::Salesforce {
+        // the 17 calls `set_budget` counted before this one
+        assert!(remaining < limit - 17);
+    }
     // on errors too
     let r = crm
-        .get("/crm/contacts/003000000000000AAA")
+        .get(&format!(
+            "/crm/contacts/{}",
+            provider.unknown_id("contacts")
+        ))
         .await
         .expect(404);
-    assert_eq!(r.header("x-downstream-ratelimit-limit"), Some("15000"));
-    // and none when Salesforce was never called
+    assert_eq!(
+        r.header("x-downstream-ratelimit-limit"),
+        Some(limit.to_string().as_str())
+    );
+    // and none when the provider was never called
     let r = crm.get("/crm/contacts?limit=0").await.expect(400);
     assert_eq!(r.header("x-downstream-ratelimit-limit"), None);
 }
 
-async fn crm_calls_are_in_the_request_log(db: Db) {
-    let Some(crm) = crm_app_on(db, 20).await else {
+async fn crm_calls_are_in_the_request_log(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 20).await else {
         return;
     };
     crm.get("/crm/contacts?limit=1&filter[email]=secret%40x.example")
         .await
         .expect(200);
-    crm.get("/crm/contacts/003000000000000AAA")
-        .await
-        .expect(404);
+    crm.get(&format!(
+        "/crm/contacts/{}",
+        provider.unknown_id("contacts")
+    ))
+    .await
+    .expect(404);
     // Entries are queued before the response leaves; flushing makes them visible.
     crm.app.vault.flush_request_logs().await;
     let r = crm.get("/vault/logs?limit=50").await.expect(200);
@@ -880,7 +1042,7 @@ async fn crm_calls_are_in_the_request_log(db: Db) {
         .iter()
         .find(|l| l["operation"]["id"] == "contactsAll")
         .expect("contactsAll");
-    assert_eq!(all["service"]["id"], "salesforce");
+    assert_eq!(all["service"]["id"], crm.service());
     assert_eq!(all["status_code"], 200);
     assert_eq!(all["path"], "/crm/contacts");
     assert_eq!(all["http_method"], "GET");
@@ -888,6 +1050,7 @@ async fn crm_calls_are_in_the_request_log(db: Db) {
         .iter()
         .find(|l| l["operation"]["id"] == "contactsOne")
         .expect("contactsOne");
+    assert_eq!(one["service"]["id"], crm.service());
     assert_eq!(one["status_code"], 404);
     assert_eq!(one["success"], false);
     assert!(
@@ -897,31 +1060,30 @@ async fn crm_calls_are_in_the_request_log(db: Db) {
     );
 }
 
-fn fault(rule: Value) -> patchbay_fake_salesforce::control::faults::FaultRule {
-    serde_json::from_value(rule).expect("fault rule")
-}
-
-async fn downstream_failures_and_raw_on_writes(db: Db) {
-    let Some(crm) = crm_app_on(db, 20).await else {
+async fn downstream_failures_and_raw_on_writes(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 20).await else {
         return;
     };
     crm.get("/crm/contacts?limit=1").await.expect(200);
-    let emu = crm.app.emulator.emulator();
 
-    // A Salesforce outage is a ConnectorExecutionError with a 5xx status, never a bare 500.
-    emu.add_fault(fault(
-        json!({"target": "rest", "kind": "status", "status": 503}),
-    ));
+    // An outage is a ConnectorExecutionError with a 5xx status, never a bare 500.
+    crm.fault(json!({"kind": "status", "status": 503}));
     let r = crm.get("/crm/contacts?limit=1").await;
     assert_eq!(r.status.as_u16(), 502, "{}", r.body);
     assert_error_envelope(&r.body, 502, "ConnectorExecutionError");
-    emu.add_fault(fault(json!({"target": "rest", "kind": "connection_reset"})));
+    match provider {
+        Provider::Salesforce => {
+            crm.fault(json!({"kind": "connection_reset"}));
+        }
+        // The HubSpot emulator cannot reset a connection; its 500 is the other outage shape.
+        Provider::HubSpot => crm.fault(json!({"kind": "status", "status": 500})),
+    }
     let r = crm.get("/crm/companies?limit=1").await;
     assert_eq!(r.status.as_u16(), 502, "{}", r.body);
     assert_error_envelope(&r.body, 502, "ConnectorExecutionError");
     crm.get("/crm/contacts?limit=1").await.expect(200);
 
-    // raw=true on writes: the create answer, then Salesforce's empty 204s as null
+    // raw=true on writes: the provider's answers as they came
     let created = crm
         .post("/crm/companies?raw=true", json!({"name": "Raw Corp"}))
         .await
@@ -929,7 +1091,6 @@ async fn downstream_failures_and_raw_on_writes(db: Db) {
     assert_schema("CreateCompanyResponse", &created.body);
     let id = created.data()["id"].as_str().expect("id").to_owned();
     assert_eq!(created.body["_raw"]["id"], id.as_str());
-    assert_eq!(created.body["_raw"]["success"], true);
     let updated = crm
         .patch(
             &format!("/crm/companies/{id}?raw=true"),
@@ -938,16 +1099,30 @@ async fn downstream_failures_and_raw_on_writes(db: Db) {
         .await
         .expect(200);
     assert_schema("UpdateCompanyResponse", &updated.body);
-    assert!(updated.body.get("_raw").is_some_and(Value::is_null));
+    match provider {
+        Provider::Salesforce => {
+            assert_eq!(created.body["_raw"]["success"], true);
+            // Salesforce answers updates with an empty 204: null
+            assert!(updated.body.get("_raw").is_some_and(Value::is_null));
+        }
+        Provider::HubSpot => {
+            // HubSpot answers an update with the record
+            assert_eq!(updated.body["_raw"]["id"], id.as_str(), "{}", updated.body);
+            assert_eq!(updated.body["_raw"]["properties"]["name"], "Raw Corp 2");
+        }
+    }
     let deleted = crm
         .delete(&format!("/crm/companies/{id}?raw=true"))
         .await
         .expect(200);
+    // both answer a delete with an empty 204
     assert!(deleted.body.get("_raw").is_some_and(Value::is_null));
-    // a second delete of the same record: Salesforce says it is deleted, we say not found
-    crm.delete(&format!("/crm/companies/{id}"))
+    // a second delete of the same record: the provider says it is gone, we say not found
+    let r = crm
+        .delete(&format!("/crm/companies/{id}"))
         .await
         .expect(404);
+    assert_error_envelope(&r.body, 404, "EntityNotFoundError");
 
     // bodies that are not objects, and fields the spec does not know
     let r = crm.post("/crm/companies", json!(["x"])).await.expect(400);
@@ -965,43 +1140,34 @@ async fn downstream_failures_and_raw_on_writes(db: Db) {
     assert_eq!(r.status.as_u16(), 405, "{}", r.body);
 }
 
-async fn a_second_refusal_after_the_refresh_is_a_credentials_error(db: Db) {
-    let Some(crm) = crm_app_on(db, 20).await else {
+async fn a_second_refusal_after_the_refresh_is_a_credentials_error(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 20).await else {
         return;
     };
     crm.get("/crm/contacts?limit=1").await.expect(200);
-    let emu = crm.app.emulator.emulator();
-    emu.clear_requests();
-    // Salesforce refuses the token twice: before and after the one refresh.
-    emu.add_fault(fault(
-        json!({"target": "rest", "kind": "status", "status": 401, "count": 2}),
-    ));
+    crm.clear_downstream_log();
+    // The provider refuses the token twice: before and after the one refresh.
+    crm.fault(json!({"kind": "status", "status": 401, "count": 2}));
     let r = crm.get("/crm/contacts?limit=1").await.expect(401);
     assert_error_envelope(&r.body, 401, "ConnectorCredentialsError");
-    let log = emu.requests();
-    let refreshes = log
-        .iter()
-        .filter(|e| e.grant_type.as_deref() == Some("refresh_token"))
-        .count();
-    let rest = log
-        .iter()
-        .filter(|e| e.path.starts_with("/services/data/"))
-        .count();
-    assert_eq!((refreshes, rest), (1, 2), "one refresh, one retry: {log:?}");
+    let log = crm.downstream_log();
+    let api = log.iter().filter(|e| e.api).count();
+    assert_eq!(
+        (crm.refresh_count(), api),
+        (1, 2),
+        "one refresh, one retry: {log:?}"
+    );
     // the connection itself is fine: the next call succeeds
     crm.get("/crm/contacts?limit=1").await.expect(200);
 }
 
-async fn concurrent_calls_on_a_revoked_token_share_one_refresh(db: Db) {
-    let Some(crm) = crm_app_on(db, 20).await else {
+async fn concurrent_calls_on_a_revoked_token_share_one_refresh(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 20).await else {
         return;
     };
     crm.get("/crm/contacts?limit=1").await.expect(200);
-    let emu = crm.app.emulator.emulator();
-    for token in crm.active_access_tokens().await {
-        emu.revoke_token(&token);
-    }
-    emu.clear_requests();
+    crm.revoke_access_tokens().await;
+    crm.clear_downstream_log();
     let calls = (0..20).map(|i| {
         let path = if i % 2 == 0 {
             "/crm/contacts?limit=2"
@@ -1013,12 +1179,7 @@ async fn concurrent_calls_on_a_revoked_token_share_one_refresh(db: Db) {
     for answer in futures_join_all(calls).await {
         answer.expect(200);
     }
-    let refreshes = emu
-        .requests()
-        .iter()
-        .filter(|e| e.grant_type.as_deref() == Some("refresh_token"))
-        .count();
-    assert_eq!(refreshes, 1);
+    assert_eq!(crm.refresh_count(), 1);
 }
 
 /// `join_all` without the futures crate: drive every future on this task.
@@ -1050,6 +1211,8 @@ async fn futures_join_all<F: std::future::Future>(
     out.into_iter().flatten().collect()
 }
 
+/// Salesforce's own rules (Event timing, an opportunity's close date and stage, a note's one
+/// parent), checked before any call.
 async fn salesforce_gotchas_are_handled_before_or_by_salesforce(db: Db) {
     let Some(crm) = crm_app_on(db, 20).await else {
         return;
@@ -1089,16 +1252,10 @@ async fn salesforce_gotchas_are_handled_before_or_by_salesforce(db: Db) {
         .expect(400);
     assert_error_envelope(&r.body, 400, "RequestValidationError");
     // a validation failure costs no Salesforce call
-    let emu = crm.app.emulator.emulator();
-    emu.clear_requests();
+    crm.clear_downstream_log();
     crm.post("/crm/leads", json!({"title": "no name"}))
         .await
         .expect(400);
-    assert!(
-        emu.requests()
-            .iter()
-            .all(|e| !e.path.starts_with("/services/data/")),
-        "{:?}",
-        emu.requests()
-    );
+    let log = crm.downstream_log();
+    assert!(log.iter().all(|e| !e.api), "{log:?}");
 }

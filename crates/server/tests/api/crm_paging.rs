@@ -1,14 +1,15 @@
-//! Paging past Salesforce's 2,000-row OFFSET ceiling: keyset cursors return every record
-//! exactly once, at any limit, in any supported order, following `links.next` like a client.
+//! Paging past each provider's ceiling (Salesforce's 2,000-row OFFSET, HubSpot's 10,000-result
+//! search): keyset cursors return every record exactly once, at any limit, in any supported
+//! order, following `links.next` like a client. Written once, run for both providers.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::crm_support::{CrmApp, assert_schema, crm_app_on};
+use crate::crm_support::{CrmApp, Provider, assert_schema, crm_app};
 use crate::helpers::Db;
 
-crate::server_backend_tests!(
+crate::crm_provider_tests!(
     ten_thousand_contacts_each_exactly_once_at_any_limit,
     small_pages_over_more_than_two_thousand_records,
 );
@@ -61,13 +62,31 @@ fn assert_each_once(records: &[Value], expected: &HashSet<String>, what: &str) {
     assert_eq!(ids.len(), expected.len(), "{what}: unexpected records");
 }
 
-/// Sort key as Salesforce orders text: case-insensitive, nulls first ascending.
+/// Sort key as both providers order text: case-insensitive.
 fn key(r: &Value, field: &str) -> Option<String> {
     r[field].as_str().map(str::to_lowercase)
 }
 
-async fn ten_thousand_contacts_each_exactly_once_at_any_limit(db: Db) {
-    let Some(crm) = crm_app_on(db, 0).await else {
+/// Whether `keys` are in `asc`ending (or descending) order, with nulls where the provider puts
+/// them: Salesforce first ascending and last descending, HubSpot last either way.
+fn in_order(keys: &[Option<String>], asc: bool, provider: Provider) -> bool {
+    let nulls_last = provider.nulls_last_both_ways();
+    keys.windows(2).all(|w| match (&w[0], &w[1]) {
+        (Some(a), Some(b)) => {
+            if asc {
+                a <= b
+            } else {
+                a >= b
+            }
+        }
+        (None, None) => true,
+        (None, Some(_)) => asc && !nulls_last,
+        (Some(_), None) => nulls_last || !asc,
+    })
+}
+
+async fn ten_thousand_contacts_each_exactly_once_at_any_limit(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 0).await else {
         return;
     };
     // Few distinct last names, a third without first name: many ties and nulls for the keyset.
@@ -95,7 +114,7 @@ async fn ten_thousand_contacts_each_exactly_once_at_any_limit(db: Db) {
     assert_each_once(&records, &expected, "last_name desc");
     let keys: Vec<Option<String>> = records.iter().map(|r| key(r, "last_name")).collect();
     assert!(
-        keys.windows(2).all(|w| w[0] >= w[1]),
+        in_order(&keys, false, provider),
         "not in last_name desc order"
     );
 
@@ -108,23 +127,28 @@ async fn ten_thousand_contacts_each_exactly_once_at_any_limit(db: Db) {
     assert_each_once(&records, &expected, "first_name asc (nulls)");
     let keys: Vec<Option<String>> = records.iter().map(|r| key(r, "first_name")).collect();
     assert!(
-        keys.windows(2).all(|w| w[0] <= w[1]),
+        in_order(&keys, true, provider),
         "not in first_name asc order"
     );
-    assert!(
-        keys.first().is_some_and(Option::is_none),
-        "nulls come first"
-    );
+    if provider.nulls_last_both_ways() {
+        assert!(keys.last().is_some_and(Option::is_none), "nulls come last");
+    } else {
+        assert!(
+            keys.first().is_some_and(Option::is_none),
+            "nulls come first"
+        );
+    }
     assert!(records[0].as_object().is_some_and(|o| o.len() <= 2));
 }
 
-async fn small_pages_over_more_than_two_thousand_records(db: Db) {
-    let Some(crm) = crm_app_on(db, 0).await else {
+async fn small_pages_over_more_than_two_thousand_records(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 0).await else {
         return;
     };
     let seeded = crm.seed_contacts(2_500, &["Alpha", "Beta", "Gamma"]);
     let expected: HashSet<String> = seeded.into_iter().collect();
-    // Small pages make many round trips; rows past 2,000 are where OFFSET paging breaks.
+    // Small pages make many round trips; rows past 2,000 are where Salesforce's OFFSET paging
+    // breaks.
     let (records, pages) = walk(&crm, "/crm/contacts?limit=37", 37).await;
     assert_each_once(&records, &expected, "limit 37");
     assert_eq!(pages, 2_500usize.div_ceil(37));
@@ -137,7 +161,7 @@ async fn small_pages_over_more_than_two_thousand_records(db: Db) {
     assert_each_once(&records, &expected, "created_at desc");
     let keys: Vec<Option<String>> = records.iter().map(|r| key(r, "created_at")).collect();
     assert!(
-        keys.windows(2).all(|w| w[0] >= w[1]),
+        in_order(&keys, false, provider),
         "not in created_at desc order"
     );
     assert!(
@@ -153,7 +177,7 @@ async fn small_pages_over_more_than_two_thousand_records(db: Db) {
     assert_each_once(&records, &expected, "updated_at asc");
     let keys: Vec<Option<String>> = records.iter().map(|r| key(r, "updated_at")).collect();
     assert!(
-        keys.windows(2).all(|w| w[0] <= w[1]),
+        in_order(&keys, true, provider),
         "not in updated_at asc order"
     );
     // A filter keeps its cursor bound to the filtered query.

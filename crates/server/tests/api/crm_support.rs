@@ -8,36 +8,277 @@
 
 use std::sync::OnceLock;
 
+use patchbay_core::{ServiceId, UnifiedApi};
+use patchbay_crypto::SecretString;
+use patchbay_server::service::integrations::IntegrationInput;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::helpers::{Db, Options, TestApp, spawn_with};
+use crate::helpers::{Db, Options, REDIRECT_URI, TestApp, json_with, spawn_with, urlencode};
 
 pub const CONSUMER: &str = "crm-consumer";
 
-/// A test app whose consumer has connected an emulator org seeded with CRM records.
-pub struct CrmApp {
-    pub app: TestApp,
+/// The CRM behind a test's connection. Provider facts the shared tests need (id shapes, what
+/// a provider truly cannot do) live here, so each test reads once for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Salesforce,
+    HubSpot,
 }
 
-/// An app on `db` whose consumer has connected an emulator org seeded with about `records` CRM
-/// records. `None` when PostgreSQL is unreachable outside CI (the skip is printed to stderr);
-/// under `CI=true` an unreachable PostgreSQL panics instead, so the suite cannot pass on SQLite
-/// alone there.
+impl Provider {
+    /// The `service_id` in envelopes, logs and `x-apideck-service-id`.
+    pub fn service(self) -> &'static str {
+        match self {
+            Provider::Salesforce => "salesforce",
+            Provider::HubSpot => "hubspot",
+        }
+    }
+
+    /// A provider the test consumer has no connection to.
+    pub fn other_service(self) -> &'static str {
+        match self {
+            Provider::Salesforce => "hubspot",
+            Provider::HubSpot => "salesforce",
+        }
+    }
+
+    /// A well-formed id of `resource` that names no record (`activity_type` for activities).
+    pub fn unknown_id(self, resource: &str) -> String {
+        match self {
+            Provider::Salesforce => {
+                let prefix = match resource {
+                    "contacts" => "003",
+                    "companies" => "001",
+                    "leads" => "00Q",
+                    "opportunities" => "006",
+                    "activities" => "00T",
+                    "notes" => "002",
+                    "users" => "005",
+                    other => panic!("no unknown id for {other}"),
+                };
+                format!("{prefix}000000000000AAA")
+            }
+            Provider::HubSpot => match resource {
+                // Activity ids name their engagement object (`ids.rs` in the connector).
+                "activities" => "task-999999999".to_owned(),
+                _ => "999999999".to_owned(),
+            },
+        }
+    }
+
+    /// Asserts the provider's native id shape for a record of `resource`; `kind` is the
+    /// activity type for activities.
+    pub fn assert_native_id(self, resource: &str, kind: Option<&str>, id: &str) {
+        match self {
+            Provider::Salesforce => {
+                let prefix = match (resource, kind) {
+                    ("contacts", _) => "003",
+                    ("companies", _) => "001",
+                    ("leads", _) => "00Q",
+                    ("opportunities", _) => "006",
+                    // Meetings are Events, everything else a Task.
+                    ("activities", Some("meeting")) => "00U",
+                    ("activities", _) => "00T",
+                    ("users", _) => "005",
+                    _ => "",
+                };
+                assert!(id.len() == 18 && id.starts_with(prefix), "{resource}: {id}");
+            }
+            Provider::HubSpot => {
+                let digits = match (resource, kind) {
+                    ("activities", Some(k)) => id
+                        .strip_prefix(&format!("{k}-"))
+                        .unwrap_or_else(|| panic!("activity {id} is not a {k}")),
+                    _ => id,
+                };
+                assert!(
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+                    "{resource}: {id}"
+                );
+            }
+        }
+    }
+
+    /// An open opportunity stage of the provider's default pipeline.
+    pub fn open_stage(self) -> &'static str {
+        match self {
+            Provider::Salesforce => "Prospecting",
+            Provider::HubSpot => "appointmentscheduled",
+        }
+    }
+
+    /// The display name of [`Self::open_stage`].
+    pub fn open_stage_name(self) -> &'static str {
+        match self {
+            Provider::Salesforce => "Prospecting",
+            Provider::HubSpot => "Appointment Scheduled",
+        }
+    }
+
+    /// Where nulls sort: Salesforce puts them first ascending (last descending); HubSpot
+    /// puts records without the property last in either direction.
+    pub fn nulls_last_both_ways(self) -> bool {
+        self == Provider::HubSpot
+    }
+}
+
+/// `server_backend_tests!` with a provider dimension: each `fn name(Provider, Db)` becomes
+/// `name::{salesforce,hubspot}::{sqlite,postgres}`.
+#[macro_export]
+macro_rules! crm_provider_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                mod salesforce {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn sqlite() {
+                        super::super::$name(
+                            $crate::crm_support::Provider::Salesforce,
+                            $crate::helpers::Db::Sqlite,
+                        )
+                        .await;
+                    }
+
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn postgres() {
+                        super::super::$name(
+                            $crate::crm_support::Provider::Salesforce,
+                            $crate::helpers::Db::Postgres,
+                        )
+                        .await;
+                    }
+                }
+
+                mod hubspot {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn sqlite() {
+                        super::super::$name(
+                            $crate::crm_support::Provider::HubSpot,
+                            $crate::helpers::Db::Sqlite,
+                        )
+                        .await;
+                    }
+
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn postgres() {
+                        super::super::$name(
+                            $crate::crm_support::Provider::HubSpot,
+                            $crate::helpers::Db::Postgres,
+                        )
+                        .await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A test app whose consumer has connected one CRM, seeded with CRM records.
+pub struct CrmApp {
+    pub app: TestApp,
+    pub provider: Provider,
+    /// The HubSpot emulator, for [`Provider::HubSpot`] (the app's own emulator is
+    /// Salesforce's, and stays unconnected then).
+    pub hubspot: Option<patchbay_fake_hubspot::EmulatorHandle>,
+}
+
+/// A Salesforce app on `db` (tests that are about Salesforce alone).
 pub async fn crm_app_on(db: Db, records: usize) -> Option<CrmApp> {
+    crm_app(Provider::Salesforce, db, records).await
+}
+
+/// An app on `db` whose consumer has connected `provider`'s emulator, seeded with about
+/// `records` CRM records, through the real connect flow. `None` when PostgreSQL is unreachable
+/// outside CI (the skip is printed to stderr); under `CI=true` an unreachable PostgreSQL panics
+/// instead, so the suite cannot pass on SQLite alone there.
+pub async fn crm_app(provider: Provider, db: Db, records: usize) -> Option<CrmApp> {
     let mut options = Options {
         db,
         ..Options::default()
     };
-    options.emulator.records = records;
+    // The Salesforce emulator runs either way (the app's own); it holds data only when used.
+    options.emulator.records = match provider {
+        Provider::Salesforce => records,
+        Provider::HubSpot => 0,
+    };
     let app = spawn_with(options).await?;
-    let walk = app.connect(CONSUMER).await;
-    assert!(
-        walk.location_param("error").is_none(),
-        "connect failed: {walk:?}"
-    );
-    Some(CrmApp { app })
+    match provider {
+        Provider::Salesforce => {
+            let walk = app.connect(CONSUMER).await;
+            assert!(
+                walk.location_param("error").is_none(),
+                "connect failed: {walk:?}"
+            );
+            Some(CrmApp {
+                app,
+                provider,
+                hubspot: None,
+            })
+        }
+        Provider::HubSpot => {
+            let hubspot = spawn_hubspot(&app, records).await;
+            let crm = CrmApp {
+                app,
+                provider,
+                hubspot: Some(hubspot),
+            };
+            crm.connect_hubspot().await;
+            Some(crm)
+        }
+    }
+}
+
+/// The HubSpot emulator, registered as the app's `crm/hubspot` integration. Its rate limits
+/// start off so that tests making many calls are not throttled; tests that want them set them.
+async fn spawn_hubspot(app: &TestApp, records: usize) -> patchbay_fake_hubspot::EmulatorHandle {
+    let secret = format!("hs-secret-{}", uuid::Uuid::new_v4().simple());
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let hs = patchbay_fake_hubspot::spawn(patchbay_fake_hubspot::EmulatorConfig {
+        client_id: client_id.clone(),
+        client_secret: secret.clone(),
+        redirect_uris: vec![format!("{}/vault/callback", app.base_url)],
+        auto_approve: true,
+        records,
+        rate_limit_per_10s: 0,
+        search_rate_limit_per_sec: 0,
+        ..patchbay_fake_hubspot::EmulatorConfig::default()
+    })
+    .await
+    .expect("spawn the HubSpot emulator");
+    app.vault
+        .set_integration(
+            &app.app_id,
+            &UnifiedApi::crm(),
+            &ServiceId::parse("hubspot").expect("service id"),
+            IntegrationInput {
+                client_id: Some(client_id),
+                client_secret: Some(SecretString::new(secret)),
+                login_url: Some(hs.base_url()),
+                ..IntegrationInput::default()
+            },
+        )
+        .await
+        .expect("set the HubSpot integration");
+    hs
+}
+
+/// One downstream call as the provider's emulator logged it.
+#[derive(Debug, Clone)]
+pub struct Downstream {
+    /// A CRM API call (not OAuth).
+    pub api: bool,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: Option<u16>,
+    pub grant_type: Option<String>,
+}
+
+impl Downstream {
+    pub fn is_refresh(&self) -> bool {
+        self.grant_type.as_deref() == Some("refresh_token")
+    }
 }
 
 /// One CRM answer.
@@ -64,6 +305,55 @@ impl Answer {
 }
 
 impl CrmApp {
+    pub fn service(&self) -> &'static str {
+        self.provider.service()
+    }
+
+    fn hs(&self) -> patchbay_fake_hubspot::Emulator {
+        self.hubspot
+            .as_ref()
+            .expect("a HubSpot test app")
+            .emulator()
+    }
+
+    /// The connected provider's emulator origin.
+    pub fn downstream_base(&self) -> String {
+        match &self.hubspot {
+            Some(hs) => hs.base_url(),
+            None => self.app.emulator.base_url(),
+        }
+    }
+
+    /// Walks Patchbay's authorize URL → the HubSpot install page (auto-approved) → Patchbay's
+    /// callback → the application's redirect URI.
+    async fn connect_hubspot(&self) {
+        let r = self
+            .app
+            .consumer_api(Method::GET, "/vault/connections/crm/hubspot", CONSUMER)
+            .send()
+            .await
+            .expect("send");
+        let conn = json_with(r, StatusCode::OK).await;
+        let authorize = conn["data"]["authorize_url"]
+            .as_str()
+            .expect("authorize_url")
+            .to_owned();
+        let mut url = format!("{authorize}&redirect_uri={}", urlencode(REDIRECT_URI));
+        let mut hops = Vec::new();
+        for _ in 0..5 {
+            let (status, location, _, body) = self.app.get_raw(&url).await;
+            assert!(status.is_redirection(), "{status} at {url}: {body}");
+            let next = location.expect("location");
+            hops.push(next.clone());
+            if next.starts_with(REDIRECT_URI) {
+                assert!(!next.contains("error="), "connect failed: {hops:?}");
+                return;
+            }
+            url = next;
+        }
+        panic!("the flow did not come back: {hops:?}");
+    }
+
     /// A CRM request with `Authorization`, `x-apideck-app-id` and `x-apideck-consumer-id`.
     pub fn request(&self, method: Method, path_and_query: &str) -> reqwest::RequestBuilder {
         self.app.consumer_api(method, path_and_query, CONSUMER)
@@ -113,15 +403,26 @@ impl CrmApp {
         self.send(self.request(Method::DELETE, path)).await
     }
 
-    /// Every token the emulator issued, as its control plane lists them.
+    /// A provider record read through `/proxy`, for checks the unified model cannot show.
+    pub async fn proxy_get(&self, downstream_path: &str) -> Value {
+        self.app
+            .consumer_api(Method::GET, "/proxy", CONSUMER)
+            .header("x-apideck-service-id", self.service())
+            .header("x-apideck-downstream-url", downstream_path)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Every token the connected emulator issued, as its control plane lists them.
     pub async fn all_tokens(&self) -> Vec<Value> {
         let r = self
             .app
             .client
-            .get(format!(
-                "{}/__emulator/tokens",
-                self.app.emulator.base_url()
-            ))
+            .get(format!("{}/__emulator/tokens", self.downstream_base()))
             .send()
             .await
             .expect("send");
@@ -148,8 +449,208 @@ impl CrmApp {
             .collect()
     }
 
-    /// Creates `n` contacts directly in the emulator's org (fast: no HTTP), returning their ids.
+    /// Makes the provider refuse `token` from now on.
+    fn revoke(&self, token: &str) {
+        match self.provider {
+            Provider::Salesforce => {
+                self.app.emulator.emulator().revoke_token(token);
+            }
+            Provider::HubSpot => {
+                let emu = self.hs();
+                let mut tokens = emu.inner().tokens.lock();
+                if let Some(access) = tokens.access.get_mut(token) {
+                    access.revoked = true;
+                } else if let Some(refresh) = tokens.refresh.get_mut(token) {
+                    refresh.deleted = true;
+                }
+            }
+        }
+    }
+
+    /// Every active access token stops working; the grant (refresh token) stays good.
+    pub async fn revoke_access_tokens(&self) {
+        let active = self.active_access_tokens().await;
+        assert!(!active.is_empty(), "no active access token");
+        for token in &active {
+            self.revoke(token);
+        }
+    }
+
+    /// Ends the connection's grant at the provider: its refresh token and the access tokens
+    /// with it. Salesforce revokes the access tokens of a revoked refresh token itself;
+    /// HubSpot's deletion leaves them alone, so they are revoked too. Returns the refresh
+    /// token, for leak checks.
+    pub async fn kill_grant(&self) -> String {
+        let refresh = self
+            .all_tokens()
+            .await
+            .iter()
+            .find(|t| t["kind"].as_str().is_some_and(|k| k.starts_with("refresh")))
+            .and_then(|t| t["value"].as_str())
+            .expect("refresh token")
+            .to_owned();
+        match self.provider {
+            Provider::Salesforce => assert!(self.app.emulator.emulator().revoke_token(&refresh)),
+            Provider::HubSpot => {
+                self.revoke(&refresh);
+                for token in self.active_access_tokens().await {
+                    self.revoke(&token);
+                }
+            }
+        }
+        refresh
+    }
+
+    pub fn clear_downstream_log(&self) {
+        match self.provider {
+            Provider::Salesforce => self.app.emulator.emulator().clear_requests(),
+            Provider::HubSpot => self.hs().inner().log.clear(),
+        }
+    }
+
+    /// The connected emulator's request log, oldest first.
+    pub fn downstream_log(&self) -> Vec<Downstream> {
+        match self.provider {
+            Provider::Salesforce => self
+                .app
+                .emulator
+                .emulator()
+                .requests()
+                .into_iter()
+                .map(|e| Downstream {
+                    api: e.path.starts_with("/services/data/"),
+                    path: e.path,
+                    query: e.query,
+                    status: e.status,
+                    grant_type: e.grant_type,
+                })
+                .collect(),
+            Provider::HubSpot => self
+                .hs()
+                .inner()
+                .log
+                .snapshot()
+                .into_iter()
+                .map(|e| Downstream {
+                    api: e.kind == "api",
+                    path: e.path,
+                    query: e.query,
+                    status: e.status,
+                    grant_type: e.grant_type,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn refresh_count(&self) -> usize {
+        self.downstream_log()
+            .iter()
+            .filter(|e| e.is_refresh())
+            .count()
+    }
+
+    /// Injects a fault into the provider's CRM API. `rule` is the emulators' shared part:
+    /// `{"kind": "status", "status": 503}`, `{"kind": "rate_limit"}`, with an optional
+    /// `count`; the target is filled in.
+    pub fn fault(&self, mut rule: Value) {
+        let target = match self.provider {
+            Provider::Salesforce => "rest",
+            Provider::HubSpot => "api",
+        };
+        rule["target"] = json!(target);
+        match self.provider {
+            Provider::Salesforce => {
+                self.app.emulator.emulator().add_fault(
+                    serde_json::from_value(rule).expect("a Salesforce emulator fault rule"),
+                )
+            }
+            Provider::HubSpot => self
+                .hs()
+                .inner()
+                .faults
+                .add(serde_json::from_value(rule).expect("a HubSpot emulator fault rule")),
+        }
+    }
+
+    /// The provider allows exactly `n` more API calls (Salesforce: the org's daily limit;
+    /// HubSpot: the rolling 10-second window, cleared).
+    pub fn allow_calls(&self, n: u64) {
+        match self.provider {
+            Provider::Salesforce => {
+                let emu = self.app.emulator.emulator();
+                let used = emu.api_usage().used;
+                emu.set_api_limit(Some(used + n), None);
+            }
+            Provider::HubSpot => {
+                let emu = self.hs();
+                emu.inner()
+                    .limiter
+                    .set(Some(u32::try_from(n).expect("small")), None);
+                emu.inner().limiter.reset();
+            }
+        }
+    }
+
+    /// No limit in the way any more.
+    pub fn lift_limit(&self) {
+        match self.provider {
+            Provider::Salesforce => self
+                .app
+                .emulator
+                .emulator()
+                .set_api_limit(Some(100_000), None),
+            Provider::HubSpot => {
+                let emu = self.hs();
+                emu.inner().limiter.set(Some(0), None);
+                emu.inner().limiter.reset();
+            }
+        }
+    }
+
+    /// Sets a visible API budget and returns its size: Salesforce's daily 15,000 with 17
+    /// already used; HubSpot's 10-second window of 150, cleared (its log too, so
+    /// [`Self::budget_used`] can count).
+    pub fn set_budget(&self) -> u64 {
+        match self.provider {
+            Provider::Salesforce => {
+                self.app
+                    .emulator
+                    .emulator()
+                    .set_api_limit(Some(15_000), Some(17));
+                15_000
+            }
+            Provider::HubSpot => {
+                let emu = self.hs();
+                emu.inner().limiter.set(Some(150), None);
+                emu.inner().limiter.reset();
+                emu.inner().log.clear();
+                150
+            }
+        }
+    }
+
+    /// Calls counted against the budget of [`Self::set_budget`].
+    pub fn budget_used(&self) -> u64 {
+        match self.provider {
+            Provider::Salesforce => self.app.emulator.emulator().api_usage().used,
+            Provider::HubSpot => {
+                let calls = self.downstream_log().iter().filter(|e| e.api).count();
+                u64::try_from(calls).expect("count")
+            }
+        }
+    }
+
+    /// Creates `n` contacts directly in the emulator (fast: no HTTP), returning their unified
+    /// ids. Contact `i` is named `last_names[i % len]`; every third has no first name (so
+    /// sorts meet nulls); creation times spread over five minutes, with many ties.
     pub fn seed_contacts(&self, n: usize, last_names: &[&str]) -> Vec<String> {
+        match self.provider {
+            Provider::Salesforce => self.seed_salesforce_contacts(n, last_names),
+            Provider::HubSpot => self.seed_hubspot_contacts(n, last_names),
+        }
+    }
+
+    fn seed_salesforce_contacts(&self, n: usize, last_names: &[&str]) -> Vec<String> {
         let emu = self.app.emulator.emulator();
         // Salesforce keeps audit datetimes to the second (`.000`), and SOQL datetime literals
         // cannot say milliseconds, so seeded rows get whole seconds like real ones.
@@ -158,21 +659,53 @@ impl CrmApp {
         let user = org.default_user_id();
         (0..n)
             .map(|i| {
-                let last = last_names[i % last_names.len()];
-                // Every third contact has no first name, so sorts meet nulls.
-                let first = (i % 3 != 0).then(|| format!("Seed{:05}", (i * 7919) % n));
-                let body = json!({
-                    "FirstName": first, "LastName": last,
-                    "Email": format!("seed{i}@paging.example"),
-                });
-                // Spread over a few minutes, with many ties, for datetime sorts.
-                let at = now - i64::try_from((i * 7) % 300).unwrap_or(0) * 1000;
+                let (first, last, email, at) = seed_fields(i, n, last_names, now);
+                let body = json!({"FirstName": first, "LastName": last, "Email": email});
                 org.create("Contact", &body, user, at)
                     .map(|id| id.to_18())
                     .unwrap_or_else(|e| panic!("seed contact: {e:?}"))
             })
             .collect()
     }
+
+    fn seed_hubspot_contacts(&self, n: usize, last_names: &[&str]) -> Vec<String> {
+        let emu = self.hs();
+        let now = emu.now_ms() / 1000 * 1000;
+        let mut account = emu.inner().account.lock();
+        (0..n)
+            .map(|i| {
+                let (first, last, email, at) = seed_fields(i, n, last_names, now);
+                let mut properties = std::collections::BTreeMap::new();
+                if let Some(first) = first {
+                    properties.insert("firstname".to_owned(), first);
+                }
+                properties.insert("lastname".to_owned(), last.to_owned());
+                properties.insert("email".to_owned(), email);
+                account
+                    .insert_raw(
+                        patchbay_fake_hubspot_data::schema::ObjectType::Contacts,
+                        properties,
+                        at,
+                        at,
+                    )
+                    .to_string()
+            })
+            .collect()
+    }
+}
+
+/// Contact `i` of `n` for [`CrmApp::seed_contacts`]: first name, last name, email, time.
+fn seed_fields<'a>(
+    i: usize,
+    n: usize,
+    last_names: &[&'a str],
+    now: i64,
+) -> (Option<String>, &'a str, String, i64) {
+    let last = last_names[i % last_names.len()];
+    let first = (!i.is_multiple_of(3)).then(|| format!("Seed{:05}", (i * 7919) % n));
+    let email = format!("seed{i}@paging.example");
+    let at = now - i64::try_from((i * 7) % 300).unwrap_or(0) * 1000;
+    (first, last, email, at)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,28 +1,52 @@
-//! Custom fields and custom mappings (issue 11): the org's custom fields from describe; a
-//! mapping per application with a per-consumer override; CRM reads carry `custom_mappings`
-//! and writes pass them through to the mapped Salesforce field.
+//! Custom fields and custom mappings (issue 11): the provider's custom fields; a mapping per
+//! application with a per-consumer override; CRM reads carry `custom_mappings` and writes pass
+//! them through to the mapped provider field. Written once, run for both providers.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::crm_support::{CONSUMER, crm_app_on};
+use crate::crm_support::{CONSUMER, Provider, crm_app};
 use crate::helpers::{Db, assert_error_envelope, json_with};
 
-crate::server_backend_tests!(custom_mappings_round_trip_through_contacts);
+crate::crm_provider_tests!(custom_mappings_round_trip_through_contacts);
 
-const TARGET: &str = "/vault/custom-mappings/crm/salesforce/crm+contacts+tier";
+/// The provider field the application maps `tier` to, and the standard field a consumer
+/// overrides it with (the unified field that shows it, and that field's value path).
+struct Fields {
+    application: &'static str,
+    consumer: &'static str,
+}
 
-async fn custom_mappings_round_trip_through_contacts(db: Db) {
-    let Some(crm) = crm_app_on(db, 10).await else {
+fn fields(provider: Provider) -> Fields {
+    match provider {
+        Provider::Salesforce => Fields {
+            application: "Tier__c",
+            consumer: "Title",
+        },
+        // The HubSpot connector surfaces no custom properties, so the application maps a
+        // standard one (shown in the unified record as the address's city).
+        Provider::HubSpot => Fields {
+            application: "city",
+            consumer: "jobtitle",
+        },
+    }
+}
+
+async fn custom_mappings_round_trip_through_contacts(provider: Provider, db: Db) {
+    let Some(crm) = crm_app(provider, db, 10).await else {
         return;
     };
     let app = &crm.app;
+    let service = crm.service();
+    let target = format!("/vault/custom-mappings/crm/{service}/crm+contacts+tier");
+    let target = target.as_str();
+    let field = fields(provider);
 
-    // The org's custom fields, from describe.
+    // The provider's custom fields: Salesforce's from describe; none from HubSpot.
     let r = app
         .consumer_api(
             Method::GET,
-            "/vault/connections/crm/salesforce/contacts/custom-fields",
+            &format!("/vault/connections/crm/{service}/contacts/custom-fields"),
             CONSUMER,
         )
         .send()
@@ -35,26 +59,31 @@ async fn custom_mappings_round_trip_through_contacts(db: Db) {
         .iter()
         .filter_map(|f| f["id"].as_str())
         .collect();
-    assert!(ids.contains(&"Tier__c"), "{v}");
-    assert_eq!(v["data"][0]["finder"], format!("$.{}", ids[0]));
+    match provider {
+        Provider::Salesforce => {
+            assert!(ids.contains(&"Tier__c"), "{v}");
+            assert_eq!(v["data"][0]["finder"], format!("$.{}", ids[0]));
+        }
+        Provider::HubSpot => assert!(ids.is_empty(), "{v}"),
+    }
 
-    // The application maps custom_mappings.tier to Tier__c (no consumer header).
+    // The application maps custom_mappings.tier to a provider field (no consumer header).
     let r = app
-        .api(Method::POST, TARGET)
-        .json(&json!({ "value": "$.Tier__c" }))
+        .api(Method::POST, target)
+        .json(&json!({ "value": format!("$.{}", field.application) }))
         .send()
         .await
         .expect("send");
     let v = json_with(r, StatusCode::OK).await;
     assert_eq!(v["data"]["id"], "crm+contacts+tier");
-    assert_eq!(v["data"]["value"], "Tier__c");
+    assert_eq!(v["data"]["value"], field.application);
     assert!(v["data"]["consumer_id"].is_null());
     for bad in [
         json!({ "value": "a.b.c" }),
         json!({ "value": "X", "other": 1 }),
     ] {
         let r = app
-            .api(Method::POST, TARGET)
+            .api(Method::POST, target)
             .json(&bad)
             .send()
             .await
@@ -103,20 +132,32 @@ async fn custom_mappings_round_trip_through_contacts(db: Db) {
     );
     let got = crm.get(&format!("/crm/contacts/{id}")).await.expect(200);
     assert_eq!(got.data()["custom_mappings"]["tier"], "Silver");
-    // The same value as a custom field: the mapping wrote the real field.
-    let tier = got.data()["custom_fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|f| f["id"] == "Tier__c")
-        .map(|f| f["value"].clone());
-    assert_eq!(tier, Some(json!("Silver")));
+    // The same value in the unified record: the mapping wrote the real field.
+    match provider {
+        Provider::Salesforce => {
+            let tier = got.data()["custom_fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|f| f["id"] == "Tier__c")
+                .map(|f| f["value"].clone());
+            assert_eq!(tier, Some(json!("Silver")));
+        }
+        Provider::HubSpot => {
+            assert_eq!(
+                got.data()["addresses"][0]["city"],
+                "Silver",
+                "{:#}",
+                got.body
+            );
+        }
+    }
 
     // The consumer overrides the key with a standard field; other consumers keep the
     // application's mapping.
     let r = app
-        .consumer_api(Method::PATCH, TARGET, CONSUMER)
-        .json(&json!({ "value": "Title" }))
+        .consumer_api(Method::PATCH, target, CONSUMER)
+        .json(&json!({ "value": field.consumer }))
         .send()
         .await
         .expect("send");
@@ -125,7 +166,7 @@ async fn custom_mappings_round_trip_through_contacts(db: Db) {
     let r = app
         .consumer_api(
             Method::GET,
-            "/vault/connections/crm/salesforce/contacts/custom-mappings",
+            &format!("/vault/connections/crm/{service}/contacts/custom-mappings"),
             CONSUMER,
         )
         .send()
@@ -133,11 +174,11 @@ async fn custom_mappings_round_trip_through_contacts(db: Db) {
         .expect("send");
     let v = json_with(r, StatusCode::OK).await;
     assert_eq!(v["data"].as_array().map(Vec::len), Some(1), "{v}");
-    assert_eq!(v["data"][0]["value"], "Title");
-    let r = app.api(Method::GET, TARGET).send().await.expect("send");
+    assert_eq!(v["data"][0]["value"], field.consumer);
+    let r = app.api(Method::GET, target).send().await.expect("send");
     assert_eq!(
         json_with(r, StatusCode::OK).await["data"]["value"],
-        "Tier__c"
+        field.application
     );
     crm.patch(
         &format!("/crm/contacts/{id}"),
@@ -151,13 +192,13 @@ async fn custom_mappings_round_trip_through_contacts(db: Db) {
 
     // Deleting the override brings the application's mapping back; deleting twice is a 404.
     let r = app
-        .consumer_api(Method::DELETE, TARGET, CONSUMER)
+        .consumer_api(Method::DELETE, target, CONSUMER)
         .send()
         .await
         .expect("send");
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = app
-        .consumer_api(Method::DELETE, TARGET, CONSUMER)
+        .consumer_api(Method::DELETE, target, CONSUMER)
         .send()
         .await
         .expect("send");
@@ -169,7 +210,10 @@ async fn custom_mappings_round_trip_through_contacts(db: Db) {
     let got = crm.get(&format!("/crm/contacts/{id}")).await.expect(200);
     assert_eq!(got.data()["custom_mappings"]["tier"], "Silver");
     let r = app
-        .api(Method::GET, "/vault/custom-mappings/crm/salesforce")
+        .api(
+            Method::GET,
+            &format!("/vault/custom-mappings/crm/{service}"),
+        )
         .send()
         .await
         .expect("send");
