@@ -102,6 +102,10 @@ pub struct ApiUsage {
     pub used: u64,
     /// The limit of that window.
     pub max: u64,
+    /// How soon a spent budget can have recovered, in milliseconds: the CRM poller rests a
+    /// connection this long before reading its usage again. Salesforce counts a rolling day, so
+    /// a quarter of an hour; HubSpot's window is ten seconds.
+    pub recheck_after_ms: u64,
 }
 
 impl ApiUsage {

@@ -99,6 +99,9 @@ pub fn session_still_invalid() -> UnifiedError {
     }
 }
 
+/// HubSpot's rolling window when an answer does not name it (docs/hubspot.md §13).
+const DEFAULT_WINDOW_MS: u64 = 10_000;
+
 /// API usage from `X-HubSpot-RateLimit-Max` and `-Remaining` (the rolling 10-second window;
 /// docs/hubspot.md §13). `header` looks a header up by its name, case-insensitively. Either
 /// missing or not a number gives `None`.
@@ -109,6 +112,10 @@ pub fn parse_rate_limit<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<
     Some(ApiUsage {
         used: max.saturating_sub(remaining),
         max,
+        // The window's own length says when the budget is whole again.
+        recheck_after_ms: number("x-hubspot-ratelimit-interval-milliseconds")
+            .filter(|ms| *ms > 0)
+            .unwrap_or(DEFAULT_WINDOW_MS),
     })
 }
 

@@ -124,10 +124,30 @@ fn rate_limit_headers() {
     };
     let usage = parse_rate_limit(lookup).expect("usage");
     assert_eq!((usage.limit(), usage.remaining()), (100, 97));
+    // A spent budget is whole again after the window the answer names, not a day later.
+    assert_eq!(usage.recheck_after_ms, 10_000);
+    let slower = |name: &str| match name {
+        "x-hubspot-ratelimit-interval-milliseconds" => Some("1000"),
+        _ => lookup(name),
+    };
+    assert_eq!(
+        parse_rate_limit(slower).expect("usage").recheck_after_ms,
+        1_000
+    );
     assert_eq!(parse_rate_limit(|_| None), None);
     assert_eq!(parse_rate_limit(|_| Some("lots")), None);
     // Remaining above max (a racing window) never underflows.
     let odd = parse_rate_limit(|n: &str| Some(if n.ends_with("max") { "5" } else { "9" }))
         .expect("usage");
     assert_eq!((odd.limit(), odd.remaining()), (5, 5));
+    // No interval header ("9" is read for it here, so drop it): HubSpot's documented 10 s.
+    let unnamed = |n: &str| match n {
+        "x-hubspot-ratelimit-max" => Some("100"),
+        "x-hubspot-ratelimit-remaining" => Some("1"),
+        _ => None,
+    };
+    assert_eq!(
+        parse_rate_limit(unnamed).expect("usage").recheck_after_ms,
+        10_000
+    );
 }

@@ -47,7 +47,8 @@ fn usage_comes_from_sforce_limit_info() {
         s.rate_limit(&headers),
         Some(ApiUsage {
             used: 25,
-            max: 15000
+            max: 15000,
+            recheck_after_ms: 15 * 60 * 1000,
         })
     );
     assert_eq!(s.rate_limit(&|_: &str| None), None);

@@ -114,9 +114,14 @@ pub fn parse_limit_info(header: &str) -> Option<ApiUsage> {
         Some(ApiUsage {
             used: digits(used)?,
             max: digits(max)?,
+            recheck_after_ms: DAILY_BUDGET_RECHECK_MS,
         })
     })
 }
+
+/// Salesforce's API budget is a rolling 24 hours: a connection low on it rests a quarter of an
+/// hour before its usage is read again.
+pub const DAILY_BUDGET_RECHECK_MS: u64 = 15 * 60 * 1000;
 
 #[cfg(test)]
 #[path = "error_tests.rs"]

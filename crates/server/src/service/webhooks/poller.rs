@@ -11,8 +11,9 @@
 //!
 //! A first poll only sets the watermark. Calls use the connection's token through the CRM
 //! path (one refresh + retry when the provider says the token is invalid). Every answer's
-//! rate-limit headers are read; while the account has less than [`BUDGET_RESERVE_PERCENT`]% of its daily requests left the
-//! connection is not polled (one warning), and it is tried again after [`BUDGET_RECHECK_MS`].
+//! rate-limit headers are read; while the account has less than [`BUDGET_RESERVE_PERCENT`]% of its window's requests left
+//! the connection is not polled (one warning), and it is tried again once the connector says the
+//! window can have recovered (a quarter hour at most).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -34,10 +35,6 @@ use tokio::sync::Notify;
 use crate::error::Result;
 use crate::service::Vault;
 use crate::service::dto::iso_ms;
-
-/// How long a connection whose org ran low on API requests rests before one poll reads its
-/// usage again (daily counts are rolling windows).
-pub const BUDGET_RECHECK_MS: i64 = 15 * 60 * 1000;
 
 /// Which CRM objects each application's subscriptions ask for: a `crm.<object>.*` event names
 /// its object, `*` (on a `crm` subscription) names them all.
@@ -301,7 +298,7 @@ impl Vault {
         };
         if usage_allows(usage.used, usage.max, BUDGET_RESERVE_PERCENT) {
             if state.warned.remove(id) {
-                tracing::info!(connection = %id, "CRM polling resumes: the org's API budget recovered");
+                tracing::info!(connection = %id, "CRM polling resumes: the account's API budget recovered");
             }
             state.resting.remove(id);
             return true;
@@ -312,12 +309,13 @@ impl Vault {
                 used = usage.used,
                 max = usage.max,
                 reserve_percent = BUDGET_RESERVE_PERCENT,
-                "CRM polling paused: the org's daily API budget is nearly used up"
+                rest_ms = rest_ms(usage),
+                "CRM polling paused: the account's API budget is nearly used up"
             );
         }
         state
             .resting
-            .insert(id.clone(), now.saturating_add(BUDGET_RECHECK_MS));
+            .insert(id.clone(), now.saturating_add(rest_ms(usage)));
         false
     }
 
@@ -435,4 +433,31 @@ mod tests {
         }
         assert!(connectors >= 2, "both CRMs are registered");
     }
+
+    #[test]
+    fn a_spent_budget_rests_as_long_as_its_window() {
+        let usage = |recheck_after_ms| ApiUsage {
+            used: 99,
+            max: 100,
+            recheck_after_ms,
+        };
+        // HubSpot's ten-second window: back after ten seconds, not a quarter hour.
+        assert_eq!(rest_ms(usage(10_000)), 10_000);
+        // A daily budget is read again every quarter hour, and nothing rests longer.
+        assert_eq!(rest_ms(usage(15 * 60 * 1000)), MAX_REST_MS);
+        assert_eq!(rest_ms(usage(u64::MAX)), MAX_REST_MS);
+        assert_eq!(rest_ms(usage(0)), 1);
+    }
 }
+
+/// How long a connection low on its API budget rests: as long as its provider's window needs
+/// to recover (a day's budget is read again every quarter hour; a ten-second window, after ten
+/// seconds), never longer than a quarter hour.
+fn rest_ms(usage: ApiUsage) -> i64 {
+    i64::try_from(usage.recheck_after_ms)
+        .unwrap_or(MAX_REST_MS)
+        .clamp(1, MAX_REST_MS)
+}
+
+/// The longest rest: a budget is read again at least this often.
+const MAX_REST_MS: i64 = 15 * 60 * 1000;
