@@ -198,7 +198,7 @@ impl<S: TokenStore> Refresher<S> {
             })?;
         // The secret also verifies the response `signature`; it is *sent* only if the
         // integration says so (setup guide: "Require Secret for Refresh Token Flow" unchecked)
-        // or the provider always wants it (HubSpot).
+        // or the provider always wants it.
         let secret = self.inner.sealer.open_client_secret(&integration)?;
         let send_secret =
             integration.send_secret_on_refresh || connector.oauth_profile().refresh_needs_secret;
