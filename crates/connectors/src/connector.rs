@@ -470,6 +470,24 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
 
     /// The admin console's integration page and the hosted page's wording (see [`Setup`]).
     fn setup(&self) -> &'static Setup;
+
+    /// Checks an integration's login URL (the administrator's setting, not a consumer's
+    /// choice); returns the normalised origin or a message. The default takes any http(s)
+    /// origin; a provider with rules for its own hosts (Salesforce: https on the default port)
+    /// adds them.
+    fn check_login_url(&self, raw: &str) -> Result<String, String> {
+        patchbay_core::LoginOrigin::parse(raw)
+            .map(|o| o.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Checks the `instance_url` a token response names, for an integration on `login_url`;
+    /// returns the origin to store. Asked only when [`OAuthProfile::per_connection_instance`];
+    /// the default refuses, since such a provider must say which instances it trusts.
+    fn check_instance_url(&self, login_url: &str, raw: &str) -> Result<String, String> {
+        let _ = (login_url, raw);
+        Err("this provider names no per-connection instance".to_owned())
+    }
 }
 
 // ----- console setup data (issue 15: the console names no provider) -----

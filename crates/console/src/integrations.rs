@@ -384,7 +384,7 @@ async fn promote(
     Path((app, service)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let (connector, service_id) = match connector_of(&service) {
+    let (_, service_id) = match connector_of(&service) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -412,7 +412,7 @@ async fn test_vault(
     Path((app, service)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let (connector, service_id) = match connector_of(&service) {
+    let (_, service_id) = match connector_of(&service) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -481,11 +481,14 @@ mod tests {
     #[test]
     fn the_poll_interval_is_whole_seconds() {
         let with = |v: &str| {
-            input_from_form(registry::connector("salesforce").unwrap(), &form(&[
-                ("login", "production"),
-                ("scope_api", "on"),
-                ("crm_poll_interval_s", v),
-            ]))
+            input_from_form(
+                registry::connector("salesforce").unwrap(),
+                &form(&[
+                    ("login", "production"),
+                    ("scope_api", "on"),
+                    ("crm_poll_interval_s", v),
+                ]),
+            )
         };
         assert_eq!(with(" 60 ").unwrap().crm_poll_interval_s, Some(60));
         assert!(with("1.5").is_err());

@@ -178,12 +178,9 @@ pub fn login_url_from_form(
 ) -> Result<String, String> {
     match choice {
         OWN_HOST => own_host_url(connector, own_host),
-        CUSTOM_HOST => {
-            let v = custom.trim();
-            patchbay_core::LoginHost::parse(v)
-                .map(|h| h.as_str().to_owned())
-                .map_err(|e| format!("Custom login URL: {e}"))
-        }
+        CUSTOM_HOST => connector
+            .check_login_url(custom.trim())
+            .map_err(|e| format!("Custom login URL: {e}")),
         preset => connector
             .setup()
             .login_presets
@@ -210,15 +207,20 @@ pub struct Notice {
 /// is the integration the attempt was for, when the page knows it: its name goes into the
 /// sentences, and only a connector whose apps take time to become active explains a "not
 /// active yet" refusal as a wait.
-pub fn customer_notice(connector: Option<&dyn Connector>, error: &str, description: &str) -> Notice {
+pub fn customer_notice(
+    connector: Option<&dyn Connector>,
+    error: &str,
+    description: &str,
+) -> Notice {
     let detail = (!description.trim().is_empty()).then(|| truncate(description.trim(), 600));
     let provider = connector.map_or("The provider", |c| c.display().name);
-    let activates_later =
-        connector.is_some_and(|c| !c.setup().activation_delay.is_empty());
+    let activates_later = connector.is_some_and(|c| !c.setup().activation_delay.is_empty());
     let (title, text, detail) = if error == "access_denied" {
         (
             "Access was denied".to_owned(),
-            format!("{provider} reports that access was denied, so nothing was connected. If that was not intended, click Connect again and choose Allow."),
+            format!(
+                "{provider} reports that access was denied, so nothing was connected. If that was not intended, click Connect again and choose Allow."
+            ),
             None,
         )
     } else if activates_later && description.contains("not active yet") {

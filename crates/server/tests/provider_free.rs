@@ -26,21 +26,6 @@ const TREES: [(&str, bool); 6] = [
     ("crates/core/src", false),
 ];
 
-/// Files allowed to name a provider throughout, with the reason. Each is open work (see
-/// ARCHITECTURE.md, "The connector seam"), not a design choice.
-const FILE_EXCEPTIONS: &[(&str, &str)] = &[
-    (
-        "crates/core/src/login_host.rs",
-        "Salesforce's login-host rule (production, sandbox, My Domain, instance_url under them) \
-         is still core's: the store's typed integration settings hold a LoginHost. The \
-         Salesforce connector is its only rule-making caller; moving the type out is open work",
-    ),
-    (
-        "crates/core/src/login_host/tests.rs",
-        "the unit tests of core's login-host rule, which move with it",
-    ),
-];
-
 /// `(file relative to the workspace root, text the line contains, why it is allowed)`.
 const EXCEPTIONS: &[(&str, &str, &str)] = &[
     (
@@ -57,18 +42,19 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
     (
         "crates/core/src/integration.rs",
         "DEFAULT_LOGIN_URL",
-        "core's integration settings still default to the first connector's login host (see \
-         login_host.rs); a new integration takes its connector's default_login_url instead",
+        "core's integration settings defaults (login URL, scopes, session timeout) are still the \
+         first connector's; only the store's with_defaults write uses them, and set_integration \
+         replaces the login URL and scopes with the connector's own for a new integration",
     ),
     (
         "crates/core/src/integration.rs",
         "default session timeout",
-        "the default token lifetime of core's settings is the first connector's (see login_host.rs)",
+        "the default token lifetime of core's settings is the first connector's (see DEFAULT_LOGIN_URL)",
     ),
     (
         "crates/core/src/integration.rs",
         ".salesforce.com",
-        "core's settings unit test parses a login URL by core's login-host rule",
+        "core's settings unit test sets a login URL",
     ),
     (
         "crates/core/src/integration.rs",
@@ -78,13 +64,8 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
     (
         "crates/core/src/ids.rs",
         "salesforce",
-        "`ServiceId::salesforce()`, a constructor the tests of every crate use (never product \
-         code outside the connector: provider_free checks the callers); and the id unit tests",
-    ),
-    (
-        "crates/core/src/lib.rs",
-        "login-host rules",
-        "the crate docs name what core still holds (see login_host.rs)",
+        "`ServiceId::salesforce()`, a constructor the tests of every crate use (no product code in \
+         the trees checked here calls it: they would be caught by name); and the id unit tests",
     ),
     (
         "crates/server/src/service/telemetry.rs",
@@ -154,9 +135,6 @@ fn offending_lines(root: &Path) -> (Vec<String>, usize) {
             .unwrap_or(file)
             .to_string_lossy()
             .replace('\\', "/");
-        if FILE_EXCEPTIONS.iter().any(|(f, _)| *f == rel) {
-            continue;
-        }
         let text = std::fs::read_to_string(file).unwrap_or_default();
         for (n, line) in text.lines().enumerate() {
             if *tests_exempt && line.trim() == "#[cfg(test)]" {
@@ -196,16 +174,7 @@ fn the_server_console_refresh_core_and_store_name_no_provider() {
 #[test]
 fn every_exception_is_still_needed_and_explained() {
     let root = workspace_root();
-    for (file, why) in FILE_EXCEPTIONS {
-        assert!(why.len() > 20, "{file}: say why");
-        let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
-        assert!(
-            NAMES
-                .iter()
-                .any(|n| text.to_ascii_lowercase().contains(n)),
-            "{file}: names no provider any more; remove its exception"
-        );
-    }
+
     for (file, needle, why) in EXCEPTIONS {
         assert!(why.len() > 20, "{file}: say why");
         let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();

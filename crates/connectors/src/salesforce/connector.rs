@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use patchbay_core::{LoginHost, LoginHostKind};
 use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedError};
 
 use super::list::ListPlan;
+use super::login_host::{LoginHost, LoginHostKind};
 use super::request::SalesforceRequest;
 use super::{REST_BASE, SERVICE_ID, changes, error, ids, records};
 use crate::connector::{
@@ -300,6 +300,17 @@ impl Connector for Salesforce {
 
     fn setup(&self) -> &'static Setup {
         &SETUP
+    }
+
+    fn check_login_url(&self, raw: &str) -> Result<String, String> {
+        LoginHost::parse(raw)
+            .map(|h| h.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    fn check_instance_url(&self, login_url: &str, raw: &str) -> Result<String, String> {
+        let login = LoginHost::parse(login_url).map_err(|e| e.to_string())?;
+        login.check_instance_url(raw).map_err(|e| e.to_string())
     }
 }
 

@@ -31,9 +31,9 @@ use serde_json::{Map, Value};
 
 use crate::auth::same_token;
 use crate::views::{Notice, customer_notice};
-use patchbay_connectors::connector::Connector;
 use crate::web::{CONNECT_COOKIE, ConsoleState, Form, render_status};
 use page::allowed_actions;
+use patchbay_connectors::connector::Connector;
 
 /// The connector a page path's `{service_id}` names, for its wording.
 fn provider(service_id: &str) -> Option<&'static dyn Connector> {
@@ -114,7 +114,8 @@ async fn show_page(
         return expired();
     };
     let notice = match (&q.error, q.result.as_deref()) {
-        (Some(e), _) => Some(customer_notice(None, 
+        (Some(e), _) => Some(customer_notice(
+            None,
             e,
             q.error_description.as_deref().unwrap_or(""),
         )),
@@ -289,17 +290,14 @@ async fn connect_with_host(
             my_domain: form.get("my_domain").to_owned(),
             message,
         };
-        let login_url = match crate::cards::chosen_login_url(
-            connector,
-            &choice,
-            picked,
-            form.get("my_domain"),
-        ) {
-            Ok(u) => u,
-            Err(message) => {
-                return page::render_page(&state, &jwt, &s, None, Some(bad(message))).await;
-            }
-        };
+        let login_url =
+            match crate::cards::chosen_login_url(connector, &choice, picked, form.get("my_domain"))
+            {
+                Ok(u) => u,
+                Err(message) => {
+                    return page::render_page(&state, &jwt, &s, None, Some(bad(message))).await;
+                }
+            };
         if let Err(e) = choose_login_host(&state, &s, &key, &login_url).await {
             return page::render_page(&state, &jwt, &s, None, Some(bad(e.message().into_owned())))
                 .await;
@@ -318,7 +316,8 @@ async fn start(
     key: &ConnectionKey,
 ) -> Response {
     let connector = provider(key.service_id.as_str());
-    let fail = |e: &patchbay_server::Error| customer_notice(connector, "oauth_connector", &e.message());
+    let fail =
+        |e: &patchbay_server::Error| customer_notice(connector, "oauth_connector", &e.message());
     let view = match state.vault.get_connection(key).await {
         Ok(v) => v,
         Err(e) => return render_page(state, jwt, s, Some(fail(&e))).await,
@@ -350,7 +349,8 @@ async fn start(
             state,
             jwt,
             s,
-            Some(customer_notice(None, 
+            Some(customer_notice(
+                None,
                 "unavailable",
                 "This integration cannot be connected yet.",
             )),
@@ -542,7 +542,9 @@ async fn disconnect(
                 .find(|(k, _)| k == "state")
                 .map(|(_, v)| v.into_owned())
         })
-        .ok_or_else(|| customer_notice(None, "failed", "This connection has nothing to disconnect."))?;
+        .ok_or_else(|| {
+            customer_notice(None, "failed", "This connection has nothing to disconnect.")
+        })?;
     let target = return_target(state, s).await;
     state
         .vault

@@ -182,7 +182,7 @@ fn card(
 /// Where forms on the page may send the browser: Patchbay itself, and (because the login-host
 /// form's answer is a redirect to the provider, which `form-action` also governs) the login
 /// hosts the cards offer, plus each offering connector's wildcard for typed-in hosts. Only
-/// origins parsed by core's login-host rules get in.
+/// values that parse as origins get in.
 fn form_targets(items: &[Item]) -> FormTargets {
     let mut out: Vec<String> = Vec::new();
     let mut add = |origin: String| {
@@ -199,7 +199,7 @@ fn form_targets(items: &[Item]) -> FormTargets {
     }
     for h in items.iter().filter_map(|i| i.hosts.as_ref()) {
         for o in &h.options {
-            if let Ok(host) = patchbay_core::LoginHost::parse(&o.value) {
+            if let Ok(host) = patchbay_core::LoginOrigin::parse(&o.value) {
                 add(host.as_str().to_owned());
             }
         }

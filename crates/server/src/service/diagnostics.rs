@@ -920,7 +920,7 @@ impl Vault {
             }
         };
         let now = self.now_ms();
-        let instance_url = match self.checked_instance_url(&login_url, &tokens) {
+        let instance_url = match self.checked_instance_url(&row.service_id, &login_url, &tokens) {
             Ok(u) => u,
             Err(e) => {
                 b.set(
