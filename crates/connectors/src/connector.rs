@@ -488,6 +488,36 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
         let _ = (login_url, raw);
         Err("this provider names no per-connection instance".to_owned())
     }
+
+    // ----- token calls outside RFC 7009 / 7662, and change rows per object -----
+
+    /// How a refresh token is revoked (connection delete, revoke link), when the profile's
+    /// `revocation` holds: `None` is RFC 7009's form POST at the revoke endpoint; `Some` puts
+    /// the token in the endpoint's path (HubSpot's `DELETE /oauth/v1/refresh-tokens/{token}`).
+    fn revocation_call(&self) -> Option<TokenInPath> {
+        None
+    }
+
+    /// How an access token's metadata is read for diagnostics, when the profile's
+    /// `introspection` holds: `None` is RFC 7662's form POST with client authentication;
+    /// `Some` puts the token in the endpoint's path (HubSpot's `GET
+    /// /oauth/v1/access-tokens/{token}`), read with [`Connector::read_token_metadata`].
+    fn metadata_call(&self) -> Option<TokenInPath> {
+        None
+    }
+
+    /// A [`Connector::metadata_call`] answer, `None` when it is not one.
+    fn read_token_metadata(&self, answer: &Value) -> Option<TokenMetadata> {
+        let _ = answer;
+        None
+    }
+
+    /// [`Connector::read_changes`] for an answer to a poll of `object` (HubSpot types activity
+    /// ids by the object polled: `call-42`).
+    fn read_changes_of(&self, object: &str, answer: &Value) -> (Vec<ChangedRow>, bool) {
+        let _ = object;
+        self.read_changes(answer)
+    }
 }
 
 // ----- console setup data (issue 15: the console names no provider) -----
@@ -554,4 +584,29 @@ pub struct ScopeOption {
     pub label: &'static str,
     /// The scope values, sent space-separated.
     pub values: &'static [&'static str],
+}
+
+/// A token call whose token is the last path segment of an OAuth endpoint, with no body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenInPath {
+    /// Method.
+    pub method: Method,
+    /// The endpoint whose URL (origin and path, from the integration's OAuth client) the token
+    /// is appended to as one percent-encoded segment.
+    pub endpoint: patchbay_oauth::Endpoint,
+    /// Statuses that mean the token is already gone (for a revocation: done).
+    pub gone: &'static [u16],
+}
+
+/// What a provider says about an access token (no secret in it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenMetadata {
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// The account the token belongs to (HubSpot's hub id).
+    pub account: Option<String>,
+    /// The account's domain, when named.
+    pub account_domain: Option<String>,
+    /// Seconds the token has left.
+    pub expires_in_s: Option<i64>,
 }

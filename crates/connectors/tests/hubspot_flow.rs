@@ -153,10 +153,8 @@ impl Hub {
         let params = ListParams::parse(resource, &pairs(query)).expect("params");
         let plan = hubspot::plan_list(&params, &self.codec).expect("plan");
         let mut bodies = vec![self.ok(&plan.request).await];
-        let mut collected = bodies[0]["results"].as_array().map_or(0, Vec::len);
-        while let Some(next) = plan.next_request(collected, bodies.last().expect("a body")) {
+        while let Some(next) = plan.next_request(&bodies) {
             let body = self.ok(&next).await;
-            collected += body["results"].as_array().map_or(0, Vec::len);
             bodies.push(body);
         }
         plan.finish(&params, &self.codec, &bodies).expect("page")
@@ -586,4 +584,101 @@ async fn through_the_connector_interface() {
         let delete = c.plan_delete(Resource::Activities, &id).expect("plan");
         assert_eq!(hub.send(&delete).await.status, 204);
     }
+}
+
+/// Change polling as the server's poller runs it: the first poll's newest records, then a
+/// change search from a watermark that finds exactly the records changed after it, with typed
+/// activity ids; and the merged activities list through the interface, every record once.
+#[tokio::test]
+async fn change_searches_and_merged_activities() {
+    use patchbay_connectors::connector::{Connector, Step};
+    let hub = start(60).await;
+    let c: &dyn Connector = &hubspot::HubSpot;
+    for resource in [Resource::Contacts, Resource::Activities, Resource::Leads] {
+        for object in c.change_objects(resource) {
+            let first = hub.ok(&c.plan_newest(object).expect("plan")).await;
+            let (rows, _) = c.read_changes_of(object, &first);
+            let stamps: Vec<i64> = rows.iter().map(|r| r.modstamp_ms).collect();
+            assert!(
+                stamps.windows(2).all(|w| w[0] >= w[1]),
+                "{object}: newest first"
+            );
+        }
+    }
+    // A watermark after every seeded change: only what changes next is found.
+    let watermark = OffsetDateTime::now_utc().unix_timestamp() * 1000 - 1;
+    let contact = hub
+        .create(
+            Resource::Contacts,
+            json!({"first_name": "Poll", "last_name": "Me"}),
+        )
+        .await;
+    let call = hub
+        .create(
+            Resource::Activities,
+            json!({"type": "call", "title": "Polled call"}),
+        )
+        .await;
+    let answer = hub
+        .ok(&c.plan_changes("contacts", watermark).expect("plan"))
+        .await;
+    let (rows, complete) = c.read_changes_of("contacts", &answer);
+    assert!(complete);
+    assert_eq!(
+        rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [contact.as_str()]
+    );
+    assert!(rows[0].created_ms >= watermark && rows[0].modstamp_ms >= watermark);
+    let answer = hub
+        .ok(&c.plan_changes("calls", watermark).expect("plan"))
+        .await;
+    let (rows, _) = c.read_changes_of("calls", &answer);
+    assert_eq!(
+        rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [call.as_str()]
+    );
+    let answer = hub
+        .ok(&c.plan_changes("meetings", watermark).expect("plan"))
+        .await;
+    assert!(c.read_changes_of("meetings", &answer).0.is_empty());
+
+    // The merged list: every call, meeting and task once, across pages of 4.
+    let mut expected = BTreeSet::new();
+    for t in ["call", "meeting", "task"] {
+        let typed = hub
+            .drain(
+                Resource::Activities,
+                &[("filter[type]", t), ("limit", "100")],
+            )
+            .await;
+        expected.extend(ids(&typed));
+    }
+    assert!(expected.len() > 4, "{expected:?}");
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut q = vec![("limit", "4")];
+        if let Some(c) = &cursor {
+            q.push(("cursor", c.as_str()));
+        }
+        let params = ListParams::parse(Resource::Activities, &pairs(&q)).expect("params");
+        let mut run = c.plan_list(&params, &hub.codec, &[]).expect("run");
+        let mut request = run.start();
+        loop {
+            let body = hub.ok(&request).await;
+            match run.feed(body).expect("feed") {
+                Step::Send(next) => request = next,
+                Step::Done => break,
+            }
+        }
+        let out = run.finish().expect("outcome");
+        assert!(out.data.len() <= 4);
+        seen.extend(ids(&out.data));
+        match out.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), expected.len(), "{seen:?}");
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
 }

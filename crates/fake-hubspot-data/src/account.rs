@@ -33,10 +33,10 @@ pub struct AssociationInput {
 pub struct Account {
     pub hub_id: u64,
     pub created_ms: i64,
-    records: BTreeMap<ObjectType, BTreeMap<u64, Record>>,
-    links: BTreeMap<(ObjectType, u64), BTreeSet<Link>>,
+    pub(crate) records: BTreeMap<ObjectType, BTreeMap<u64, Record>>,
+    pub(crate) links: BTreeMap<(ObjectType, u64), BTreeSet<Link>>,
     owners: Vec<Owner>,
-    next_id: u64,
+    pub(crate) next_id: u64,
 }
 
 impl Account {

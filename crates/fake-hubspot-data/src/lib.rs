@@ -2,7 +2,8 @@
 //! HTTP. It owns the object schemas ([`schema`]), records and their string-valued properties
 //! ([`record`]), the account store with list paging and associations ([`account`]), the search
 //! engine with filter groups, sorts and the 10,000-result ceiling ([`search`]), owners and deal
-//! pipelines ([`owners`], [`pipelines`]) and deterministic seed data ([`seed`]).
+//! pipelines ([`owners`], [`pipelines`]), deterministic seed data ([`seed`]) and the account's
+//! changeable data as plain values for the emulator's state file ([`snapshot`]).
 //!
 //! It is written from `docs/hubspot.md` (cited as `§N`) and shares nothing with Patchbay's own
 //! HubSpot connector. The HTTP side lives in `patchbay-fake-hubspot`.
@@ -20,9 +21,11 @@ pub mod record;
 pub mod schema;
 pub mod search;
 pub mod seed;
+pub mod snapshot;
 pub mod time;
 pub mod write;
 
 pub use account::{Account, Page};
 pub use error::DataError;
 pub use schema::ObjectType;
+pub use snapshot::AccountSnapshot;

@@ -1,9 +1,9 @@
 //! The object types and their properties, as data (`docs/hubspot.md §7`). Every value is a
 //! string on the wire; the kind says how it is checked on write and compared in search.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectType {
     Contacts,

@@ -3,6 +3,7 @@
 //! 1:1 onto these fields.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Scopes the default app requires when none are given (`--scopes`).
 pub const DEFAULT_SCOPES: &str = "oauth crm.objects.contacts.read crm.objects.contacts.write \
@@ -40,6 +41,14 @@ pub struct EmulatorConfig {
     /// The default user's email (the login name) and password.
     pub user_email: String,
     pub password: String,
+    /// Keep the account's records, the issued tokens and the clock in this JSON file across
+    /// restarts (`--state-file`); see [`crate::persist`]. `None`: memory only.
+    pub state_file: Option<PathBuf>,
+    /// When set, every `/__emulator/*` request must carry `x-emulator-token: TOKEN`; without
+    /// it the control plane answers 404 (`--control-token`). The demo sets one, because
+    /// Patchbay's `/proxy` can reach the emulator's host and the control plane lists every
+    /// token.
+    pub control_token: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -59,6 +68,8 @@ impl Default for EmulatorConfig {
             search_rate_limit_per_sec: 5,
             user_email: "admin@emulator.test".to_owned(),
             password: "password123".to_owned(),
+            state_file: None,
+            control_token: None,
         }
     }
 }
@@ -81,6 +92,11 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("search_rate_limit_per_sec", &self.search_rate_limit_per_sec)
             .field("user_email", &self.user_email)
             .field("password", &"<redacted>")
+            .field("state_file", &self.state_file)
+            .field(
+                "control_token",
+                &self.control_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

@@ -12,7 +12,10 @@
 //! HubSpot serves installs from `app.hubspot.com` and everything else from `api.hubapi.com`.
 //! One listener plays both: `{base}/oauth/authorize` is the install page, `{base}/oauth/...`
 //! and `{base}/crm/...` the API. The control plane lives apart, under `{base}/__emulator/`
-//! (see [`control`]).
+//! (see [`control`]), behind a token when `control_token` is set.
+//!
+//! # State
+//! In memory, or with `state_file` kept in a JSON file across restarts ([`persist`]).
 //!
 //! # Use
 //! ```no_run
@@ -32,6 +35,7 @@ pub mod control;
 pub mod error;
 pub mod limits;
 pub mod oauth;
+pub mod persist;
 pub mod server;
 pub mod state;
 pub mod tokens;

@@ -10,18 +10,21 @@ use axum::response::{IntoResponse, Response};
 
 use crate::config::EmulatorConfig;
 use crate::error::ApiError;
+use crate::persist::{StateFileError, Writer};
 use crate::state::Emulator;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error(transparent)]
+    StateFile(#[from] StateFileError),
     #[error("the server stopped: {0}")]
     Serve(io::Error),
 }
 
 /// The whole HTTP surface: HubSpot's hosts behind the fault/log middleware, the CRM API behind
-/// its guard, and the control plane beside them.
+/// its guard, and the control plane beside them (behind its token, when one is set).
 pub fn router(emu: Emulator) -> Router {
     let api = crate::api::router().layer(axum::middleware::from_fn_with_state(
         emu.clone(),
@@ -33,9 +36,13 @@ pub fn router(emu: Emulator) -> Router {
             emu.clone(),
             crate::control::middleware::observe,
         ));
+    let control = crate::control::router().layer(axum::middleware::from_fn_with_state(
+        emu.clone(),
+        crate::control::middleware::require_token,
+    ));
     Router::new()
         .merge(hubspot)
-        .nest("/__emulator", crate::control::router())
+        .nest("/__emulator", control)
         .fallback(fallback)
         .with_state(emu)
 }
@@ -48,11 +55,14 @@ async fn fallback(request: Request) -> Response {
     }
 }
 
-/// A running emulator; dropping it stops the server.
+/// A running emulator. Dropping it stops the server, and the state file's writer without a
+/// last write (as a kill would); [`EmulatorHandle::shutdown`] writes the state once more.
 pub struct EmulatorHandle {
     emulator: Emulator,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<io::Result<()>>>,
+    /// Present with a state file.
+    writer: Option<Writer>,
 }
 
 impl EmulatorHandle {
@@ -70,13 +80,17 @@ impl EmulatorHandle {
         crate::control::startup_info(&self.emulator)
     }
 
-    /// Stops accepting connections and waits for the server task.
+    /// Stops accepting connections, waits for the server task, then writes the state file a
+    /// last time (a failure is logged).
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.finish(&self.emulator).await;
         }
     }
 }
@@ -89,7 +103,8 @@ impl Drop for EmulatorHandle {
     }
 }
 
-/// Binds `config.listen` (port 0 picks a free port) and serves in a background task.
+/// Binds `config.listen` (port 0 picks a free port) and serves in a background task. With a
+/// state file, the state is restored from it (or it is created) before the first request.
 pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
     let addr = config.listen;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -103,7 +118,18 @@ pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    let emulator = Emulator::new(config, format!("http://{host}:{}", local.port()));
+    let state_file = config.state_file.clone();
+    let emulator = Emulator::new(config, format!("http://{host}:{}", local.port()))?;
+    // Written at once: a new file exists from the start, a folder that cannot take it fails
+    // the start rather than the first change, and an older file gets mode 0600.
+    let writer = match state_file {
+        Some(path) => {
+            emulator.changes().take();
+            crate::persist::save(&emulator, &path).await?;
+            Some(Writer::start(emulator.clone(), path))
+        }
+        None => None,
+    };
     let app = router(emulator.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -117,18 +143,24 @@ pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         emulator,
         stop: Some(stop),
         task: Some(task),
+        writer,
     })
 }
 
 impl EmulatorHandle {
-    /// Runs until the server stops (the CLI's main loop).
+    /// Runs until the server stops (the CLI's main loop), then writes the state file a last
+    /// time.
     pub async fn wait(mut self) -> Result<(), EmulatorError> {
-        match self.task.take() {
+        let served = match self.task.take() {
             Some(task) => match task.await {
                 Ok(result) => result.map_err(EmulatorError::Serve),
                 Err(join) => Err(EmulatorError::Serve(io::Error::other(join.to_string()))),
             },
             None => Ok(()),
+        };
+        if let Some(writer) = self.writer.take() {
+            writer.finish(&self.emulator).await;
         }
+        served
     }
 }

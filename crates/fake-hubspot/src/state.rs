@@ -1,11 +1,11 @@
 //! The emulator's shared state: the configuration, the account's data, issued tokens, the
 //! clock (which tests can move forward), fault rules, the request log and the rate limiter.
+//! The account, the tokens and the clock are the durable part ([`crate::persist`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use parking_lot::Mutex;
 use patchbay_fake_hubspot_data::Account;
 use patchbay_fake_hubspot_data::seed::{SeedUser, seed};
 
@@ -13,6 +13,8 @@ use crate::config::EmulatorConfig;
 use crate::control::faults::FaultTable;
 use crate::control::log::RequestLog;
 use crate::limits::Limiter;
+use crate::persist::StateFileError;
+use crate::persist::changes::{Changes, TrackedMutex};
 use crate::tokens::TokenStore;
 
 #[derive(Clone)]
@@ -27,8 +29,11 @@ pub struct Inner {
     pub app_id: u64,
     /// The default user's user id.
     pub user_id: u64,
-    pub account: Mutex<Account>,
-    pub tokens: Mutex<TokenStore>,
+    pub account: TrackedMutex<Account>,
+    pub tokens: TrackedMutex<TokenStore>,
+    /// Set by a mutable use of `account` or `tokens`, or a clock move: the state file's writer
+    /// waits on it.
+    changes: Arc<Changes>,
     pub faults: FaultTable,
     pub log: RequestLog,
     pub limiter: Limiter,
@@ -43,30 +48,47 @@ fn wall_clock_ms() -> i64 {
 }
 
 impl Emulator {
-    pub fn new(config: EmulatorConfig, base_url: String) -> Self {
+    /// The seeded account, with the state file's records, tokens and clock on top when
+    /// `config.state_file` holds a saved state.
+    pub fn new(config: EmulatorConfig, base_url: String) -> Result<Self, StateFileError> {
         let user = SeedUser {
             email: &config.user_email,
             first_name: "Admin",
             last_name: "User",
         };
-        let account = seed(config.seed, config.records, &user);
+        let mut account = seed(config.seed, config.records, &user);
+        let (tokens, clock_offset_ms) = match crate::persist::restore(&config, &mut account)? {
+            Some(saved) => (saved.tokens, saved.clock_offset_ms),
+            None => (TokenStore::default(), 0),
+        };
+        let changes = Arc::new(Changes::default());
         let user_id = account.owners().first().map_or(9_000_000, |o| o.user_id);
         let app_id = 1_000_000 + config.seed % 1_000_000;
         let limiter = Limiter::new(config.rate_limit_per_10s, config.search_rate_limit_per_sec);
-        Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 base_url,
                 app_id,
                 user_id,
-                account: Mutex::new(account),
-                tokens: Mutex::new(TokenStore::default()),
+                account: TrackedMutex::new(account, Arc::clone(&changes)),
+                tokens: TrackedMutex::new(tokens, Arc::clone(&changes)),
+                changes,
                 faults: FaultTable::default(),
                 log: RequestLog::default(),
                 limiter,
-                clock_offset_ms: AtomicI64::new(0),
+                clock_offset_ms: AtomicI64::new(clock_offset_ms),
             }),
-        }
+        })
+    }
+
+    /// The durable state's change flag (see [`crate::persist`]).
+    pub(crate) fn changes(&self) -> &Changes {
+        &self.inner.changes
+    }
+
+    pub(crate) fn clock_offset_ms(&self) -> i64 {
+        self.inner.clock_offset_ms.load(Ordering::Relaxed)
     }
 
     pub fn inner(&self) -> &Inner {
@@ -99,5 +121,6 @@ impl Emulator {
         self.inner
             .clock_offset_ms
             .fetch_add(seconds.saturating_mul(1000), Ordering::Relaxed);
+        self.inner.changes.mark();
     }
 }

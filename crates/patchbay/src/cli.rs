@@ -31,8 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the Patchbay server (Vault, CRM and admin APIs).
     Serve(ServeArgs),
-    /// Try Patchbay with no set-up: the server, a seeded Salesforce emulator, a demo
-    /// application, API key and integration, and a connect link.
+    /// Try Patchbay with no set-up: the server, seeded Salesforce and HubSpot emulators, a
+    /// demo application, API key and an integration for each, and a connect link.
     Demo(DemoArgs),
     /// Applications (tenants) and their redirect-URI allow-list.
     #[command(subcommand)]
@@ -208,11 +208,16 @@ pub struct DemoArgs {
     /// port]. Port 0 picks a free port.
     #[arg(long)]
     pub emulator_listen: Option<SocketAddr>,
+    /// Address of the HubSpot emulator [default: 127.0.0.1:8788; with --smoke, a free port].
+    /// Port 0 picks a free port.
+    #[arg(long)]
+    pub hubspot_emulator_listen: Option<SocketAddr>,
     /// Folder of the demo's database, key file and emulator state (reused on the next run).
     #[arg(long, default_value = "./.patchbay-demo")]
     pub data_dir: PathBuf,
-    /// Check the demo and exit: start it, do every printed step (connect the demo customer,
-    /// the Vault and CRM calls, the doctor check) and exit 0 when all of them work.
+    /// Check the demo and exit: start it, do every printed step (connect the demo customer to
+    /// Salesforce and to HubSpot, the Vault, CRM and proxy calls, the doctor checks) and exit 0
+    /// when all of them work.
     #[arg(long)]
     pub smoke: bool,
 }
@@ -578,6 +583,19 @@ pub struct FakeHubspotArgs {
     /// Search calls allowed per second for the account; 0 turns the limit off.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub search_rate_limit: u32,
+    /// Keep the account's records, the issued tokens and the clock in this file (mode 0600)
+    /// across restarts.
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+    /// Answer control-plane requests (`/__emulator/*`) only when they carry
+    /// `x-emulator-token: TOKEN`; others get a 404.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PATCHBAY_EMULATOR_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    pub control_token: Option<String>,
 }
 
 #[cfg(test)]

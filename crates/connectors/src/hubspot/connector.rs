@@ -18,11 +18,11 @@ use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedE
 use super::ids::{Engagement, is_valid_id};
 use super::list::ListPlan;
 use super::records::links;
-use super::{SERVICE_ID, error, oauth};
+use super::{SERVICE_ID, changes, error, oauth};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
-    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, Pkce, Request, Run, ScopeOption,
-    SecretProbe, Setup, Step, one_call,
+    ListOutcome, ListRun, LoginChoice, Method, NotPolled, OAuthProfile, Pkce, Request, Run,
+    ScopeOption, SecretProbe, Setup, Step, TokenInPath, TokenMetadata, one_call,
 };
 
 /// The HubSpot connector (stateless).
@@ -38,8 +38,9 @@ pub const DISPLAY: Display = Display {
     logo: "hubspot-logo.svg",
 };
 
-/// Which "Test Vault" checks apply. HubSpot has no login-host choice, PKCE, introspection with
-/// client authentication or refresh-token rotation, so those checks are left out.
+/// Which "Test Vault" checks apply. HubSpot has no login-host choice, PKCE or refresh-token
+/// rotation, so those checks are left out; `introspection` reads the fresh access token's
+/// metadata (`GET /oauth/v1/access-tokens/{token}`: hub id, scopes, expiry).
 pub const DIAGNOSTICS: Diagnostics = Diagnostics {
     checks: &[
         "credentials",
@@ -49,6 +50,7 @@ pub const DIAGNOSTICS: Diagnostics = Diagnostics {
         "staged_credentials",
         "client_secret",
         "callback_url",
+        "introspection",
         "scopes",
     ],
     secret_probe: SecretProbe::RefreshGrant,
@@ -181,7 +183,9 @@ const APP_ORIGIN: &str = "https://app.hubspot.com";
 /// login host, which for HubSpot itself is split between two hosts (see
 /// [`Connector::oauth_endpoint_origin`]). Revocation is v1's `DELETE
 /// /oauth/v1/refresh-tokens/{token}`, and metadata `GET /oauth/v1/access-tokens/{token}`:
-/// the token is a path segment there, not a form field.
+/// the token is a path segment there, not a form field, so the server makes those calls as
+/// [`Connector::revocation_call`] and [`Connector::metadata_call`] say (the paths below are
+/// the segments before the token), never as RFC 7009 / 7662 form posts.
 pub fn provider_config() -> patchbay_oauth::ProviderConfig {
     patchbay_oauth::ProviderConfig {
         id: SERVICE_ID,
@@ -322,7 +326,6 @@ impl Connector for HubSpot {
             params: params.clone(),
             codec,
             bodies: Vec::new(),
-            collected: 0,
         }))
     }
 
@@ -403,20 +406,45 @@ impl Connector for HubSpot {
         super::ids::is_property_name(name.strip_prefix("$.").unwrap_or(name))
     }
 
-    fn change_objects(&self, _resource: Resource) -> &'static [&'static str] {
-        &[]
+    fn change_objects(&self, resource: Resource) -> &'static [&'static str] {
+        changes::change_objects(resource)
     }
 
-    fn plan_changes(&self, object: &str, _since_ms: i64) -> Result<Request, NotPolled> {
-        Err(NotPolled(object.to_owned()))
+    fn plan_changes(&self, object: &str, since_ms: i64) -> Result<Request, NotPolled> {
+        changes::plan_changes(object, since_ms)
     }
 
     fn plan_newest(&self, object: &str) -> Result<Request, NotPolled> {
-        Err(NotPolled(object.to_owned()))
+        changes::plan_newest(object)
     }
 
-    fn read_changes(&self, _answer: &Value) -> (Vec<ChangedRow>, bool) {
-        (Vec::new(), true)
+    fn read_changes(&self, answer: &Value) -> (Vec<ChangedRow>, bool) {
+        // Without the object, the rows' ids cannot be typed: read as contacts would be.
+        changes::read_changes("contacts", answer)
+    }
+
+    fn read_changes_of(&self, object: &str, answer: &Value) -> (Vec<ChangedRow>, bool) {
+        changes::read_changes(object, answer)
+    }
+
+    fn revocation_call(&self) -> Option<TokenInPath> {
+        Some(TokenInPath {
+            method: Method::Delete,
+            endpoint: patchbay_oauth::Endpoint::Revoke,
+            gone: &[404],
+        })
+    }
+
+    fn metadata_call(&self) -> Option<TokenInPath> {
+        Some(TokenInPath {
+            method: Method::Get,
+            endpoint: patchbay_oauth::Endpoint::Introspect,
+            gone: &[404],
+        })
+    }
+
+    fn read_token_metadata(&self, answer: &Value) -> Option<TokenMetadata> {
+        oauth::read_token_metadata(answer)
     }
 
     fn login_choice(&self, _integration_login_url: &str) -> Option<LoginChoice> {
@@ -445,7 +473,6 @@ struct ListWalk<'c> {
     params: ListParams,
     codec: &'c CursorCodec,
     bodies: Vec<Value>,
-    collected: usize,
 }
 
 impl Run<ListOutcome> for ListWalk<'_> {
@@ -454,35 +481,20 @@ impl Run<ListOutcome> for ListWalk<'_> {
     }
 
     fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
-        self.collected += answer
-            .get("results")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        let next = self.plan.next_request(self.collected, &answer);
         self.bodies.push(answer);
+        let next = self.plan.next_request(&self.bodies);
         Ok(next.map_or(Step::Done, Step::Send))
     }
 
     fn finish(self: Box<Self>) -> Result<ListOutcome, UnifiedError> {
         let page = self.plan.finish(&self.params, self.codec, &self.bodies)?;
-        let sources = if self.params.resource == Resource::Pipelines {
-            Vec::new()
-        } else {
-            self.bodies
-                .iter()
-                .filter_map(|b| b.get("results").and_then(Value::as_array))
-                .flatten()
-                .take(page.data.len())
-                .cloned()
-                .collect()
-        };
         let raw = match self.bodies.len() {
             1 => self.bodies.into_iter().next().unwrap_or(Value::Null),
             _ => Value::Array(self.bodies),
         };
         Ok(ListOutcome {
             data: page.data,
-            sources,
+            sources: page.sources,
             next_cursor: page.next_cursor,
             raw,
         })

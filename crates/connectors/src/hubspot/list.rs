@@ -6,6 +6,8 @@
 //! `hs_object_id`), so no query ever comes near the ceiling however long the list is
 //! (docs/hubspot.md §9, §15). The cursor carries the last record's id and sort key.
 //! Plain lists (and owners) page with HubSpot's own `after`, which the cursor carries as is.
+//! Activities without `filter[type]` read calls, meetings and tasks together under one cursor
+//! that says where each of the three is (`merge.rs`).
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -47,6 +49,8 @@ enum Mode {
     Owners,
     /// `GET /crm/v3/pipelines/deals`, one page.
     Pipelines,
+    /// Calls, meetings and tasks under one cursor (activities without `filter[type]`).
+    Merged,
 }
 
 /// A planned list call: send [`ListPlan::request`]; while [`ListPlan::next_request`] gives a
@@ -61,6 +65,8 @@ pub struct ListPlan {
     pub search: Option<SearchBody>,
     /// The first call to make.
     pub request: HubSpotRequest,
+    /// The three engagement lists behind a merged activities list.
+    pub(super) merged: Option<Box<super::merge::Merged>>,
 }
 
 /// One page of unified records.
@@ -70,9 +76,12 @@ pub struct ListPage {
     pub data: Vec<Value>,
     /// The cursor of the next page, `None` at the end.
     pub next_cursor: Option<String>,
+    /// For each record in `data` (same order), the HubSpot record it was read from (custom
+    /// mappings are evaluated against it); empty for pipelines.
+    pub sources: Vec<Value>,
 }
 
-fn scope<'a>(params: &ListParams, query: &'a str) -> CursorScope<'a> {
+pub(super) fn scope<'a>(params: &ListParams, query: &'a str) -> CursorScope<'a> {
     CursorScope {
         service: SERVICE_ID,
         resource: params.resource,
@@ -131,6 +140,7 @@ pub fn plan_list_with(
                 sort: None,
                 search: None,
                 request,
+                merged: None,
             });
         }
         Resource::Users => {
@@ -161,11 +171,33 @@ pub fn plan_list_with(
                 sort: None,
                 search: None,
                 request,
+                merged: None,
             });
         }
         _ => {}
     }
+    if params.resource == Resource::Activities && type_filter(params).is_none() {
+        return super::merge::plan_merged(params, position.as_ref(), extra);
+    }
     let map = list_map(params)?;
+    plan_object(params, map, position.as_ref(), extra, limit)
+}
+
+/// Plans a list of one CRM object from `position` (the opened cursor), `limit` records.
+pub(super) fn plan_object(
+    params: &ListParams,
+    map: &'static ObjectMap,
+    position: Option<&Value>,
+    extra: &[String],
+    limit: usize,
+) -> Result<ListPlan, UnifiedError> {
+    let pass_through = || {
+        params
+            .common
+            .pass_through
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+    };
     let filters: Vec<_> = params
         .filters
         .iter()
@@ -197,7 +229,7 @@ pub fn plan_list_with(
             }
         }
         request.query.extend(query);
-        if let Some(p) = &position {
+        if let Some(p) = position {
             request.query.push(("after".to_owned(), after_of(p)?));
         }
         request.query.extend(pass_through());
@@ -208,6 +240,7 @@ pub fn plan_list_with(
             sort: None,
             search: None,
             request,
+            merged: None,
         });
     }
     // Each unified filter is an OR over its properties; the ORs are multiplied out into groups.
@@ -247,7 +280,7 @@ pub fn plan_list_with(
             filters: unsupported,
         });
     }
-    let keyset = match &position {
+    let keyset = match position {
         None => Vec::new(),
         Some(p) => keyset_alternatives(sort, p)?,
     };
@@ -290,7 +323,9 @@ pub fn plan_list_with(
             direction,
         }],
         properties: props,
-        limit: u32::from(params.limit).min(MAX_SEARCH_LIMIT),
+        limit: u32::try_from(limit)
+            .unwrap_or(MAX_SEARCH_LIMIT)
+            .min(MAX_SEARCH_LIMIT),
     };
     body.check()?;
     let mut request = with_body(
@@ -308,6 +343,7 @@ pub fn plan_list_with(
         sort,
         search: Some(body),
         request,
+        merged: None,
     })
 }
 
@@ -319,14 +355,20 @@ fn after_of(position: &Value) -> Result<String, UnifiedError> {
         .ok_or(UnifiedError::InvalidCursor)
 }
 
-/// The table a list reads: activities by `filter[type]` (meetings when none is given).
+/// An activities list's `filter[type]`, if it has one.
+fn type_filter(params: &ListParams) -> Option<&patchbay_unified::Filter> {
+    params.filters.iter().find(|f| f.field == FilterField::Type)
+}
+
+/// The table a list reads: activities by `filter[type]` (a list without one is merged).
 fn list_map(params: &ListParams) -> Result<&'static ObjectMap, UnifiedError> {
     if params.resource != Resource::Activities {
         return object_map(params.resource).ok_or(UnifiedError::UnsupportedFilters {
             filters: Vec::new(),
         });
     }
-    let Some(filter) = params.filters.iter().find(|f| f.field == FilterField::Type) else {
+    let Some(filter) = type_filter(params) else {
+        // Only a merged list reads all three; this is its per-object planner's caller.
         return Ok(&tables::MEETING);
     };
     let FilterValue::Text(value) = &filter.value else {
@@ -427,14 +469,14 @@ fn key_text(kind: SortKind, key: &Value) -> Result<Option<String>, UnifiedError>
     value.map(Some).ok_or(UnifiedError::InvalidCursor)
 }
 
-fn results(body: &Value) -> Result<&[Value], UnifiedError> {
+pub(super) fn results(body: &Value) -> Result<&[Value], UnifiedError> {
     body.get("results")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .ok_or_else(|| bad_downstream("HubSpot's list answer has no results array"))
 }
 
-fn next_after(body: &Value) -> Option<String> {
+pub(super) fn next_after(body: &Value) -> Option<String> {
     let after = body.get("paging")?.get("next")?.get("after")?;
     match after {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -444,9 +486,24 @@ fn next_after(body: &Value) -> Option<String> {
 }
 
 impl ListPlan {
-    /// The next call for a page larger than one HubSpot page (plain lists and owners ask at
-    /// most 100 at a time): `None` when the page is complete or HubSpot has no more.
-    pub fn next_request(&self, collected: usize, last_body: &Value) -> Option<HubSpotRequest> {
+    /// The next call, given every answer so far (in order): a plain list or owners page larger
+    /// than one HubSpot page (100 at a time), or the next engagement object of a merged
+    /// activities list. `None` when the page is complete.
+    pub fn next_request(&self, bodies: &[Value]) -> Option<HubSpotRequest> {
+        if let Some(merged) = &self.merged {
+            return merged.next_request(bodies);
+        }
+        let collected = bodies.iter().map(result_count).sum();
+        self.next_single(collected, bodies.last()?)
+    }
+
+    /// [`ListPlan::next_request`] for one object: `collected` records so far, `last_body` the
+    /// newest answer.
+    pub(super) fn next_single(
+        &self,
+        collected: usize,
+        last_body: &Value,
+    ) -> Option<HubSpotRequest> {
         if !matches!(self.mode, Mode::Plain | Mode::Owners) || collected >= self.limit {
             return None;
         }
@@ -468,6 +525,26 @@ impl ListPlan {
         codec: &CursorCodec,
         bodies: &[Value],
     ) -> Result<ListPage, UnifiedError> {
+        let (data, sources, position) = match &self.merged {
+            Some(merged) => merged.finish(bodies)?,
+            None => self.finish_single(bodies)?,
+        };
+        let fingerprint = params.query_fingerprint();
+        let next_cursor = position.map(|p| codec.seal(&scope(params, &fingerprint), &p));
+        Ok(ListPage {
+            data,
+            next_cursor,
+            sources,
+        })
+    }
+
+    /// One object's page: the unified records, the records they were read from, and the
+    /// position after the last one (`None` when HubSpot has no more).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn finish_single(
+        &self,
+        bodies: &[Value],
+    ) -> Result<(Vec<Value>, Vec<Value>, Option<Value>), UnifiedError> {
         if self.mode == Mode::Pipelines {
             let data = match bodies.first() {
                 Some(body) => results(body)?
@@ -476,10 +553,7 @@ impl ListPlan {
                     .collect::<Result<Vec<_>, _>>()?,
                 None => Vec::new(),
             };
-            return Ok(ListPage {
-                data,
-                next_cursor: None,
-            });
+            return Ok((data, Vec::new(), None));
         }
         let mut records: Vec<&Value> = Vec::new();
         for body in bodies {
@@ -488,23 +562,40 @@ impl ListPlan {
         records.truncate(self.limit);
         let data = records
             .iter()
-            .map(|r| match self.target {
-                Target::Object(map) => read_object(map, r, self.mode == Mode::Plain),
-                _ => read_owner(r),
-            })
+            .map(|r| self.read(r))
             .collect::<Result<Vec<_>, _>>()?;
         let more = bodies.last().and_then(next_after);
-        let fingerprint = params.query_fingerprint();
-        let seal = |p: Value| codec.seal(&scope(params, &fingerprint), &p);
-        let next_cursor = match (self.mode, more, records.last()) {
+        let position = match (self.mode, more, records.last()) {
             (_, None, _) | (_, _, None) => None,
-            (Mode::Search, Some(_), Some(last)) => Some(seal(self.position(last)?)),
-            (_, Some(after), Some(_)) => Some(seal(json!({ "after": after }))),
+            (Mode::Search, Some(_), Some(last)) => Some(self.position(last)?),
+            (_, Some(after), Some(_)) => Some(json!({ "after": after })),
         };
-        Ok(ListPage { data, next_cursor })
+        let sources = records.into_iter().cloned().collect();
+        Ok((data, sources, position))
     }
 
-    fn position(&self, last: &Value) -> Result<Value, UnifiedError> {
+    /// One HubSpot record of this list as a unified record.
+    pub(super) fn read(&self, record: &Value) -> Result<Value, UnifiedError> {
+        match self.target {
+            Target::Object(map) => read_object(map, record, self.mode == Mode::Plain),
+            _ => read_owner(record),
+        }
+    }
+
+    /// This plan's first call as the first call of a merged activities list.
+    pub(super) fn into_merged(mut self, merged: super::merge::Merged) -> ListPlan {
+        self.mode = Mode::Merged;
+        self.merged = Some(Box::new(merged));
+        self
+    }
+
+    /// The sort this list asks HubSpot for, if any.
+    pub(super) fn sort(&self) -> Option<(SortMap, SortDirection)> {
+        self.sort
+    }
+
+    /// The keyset position of a search result: its id and sort key.
+    pub(super) fn position(&self, last: &Value) -> Result<Value, UnifiedError> {
         let fields = flatten(last).unwrap_or_default();
         let id = fields
             .get("id")
@@ -524,6 +615,13 @@ impl ListPlan {
             }
         })
     }
+}
+
+/// How many records an answer holds.
+pub(super) fn result_count(body: &Value) -> usize {
+    body.get("results")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
 }
 
 #[cfg(test)]

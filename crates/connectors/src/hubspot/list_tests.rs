@@ -39,11 +39,11 @@ fn no_filter_no_sort_uses_the_plain_list() {
     );
     // 100 collected of 150, HubSpot has more: ask the 50 left after HubSpot's `after`.
     let first = json!({"results": [], "paging": {"next": {"after": "ABC"}}});
-    let next = plan.next_request(100, &first).expect("more");
+    let next = plan.next_single(100, &first).expect("more");
     assert!(next.query.contains(&("limit".to_owned(), "50".to_owned())));
     assert!(next.query.contains(&("after".to_owned(), "ABC".to_owned())));
-    assert!(plan.next_request(150, &first).is_none());
-    assert!(plan.next_request(100, &json!({"results": []})).is_none());
+    assert!(plan.next_single(150, &first).is_none());
+    assert!(plan.next_single(100, &json!({"results": []})).is_none());
     // The page's cursor carries HubSpot's `after` and brings it back.
     let records: Vec<Value> = (1..=3)
         .map(|i| json!({"id": i.to_string(), "properties": {}, "createdAt": null, "updatedAt": null}))
@@ -179,10 +179,11 @@ fn activities_pick_their_object_by_type() {
         let plan = plan_list(&p, &codec()).expect("plan");
         assert_eq!(plan.request.path, format!("/crm/v3/objects/{path}"), "{t}");
     }
+    // Without a type the list reads all three, calls first (merge_tests.rs).
     let p = params(Resource::Activities, &[]);
     assert_eq!(
         plan_list(&p, &codec()).expect("plan").request.path,
-        "/crm/v3/objects/meetings"
+        "/crm/v3/objects/calls"
     );
 }
 

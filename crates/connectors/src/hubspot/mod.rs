@@ -18,10 +18,12 @@
 //!   then answer [`session_still_invalid`]. Every answer: [`parse_rate_limit`] on the
 //!   `X-HubSpot-RateLimit-*` headers for `x-downstream-ratelimit-*`.
 
+pub mod changes;
 pub mod connector;
 pub mod error;
 pub mod ids;
 pub mod list;
+mod merge;
 pub mod oauth;
 pub mod records;
 pub mod request;

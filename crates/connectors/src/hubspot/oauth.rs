@@ -2,6 +2,9 @@
 //! wants its parameters, and the scopes each unified resource needs.
 
 use patchbay_unified::Resource;
+use serde_json::Value;
+
+use crate::connector::TokenMetadata;
 
 /// Where users install the app.
 pub const AUTHORIZE_URL: &str = "https://app.hubspot.com/oauth/authorize";
@@ -87,9 +90,57 @@ pub fn refresh_form<'a>(
     ]
 }
 
+/// An access-token metadata answer (`GET /oauth/v1/access-tokens/{token}`, docs/hubspot.md
+/// §4): the hub id, its domain, the scopes and the seconds left. `None` unless it names
+/// scopes and a hub id, as every such answer does.
+pub fn read_token_metadata(answer: &Value) -> Option<TokenMetadata> {
+    let scopes = answer
+        .get("scopes")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    let account = match answer.get("hub_id")? {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if !s.is_empty() => s.clone(),
+        _ => return None,
+    };
+    Some(TokenMetadata {
+        scopes,
+        account: Some(account),
+        account_domain: answer
+            .get("hub_domain")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        expires_in_s: answer.get("expires_in").and_then(Value::as_i64),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_metadata_names_the_hub_and_scopes() {
+        let m = read_token_metadata(&serde_json::json!({
+            "token": "CO…", "user": "u@example.com", "hub_domain": "demo.hubspot.com",
+            "scopes": ["oauth", "crm.objects.contacts.read"], "hub_id": 62515,
+            "app_id": 456, "expires_in": 1754, "user_id": 123, "token_type": "access"
+        }))
+        .expect("metadata");
+        assert_eq!(m.account.as_deref(), Some("62515"));
+        assert_eq!(m.account_domain.as_deref(), Some("demo.hubspot.com"));
+        assert_eq!(m.scopes, ["oauth", "crm.objects.contacts.read"]);
+        assert_eq!(m.expires_in_s, Some(1754));
+        for not_metadata in [
+            serde_json::json!({"status": "error", "category": "OBJECT_NOT_FOUND"}),
+            serde_json::json!({"scopes": "oauth", "hub_id": 1}),
+            serde_json::json!({"scopes": [], "hub_id": null}),
+        ] {
+            assert_eq!(read_token_metadata(&not_metadata), None, "{not_metadata}");
+        }
+    }
 
     #[test]
     fn default_scopes_cover_every_resource_once() {

@@ -1,5 +1,6 @@
 //! In front of the HubSpot surface: applies injected faults to token and CRM calls and writes
 //! token, metadata, introspection, revocation and CRM calls to the request log, secrets hashed.
+//! In front of the control plane: its token check ([`require_token`]).
 
 use std::time::{Duration, Instant};
 
@@ -196,4 +197,26 @@ fn injected_error(target: FaultTarget, status: u16, category: &str, message: &st
             body
         }
     }
+}
+
+/// The control plane's guard: with [`crate::EmulatorConfig::control_token`] set, a request
+/// without the matching `x-emulator-token` header gets a 404, as if there were no control
+/// plane (the Salesforce emulator's convention).
+pub async fn require_token(State(emu): State<Emulator>, request: Request, next: Next) -> Response {
+    if let Some(expected) = &emu.config().control_token {
+        let given = request
+            .headers()
+            .get("x-emulator-token")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        // Digests are compared, so the time taken does not depend on where the strings differ.
+        if sha256_hex(&given) != sha256_hex(expected) {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": "not found"})),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }

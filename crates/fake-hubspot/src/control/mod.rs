@@ -1,7 +1,9 @@
 //! The control plane under `/__emulator/`, apart from the HubSpot surface. JSON in and out;
 //! errors are `{"error": "..."}`. It shows secrets and tokens on purpose: it is a test and demo
-//! fixture. Like the Salesforce emulator's control plane it has no access control of its own,
-//! so bind the emulator to loopback (the default).
+//! fixture, so bind the emulator to loopback (the default). With a control token
+//! (`--control-token`, `EmulatorConfig::control_token`) every request here must carry
+//! `x-emulator-token: TOKEN`, and without it gets `404 {"error": "not found"}`, as the
+//! Salesforce emulator's does; without one it is open to whoever reaches the port.
 //!
 //! | Method and path | What it does |
 //! |---|---|
@@ -64,11 +66,12 @@ pub fn router() -> Router<Emulator> {
         })
 }
 
-/// The one-line JSON printed on start.
+/// The one-line JSON printed on start: URLs, the app's credentials, the default user, and the
+/// state file and control token when they are set.
 pub fn startup_info(emu: &Emulator) -> Value {
     let config = emu.config();
     let base = emu.base_url();
-    json!({
+    let mut info = json!({
         "base_url": base,
         "app_url": base,
         "api_url": base,
@@ -86,7 +89,17 @@ pub fn startup_info(emu: &Emulator) -> Value {
         "user": config.user_email,
         "user_id": emu.inner().user_id,
         "password": config.password,
-    })
+    });
+    // Only when set, so that the line without them stays as it was.
+    if let Some(map) = info.as_object_mut() {
+        if let Some(path) = &config.state_file {
+            map.insert("state_file".to_owned(), json!(path.display().to_string()));
+        }
+        if let Some(token) = &config.control_token {
+            map.insert("control_token".to_owned(), json!(token));
+        }
+    }
+    info
 }
 
 async fn info(State(emu): State<Emulator>) -> Response {

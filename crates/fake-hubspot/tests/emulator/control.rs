@@ -1,7 +1,8 @@
-//! The control plane: injected faults and the request log.
+//! The control plane: injected faults, the request log and the control token.
 
+use patchbay_fake_hubspot::EmulatorConfig;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{auto, start};
 
@@ -134,4 +135,75 @@ async fn the_request_log_shows_tokens_only_as_hashes() {
             .to_string()
             .contains(&tokens.access)
     );
+}
+
+#[tokio::test]
+async fn with_a_control_token_the_control_plane_answers_only_to_it() {
+    let emu = start(EmulatorConfig {
+        control_token: Some("ctl-token-123".to_owned()),
+        ..auto(5)
+    })
+    .await;
+    for (header, expected) in [
+        (None, StatusCode::NOT_FOUND),
+        (Some("ctl-token-12"), StatusCode::NOT_FOUND),
+        (Some("ctl-token-1234"), StatusCode::NOT_FOUND),
+        (Some("ctl-token-123"), StatusCode::OK),
+    ] {
+        for path in ["/__emulator/tokens", "/__emulator/info", "/__emulator/nope"] {
+            let mut request = emu.http.get(emu.url(path));
+            if let Some(token) = header {
+                request = request.header("x-emulator-token", token);
+            }
+            let response = request.send().await.expect("send");
+            let want = if path.ends_with("nope") {
+                StatusCode::NOT_FOUND
+            } else {
+                expected
+            };
+            assert_eq!(response.status(), want, "{path} with {header:?}");
+            let body: Value = response.json().await.expect("json");
+            if want == StatusCode::NOT_FOUND && header != Some("ctl-token-123") {
+                // As if there were no control plane: nothing about it, nor the token, leaks.
+                assert_eq!(body, json!({"error": "not found"}));
+            }
+        }
+    }
+    // A write without the token changes nothing.
+    let response = emu
+        .http
+        .post(emu.url("/__emulator/faults"))
+        .json(&json!({"target": "api", "kind": "rate_limit"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // The HubSpot surface itself does not ask for it.
+    let tokens = emu.install().await;
+    let (status, _) = emu
+        .get(&tokens.access, "/crm/v3/objects/contacts?limit=1")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The start line says which token to send.
+    let info = emu._handle.startup_info();
+    assert_eq!(info["control_token"], "ctl-token-123");
+    let faults: Value = emu
+        .http
+        .get(emu.url("/__emulator/faults"))
+        .header("x-emulator-token", "ctl-token-123")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(faults, json!([]));
+}
+
+#[tokio::test]
+async fn without_a_control_token_the_start_line_names_none() {
+    let emu = start(auto(0)).await;
+    let info = emu._handle.startup_info();
+    assert!(info.get("control_token").is_none(), "{info}");
+    assert!(info.get("state_file").is_none(), "{info}");
 }

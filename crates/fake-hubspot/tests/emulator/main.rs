@@ -8,3 +8,4 @@ mod errors;
 mod limits;
 mod oauth;
 mod relations;
+mod state;

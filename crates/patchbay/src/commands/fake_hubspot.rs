@@ -12,6 +12,7 @@ pub async fn run(args: FakeHubspotArgs) -> anyhow::Result<()> {
     // One line of JSON on stdout, so scripts can read the URLs and credentials.
     println!("{}", handle.startup_info());
     super::shutdown_signal().await;
+    // Graceful: with a state file, the last changes are written before the process ends.
     handle.shutdown().await;
     Ok(())
 }
@@ -36,6 +37,8 @@ pub fn emulator_config(args: FakeHubspotArgs) -> EmulatorConfig {
         records: args.records,
         rate_limit_per_10s: args.rate_limit,
         search_rate_limit_per_sec: args.search_rate_limit,
+        state_file: args.state_file,
+        control_token: args.control_token.filter(|t| !t.is_empty()),
         ..defaults
     }
 }

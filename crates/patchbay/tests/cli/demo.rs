@@ -1,6 +1,6 @@
-//! `patchbay demo`: starts with no set-up, prints a connect link that works in a browser and
-//! commands that work as printed once connected; rerunning reuses the data dir; `--smoke`
-//! does all of that by itself.
+//! `patchbay demo`: starts with no set-up, prints a connect link that offers both CRMs and
+//! works in a browser for each, and commands that work as printed once connected; rerunning
+//! reuses the data dir; `--smoke` does all of that by itself.
 
 use std::collections::HashMap;
 
@@ -18,8 +18,9 @@ struct Printed {
     curls: Vec<(String, Vec<(String, String)>)>,
     /// Each curl command exactly as printed (with its line continuations), for a shell.
     curl_lines: Vec<String>,
-    /// The doctor line exactly as printed, to run through a shell.
-    doctor: String,
+    /// The doctor lines exactly as printed (Salesforce's, then HubSpot's), to run through a
+    /// shell.
+    doctors: Vec<String>,
     text: String,
 }
 
@@ -36,7 +37,7 @@ fn read_demo(demo: &mut Running) -> Printed {
         let line = demo.line();
         text.push_str(&line);
         text.push('\n');
-        if line.contains(" doctor --data-dir ") {
+        if line.contains(" doctor --data-dir ") && line.ends_with("crm/hubspot") {
             break;
         }
     }
@@ -75,11 +76,11 @@ fn read_demo(demo: &mut Running) -> Printed {
         app: field(&text, "Application  "),
         session_uri: after("1. "),
         authorize_url: after("Or go straight"),
-        doctor: lines
+        doctors: lines
             .iter()
-            .find(|l| l.contains(" doctor --data-dir "))
+            .filter(|l| l.contains(" doctor --data-dir "))
             .map(|l| l.trim().to_owned())
-            .unwrap_or_default(),
+            .collect(),
         curls,
         curl_lines,
         text,
@@ -94,17 +95,19 @@ fn demo_command() -> std::process::Command {
     cmd
 }
 
-/// Starts the demo on a free Patchbay port and the given emulator address: a rerun keeps its
-/// connection only while the emulator answers where the connection's org lives, as with the
-/// default fixed port.
-fn start_demo(dir: &std::path::Path, emulator: &str) -> Running {
+/// Starts the demo on a free Patchbay port and the given emulator addresses (Salesforce's,
+/// HubSpot's): a rerun keeps its Salesforce connection only while the emulator answers where
+/// the connection's org lives, as with the default fixed ports.
+fn start_demo(dir: &std::path::Path, emulators: &(String, String)) -> Running {
     let mut cmd = demo_command();
     cmd.args([
         "demo",
         "--listen",
         "127.0.0.1:0",
         "--emulator-listen",
-        emulator,
+        &emulators.0,
+        "--hubspot-emulator-listen",
+        &emulators.1,
         "--data-dir",
     ])
     .arg(dir);
@@ -231,10 +234,86 @@ async fn browse(start: &str) -> (String, String) {
     panic!("too many steps, at {url}");
 }
 
+/// The hosted page's HubSpot card (a plain Connect link), then the HubSpot emulator's install
+/// page signed in and approved, and back to the hosted page; returns its URL and body.
+async fn browse_hubspot(session_uri: &str) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let page = client.get(session_uri).send().await.expect("get");
+    let page = page.text().await.expect("body");
+    let link = format!(
+        "{}/connect/crm/hubspot",
+        url::Url::parse(session_uri).expect("url").path()
+    );
+    assert!(page.contains(&format!("href=\"{link}\"")), "{page}");
+    let mut url = format!("{session_uri}/connect/crm/hubspot");
+    let mut response = client.get(&url).send().await.expect("get");
+    let mut approved = false;
+    for _ in 0..12 {
+        if response.status().is_redirection() {
+            let location = response.headers()["location"].to_str().expect("location");
+            url = url::Url::parse(&url)
+                .and_then(|b| b.join(location))
+                .expect("url")
+                .to_string();
+            response = client.get(&url).send().await.expect("get");
+            continue;
+        }
+        let body = response.text().await.expect("body");
+        if approved || !body.contains("name=\"email\"") {
+            return (url, body);
+        }
+        // The install page: its hidden fields, the account's user, and "Connect app".
+        let mut fields: Vec<(String, String)> = body
+            .split("<input type=\"hidden\" ")
+            .skip(1)
+            .filter_map(|tag| {
+                let attr = |name: &str| {
+                    tag.split(&format!("{name}=\""))
+                        .nth(1)
+                        .and_then(|s| s.split('"').next())
+                        .map(|v| v.replace("&amp;", "&"))
+                };
+                Some((attr("name")?, attr("value")?))
+            })
+            .collect();
+        fields.push(("email".into(), "admin@emulator.test".into()));
+        fields.push(("password".into(), "password123".into()));
+        fields.push(("decision".into(), "approve".into()));
+        approved = true;
+        response = client.post(&url).form(&fields).send().await.expect("post");
+    }
+    panic!("too many steps, at {url}");
+}
+
+/// A printed doctor line, run as printed by a shell: exit 0 and every check passed.
+async fn doctor_passes(line: &str) {
+    let command = line.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .env("PATCHBAY_LOG", "warn")
+            .output()
+            .expect("sh")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{line}\n{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("All checks passed."),
+        "{line}\n{}",
+        stdout(&out)
+    );
+}
+
 #[tokio::test]
 async fn demo_prints_a_working_connect_link_and_curl_commands() {
     let dir = tempfile::tempdir().expect("tmp");
-    let emulator = free_address();
+    let emulator = (free_address(), free_address());
     let mut demo = start_demo(dir.path(), &emulator);
     let p = read_demo(&mut demo);
     assert!(
@@ -247,47 +326,75 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
             .contains(&format!("{}/admin  (user admin, password ", p.base))
     );
     assert!(p.text.contains("admin@emulator.test") && p.text.contains("password123"));
-    assert_eq!(p.curls.len(), 2, "{}", p.text);
+    assert!(
+        p.text.contains("HubSpot emulator     http://"),
+        "{}",
+        p.text
+    );
+    assert_eq!(p.curls.len(), 5, "{}", p.text);
+    assert_eq!(p.doctors.len(), 2, "{}", p.text);
     assert!(p.curls[1].0.ends_with("/crm/contacts"));
+    assert!(p.curls[2].0.ends_with("/crm/contacts"));
+    let service = |i: usize| {
+        p.curls[i]
+            .1
+            .iter()
+            .find(|(k, _)| k == "x-apideck-service-id")
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(service(1).as_deref(), Some("salesforce"));
+    assert_eq!(service(2).as_deref(), Some("hubspot"));
+    assert!(p.curls[3].0.ends_with("/proxy") && p.curls[4].0.ends_with("/proxy"));
+    assert_eq!(service(3).as_deref(), Some("salesforce"));
+    assert_eq!(service(4).as_deref(), Some("hubspot"));
 
     // The hosted connect page (the link a customer gets), through Salesforce's login, and
     // back to the hosted page, which says so.
     let (landed, page) = browse(&p.session_uri).await;
     assert!(landed.starts_with(&p.session_uri), "{landed}\n{page}");
     assert!(page.contains("id=\"notice-title\">Connected"), "{page}");
+    // The same page's HubSpot card, through the HubSpot emulator's install page.
+    let (landed, page) = browse_hubspot(&p.session_uri).await;
+    assert!(landed.starts_with(&p.session_uri), "{landed}\n{page}");
+    assert!(page.contains("id=\"notice-title\">Connected"), "{page}");
 
-    // The first curl command, run as printed by a shell.
+    // The first curl command, run as printed by a shell: both connections are callable.
     let v = printed_json(&p.curl_lines[0]).await;
-    let sf = v["data"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["service_id"] == "salesforce"))
-        .expect("salesforce connection");
-    assert_eq!(sf["state"], "callable", "{v}");
+    for service in ["salesforce", "hubspot"] {
+        let c = v["data"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["service_id"] == service))
+            .unwrap_or_else(|| panic!("no {service} connection: {v}"));
+        assert_eq!(c["state"], "callable", "{v}");
+    }
 
-    // The first CRM call, as printed: contacts from the emulator's seeded org.
-    let v = printed_json(&p.curl_lines[1]).await;
-    assert_eq!(v["status_code"], 200, "{v}");
-    assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
-
-    // The printed doctor command, run as printed by a shell, passes every check now that a
-    // customer is connected.
-    let line = p.doctor.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&line)
-            .env("PATCHBAY_LOG", "warn")
-            .output()
-            .expect("sh")
-    })
-    .await
-    .expect("join");
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", p.doctor, stdout(&out));
+    // The CRM calls, as printed: contacts from each emulator's seeded data, told apart by
+    // the service id alone.
+    let sf = printed_json(&p.curl_lines[1]).await;
+    let hs = printed_json(&p.curl_lines[2]).await;
+    for (v, service) in [(&sf, "salesforce"), (&hs, "hubspot")] {
+        assert_eq!(v["status_code"], 200, "{v}");
+        assert_eq!(v["service"], service, "{v}");
+        assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    }
+    assert_ne!(sf["data"][0]["id"], hs["data"][0]["id"]);
+    // The proxy calls, as printed: each CRM's own answer.
+    let v = printed_json(&p.curl_lines[3]).await;
     assert!(
-        stdout(&out).contains("All checks passed."),
-        "{}",
-        stdout(&out)
+        v["records"].as_array().is_some_and(|a| !a.is_empty()),
+        "{v}"
     );
+    let v = printed_json(&p.curl_lines[4]).await;
+    assert!(
+        v["results"].as_array().is_some_and(|a| !a.is_empty()),
+        "{v}"
+    );
+
+    // The printed doctor commands, run as printed by a shell, pass every check now that the
+    // customer is connected.
+    for line in &p.doctors {
+        doctor_passes(line).await;
+    }
     // Ctrl-C, as a reader ends the demo.
     assert!(demo.interrupt().success());
 
@@ -314,13 +421,18 @@ async fn demo_prints_a_working_connect_link_and_curl_commands() {
     // The connection survived the restart (the emulator kept its grant): the printed CRM call
     // works before anyone connects again, with the tokens stored before the restart.
     assert!(
-        q.text.contains("still connected from the last run"),
+        q.text
+            .contains("Salesforce org and HubSpot account are still connected from the last run"),
         "{}",
         q.text
     );
-    let v = printed_json(&q.curl_lines[1]).await;
-    assert_eq!(v["status_code"], 200, "{v}");
-    assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    for line in &q.curl_lines[1..] {
+        let v = printed_json(line).await;
+        let listed = ["data", "records", "results"]
+            .iter()
+            .any(|k| v[*k].as_array().is_some_and(|a| !a.is_empty()));
+        assert!(listed, "{line}\n{v}");
+    }
     // The direct authorize link works too, and lands on the styled completion page.
     let (landed, page) = browse(&q.authorize_url).await;
     assert!(
@@ -352,10 +464,16 @@ fn demo_smoke_does_every_printed_step_and_exits_zero() {
     );
     for step in [
         "smoke: landing page ... ok",
+        "smoke: hosted connect page offers both CRMs ... ok",
         "smoke: connect through the Salesforce login ... ok",
+        "smoke: connect through the HubSpot install page ... ok",
         "smoke: Vault call (printed step 2) ... ok",
-        "smoke: CRM call (printed step 3) ... ok",
-        "smoke: doctor (printed step 4) ... ok",
+        "smoke: CRM call on salesforce (printed step 3) ... ok",
+        "smoke: CRM call on hubspot (printed step 4) ... ok",
+        "smoke: proxy call on salesforce (printed step 5) ... ok",
+        "smoke: proxy call on hubspot (printed step 6) ... ok",
+        "smoke: doctor crm/salesforce (printed step 7) ... ok",
+        "smoke: doctor crm/hubspot (printed step 7) ... ok",
         "smoke: every printed step works",
     ] {
         assert!(text.contains(step), "missing {step:?} in:\n{text}");

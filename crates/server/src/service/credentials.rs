@@ -352,6 +352,17 @@ impl Vault {
             (None, None) => return Ok(true),
         };
         let token = self.open(&row.application_id, column, row.id.as_str(), sealed)?;
+        let in_path = patchbay_connectors::registry::connector(row.service_id.as_str())
+            .and_then(|c| c.revocation_call());
+        if let Some(call) = in_path {
+            if column != SealedColumn::ConnectionRefreshToken {
+                // Only a refresh token can be revoked this way; an access token runs out.
+                return Ok(false);
+            }
+            return Ok(self
+                .revoke_in_path(row, &cfg, call, token.expose_secret())
+                .await);
+        }
         let refresh = RefreshToken::new(token.expose_secret());
         let access = AccessToken::new(token.expose_secret());
         drop(token);
@@ -379,6 +390,42 @@ impl Vault {
             }
         }
         Ok(false)
+    }
+
+    /// Revokes a refresh token with the token in the endpoint's path (the connector's
+    /// `revocation_call`), retrying transient failures as the form revocation does. A status
+    /// the connector names as "already gone" counts as done.
+    async fn revoke_in_path(
+        &self,
+        row: &ConnectionRow,
+        cfg: &patchbay_oauth::ClientConfig,
+        call: patchbay_connectors::connector::TokenInPath,
+        token: &str,
+    ) -> bool {
+        let policy = self.revoke_policy();
+        let attempts = policy.attempts.max(1);
+        let mut backoff = policy.first_backoff;
+        for attempt in 1..=attempts {
+            let last = attempt == attempts;
+            match super::token_in_path::send(self.http(), cfg, call, token).await {
+                Ok(answer) if (200..300).contains(&answer.status) => return true,
+                Ok(answer) if call.gone.contains(&answer.status) => return true,
+                Ok(answer) if last || !(answer.status == 429 || answer.status >= 500) => {
+                    tracing::warn!(connection = %row.id, status = answer.status, "revocation refused");
+                    return false;
+                }
+                Err(e) if last || !e.is_retryable() => {
+                    tracing::warn!(connection = %row.id, error = e.describe(), "revocation failed");
+                    return false;
+                }
+                Ok(_) | Err(_) => {
+                    tracing::info!(connection = %row.id, attempt, "revocation failed, retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2);
+                }
+            }
+        }
+        false
     }
 }
 

@@ -1000,6 +1000,14 @@ impl Vault {
         if !b.wants("introspection") {
             return Ok(());
         }
+        if let Some(connector) = registry::connector(row.service_id.as_str())
+            && let Some(call) = connector.metadata_call()
+        {
+            let cfg = self.client_config(row, &login_url, false)?;
+            self.check_metadata(b, row, ctx, connector, &cfg, call, &tokens.access_token)
+                .await;
+            return Ok(());
+        }
         let secret_cfg = self.client_config(row, &login_url, true)?;
         match patchbay_oauth::introspect(
             self.http(),
@@ -1024,6 +1032,79 @@ impl Vault {
             }
         }
         Ok(())
+    }
+
+    /// `introspection` (and `scopes`) from the connector's token-metadata call on the fresh
+    /// access token: the account it belongs to and the scopes it carries.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_metadata(
+        &self,
+        b: &mut Builder,
+        row: &IntegrationRow,
+        ctx: &DiagnosisContext,
+        connector: &dyn patchbay_connectors::connector::Connector,
+        cfg: &ClientConfig,
+        call: patchbay_connectors::connector::TokenInPath,
+        access_token: &AccessToken,
+    ) {
+        let provider = b.provider;
+        let answer =
+            super::token_in_path::send(self.http(), cfg, call, access_token.expose_secret()).await;
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                b.set(
+                    "introspection",
+                    CheckStatus::Failed,
+                    format!(
+                        "{provider}'s token metadata endpoint did not answer: {}.",
+                        e.describe()
+                    ),
+                    render(Finding::ProviderUnavailable, ctx).fix,
+                );
+                return;
+            }
+        };
+        let metadata = (200..300)
+            .contains(&answer.status)
+            .then(|| serde_json::from_slice::<serde_json::Value>(&answer.body).ok())
+            .flatten()
+            .and_then(|v| connector.read_token_metadata(&v));
+        let Some(m) = metadata else {
+            b.set(
+                "introspection",
+                CheckStatus::Failed,
+                format!(
+                    "{provider}'s token metadata endpoint did not describe the access token Patchbay just received (HTTP {}), so its account and scopes cannot be read.",
+                    answer.status
+                ),
+                render(Finding::WrongLoginHost, ctx).fix,
+            );
+            return;
+        };
+        let account = match (&m.account, &m.account_domain) {
+            (Some(a), Some(d)) => format!("account {a} ({d})"),
+            (Some(a), None) => format!("account {a}"),
+            (None, _) => "an account it did not name".to_owned(),
+        };
+        let expiry = m
+            .expires_in_s
+            .map(|s| format!("; it expires in {s} s"))
+            .unwrap_or_default();
+        let scopes = if m.scopes.is_empty() {
+            "no scopes".to_owned()
+        } else {
+            format!("the scopes {}", m.scopes.join(" "))
+        };
+        b.set(
+            "introspection",
+            CheckStatus::Passed,
+            format!(
+                "{provider}'s token metadata works: the fresh access token belongs to {account}, with {scopes}{expiry}."
+            ),
+            None,
+        );
+        self.scopes_from(b, row, ctx, Some(&m.scopes.join(" ")));
     }
 
     /// `scopes` from the granted scopes the provider reported, unless already decided.

@@ -30,6 +30,7 @@ pub mod proxy;
 mod sealing;
 pub mod sessions;
 pub mod telemetry;
+mod token_in_path;
 pub mod tokens;
 pub mod webhooks;
 

@@ -1,9 +1,10 @@
-//! `patchbay demo`: Patchbay on the embedded default plus a seeded Salesforce emulator, in one
-//! process, with a demo application, API key, integration and Vault session, and the next steps
-//! printed ([`steps`]). Works offline with no set-up. A rerun reuses the data dir: the
-//! application, the integration and the customer's connection are kept (the emulator keeps its
-//! grants in the same folder); the API key and the admin password are new on every run,
-//! because both are shown only once.
+//! `patchbay demo`: Patchbay on the embedded default plus a seeded Salesforce emulator and a
+//! seeded HubSpot emulator, in one process, with a demo application, API key, an integration
+//! for each CRM and a Vault session that offers both, and the next steps printed ([`steps`]).
+//! Works offline with no set-up. A rerun reuses the data dir: the application, the
+//! integrations and the customer's connections are kept (each emulator keeps its grants in the
+//! same folder); the API key and the admin password are new on every run, because both are
+//! shown only once.
 //!
 //! `--smoke` does what the printed steps say, itself, and exits ([`smoke`]).
 
@@ -18,6 +19,7 @@ use patchbay_crypto::SecretString;
 use patchbay_fake_salesforce::{EmulatorConfig, EmulatorHandle};
 use patchbay_server::service::audit::Actor;
 use patchbay_server::service::connections::{ConnectionInput, ConnectionKey};
+use patchbay_server::service::dto::ConnectionView;
 use patchbay_server::service::integrations::IntegrationInput;
 use patchbay_server::service::sessions::SessionRequest;
 use patchbay_server::service::{Scope, Vault};
@@ -33,6 +35,9 @@ const ADMIN_USER: &str = "admin";
 const DONE_PATH: &str = "/connect/done";
 const DEFAULT_EMULATOR_LISTEN: &str = "127.0.0.1:8787";
 const EMULATOR_STATE_FILE: &str = "emulator-state.json";
+const DEFAULT_HUBSPOT_LISTEN: &str = "127.0.0.1:8788";
+const HUBSPOT_STATE_FILE: &str = "hubspot-emulator-state.json";
+const HUBSPOT: &str = "hubspot";
 
 /// What the demo set up, for the printed instructions.
 struct Demo {
@@ -42,6 +47,7 @@ struct Demo {
     session_uri: String,
     authorize_url: Option<String>,
     connected: bool,
+    hubspot_connected: bool,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -58,6 +64,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         (Some(l), _) => l,
         (None, true) => any_port,
         (None, false) => DEFAULT_EMULATOR_LISTEN.parse()?,
+    };
+    let hubspot_listen = match (args.hubspot_emulator_listen, args.smoke) {
+        (Some(l), _) => l,
+        (None, true) => any_port,
+        (None, false) => DEFAULT_HUBSPOT_LISTEN.parse()?,
     };
     // The embedded default only: the demo ignores PATCHBAY_DATABASE_URL and friends so that
     // it can never touch a real deployment's database.
@@ -83,17 +94,33 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         state_file: Some(args.data_dir.join(EMULATOR_STATE_FILE)),
         // Patchbay's /proxy can reach the emulator's host; its control plane (which lists
         // every grant's tokens) must not be reachable that way. Nothing in the demo uses it.
-        control_token: Some(
-            patchbay_crypto::random_token(32)
-                .map_err(|_| anyhow::anyhow!("no randomness for the emulator's control token"))?
-                .expose_secret()
-                .to_owned(),
-        ),
+        control_token: Some(control_token()?),
         ..defaults.clone()
     })
     .await
     .context("starting the Salesforce emulator")?;
-    let demo = set_up(app.vault(), &base, &emulator, &defaults).await?;
+    let hubspot_defaults = patchbay_fake_hubspot::EmulatorConfig::default();
+    let hubspot = patchbay_fake_hubspot::spawn(patchbay_fake_hubspot::EmulatorConfig {
+        listen: hubspot_listen,
+        redirect_uris: vec![format!("{base}/vault/callback")],
+        records: 200,
+        auto_approve: args.smoke,
+        state_file: Some(args.data_dir.join(HUBSPOT_STATE_FILE)),
+        // For the same reason as the Salesforce emulator's: /proxy reaches this host too.
+        control_token: Some(control_token()?),
+        ..hubspot_defaults.clone()
+    })
+    .await
+    .context("starting the HubSpot emulator")?;
+    let demo = set_up(
+        app.vault(),
+        &base,
+        &emulator,
+        &defaults,
+        &hubspot,
+        &hubspot_defaults,
+    )
+    .await?;
     let steps = NextSteps {
         base: base.clone(),
         admin_user: ADMIN_USER,
@@ -101,6 +128,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         emulator_url: emulator.base_url(),
         emulator_user: defaults.username.clone(),
         emulator_password: defaults.password.clone(),
+        hubspot_url: hubspot.base_url(),
+        hubspot_user: hubspot_defaults.user_email.clone(),
+        hubspot_password: hubspot_defaults.password.clone(),
         data_dir: args.data_dir.display().to_string(),
         app: demo.app.to_string(),
         api_key: demo.api_key,
@@ -108,11 +138,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         authorize_url: demo.authorize_url,
         invocation: steps::invocation(),
         connected: demo.connected,
+        hubspot_connected: demo.hubspot_connected,
     };
     print!("{}", steps.render());
     if !args.smoke {
         let served = app.run_until(super::shutdown_signal()).await;
         emulator.shutdown().await;
+        hubspot.shutdown().await;
         served.context("serving")?;
         return Ok(());
     }
@@ -132,9 +164,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let _ = stop.send(());
     let served = server.await.context("the server task")?;
     emulator.shutdown().await;
+    hubspot.shutdown().await;
     outcome?;
     served.context("serving")?;
     Ok(())
+}
+
+/// A fresh secret for an emulator's control plane, which nothing in the demo uses.
+fn control_token() -> anyhow::Result<String> {
+    Ok(patchbay_crypto::random_token(32)
+        .map_err(|_| anyhow::anyhow!("no randomness for an emulator's control token"))?
+        .expose_secret()
+        .to_owned())
 }
 
 async fn set_up(
@@ -142,6 +183,8 @@ async fn set_up(
     base: &str,
     emulator: &EmulatorHandle,
     emu: &EmulatorConfig,
+    hubspot: &patchbay_fake_hubspot::EmulatorHandle,
+    hs: &patchbay_fake_hubspot::EmulatorConfig,
 ) -> anyhow::Result<Demo> {
     let done = format!("{base}{DONE_PATH}");
     let existing = vault
@@ -196,34 +239,49 @@ async fn set_up(
             },
         )
         .await?;
+    // HubSpot's profile (no PKCE, the secret on every token call, its default scopes) comes
+    // from its connector; the emulator serves the install page, the token endpoint and the API.
+    let hubspot_id = ServiceId::parse(HUBSPOT).map_err(|e| anyhow::anyhow!("{e}"))?;
+    vault
+        .set_integration(
+            &app,
+            &crm,
+            &hubspot_id,
+            IntegrationInput {
+                enabled: Some(true),
+                client_id: Some(hs.client_id.clone()),
+                client_secret: Some(SecretString::new(hs.client_secret.clone())),
+                login_url: Some(hubspot.base_url()),
+                ..IntegrationInput::default()
+            },
+        )
+        .await?;
     let admin_password = admin_user(vault).await?;
     let consumer = ConsumerId::parse(CONSUMER).map_err(|e| anyhow::anyhow!("{e}"))?;
     let key = ConnectionKey {
         application_id: app.clone(),
         consumer_id: consumer.clone(),
-        unified_api: crm,
+        unified_api: crm.clone(),
         service_id: salesforce,
     };
     // Keep an earlier run's connection while it points at this emulator. One made against
     // another emulator address (another --emulator-listen) is dead: start that one over.
-    let existing = vault.get_connection(&key).await.ok();
-    let points_here = existing.as_ref().is_some_and(|c| {
+    let sf_base = emulator.base_url();
+    let connected = keep_or_add(vault, &key, |c| {
         c.settings
             .as_ref()
             .and_then(|s| s.get("instance_url"))
             .and_then(serde_json::Value::as_str)
-            .is_none_or(|u| u.trim_end_matches('/') == emulator.base_url().trim_end_matches('/'))
-    });
-    let state = existing.as_ref().map(|c| c.state.as_str());
-    if state.is_some_and(|s| s != "available") && !points_here {
-        vault.delete_connection(&key, &Actor::Admin).await?;
-    }
-    let connected = points_here && matches!(state, Some("callable" | "authorized"));
-    if !(points_here && state.is_some_and(|s| s != "available")) {
-        vault
-            .add_connection(&key, ConnectionInput::default(), &Actor::Admin)
-            .await?;
-    }
+            .is_none_or(|u| u.trim_end_matches('/') == sf_base.trim_end_matches('/'))
+    })
+    .await?;
+    // A HubSpot connection names no host of its own: its API is the integration's login URL,
+    // set to this run's emulator above, and the emulator's state file keeps its tokens.
+    let hubspot_key = ConnectionKey {
+        service_id: hubspot_id,
+        ..key.clone()
+    };
+    let hubspot_connected = keep_or_add(vault, &hubspot_key, |_| true).await?;
     let session = vault
         .create_session(
             &app,
@@ -247,7 +305,29 @@ async fn set_up(
         session_uri: session.session_uri,
         authorize_url,
         connected,
+        hubspot_connected,
     })
+}
+
+/// Keeps an earlier run's connection when `usable` says it still works here, starts it over
+/// otherwise, and says whether it is connected.
+async fn keep_or_add(
+    vault: &Vault,
+    key: &ConnectionKey,
+    usable: impl Fn(&ConnectionView) -> bool,
+) -> anyhow::Result<bool> {
+    let existing = vault.get_connection(key).await.ok();
+    let points_here = existing.as_ref().is_some_and(usable);
+    let state = existing.as_ref().map(|c| c.state.as_str());
+    if state.is_some_and(|s| s != "available") && !points_here {
+        vault.delete_connection(key, &Actor::Admin).await?;
+    }
+    if !(points_here && state.is_some_and(|s| s != "available")) {
+        vault
+            .add_connection(key, ConnectionInput::default(), &Actor::Admin)
+            .await?;
+    }
+    Ok(points_here && matches!(state, Some("callable" | "authorized")))
 }
 
 /// The console's `admin` user with a fresh password (printed, like the API key: it is a demo).

@@ -11,7 +11,7 @@ use patchbay_core::{ApplicationId, ServiceId, UnifiedApi};
 use patchbay_server::service::Vault;
 use serde_json::Value;
 
-use super::steps::{Call, NextSteps};
+use super::steps::{Call, NextSteps, SERVICES};
 
 /// No step may hang: the whole smoke run is bounded.
 pub const TIME_LIMIT: Duration = Duration::from_secs(90);
@@ -32,60 +32,95 @@ pub async fn run(steps: &NextSteps, vault: &Vault) -> anyhow::Result<()> {
         )
     })
     .await?;
-    step("hosted connect page", async {
+    step("hosted connect page offers both CRMs", async {
         let page = get_ok(&browser, &steps.session_uri).await?;
-        expect(
-            page.contains("/connect/crm/salesforce"),
-            "the connect page offers no Salesforce connect link",
-        )
-    })
-    .await?;
-    step("connect through the Salesforce login", async {
-        let landed = follow(
-            &browser,
-            &format!("{}/connect/crm/salesforce", steps.session_uri),
-        )
-        .await?;
-        expect(
-            landed.contains("id=\"notice-title\">Connected"),
-            "the customer did not come back to a \"Connected\" page",
-        )
-    })
-    .await?;
-    let calls = steps.calls();
-    step("Vault call (printed step 2)", async {
-        let v = call(&calls[0]).await?;
-        let state = v["data"]
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["service_id"] == "salesforce"))
-            .map(|c| c["state"].clone());
-        expect(
-            state == Some(Value::from("callable")),
-            &format!("the Salesforce connection is {state:?}, not callable"),
-        )
-    })
-    .await?;
-    step("CRM call (printed step 3)", async {
-        let v = call(&calls[1]).await?;
-        expect(
-            v["data"].as_array().is_some_and(|a| !a.is_empty()),
-            "the CRM call returned no contacts",
-        )
-    })
-    .await?;
-    step("doctor (printed step 4)", async {
-        let app = ApplicationId::parse(&steps.app).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let report = vault
-            .diagnose_integration(&app, &UnifiedApi::crm(), &ServiceId::salesforce())
-            .await?;
-        if !report.ok {
-            bail!("{}", crate::commands::doctor::render(&report));
+        for (service, name) in SERVICES {
+            expect(
+                page.contains(&format!("/connect/crm/{service}")),
+                &format!("the connect page offers no {name} connect link"),
+            )?;
         }
         Ok(())
     })
     .await?;
+    for (service, name) in SERVICES {
+        let page = match service {
+            "salesforce" => "login",
+            _ => "install page",
+        };
+        step(&format!("connect through the {name} {page}"), async {
+            let landed = follow(
+                &browser,
+                &format!("{}/connect/crm/{service}", steps.session_uri),
+            )
+            .await?;
+            expect(
+                landed.contains("id=\"notice-title\">Connected"),
+                &format!("the customer did not come back from {name} to a \"Connected\" page"),
+            )
+        })
+        .await?;
+    }
+    let calls = steps.calls();
+    for (i, c) in calls.iter().enumerate() {
+        let name = match (c.service, c.url.ends_with("/proxy")) {
+            (None, _) => "Vault call".to_owned(),
+            (Some(s), false) => format!("CRM call on {s}"),
+            (Some(s), true) => format!("proxy call on {s}"),
+        };
+        step(&format!("{name} (printed step {})", i + 2), async {
+            let v = call(c).await?;
+            check(c, &v)
+        })
+        .await?;
+    }
+    let app = ApplicationId::parse(&steps.app).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (service, _) in SERVICES {
+        let name = format!("doctor crm/{service} (printed step {})", calls.len() + 2);
+        step(&name, async {
+            let id = ServiceId::parse(service).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let report = vault
+                .diagnose_integration(&app, &UnifiedApi::crm(), &id)
+                .await?;
+            if !report.ok {
+                bail!("{}", crate::commands::doctor::render(&report));
+            }
+            Ok(())
+        })
+        .await?;
+    }
     println!("smoke: every printed step works");
     Ok(())
+}
+
+/// What a printed call must answer: every connection callable (the Vault call), records from
+/// the CRM (a unified call), or the CRM's own list answer (a proxy call: Salesforce's
+/// `records`, HubSpot's `results`).
+fn check(c: &Call, v: &Value) -> anyhow::Result<()> {
+    let non_empty = |key: &str| v[key].as_array().is_some_and(|a| !a.is_empty());
+    match c.service {
+        None => {
+            for (service, name) in SERVICES {
+                let state = v["data"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|c| c["service_id"] == service))
+                    .map(|c| c["state"].clone());
+                expect(
+                    state == Some(Value::from("callable")),
+                    &format!("the {name} connection is {state:?}, not callable"),
+                )?;
+            }
+            Ok(())
+        }
+        Some(service) if c.url.ends_with("/proxy") => expect(
+            non_empty("records") || non_empty("results"),
+            &format!("the proxied {service} call listed nothing: {v}"),
+        ),
+        Some(service) => expect(
+            non_empty("data"),
+            &format!("the CRM call on {service} returned no contacts: {v}"),
+        ),
+    }
 }
 
 async fn step(name: &str, work: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
@@ -112,7 +147,8 @@ async fn get_ok(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
 }
 
 /// Follows redirects like a browser (cookies kept) and returns the last page. With the
-/// emulator's auto-approve on, Salesforce's login and consent pages are skipped.
+/// emulators' auto-approve on, Salesforce's login and consent pages and HubSpot's install page
+/// are skipped.
 async fn follow(client: &reqwest::Client, start: &str) -> anyhow::Result<String> {
     let mut url = url::Url::parse(start)?;
     for _ in 0..12 {

@@ -255,7 +255,7 @@ impl Vault {
                 return false;
             }
         };
-        let (rows, complete) = poll.connector.read_changes(&answer);
+        let (rows, complete) = poll.connector.read_changes_of(poll.sf_object, &answer);
         let rows: Vec<PolledRecord> = rows.into_iter().map(polled).collect();
         let (next, events) = match mark {
             None => (first_watermark(&rows), Vec::new()),
@@ -409,23 +409,30 @@ mod tests {
         assert_eq!(got[&app(1)], vec![CrmObject::Contact, CrmObject::Activity]);
         assert_eq!(got[&app(2)], CrmObject::ALL.to_vec());
         assert!(got[&app(3)].is_empty());
-        // A connector that polls changes at all polls contacts (they exist in every CRM). One
-        // that polls nothing yet (no `change_objects`) sends no `crm.*` events; that gap is
-        // the connector's, and is listed in its docs.
-        let polling: Vec<_> = registry::all()
-            .filter(|c| {
-                CrmObject::ALL
-                    .iter()
-                    .any(|o| !objects_of(*c, *o).is_empty())
-            })
-            .collect();
-        assert!(!polling.is_empty(), "no connector polls changes");
-        for connector in polling {
+        // Every connector polls changes, contacts at least (they exist in every CRM), and no
+        // two CRM objects share a poll key (each keeps its own watermark).
+        let mut connectors = 0;
+        for connector in registry::all() {
+            connectors += 1;
             assert!(
                 !objects_of(connector, CrmObject::Contact).is_empty(),
                 "{} polls no contacts",
                 connector.service_id()
             );
+            let mut keys: Vec<&str> = CrmObject::ALL
+                .iter()
+                .flat_map(|o| objects_of(connector, *o).iter().copied())
+                .collect();
+            let n = keys.len();
+            keys.sort_unstable();
+            keys.dedup();
+            assert_eq!(
+                keys.len(),
+                n,
+                "{}: a poll key is shared",
+                connector.service_id()
+            );
         }
+        assert!(connectors >= 2, "both CRMs are registered");
     }
 }
