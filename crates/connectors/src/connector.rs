@@ -472,6 +472,27 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
     /// Which diagnostics apply and how the secret is probed.
     fn diagnostics(&self) -> &'static Diagnostics;
 
+    /// The admin console's integration page and the hosted page's wording (see [`Setup`]).
+    fn setup(&self) -> &'static Setup;
+
+    /// Checks an integration's login URL (the administrator's setting, not a consumer's
+    /// choice); returns the normalised origin or a message. The default takes any http(s)
+    /// origin; a provider with rules for its own hosts (Salesforce: https on the default port)
+    /// adds them.
+    fn check_login_url(&self, raw: &str) -> Result<String, String> {
+        patchbay_core::LoginOrigin::parse(raw)
+            .map(|o| o.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Checks the `instance_url` a token response names, for an integration on `login_url`;
+    /// returns the origin to store. Asked only when [`OAuthProfile::per_connection_instance`];
+    /// the default refuses, since such a provider must say which instances it trusts.
+    fn check_instance_url(&self, login_url: &str, raw: &str) -> Result<String, String> {
+        let _ = (login_url, raw);
+        Err("this provider names no per-connection instance".to_owned())
+    }
+
     // ----- token calls outside RFC 7009 / 7662, and change rows per object -----
 
     /// How a refresh token is revoked (connection delete, revoke link), when the profile's
@@ -501,6 +522,72 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
         let _ = object;
         self.read_changes(answer)
     }
+}
+
+// ----- console setup data (issue 15: the console names no provider) -----
+
+/// How the admin console sets up and explains one provider: the integration page's copy and
+/// choices, and the words the hosted connect page and landing page use. Plain data, so the
+/// console renders whichever connector an integration is without naming one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setup {
+    /// What the company's OAuth app at the provider is called (`External Client App`), for
+    /// sentences like "the callback URL of your Salesforce External Client App".
+    pub app_noun: &'static str,
+    /// The heading id of the provider's setup section in the README served at `/docs`.
+    pub guide_anchor: &'static str,
+    /// Step 1 of the integration page: where the callback URL is pasted, as a sentence.
+    pub callback_steps: &'static str,
+    /// What else to check at the provider while there; may be empty.
+    pub callback_hint: &'static str,
+    /// Where the client id and secret are copied from, as a sentence.
+    pub credentials_hint: &'static str,
+    /// What a staged (second) credential set is at this provider, as a sentence.
+    pub staged_hint: &'static str,
+    /// The integration's login-host choices, the first being the default: `(form value,
+    /// label, login URL)`. Form values are lowercase words other than `own` and `custom`.
+    pub login_presets: &'static [(&'static str, &'static str, &'static str)],
+    /// A login host each customer types (Salesforce's My Domain), checked by
+    /// [`Connector::check_login_choice`]; `None` when the provider has none.
+    pub own_host: Option<OwnHost>,
+    /// The scope checkboxes, in the provider's own wording.
+    pub scopes: &'static [ScopeOption],
+    /// Hint above the scope checkboxes.
+    pub scopes_hint: &'static str,
+    /// Hint under "Send client secret on refresh" (shown only when
+    /// [`OAuthProfile::refresh_needs_secret`] is false, i.e. when it is a choice).
+    pub refresh_secret_hint: &'static str,
+    /// Hint under "Use PKCE" (shown only when [`OAuthProfile::pkce`] is [`Pkce::Supported`]).
+    pub pkce_hint: &'static str,
+    /// What one customer's connected account is called (`org`, `account`).
+    pub account_noun: &'static str,
+    /// How long a new or edited app may take to become active, as a sentence; empty when it is
+    /// active at once. When set, a refusal that says "not active yet" is explained to the
+    /// customer as a wait rather than a failure.
+    pub activation_delay: &'static str,
+}
+
+/// A login host the customer types (Salesforce's My Domain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnHost {
+    /// The field's name on pages (`My Domain`).
+    pub label: &'static str,
+    /// An example value (`https://yourcompany.my.salesforce.com`).
+    pub example: &'static str,
+    /// The `form-action` source that covers every such host (`https://*.my.salesforce.com`):
+    /// the hosted page's host form is answered with a redirect there.
+    pub form_action: &'static str,
+}
+
+/// One scope checkbox: the provider's label and the scope values it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeOption {
+    /// Form field name (`scope_api`), unique per connector.
+    pub field: &'static str,
+    /// The label in the provider's UI.
+    pub label: &'static str,
+    /// The scope values, sent space-separated.
+    pub values: &'static [&'static str],
 }
 
 /// A token call whose token is the last path segment of an OAuth endpoint, with no body.

@@ -53,7 +53,7 @@ struct LogItem {
     service: String,
     /// The whole request as Patchbay served it.
     total: String,
-    /// Time spent at the provider (Salesforce), `—` when it was not called.
+    /// Time spent at the provider, `—` when it was not called.
     downstream: String,
     error: String,
 }

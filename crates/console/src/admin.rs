@@ -1,6 +1,6 @@
 //! Admin console pages: sign-in, applications, consumers and their connections, logs, API
-//! keys, the audit log and the encryption key status. The Salesforce integration page lives
-//! in `integrations.rs`.
+//! keys, the audit log and the encryption key status. The integration pages (one per
+//! registered connector) live in `integrations.rs`.
 
 use std::net::SocketAddr;
 
@@ -28,6 +28,28 @@ use crate::web::{
     ADMIN_COOKIE, Admin, ConsoleState, FORM_LIMIT_BYTES, Form, LOGIN_CSRF_COOKIE, csrf_rejected,
     error_text, message, new_login_token, no_such_application, render, render_status,
 };
+
+/// One integration tab of an application's pages (and a line of the landing page): a
+/// registered connector's id, name, what its OAuth app is called and its setup guide's anchor.
+#[derive(Debug, Clone, Copy)]
+pub struct IntegrationTab {
+    pub service_id: &'static str,
+    pub name: &'static str,
+    pub app_noun: &'static str,
+    pub guide_anchor: &'static str,
+}
+
+/// Every registered connector, in catalogue order (the templates' tab bar calls this).
+pub fn integration_tabs() -> Vec<IntegrationTab> {
+    patchbay_connectors::registry::all()
+        .map(|c| IntegrationTab {
+            service_id: c.service_id(),
+            name: c.display().name,
+            app_noun: c.setup().app_noun,
+            guide_anchor: c.setup().guide_anchor,
+        })
+        .collect()
+}
 
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
@@ -320,7 +342,7 @@ struct AppPage {
     redirect_uris: Vec<String>,
     return_url: String,
     return_allowed: bool,
-    integration: String,
+    integrations: Vec<(IntegrationTab, String)>,
     /// The settings form's values: the stored ones, or what was submitted when it failed.
     form_name: String,
     form_uris: String,
@@ -357,12 +379,19 @@ async fn render_app(
     app: &patchbay_server::service::ApplicationRow,
     form: AppForm,
 ) -> Response {
-    let integration = state
-        .vault
-        .get_integration(&app.id, &UnifiedApi::crm(), &ServiceId::salesforce())
-        .await
-        .map(|i| i.state().as_str().replace('_', " "))
-        .unwrap_or_else(|_| "not set up".to_owned());
+    let mut integrations = Vec::new();
+    for t in integration_tabs() {
+        let Ok(service) = ServiceId::parse(t.service_id) else {
+            continue;
+        };
+        let integration_state = state
+            .vault
+            .get_integration(&app.id, &UnifiedApi::crm(), &service)
+            .await
+            .map(|i| i.state().as_str().replace('_', " "))
+            .unwrap_or_else(|_| "not set up".to_owned());
+        integrations.push((t, integration_state));
+    }
     let return_url = state.connect_return_url();
     let extra = state.vault.cors_origins(&app.id).await.unwrap_or_default();
     let allowed_origins =
@@ -383,7 +412,7 @@ async fn render_app(
         return_allowed: app.redirect_uris.contains(&return_url),
         redirect_uris: app.redirect_uris.clone(),
         return_url,
-        integration,
+        integrations,
         form_name,
         form_uris,
         form_cors,
@@ -743,8 +772,10 @@ async fn connection_action(
         },
         "delete" => match state.vault.delete_connection(&key, &Actor::Admin).await {
             Ok(()) => {
+                let provider = patchbay_connectors::registry::connector(key.service_id.as_str())
+                    .map_or("the provider", |c| c.display().name);
                 extras.notice = Some(format!(
-                    "Deleted {}: the token was revoked at Salesforce and the credentials were wiped.",
+                    "Deleted {}: the token was revoked at {provider} and the credentials were wiped.",
                     key.apideck_id()
                 ));
             }

@@ -8,7 +8,9 @@
 use patchbay_core::{ConnectionState, IntegrationState};
 use serde_json::Value;
 
-use crate::views::login_url_from_form;
+use patchbay_connectors::connector::Connector;
+
+use crate::views::own_host_url;
 
 /// `allow_actions`, defaulting to all four.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +36,7 @@ pub struct CardFacts {
     pub state: ConnectionState,
     pub enabled: bool,
     pub integration_state: IntegrationState,
-    /// The connection has visible `form_fields` (Salesforce: the login host).
+    /// The connection has visible `form_fields` (a login-host choice).
     pub has_form_fields: bool,
 }
 
@@ -96,25 +98,33 @@ pub fn card_actions(f: CardFacts, allowed: Allowed, hide_resource_settings: bool
 /// One radio button of the login-host choice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostOption {
-    /// The login URL, or `mydomain` for the text field.
+    /// The login URL, or [`OWN_HOST`] for the text field.
     pub value: String,
     pub label: String,
     pub checked: bool,
 }
 
-/// The login-host choice of a card: the connection's `form_fields` options, then "My Domain".
+/// The login-host choice of a card: the connection's `form_fields` options, then the
+/// connector's typed-in host kind (`Setup::own_host`) when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostChoice {
     pub options: Vec<HostOption>,
-    /// What the My Domain field shows (the stored My Domain, or what the customer typed).
+    /// What the typed-in host field shows (the stored host, or what the customer typed).
     pub my_domain: String,
+    /// The typed-in host's label and example, empty when the connector has none.
+    pub own_label: &'static str,
+    pub own_example: &'static str,
 }
 
-pub const MY_DOMAIN: &str = "mydomain";
+pub use crate::views::OWN_HOST;
 
-/// The login-host choice for a connection whose `form_fields` are `form_fields` and whose
-/// stored login host is `stored`.
-pub fn host_choice(form_fields: &[Value], stored: Option<&str>) -> Option<HostChoice> {
+/// The login-host choice for a connection of `connector` whose `form_fields` are
+/// `form_fields` and whose stored login host is `stored`.
+pub fn host_choice(
+    connector: &dyn Connector,
+    form_fields: &[Value],
+    stored: Option<&str>,
+) -> Option<HostChoice> {
     let options = form_fields
         .iter()
         .find(|f| f["id"] == "login_url")?
@@ -133,44 +143,49 @@ pub fn host_choice(form_fields: &[Value], stored: Option<&str>) -> Option<HostCh
     if out.is_empty() {
         return None;
     }
+    let own = connector.setup().own_host;
     let chosen = stored.unwrap_or(&out[0].value).to_owned();
     let mut my_domain = String::new();
     match out.iter_mut().find(|o| o.value == chosen) {
         Some(o) => o.checked = true,
-        None => my_domain = chosen,
+        None if own.is_some() => my_domain = chosen,
+        None => out[0].checked = true,
     }
-    out.push(HostOption {
-        value: MY_DOMAIN.to_owned(),
-        label: "My Domain".to_owned(),
-        checked: !my_domain.is_empty(),
-    });
+    if let Some(own) = own {
+        out.push(HostOption {
+            value: OWN_HOST.to_owned(),
+            label: own.label.to_owned(),
+            checked: !my_domain.is_empty(),
+        });
+    }
     Some(HostChoice {
         options: out,
         my_domain,
+        own_label: own.map_or("", |o| o.label),
+        own_example: own.map_or("", |o| o.example),
     })
 }
 
-/// The login URL a submitted choice asks for: one of the offered hosts, or a valid My Domain
-/// (core's login-host rules). The error is a sentence for the customer.
+/// The login URL a submitted choice asks for: one of the offered hosts, or a typed-in host the
+/// connector accepts. The error is a sentence for the customer.
 pub fn chosen_login_url(
+    connector: &dyn Connector,
     choice: &HostChoice,
     picked: &str,
     my_domain: &str,
 ) -> Result<String, String> {
-    if picked == MY_DOMAIN {
+    if let (OWN_HOST, Some(own)) = (picked, connector.setup().own_host) {
         if my_domain.trim().is_empty() {
-            return Err(
-                "Enter your My Domain, like https://yourcompany.my.salesforce.com".to_owned(),
-            );
+            return Err(format!("Enter your {}, like {}", own.label, own.example));
         }
-        return login_url_from_form(MY_DOMAIN, my_domain, "");
+        return own_host_url(connector, my_domain);
     }
     choice
         .options
         .iter()
-        .find(|o| o.value != MY_DOMAIN && o.value == picked)
+        .find(|o| o.value != OWN_HOST && o.value == picked)
         .map(|o| o.value.clone())
-        .ok_or_else(|| "Choose where you sign in to Salesforce".to_owned())
+        .ok_or_else(|| format!("Choose where you sign in to {}", connector.display().name))
 }
 
 /// A theme colour, if it is a strict `#rgb`/`#rrggbb` value (it ends up in a stylesheet).
@@ -298,34 +313,50 @@ mod tests {
         ]})]
     }
 
+    fn crm(id: &str) -> &'static dyn Connector {
+        patchbay_connectors::registry::connector(id).unwrap()
+    }
+
     #[test]
     fn the_host_choice_marks_the_stored_host() {
-        let c = host_choice(&fields(), None).unwrap();
+        let sf = crm("salesforce");
+        let c = host_choice(sf, &fields(), None).unwrap();
         assert_eq!(c.options.len(), 4);
         assert!(c.options[0].checked && !c.options[3].checked);
-        let c = host_choice(&fields(), Some("https://test.salesforce.com")).unwrap();
+        let c = host_choice(sf, &fields(), Some("https://test.salesforce.com")).unwrap();
         assert!(c.options[2].checked && !c.options[0].checked);
-        let c = host_choice(&fields(), Some("https://acme.my.salesforce.com")).unwrap();
-        assert!(c.options[3].checked && c.options[3].value == MY_DOMAIN);
+        let c = host_choice(sf, &fields(), Some("https://acme.my.salesforce.com")).unwrap();
+        assert!(c.options[3].checked && c.options[3].value == OWN_HOST);
+        assert_eq!(c.options[3].label, "My Domain");
         assert_eq!(c.my_domain, "https://acme.my.salesforce.com");
-        assert!(host_choice(&[], None).is_none());
+        assert!(host_choice(sf, &[], None).is_none());
+        // A connector without a typed-in host kind offers only the listed hosts.
+        let hs = crm("hubspot");
+        let c = host_choice(hs, &fields(), Some("https://elsewhere.example")).unwrap();
+        assert_eq!(c.options.len(), 3);
+        assert!(c.options[0].checked);
+        assert!(c.own_label.is_empty() && c.my_domain.is_empty());
     }
 
     #[test]
     fn a_chosen_host_is_offered_or_a_valid_my_domain() {
-        let c = host_choice(&fields(), None).unwrap();
+        let sf = crm("salesforce");
+        let c = host_choice(sf, &fields(), None).unwrap();
         assert_eq!(
-            chosen_login_url(&c, "https://test.salesforce.com", "").unwrap(),
+            chosen_login_url(sf, &c, "https://test.salesforce.com", "").unwrap(),
             "https://test.salesforce.com"
         );
         assert_eq!(
-            chosen_login_url(&c, MY_DOMAIN, "acme.my.salesforce.com").unwrap(),
+            chosen_login_url(sf, &c, OWN_HOST, "acme.my.salesforce.com").unwrap(),
             "https://acme.my.salesforce.com"
         );
-        assert!(chosen_login_url(&c, MY_DOMAIN, "https://evil.example").is_err());
-        assert!(chosen_login_url(&c, MY_DOMAIN, "  ").is_err());
-        assert!(chosen_login_url(&c, "https://evil.example", "").is_err());
-        assert!(chosen_login_url(&c, MY_DOMAIN, "http://acme.my.salesforce.com").is_err());
+        assert!(chosen_login_url(sf, &c, OWN_HOST, "https://evil.example").is_err());
+        assert!(chosen_login_url(sf, &c, OWN_HOST, "  ").is_err());
+        assert!(chosen_login_url(sf, &c, "https://evil.example", "").is_err());
+        assert!(chosen_login_url(sf, &c, OWN_HOST, "http://acme.my.salesforce.com").is_err());
+        let hs = crm("hubspot");
+        let err = chosen_login_url(hs, &c, OWN_HOST, "acme.my.salesforce.com").unwrap_err();
+        assert_eq!(err, "Choose where you sign in to HubSpot");
     }
 
     #[test]

@@ -10,9 +10,10 @@ use crate::integrations::CheckItem;
 pub async fn run(
     vault: &Vault,
     app: &ApplicationId,
+    service: &ServiceId,
 ) -> patchbay_server::Result<(Vec<CheckItem>, bool)> {
     let report = vault
-        .diagnose_integration(app, &UnifiedApi::crm(), &ServiceId::salesforce())
+        .diagnose_integration(app, &UnifiedApi::crm(), service)
         .await?;
     let checks = report
         .checks

@@ -1,6 +1,8 @@
-//! The Salesforce integration page, mirroring the setup guide: callback URL, consumer key and
-//! write-only secret, staged credentials and "Promote to main", login host, scopes, refresh
-//! secret and PKCE settings, **Save settings** and **Test Vault**.
+//! One integration page per registered connector, mirroring the setup guide: callback URL,
+//! client id and write-only secret, staged credentials and "Promote to main", login host,
+//! scopes, refresh secret and PKCE settings, **Save settings** and **Test Vault**. Every
+//! provider-specific word and choice comes from the connector's [`Setup`], so the page renders
+//! whichever CRM the integration is.
 
 use askama::Template;
 use axum::Router;
@@ -9,28 +11,52 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use patchbay_core::{ApplicationId, ServiceId, UnifiedApi};
+use patchbay_connectors::connector::{Connector, Pkce, Setup};
+use patchbay_connectors::registry;
+use patchbay_core::{ApplicationId, IntegrationState, ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
-use patchbay_server::service::dto::IntegrationView;
 use patchbay_server::service::integrations::IntegrationInput;
 
-use crate::views::{LoginChoice, ScopeBox, login_url_from_form, scope_boxes, scopes_from_form};
+use crate::views::{
+    CUSTOM_HOST, OWN_HOST, ScopeBox, login_radio, login_url_from_form, scope_boxes,
+    scopes_from_form,
+};
 use crate::web::{Admin, ConsoleState, Form, error_text, message, no_such_application, render};
 
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
         .route(
-            "/admin/apps/{app}/integrations/salesforce",
+            "/admin/apps/{app}/integrations/{service}",
             get(page).post(save),
         )
         .route(
-            "/admin/apps/{app}/integrations/salesforce/promote",
+            "/admin/apps/{app}/integrations/{service}/promote",
             post(promote),
         )
         .route(
-            "/admin/apps/{app}/integrations/salesforce/test",
+            "/admin/apps/{app}/integrations/{service}/test",
             post(test_vault),
         )
+}
+
+/// The connector a page's `{service}` names (CRM integrations only) and its service id, or
+/// the page's 404.
+fn connector_of(service: &str) -> Result<(&'static dyn Connector, ServiceId), Response> {
+    registry::connector(service)
+        .and_then(|c| Some((c, ServiceId::parse(c.service_id()).ok()?)))
+        .ok_or_else(|| {
+            message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such integration.",
+            )
+        })
+}
+
+/// One login-host radio button of the integration page.
+struct LoginOption {
+    value: &'static str,
+    label: String,
 }
 
 /// One Test Vault check as shown.
@@ -44,13 +70,25 @@ pub struct CheckItem {
 }
 
 #[derive(Template)]
-#[template(path = "salesforce.html")]
-struct SalesforcePage {
+#[template(path = "integration.html")]
+struct IntegrationPage {
     signed_in: bool,
     csrf: String,
     app_id: String,
     app_name: String,
-    tab: &'static str,
+    tab: String,
+    service_id: &'static str,
+    name: &'static str,
+    setup: &'static Setup,
+    client_id_label: String,
+    client_secret_label: String,
+    login_options: Vec<LoginOption>,
+    own_host_label: &'static str,
+    own_host_example: &'static str,
+    custom_value: &'static str,
+    own_value: &'static str,
+    show_refresh_secret: bool,
+    show_pkce: bool,
     callback_url: String,
     state: String,
     enabled: bool,
@@ -59,6 +97,7 @@ struct SalesforcePage {
     staged_client_id: String,
     staged_has_secret: bool,
     has_staged: bool,
+    configured: bool,
     login: &'static str,
     my_domain: String,
     custom_url: String,
@@ -83,14 +122,32 @@ struct Extras {
 async fn page(
     State(state): State<ConsoleState>,
     admin: Admin,
-    Path(app): Path<String>,
+    Path((app, service)): Path<(String, String)>,
 ) -> Response {
-    render_page(&state, &admin, &app, Extras::default()).await
+    render_page(&state, &admin, &app, &service, Extras::default()).await
 }
 
-async fn render_page(state: &ConsoleState, admin: &Admin, app: &str, extras: Extras) -> Response {
+/// `consumer key` → `Consumer key`.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+async fn render_page(
+    state: &ConsoleState,
+    admin: &Admin,
+    app: &str,
+    service: &str,
+    extras: Extras,
+) -> Response {
     let Ok(app_id) = ApplicationId::parse(app) else {
         return no_such_application();
+    };
+    let (connector, service_id) = match connector_of(service) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let Ok(application) = state.vault.get_application(&app_id).await else {
         return message(
@@ -99,71 +156,99 @@ async fn render_page(state: &ConsoleState, admin: &Admin, app: &str, extras: Ext
             "There is no such application.",
         );
     };
-    let view = state
+    let integration = state
         .vault
-        .get_integration(&app_id, &UnifiedApi::crm(), &ServiceId::salesforce())
+        .get_integration(&app_id, &UnifiedApi::crm(), &service_id)
         .await
-        .ok()
-        .map(|i| IntegrationView::from(&i));
+        .ok();
+    let setup = connector.setup();
+    let default_scopes = connector.oauth_provider().default_scopes.join(" ");
     let (scopes, extra_scopes) = scope_boxes(
-        view.as_ref()
-            .map_or("api refresh_token offline_access openid", |v| {
-                v.scopes.as_str()
-            }),
+        setup.scopes,
+        integration
+            .as_ref()
+            .map_or(default_scopes, |i| i.settings.scopes.to_string())
+            .as_str(),
     );
-    let login_url = view.as_ref().map_or_else(
-        || "https://login.salesforce.com".to_owned(),
-        |v| v.login_url.clone(),
+    let login_url = integration.as_ref().map_or_else(
+        || connector.default_login_url().to_owned(),
+        |i| i.settings.login_host.as_str().to_owned(),
     );
-    let login = LoginChoice::of(&login_url);
+    let login = login_radio(connector, &login_url);
     let (checks, checks_ok) = match extras.checks {
         Some((c, ok)) => (Some(c), ok),
         None => (None, false),
     };
-    render(&SalesforcePage {
+    let profile = connector.oauth_profile();
+    let diagnostics = connector.diagnostics();
+    render(&IntegrationPage {
         signed_in: true,
         csrf: admin.0.csrf.clone(),
         app_id: app_id.to_string(),
         app_name: application.name.clone(),
-        tab: "salesforce",
+        tab: connector.service_id().to_owned(),
+        service_id: connector.service_id(),
+        name: connector.display().name,
+        setup,
+        client_id_label: capitalised(diagnostics.client_id_label),
+        client_secret_label: capitalised(diagnostics.client_secret_label),
+        login_options: setup
+            .login_presets
+            .iter()
+            .map(|(value, label, url)| LoginOption {
+                value,
+                label: format!("{label} ({url})"),
+            })
+            .collect(),
+        own_host_label: setup.own_host.map_or("", |o| o.label),
+        own_host_example: setup.own_host.map_or("", |o| o.example),
+        custom_value: CUSTOM_HOST,
+        own_value: OWN_HOST,
+        show_refresh_secret: !profile.refresh_needs_secret,
+        show_pkce: profile.pkce == Pkce::Supported,
         callback_url: state.vault.callback_url(),
-        state: view
+        state: integration
             .as_ref()
-            .map_or("not set up", |v| v.state)
+            .map_or("not set up", |i| i.state().as_str())
             .replace('_', " "),
-        enabled: view.as_ref().is_none_or(|v| v.enabled),
-        client_id: view
+        enabled: integration.as_ref().is_none_or(|i| i.enabled),
+        client_id: integration
             .as_ref()
-            .and_then(|v| v.client_id.clone())
+            .and_then(|i| i.client_id.clone())
             .unwrap_or_default(),
-        has_secret: view.as_ref().is_some_and(|v| v.has_client_secret),
-        staged_client_id: view
+        has_secret: integration.as_ref().is_some_and(|i| i.has_client_secret),
+        staged_client_id: integration
             .as_ref()
-            .and_then(|v| v.staged.as_ref().map(|s| s.client_id.clone()))
+            .and_then(|i| i.staged.as_ref().map(|s| s.client_id.clone()))
             .unwrap_or_default(),
-        staged_has_secret: view
+        staged_has_secret: integration
             .as_ref()
-            .and_then(|v| v.staged.as_ref())
+            .and_then(|i| i.staged.as_ref())
             .is_some_and(|s| s.has_client_secret),
-        has_staged: view.as_ref().is_some_and(|v| v.staged.is_some()),
-        login: login.as_str(),
-        my_domain: if login == LoginChoice::MyDomain {
+        has_staged: integration.as_ref().is_some_and(|i| i.staged.is_some()),
+        configured: integration
+            .as_ref()
+            .is_some_and(|i| i.state() == IntegrationState::Configured),
+        login,
+        my_domain: if login == OWN_HOST {
             login_url.clone()
         } else {
             String::new()
         },
-        custom_url: if login == LoginChoice::Custom {
+        custom_url: if login == CUSTOM_HOST {
             login_url
         } else {
             String::new()
         },
         scopes,
         extra_scopes,
-        send_secret_on_refresh: view.as_ref().is_some_and(|v| v.send_secret_on_refresh),
-        pkce: view.as_ref().is_none_or(|v| v.pkce),
-        crm_poll_interval_s: view.as_ref().map_or(
+        send_secret_on_refresh: integration
+            .as_ref()
+            .is_some_and(|i| i.settings.send_secret_on_refresh),
+        pkce: integration.as_ref().is_none_or(|i| i.settings.pkce),
+        crm_poll_interval_s: integration.as_ref().map_or(
             patchbay_core::integration::DEFAULT_CRM_POLL_INTERVAL_S,
-            |v| v.crm_poll_interval_s,
+            |i| i.settings.crm_poll_interval_s,
         ),
         notice: extras.notice,
         error: extras.error,
@@ -173,13 +258,16 @@ async fn render_page(state: &ConsoleState, admin: &Admin, app: &str, extras: Ext
 }
 
 /// The integration change a submitted form asks for. Blank secrets keep the stored ones.
-fn input_from_form(form: &Form) -> Result<IntegrationInput, String> {
+fn input_from_form(connector: &dyn Connector, form: &Form) -> Result<IntegrationInput, String> {
     let login_url = login_url_from_form(
+        connector,
         form.get("login"),
         form.get("my_domain"),
         form.get("custom_url"),
     )?;
-    let scopes = scopes_from_form(|f| form.checked(f), form.get("extra_scopes"));
+    let setup = connector.setup();
+    let scopes = scopes_from_form(setup.scopes, |f| form.checked(f), form.get("extra_scopes"));
+    let profile = connector.oauth_profile();
     if scopes.is_empty() {
         return Err("Choose at least one scope.".to_owned());
     }
@@ -203,8 +291,10 @@ fn input_from_form(form: &Form) -> Result<IntegrationInput, String> {
         staged_client_secret: secret("staged_client_secret"),
         login_url: Some(login_url),
         scopes: Some(scopes),
-        send_secret_on_refresh: Some(form.checked("send_secret_on_refresh")),
-        pkce: Some(form.checked("pkce")),
+        // A setting the page does not offer for this provider is left as stored.
+        send_secret_on_refresh: (!profile.refresh_needs_secret)
+            .then(|| form.checked("send_secret_on_refresh")),
+        pkce: (profile.pkce == Pkce::Supported).then(|| form.checked("pkce")),
         crm_poll_interval_s,
     })
 }
@@ -212,20 +302,25 @@ fn input_from_form(form: &Form) -> Result<IntegrationInput, String> {
 async fn save(
     State(state): State<ConsoleState>,
     admin: Admin,
-    Path(app): Path<String>,
+    Path((app, service)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
+    let (connector, service_id) = match connector_of(&service) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let (form, app_id) = match admin.app_form(&app, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let input = match input_from_form(&form) {
+    let input = match input_from_form(connector, &form) {
         Ok(i) => i,
         Err(e) => {
             return render_page(
                 &state,
                 &admin,
                 &app,
+                &service,
                 Extras {
                     error: Some(e),
                     ..Extras::default()
@@ -236,12 +331,14 @@ async fn save(
     };
     let extras = match state
         .vault
-        .set_integration(&app_id, &UnifiedApi::crm(), &ServiceId::salesforce(), input)
+        .set_integration(&app_id, &UnifiedApi::crm(), &service_id, input)
         .await
     {
         Ok(_) => {
-            let mut notice =
-                "Settings saved. Run Test Vault to check them against Salesforce.".to_owned();
+            let mut notice = format!(
+                "Settings saved. Run Test Vault to check them against {}.",
+                connector.display().name
+            );
             if let Some(extra) = allow_hosted_return(&state, &app_id).await {
                 notice.push(' ');
                 notice.push_str(&extra);
@@ -256,11 +353,11 @@ async fn save(
             ..Extras::default()
         },
     };
-    render_page(&state, &admin, &app, extras).await
+    render_page(&state, &admin, &app, &service, extras).await
 }
 
 /// Puts the hosted connect page's return URL on the application's redirect allow-list, so the
-/// customer comes back to the hosted page after Salesforce. It is Patchbay's own URL, so this
+/// customer comes back to the hosted page after the provider. It is Patchbay's own URL, so this
 /// opens no redirect to anywhere else.
 async fn allow_hosted_return(state: &ConsoleState, app: &ApplicationId) -> Option<String> {
     let application = state.vault.get_application(app).await.ok()?;
@@ -284,16 +381,20 @@ async fn allow_hosted_return(state: &ConsoleState, app: &ApplicationId) -> Optio
 async fn promote(
     State(state): State<ConsoleState>,
     admin: Admin,
-    Path(app): Path<String>,
+    Path((app, service)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
+    let (_, service_id) = match connector_of(&service) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let app_id = match admin.app_form(&app, &body) {
         Ok((_, app_id)) => app_id,
         Err(r) => return r,
     };
     let extras = match state
         .vault
-        .promote_staged_credentials(&app_id, &UnifiedApi::crm(), &ServiceId::salesforce())
+        .promote_staged_credentials(&app_id, &UnifiedApi::crm(), &service_id)
         .await
     {
         Ok(_) => Extras {
@@ -302,20 +403,24 @@ async fn promote(
         },
         Err(e) => Extras { error: Some(error_text(&e)), ..Extras::default() },
     };
-    render_page(&state, &admin, &app, extras).await
+    render_page(&state, &admin, &app, &service, extras).await
 }
 
 async fn test_vault(
     State(state): State<ConsoleState>,
     admin: Admin,
-    Path(app): Path<String>,
+    Path((app, service)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
+    let (_, service_id) = match connector_of(&service) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let app_id = match admin.app_form(&app, &body) {
         Ok((_, app_id)) => app_id,
         Err(r) => return r,
     };
-    let extras = match crate::diagnostics::run(&state.vault, &app_id).await {
+    let extras = match crate::diagnostics::run(&state.vault, &app_id, &service_id).await {
         Ok((checks, ok)) => Extras {
             checks: Some((checks, ok)),
             ..Extras::default()
@@ -325,7 +430,7 @@ async fn test_vault(
             ..Extras::default()
         },
     };
-    render_page(&state, &admin, &app, extras).await
+    render_page(&state, &admin, &app, &service, extras).await
 }
 
 #[cfg(test)]
@@ -351,7 +456,8 @@ mod tests {
             ("scope_refresh", "on"),
             ("pkce", "on"),
         ]);
-        let i = input_from_form(&f).unwrap();
+        let sf = registry::connector("salesforce").unwrap();
+        let i = input_from_form(sf, &f).unwrap();
         assert_eq!(i.client_id.as_deref(), Some("3MVGkey"));
         assert!(
             i.client_secret.is_none(),
@@ -365,7 +471,7 @@ mod tests {
         assert_eq!(i.pkce, Some(true));
         assert_eq!(i.send_secret_on_refresh, Some(false), "off unless checked");
         let none = form(&[("login", "production")]);
-        assert!(input_from_form(&none).is_err(), "no scopes");
+        assert!(input_from_form(sf, &none).is_err(), "no scopes");
         assert_eq!(
             i.crm_poll_interval_s, None,
             "blank keeps the stored interval"
@@ -375,11 +481,14 @@ mod tests {
     #[test]
     fn the_poll_interval_is_whole_seconds() {
         let with = |v: &str| {
-            input_from_form(&form(&[
-                ("login", "production"),
-                ("scope_api", "on"),
-                ("crm_poll_interval_s", v),
-            ]))
+            input_from_form(
+                registry::connector("salesforce").unwrap(),
+                &form(&[
+                    ("login", "production"),
+                    ("scope_api", "on"),
+                    ("crm_poll_interval_s", v),
+                ]),
+            )
         };
         assert_eq!(with(" 60 ").unwrap().crm_poll_interval_s, Some(60));
         assert!(with("1.5").is_err());

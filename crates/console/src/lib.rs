@@ -6,10 +6,10 @@
 //! It plugs into the server as a [`RouterExtension`] ([`extension`]); it sets no fallback
 //! (the API router owns it) and applies its own layers: a strict Content-Security-Policy (no
 //! inline script or style, scripts and styles only from the embedded `/console/assets/`; the
-//! hosted page's `form-action` also names the Salesforce login hosts its cards offer, see
+//! hosted page's `form-action` also names the provider login hosts its cards offer, see
 //! `web::FormTargets`),
 //! `Referrer-Policy: no-referrer` (the session JWT is in the page URL and must not leak to
-//! Salesforce or to a theme's logo host), `Cache-Control: no-store`, and a body limit.
+//! the provider or to a theme's logo host), `Cache-Control: no-store`, and a body limit.
 //!
 //! Invariants:
 //! - Every asset is compiled in (askama templates, `include_str!` CSS/JS): the pages work on a
@@ -82,7 +82,7 @@ impl Default for ConsoleConfig {
 }
 
 /// Where the hosted connect page asks Patchbay's callback to send the customer back. Put it on
-/// an application's redirect-URI allow-list (saving the Salesforce settings in the console does)
+/// an application's redirect-URI allow-list (saving an integration's settings in the console does)
 /// so that customers return to the hosted page; otherwise they go straight to the session's
 /// `redirect_uri`.
 pub fn hosted_return_url(public_url: &str) -> String {

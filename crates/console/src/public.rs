@@ -125,6 +125,7 @@ async fn connect_done(Query(q): Query<DoneQuery>) -> Response {
         },
         Some(error) => {
             let notice = crate::views::customer_notice(
+                None,
                 &error,
                 q.error_description.as_deref().unwrap_or(""),
             );

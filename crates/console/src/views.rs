@@ -1,7 +1,9 @@
 //! Page models (askama templates) and the pure decisions behind them: badges, scope
-//! checkboxes, login-host choices, the connect page's actions and customer-facing messages.
+//! checkboxes and login-host choices (from the connector's data), the connect page's actions
+//! and customer-facing messages.
 
 use askama::Template;
+use patchbay_connectors::connector::{Connector, ScopeOption};
 use patchbay_core::{ConnectionState, Health, IntegrationState};
 
 /// One message on its own page.
@@ -59,37 +61,6 @@ pub fn health_badge(health: Health) -> Badge {
     }
 }
 
-/// A scope checkbox: Salesforce's label (External Client App wording) and the values it stands
-/// for. `refresh_token` and `offline_access` are one scope in Salesforce's UI.
-pub struct ScopeOption {
-    pub field: &'static str,
-    pub label: &'static str,
-    pub values: &'static [&'static str],
-}
-
-pub const SCOPE_OPTIONS: [ScopeOption; 4] = [
-    ScopeOption {
-        field: "scope_api",
-        label: "Manage user data via APIs",
-        values: &["api"],
-    },
-    ScopeOption {
-        field: "scope_refresh",
-        label: "Perform requests at any time",
-        values: &["refresh_token", "offline_access"],
-    },
-    ScopeOption {
-        field: "scope_openid",
-        label: "Access unique user identifiers",
-        values: &["openid"],
-    },
-    ScopeOption {
-        field: "scope_full",
-        label: "Full access",
-        values: &["full"],
-    },
-];
-
 /// A checkbox as rendered.
 pub struct ScopeBox {
     pub field: &'static str,
@@ -98,10 +69,11 @@ pub struct ScopeBox {
     pub checked: bool,
 }
 
-/// The checkboxes for a stored scope list, plus the scopes no checkbox covers.
-pub fn scope_boxes(scopes: &str) -> (Vec<ScopeBox>, String) {
+/// The checkboxes (the connector's `options`) for a stored scope list, plus the scopes no
+/// checkbox covers.
+pub fn scope_boxes(options: &[ScopeOption], scopes: &str) -> (Vec<ScopeBox>, String) {
     let have: Vec<&str> = scopes.split(' ').filter(|s| !s.is_empty()).collect();
-    let boxes = SCOPE_OPTIONS
+    let boxes = options
         .iter()
         .map(|o| ScopeBox {
             field: o.field,
@@ -113,15 +85,19 @@ pub fn scope_boxes(scopes: &str) -> (Vec<ScopeBox>, String) {
     let extra: Vec<&str> = have
         .iter()
         .copied()
-        .filter(|s| !SCOPE_OPTIONS.iter().any(|o| o.values.contains(s)))
+        .filter(|s| !options.iter().any(|o| o.values.contains(s)))
         .collect();
     (boxes, extra.join(" "))
 }
 
 /// The scope list from the checked boxes and the free-text extras, in checkbox order.
-pub fn scopes_from_form(checked: impl Fn(&str) -> bool, extra: &str) -> String {
+pub fn scopes_from_form(
+    options: &[ScopeOption],
+    checked: impl Fn(&str) -> bool,
+    extra: &str,
+) -> String {
     let mut out: Vec<&str> = Vec::new();
-    for o in &SCOPE_OPTIONS {
+    for o in options {
         if checked(o.field) {
             out.extend(o.values.iter().copied());
         }
@@ -134,63 +110,84 @@ pub fn scopes_from_form(checked: impl Fn(&str) -> bool, extra: &str) -> String {
     out.join(" ")
 }
 
-/// The login host radio buttons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginChoice {
-    Production,
-    Sandbox,
-    MyDomain,
-    Custom,
+/// The login radio value for a typed-in host of the connector's own kind (the form field keeps
+/// the name it always had, so bookmarked forms and tests keep working).
+pub const OWN_HOST: &str = "mydomain";
+/// The login radio value for any other origin (an emulator).
+pub const CUSTOM_HOST: &str = "custom";
+
+/// Which login radio an integration's stored login URL selects: one of the connector's presets,
+/// its own typed-in host kind, or custom.
+pub fn login_radio(connector: &dyn Connector, login_url: &str) -> &'static str {
+    let setup = connector.setup();
+    if let Some((value, _, _)) = setup
+        .login_presets
+        .iter()
+        .find(|(_, _, url)| same_origin(url, login_url))
+    {
+        return value;
+    }
+    if setup.own_host.is_some() && connector.check_login_choice(login_url, "").is_ok() {
+        return OWN_HOST;
+    }
+    CUSTOM_HOST
 }
 
-impl LoginChoice {
-    pub fn of(login_url: &str) -> LoginChoice {
-        match patchbay_core::LoginHost::parse(login_url).map(|h| h.kind()) {
-            Ok(patchbay_core::LoginHostKind::Production) => LoginChoice::Production,
-            Ok(patchbay_core::LoginHostKind::Sandbox) => LoginChoice::Sandbox,
-            Ok(patchbay_core::LoginHostKind::MyDomain) => LoginChoice::MyDomain,
-            _ => LoginChoice::Custom,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoginChoice::Production => "production",
-            LoginChoice::Sandbox => "sandbox",
-            LoginChoice::MyDomain => "mydomain",
-            LoginChoice::Custom => "custom",
-        }
-    }
+fn same_origin(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim().trim_end_matches('/'))
 }
 
-/// The login URL a submitted form asks for.
-pub fn login_url_from_form(choice: &str, my_domain: &str, custom: &str) -> Result<String, String> {
+/// The login URL a typed-in own host asks for (a bare host gets `https://`), checked
+/// by the connector; the error says what is expected.
+pub fn own_host_url(connector: &dyn Connector, typed: &str) -> Result<String, String> {
+    let Some(own) = connector.setup().own_host else {
+        return Err("Choose a login host".to_owned());
+    };
+    let expected = || format!("{} must look like {}", own.label, own.example);
+    let v = typed.trim();
+    if v.is_empty() {
+        return Err(expected());
+    }
+    let url = if v.contains("://") {
+        v.to_owned()
+    } else {
+        format!("https://{v}")
+    };
+    let host = connector
+        .check_login_choice(&url, "")
+        .map_err(|_| expected())?;
+    // A preset typed into the own-host field is not an own host.
+    if connector
+        .setup()
+        .login_presets
+        .iter()
+        .any(|(_, _, p)| same_origin(p, &host))
+    {
+        return Err(expected());
+    }
+    Ok(host)
+}
+
+/// The login URL a submitted integration form asks for.
+pub fn login_url_from_form(
+    connector: &dyn Connector,
+    choice: &str,
+    own_host: &str,
+    custom: &str,
+) -> Result<String, String> {
     match choice {
-        "production" => Ok("https://login.salesforce.com".to_owned()),
-        "sandbox" => Ok("https://test.salesforce.com".to_owned()),
-        "mydomain" => {
-            let v = my_domain.trim();
-            let url = if v.contains("://") {
-                v.to_owned()
-            } else {
-                format!("https://{v}")
-            };
-            match patchbay_core::LoginHost::parse(&url) {
-                Ok(h) if h.kind() == patchbay_core::LoginHostKind::MyDomain => {
-                    Ok(h.as_str().to_owned())
-                }
-                _ => {
-                    Err("My Domain must look like https://yourcompany.my.salesforce.com".to_owned())
-                }
-            }
-        }
-        "custom" => {
-            let v = custom.trim();
-            patchbay_core::LoginHost::parse(v)
-                .map(|h| h.as_str().to_owned())
-                .map_err(|e| format!("Custom login URL: {e}"))
-        }
-        _ => Err("Choose a login host".to_owned()),
+        OWN_HOST => own_host_url(connector, own_host),
+        CUSTOM_HOST => connector
+            .check_login_url(custom.trim())
+            .map_err(|e| format!("Custom login URL: {e}")),
+        preset => connector
+            .setup()
+            .login_presets
+            .iter()
+            .find(|(value, _, _)| *value == preset)
+            .map(|(_, _, url)| (*url).to_owned())
+            .ok_or_else(|| "Choose a login host".to_owned()),
     }
 }
 
@@ -206,32 +203,43 @@ pub struct Notice {
 }
 
 /// What the customer reads after a failed connection. Only fixed sentences of ours are shown
-/// as the message; provider-influenced text goes into `detail` (escaped, truncated).
-pub fn customer_notice(error: &str, description: &str) -> Notice {
+/// as the message; provider-influenced text goes into `detail` (escaped, truncated). `connector`
+/// is the integration the attempt was for, when the page knows it: its name goes into the
+/// sentences, and only a connector whose apps take time to become active explains a "not
+/// active yet" refusal as a wait.
+pub fn customer_notice(
+    connector: Option<&dyn Connector>,
+    error: &str,
+    description: &str,
+) -> Notice {
     let detail = (!description.trim().is_empty()).then(|| truncate(description.trim(), 600));
+    let provider = connector.map_or("The provider", |c| c.display().name);
+    let activates_later = connector.is_some_and(|c| !c.setup().activation_delay.is_empty());
     let (title, text, detail) = if error == "access_denied" {
         (
-            "Access was denied",
-            "Salesforce reports that access was denied, so nothing was connected. If that was not intended, click Connect again and choose Allow.",
+            "Access was denied".to_owned(),
+            format!(
+                "{provider} reports that access was denied, so nothing was connected. If that was not intended, click Connect again and choose Allow."
+            ),
             None,
         )
-    } else if description.contains("not active yet") {
+    } else if activates_later && description.contains("not active yet") {
         (
-            "This Salesforce app is not active yet",
-            "This Salesforce app is not active yet, try again in a few minutes.",
+            format!("This {provider} app is not active yet"),
+            format!("This {provider} app is not active yet, try again in a few minutes."),
             None,
         )
     } else {
         (
-            "The connection could not be completed",
-            "Please try again. If it keeps failing, send the details below to the administrator of this service.",
+            "The connection could not be completed".to_owned(),
+            "Please try again. If it keeps failing, send the details below to the administrator of this service.".to_owned(),
             detail,
         )
     };
     Notice {
         kind: "error",
-        title: title.to_owned(),
-        text: text.to_owned(),
+        title,
+        text,
         detail,
     }
 }
@@ -380,9 +388,16 @@ mod tests {
         );
     }
 
+    use patchbay_connectors::registry;
+
+    fn crm(id: &str) -> &'static dyn Connector {
+        registry::connector(id).unwrap()
+    }
+
     #[test]
     fn scopes_round_trip() {
-        let (boxes, extra) = scope_boxes("api refresh_token offline_access openid chatter_api");
+        let sf = crm("salesforce").setup().scopes;
+        let (boxes, extra) = scope_boxes(sf, "api refresh_token offline_access openid chatter_api");
         let checked: Vec<_> = boxes
             .iter()
             .filter(|b| b.checked)
@@ -390,54 +405,76 @@ mod tests {
             .collect();
         assert_eq!(checked, ["scope_api", "scope_refresh", "scope_openid"]);
         assert_eq!(extra, "chatter_api");
-        let s = scopes_from_form(|f| checked.contains(&f), &extra);
+        let s = scopes_from_form(sf, |f| checked.contains(&f), &extra);
         assert_eq!(s, "api refresh_token offline_access openid chatter_api");
         // refresh_token alone does not tick the combined box.
-        let (boxes, _) = scope_boxes("api refresh_token");
+        let (boxes, _) = scope_boxes(sf, "api refresh_token");
         assert!(!boxes[1].checked);
+        // Another connector's boxes are its own scopes.
+        let hs = crm("hubspot").setup().scopes;
+        let (boxes, extra) = scope_boxes(hs, "oauth crm.objects.owners.read api");
+        assert!(boxes.iter().any(|b| b.checked && b.values == "oauth"));
+        assert_eq!(extra, "api");
     }
 
     #[test]
     fn login_hosts() {
+        let sf = crm("salesforce");
         assert_eq!(
-            login_url_from_form("production", "", "").unwrap(),
+            login_url_from_form(sf, "production", "", "").unwrap(),
             "https://login.salesforce.com"
         );
         assert_eq!(
-            login_url_from_form("sandbox", "", "").unwrap(),
+            login_url_from_form(sf, "sandbox", "", "").unwrap(),
             "https://test.salesforce.com"
         );
         assert_eq!(
-            login_url_from_form("mydomain", "acme.my.salesforce.com", "").unwrap(),
+            login_url_from_form(sf, OWN_HOST, "acme.my.salesforce.com", "").unwrap(),
             "https://acme.my.salesforce.com"
         );
-        assert!(login_url_from_form("mydomain", "evil.example.com", "").is_err());
+        assert!(login_url_from_form(sf, OWN_HOST, "evil.example.com", "").is_err());
+        assert!(login_url_from_form(sf, OWN_HOST, "login.salesforce.com", "").is_err());
         assert_eq!(
-            login_url_from_form("custom", "", "http://127.0.0.1:9999").unwrap(),
+            login_url_from_form(sf, CUSTOM_HOST, "", "http://127.0.0.1:9999").unwrap(),
             "http://127.0.0.1:9999"
         );
-        assert!(login_url_from_form("custom", "", "javascript:alert(1)").is_err());
+        assert!(login_url_from_form(sf, CUSTOM_HOST, "", "javascript:alert(1)").is_err());
+        assert!(login_url_from_form(sf, "hubspot", "", "").is_err());
+        assert_eq!(login_radio(sf, "https://test.salesforce.com"), "sandbox");
+        assert_eq!(login_radio(sf, "https://acme.my.salesforce.com"), OWN_HOST);
+        assert_eq!(login_radio(sf, "http://127.0.0.1:1"), CUSTOM_HOST);
+
+        let hs = crm("hubspot");
+        assert_eq!(login_radio(hs, "https://app.hubspot.com"), "hubspot");
+        assert_eq!(login_radio(hs, "http://127.0.0.1:1"), CUSTOM_HOST);
+        assert!(login_url_from_form(hs, OWN_HOST, "acme.my.salesforce.com", "").is_err());
+        assert!(login_url_from_form(hs, "production", "", "").is_err());
         assert_eq!(
-            LoginChoice::of("https://test.salesforce.com"),
-            LoginChoice::Sandbox
+            login_url_from_form(hs, "hubspot", "", "").unwrap(),
+            "https://app.hubspot.com"
         );
-        assert_eq!(LoginChoice::of("http://127.0.0.1:1"), LoginChoice::Custom);
     }
 
     #[test]
     fn customer_messages() {
-        let n = customer_notice("access_denied", "end-user denied authorization");
+        let sf = crm("salesforce");
+        let n = customer_notice(Some(sf), "access_denied", "end-user denied authorization");
         assert_eq!(n.title, "Access was denied");
+        assert!(n.text.starts_with("Salesforce reports"), "{}", n.text);
         assert_eq!(n.detail, None);
-        let n = customer_notice(
-            "oauth_connector",
-            "Salesforce does not recognise the consumer key. Fix: The app is not active yet: wait",
-        );
+        let not_active = "The consumer key is not recognised. Fix: The app is not active yet: wait";
+        let n = customer_notice(Some(sf), "oauth_connector", not_active);
         assert!(
             n.text
                 .contains("not active yet, try again in a few minutes")
         );
-        let n = customer_notice("server_error", "<script>x</script>");
+        // A provider whose apps are active at once gets the plain failure and the details.
+        let n = customer_notice(Some(crm("hubspot")), "oauth_connector", not_active);
+        assert_eq!(n.title, "The connection could not be completed");
+        assert!(n.detail.is_some());
+        let n = customer_notice(None, "access_denied", "");
+        assert!(n.text.starts_with("The provider reports"), "{}", n.text);
+        let n = customer_notice(None, "server_error", "<script>x</script>");
         assert_eq!(
             n.detail.as_deref(),
             Some("<script>x</script>"),

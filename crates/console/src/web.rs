@@ -35,7 +35,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
     connect-src 'self'";
 
 /// Extra `form-action` sources for one response: the hosted page's login-host form is answered
-/// with a redirect to Salesforce, and browsers check `form-action` on every redirect of a form
+/// with a redirect to the provider, and browsers check `form-action` on every redirect of a form
 /// submission. Holds origins only (built from core's login-host rules).
 #[derive(Debug, Clone, Default)]
 pub struct FormTargets(pub Vec<String>);
@@ -124,7 +124,7 @@ impl ConsoleState {
             .http_only(true)
             .secure(self.secure())
             .same_site(if name == CONNECT_COOKIE {
-                // The customer comes back from Salesforce, a cross-site top-level navigation.
+                // The customer comes back from the provider, a cross-site top-level navigation.
                 SameSite::Lax
             } else {
                 SameSite::Strict
@@ -311,14 +311,14 @@ mod tests {
     fn form_targets_only_ever_add_origins_to_form_action() {
         assert_eq!(csp_with(&FormTargets::default()), CSP);
         let csp = csp_with(&FormTargets(vec![
-            "https://test.salesforce.com".to_owned(),
-            "https://*.my.salesforce.com".to_owned(),
+            "https://login.example.com".to_owned(),
+            "https://*.my.example.com".to_owned(),
             "http://127.0.0.1:8787".to_owned(),
             "https://evil.example; script-src *".to_owned(),
             "'unsafe-inline'".to_owned(),
         ]));
         assert!(csp.contains(
-            "form-action 'self' https://test.salesforce.com https://*.my.salesforce.com http://127.0.0.1:8787;"
+            "form-action 'self' https://login.example.com https://*.my.example.com http://127.0.0.1:8787;"
         ), "{csp}");
         assert!(!csp.contains("evil") && !csp.contains("unsafe"), "{csp}");
         assert_eq!(csp.matches("script-src").count(), 1);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::IntegrationState;
 use crate::ids::{ApplicationId, ServiceId, UnifiedApi};
-use crate::login_host::{LoginHost, LoginUrlError};
+use crate::login_origin::{LoginOrigin, LoginUrlError};
 
 pub const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
 pub const DEFAULT_SCOPES: &str = "api refresh_token offline_access openid";
@@ -110,7 +110,7 @@ impl From<Scopes> for String {
 /// The non-secret, tunable part of an integration, with the setup guide's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntegrationSettings {
-    pub login_host: LoginHost,
+    pub login_host: LoginOrigin,
     pub scopes: Scopes,
     /// Send the client secret on refresh. Off by default: the setup guide leaves "Require
     /// secret for Refresh Token Flow" unchecked, so a secret on refresh is not needed.
@@ -126,7 +126,7 @@ pub struct IntegrationSettings {
 impl Default for IntegrationSettings {
     fn default() -> Self {
         Self {
-            login_host: LoginHost::production(),
+            login_host: LoginOrigin::from_constant(DEFAULT_LOGIN_URL),
             scopes: Scopes::default(),
             send_secret_on_refresh: false,
             pkce: true,
@@ -138,7 +138,7 @@ impl Default for IntegrationSettings {
 
 impl IntegrationSettings {
     pub fn with_login_url(mut self, url: &str) -> Result<Self, LoginUrlError> {
-        self.login_host = LoginHost::parse(url)?;
+        self.login_host = LoginOrigin::parse(url)?;
         Ok(self)
     }
 }
@@ -181,7 +181,6 @@ impl Integration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::login_host::LoginHostKind;
 
     fn integration() -> Integration {
         Integration {
@@ -207,8 +206,8 @@ mod tests {
         assert!(s.pkce);
         assert_eq!(s.session_timeout_s, 7200);
         assert_eq!(s.crm_poll_interval_s, 300);
-        assert_eq!(s.login_host.kind(), LoginHostKind::Production);
         assert_eq!(s.login_host.as_str(), DEFAULT_LOGIN_URL);
+        assert_eq!(LoginOrigin::parse(DEFAULT_LOGIN_URL), Ok(s.login_host));
     }
 
     #[test]
@@ -263,7 +262,7 @@ mod tests {
         let s = IntegrationSettings::default()
             .with_login_url("https://test.salesforce.com")
             .unwrap();
-        assert_eq!(s.login_host.kind(), LoginHostKind::Sandbox);
+        assert_eq!(s.login_host.as_str(), "https://test.salesforce.com");
         assert!(
             IntegrationSettings::default()
                 .with_login_url("ftp://x")

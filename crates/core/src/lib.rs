@@ -1,5 +1,5 @@
 //! Patchbay's pure domain: typed ids, the clock abstraction, the connection state machine,
-//! integration settings, Salesforce login-host rules, and lock-free metric cells.
+//! integration settings, the validated login origin, and lock-free metric cells.
 //!
 //! Invariant: this crate does no IO and has no async code. Everything here is a value or a
 //! pure function, so it is tested exhaustively with plain unit tests.
@@ -13,7 +13,7 @@ pub mod connection;
 pub mod consumer;
 pub mod ids;
 pub mod integration;
-pub mod login_host;
+pub mod login_origin;
 pub mod metrics;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -27,6 +27,4 @@ pub use integration::{
     Integration, IntegrationSettings, PollIntervalError, Scopes, ScopesError, StagedCredentials,
     check_crm_poll_interval,
 };
-pub use login_host::{
-    InstanceUrlError, LoginHost, LoginHostKind, LoginUrlError, instance_url_allowed,
-};
+pub use login_origin::{LoginOrigin, LoginUrlError};

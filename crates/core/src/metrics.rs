@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds (Prometheus' conventional spread from 5 ms
-/// to 10 s, which covers a token call and a slow Salesforce query alike).
+/// to 10 s, which covers a token call and a slow provider query alike).
 pub const LATENCY_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];

@@ -198,7 +198,7 @@ impl<S: TokenStore> Refresher<S> {
             })?;
         // The secret also verifies the response `signature`; it is *sent* only if the
         // integration says so (setup guide: "Require Secret for Refresh Token Flow" unchecked)
-        // or the provider always wants it (HubSpot).
+        // or the provider always wants it.
         let secret = self.inner.sealer.open_client_secret(&integration)?;
         let send_secret =
             integration.send_secret_on_refresh || connector.oauth_profile().refresh_needs_secret;
@@ -238,9 +238,13 @@ impl<S: TokenStore> Refresher<S> {
             .unwrap_or(lifetime);
         let expires_at = now.saturating_add(lifetime);
         let instance_url = tokens.instance_url.as_ref().and_then(|u| {
-            let checked = patchbay_core::LoginHost::parse(&target.login_url)
-                .ok()
-                .and_then(|h| h.check_instance_url(u.as_str()).ok());
+            // The connector's rule decides which instances it trusts; a provider without
+            // per-connection instances keeps none.
+            let checked = patchbay_connectors::registry::connector(
+                target.integration.service_id.as_str(),
+            )
+            .filter(|c| c.oauth_profile().per_connection_instance)
+            .and_then(|c| c.check_instance_url(&target.login_url, u.as_str()).ok());
             if checked.is_none() {
                 tracing::warn!(connection = %leased.id, "untrusted instance_url in a refresh response; keeping the stored one");
             }

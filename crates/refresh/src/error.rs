@@ -33,12 +33,12 @@ pub enum RefreshError {
         last_error: String,
         cooldown_remaining_ms: i64,
     },
-    /// Salesforce asked us to slow down (429 `Retry-After`) for this integration.
-    #[error("Salesforce rate-limited the token endpoint; retry in {retry_after_ms} ms")]
+    /// The provider asked us to slow down (429 `Retry-After`) for this integration.
+    #[error("the provider rate-limited the token endpoint; retry in {retry_after_ms} ms")]
     RateLimited { retry_after_ms: i64 },
     /// The integration's OAuth client was rejected (`invalid_client`, `invalid_client_id`,
     /// configuration); its circuit breaker is open. `diagnosis` names the setting to change.
-    #[error("Salesforce rejected the integration's OAuth client ({code}): {diagnosis}")]
+    #[error("the provider rejected the integration's OAuth client ({code}): {diagnosis}")]
     IntegrationRejected {
         code: String,
         diagnosis: String,
@@ -55,7 +55,7 @@ pub enum RefreshError {
         #[source]
         source: Option<Box<OAuthError>>,
     },
-    /// Salesforce issued tokens that could not be stored. They were not handed out (fail
+    /// The provider issued tokens that could not be stored. They were not handed out (fail
     /// closed), and the refresh token that produced them will not be presented again.
     #[error("refreshed tokens could not be stored; an operator must look at this connection")]
     Unpersisted,

@@ -1,4 +1,4 @@
-//! When a Salesforce access token expires. The token response has no `expires_in`, so the
+//! When an access token expires, for a provider whose token response has no `expires_in`: the
 //! lifetime is learned from introspection (`exp - iat`) when the integration allows it
 //! (`settings.introspect_tokens = true`, i.e. "Introspect All Tokens" or own-app tokens), and is
 //! otherwise the integration's session timeout (default 2 h). A REST 401 corrects any error

@@ -54,7 +54,7 @@ impl<S: TokenStore> Refresher<S> {
         tracing::info!(connection = %leased.id, ?class, in_doubt, "refresh failed");
         match class {
             ErrorClass::InvalidGrant => {
-                // Salesforce checks the client before the grant: the integration is fine.
+                // The provider checks the client before the grant: the integration is fine.
                 self.inner.gates.proven(&target.key);
                 // F5: a sibling may have rotated the token we presented.
                 let now_row = self.load(&leased.id).await?;
@@ -221,7 +221,7 @@ impl<S: TokenStore> Refresher<S> {
         }
         let err = RefreshError::Transient {
             code: code.to_owned(),
-            diagnosis: "Salesforce did not answer the token request in time.".to_owned(),
+            diagnosis: "The provider did not answer the token request in time.".to_owned(),
             retry_after_ms: wait,
             provider: None,
             source: None,

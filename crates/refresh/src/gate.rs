@@ -2,7 +2,7 @@
 //! (docs/security.md §3.1 F11), the `Retry-After` pause after a 429 (F10), and probing.
 //!
 //! Until an integration has shown that its client authenticates (a success, or an
-//! `invalid_grant`, which Salesforce only answers after accepting the client), its refreshes go
+//! `invalid_grant`, which a provider only answers after accepting the client), its refreshes go
 //! one at a time. So when its secret is wrong, a thousand due connections make one token call,
 //! not a thousand: the first answer opens the breaker and the waiters fail fast. Each node
 //! learns this on its own, so N nodes make at most N probe calls per open period.

@@ -38,7 +38,7 @@
 //! - Tokens appear in no log line, error text or `Debug` output.
 //! - Leases are taken on the database's clock by default ([`LeaseClock`]), and every token
 //!   call ends inside the lease, so a lease cannot expire while its holder is still talking
-//!   to Salesforce.
+//!   to the provider.
 
 // A library never panics on a `None` or an `Err`: it returns an error. Exceptions carry an
 // `#[allow]` with the reason (tests may unwrap, see clippy.toml).

@@ -35,7 +35,7 @@ pub(crate) enum Trigger {
     Stale,
     /// Vault `validate`: refresh whatever the expiry, rate-limited after failures.
     Force,
-    /// Salesforce rejected the stored token (401 `INVALID_SESSION_ID`).
+    /// The provider rejected the stored token (the connector read its answer as "token invalid").
     InvalidSession,
     /// The proactive sweeper, holding a lease it claimed.
     Sweep,
@@ -67,7 +67,7 @@ pub(crate) struct Inner<S> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cfg: RefreshConfig,
     /// One async mutex per connection being refreshed in this process: callers queue on it
-    /// and re-read the row when they get it, so only the first one calls Salesforce.
+    /// and re-read the row when they get it, so only the first one calls the provider.
     flights: Mutex<HashMap<ConnectionId, Weak<tokio::sync::Mutex<()>>>>,
     pub(crate) gates: Gates,
     pub(crate) lifetimes: Lifetimes,
@@ -156,8 +156,8 @@ impl<S: TokenStore> Refresher<S> {
         self.single_flight(id, Trigger::Force, &row, None).await
     }
 
-    /// Salesforce answered `401 INVALID_SESSION_ID` to `token_used`. Refreshes once, and only
-    /// if the stored token is still that one; the caller then retries its request once.
+    /// The provider said `token_used` is invalid (the connector's `token_invalid`). Refreshes
+    /// once, and only if the stored token is still that one; the caller then retries its request once.
     pub async fn on_invalid_session(
         &self,
         id: &ConnectionId,

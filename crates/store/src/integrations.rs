@@ -1,7 +1,7 @@
 //! Integrations: a connector configured for one application, with its (sealed) OAuth client.
 
 use patchbay_core::{
-    ApplicationId, Integration, IntegrationSettings, LoginHost, Scopes, ServiceId,
+    ApplicationId, Integration, IntegrationSettings, LoginOrigin, Scopes, ServiceId,
     StagedCredentials, UnifiedApi,
 };
 use sqlx::any::AnyRow;
@@ -108,7 +108,7 @@ impl IntegrationRow {
 
     /// The domain view: validated settings, and only whether secrets exist.
     pub fn to_domain(&self) -> Result<Integration> {
-        let login_host = LoginHost::parse(&self.login_url).map_err(|_| StoreError::Corrupt {
+        let login_host = LoginOrigin::parse(&self.login_url).map_err(|_| StoreError::Corrupt {
             column: "login_url",
         })?;
         let scopes =

@@ -22,7 +22,7 @@ use super::{SERVICE_ID, changes, error, oauth};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
     ListOutcome, ListRun, LoginChoice, Method, NotPolled, OAuthProfile, Pkce, RecordOutcome,
-    Request, Run, SecretProbe, Step, TokenInPath, TokenMetadata, one_call,
+    Request, Run, ScopeOption, SecretProbe, Setup, Step, TokenInPath, TokenMetadata, one_call,
 };
 
 /// The HubSpot connector (stateless).
@@ -61,6 +61,52 @@ pub const DIAGNOSTICS: Diagnostics = Diagnostics {
     client_secret_label: "client secret",
     finding_texts: FINDING_TEXTS,
     authorize_page_errors: AUTHORIZE_PAGE_ERRORS,
+};
+
+/// The console's integration page and hosted-page wording (docs/hubspot.md §3: a public app's
+/// Auth settings in a developer account; scopes as HubSpot names them).
+pub const SETUP: Setup = Setup {
+    app_noun: "app",
+    guide_anchor: "connecting-hubspot",
+    callback_steps: "In your HubSpot developer account: Apps › your app › Auth. Paste this as a Redirect URL:",
+    callback_hint: "Select the same scopes there as below; HubSpot refuses an install that asks for a scope the app does not list.",
+    credentials_hint: "From your app's Auth tab › Client ID and Client secret.",
+    staged_hint: "Stage a new client ID and secret (after rotating the secret in HubSpot), then promote them; existing connections keep working.",
+    login_presets: &[("hubspot", "HubSpot", APP_ORIGIN)],
+    own_host: None,
+    scopes: &[
+        ScopeOption {
+            field: "scope_oauth",
+            label: "Basic OAuth (required)",
+            values: &["oauth"],
+        },
+        ScopeOption {
+            field: "scope_contacts",
+            label: "Contacts, leads, activities and notes",
+            values: &["crm.objects.contacts.read", "crm.objects.contacts.write"],
+        },
+        ScopeOption {
+            field: "scope_companies",
+            label: "Companies",
+            values: &["crm.objects.companies.read", "crm.objects.companies.write"],
+        },
+        ScopeOption {
+            field: "scope_deals",
+            label: "Deals and pipelines",
+            values: &["crm.objects.deals.read", "crm.objects.deals.write"],
+        },
+        ScopeOption {
+            field: "scope_owners",
+            label: "Owners (users)",
+            values: &["crm.objects.owners.read"],
+        },
+    ],
+    scopes_hint: "Select the same scopes in the app's Auth settings.",
+    // HubSpot always needs the secret on refresh and takes no PKCE: neither is a choice.
+    refresh_secret_hint: "",
+    pkce_hint: "",
+    account_noun: "account",
+    activation_delay: "",
 };
 
 /// The install page's refusals (docs/hubspot.md §3: shown on HubSpot's page, never
@@ -428,6 +474,10 @@ impl Connector for HubSpot {
 
     fn diagnostics(&self) -> &'static Diagnostics {
         &DIAGNOSTICS
+    }
+
+    fn setup(&self) -> &'static Setup {
+        &SETUP
     }
 }
 

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use patchbay_core::{LoginHost, LoginHostKind};
 use patchbay_unified::{CommonParams, CursorCodec, ListParams, Resource, UnifiedError};
 
 use super::list::ListPlan;
+use super::login_host::{LoginHost, LoginHostKind};
 use super::request::SalesforceRequest;
 use super::{REST_BASE, SERVICE_ID, changes, error, ids, records};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
-    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, Pkce, Request, Run, SecretProbe,
-    Step, one_call,
+    ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, OwnHost, Pkce, Request, Run,
+    ScopeOption, SecretProbe, Setup, Step, one_call,
 };
 
 /// The Salesforce connector (stateless).
@@ -61,6 +61,54 @@ pub const DIAGNOSTICS: Diagnostics = Diagnostics {
         ("invalid_client_id", "invalid_client_id"),
         ("redirect_uri_mismatch", "redirect_uri_mismatch"),
     ],
+};
+
+/// The console's integration page and hosted-page wording (docs/salesforce.md §2: External
+/// Client App settings; labels as Salesforce's UI shows them).
+pub const SETUP: Setup = Setup {
+    app_noun: "External Client App",
+    guide_anchor: "setting-up-salesforce-external-client-app",
+    callback_steps: "In Salesforce: Setup › App Manager › New External Client App › Enable OAuth. Paste this as the Callback URL:",
+    callback_hint: "Also check \"Enable Authorization Code and Credentials Flow\" and \"Introspect All Tokens\".",
+    credentials_hint: "From your app's Settings › OAuth Settings › Consumer Key and Secret.",
+    staged_hint: "An External Client App can hold a main and a staged credential set. Stage the new set, then promote it; existing connections keep working.",
+    login_presets: &[
+        ("production", "Production", "https://login.salesforce.com"),
+        ("sandbox", "Sandbox", "https://test.salesforce.com"),
+    ],
+    own_host: Some(OwnHost {
+        label: "My Domain",
+        example: "https://yourcompany.my.salesforce.com",
+        form_action: "https://*.my.salesforce.com",
+    }),
+    // `refresh_token` and `offline_access` are one scope in Salesforce's UI.
+    scopes: &[
+        ScopeOption {
+            field: "scope_api",
+            label: "Manage user data via APIs",
+            values: &["api"],
+        },
+        ScopeOption {
+            field: "scope_refresh",
+            label: "Perform requests at any time",
+            values: &["refresh_token", "offline_access"],
+        },
+        ScopeOption {
+            field: "scope_openid",
+            label: "Access unique user identifiers",
+            values: &["openid"],
+        },
+        ScopeOption {
+            field: "scope_full",
+            label: "Full access",
+            values: &["full"],
+        },
+    ],
+    scopes_hint: "Select the same scopes in the app's OAuth settings. Labels differ between External Client Apps and Connected Apps; the values do not.",
+    refresh_secret_hint: "Off by default. Patchbay refreshes tokens without the client secret, so in Salesforce leave \"Require Secret for Refresh Token Flow\" unchecked (Setup › App Manager › your app › Edit › Security). Turn this on only if your app must keep that setting checked.",
+    pkce_hint: "On by default, matching Salesforce's \"Require Proof Key for Code Exchange (PKCE)\" (checked by default).",
+    account_noun: "org",
+    activation_delay: "New or edited apps can take up to 10 minutes to become active.",
 };
 
 /// Domains under which Salesforce serves login hosts and orgs.
@@ -248,6 +296,21 @@ impl Connector for Salesforce {
 
     fn diagnostics(&self) -> &'static Diagnostics {
         &DIAGNOSTICS
+    }
+
+    fn setup(&self) -> &'static Setup {
+        &SETUP
+    }
+
+    fn check_login_url(&self, raw: &str) -> Result<String, String> {
+        LoginHost::parse(raw)
+            .map(|h| h.as_str().to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    fn check_instance_url(&self, login_url: &str, raw: &str) -> Result<String, String> {
+        let login = LoginHost::parse(login_url).map_err(|e| e.to_string())?;
+        login.check_instance_url(raw).map_err(|e| e.to_string())
     }
 }
 

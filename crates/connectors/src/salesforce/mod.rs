@@ -25,6 +25,7 @@ pub mod connector;
 pub mod error;
 pub mod ids;
 pub mod list;
+pub mod login_host;
 pub mod records;
 pub mod request;
 pub mod soql;

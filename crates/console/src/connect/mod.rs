@@ -1,12 +1,12 @@
 //! The hosted connect page (`session_uri` = `{public_url}/session/{jwt}`).
 //!
 //! Everything is scoped by the verified session JWT: the application and consumer come from its
-//! claims only. Connect is a POST form carrying the login-host choice (production, sandbox,
-//! My Domain), answered with a 303 to Salesforce; re-authorize is also a link (a top-level GET
-//! that ends at Salesforce, like Apideck's `authorize_url`, which takes `?login_url=`);
+//! claims only. Connect is a POST form carrying the login-host choice (when the connector has
+//! one), answered with a 303 to the provider; re-authorize is also a link (a top-level GET
+//! that ends at the provider, like Apideck's `authorize_url`, which takes `?login_url=`);
 //! disconnect, disable and delete are POST forms. Every form carries a CSRF token derived from
 //! the JWT. What each card offers is decided in `cards.rs`, the page itself in `page.rs`.
-//! After Salesforce, Patchbay's callback sends the customer to `/connect/return` (when the
+//! After the provider, Patchbay's callback sends the customer to `/connect/return` (when the
 //! application allow-lists it) and from there back to this page, or with `auto_redirect`
 //! straight on to the session's `redirect_uri`.
 
@@ -33,6 +33,12 @@ use crate::auth::same_token;
 use crate::views::{Notice, customer_notice};
 use crate::web::{CONNECT_COOKIE, ConsoleState, Form, render_status};
 use page::allowed_actions;
+use patchbay_connectors::connector::Connector;
+
+/// The connector a page path's `{service_id}` names, for its wording.
+fn provider(service_id: &str) -> Option<&'static dyn Connector> {
+    patchbay_connectors::registry::connector(service_id)
+}
 
 pub fn routes() -> Router<ConsoleState> {
     Router::new()
@@ -109,13 +115,14 @@ async fn show_page(
     };
     let notice = match (&q.error, q.result.as_deref()) {
         (Some(e), _) => Some(customer_notice(
+            None,
             e,
             q.error_description.as_deref().unwrap_or(""),
         )),
         (None, Some("connected")) => Some(Notice {
             kind: "success",
             title: "Connected".to_owned(),
-            text: "Your Salesforce account is connected. You can close this page.".to_owned(),
+            text: "Your account is connected. You can close this page.".to_owned(),
             detail: None,
         }),
         (None, Some("disconnected")) => Some(success(
@@ -182,7 +189,7 @@ async fn return_target(state: &ConsoleState, s: &Session) -> Option<String> {
     }
 }
 
-/// Connect / Re-authorize: opens the OAuth transaction and sends the browser to Salesforce.
+/// Connect / Re-authorize: opens the OAuth transaction and sends the browser to the provider.
 #[derive(Deserialize, Default)]
 struct ConnectQuery {
     login_url: Option<String>,
@@ -202,7 +209,7 @@ async fn connect(
             &state,
             &jwt,
             &s,
-            Some(customer_notice("unknown", "Unknown integration.")),
+            Some(customer_notice(None, "unknown", "Unknown integration.")),
         )
         .await;
     };
@@ -213,7 +220,11 @@ async fn connect(
             &state,
             &jwt,
             &s,
-            Some(customer_notice("invalid_login_host", &e.message())),
+            Some(customer_notice(
+                provider(&service_id),
+                "invalid_login_host",
+                &e.message(),
+            )),
         )
         .await;
     }
@@ -237,14 +248,14 @@ async fn posted(
         return Err(crate::web::csrf_rejected());
     }
     let Some(key) = key_for(&s, unified_api, service_id) else {
-        let notice = customer_notice("unknown", "Unknown integration.");
+        let notice = customer_notice(None, "unknown", "Unknown integration.");
         return Err(render_page(state, jwt, &s, Some(notice)).await);
     };
     Ok((s, form, key))
 }
 
-/// The login-host form on a card: checks the choice (an offered host, or a My Domain by core's
-/// rules), stores it, and goes on to Salesforce (303). A bad choice comes back on the card.
+/// The login-host form on a card: checks the choice (an offered host, or a typed-in host the
+/// connector accepts), stores it, and goes on to the provider (303). A bad choice comes back on the card.
 async fn connect_with_host(
     State(state): State<ConsoleState>,
     jar: CookieJar,
@@ -258,7 +269,7 @@ async fn connect_with_host(
     let view = match state.vault.get_connection(&key).await {
         Ok(v) => v,
         Err(e) => {
-            let notice = customer_notice("oauth_connector", &e.message());
+            let notice = customer_notice(provider(&service_id), "oauth_connector", &e.message());
             return render_page(&state, &jwt, &s, Some(notice)).await;
         }
     };
@@ -268,7 +279,9 @@ async fn connect_with_host(
         .and_then(|v| v.get("login_url"))
         .and_then(Value::as_str);
     let picked = form.get("login_host");
-    if let Some(choice) = crate::cards::host_choice(&view.form_fields, stored)
+    let connector = provider(&service_id);
+    if let Some(connector) = connector
+        && let Some(choice) = crate::cards::host_choice(connector, &view.form_fields, stored)
         && !picked.is_empty()
     {
         let bad = |message: String| page::HostError {
@@ -277,13 +290,14 @@ async fn connect_with_host(
             my_domain: form.get("my_domain").to_owned(),
             message,
         };
-        let login_url = match crate::cards::chosen_login_url(&choice, picked, form.get("my_domain"))
-        {
-            Ok(u) => u,
-            Err(message) => {
-                return page::render_page(&state, &jwt, &s, None, Some(bad(message))).await;
-            }
-        };
+        let login_url =
+            match crate::cards::chosen_login_url(connector, &choice, picked, form.get("my_domain"))
+            {
+                Ok(u) => u,
+                Err(message) => {
+                    return page::render_page(&state, &jwt, &s, None, Some(bad(message))).await;
+                }
+            };
         if let Err(e) = choose_login_host(&state, &s, &key, &login_url).await {
             return page::render_page(&state, &jwt, &s, None, Some(bad(e.message().into_owned())))
                 .await;
@@ -301,7 +315,9 @@ async fn start(
     s: &Session,
     key: &ConnectionKey,
 ) -> Response {
-    let fail = |e: &patchbay_server::Error| customer_notice("oauth_connector", &e.message());
+    let connector = provider(key.service_id.as_str());
+    let fail =
+        |e: &patchbay_server::Error| customer_notice(connector, "oauth_connector", &e.message());
     let view = match state.vault.get_connection(key).await {
         Ok(v) => v,
         Err(e) => return render_page(state, jwt, s, Some(fail(&e))).await,
@@ -312,6 +328,7 @@ async fn start(
             jwt,
             s,
             Some(customer_notice(
+                connector,
                 "not_allowed",
                 "Re-authorizing is not available here.",
             )),
@@ -333,6 +350,7 @@ async fn start(
             jwt,
             s,
             Some(customer_notice(
+                None,
                 "unavailable",
                 "This integration cannot be connected yet.",
             )),
@@ -388,7 +406,7 @@ async fn choose_login_host(
         .map(str::to_owned)
         .or_else(|| integration_login_host(&current.form_fields));
     // The host it would use anyway: nothing to store (and, for a connection not added yet,
-    // nothing to add until Salesforce says yes).
+    // nothing to add until the provider says yes).
     if stored.as_deref() == Some(login_url.trim()) {
         return Ok(());
     }
@@ -471,7 +489,7 @@ async fn action(
     let actor = Actor::Session {
         consumer_id: s.claims.consumer_id.to_string(),
     };
-    let not_allowed = || customer_notice("not_allowed", "This action is not available here.");
+    let not_allowed = || customer_notice(None, "not_allowed", "This action is not available here.");
     let outcome: Result<&str, Notice> = match form.get("action") {
         "disconnect" if allowed.disconnect => disconnect(&state, &s, &key).await,
         "disable" | "enable" if allowed.disable => {
@@ -487,14 +505,14 @@ async fn action(
                 )
                 .await
                 .map(|_| if enabled { "enabled" } else { "disabled" })
-                .map_err(|e| customer_notice("failed", &e.message()))
+                .map_err(|e| customer_notice(None, "failed", &e.message()))
         }
         "delete" if allowed.delete => state
             .vault
             .delete_connection(&key, &actor)
             .await
             .map(|()| "deleted")
-            .map_err(|e| customer_notice("failed", &e.message())),
+            .map_err(|e| customer_notice(None, "failed", &e.message())),
         _ => Err(not_allowed()),
     };
     match outcome {
@@ -509,7 +527,7 @@ async fn disconnect(
     s: &Session,
     key: &ConnectionKey,
 ) -> Result<&'static str, Notice> {
-    let fail = |e: &patchbay_server::Error| customer_notice("failed", &e.message());
+    let fail = |e: &patchbay_server::Error| customer_notice(None, "failed", &e.message());
     let view = state
         .vault
         .get_connection(key)
@@ -524,7 +542,9 @@ async fn disconnect(
                 .find(|(k, _)| k == "state")
                 .map(|(_, v)| v.into_owned())
         })
-        .ok_or_else(|| customer_notice("failed", "This connection has nothing to disconnect."))?;
+        .ok_or_else(|| {
+            customer_notice(None, "failed", "This connection has nothing to disconnect.")
+        })?;
     let target = return_target(state, s).await;
     state
         .vault

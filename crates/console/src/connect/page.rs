@@ -135,7 +135,8 @@ fn card(
         .as_ref()
         .and_then(|s| s.get("login_url"))
         .and_then(Value::as_str);
-    let mut hosts = host_choice(&v.form_fields, stored);
+    let mut hosts = patchbay_connectors::registry::connector(&v.service_id)
+        .and_then(|c| host_choice(c, &v.form_fields, stored));
     let actions = card_actions(
         CardFacts {
             state: v.state,
@@ -148,10 +149,12 @@ fn card(
     );
     let error = error.filter(|e| e.unified_api == v.unified_api && e.service_id == v.service_id);
     if let (Some(e), Some(h)) = (error, hosts.as_mut()) {
-        // Show what the customer typed, with My Domain selected.
-        h.my_domain = e.my_domain.clone();
-        for o in &mut h.options {
-            o.checked = o.value == crate::cards::MY_DOMAIN;
+        // Show what the customer typed, with the typed-in host selected.
+        if !h.own_label.is_empty() {
+            h.my_domain = e.my_domain.clone();
+            for o in &mut h.options {
+                o.checked = o.value == crate::cards::OWN_HOST;
+            }
         }
     }
     Item {
@@ -177,17 +180,27 @@ fn card(
 }
 
 /// Where forms on the page may send the browser: Patchbay itself, and (because the login-host
-/// form's answer is a redirect to Salesforce, which `form-action` also governs) the login hosts
-/// the cards offer. Only origins parsed by core's login-host rules get in.
+/// form's answer is a redirect to the provider, which `form-action` also governs) the login
+/// hosts the cards offer, plus each offering connector's wildcard for typed-in hosts. Only
+/// values that parse as origins get in.
 fn form_targets(items: &[Item]) -> FormTargets {
-    let mut out = vec!["https://*.my.salesforce.com".to_owned()];
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |origin: String| {
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    };
+    for item in items.iter().filter(|i| i.hosts.is_some()) {
+        if let Some(own) = patchbay_connectors::registry::connector(&item.service_id)
+            .and_then(|c| c.setup().own_host)
+        {
+            add(own.form_action.to_owned());
+        }
+    }
     for h in items.iter().filter_map(|i| i.hosts.as_ref()) {
         for o in &h.options {
-            if let Ok(host) = patchbay_core::LoginHost::parse(&o.value) {
-                let origin = host.as_str().to_owned();
-                if !out.contains(&origin) {
-                    out.push(origin);
-                }
+            if let Ok(host) = patchbay_core::LoginOrigin::parse(&o.value) {
+                add(host.as_str().to_owned());
             }
         }
     }

@@ -8,6 +8,7 @@ mod embed;
 mod hosted;
 mod hosted_browser;
 mod http;
+mod integration_pages;
 mod nodes;
 mod react_vault;
 mod support;

@@ -328,7 +328,7 @@ impl Vault {
                     }
                 })?;
         let instance_url = self
-            .checked_instance_url(&login_url, &tokens)
+            .checked_instance_url(&key.service_id, &login_url, &tokens)
             .map_err(|e| RedeemError {
                 code: "invalid_instance_url",
                 description: e.message().into_owned(),

@@ -121,6 +121,9 @@ struct Builder {
     profile: &'static Diagnostics,
     /// The provider refuses a refresh without the client secret (so Patchbay always sends it).
     refresh_needs_secret: bool,
+    /// How long the provider takes to activate a new or edited app (the connector's
+    /// `Setup::activation_delay`), empty when it is at once.
+    activation_delay: &'static str,
 }
 
 impl Builder {
@@ -238,6 +241,7 @@ impl Vault {
             provider: connector.display().name,
             profile,
             refresh_needs_secret: connector.oauth_profile().refresh_needs_secret,
+            activation_delay: connector.setup().activation_delay,
         };
         self.run_checks(&mut b, &row, &ctx, connection.as_ref())
             .await?;
@@ -474,8 +478,16 @@ impl Vault {
             ))
         } else if worked_before {
             let replaced = render(Finding::WrongClientCredentials, ctx);
+            let wait = if b.activation_delay.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} If you edited the app just now, wait and retry.)",
+                    b.activation_delay
+                )
+            };
             Some(format!(
-                "Connections were made with this {} before, so it was probably replaced. {} Existing connections keep working after `patchbay integrations set --app {} {name} --client-id NEW --client-secret-stdin`. (If you edited the app in the last 10 minutes, wait up to 10 minutes and retry.)",
+                "Connections were made with this {} before, so it was probably replaced. {} Existing connections keep working after `patchbay integrations set --app {} {name} --client-id NEW --client-secret-stdin`.{wait}",
                 b.id_label(),
                 replaced.fix.unwrap_or_default(),
                 row.application_id
@@ -908,7 +920,7 @@ impl Vault {
             }
         };
         let now = self.now_ms();
-        let instance_url = match self.checked_instance_url(&login_url, &tokens) {
+        let instance_url = match self.checked_instance_url(&row.service_id, &login_url, &tokens) {
             Ok(u) => u,
             Err(e) => {
                 b.set(
@@ -1173,6 +1185,7 @@ mod tests {
             provider: "Provider",
             profile: patchbay_connectors::registry::default_connector().diagnostics(),
             refresh_needs_secret: false,
+            activation_delay: "",
         };
         b.set("rotation", CheckStatus::Passed, "r".to_owned(), None);
         b.set("credentials", CheckStatus::Passed, "c".to_owned(), None);
@@ -1221,6 +1234,7 @@ mod tests {
             provider: other.display().name,
             profile: other.diagnostics(),
             refresh_needs_secret: true,
+            activation_delay: other.setup().activation_delay,
         };
         b.set("pkce", CheckStatus::Failed, "p".to_owned(), None);
         b.set("client_id", CheckStatus::Passed, "c".to_owned(), None);

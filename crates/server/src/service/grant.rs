@@ -188,23 +188,31 @@ impl Vault {
         .map_err(|e| Error::OAuthConnector(self.diagnose(&e, login_url)))
     }
 
-    /// Checks `instance_url` from a token response against the login host's allow-list and
-    /// returns the normalised origin to store.
+    /// Checks `instance_url` from a token response by the connector's rule (which instances it
+    /// trusts for an integration on `login_url`) and returns the normalised origin to store. A
+    /// provider without per-connection instances stores none, whatever the response says.
     pub(crate) fn checked_instance_url(
         &self,
+        service_id: &patchbay_core::ServiceId,
         login_url: &str,
         tokens: &TokenSet,
     ) -> Result<Option<String>> {
         let Some(url) = &tokens.instance_url else {
             return Ok(None);
         };
-        let host = patchbay_core::LoginHost::parse(login_url)
-            .map_err(|e| Error::OAuthConnector(e.to_string()))?;
-        host.check_instance_url(url.as_str()).map(Some).map_err(|e| {
-            Error::OAuthConnector(format!(
-                "the provider returned an instance_url Patchbay does not trust ({e}); tokens were not stored. Check the integration's login URL."
-            ))
-        })
+        let connector = patchbay_connectors::registry::connector(service_id.as_str())
+            .ok_or_else(|| Error::validation(format!("no connector serves {service_id}")))?;
+        if !connector.oauth_profile().per_connection_instance {
+            return Ok(None);
+        }
+        connector
+            .check_instance_url(login_url, url.as_str())
+            .map(Some)
+            .map_err(|e| {
+                Error::OAuthConnector(format!(
+                    "the provider returned an instance_url Patchbay does not trust ({e}); tokens were not stored. Check the integration's login URL."
+                ))
+            })
     }
 
     pub(crate) fn diag_ctx(&self, login_url: &str) -> DiagnosisContext {

@@ -8,7 +8,7 @@
 //! External Client App) existing connections keep working because refresh sends only the
 //! client id unless the integration asks for the secret.
 
-use patchbay_core::{ApplicationId, Integration, LoginHost, Scopes, ServiceId, UnifiedApi};
+use patchbay_core::{ApplicationId, Integration, Scopes, ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
 use patchbay_store::{IntegrationRow, IntegrationWrite, SealedColumn};
 
@@ -151,9 +151,11 @@ impl Vault {
             ));
         }
         if let Some(url) = input.login_url {
-            let host =
-                LoginHost::parse(url.trim()).map_err(|e| Error::validation(e.to_string()))?;
-            w.login_url = host.as_str().to_owned();
+            let connector = patchbay_connectors::registry::connector(service_id.as_str())
+                .ok_or_else(|| Error::validation(format!("no connector serves {service_id}")))?;
+            w.login_url = connector
+                .check_login_url(url.trim())
+                .map_err(Error::validation)?;
         }
         if let Some(scopes) = input.scopes {
             w.scopes = Scopes::parse(&scopes)

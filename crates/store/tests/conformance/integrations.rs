@@ -1,4 +1,4 @@
-use patchbay_core::{IntegrationState, LoginHostKind, ServiceId, UnifiedApi};
+use patchbay_core::{IntegrationState, ServiceId, UnifiedApi};
 use patchbay_store::testing::TestDatabase;
 use patchbay_store::{IntegrationWrite, StoreError};
 
@@ -23,7 +23,10 @@ async fn integration_upsert_and_get(db: TestDatabase) {
     assert_eq!(first.version, 1);
     let domain = first.to_domain().unwrap();
     assert_eq!(domain.state(), IntegrationState::NeedsConfiguration);
-    assert_eq!(domain.settings.login_host.kind(), LoginHostKind::Production);
+    assert_eq!(
+        domain.settings.login_host.as_str(),
+        patchbay_core::integration::DEFAULT_LOGIN_URL
+    );
     assert!(domain.settings.pkce);
     assert!(!domain.settings.send_secret_on_refresh);
 
@@ -39,7 +42,10 @@ async fn integration_upsert_and_get(db: TestDatabase) {
     assert_eq!(second.client_secret_sealed, Some(sealed("secret")));
     let domain = second.to_domain().unwrap();
     assert_eq!(domain.state(), IntegrationState::Configured);
-    assert_eq!(domain.settings.login_host.kind(), LoginHostKind::Sandbox);
+    assert_eq!(
+        domain.settings.login_host.as_str(),
+        "https://test.salesforce.com"
+    );
     assert_eq!(domain.settings.session_timeout_s, 900);
 
     let got = store

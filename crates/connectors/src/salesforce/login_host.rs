@@ -1,4 +1,6 @@
-//! Salesforce login hosts and the `instance_url` allow-list.
+//! Salesforce login hosts and the `instance_url` allow-list: Salesforce's own rule (production,
+//! sandbox, My Domain; instances under `salesforce.com` and `force.com`), so it lives in the
+//! Salesforce connector. Core keeps only the provider-neutral [`patchbay_core::LoginOrigin`].
 //!
 //! The authorization code is redeemed at the login host, and the `instance_url` from the token
 //! response decides where the access token is later sent. An attacker who controls either can
@@ -211,4 +213,5 @@ fn is_dns_label(label: &str) -> bool {
 }
 
 #[cfg(test)]
+#[path = "login_host_tests.rs"]
 mod tests;
