@@ -388,6 +388,18 @@ fn polled(row: ChangedRow) -> PolledRecord {
 /// A running CRM poller.
 pub type CrmPoller = super::Background;
 
+/// How long a connection low on its API budget rests: as long as its provider's window needs
+/// to recover (a day's budget is read again every quarter hour; a ten-second window, after ten
+/// seconds), never longer than a quarter hour.
+fn rest_ms(usage: ApiUsage) -> i64 {
+    i64::try_from(usage.recheck_after_ms)
+        .unwrap_or(MAX_REST_MS)
+        .clamp(1, MAX_REST_MS)
+}
+
+/// The longest rest: a budget is read again at least this often.
+const MAX_REST_MS: i64 = 15 * 60 * 1000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,15 +461,3 @@ mod tests {
         assert_eq!(rest_ms(usage(0)), 1);
     }
 }
-
-/// How long a connection low on its API budget rests: as long as its provider's window needs
-/// to recover (a day's budget is read again every quarter hour; a ten-second window, after ten
-/// seconds), never longer than a quarter hour.
-fn rest_ms(usage: ApiUsage) -> i64 {
-    i64::try_from(usage.recheck_after_ms)
-        .unwrap_or(MAX_REST_MS)
-        .clamp(1, MAX_REST_MS)
-}
-
-/// The longest rest: a budget is read again at least this often.
-const MAX_REST_MS: i64 = 15 * 60 * 1000;
