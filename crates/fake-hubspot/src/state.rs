@@ -14,7 +14,7 @@ use crate::control::faults::FaultTable;
 use crate::control::log::RequestLog;
 use crate::limits::Limiter;
 use crate::persist::StateFileError;
-use crate::persist::changes::{Changes, TrackedMutex};
+use crate::persist::{Changes, TrackedMutex};
 use crate::tokens::TokenStore;
 
 #[derive(Clone)]

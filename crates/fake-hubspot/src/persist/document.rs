@@ -13,13 +13,6 @@ use crate::tokens::{AccessToken, RefreshToken, TokenKind, TokenStore};
 /// The format version this emulator writes and reads.
 pub const VERSION: u64 = 1;
 
-/// Just the version, read first so that a newer file is named as such instead of failing on
-/// fields this emulator does not know.
-#[derive(Deserialize)]
-pub struct Header {
-    pub version: u64,
-}
-
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Document {

@@ -18,18 +18,11 @@ use crate::oauth::app::{App, AppProfile, AppSettings, Credential};
 use crate::oauth::model::{AccessToken, Grant, LoginHost, RefreshToken, TokenKind, TokenState};
 use crate::oauth::store::{DEFAULT_APP_ID, OAuthState};
 use crate::oauth::users::Directory;
-use crate::persist::changes::Changes;
+use crate::persist::Changes;
 use crate::state::Emulator;
 
 /// The format version this emulator writes and reads.
 pub const VERSION: u64 = 1;
-
-/// Just the version, read before anything else so a newer file is named as such instead of
-/// failing on fields this emulator does not know.
-#[derive(Deserialize)]
-pub struct Header {
-    pub version: u64,
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

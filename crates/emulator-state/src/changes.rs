@@ -30,12 +30,12 @@ impl Changes {
 
     /// Clears the flag, returning whether anything changed. The writer calls it *before* it
     /// takes its snapshot, so a change made during the snapshot or the write marks again.
-    pub(crate) fn take(&self) -> bool {
+    pub fn take(&self) -> bool {
         self.dirty.swap(false, Ordering::AcqRel)
     }
 
     /// Waits for the first change after a write (returns at once if one is pending).
-    pub(crate) async fn changed(&self) {
+    pub async fn changed(&self) {
         self.notify.notified().await;
     }
 }
