@@ -210,7 +210,8 @@ async fn doctor_names_hubspots_own_setup_mistakes() {
         .as_array()
         .map(|c| c.iter().filter_map(|c| c["id"].as_str()).collect())
         .unwrap_or_default();
-    // HubSpot's own list: no PKCE, refresh-without-secret, introspection or rotation checks.
+    // HubSpot's own list: no PKCE, refresh-without-secret or rotation checks; introspection
+    // reads HubSpot's token metadata, so it waits for a connected customer (none here).
     assert_eq!(
         ids,
         [
@@ -220,8 +221,14 @@ async fn doctor_names_hubspots_own_setup_mistakes() {
             "client_id",
             "client_secret",
             "callback_url",
+            "introspection",
             "scopes"
         ],
+        "{r:#}"
+    );
+    assert_eq!(
+        hubspot_check(&r, "introspection")["status"],
+        "skipped",
         "{r:#}"
     );
     for id in [

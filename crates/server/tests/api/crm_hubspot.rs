@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 
 use crate::crm_support::{Provider, crm_app};
-use crate::helpers::{Db, REDIRECT_URI, json_with, urlencode};
+use crate::helpers::{Db, json_with};
 use crate::proxy_support::{ClockedApp, clocked};
 
 const CONSUMER: &str = "both";
@@ -81,20 +81,7 @@ impl HubSpotApp {
             .to_owned();
         // HubSpot's profile says no PKCE: the challenge is left out whatever the integration says.
         assert!(!authorize.contains("code_challenge"), "{authorize}");
-        let mut url = format!("{authorize}&redirect_uri={}", urlencode(REDIRECT_URI));
-        let mut hops = Vec::new();
-        for _ in 0..5 {
-            let (status, location, _, body) = self.app.get_raw(&url).await;
-            assert!(status.is_redirection(), "{status} at {url}: {body}");
-            let next = location.expect("location");
-            hops.push(next.clone());
-            if next.starts_with(REDIRECT_URI) {
-                assert!(!next.contains("error="), "connect failed: {hops:?}");
-                return;
-            }
-            url = next;
-        }
-        panic!("the flow did not come back: {hops:?}");
+        self.app.connect_through(&authorize).await;
     }
 
     fn crm(&self, method: Method, path: &str, service: &str) -> reqwest::RequestBuilder {

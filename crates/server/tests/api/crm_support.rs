@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::helpers::{Db, Options, REDIRECT_URI, TestApp, json_with, spawn_with, urlencode};
+use crate::helpers::{Db, Options, TestApp, json_with, spawn_with};
 
 pub const CONSUMER: &str = "crm-consumer";
 
@@ -338,20 +338,7 @@ impl CrmApp {
             .as_str()
             .expect("authorize_url")
             .to_owned();
-        let mut url = format!("{authorize}&redirect_uri={}", urlencode(REDIRECT_URI));
-        let mut hops = Vec::new();
-        for _ in 0..5 {
-            let (status, location, _, body) = self.app.get_raw(&url).await;
-            assert!(status.is_redirection(), "{status} at {url}: {body}");
-            let next = location.expect("location");
-            hops.push(next.clone());
-            if next.starts_with(REDIRECT_URI) {
-                assert!(!next.contains("error="), "connect failed: {hops:?}");
-                return;
-            }
-            url = next;
-        }
-        panic!("the flow did not come back: {hops:?}");
+        self.app.connect_through(&authorize).await;
     }
 
     /// A CRM request with `Authorization`, `x-apideck-app-id` and `x-apideck-consumer-id`.

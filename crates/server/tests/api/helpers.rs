@@ -336,6 +336,25 @@ impl TestApp {
         panic!("too many redirects: {hops:?}");
     }
 
+    /// Follows a connect flow from Patchbay's `authorize` URL (any provider's emulator, auto-
+    /// approving) back to the application's redirect URI, and fails the test on an error there.
+    pub async fn connect_through(&self, authorize: &str) {
+        let mut url = format!("{authorize}&redirect_uri={}", urlencode(REDIRECT_URI));
+        let mut hops = Vec::new();
+        for _ in 0..5 {
+            let (status, location, _, body) = self.get_raw(&url).await;
+            assert!(status.is_redirection(), "{status} at {url}: {body}");
+            let next = location.expect("location");
+            hops.push(next.clone());
+            if next.starts_with(REDIRECT_URI) {
+                assert!(!next.contains("error="), "connect failed: {hops:?}");
+                return;
+            }
+            url = next;
+        }
+        panic!("the flow did not come back: {hops:?}");
+    }
+
     /// The full connect flow for `consumer`, ending at the application's redirect URI.
     pub async fn connect(&self, consumer: &str) -> Walk {
         let start = format!(

@@ -9,7 +9,7 @@ use patchbay_server::service::integrations::IntegrationInput;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{Db, Options, REDIRECT_URI, TestApp, json_with, spawn_with, urlencode};
+use crate::helpers::{Db, Options, TestApp, json_with, spawn_with};
 
 pub const HUBSPOT: &str = "hubspot";
 
@@ -85,20 +85,7 @@ impl HubSpotApp {
             .as_str()
             .expect("authorize_url")
             .to_owned();
-        let mut url = format!("{authorize}&redirect_uri={}", urlencode(REDIRECT_URI));
-        let mut hops = Vec::new();
-        for _ in 0..5 {
-            let (status, location, _, body) = self.app.get_raw(&url).await;
-            assert!(status.is_redirection(), "{status} at {url}: {body}");
-            let next = location.expect("location");
-            hops.push(next.clone());
-            if next.starts_with(REDIRECT_URI) {
-                assert!(!next.contains("error="), "connect failed: {hops:?}");
-                return;
-            }
-            url = next;
-        }
-        panic!("the flow did not come back: {hops:?}");
+        self.app.connect_through(&authorize).await;
     }
 
     /// `GET /vault/connections/crm/hubspot`'s `data`.
