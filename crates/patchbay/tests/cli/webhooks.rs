@@ -65,7 +65,11 @@ fn serve(dir: &std::path::Path) -> (Running, String) {
     cmd.arg("serve")
         .args(["--listen", "127.0.0.1:0"])
         .args(["--webhook-allowed-hosts", "127.0.0.1"])
-        .args(["--webhook-timeout-ms", "1500"])
+        // Long enough that a held delivery cannot time out before the test kills the node:
+        // under load the second delivery can arrive seconds after the first, and a try that
+        // timed out is a recorded failure, retried minutes later by the schedule (correctly),
+        // not a delivery in flight. The lease (1.5 × this + 1 s) is what the restart waits out.
+        .args(["--webhook-timeout-ms", "10000"])
         .args(["--webhook-tick-ms", "100"])
         .env("PATCHBAY_DATA_DIR", dir);
     let mut server = Running::start(cmd);

@@ -68,20 +68,9 @@ impl HubSpotApp {
     /// Walks Patchbay's authorize URL → the emulator's install page (auto-approved) →
     /// Patchbay's callback → the application's redirect URI.
     async fn connect_hubspot(&self) {
-        let r = self
-            .app
-            .consumer_api(Method::GET, "/vault/connections/crm/hubspot", CONSUMER)
-            .send()
-            .await
-            .expect("send");
-        let conn = json_with(r, StatusCode::OK).await;
-        let authorize = conn["data"]["authorize_url"]
-            .as_str()
-            .expect("authorize_url")
-            .to_owned();
+        let authorize = self.app.connect_service(CONSUMER, "hubspot").await;
         // HubSpot's profile says no PKCE: the challenge is left out whatever the integration says.
         assert!(!authorize.contains("code_challenge"), "{authorize}");
-        self.app.connect_through(&authorize).await;
     }
 
     fn crm(&self, method: Method, path: &str, service: &str) -> reqwest::RequestBuilder {

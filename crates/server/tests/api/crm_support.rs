@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::helpers::{Db, Options, TestApp, json_with, spawn_with};
+use crate::helpers::{Db, Options, TestApp, spawn_with};
 
 pub const CONSUMER: &str = "crm-consumer";
 
@@ -327,18 +327,7 @@ impl CrmApp {
     /// Walks Patchbay's authorize URL → the HubSpot install page (auto-approved) → Patchbay's
     /// callback → the application's redirect URI.
     async fn connect_hubspot(&self) {
-        let r = self
-            .app
-            .consumer_api(Method::GET, "/vault/connections/crm/hubspot", CONSUMER)
-            .send()
-            .await
-            .expect("send");
-        let conn = json_with(r, StatusCode::OK).await;
-        let authorize = conn["data"]["authorize_url"]
-            .as_str()
-            .expect("authorize_url")
-            .to_owned();
-        self.app.connect_through(&authorize).await;
+        self.app.connect_service(CONSUMER, "hubspot").await;
     }
 
     /// A CRM request with `Authorization`, `x-apideck-app-id` and `x-apideck-consumer-id`.

@@ -336,6 +336,27 @@ impl TestApp {
         panic!("too many redirects: {hops:?}");
     }
 
+    /// Connects `consumer`'s `crm/{service}` connection through the real flow (any provider's
+    /// emulator, auto-approving) and returns the authorize URL it started from.
+    pub async fn connect_service(&self, consumer: &str, service: &str) -> String {
+        let r = self
+            .consumer_api(
+                reqwest::Method::GET,
+                &format!("/vault/connections/crm/{service}"),
+                consumer,
+            )
+            .send()
+            .await
+            .expect("send");
+        let conn = json_with(r, StatusCode::OK).await;
+        let authorize = conn["data"]["authorize_url"]
+            .as_str()
+            .expect("authorize_url")
+            .to_owned();
+        self.connect_through(&authorize).await;
+        authorize
+    }
+
     /// Follows a connect flow from Patchbay's `authorize` URL (any provider's emulator, auto-
     /// approving) back to the application's redirect URI, and fails the test on an error there.
     pub async fn connect_through(&self, authorize: &str) {

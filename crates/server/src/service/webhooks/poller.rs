@@ -453,7 +453,7 @@ mod tests {
             max: 100,
             recheck_after_ms,
         };
-        // HubSpot's ten-second window: back after ten seconds, not a quarter hour.
+        // A ten-second window: back after ten seconds, not a quarter hour.
         assert_eq!(rest_ms(usage(10_000)), 10_000);
         // A daily budget is read again every quarter hour, and nothing rests longer.
         assert_eq!(rest_ms(usage(15 * 60 * 1000)), MAX_REST_MS);
