@@ -42,6 +42,18 @@ pub enum LoginUrlError {
     InsecureSalesforce,
 }
 
+impl From<patchbay_core::LoginUrlError> for LoginUrlError {
+    fn from(e: patchbay_core::LoginUrlError) -> Self {
+        use patchbay_core::LoginUrlError as Core;
+        match e {
+            Core::Unparsable => Self::Unparsable,
+            Core::UnsupportedScheme => Self::UnsupportedScheme,
+            Core::HasUserinfo => Self::HasUserinfo,
+            Core::NotAnOrigin => Self::NotAnOrigin,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InstanceUrlError {
     #[error("instance_url is not a valid absolute URL")]
@@ -103,16 +115,9 @@ impl LoginHost {
     /// Parses and classifies a login URL. A trailing `/` is accepted; any other path is not,
     /// because OAuth endpoints are derived from the origin.
     pub fn parse(raw: &str) -> Result<Self, LoginUrlError> {
+        // The provider-neutral origin rules are core's; only the classification is Salesforce's.
+        patchbay_core::LoginOrigin::parse(raw)?;
         let url = Url::parse(raw).map_err(|_| LoginUrlError::Unparsable)?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(LoginUrlError::UnsupportedScheme);
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(LoginUrlError::HasUserinfo);
-        }
-        if !is_bare_origin(&url) {
-            return Err(LoginUrlError::NotAnOrigin);
-        }
         let kind = match url.host() {
             Some(Host::Domain(d)) if d == PRODUCTION_HOST => LoginHostKind::Production,
             Some(Host::Domain(d)) if d == SANDBOX_HOST => LoginHostKind::Sandbox,
