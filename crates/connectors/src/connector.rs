@@ -358,6 +358,21 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
     /// The login URL an integration uses when it names none.
     fn default_login_url(&self) -> &'static str;
 
+    /// A new integration's settings: this connector's login URL, default scopes and assumed
+    /// token lifetime, PKCE on only where the provider supports it. Every default an
+    /// integration starts from comes from here; core and the store know none.
+    fn default_settings(&self) -> patchbay_core::IntegrationSettings {
+        let profile = self.oauth_profile();
+        let lifetime = profile.default_access_token_lifetime.as_secs();
+        let mut settings = patchbay_core::IntegrationSettings::new(
+            patchbay_core::LoginOrigin::from_constant(self.default_login_url()),
+            patchbay_core::Scopes::from_constant(self.oauth_provider().default_scopes),
+            u32::try_from(lifetime).unwrap_or(u32::MAX),
+        );
+        settings.pkce = profile.pkce != Pkce::Unsupported;
+        settings
+    }
+
     /// The origin serving an OAuth endpoint when it is not the login host (HubSpot authorizes
     /// at `https://app.hubspot.com` and issues tokens at `https://api.hubapi.com`); `None`
     /// means the login host serves it, which is always the case for a custom login host (an

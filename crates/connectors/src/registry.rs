@@ -60,6 +60,38 @@ mod tests {
     }
 
     #[test]
+    fn every_default_setting_is_what_the_parsers_make_of_it() {
+        for c in all() {
+            let s = c.default_settings();
+            let scopes = c.oauth_provider().default_scopes.join(" ");
+            assert_eq!(
+                patchbay_core::LoginOrigin::parse(c.default_login_url()).as_ref(),
+                Ok(&s.login_host),
+                "{}",
+                c.service_id()
+            );
+            assert_eq!(
+                patchbay_core::Scopes::parse(&scopes).as_ref(),
+                Ok(&s.scopes),
+                "{}",
+                c.service_id()
+            );
+            assert!(s.session_timeout_s > 0, "{}", c.service_id());
+            assert!(!s.send_secret_on_refresh);
+        }
+        let hubspot = connector("hubspot").map(|c| c.default_settings());
+        assert_eq!(
+            hubspot.map(|s| (s.pkce, s.session_timeout_s)),
+            Some((false, 1800))
+        );
+        let salesforce = connector("salesforce").map(|c| c.default_settings());
+        assert_eq!(
+            salesforce.map(|s| (s.pkce, s.session_timeout_s)),
+            Some((true, 7200))
+        );
+    }
+
+    #[test]
     fn provider_hosts_match_on_label_boundaries() {
         for c in all() {
             for d in c.provider_domains() {

@@ -8,10 +8,6 @@ use crate::connection::IntegrationState;
 use crate::ids::{ApplicationId, ServiceId, UnifiedApi};
 use crate::login_origin::{LoginOrigin, LoginUrlError};
 
-pub const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
-pub const DEFAULT_SCOPES: &str = "api refresh_token offline_access openid";
-/// Salesforce's default session timeout (2 h); there is no `expires_in` in its token response.
-pub const DEFAULT_SESSION_TIMEOUT_S: u32 = 7200;
 /// How often CRM changes are polled for webhook events: minutes, not Apideck's 24 hours.
 pub const DEFAULT_CRM_POLL_INTERVAL_S: u32 = 300;
 /// The integration settings key (in its free-form settings object) holding the poll interval.
@@ -82,9 +78,11 @@ impl Scopes {
     }
 }
 
-impl Default for Scopes {
-    fn default() -> Self {
-        Self(DEFAULT_SCOPES.split(' ').map(str::to_owned).collect())
+impl Scopes {
+    /// A connector's compiled-in default scope list. Not checked here: each connector's tests
+    /// check that it is what [`Scopes::parse`] makes of the same tokens.
+    pub fn from_constant(tokens: &[&'static str]) -> Self {
+        Self(tokens.iter().map(|t| (*t).to_owned()).collect())
     }
 }
 
@@ -107,7 +105,8 @@ impl From<Scopes> for String {
     }
 }
 
-/// The non-secret, tunable part of an integration, with the setup guide's defaults.
+/// The non-secret, tunable part of an integration. Its starting values are its connector's
+/// (`Connector::default_settings`); core knows no provider's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntegrationSettings {
     pub login_host: LoginOrigin,
@@ -123,20 +122,22 @@ pub struct IntegrationSettings {
     pub crm_poll_interval_s: u32,
 }
 
-impl Default for IntegrationSettings {
-    fn default() -> Self {
+impl IntegrationSettings {
+    /// A new integration's settings from its connector's login origin, scopes and token
+    /// lifetime, with the setup guide's choices for the rest: no secret on refresh (the guide
+    /// leaves "Require secret for Refresh Token Flow" unchecked), PKCE on, changes polled every
+    /// [`DEFAULT_CRM_POLL_INTERVAL_S`].
+    pub fn new(login_host: LoginOrigin, scopes: Scopes, session_timeout_s: u32) -> Self {
         Self {
-            login_host: LoginOrigin::from_constant(DEFAULT_LOGIN_URL),
-            scopes: Scopes::default(),
+            login_host,
+            scopes,
             send_secret_on_refresh: false,
             pkce: true,
-            session_timeout_s: DEFAULT_SESSION_TIMEOUT_S,
+            session_timeout_s,
             crm_poll_interval_s: DEFAULT_CRM_POLL_INTERVAL_S,
         }
     }
-}
 
-impl IntegrationSettings {
     pub fn with_login_url(mut self, url: &str) -> Result<Self, LoginUrlError> {
         self.login_host = LoginOrigin::parse(url)?;
         Ok(self)
@@ -182,22 +183,30 @@ impl Integration {
 mod tests {
     use super::*;
 
+    fn settings() -> IntegrationSettings {
+        IntegrationSettings::new(
+            LoginOrigin::parse("https://login.example.com").unwrap(),
+            Scopes::parse("api refresh_token offline_access openid").unwrap(),
+            7200,
+        )
+    }
+
     fn integration() -> Integration {
         Integration {
             application_id: ApplicationId::generate(),
             unified_api: UnifiedApi::crm(),
-            service_id: ServiceId::salesforce(),
+            service_id: ServiceId::parse("crm-example").unwrap(),
             enabled: true,
             client_id: Some("3MVG9".to_owned()),
             has_client_secret: true,
             staged: None,
-            settings: IntegrationSettings::default(),
+            settings: settings(),
         }
     }
 
     #[test]
-    fn defaults_follow_setup_guide() {
-        let s = IntegrationSettings::default();
+    fn new_settings_follow_setup_guide() {
+        let s = settings();
         assert_eq!(
             s.scopes.to_string(),
             "api refresh_token offline_access openid"
@@ -206,8 +215,13 @@ mod tests {
         assert!(s.pkce);
         assert_eq!(s.session_timeout_s, 7200);
         assert_eq!(s.crm_poll_interval_s, 300);
-        assert_eq!(s.login_host.as_str(), DEFAULT_LOGIN_URL);
-        assert_eq!(LoginOrigin::parse(DEFAULT_LOGIN_URL), Ok(s.login_host));
+        assert_eq!(s.login_host.as_str(), "https://login.example.com");
+    }
+
+    #[test]
+    fn constant_scopes_keep_their_tokens_in_order() {
+        let s = Scopes::from_constant(&["api", "refresh_token"]);
+        assert_eq!(Some(s), Scopes::parse("api refresh_token").ok());
     }
 
     #[test]
@@ -240,7 +254,7 @@ mod tests {
 
     #[test]
     fn missing_scopes_are_named_in_order() {
-        let wanted = Scopes::default();
+        let wanted = settings().scopes;
         let granted = Scopes::parse("openid api").unwrap();
         assert_eq!(
             wanted.missing_from(&granted),
@@ -259,14 +273,10 @@ mod tests {
 
     #[test]
     fn with_login_url_validates() {
-        let s = IntegrationSettings::default()
-            .with_login_url("https://test.salesforce.com")
+        let s = settings()
+            .with_login_url("https://test.example.com")
             .unwrap();
-        assert_eq!(s.login_host.as_str(), "https://test.salesforce.com");
-        assert!(
-            IntegrationSettings::default()
-                .with_login_url("ftp://x")
-                .is_err()
-        );
+        assert_eq!(s.login_host.as_str(), "https://test.example.com");
+        assert!(settings().with_login_url("ftp://x").is_err());
     }
 }

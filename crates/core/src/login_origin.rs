@@ -60,9 +60,9 @@ impl LoginOrigin {
         })
     }
 
-    /// A constant origin known to parse (core's default login URL; a unit test of
-    /// `integration.rs` proves it does), built without a fallible parse.
-    pub(crate) fn from_constant(origin: &'static str) -> Self {
+    /// A connector's compiled-in default login origin, built without a fallible parse; each
+    /// connector's tests check that [`LoginOrigin::parse`] gives the same value.
+    pub fn from_constant(origin: &'static str) -> Self {
         Self {
             origin: origin.to_owned(),
         }

@@ -40,28 +40,6 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
         "screenshots referenced by the compiled-in docs are compiled in by file name",
     ),
     (
-        "crates/core/src/integration.rs",
-        "DEFAULT_LOGIN_URL",
-        "core's integration settings defaults (login URL, scopes, session timeout) are still the \
-         first connector's; only the store's with_defaults write uses them, and set_integration \
-         replaces the login URL and scopes with the connector's own for a new integration",
-    ),
-    (
-        "crates/core/src/integration.rs",
-        "default session timeout",
-        "the default token lifetime of core's settings is the first connector's (see DEFAULT_LOGIN_URL)",
-    ),
-    (
-        "crates/core/src/integration.rs",
-        ".salesforce.com",
-        "core's settings unit test sets a login URL",
-    ),
-    (
-        "crates/core/src/integration.rs",
-        "ServiceId::salesforce()",
-        "core's settings unit test builds an integration",
-    ),
-    (
         "crates/core/src/ids.rs",
         "salesforce",
         "`ServiceId::salesforce()`, a constructor the tests of every crate use (no product code in \

@@ -33,14 +33,15 @@ pub struct IntegrationWrite {
 }
 
 impl IntegrationWrite {
-    /// A write with the domain defaults (setup guide) for everything but the key.
-    pub fn with_defaults(
+    /// A new integration's write: `d` (its connector's defaults) for the settings, no
+    /// credentials yet.
+    pub fn new(
         application_id: ApplicationId,
         unified_api: UnifiedApi,
         service_id: ServiceId,
+        d: &IntegrationSettings,
         now_ms: i64,
     ) -> Self {
-        let d = IntegrationSettings::default();
         Self {
             application_id,
             unified_api,

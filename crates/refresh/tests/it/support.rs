@@ -77,7 +77,15 @@ impl Env {
             .expect("application");
         let login_url = format!("{}/login", emu.base_url());
         let (api, service) = (UnifiedApi::crm(), ServiceId::salesforce());
-        let mut w = IntegrationWrite::with_defaults(app.clone(), api.clone(), service.clone(), now);
+        let mut w = IntegrationWrite::new(
+            app.clone(),
+            api.clone(),
+            service.clone(),
+            &patchbay_connectors::registry::connector(service.as_str())
+                .expect("connector")
+                .default_settings(),
+            now,
+        );
         w.client_id = Some(config.client_id.clone());
         w.client_secret_sealed = Some(
             sealer

@@ -88,21 +88,18 @@ impl Vault {
         let mut w = match &existing {
             Some(row) => write_from_row(row, now),
             None => {
-                let mut w = IntegrationWrite::with_defaults(
+                // A new integration starts from its own connector's defaults.
+                let connector = patchbay_connectors::registry::connector(service_id.as_str())
+                    .ok_or_else(|| {
+                        Error::validation(format!("unsupported connector: {service_id}"))
+                    })?;
+                IntegrationWrite::new(
                     app.clone(),
                     unified_api.clone(),
                     service_id.clone(),
+                    &connector.default_settings(),
                     now,
-                );
-                // The store's defaults are the first connector's; a new integration starts from
-                // its own connector's login URL, scopes and PKCE support instead.
-                if let Some(c) = patchbay_connectors::registry::connector(service_id.as_str()) {
-                    w.login_url = c.default_login_url().to_owned();
-                    w.scopes = c.oauth_provider().default_scopes.join(" ");
-                    w.pkce &=
-                        c.oauth_profile().pkce != patchbay_connectors::connector::Pkce::Unsupported;
-                }
-                w
+                )
             }
         };
         let row_id = integration_row_id(unified_api, service_id);

@@ -77,3 +77,12 @@ pub async fn authorized_connection(
         .unwrap()
         .unwrap()
 }
+
+/// A new integration's settings as a connector would give them (the store keeps no defaults).
+pub fn settings() -> patchbay_core::IntegrationSettings {
+    patchbay_core::IntegrationSettings::new(
+        patchbay_core::LoginOrigin::parse("https://login.salesforce.com").unwrap(),
+        patchbay_core::Scopes::parse("api refresh_token offline_access openid").unwrap(),
+        7200,
+    )
+}

@@ -13,10 +13,11 @@ patchbay_store::backend_tests!(
 async fn integration_upsert_and_get(db: TestDatabase) {
     let store = db.store().await;
     let app_id = app(&store).await;
-    let mut w = IntegrationWrite::with_defaults(
+    let mut w = IntegrationWrite::new(
         app_id.clone(),
         UnifiedApi::crm(),
         ServiceId::salesforce(),
+        &crate::fixtures::settings(),
         T0,
     );
     let first = store.upsert_integration(&w).await.unwrap();
@@ -25,7 +26,7 @@ async fn integration_upsert_and_get(db: TestDatabase) {
     assert_eq!(domain.state(), IntegrationState::NeedsConfiguration);
     assert_eq!(
         domain.settings.login_host.as_str(),
-        patchbay_core::integration::DEFAULT_LOGIN_URL
+        "https://login.salesforce.com"
     );
     assert!(domain.settings.pkce);
     assert!(!domain.settings.send_secret_on_refresh);
@@ -111,7 +112,13 @@ async fn staged_credentials_promote(db: TestDatabase) {
     let store = db.store().await;
     let app_id = app(&store).await;
     let (ua, sid) = (UnifiedApi::crm(), ServiceId::salesforce());
-    let mut w = IntegrationWrite::with_defaults(app_id.clone(), ua.clone(), sid.clone(), T0);
+    let mut w = IntegrationWrite::new(
+        app_id.clone(),
+        ua.clone(),
+        sid.clone(),
+        &crate::fixtures::settings(),
+        T0,
+    );
     w.client_id = Some("old".to_owned());
     w.client_secret_sealed = Some(sealed("old-secret"));
     let row = store.upsert_integration(&w).await.unwrap();
@@ -158,10 +165,11 @@ async fn staged_credentials_promote(db: TestDatabase) {
 
 async fn integration_requires_application(db: TestDatabase) {
     let store = db.store().await;
-    let w = IntegrationWrite::with_defaults(
+    let w = IntegrationWrite::new(
         patchbay_core::ApplicationId::generate(),
         UnifiedApi::crm(),
         ServiceId::salesforce(),
+        &crate::fixtures::settings(),
         T0,
     );
     assert!(matches!(

@@ -12,10 +12,11 @@ patchbay_store::backend_tests!(
 async fn sealed_inventory_and_replace(db: TestDatabase) {
     let store = db.store().await;
     let app_id = app(&store).await;
-    let mut w = IntegrationWrite::with_defaults(
+    let mut w = IntegrationWrite::new(
         app_id.clone(),
         UnifiedApi::crm(),
         ServiceId::salesforce(),
+        &crate::fixtures::settings(),
         T0,
     );
     w.client_id = Some("cid".to_owned());
