@@ -106,10 +106,12 @@ pub const CONTACT: ObjectMap = ObjectMap {
     custom_fields: false,
     quirk_fields: &[],
     filters: &[
+        NAME_FILTER,
         eq(F::FirstName, &["firstname"]),
         eq(F::LastName, &["lastname"]),
         eq(F::Email, &["email"]),
         eq(F::PhoneNumber, &["phone", "mobilephone"]),
+        eq(F::CompanyId, &["associations.company"]),
         eq(F::OwnerId, &["hubspot_owner_id"]),
         gte(F::UpdatedSince, &["lastmodifieddate"]),
         gte(F::CreatedSince, &["createdate"]),
@@ -117,11 +119,23 @@ pub const CONTACT: ObjectMap = ObjectMap {
     sorts: &[
         CREATED,
         sort(S::UpdatedAt, "lastmodifieddate", SortKind::DateTime),
+        NAME_SORT,
         sort(S::FirstName, "firstname", SortKind::Text),
         sort(S::LastName, "lastname", SortKind::Text),
         sort(S::Email, "email", SortKind::Text),
     ],
 };
+
+/// `filter[name]` on contacts and leads: the unified name is "first last" (records.rs), so it
+/// is matched as a split of the value over `firstname` and `lastname`; the search groups are
+/// built in `list.rs` (`name_alternatives`), not ORed from these remotes.
+const NAME_FILTER: FilterMap = eq(F::Name, &["firstname", "lastname"]);
+
+/// `sort[by]=name` on contacts and leads. HubSpot sorts by one property only (docs/hubspot.md
+/// §9); the unified name starts with the first name, so ordering by `firstname` orders the
+/// names by their first word, ties (same first name) in id order, not by last name
+/// (docs/hubspot.md §15).
+const NAME_SORT: SortMap = sort(S::Name, "firstname", SortKind::Text);
 
 /// leads <-> contacts whose `lifecyclestage` is `lead` (HubSpot's v3 objects have no lead;
 /// docs/hubspot.md §15). The filter and the value written on create live in `list.rs` and
@@ -146,6 +160,7 @@ pub const LEAD: ObjectMap = ObjectMap {
     custom_fields: false,
     quirk_fields: &["lifecyclestage"],
     filters: &[
+        NAME_FILTER,
         eq(F::FirstName, &["firstname"]),
         eq(F::LastName, &["lastname"]),
         eq(F::Email, &["email"]),
@@ -226,7 +241,11 @@ pub const DEAL: ObjectMap = ObjectMap {
         eq(F::Title, &["dealname"]),
         eq(F::Status, &["dealstage"]),
         eq(F::MonetaryAmount, &["amount"]),
+        eq(F::CompanyId, &["associations.company"]),
         eq(F::OwnerId, &["hubspot_owner_id"]),
+        // Any associated contact: HubSpot's deal→contact association has no primary label
+        // (docs/hubspot.md §10), and `primary_contact_id` reads the first one.
+        eq(F::PrimaryContactId, &["associations.contact"]),
     ],
     sorts: &[
         CREATED,
@@ -237,8 +256,11 @@ pub const DEAL: ObjectMap = ObjectMap {
     ],
 };
 
+/// Links are association filters, `associations.{object}` (docs/hubspot.md §9).
 const ENGAGEMENT_FILTERS: &[FilterMap] = &[
+    eq(F::CompanyId, &["associations.company"]),
     eq(F::OwnerId, &["hubspot_owner_id"]),
+    eq(F::ContactId, &["associations.contact"]),
     gte(F::UpdatedSince, &["hs_lastmodifieddate"]),
 ];
 const ENGAGEMENT_SORTS: &[SortMap] = &[ENGAGEMENT_CREATED, UPDATED];

@@ -54,6 +54,10 @@ pub fn router() -> Router<Emulator> {
             get(assoc::list),
         )
         .route(
+            "/crm/v4/associations/{from}/{to}/batch/read",
+            post(assoc::batch_read),
+        )
+        .route(
             "/crm/v4/objects/{from}/{id}/associations/default/{to}/{to_id}",
             put(assoc::create_default),
         )
