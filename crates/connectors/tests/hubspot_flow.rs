@@ -687,6 +687,54 @@ async fn through_the_connector_interface() {
     assert_eq!(sorted, all, "the search saw every contact");
 
     // Create an activity, read back its typed id, get it through a run, delete it.
+    // Custom properties: found by the properties API, written from `custom_fields`, read back
+    // by a get and by a list that names them (as the server plans it).
+    let described = hub
+        .ok(&c.plan_custom_fields(Resource::Contacts).expect("a call"))
+        .await;
+    let custom = c.read_custom_fields(Resource::Contacts, &described);
+    assert_eq!(custom, ["preferred_language"]);
+    let request = c
+        .plan_create(
+            Resource::Contacts,
+            json!({"last_name": "Custom", "custom_fields": [{"id": "preferred_language", "value": "es"}]}),
+        )
+        .expect("plan");
+    let made = hub.send(&request).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = c.created_id(Resource::Contacts, &made.body).expect("id");
+    let mut get = c
+        .plan_get(Resource::Contacts, &id, &Default::default())
+        .expect("run");
+    let body = hub.ok(&get.start()).await;
+    let Step::Send(read) = get.feed(body).expect("feed") else {
+        panic!("the record read follows");
+    };
+    let body = hub.ok(&read).await;
+    assert_eq!(get.feed(body).expect("feed"), Step::Done);
+    let one = get.finish().expect("read").data;
+    assert_eq!(
+        one["custom_fields"],
+        json!([{"id": "preferred_language", "name": "preferred_language", "value": "es"}])
+    );
+    let params = ListParams::parse(
+        Resource::Contacts,
+        &pairs(&[("filter[last_name]", "Custom")]),
+    )
+    .expect("params");
+    let mut run = c.plan_list(&params, &hub.codec, &custom).expect("plan");
+    let mut next = run.start();
+    loop {
+        let body = hub.ok(&next).await;
+        match run.feed(body).expect("feed") {
+            Step::Send(r) => next = r,
+            Step::Done => break,
+        }
+    }
+    let listed = run.finish().expect("page");
+    assert_eq!(listed.data.len(), 1);
+    assert_eq!(listed.data[0]["custom_fields"], one["custom_fields"]);
+
     for t in ["call", "meeting", "task"] {
         let request = c
             .plan_create(
@@ -703,7 +751,14 @@ async fn through_the_connector_interface() {
         let mut get = c
             .plan_get(Resource::Activities, &id, &Default::default())
             .expect("run");
-        let body = hub.ok(&get.start()).await;
+        // The object's properties first (for its custom ones), then the record.
+        let properties = get.start();
+        assert_eq!(properties.path, format!("/crm/v3/properties/{t}s"));
+        let body = hub.ok(&properties).await;
+        let Step::Send(read) = get.feed(body).expect("feed") else {
+            panic!("the record read follows");
+        };
+        let body = hub.ok(&read).await;
         assert_eq!(get.feed(body).expect("feed"), Step::Done);
         assert_eq!(
             get.finish().expect("read").data["title"],

@@ -12,10 +12,29 @@ pub fn is_valid_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_ID_LEN && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// HubSpot custom properties are not surfaced (no table sets `custom_fields`); this refuses
-/// every name so the neutral write engine rejects `custom_fields` items.
-pub fn is_custom_field(_name: &str) -> bool {
-    false
+/// Properties every record carries that no table maps (docs/hubspot.md §7).
+const SYSTEM_PROPERTIES: [&str; 6] = [
+    "hs_object_id",
+    "createdate",
+    "hs_createdate",
+    "lastmodifieddate",
+    "hs_lastmodifieddate",
+    "lifecyclestage",
+];
+
+/// A property surfaced in (and written from) `custom_fields`: any property name outside the
+/// mapping tables, HubSpot's record keys and its system properties. HubSpot reserves the `hs_`
+/// prefix for its own properties (docs/hubspot.md §7a), so those never count. Lists ask only
+/// for the account's custom properties (from the properties API) and custom-mapping targets,
+/// so a property here is one of those.
+pub fn is_custom_field(name: &str) -> bool {
+    is_property_name(name)
+        && !name.starts_with("hs_")
+        && !SYSTEM_PROPERTIES.contains(&name)
+        && !super::tables::RECORD_KEYS.contains(&name)
+        && !super::tables::ALL
+            .iter()
+            .any(|m| m.read_fields().contains(&name))
 }
 
 /// A HubSpot property name: lowercase letters, digits and `_`, starting with a letter, at most

@@ -65,6 +65,7 @@ pub fn router() -> Router<Emulator> {
             "/crm/v4/objects/{from}/{id}/associations/{to}/{to_id}",
             axum::routing::delete(assoc::remove),
         )
+        .route("/crm/v3/properties/{object}", get(misc::list_properties))
         .route("/crm/v3/owners", get(misc::list_owners))
         .route("/crm/v3/owners/{id}", get(misc::read_owner))
         .route("/crm/v3/pipelines/{object}", get(misc::list_pipelines))

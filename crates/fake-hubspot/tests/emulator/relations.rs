@@ -373,3 +373,77 @@ async fn batch_association_reads_and_association_search_filters() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_error(&body, "VALIDATION_ERROR");
 }
+
+/// `GET /crm/v3/properties/{object}` (`docs/hubspot.md §7a`): HubSpot's own properties are
+/// `hubspotDefined`, the account's custom ones are not; custom ones read and write like any.
+#[tokio::test]
+async fn the_properties_api_tells_custom_properties_apart() {
+    let emu = start(auto(6)).await;
+    let t = emu.install().await.access;
+    let (status, body) = emu.get(&t, "/crm/v3/properties/contacts").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results = body["results"].as_array().expect("results");
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    assert_eq!(find("firstname")["hubspotDefined"], true);
+    assert_eq!(find("hs_object_id")["hubspotDefined"], true);
+    let custom = find("preferred_language");
+    assert!(custom.get("hubspotDefined").is_none(), "{custom}");
+    assert_eq!(custom["type"], "enumeration");
+    assert_eq!(custom["options"][1]["value"], "fr");
+    let customs: Vec<&str> = results
+        .iter()
+        .filter(|p| p.get("hubspotDefined").is_none())
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(customs, ["preferred_language"]);
+    let (_, deals) = emu.get(&t, "/crm/v3/properties/0-3").await;
+    assert!(
+        deals["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .any(|p| p["name"] == "renewal_risk" && p.get("hubspotDefined").is_none())
+    );
+    let (status, body) = emu.get(&t, "/crm/v3/properties/tickets").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "VALIDATION_ERROR");
+
+    // Seeded values, and a write of a custom property.
+    let (_, list) = emu
+        .get(
+            &t,
+            "/crm/v3/objects/contacts?properties=preferred_language&limit=6",
+        )
+        .await;
+    let seeded = list["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["properties"]["preferred_language"].is_string())
+        .count();
+    assert!(seeded > 0, "{list}");
+    let (status, made) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts",
+            &json!({"properties": {"lastname": "Custom", "preferred_language": "de"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (status, bad) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts",
+            &json!({"properties": {"lastname": "Custom", "preferred_language": "klingon"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+}
