@@ -597,7 +597,9 @@ fn name_filter_splits_the_value_over_first_and_last_name() {
     );
     let plan = plan_list(&p2, &codec()).expect("plan");
     // Search results have no links: one batch read of their companies follows.
-    let read = plan.next_request(&[answer.clone()]).expect("a link read");
+    let read = plan
+        .next_request(std::slice::from_ref(&answer))
+        .expect("a link read");
     assert_eq!(
         read.path,
         "/crm/v4/associations/contacts/companies/batch/read"
@@ -669,7 +671,7 @@ fn plain_lists_read_links_with_the_records_and_make_no_batch_read() {
     let plan = plan_list(&p, &codec()).expect("plan");
     let answer = json!({"results": [{"id": "5", "properties": {"dealname": "A"},
         "associations": {"companies": {"results": [{"id": "9", "type": "deal_to_company"}]}}}]});
-    assert!(plan.next_request(&[answer.clone()]).is_none());
+    assert!(plan.next_request(std::slice::from_ref(&answer)).is_none());
     let page = plan.finish(&p, &codec(), &[answer]).expect("page");
     assert_eq!(page.data[0]["company_id"], "9");
     assert_eq!(page.data[0]["primary_contact_id"], Value::Null);
@@ -685,7 +687,9 @@ fn a_search_page_reads_each_associated_type_once() {
     let answer = json!({"results": [
         {"id": "5", "properties": {"hs_object_id": "5", "dealname": "A"}},
         {"id": "6", "properties": {"hs_object_id": "6", "dealname": "B"}}]});
-    let first = plan.next_request(&[answer.clone()]).expect("companies");
+    let first = plan
+        .next_request(std::slice::from_ref(&answer))
+        .expect("companies");
     assert_eq!(
         first.path,
         "/crm/v4/associations/deals/companies/batch/read"
