@@ -355,7 +355,11 @@ impl Connector for HubSpot {
             .strip_prefix("/crm/v3/objects/")
             .and_then(|rest| rest.split('/').next())
             .filter(|o| super::ids::is_property_name(o))
-            .map(str::to_owned);
+            .map(str::to_owned)
+            .filter(|_| {
+                resource == Resource::Activities
+                    || super::records::object_map(resource).is_some_and(|m| m.custom_fields)
+            });
         if let Some(object) = object {
             return Ok(Box::new(CustomGet {
                 properties: Request::get(format!("/crm/v3/properties/{object}")),
@@ -426,7 +430,7 @@ impl Connector for HubSpot {
 
     fn plan_custom_fields(&self, resource: Resource) -> Option<Request> {
         // Activities span three objects; their lists surface mapped properties only.
-        let map = super::records::object_map(resource)?;
+        let map = super::records::object_map(resource).filter(|m| m.custom_fields)?;
         Some(Request::get(format!("/crm/v3/properties/{}", map.object)))
     }
 

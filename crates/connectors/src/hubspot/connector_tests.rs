@@ -182,7 +182,20 @@ fn custom_properties_come_from_the_properties_api() {
             .map(|r| r.path),
         Some("/crm/v3/properties/deals".to_owned())
     );
-    for r in [Resource::Activities, Resource::Users, Resource::Pipelines] {
+    let mut note = c
+        .plan_get(Resource::Notes, "3", &CommonParams::default())
+        .expect("plan");
+    assert_eq!(
+        note.start().path,
+        "/crm/v3/objects/notes/3",
+        "notes have no custom_fields"
+    );
+    for r in [
+        Resource::Activities,
+        Resource::Users,
+        Resource::Pipelines,
+        Resource::Notes,
+    ] {
         assert!(c.plan_custom_fields(r).is_none(), "{r:?}");
     }
 }

@@ -42,8 +42,13 @@ fn every_table_names_plain_properties() {
                 s.remote
             );
         }
-        // CRM objects surface custom properties; owners have none.
-        assert_eq!(map.custom_fields, map.object != "owners", "{}", map.object);
+        // CRM objects surface custom properties; owners have none, unified notes no field.
+        assert_eq!(
+            map.custom_fields,
+            !["owners", "notes"].contains(&map.object),
+            "{}",
+            map.object
+        );
         let ids: Vec<u32> = tables::links(map.object)
             .iter()
             .map(|l| l.type_id)

@@ -356,7 +356,8 @@ pub const NOTE: ObjectMap = ObjectMap {
     phones: &[],
     websites: &[],
     addresses: &[],
-    custom_fields: true,
+    // The unified note has no custom_fields (spec/apideck/crm.yml).
+    custom_fields: false,
     quirk_fields: &["hs_timestamp"],
     filters: &[
         eq(F::OwnerId, &["hubspot_owner_id"]),
