@@ -32,9 +32,20 @@ pub fn is_custom_field(name: &str) -> bool {
         && !name.starts_with("hs_")
         && !SYSTEM_PROPERTIES.contains(&name)
         && !super::tables::RECORD_KEYS.contains(&name)
-        && !super::tables::ALL
+        && !super::tables::ALL.iter().any(|m| maps(m, name))
+}
+
+/// Whether a table reads `name` (as `ObjectMap::read_fields` lists them, without building the
+/// list: this runs for every property of every record read).
+fn maps(m: &crate::table::ObjectMap, name: &str) -> bool {
+    m.fields.iter().any(|f| f.remote == name)
+        || m.emails.iter().any(|s| s.remote == name)
+        || m.phones.iter().any(|s| s.remote == name)
+        || m.websites.iter().any(|s| s.remote == name)
+        || m.addresses
             .iter()
-            .any(|m| m.read_fields().contains(&name))
+            .any(|a| [a.street, a.city, a.state, a.postal_code, a.country].contains(&name))
+        || m.quirk_fields.contains(&name)
 }
 
 /// A HubSpot property name: lowercase letters, digits and `_`, starting with a letter, at most
@@ -108,6 +119,31 @@ mod tests {
         }
         for bad in ["", "12a", "-1", "1 ", "123456789012345678901", "../1", "１"] {
             assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn custom_fields_are_the_names_no_table_maps() {
+        for map in super::super::tables::ALL {
+            for f in map.read_fields() {
+                assert!(maps(map, f), "{} {f}", map.object);
+                assert!(!is_custom_field(f), "{f}");
+            }
+        }
+        for custom in ["preferred_language", "account_tier", "x1"] {
+            assert!(is_custom_field(custom), "{custom}");
+        }
+        for not in [
+            "hs_custom",
+            "id",
+            "archived",
+            "createdAt",
+            "lastmodifieddate",
+            "lifecyclestage",
+            "Bad Name",
+            "",
+        ] {
+            assert!(!is_custom_field(not), "{not}");
         }
     }
 
