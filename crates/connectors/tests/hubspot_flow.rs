@@ -332,6 +332,134 @@ async fn lists_page_plainly_and_by_search() {
     }
 }
 
+/// Association filters and the link fields of search pages, against the emulator: a filter
+/// on a link finds exactly the records a plain list says carry it, and a searched page reports
+/// the same links as the plain list (one batch read per page and associated type).
+#[tokio::test]
+async fn link_filters_and_links_on_searched_pages() {
+    let hub = start(60).await;
+    let plain = hub.drain(Resource::Contacts, &[("limit", "100")]).await;
+    let company = plain
+        .iter()
+        .find_map(|c| c["company_id"].as_str())
+        .expect("a contact with a company")
+        .to_owned();
+    let want: Vec<String> = ids(&plain
+        .iter()
+        .filter(|c| c["company_id"] == company.as_str())
+        .cloned()
+        .collect::<Vec<_>>());
+    let found = hub
+        .drain(
+            Resource::Contacts,
+            &[("filter[company_id]", company.as_str()), ("limit", "2")],
+        )
+        .await;
+    assert_eq!(ids(&found), want);
+    assert!(found.iter().all(|c| c["company_id"] == company.as_str()));
+
+    // A sorted (searched) list carries the same links as the plain one.
+    let sorted = hub
+        .drain(Resource::Contacts, &[("sort[by]", "email"), ("limit", "7")])
+        .await;
+    assert_eq!(sorted.len(), plain.len());
+    for c in &sorted {
+        let same = plain.iter().find(|p| p["id"] == c["id"]).expect("listed");
+        assert_eq!(c["company_id"], same["company_id"], "{c}");
+    }
+    let params = ListParams::parse(
+        Resource::Contacts,
+        &pairs(&[("sort[by]", "email"), ("limit", "7")]),
+    )
+    .expect("params");
+    let plan = hubspot::plan_list(&params, &hub.codec).expect("plan");
+    let mut calls = vec![plan.request.clone()];
+    let mut bodies = vec![hub.ok(&plan.request).await];
+    while let Some(next) = plan.next_request(&bodies) {
+        bodies.push(hub.ok(&next).await);
+        calls.push(next);
+    }
+    let paths: Vec<&str> = calls.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/crm/v3/objects/contacts/search",
+            "/crm/v4/associations/contacts/companies/batch/read"
+        ],
+        "one search and one batch read for the page"
+    );
+    let page = plan.finish(&params, &hub.codec, &bodies).expect("page");
+    assert_eq!(page.data.len(), 7);
+
+    // Deals by company and by contact; activities by contact across the three objects.
+    let deals = hub
+        .drain(Resource::Opportunities, &[("limit", "100")])
+        .await;
+    let deal_company = deals
+        .iter()
+        .find_map(|d| d["company_id"].as_str())
+        .expect("a deal with a company")
+        .to_owned();
+    let by_company = hub
+        .drain(
+            Resource::Opportunities,
+            &[("filter[company_id]", deal_company.as_str())],
+        )
+        .await;
+    assert!(!by_company.is_empty() && by_company.len() < deals.len());
+    assert!(
+        by_company
+            .iter()
+            .all(|d| d["company_id"] == deal_company.as_str())
+    );
+    let acts = hub.drain(Resource::Activities, &[("limit", "100")]).await;
+    let contact = acts
+        .iter()
+        .find_map(|a| a["contact_id"].as_str())
+        .expect("an activity with a contact")
+        .to_owned();
+    let want: BTreeSet<String> = acts
+        .iter()
+        .filter(|a| a["contact_id"] == contact.as_str())
+        .map(|a| a["id"].as_str().expect("id").to_owned())
+        .collect();
+    let by_contact = hub
+        .drain(
+            Resource::Activities,
+            &[("filter[contact_id]", contact.as_str()), ("limit", "3")],
+        )
+        .await;
+    let got: BTreeSet<String> = by_contact
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        by_contact
+            .iter()
+            .all(|a| a["contact_id"] == contact.as_str())
+    );
+
+    // filter[name]: the full name as the unified record says it.
+    let named = plain
+        .iter()
+        .find_map(|c| c["name"].as_str())
+        .expect("a named contact")
+        .to_owned();
+    let by_name = hub
+        .drain(
+            Resource::Contacts,
+            &[("filter[name]", named.to_uppercase().as_str())],
+        )
+        .await;
+    assert!(!by_name.is_empty());
+    assert!(
+        by_name
+            .iter()
+            .all(|c| c["name"].as_str().map(str::to_lowercase) == Some(named.to_lowercase()))
+    );
+}
+
 #[tokio::test]
 async fn records_round_trip() {
     let hub = start(5).await;
@@ -559,6 +687,54 @@ async fn through_the_connector_interface() {
     assert_eq!(sorted, all, "the search saw every contact");
 
     // Create an activity, read back its typed id, get it through a run, delete it.
+    // Custom properties: found by the properties API, written from `custom_fields`, read back
+    // by a get and by a list that names them (as the server plans it).
+    let described = hub
+        .ok(&c.plan_custom_fields(Resource::Contacts).expect("a call"))
+        .await;
+    let custom = c.read_custom_fields(Resource::Contacts, &described);
+    assert_eq!(custom, ["preferred_language"]);
+    let request = c
+        .plan_create(
+            Resource::Contacts,
+            json!({"last_name": "Custom", "custom_fields": [{"id": "preferred_language", "value": "es"}]}),
+        )
+        .expect("plan");
+    let made = hub.send(&request).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = c.created_id(Resource::Contacts, &made.body).expect("id");
+    let mut get = c
+        .plan_get(Resource::Contacts, &id, &Default::default())
+        .expect("run");
+    let body = hub.ok(&get.start()).await;
+    let Step::Send(read) = get.feed(body).expect("feed") else {
+        panic!("the record read follows");
+    };
+    let body = hub.ok(&read).await;
+    assert_eq!(get.feed(body).expect("feed"), Step::Done);
+    let one = get.finish().expect("read").data;
+    assert_eq!(
+        one["custom_fields"],
+        json!([{"id": "preferred_language", "name": "preferred_language", "value": "es"}])
+    );
+    let params = ListParams::parse(
+        Resource::Contacts,
+        &pairs(&[("filter[last_name]", "Custom")]),
+    )
+    .expect("params");
+    let mut run = c.plan_list(&params, &hub.codec, &custom).expect("plan");
+    let mut next = run.start();
+    loop {
+        let body = hub.ok(&next).await;
+        match run.feed(body).expect("feed") {
+            Step::Send(r) => next = r,
+            Step::Done => break,
+        }
+    }
+    let listed = run.finish().expect("page");
+    assert_eq!(listed.data.len(), 1);
+    assert_eq!(listed.data[0]["custom_fields"], one["custom_fields"]);
+
     for t in ["call", "meeting", "task"] {
         let request = c
             .plan_create(
@@ -575,7 +751,14 @@ async fn through_the_connector_interface() {
         let mut get = c
             .plan_get(Resource::Activities, &id, &Default::default())
             .expect("run");
-        let body = hub.ok(&get.start()).await;
+        // The object's properties first (for its custom ones), then the record.
+        let properties = get.start();
+        assert_eq!(properties.path, format!("/crm/v3/properties/{t}s"));
+        let body = hub.ok(&properties).await;
+        let Step::Send(read) = get.feed(body).expect("feed") else {
+            panic!("the record read follows");
+        };
+        let body = hub.ok(&read).await;
         assert_eq!(get.feed(body).expect("feed"), Step::Done);
         assert_eq!(
             get.finish().expect("read").data["title"],

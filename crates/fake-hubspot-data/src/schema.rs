@@ -30,10 +30,26 @@ pub enum Kind {
 pub struct Property {
     pub name: &'static str,
     pub kind: Kind,
+    /// A property the account created (not `hubspotDefined`), as a customer's portal has them
+    /// (`docs/hubspot.md §7a`).
+    pub custom: bool,
 }
 
 const fn p(name: &'static str, kind: Kind) -> Property {
-    Property { name, kind }
+    Property {
+        name,
+        kind,
+        custom: false,
+    }
+}
+
+/// A custom property (`docs/hubspot.md §7a`): names without the reserved `hs_` prefix.
+const fn custom(name: &'static str, kind: Kind) -> Property {
+    Property {
+        name,
+        kind,
+        custom: true,
+    }
 }
 
 use Kind::{DateTime, Number, Options, Owner, Text};
@@ -88,6 +104,7 @@ const CONTACTS: &[Property] = &[
         ]),
     ),
     p("hubspot_owner_id", Owner),
+    custom("preferred_language", Options(&["en", "fr", "de", "es"])),
 ];
 
 const COMPANIES: &[Property] = &[
@@ -105,6 +122,7 @@ const COMPANIES: &[Property] = &[
     p("description", Text),
     p("website", Text),
     p("hubspot_owner_id", Owner),
+    custom("account_tier", Text),
 ];
 
 const DEALS: &[Property] = &[
@@ -116,6 +134,7 @@ const DEALS: &[Property] = &[
     p("dealtype", Options(&["newbusiness", "existingbusiness"])),
     p("description", Text),
     p("hubspot_owner_id", Owner),
+    custom("renewal_risk", Number),
 ];
 
 const NOTES: &[Property] = &[

@@ -1,6 +1,8 @@
 //! `POST /crm/v3/objects/{type}/search` as data (`docs/hubspot.md §9`): filter groups (ORed)
 //! of filters (ANDed), one sort, a free-text `query`, offset paging with `after`, and the
-//! 10,000-result ceiling.
+//! 10,000-result ceiling. A filter may name the pseudo-property `associations.{object}`
+//! (`associations.company`): it holds the ids of the live records of that object the record is
+//! associated with, of any type (`docs/hubspot.md §9`, "Filtering on associations").
 
 use std::cmp::Ordering;
 
@@ -120,7 +122,7 @@ pub fn search<'a>(
     let mut matches: Vec<&Record> = account
         .all(object)
         .filter(|r| !r.archived())
-        .filter(|r| matches_groups(object, r, &request.filter_groups))
+        .filter(|r| matches_groups(account, object, r, &request.filter_groups))
         .filter(|r| matches_query(object, r, request.query.as_deref()))
         .collect();
     if let Some((name, descending)) = &sort {
@@ -167,6 +169,10 @@ fn check_shape(object: ObjectType, request: &SearchRequest) -> Result<(), DataEr
         )));
     }
     for filter in groups.iter().flat_map(|g| &g.filters) {
+        if let Some(to) = filter.property_name.strip_prefix(ASSOCIATIONS_PREFIX) {
+            check_association_filter(object, to, filter)?;
+            continue;
+        }
         if !object.knows(&filter.property_name) {
             return Err(DataError::validation(format!(
                 "There was a problem with the request: unknown property '{}' for {}",
@@ -257,11 +263,101 @@ fn sort_key(
     Ok(Some((name, descending)))
 }
 
-fn matches_groups(object: ObjectType, record: &Record, groups: &[FilterGroup]) -> bool {
+/// The pseudo-property prefix of association filters.
+pub const ASSOCIATIONS_PREFIX: &str = "associations.";
+
+/// The object an `associations.{to}` filter names, if `object` can be associated with it.
+fn association_target(object: ObjectType, to: &str) -> Option<ObjectType> {
+    ObjectType::parse(to).filter(|t| crate::assoc::default_type(object, *t).is_some())
+}
+
+/// An association filter compares record ids: equality operators and presence only.
+fn check_association_filter(
+    object: ObjectType,
+    to: &str,
+    filter: &Filter,
+) -> Result<(), DataError> {
+    if association_target(object, to).is_none() {
+        return Err(DataError::validation(format!(
+            "There was a problem with the request: unknown property '{}' for {}",
+            filter.property_name,
+            object.name()
+        )));
+    }
+    let op = filter.operator.as_str();
+    if !matches!(
+        op,
+        "EQ" | "NEQ" | "IN" | "NOT_IN" | "HAS_PROPERTY" | "NOT_HAS_PROPERTY"
+    ) {
+        return Err(DataError::validation(format!(
+            "Operator {op} is not supported on '{}'",
+            filter.property_name
+        )));
+    }
+    if matches!(op, "EQ" | "NEQ") && filter.value.as_ref().and_then(scalar).is_none() {
+        return Err(DataError::validation(format!(
+            "Filter on '{}' with operator {op} needs a value",
+            filter.property_name
+        )));
+    }
+    if matches!(op, "IN" | "NOT_IN") && filter.values.is_none() {
+        return Err(DataError::validation(format!(
+            "Filter on '{}' with operator {op} needs values",
+            filter.property_name
+        )));
+    }
+    Ok(())
+}
+
+fn matches_groups(
+    account: &Account,
+    object: ObjectType,
+    record: &Record,
+    groups: &[FilterGroup],
+) -> bool {
     groups.is_empty()
-        || groups
-            .iter()
-            .any(|g| g.filters.iter().all(|f| matches_filter(object, record, f)))
+        || groups.iter().any(|g| {
+            g.filters.iter().all(
+                |f| match f.property_name.strip_prefix(ASSOCIATIONS_PREFIX) {
+                    Some(to) => matches_association(account, object, record, to, f),
+                    None => matches_filter(object, record, f),
+                },
+            )
+        })
+}
+
+/// `associations.{to}` against the ids of the live `to` records `record` is associated with.
+fn matches_association(
+    account: &Account,
+    object: ObjectType,
+    record: &Record,
+    to: &str,
+    filter: &Filter,
+) -> bool {
+    let Some(to) = association_target(object, to) else {
+        return false;
+    };
+    let linked: Vec<u64> = account
+        .associations(object, record.id, to)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let is_linked = |v: &Value| {
+        scalar(v)
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .is_some_and(|id| linked.contains(&id))
+    };
+    let value_linked = filter.value.as_ref().is_some_and(is_linked);
+    let any_linked = filter.values.iter().flatten().any(is_linked);
+    match filter.operator.as_str() {
+        "HAS_PROPERTY" => !linked.is_empty(),
+        "NOT_HAS_PROPERTY" => linked.is_empty(),
+        "EQ" => value_linked,
+        "NEQ" => !value_linked,
+        "IN" => any_linked,
+        "NOT_IN" => !any_linked,
+        _ => false,
+    }
 }
 
 fn matches_filter(object: ObjectType, record: &Record, filter: &Filter) -> bool {

@@ -241,6 +241,12 @@ pub fn seed(seed: u64, records: usize, user: &SeedUser<'_>) -> Account {
             "hubspot_owner_id".to_owned(),
             owner_ids[rng.below(owner_ids.len())].to_string(),
         );
+        if i % 3 == 0 {
+            p.insert(
+                "account_tier".to_owned(),
+                ["Gold", "Silver", "Bronze"][(i / 3) % 3].to_owned(),
+            );
+        }
         let (c, u) = when(&mut rng);
         company_ids.push(account.insert_raw(ObjectType::Companies, p, c, u));
     }
@@ -283,6 +289,14 @@ pub fn seed(seed: u64, records: usize, user: &SeedUser<'_>) -> Account {
             "hubspot_owner_id".to_owned(),
             owner_ids[rng.below(owner_ids.len())].to_string(),
         );
+        // A custom property on every other contact, from the index so the random stream (and
+        // so every other seeded value) stays as it was.
+        if i % 2 == 0 {
+            p.insert(
+                "preferred_language".to_owned(),
+                ["en", "fr", "de", "es"][(i / 2) % 4].to_owned(),
+            );
+        }
         let (c, u) = when(&mut rng);
         let id = account.insert_raw(ObjectType::Contacts, p, c, u);
         link(

@@ -348,6 +348,27 @@ impl Connector for HubSpot {
             }
             request.query.push((key.clone(), value.clone()));
         }
+        // A record read names its properties, so the account's custom ones are asked for by
+        // name, found first with the properties API (docs/hubspot.md §7a).
+        let object = request
+            .path
+            .strip_prefix("/crm/v3/objects/")
+            .and_then(|rest| rest.split('/').next())
+            .filter(|o| super::ids::is_property_name(o))
+            .map(str::to_owned)
+            .filter(|_| {
+                resource == Resource::Activities
+                    || super::records::object_map(resource).is_some_and(|m| m.custom_fields)
+            });
+        if let Some(object) = object {
+            return Ok(Box::new(CustomGet {
+                properties: Request::get(format!("/crm/v3/properties/{object}")),
+                request,
+                plan,
+                record_sent: false,
+                answer: Value::Null,
+            }));
+        }
         Ok(Box::new(FlatSource(one_call(request, move |answer| {
             plan.read(answer)
         }))))
@@ -407,12 +428,14 @@ impl Connector for HubSpot {
         Ok(super::plan_delete(resource, id)?.request)
     }
 
-    fn plan_custom_fields(&self, _resource: Resource) -> Option<Request> {
-        None
+    fn plan_custom_fields(&self, resource: Resource) -> Option<Request> {
+        // Activities span three objects; their lists surface mapped properties only.
+        let map = super::records::object_map(resource).filter(|m| m.custom_fields)?;
+        Some(Request::get(format!("/crm/v3/properties/{}", map.object)))
     }
 
-    fn read_custom_fields(&self, _resource: Resource, _answer: &Value) -> Vec<String> {
-        Vec::new()
+    fn read_custom_fields(&self, _resource: Resource, answer: &Value) -> Vec<String> {
+        custom_properties(answer)
     }
 
     fn is_mappable_field(&self, name: &str) -> bool {
@@ -521,6 +544,71 @@ fn mapping_source(record: &Value) -> Value {
     match record.get("properties") {
         Some(_) => super::records::flatten(record).map_or_else(|| record.clone(), Value::Object),
         None => record.clone(),
+    }
+}
+
+/// The account's own properties in a properties API answer (docs/hubspot.md §7a): not
+/// `hubspotDefined`, not archived, and a name [`super::ids::is_custom_field`] accepts.
+fn custom_properties(answer: &Value) -> Vec<String> {
+    answer
+        .get("results")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p.get("hubspotDefined").and_then(Value::as_bool) != Some(true))
+        .filter(|p| p.get("archived").and_then(Value::as_bool) != Some(true))
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .filter(|name| super::ids::is_custom_field(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A record read with the account's custom properties: the properties API, then the record
+/// with those names added to `properties=`.
+struct CustomGet {
+    properties: Request,
+    request: Request,
+    plan: super::RecordPlan,
+    /// Whether the record read went out (the next answer is the record).
+    record_sent: bool,
+    answer: Value,
+}
+
+impl Run<RecordOutcome> for CustomGet {
+    fn start(&mut self) -> Request {
+        self.properties.clone()
+    }
+
+    fn feed(&mut self, answer: Value) -> Result<Step, UnifiedError> {
+        if self.record_sent {
+            self.answer = answer;
+            return Ok(Step::Done);
+        }
+        let custom = custom_properties(&answer);
+        if let Some((_, list)) = self
+            .request
+            .query
+            .iter_mut()
+            .find(|(k, _)| k == "properties")
+        {
+            for name in &custom {
+                list.push(',');
+                list.push_str(name);
+            }
+        }
+        self.record_sent = true;
+        Ok(Step::Send(self.request.clone()))
+    }
+
+    fn finish(self: Box<Self>) -> Result<RecordOutcome, UnifiedError> {
+        let answer = self.answer;
+        let data = self.plan.read(&answer)?;
+        Ok(RecordOutcome {
+            data,
+            source: mapping_source(&answer),
+            raw: answer,
+        })
     }
 }
 

@@ -147,8 +147,122 @@ fn runs_walk_pages_and_reads() {
     let mut get = c
         .plan_get(Resource::Leads, "5", &CommonParams::default())
         .expect("run");
-    assert_eq!(get.start().path, "/crm/v3/objects/contacts/5");
+    assert_eq!(get.start().path, "/crm/v3/properties/contacts");
+    let Step::Send(read) = get.feed(json!({"results": []})).expect("feed") else {
+        panic!("the record read follows");
+    };
+    assert_eq!(read.path, "/crm/v3/objects/contacts/5");
     get.feed(json!({"id": "5", "properties": {"lifecyclestage": "customer"}}))
         .expect("feed");
     assert_eq!(get.finish().unwrap_err().type_name(), "EntityNotFoundError");
+}
+
+#[test]
+fn custom_properties_come_from_the_properties_api() {
+    let c = HubSpot;
+    let answer = json!({"results": [
+        {"name": "firstname", "hubspotDefined": true},
+        {"name": "hs_object_id", "hubspotDefined": true},
+        {"name": "preferred_language", "type": "enumeration"},
+        {"name": "old_flag", "archived": true},
+        {"name": "hs_sneaky"},
+        {"name": "city"},
+        {"name": "Bad Name"},
+        {"label": "no name"}]});
+    assert_eq!(
+        c.read_custom_fields(Resource::Contacts, &answer),
+        vec!["preferred_language".to_owned()]
+    );
+    assert_eq!(
+        c.plan_custom_fields(Resource::Leads).map(|r| r.path),
+        Some("/crm/v3/properties/contacts".to_owned())
+    );
+    assert_eq!(
+        c.plan_custom_fields(Resource::Opportunities)
+            .map(|r| r.path),
+        Some("/crm/v3/properties/deals".to_owned())
+    );
+    let mut note = c
+        .plan_get(Resource::Notes, "3", &CommonParams::default())
+        .expect("plan");
+    assert_eq!(
+        note.start().path,
+        "/crm/v3/objects/notes/3",
+        "notes have no custom_fields"
+    );
+    for r in [
+        Resource::Activities,
+        Resource::Users,
+        Resource::Pipelines,
+        Resource::Notes,
+    ] {
+        assert!(c.plan_custom_fields(r).is_none(), "{r:?}");
+    }
+}
+
+#[test]
+fn a_get_asks_for_the_custom_properties_by_name_and_surfaces_them() {
+    let c = HubSpot;
+    let mut run = c
+        .plan_get(Resource::Contacts, "51", &CommonParams::default())
+        .expect("plan");
+    let first = run.start();
+    assert_eq!(first.path, "/crm/v3/properties/contacts");
+    let props = json!({"results": [{"name": "firstname", "hubspotDefined": true},
+                                   {"name": "preferred_language"}]});
+    let Step::Send(read) = run.feed(props).expect("feed") else {
+        panic!("the record read follows");
+    };
+    assert_eq!(read.path, "/crm/v3/objects/contacts/51");
+    let list = read
+        .query
+        .iter()
+        .find(|(k, _)| k == "properties")
+        .map(|(_, v)| v.clone())
+        .expect("properties");
+    assert!(list.ends_with(",preferred_language"), "{list}");
+    let record = json!({"id": "51", "properties": {"firstname": "Ada",
+        "preferred_language": "fr", "hs_object_id": "51", "lastmodifieddate": null},
+        "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"});
+    assert_eq!(run.feed(record).expect("feed"), Step::Done);
+    let out = run.finish().expect("outcome");
+    assert_eq!(
+        out.data["custom_fields"],
+        json!([{"id": "preferred_language", "name": "preferred_language", "value": "fr"}])
+    );
+    assert_eq!(out.source["preferred_language"], "fr");
+    // Owners and pipelines have no properties API call.
+    let mut run = c
+        .plan_get(Resource::Users, "7", &CommonParams::default())
+        .expect("plan");
+    assert_eq!(run.start().path, "/crm/v3/owners/7");
+    // An activity's object comes from its id.
+    let mut run = c
+        .plan_get(Resource::Activities, "task-9", &CommonParams::default())
+        .expect("plan");
+    assert_eq!(run.start().path, "/crm/v3/properties/tasks");
+}
+
+#[test]
+fn custom_fields_are_written_as_properties() {
+    let c = HubSpot;
+    let r = c
+        .plan_create(
+            Resource::Contacts,
+            json!({"last_name": "B", "custom_fields": [{"id": "preferred_language", "value": "de"}]}),
+        )
+        .expect("plan");
+    assert!(r.ignored.is_empty(), "{:?}", r.ignored);
+    let body = r.body.expect("body");
+    assert_eq!(body["properties"]["preferred_language"], "de");
+    // A HubSpot-defined or mapped name is not a custom field.
+    for name in ["firstname", "hs_lead_status", "lifecyclestage"] {
+        let e = c
+            .plan_create(
+                Resource::Contacts,
+                json!({"last_name": "B", "custom_fields": [{"id": name, "value": "x"}]}),
+            )
+            .expect_err(name);
+        assert_eq!(e.type_name(), "RequestValidationError", "{name}");
+    }
 }

@@ -12,10 +12,40 @@ pub fn is_valid_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_ID_LEN && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// HubSpot custom properties are not surfaced (no table sets `custom_fields`); this refuses
-/// every name so the neutral write engine rejects `custom_fields` items.
-pub fn is_custom_field(_name: &str) -> bool {
-    false
+/// Properties every record carries that no table maps (docs/hubspot.md §7).
+const SYSTEM_PROPERTIES: [&str; 6] = [
+    "hs_object_id",
+    "createdate",
+    "hs_createdate",
+    "lastmodifieddate",
+    "hs_lastmodifieddate",
+    "lifecyclestage",
+];
+
+/// A property surfaced in (and written from) `custom_fields`: any property name outside the
+/// mapping tables, HubSpot's record keys and its system properties. HubSpot reserves the `hs_`
+/// prefix for its own properties (docs/hubspot.md §7a), so those never count. Lists ask only
+/// for the account's custom properties (from the properties API) and custom-mapping targets,
+/// so a property here is one of those.
+pub fn is_custom_field(name: &str) -> bool {
+    is_property_name(name)
+        && !name.starts_with("hs_")
+        && !SYSTEM_PROPERTIES.contains(&name)
+        && !super::tables::RECORD_KEYS.contains(&name)
+        && !super::tables::ALL.iter().any(|m| maps(m, name))
+}
+
+/// Whether a table reads `name` (as `ObjectMap::read_fields` lists them, without building the
+/// list: this runs for every property of every record read).
+fn maps(m: &crate::table::ObjectMap, name: &str) -> bool {
+    m.fields.iter().any(|f| f.remote == name)
+        || m.emails.iter().any(|s| s.remote == name)
+        || m.phones.iter().any(|s| s.remote == name)
+        || m.websites.iter().any(|s| s.remote == name)
+        || m.addresses
+            .iter()
+            .any(|a| [a.street, a.city, a.state, a.postal_code, a.country].contains(&name))
+        || m.quirk_fields.contains(&name)
 }
 
 /// A HubSpot property name: lowercase letters, digits and `_`, starting with a letter, at most
@@ -89,6 +119,31 @@ mod tests {
         }
         for bad in ["", "12a", "-1", "1 ", "123456789012345678901", "../1", "１"] {
             assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn custom_fields_are_the_names_no_table_maps() {
+        for map in super::super::tables::ALL {
+            for f in map.read_fields() {
+                assert!(maps(map, f), "{} {f}", map.object);
+                assert!(!is_custom_field(f), "{f}");
+            }
+        }
+        for custom in ["preferred_language", "account_tier", "x1"] {
+            assert!(is_custom_field(custom), "{custom}");
+        }
+        for not in [
+            "hs_custom",
+            "id",
+            "archived",
+            "createdAt",
+            "lastmodifieddate",
+            "lifecyclestage",
+            "Bad Name",
+            "",
+        ] {
+            assert!(!is_custom_field(not), "{not}");
         }
     }
 

@@ -19,16 +19,16 @@ use patchbay_unified::{
 };
 
 use super::SERVICE_ID;
-use super::ids::{Engagement, is_property_name, is_valid_id};
+use super::ids::{Engagement, is_property_name, is_valid_id, parse_activity_id};
 use super::records::{
-    LEAD_STAGE, PIPELINE_OBJECT, Target, bad_downstream, engagement_map, flatten, object_map,
-    properties, read_object, read_owner, read_pipeline, read_query,
+    LEAD_STAGE, PIPELINE_OBJECT, Target, bad_downstream, engagement_map, flatten, links,
+    object_map, properties, read_object, read_owner, read_pipeline, read_query,
 };
 use super::request::{HubSpotRequest, Method, call, with_body};
 use super::search::{
     Direction, MAX_SEARCH_LIMIT, Operator, SearchBody, SearchFilter, SearchSort, cross, distribute,
 };
-use super::tables;
+use super::tables::{self, Link};
 use crate::convert::parse_datetime;
 use crate::table::{FilterOp, ObjectMap, SortKind, SortMap};
 
@@ -68,6 +68,10 @@ pub struct ListPlan {
     pub request: HubSpotRequest,
     /// The three engagement lists behind a merged activities list.
     pub(super) merged: Option<Box<super::merge::Merged>>,
+    /// `filter[name]` on contacts or leads, lowercased: a search over several words cannot say
+    /// "first name then last name" exactly, so results are checked against it (see
+    /// [`name_alternatives`]).
+    name_filter: Option<String>,
 }
 
 /// One page of unified records.
@@ -142,6 +146,7 @@ pub fn plan_list_with(
                 search: None,
                 request,
                 merged: None,
+                name_filter: None,
             });
         }
         Resource::Users => {
@@ -173,6 +178,7 @@ pub fn plan_list_with(
                 search: None,
                 request,
                 merged: None,
+                name_filter: None,
             });
         }
         _ => {}
@@ -242,6 +248,7 @@ pub(super) fn plan_object(
             search: None,
             request,
             merged: None,
+            name_filter: None,
         });
     }
     // Each unified filter is an OR over its properties; the ORs are multiplied out into groups.
@@ -255,6 +262,7 @@ pub(super) fn plan_object(
             LEAD_STAGE,
         ));
     }
+    let mut name_filter = None;
     for filter in filters {
         let Some(fm) = map.filter(filter.field) else {
             unsupported.push(filter.field.as_str().to_owned());
@@ -265,13 +273,18 @@ pub(super) fn plan_object(
             FilterOp::Eq => Operator::Eq,
             FilterOp::Gte => Operator::Gte,
         };
-        let choices: Vec<SearchFilter> = fm
-            .remote
-            .iter()
-            .map(|r| SearchFilter::new(r, op, value.clone()))
-            .collect();
+        let choices: Vec<Vec<SearchFilter>> =
+            if filter.field == FilterField::Name && map.object == "contacts" {
+                name_filter = Some(normal_name(&value));
+                name_alternatives(&value)?
+            } else {
+                fm.remote
+                    .iter()
+                    .map(|r| vec![SearchFilter::new(r, op, value.clone())])
+                    .collect()
+            };
         if choices.len() == 1 {
-            common.extend(choices);
+            common.extend(choices.into_iter().flatten());
         } else {
             ors.push(choices);
         }
@@ -345,6 +358,7 @@ pub(super) fn plan_object(
         search: Some(body),
         request,
         merged: None,
+        name_filter,
     })
 }
 
@@ -405,6 +419,50 @@ fn filter_value(field: FilterField, value: &FilterValue) -> Result<String, Unifi
         (_, FilterValue::Number(n)) => Ok(number_text(*n)),
         (_, FilterValue::DateTime(d)) => Ok(epoch_millis(*d)),
     }
+}
+
+/// Most words `filter[name]` may have: each space is a possible first/last boundary.
+const MAX_NAME_WORDS: usize = 16;
+
+/// `filter[name]` on a contact: HubSpot keeps `firstname` and `lastname` apart and the unified
+/// name is "first last" (records.rs), so the value is matched as a split at one of its spaces
+/// (case-insensitive `EQ`/`IN`, docs/hubspot.md §9). One word: a contact with only that last
+/// name or only that first name (two groups). Several words: one group, first name `IN` the
+/// value's prefixes and last name `IN` its suffixes, which could pair a prefix with a suffix of
+/// another split; [`ListPlan`] drops such records after reading (docs/hubspot.md §15).
+fn name_alternatives(value: &str) -> Result<Vec<Vec<SearchFilter>>, UnifiedError> {
+    let value = value.trim();
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.len() > MAX_NAME_WORDS {
+        return Err(UnifiedError::invalid_field(
+            "filter[name]",
+            format!("filter[name] may have at most {MAX_NAME_WORDS} words for HubSpot"),
+        ));
+    }
+    if words.len() <= 1 {
+        return Ok(vec![
+            vec![
+                SearchFilter::new("firstname", Operator::Eq, value),
+                SearchFilter::missing("lastname"),
+            ],
+            vec![
+                SearchFilter::new("lastname", Operator::Eq, value),
+                SearchFilter::missing("firstname"),
+            ],
+        ]);
+    }
+    // Lowercased: `IN` on text compares lowercase values (docs/hubspot.md §9).
+    let split = |n: usize| {
+        (
+            words[..n].join(" ").to_lowercase(),
+            words[n..].join(" ").to_lowercase(),
+        )
+    };
+    let (firsts, lasts): (Vec<String>, Vec<String>) = (1..words.len()).map(split).unzip();
+    Ok(vec![vec![
+        SearchFilter::any_of("firstname", firsts),
+        SearchFilter::any_of("lastname", lasts),
+    ]])
 }
 
 fn number_text(n: f64) -> String {
@@ -490,12 +548,105 @@ impl ListPlan {
     /// The next call, given every answer so far (in order): a plain list or owners page larger
     /// than one HubSpot page (100 at a time), or the next engagement object of a merged
     /// activities list. `None` when the page is complete.
+    ///
+    /// Records read by search carry no associations (docs/hubspot.md §7, §9): once the page's
+    /// own calls are done, one v4 batch read per associated object type fills their link
+    /// fields (docs/hubspot.md §10), one call per page and type, never one per record.
     pub fn next_request(&self, bodies: &[Value]) -> Option<HubSpotRequest> {
+        let main = match self.main_len(bodies) {
+            Ok(n) => n,
+            Err(next) => return next,
+        };
+        let (links, _) = self.link_reads(&bodies[..main]).ok()?;
+        links
+            .into_iter()
+            .nth(bodies.len() - main)
+            .map(|read| read.request)
+    }
+
+    /// How many of `bodies` answer the page's own calls (the rest answer link reads), or the
+    /// page's next own call while there is one.
+    fn main_len(&self, bodies: &[Value]) -> Result<usize, Option<HubSpotRequest>> {
+        for n in 1..=bodies.len() {
+            if self.main_next(&bodies[..n]).is_none() {
+                return Ok(n);
+            }
+        }
+        Err(self.main_next(bodies))
+    }
+
+    /// The page's own next call (list pages, merged objects), link reads aside.
+    fn main_next(&self, bodies: &[Value]) -> Option<HubSpotRequest> {
         if let Some(merged) = &self.merged {
             return merged.next_request(bodies);
         }
         let collected = bodies.iter().map(result_count).sum();
         self.next_single(collected, bodies.last()?)
+    }
+
+    /// The object a unified record of this list was read from.
+    fn object_of(&self, record: &Value) -> Option<&'static str> {
+        if self.merged.is_some() {
+            let id = record.get("id").and_then(Value::as_str)?;
+            return parse_activity_id(id).map(|(e, _)| engagement_map(e).object);
+        }
+        match self.target {
+            Target::Object(map) => Some(map.object),
+            _ => None,
+        }
+    }
+
+    /// The page from the page's own answers, and the batch reads its records without link
+    /// fields need: one per (object, associated object), records in page order.
+    #[allow(clippy::type_complexity)]
+    fn link_reads(
+        &self,
+        main: &[Value],
+    ) -> Result<(Vec<LinkRead>, (Vec<Value>, Vec<Value>, Option<Value>)), UnifiedError> {
+        let page = match &self.merged {
+            Some(merged) => merged.finish(main)?,
+            None => self.finish_single(main)?,
+        };
+        let mut reads: Vec<LinkRead> = Vec::new();
+        for (record, source) in page.0.iter().zip(&page.1) {
+            let Some(object) = self.object_of(record) else {
+                continue;
+            };
+            let Some(raw) = source.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            for link in links(object) {
+                if record.get(link.unified).is_some() {
+                    continue;
+                }
+                match reads
+                    .iter_mut()
+                    .find(|r| r.object == object && r.link.to == link.to)
+                {
+                    Some(read) => read.ids.push(raw.to_owned()),
+                    None => reads.push(LinkRead {
+                        object,
+                        link: *link,
+                        ids: vec![raw.to_owned()],
+                        request: call(Method::Post, String::new()),
+                    }),
+                }
+            }
+        }
+        for read in &mut reads {
+            let inputs: Vec<Value> = read.ids.iter().map(|id| json!({ "id": id })).collect();
+            read.request = with_body(
+                call(
+                    Method::Post,
+                    format!(
+                        "/crm/v4/associations/{}/{}/batch/read",
+                        read.object, read.link.to
+                    ),
+                ),
+                json!({ "inputs": inputs }),
+            );
+        }
+        Ok((reads, page))
     }
 
     /// [`ListPlan::next_request`] for one object: `collected` records so far, `last_body` the
@@ -526,10 +677,29 @@ impl ListPlan {
         codec: &CursorCodec,
         bodies: &[Value],
     ) -> Result<ListPage, UnifiedError> {
-        let (data, sources, position) = match &self.merged {
-            Some(merged) => merged.finish(bodies)?,
-            None => self.finish_single(bodies)?,
-        };
+        let main = self.main_len(bodies).unwrap_or(bodies.len());
+        let (reads, (mut data, sources, position)) = self.link_reads(&bodies[..main])?;
+        for (read, body) in reads.iter().zip(&bodies[main..]) {
+            let found = first_associated(body)?;
+            for (record, source) in data.iter_mut().zip(&sources) {
+                let raw = source.get("id").and_then(Value::as_str);
+                if self.object_of(record) != Some(read.object) || raw.is_none() {
+                    continue;
+                }
+                let Some(map) = record.as_object_mut() else {
+                    continue;
+                };
+                if map.contains_key(read.link.unified) {
+                    continue;
+                }
+                let id = raw.and_then(|raw| found.get(raw)).cloned();
+                map.insert(read.link.unified.to_owned(), json!(id));
+                if read.link.unified == "company_id" && Engagement::of_object(read.object).is_some()
+                {
+                    map.insert("account_id".to_owned(), json!(id));
+                }
+            }
+        }
         let fingerprint = params.query_fingerprint();
         let next_cursor = position.map(|p| codec.seal(&scope(params, &fingerprint), &p));
         Ok(ListPage {
@@ -571,7 +741,22 @@ impl ListPlan {
             (Mode::Search, Some(_), Some(last)) => Some(self.position(last)?),
             (_, Some(after), Some(_)) => Some(json!({ "after": after })),
         };
-        let sources = records.into_iter().cloned().collect();
+        let mut sources: Vec<Value> = records.into_iter().cloned().collect();
+        let mut data = data;
+        if let Some(want) = &self.name_filter {
+            // The position above is the last record HubSpot returned, kept or not, so a
+            // dropped record never makes the next page repeat or skip one.
+            let keep: Vec<bool> = data
+                .iter()
+                .map(|r| {
+                    r.get("name").and_then(Value::as_str).map(normal_name) == Some(want.clone())
+                })
+                .collect();
+            let mut k = keep.iter();
+            data.retain(|_| k.next().copied().unwrap_or(false));
+            let mut k = keep.iter();
+            sources.retain(|_| k.next().copied().unwrap_or(false));
+        }
         Ok((data, sources, position))
     }
 
@@ -616,6 +801,51 @@ impl ListPlan {
             }
         })
     }
+}
+
+/// One v4 batch read of a page's links: the records of `object` whose `link` is unknown.
+struct LinkRead {
+    object: &'static str,
+    link: Link,
+    ids: Vec<String>,
+    request: HubSpotRequest,
+}
+
+/// A batch read's answer as "record id → first associated id". Records without associations
+/// are absent (HubSpot lists them under `errors`, with a `207`).
+fn first_associated(
+    body: &Value,
+) -> Result<std::collections::HashMap<String, String>, UnifiedError> {
+    let mut out = std::collections::HashMap::new();
+    for result in results(body)? {
+        let from = result.get("from").and_then(|f| f.get("id"));
+        let to = result
+            .get("to")
+            .and_then(Value::as_array)
+            .and_then(|t| t.first())
+            .and_then(|t| t.get("toObjectId"));
+        if let (Some(from), Some(to)) = (from.and_then(id_text), to.and_then(id_text)) {
+            out.insert(from, to);
+        }
+    }
+    Ok(out)
+}
+
+/// An id HubSpot writes as a string or a number.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if is_valid_id(s) => Some(s.clone()),
+        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+        _ => None,
+    }
+}
+
+/// A name as `filter[name]` compares it: words separated by one space, lowercased.
+fn normal_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// How many records an answer holds.

@@ -128,14 +128,14 @@ fn ids_in_filters_are_checked() {
 
 #[test]
 fn unsupported_filters_and_sorts_are_named() {
-    let p = params(Resource::Contacts, &[("filter[name]", "Ada")]);
+    let p = params(Resource::Notes, &[("filter[title]", "Met")]);
     assert_eq!(
         plan_list(&p, &codec()).unwrap_err(),
         UnifiedError::UnsupportedFilters {
-            filters: vec!["name".to_owned()]
+            filters: vec!["title".to_owned()]
         }
     );
-    let p = params(Resource::Contacts, &[("sort[by]", "name")]);
+    let p = params(Resource::Opportunities, &[("sort[by]", "win_probability")]);
     assert_eq!(
         plan_list(&p, &codec()).unwrap_err().type_name(),
         "UnsupportedSortFieldError"
@@ -290,6 +290,9 @@ fn value<'a>(r: &'a Map<String, Value>, p: &str) -> Option<&'a str> {
 fn matches(r: &Map<String, Value>, g: &FilterGroup) -> bool {
     g.filters.iter().all(|f| {
         let actual = value(r, f.property);
+        if let Some(values) = &f.values {
+            return actual.is_some_and(|a| values.iter().any(|v| v.eq_ignore_ascii_case(a)));
+        }
         let Some(v) = f.value.as_deref() else {
             return actual.is_none();
         };
@@ -300,7 +303,7 @@ fn matches(r: &Map<String, Value>, g: &FilterGroup) -> bool {
             Operator::Gt => o == Ordering::Greater,
             Operator::Gte => o != Ordering::Less,
             Operator::Lt => o == Ordering::Less,
-            Operator::NotHasProperty => false,
+            Operator::NotHasProperty | Operator::In => false,
         }
     })
 }
@@ -495,4 +498,227 @@ proptest::proptest! {
             );
         }
     }
+}
+
+fn filter_json(plan: &ListPlan) -> Vec<Value> {
+    let body = plan.search.as_ref().expect("a search").to_json();
+    body["filterGroups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["filters"].clone())
+        .collect()
+}
+
+#[test]
+fn link_filters_search_on_the_association_pseudo_properties() {
+    let cases = [
+        (
+            Resource::Contacts,
+            "filter[company_id]",
+            "associations.company",
+        ),
+        (
+            Resource::Opportunities,
+            "filter[company_id]",
+            "associations.company",
+        ),
+        (
+            Resource::Opportunities,
+            "filter[primary_contact_id]",
+            "associations.contact",
+        ),
+    ];
+    for (resource, key, property) in cases {
+        let plan = plan_list(&params(resource, &[(key, "901")]), &codec()).expect("plan");
+        assert_eq!(
+            filter_json(&plan),
+            vec![json!([{"propertyName": property, "operator": "EQ", "value": "901"}])],
+            "{key}"
+        );
+    }
+    let p = params(
+        Resource::Activities,
+        &[("filter[type]", "call"), ("filter[contact_id]", "51")],
+    );
+    let plan = plan_list(&p, &codec()).expect("plan");
+    assert_eq!(plan.request.path, "/crm/v3/objects/calls/search");
+    assert_eq!(
+        filter_json(&plan),
+        vec![json!([{"propertyName": "associations.contact", "operator": "EQ", "value": "51"}])]
+    );
+    // Ids are shape-checked before they reach a filter.
+    let p = params(Resource::Contacts, &[("filter[company_id]", "9' OR 1")]);
+    assert_eq!(
+        plan_list(&p, &codec()).unwrap_err().type_name(),
+        "RequestValidationError"
+    );
+}
+
+#[test]
+fn name_filter_splits_the_value_over_first_and_last_name() {
+    // One word: only a first name or only a last name.
+    let plan = plan_list(
+        &params(Resource::Contacts, &[("filter[name]", "Ada")]),
+        &codec(),
+    )
+    .expect("plan");
+    assert_eq!(
+        filter_json(&plan),
+        vec![
+            json!([{"propertyName": "firstname", "operator": "EQ", "value": "Ada"},
+                   {"propertyName": "lastname", "operator": "NOT_HAS_PROPERTY"}]),
+            json!([{"propertyName": "lastname", "operator": "EQ", "value": "Ada"},
+                   {"propertyName": "firstname", "operator": "NOT_HAS_PROPERTY"}]),
+        ]
+    );
+    // Several words: every split, in one group; leads keep their stage filter.
+    let p = params(Resource::Leads, &[("filter[name]", "Mary  Ann Smith")]);
+    let plan = plan_list(&p, &codec()).expect("plan");
+    assert_eq!(
+        filter_json(&plan),
+        vec![json!([
+            {"propertyName": "lifecyclestage", "operator": "EQ", "value": "lead"},
+            {"propertyName": "firstname", "operator": "IN", "values": ["mary", "mary ann"]},
+            {"propertyName": "lastname", "operator": "IN", "values": ["ann smith", "smith"]},
+        ])]
+    );
+    // A record that pairs one split's first name with another's last name is dropped, but the
+    // cursor still moves past it.
+    let record = |id: &str, first: &str, last: &str| json!({"id": id, "properties": {"hs_object_id": id, "firstname": first, "lastname": last}});
+    let answer = json!({"results": [
+        record("1", "Mary", "Ann Smith"),
+        record("2", "Mary Ann", "Ann Smith"),
+        record("3", "mary ann", "SMITH"),
+    ], "paging": {"next": {"after": "3"}}});
+    let p2 = params(
+        Resource::Contacts,
+        &[("filter[name]", "Mary Ann Smith"), ("limit", "3")],
+    );
+    let plan = plan_list(&p2, &codec()).expect("plan");
+    // Search results have no links: one batch read of their companies follows.
+    let read = plan
+        .next_request(std::slice::from_ref(&answer))
+        .expect("a link read");
+    assert_eq!(
+        read.path,
+        "/crm/v4/associations/contacts/companies/batch/read"
+    );
+    assert_eq!(
+        read.body,
+        Some(json!({"inputs": [{"id": "1"}, {"id": "3"}]}))
+    );
+    let links = json!({"status": "COMPLETE", "results": [
+        {"from": {"id": "3"}, "to": [{"toObjectId": 77, "associationTypes": []}]}]});
+    assert!(
+        plan.next_request(&[answer.clone(), links.clone()])
+            .is_none()
+    );
+    let page = plan.finish(&p2, &codec(), &[answer, links]).expect("page");
+    let ids: Vec<&str> = page
+        .data
+        .iter()
+        .map(|r| r["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["1", "3"]);
+    assert_eq!(page.data[0]["company_id"], Value::Null);
+    assert_eq!(page.data[1]["company_id"], "77");
+    assert_eq!(page.sources.len(), 2);
+    let next = params(
+        Resource::Contacts,
+        &[
+            ("filter[name]", "Mary Ann Smith"),
+            ("limit", "3"),
+            ("cursor", page.next_cursor.as_deref().expect("more")),
+        ],
+    );
+    let plan = plan_list(&next, &codec()).expect("plan");
+    let groups = filter_json(&plan);
+    assert!(
+        groups[0]
+            .as_array()
+            .expect("filters")
+            .contains(&json!({"propertyName": "hs_object_id", "operator": "GT", "value": "3"})),
+        "{groups:?}"
+    );
+    let p = params(Resource::Contacts, &[("filter[name]", &"a ".repeat(17))]);
+    assert_eq!(
+        plan_list(&p, &codec()).unwrap_err().type_name(),
+        "RequestValidationError"
+    );
+}
+
+#[test]
+fn name_sort_orders_by_first_name() {
+    let plan = plan_list(
+        &params(
+            Resource::Contacts,
+            &[("sort[by]", "name"), ("sort[direction]", "desc")],
+        ),
+        &codec(),
+    )
+    .expect("plan");
+    let body = plan.search.expect("a search").to_json();
+    assert_eq!(
+        body["sorts"],
+        json!([{"propertyName": "firstname", "direction": "DESCENDING"}])
+    );
+}
+
+#[test]
+fn plain_lists_read_links_with_the_records_and_make_no_batch_read() {
+    let p = params(Resource::Opportunities, &[("limit", "2")]);
+    let plan = plan_list(&p, &codec()).expect("plan");
+    let answer = json!({"results": [{"id": "5", "properties": {"dealname": "A"},
+        "associations": {"companies": {"results": [{"id": "9", "type": "deal_to_company"}]}}}]});
+    assert!(plan.next_request(std::slice::from_ref(&answer)).is_none());
+    let page = plan.finish(&p, &codec(), &[answer]).expect("page");
+    assert_eq!(page.data[0]["company_id"], "9");
+    assert_eq!(page.data[0]["primary_contact_id"], Value::Null);
+}
+
+#[test]
+fn a_search_page_reads_each_associated_type_once() {
+    let p = params(
+        Resource::Opportunities,
+        &[("sort[by]", "title"), ("limit", "5")],
+    );
+    let plan = plan_list(&p, &codec()).expect("plan");
+    let answer = json!({"results": [
+        {"id": "5", "properties": {"hs_object_id": "5", "dealname": "A"}},
+        {"id": "6", "properties": {"hs_object_id": "6", "dealname": "B"}}]});
+    let first = plan
+        .next_request(std::slice::from_ref(&answer))
+        .expect("companies");
+    assert_eq!(
+        first.path,
+        "/crm/v4/associations/deals/companies/batch/read"
+    );
+    let companies = json!({"results": [
+        {"from": {"id": "6"}, "to": [{"toObjectId": "9", "associationTypes": []}]}],
+        "errors": [{"message": "No company is associated with deal 5."}], "numErrors": 1});
+    let second = plan
+        .next_request(&[answer.clone(), companies.clone()])
+        .expect("contacts");
+    assert_eq!(
+        second.path,
+        "/crm/v4/associations/deals/contacts/batch/read"
+    );
+    let contacts = json!({"results": [
+        {"from": {"id": "5"}, "to": [{"toObjectId": 51, "associationTypes": []},
+                                      {"toObjectId": 52, "associationTypes": []}]}]});
+    let bodies = [answer, companies, contacts];
+    assert!(plan.next_request(&bodies).is_none());
+    let page = plan.finish(&p, &codec(), &bodies).expect("page");
+    assert_eq!(page.data[0]["company_id"], Value::Null);
+    assert_eq!(page.data[0]["primary_contact_id"], "51");
+    assert_eq!(page.data[1]["company_id"], "9");
+    assert_eq!(page.data[1]["primary_contact_id"], Value::Null);
+    // A malformed link answer is the downstream's fault, not a panic.
+    let bad = plan.finish(
+        &p,
+        &codec(),
+        &[bodies[0].clone(), json!({"oops": 1}), json!({})],
+    );
+    assert_eq!(bad.unwrap_err().type_name(), "ConnectorExecutionError");
 }

@@ -34,6 +34,8 @@ pub enum Operator {
     Lt,
     /// `NOT_HAS_PROPERTY` (no value).
     NotHasProperty,
+    /// `IN` (a `values` list).
+    In,
 }
 
 /// One filter.
@@ -47,6 +49,9 @@ pub struct SearchFilter {
     /// The value, always a string (HubSpot values are strings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The values of `IN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
 }
 
 impl SearchFilter {
@@ -56,6 +61,17 @@ impl SearchFilter {
             property,
             operator,
             value: Some(value.into()),
+            values: None,
+        }
+    }
+
+    /// `property` is one of `values`.
+    pub fn any_of(property: &'static str, values: Vec<String>) -> Self {
+        Self {
+            property,
+            operator: Operator::In,
+            value: None,
+            values: Some(values),
         }
     }
 
@@ -65,6 +81,7 @@ impl SearchFilter {
             property,
             operator: Operator::NotHasProperty,
             value: None,
+            values: None,
         }
     }
 }
@@ -165,9 +182,9 @@ pub fn distribute(
         .collect()
 }
 
-/// The cross product of OR-lists: `[[a, b], [c, d]]` (meaning `(a OR b) AND (c OR d)`) becomes
-/// the alternatives `[a, c], [a, d], [b, c], [b, d]`.
-pub fn cross(ors: &[Vec<SearchFilter>]) -> Vec<Vec<SearchFilter>> {
+/// The cross product of OR-lists of AND-groups: `[[a, b], [c, d]]` (meaning `(a OR b) AND
+/// (c OR d)`, each letter a group of filters) becomes the alternatives `a+c, a+d, b+c, b+d`.
+pub fn cross(ors: &[Vec<Vec<SearchFilter>>]) -> Vec<Vec<SearchFilter>> {
     let mut out: Vec<Vec<SearchFilter>> = vec![Vec::new()];
     for choices in ors {
         out = out
@@ -175,7 +192,7 @@ pub fn cross(ors: &[Vec<SearchFilter>]) -> Vec<Vec<SearchFilter>> {
             .flat_map(|prefix| {
                 choices.iter().map(move |c| {
                     let mut next = prefix.clone();
-                    next.push(c.clone());
+                    next.extend(c.iter().cloned());
                     next
                 })
             })

@@ -103,13 +103,15 @@ pub const CONTACT: ObjectMap = ObjectMap {
         postal_code: "zip",
         country: "country",
     }],
-    custom_fields: false,
+    custom_fields: true,
     quirk_fields: &[],
     filters: &[
+        NAME_FILTER,
         eq(F::FirstName, &["firstname"]),
         eq(F::LastName, &["lastname"]),
         eq(F::Email, &["email"]),
         eq(F::PhoneNumber, &["phone", "mobilephone"]),
+        eq(F::CompanyId, &["associations.company"]),
         eq(F::OwnerId, &["hubspot_owner_id"]),
         gte(F::UpdatedSince, &["lastmodifieddate"]),
         gte(F::CreatedSince, &["createdate"]),
@@ -117,11 +119,23 @@ pub const CONTACT: ObjectMap = ObjectMap {
     sorts: &[
         CREATED,
         sort(S::UpdatedAt, "lastmodifieddate", SortKind::DateTime),
+        NAME_SORT,
         sort(S::FirstName, "firstname", SortKind::Text),
         sort(S::LastName, "lastname", SortKind::Text),
         sort(S::Email, "email", SortKind::Text),
     ],
 };
+
+/// `filter[name]` on contacts and leads: the unified name is "first last" (records.rs), so it
+/// is matched as a split of the value over `firstname` and `lastname`; the search groups are
+/// built in `list.rs` (`name_alternatives`), not ORed from these remotes.
+const NAME_FILTER: FilterMap = eq(F::Name, &["firstname", "lastname"]);
+
+/// `sort[by]=name` on contacts and leads. HubSpot sorts by one property only (docs/hubspot.md
+/// §9); the unified name starts with the first name, so ordering by `firstname` orders the
+/// names by their first word, ties (same first name) in id order, not by last name
+/// (docs/hubspot.md §15).
+const NAME_SORT: SortMap = sort(S::Name, "firstname", SortKind::Text);
 
 /// leads <-> contacts whose `lifecyclestage` is `lead` (HubSpot's v3 objects have no lead;
 /// docs/hubspot.md §15). The filter and the value written on create live in `list.rs` and
@@ -143,9 +157,10 @@ pub const LEAD: ObjectMap = ObjectMap {
     phones: CONTACT.phones,
     websites: CONTACT.websites,
     addresses: CONTACT.addresses,
-    custom_fields: false,
+    custom_fields: true,
     quirk_fields: &["lifecyclestage"],
     filters: &[
+        NAME_FILTER,
         eq(F::FirstName, &["firstname"]),
         eq(F::LastName, &["lastname"]),
         eq(F::Email, &["email"]),
@@ -189,7 +204,7 @@ pub const COMPANY: ObjectMap = ObjectMap {
         postal_code: "zip",
         country: "country",
     }],
-    custom_fields: false,
+    custom_fields: true,
     quirk_fields: &["domain"],
     filters: &[
         eq(F::Name, &["name"]),
@@ -220,13 +235,17 @@ pub const DEAL: ObjectMap = ObjectMap {
     phones: &[],
     websites: &[],
     addresses: &[],
-    custom_fields: false,
+    custom_fields: true,
     quirk_fields: &["closedate", "hs_deal_stage_probability"],
     filters: &[
         eq(F::Title, &["dealname"]),
         eq(F::Status, &["dealstage"]),
         eq(F::MonetaryAmount, &["amount"]),
+        eq(F::CompanyId, &["associations.company"]),
         eq(F::OwnerId, &["hubspot_owner_id"]),
+        // Any associated contact: HubSpot's deal→contact association has no primary label
+        // (docs/hubspot.md §10), and `primary_contact_id` reads the first one.
+        eq(F::PrimaryContactId, &["associations.contact"]),
     ],
     sorts: &[
         CREATED,
@@ -237,8 +256,11 @@ pub const DEAL: ObjectMap = ObjectMap {
     ],
 };
 
+/// Links are association filters, `associations.{object}` (docs/hubspot.md §9).
 const ENGAGEMENT_FILTERS: &[FilterMap] = &[
+    eq(F::CompanyId, &["associations.company"]),
     eq(F::OwnerId, &["hubspot_owner_id"]),
+    eq(F::ContactId, &["associations.contact"]),
     gte(F::UpdatedSince, &["hs_lastmodifieddate"]),
 ];
 const ENGAGEMENT_SORTS: &[SortMap] = &[ENGAGEMENT_CREATED, UPDATED];
@@ -259,7 +281,7 @@ pub const CALL: ObjectMap = ObjectMap {
     phones: &[],
     websites: &[],
     addresses: &[],
-    custom_fields: false,
+    custom_fields: true,
     quirk_fields: &["hs_call_duration", "hs_call_direction"],
     filters: ENGAGEMENT_FILTERS,
     sorts: ENGAGEMENT_SORTS,
@@ -284,7 +306,7 @@ pub const MEETING: ObjectMap = ObjectMap {
     phones: &[],
     websites: &[],
     addresses: &[],
-    custom_fields: false,
+    custom_fields: true,
     quirk_fields: &[],
     filters: ENGAGEMENT_FILTERS,
     sorts: ENGAGEMENT_SORTS,
@@ -314,7 +336,7 @@ pub const TASK: ObjectMap = ObjectMap {
     phones: &[],
     websites: &[],
     addresses: &[],
-    custom_fields: false,
+    custom_fields: true,
     quirk_fields: &[],
     filters: ENGAGEMENT_FILTERS,
     sorts: ENGAGEMENT_SORTS,
@@ -334,6 +356,7 @@ pub const NOTE: ObjectMap = ObjectMap {
     phones: &[],
     websites: &[],
     addresses: &[],
+    // The unified note has no custom_fields (spec/apideck/crm.yml).
     custom_fields: false,
     quirk_fields: &["hs_timestamp"],
     filters: &[

@@ -1,9 +1,11 @@
-//! Owners and deal pipelines (`docs/hubspot.md §11, §12`): read-only.
+//! Owners, deal pipelines and the properties of each object (`docs/hubspot.md §7a, §11,
+//! §12`): read-only.
 
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use patchbay_fake_hubspot_data::schema::{Kind, SYSTEM};
 use patchbay_fake_hubspot_data::{ObjectType, pipelines};
 use serde_json::{Value, json};
 
@@ -14,6 +16,58 @@ use crate::state::Emulator;
 pub const OWNERS_SCOPE: &str = "crm.objects.owners.read";
 /// Owners page at most this many at a time.
 pub const MAX_OWNERS_LIMIT: usize = 500;
+
+/// `GET /crm/v3/properties/{object}` (`docs/hubspot.md §7a`): every property of the object,
+/// HubSpot's own marked `hubspotDefined: true`, the account's custom ones without the flag.
+/// Archived properties are not modelled, so `archived=true` lists none.
+pub async fn list_properties(
+    State(_emu): State<Emulator>,
+    Extension(principal): Extension<Principal>,
+    Path(object): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let object = object_type(&object)?;
+    principal.require(object.scopes().0)?;
+    if bool_param(&query_pairs(query.as_deref()), "archived")? {
+        return Ok(respond(StatusCode::OK, json!({"results": []})));
+    }
+    let describe = |name: &str, kind: Kind, custom: bool| {
+        let (kind, field) = match kind {
+            Kind::Text | Kind::Owner => ("string", "text"),
+            Kind::Number => ("number", "number"),
+            Kind::DateTime => ("datetime", "date"),
+            Kind::Options(_) => ("enumeration", "select"),
+        };
+        let options: Vec<Value> = match object.kind(name) {
+            Kind::Options(values) => values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| json!({"label": v, "value": v, "displayOrder": i, "hidden": false}))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut p = json!({
+            "name": name, "label": name, "type": kind, "fieldType": field,
+            "groupName": if custom { "custom_properties" } else { "default_properties" },
+            "options": options, "archived": false,
+        });
+        if let Some(map) = p.as_object_mut().filter(|_| !custom) {
+            map.insert("hubspotDefined".to_owned(), json!(true));
+        }
+        p
+    };
+    let results: Vec<Value> = SYSTEM
+        .iter()
+        .map(|name| describe(name, object.kind(name), false))
+        .chain(
+            object
+                .properties()
+                .iter()
+                .map(|p| describe(p.name, p.kind, p.custom)),
+        )
+        .collect();
+    Ok(respond(StatusCode::OK, json!({ "results": results })))
+}
 
 pub async fn list_owners(
     State(emu): State<Emulator>,

@@ -54,6 +54,10 @@ pub fn router() -> Router<Emulator> {
             get(assoc::list),
         )
         .route(
+            "/crm/v4/associations/{from}/{to}/batch/read",
+            post(assoc::batch_read),
+        )
+        .route(
             "/crm/v4/objects/{from}/{id}/associations/default/{to}/{to_id}",
             put(assoc::create_default),
         )
@@ -61,6 +65,7 @@ pub fn router() -> Router<Emulator> {
             "/crm/v4/objects/{from}/{id}/associations/{to}/{to_id}",
             axum::routing::delete(assoc::remove),
         )
+        .route("/crm/v3/properties/{object}", get(misc::list_properties))
         .route("/crm/v3/owners", get(misc::list_owners))
         .route("/crm/v3/owners/{id}", get(misc::read_owner))
         .route("/crm/v3/pipelines/{object}", get(misc::list_pipelines))

@@ -208,3 +208,242 @@ async fn owners_and_deal_pipelines() {
             .contains("INVALID_OWNER_ID")
     );
 }
+
+/// `POST /crm/v4/associations/{from}/{to}/batch/read` and search filters on the
+/// `associations.{object}` pseudo-property (`docs/hubspot.md §9`, `§10`).
+#[tokio::test]
+async fn batch_association_reads_and_association_search_filters() {
+    // Six searches in a row: above the default search rate (§13), which is not under test.
+    let emu = start(patchbay_fake_hubspot::EmulatorConfig {
+        search_rate_limit_per_sec: 100,
+        ..auto(0)
+    })
+    .await;
+    let t = emu.install().await.access;
+    let mut companies = Vec::new();
+    for name in ["Acme", "Globex"] {
+        let (_, c) = emu
+            .send(
+                Method::POST,
+                &t,
+                "/crm/v3/objects/companies",
+                &json!({"properties": {"name": name}}),
+            )
+            .await;
+        companies.push(id_of(&c));
+    }
+    let mut contacts = Vec::new();
+    for (i, company) in [Some(0), Some(0), Some(1), None].into_iter().enumerate() {
+        let associations = match company {
+            Some(c) => json!([{"to": {"id": companies[c]}, "types": [
+                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]),
+            None => json!([]),
+        };
+        let (status, c) = emu
+            .send(
+                Method::POST,
+                &t,
+                "/crm/v3/objects/contacts",
+                &json!({"properties": {"email": format!("c{i}@x.test")},
+                        "associations": associations}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{c}");
+        contacts.push(id_of(&c));
+    }
+
+    // One result per contact with a company; the one without is an error entry and a 207.
+    let inputs: Vec<_> = contacts.iter().map(|id| json!({"id": id})).collect();
+    let (status, read) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v4/associations/contacts/companies/batch/read",
+            &json!({"inputs": inputs}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{read}");
+    assert_eq!(read["status"], "COMPLETE");
+    let results = read["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[2]["from"]["id"], contacts[2].as_str());
+    assert_eq!(results[2]["to"][0]["toObjectId"].to_string(), companies[1]);
+    assert_eq!(results[2]["to"][0]["associationTypes"][0]["typeId"], 279);
+    assert_eq!(read["numErrors"], 1);
+    let (status, read) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v4/associations/contact/company/batch/read",
+            &json!({"inputs": [{"id": contacts[0]}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    let (status, body) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v4/associations/contacts/companies/batch/read",
+            &json!({"inputs": "nope"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "VALIDATION_ERROR");
+
+    // Search: EQ, IN and NOT_HAS_PROPERTY on the pseudo-property.
+    let search =
+        |filter: serde_json::Value| json!({"filterGroups": [{"filters": [filter]}], "limit": 10});
+    let found = |body: &serde_json::Value| -> Vec<String> {
+        body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let (status, body) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts/search",
+            &search(
+                json!({"propertyName": "associations.company", "operator": "EQ",
+                           "value": companies[0]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(found(&body), contacts[..2].to_vec());
+    let (_, body) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts/search",
+            &search(
+                json!({"propertyName": "associations.company", "operator": "IN",
+                           "values": [companies[1]]}),
+            ),
+        )
+        .await;
+    assert_eq!(found(&body), vec![contacts[2].clone()]);
+    let (_, body) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts/search",
+            &search(json!({"propertyName": "associations.company",
+                           "operator": "NOT_HAS_PROPERTY"})),
+        )
+        .await;
+    assert_eq!(found(&body), vec![contacts[3].clone()]);
+    // The reverse direction, and objects that cannot be associated.
+    let (_, body) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/companies/search",
+            &search(
+                json!({"propertyName": "associations.contact", "operator": "EQ",
+                           "value": contacts[2]}),
+            ),
+        )
+        .await;
+    assert_eq!(found(&body), vec![companies[1].clone()]);
+    let (status, body) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/notes/search",
+            &search(json!({"propertyName": "associations.call", "operator": "EQ", "value": "1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "VALIDATION_ERROR");
+    let (status, body) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts/search",
+            &search(
+                json!({"propertyName": "associations.company", "operator": "GT",
+                           "value": "1"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "VALIDATION_ERROR");
+}
+
+/// `GET /crm/v3/properties/{object}` (`docs/hubspot.md §7a`): HubSpot's own properties are
+/// `hubspotDefined`, the account's custom ones are not; custom ones read and write like any.
+#[tokio::test]
+async fn the_properties_api_tells_custom_properties_apart() {
+    let emu = start(auto(6)).await;
+    let t = emu.install().await.access;
+    let (status, body) = emu.get(&t, "/crm/v3/properties/contacts").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results = body["results"].as_array().expect("results");
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    assert_eq!(find("firstname")["hubspotDefined"], true);
+    assert_eq!(find("hs_object_id")["hubspotDefined"], true);
+    let custom = find("preferred_language");
+    assert!(custom.get("hubspotDefined").is_none(), "{custom}");
+    assert_eq!(custom["type"], "enumeration");
+    assert_eq!(custom["options"][1]["value"], "fr");
+    let customs: Vec<&str> = results
+        .iter()
+        .filter(|p| p.get("hubspotDefined").is_none())
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(customs, ["preferred_language"]);
+    let (_, deals) = emu.get(&t, "/crm/v3/properties/0-3").await;
+    assert!(
+        deals["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .any(|p| p["name"] == "renewal_risk" && p.get("hubspotDefined").is_none())
+    );
+    let (status, body) = emu.get(&t, "/crm/v3/properties/tickets").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "VALIDATION_ERROR");
+
+    // Seeded values, and a write of a custom property.
+    let (_, list) = emu
+        .get(
+            &t,
+            "/crm/v3/objects/contacts?properties=preferred_language&limit=6",
+        )
+        .await;
+    let seeded = list["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["properties"]["preferred_language"].is_string())
+        .count();
+    assert!(seeded > 0, "{list}");
+    let (status, made) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts",
+            &json!({"properties": {"lastname": "Custom", "preferred_language": "de"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (status, bad) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/contacts",
+            &json!({"properties": {"lastname": "Custom", "preferred_language": "klingon"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+}

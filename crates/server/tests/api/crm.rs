@@ -103,12 +103,22 @@ async fn one_checked(crm: &CrmApp, resource: &str, id: &str) -> Value {
     a.body["data"].clone()
 }
 
-fn tier(record: &Value) -> Option<Value> {
+/// A custom field each provider's emulator defines on contacts, and a value it accepts:
+/// Salesforce's `Tier__c`, a HubSpot account's own `preferred_language` (docs/hubspot.md §7a).
+fn custom_field(provider: Provider) -> (&'static str, &'static str) {
+    match provider {
+        Provider::Salesforce => ("Tier__c", "Gold"),
+        Provider::HubSpot => ("preferred_language", "fr"),
+    }
+}
+
+fn tier(provider: Provider, record: &Value) -> Option<Value> {
+    let (id, _) = custom_field(provider);
     record["custom_fields"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|f| f["id"] == "Tier__c")
+        .find(|f| f["id"] == id)
         .map(|f| f["value"].clone())
 }
 
@@ -133,7 +143,7 @@ async fn contacts_list_get_create_update_delete(provider: Provider, db: Db) {
                 "emails": [{"email": "ada@example.com", "type": "primary"}],
                 "phone_numbers": [{"number": "+44 20 1234", "type": "mobile"}],
                 "addresses": [{"type": "primary", "city": "London", "country": "GB"}],
-                "custom_fields": [{"id": "Tier__c", "value": "Gold"}],
+                "custom_fields": [{"id": custom_field(provider).0, "value": custom_field(provider).1}],
             }),
         )
         .await
@@ -148,12 +158,7 @@ async fn contacts_list_get_create_update_delete(provider: Provider, db: Db) {
         .header("x-patchbay-ignored-fields")
         .unwrap_or_default()
         .to_owned();
-    match provider {
-        Provider::Salesforce => assert!(ignored.is_empty(), "{ignored}"),
-        // The HubSpot connector surfaces no custom properties (`ids::is_custom_field`), so a
-        // custom field is left out, and named.
-        Provider::HubSpot => assert!(ignored.contains("custom_fields"), "{ignored}"),
-    }
+    assert!(ignored.is_empty(), "{ignored}");
 
     let got = one_checked(&crm, "contacts", &id).await;
     assert_eq!(got["first_name"], "Ada");
@@ -180,14 +185,11 @@ async fn contacts_list_get_create_update_delete(provider: Provider, db: Db) {
         .find(|r| r["id"] == id.as_str())
         .cloned()
         .expect("listed");
-    match provider {
-        Provider::Salesforce => {
-            assert_eq!(tier(&got), Some(json!("Gold")), "{got}");
-            // lists select the object's custom fields too (from a cached describe)
-            assert_eq!(tier(&mine), Some(json!("Gold")), "{mine}");
-        }
-        Provider::HubSpot => assert_eq!(tier(&got), None, "{got}"),
-    }
+    let value = json!(custom_field(provider).1);
+    assert_eq!(tier(provider, &got), Some(value.clone()), "{got}");
+    // lists select the object's custom fields too (from a cached describe: Salesforce's
+    // describe, HubSpot's properties API)
+    assert_eq!(tier(provider, &mine), Some(value), "{mine}");
 
     let updated = crm
         .patch(
@@ -524,27 +526,19 @@ async fn filters_sorts_fields_pass_through_and_raw(provider: Provider, db: Db) {
         .iter()
         .find_map(|r| r["company_id"].as_str())
         .expect("a contact with a company");
+    // Salesforce's AccountId; HubSpot's `associations.company` search filter, with the link
+    // read back for the search's page by one batch association read.
     let q = format!("?filter[company_id]={company}&limit=200");
-    match provider {
-        Provider::Salesforce => {
-            let found = list_checked(&crm, "contacts", &q).await;
-            assert!(!ids(&found).is_empty());
-            assert!(
-                found["data"]
-                    .as_array()
-                    .expect("data")
-                    .iter()
-                    .all(|r| r["company_id"] == company)
-            );
-        }
-        // Known gap, not a HubSpot limit: a contact's company is an association, which the
-        // connector's search does not filter on yet (HubSpot's search can, through
-        // `associations.company`). Until it does, the spec's unsupported-filter error.
-        Provider::HubSpot => {
-            let r = crm.get(&format!("/crm/contacts{q}")).await.expect(400);
-            assert_error_envelope(&r.body, 400, "UnsupportedFiltersError");
-        }
-    }
+    let found = list_checked(&crm, "contacts", &q).await;
+    assert!(!ids(&found).is_empty());
+    assert!(
+        found["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|r| r["company_id"] == company),
+        "{found}"
+    );
     // filter[updated_since] in the future: nothing
     let none = list_checked(
         &crm,
@@ -554,12 +548,7 @@ async fn filters_sorts_fields_pass_through_and_raw(provider: Provider, db: Db) {
     .await;
     assert!(ids(&none).is_empty());
     // injection attempts are literals: no match, no error, no widened query
-    let text_filter = match provider {
-        Provider::Salesforce => "name",
-        // HubSpot contacts have no single name property (crm_params.rs asserts the
-        // unsupported error for filter[name]); the same payloads go through last_name.
-        Provider::HubSpot => "last_name",
-    };
+    let text_filter = "name";
     for payload in [
         "x' OR Name != '",
         "\\' OR Id != null OR Name = '",

@@ -168,11 +168,11 @@ async fn hubspot_activity_cursors_are_checked(db: Db) {
             .await;
         assert_error_envelope(&v, 400, "InvalidCursorError");
     }
-    // A filter the three do not share is refused before any call too.
+    // A filter activities do not have is refused before any call too.
     let v = t
         .crm_with(
             Method::GET,
-            "/crm/activities?filter[company_id]=12",
+            "/crm/activities?filter[email]=a@b.c",
             None,
             StatusCode::BAD_REQUEST,
         )

@@ -92,17 +92,8 @@ fn spec_sorts(resource: &str) -> &'static [&'static str] {
 fn unsupported_filters(provider: Provider, resource: &str) -> &'static [&'static str] {
     match (provider, resource) {
         (Provider::Salesforce, _) => &[],
-        // HubSpot contacts and leads hold first and last name apart, with no full-name
-        // property to compare with. A contact's company, an opportunity's company and contact,
-        // an activity's company and contact are associations: the connector's search does not
-        // filter on them yet (known gap: HubSpot's search can, via `associations.*`).
-        (Provider::HubSpot, "contacts") => &["name", "company_id"],
-        (Provider::HubSpot, "leads") => &["name"],
         // A deal's probability is its stage's, not a property of the deal to search on.
-        (Provider::HubSpot, "opportunities") => {
-            &["win_probability", "company_id", "primary_contact_id"]
-        }
-        (Provider::HubSpot, "activities") => &["company_id", "contact_id"],
+        (Provider::HubSpot, "opportunities") => &["win_probability"],
         // HubSpot notes have no title.
         (Provider::HubSpot, "notes") => &["title"],
         // The owners API filters by email only.
@@ -117,10 +108,18 @@ fn unsupported_sorts(provider: Provider, resource: &str) -> &'static [&'static s
         // A Salesforce opportunity's status is derived from its stage's flags, not a column.
         (Provider::Salesforce, "opportunities") => &["status"],
         (Provider::Salesforce, _) => &[],
-        // No full-name property (above), no deal probability property.
-        (Provider::HubSpot, "contacts" | "leads") => &["name"],
+        // No deal probability property.
         (Provider::HubSpot, "opportunities") => &["win_probability"],
         (Provider::HubSpot, _) => &[],
+    }
+}
+
+/// The unified field a sort orders by. HubSpot sorts by one property only; its `name` sort is
+/// by first name (docs/hubspot.md §15), so same first names come in id order, not by last name.
+fn sorted_field(provider: Provider, resource: &str, field: &'static str) -> &'static str {
+    match (provider, resource, field) {
+        (Provider::HubSpot, "contacts" | "leads", "name") => "first_name",
+        _ => field,
     }
 }
 
@@ -410,7 +409,8 @@ async fn every_spec_sort_pages_in_order_each_record_once(provider: Provider, db:
                     unique, expected,
                     "{resource} {field} {direction}: wrong set"
                 );
-                let keys: Vec<Value> = got.iter().map(|r| field_value(r, field)).collect();
+                let by = sorted_field(provider, resource, field);
+                let keys: Vec<Value> = got.iter().map(|r| field_value(r, by)).collect();
                 for w in keys.windows(2) {
                     assert!(
                         ordered(&w[0], &w[1], direction == "asc", provider),

@@ -23,8 +23,9 @@ fn fields(provider: Provider) -> Fields {
             application: "Tier__c",
             consumer: "Title",
         },
-        // The HubSpot connector surfaces no custom properties, so the application maps a
-        // standard one (shown in the unified record as the address's city).
+        // The application maps a standard HubSpot property (shown in the unified record as
+        // the address's city): the emulator's custom contact property takes only a few
+        // language codes, not the tiers written below.
         Provider::HubSpot => Fields {
             application: "city",
             consumer: "jobtitle",
@@ -42,7 +43,8 @@ async fn custom_mappings_round_trip_through_contacts(provider: Provider, db: Db)
     let target = target.as_str();
     let field = fields(provider);
 
-    // The provider's custom fields: Salesforce's from describe; none from HubSpot.
+    // The provider's custom fields: Salesforce's from describe, HubSpot's from its properties
+    // API (the account's own properties, not HubSpot's).
     let r = app
         .consumer_api(
             Method::GET,
@@ -64,7 +66,10 @@ async fn custom_mappings_round_trip_through_contacts(provider: Provider, db: Db)
             assert!(ids.contains(&"Tier__c"), "{v}");
             assert_eq!(v["data"][0]["finder"], format!("$.{}", ids[0]));
         }
-        Provider::HubSpot => assert!(ids.is_empty(), "{v}"),
+        Provider::HubSpot => {
+            assert_eq!(ids, ["preferred_language"], "{v}");
+            assert_eq!(v["data"][0]["finder"], "$.preferred_language");
+        }
     }
 
     // The application maps custom_mappings.tier to a provider field (no consumer header).
