@@ -18,9 +18,9 @@
 //! "token invalid" (`Connector::token_invalid`), which a provider answers before doing
 //! anything.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -103,8 +103,8 @@ impl ProxyRuntime {
         let provider = rustls::crypto::CryptoProvider::get_default()
             .cloned()
             .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-        let verifier =
-            rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(Error::internal)?;
+        let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+            .map_err(Error::internal)?;
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(Error::internal)?
@@ -311,14 +311,9 @@ impl Vault {
             let headers = with_auth(first_headers.take().unwrap_or_else(outgoing_headers));
             let remaining = deadline.saturating_duration_since(Instant::now());
             let started = Instant::now();
-            let attempt = rt.send(
-                &call.method,
-                &target,
-                headers,
-                send_body,
-                &mut body,
-                || with_auth(outgoing_headers()),
-            );
+            let attempt = rt.send(&call.method, &target, headers, send_body, &mut body, || {
+                with_auth(outgoing_headers())
+            });
             let outcome = tokio::time::timeout(remaining, attempt).await;
             let took = started.elapsed();
             *spent = Some(spent.unwrap_or_default() + took);
@@ -837,8 +832,9 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 #[derive(Clone, Copy)]
 struct GuardedResolver;
 
-type Resolving =
-    Pin<Box<dyn Future<Output = std::result::Result<std::vec::IntoIter<SocketAddr>, BoxError>> + Send>>;
+type Resolving = Pin<
+    Box<dyn Future<Output = std::result::Result<std::vec::IntoIter<SocketAddr>, BoxError>> + Send>,
+>;
 
 impl tower::Service<Name> for GuardedResolver {
     type Response = std::vec::IntoIter<SocketAddr>;
@@ -1276,7 +1272,10 @@ mod tests {
         assert_eq!(to(303, "/c", Method::DELETE), Some((here("/c"), true)));
         assert_eq!(to(303, "/c", Method::HEAD), Some((here("/c"), false)));
         assert_eq!(to(307, "/c", Method::POST), Some((here("/c"), false)));
-        assert_eq!(to(308, &here("/c"), Method::PATCH), Some((here("/c"), false)));
+        assert_eq!(
+            to(308, &here("/c"), Method::PATCH),
+            Some((here("/c"), false))
+        );
         for elsewhere in [
             "http://127.0.0.1:4322/c",
             "https://127.0.0.1:4321/c",
