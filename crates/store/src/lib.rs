@@ -146,8 +146,6 @@ impl Store {
         if let Some(file) = sqlite_file(&url) {
             create_private_db_file(file)?;
         }
-        let connect_options: AnyConnectOptions = url.parse().map_err(|_| StoreError::InvalidUrl)?;
-        let logs = logs::LogPool::lazy(backend, &url, options.acquire_timeout)?;
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout);
@@ -168,17 +166,34 @@ impl Store {
                 })
             });
         }
-        let pool = match pool_options
-            .clone()
-            .connect_with(connect_options.clone())
-            .await
-        {
-            Err(e) if backend == Backend::Postgres && is_missing_database(&e) => {
-                create_postgres_database(&url).await?;
-                pool_options.connect_with(connect_options).await?
-            }
-            other => other?,
+        // On loopback, a plain connection first (see `plain_on_loopback`); the URL that
+        // connects is the one every later connection uses, the request log's included.
+        let given = url;
+        let mut url = match backend {
+            Backend::Postgres => plain_on_loopback(&given).unwrap_or_else(|| given.clone()),
+            Backend::Sqlite => given.clone(),
         };
+        let mut opened = open_pool(&pool_options, &url).await;
+        if url != given
+            && let Err(e) = &opened
+            && refused_without_tls(e)
+        {
+            // A `hostssl`-only pg_hba.conf: connect as configured (sqlx's `prefer`).
+            tracing::info!(
+                "the database refused a plain connection on loopback; connecting with TLS as configured"
+            );
+            url = given;
+            opened = open_pool(&pool_options, &url).await;
+        }
+        if let Err(StoreError::Database(e)) = &opened
+            && backend == Backend::Postgres
+            && is_missing_database(e)
+        {
+            create_postgres_database(&url).await?;
+            opened = open_pool(&pool_options, &url).await;
+        }
+        let pool = opened?;
+        let logs = logs::LogPool::lazy(backend, &url, options.acquire_timeout)?;
         let store = Store {
             pool,
             backend,
@@ -189,12 +204,21 @@ impl Store {
         Ok(store)
     }
 
+    /// Runs the backend's migrations (on an up-to-date database: a check, several round
+    /// trips) on one pooled connection, and hands it back before returning. Through `&pool`,
+    /// sqlx returned the connection in a spawned task that pings it first, so the caller's
+    /// next query (the key canary's read, on `serve`'s path to its first answer) found no idle
+    /// connection and opened a second one: on PostgreSQL a backend fork, 25–40 ms here.
     async fn migrate(&self) -> Result<()> {
         let migrator = match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,
         };
-        migrator.run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        // `run_direct` takes the connection itself: `run(&mut *conn)` goes through `Acquire`,
+        // whose higher-ranked bound made callers' futures fail rustc's `Send` check.
+        migrator.run_direct(None, &mut *conn, false).await?;
+        conn.return_to_pool().await;
         tracing::debug!(backend = ?self.backend, "database migrations applied");
         Ok(())
     }
@@ -313,6 +337,66 @@ fn create_private_db_file(path: &std::path::Path) -> Result<()> {
         }
         Err(e) => Err(StoreError::CreateFile(e)),
     }
+}
+
+/// Opens the shared pool, which connects once to check the URL.
+async fn open_pool(options: &AnyPoolOptions, url: &str) -> Result<AnyPool> {
+    // Not sqlx's parse error: it may quote the URL, password and all.
+    let connect_options: AnyConnectOptions = url.parse().map_err(|_| StoreError::InvalidUrl)?;
+    Ok(options.clone().connect_with(connect_options).await?)
+}
+
+/// The URL with `sslmode=disable` added, when a PostgreSQL URL leaves TLS to the default and
+/// names a loopback host; `None` otherwise (the URL is used as given).
+///
+/// sqlx's default, `prefer`, negotiates TLS whenever the server offers it, also on loopback,
+/// where it protects nothing (no certificate is checked under `prefer`, and traffic on `lo`
+/// is readable only by root, who can read the process anyway) and costs each new connection
+/// 60–120 ms here: the handshake, and on the first one aws-lc's entropy set-up. An operator's
+/// own choice always wins: any `ssl…` URL parameter (`sslmode`, `sslrootcert`, `sslcert`,
+/// …) or `PGSSLMODE` leaves the URL alone, and so does any host that is not `localhost` or a
+/// loopback IP. A server that accepts only TLS (`hostssl` in pg_hba.conf) refuses the plain
+/// connection with 28000, and `connect_with` then connects with the URL as given.
+fn plain_on_loopback(url: &str) -> Option<String> {
+    if std::env::var_os("PGSSLMODE").is_some() {
+        return None;
+    }
+    let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
+    let query = without_fragment.split_once('?').map_or("", |(_, q)| q);
+    let sets_tls = query
+        .split('&')
+        .any(|pair| pair.trim_start().to_ascii_lowercase().starts_with("ssl"));
+    if sets_tls {
+        return None;
+    }
+    let options: sqlx::postgres::PgConnectOptions = url.parse().ok()?;
+    if !is_loopback_host(options.get_host()) {
+        return None;
+    }
+    let sep = if without_fragment.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    Some(format!("{without_fragment}{sep}sslmode=disable"))
+}
+
+/// `localhost` or a loopback IP (`127.0.0.0/8`, `::1`, with or without brackets).
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// SQLSTATE 28000, `invalid_authorization_specification`: pg_hba.conf has no entry for this
+/// connection, which is what a `hostssl`-only server answers a plain one.
+fn refused_without_tls(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("28000"))
 }
 
 /// SQLSTATE 3D000, `invalid_catalog_name`: the database in the URL does not exist.
@@ -460,6 +544,47 @@ mod tests {
             normalise_url("/tmp/a.db"),
             Err(StoreError::InvalidUrl)
         ));
+    }
+
+    #[test]
+    fn loopback_postgres_urls_default_to_plain_and_others_are_left_alone() {
+        // PGSSLMODE would count as the operator's choice; nothing here sets it.
+        assert!(std::env::var_os("PGSSLMODE").is_none());
+        for (given, plain) in [
+            (
+                "postgres://u@127.0.0.1:5432/db",
+                "postgres://u@127.0.0.1:5432/db?sslmode=disable",
+            ),
+            (
+                "postgres://u:p@localhost/db?application_name=pb",
+                "postgres://u:p@localhost/db?application_name=pb&sslmode=disable",
+            ),
+            (
+                "postgresql://u@[::1]:5432/db",
+                "postgresql://u@[::1]:5432/db?sslmode=disable",
+            ),
+            (
+                "postgres://u@127.0.0.2/db",
+                "postgres://u@127.0.0.2/db?sslmode=disable",
+            ),
+        ] {
+            assert_eq!(plain_on_loopback(given).as_deref(), Some(plain), "{given}");
+        }
+        for kept in [
+            // The operator chose: any ssl parameter, including `prefer` itself.
+            "postgres://u@127.0.0.1/db?sslmode=prefer",
+            "postgres://u@127.0.0.1/db?sslmode=require",
+            "postgres://u@localhost/db?ssl-mode=verify-full",
+            "postgres://u@127.0.0.1/db?sslrootcert=/etc/ca.pem",
+            "postgres://u@127.0.0.1/db?application_name=x&sslcert=/c.pem",
+            // Not loopback: TLS as configured.
+            "postgres://u@db.internal:5432/db",
+            "postgres://u@10.0.0.5/db",
+            "postgres://u@[2001:db8::1]/db",
+            "postgres://u@localhost.example.com/db",
+        ] {
+            assert_eq!(plain_on_loopback(kept), None, "{kept}");
+        }
     }
 
     #[tokio::test]
