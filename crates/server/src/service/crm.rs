@@ -186,10 +186,14 @@ impl Vault {
                 let outcome = session
                     .run_keys(run, CallKind::OneRecord, keys.as_ref())
                     .await?;
-                let mut record = outcome.data;
-                if !mappings.is_empty() {
-                    record["custom_mappings"] = mapped_values(&mappings, outcome.source());
-                }
+                let record = if mappings.is_empty() {
+                    outcome.data
+                } else {
+                    let values = mapped_values(&mappings, outcome.source());
+                    let mut record = outcome.data;
+                    record["custom_mappings"] = values;
+                    record
+                };
                 let data = match &common.fields {
                     Some(fields) => fields.apply(&record),
                     None => record,
