@@ -139,7 +139,12 @@ async fn logs_page(
         .vault
         .list_consumers(&app.id, &ConsumerFilter::default(), None, CONSUMER_CHOICES)
         .await
-        .map(|p| p.items.into_iter().map(|c| c.consumer_id).collect())
+        .map(|p| {
+            p.items
+                .into_iter()
+                .map(|c| c.consumer_id.into_string())
+                .collect()
+        })
         .unwrap_or_default();
     if !consumer.is_empty() && !consumers.contains(&consumer) {
         consumers.push(consumer.clone());
@@ -196,12 +201,8 @@ async fn logs_page(
                 .items
                 .into_iter()
                 .map(|l| LogItem {
-                    timestamp: l
-                        .timestamp
-                        .get(..19)
-                        .unwrap_or(&l.timestamp)
-                        .replace('T', " "),
-                    consumer: l.consumer_id,
+                    timestamp: crate::views::date_time(l.timestamp),
+                    consumer: l.consumer_id.into_string(),
                     method: l.http_method,
                     path: l.path,
                     status: l.status_code,

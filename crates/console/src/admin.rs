@@ -23,7 +23,7 @@ use patchbay_server::service::{Scope, Vault};
 use serde::Deserialize;
 
 use crate::auth::same_token;
-use crate::views::{Badge, connection_badge, health_badge, when};
+use crate::views::{Badge, connection_badge, date_time, health_badge, when};
 use crate::web::{
     ADMIN_COOKIE, Admin, ConsoleState, FORM_LIMIT_BYTES, Form, LOGIN_CSRF_COOKIE, csrf_rejected,
     error_text, message, new_login_token, no_such_application, render, render_status,
@@ -541,7 +541,7 @@ async fn consumers_page(
             .items
             .iter()
             .map(|c| ConsumerItem {
-                id: c.consumer_id.clone(),
+                id: c.consumer_id.to_string(),
                 name: c
                     .metadata
                     .account_name
@@ -549,8 +549,13 @@ async fn consumers_page(
                     .or_else(|| c.metadata.user_name.clone())
                     .unwrap_or_default(),
                 email: c.metadata.email.clone().unwrap_or_default(),
-                services: c.services.join(", "),
-                created: c.created.get(..19).unwrap_or(&c.created).replace('T', " "),
+                services: c
+                    .services
+                    .iter()
+                    .map(ServiceId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                created: date_time(c.created_at),
             })
             .collect(),
         next: page.next_cursor,
@@ -648,13 +653,13 @@ async fn render_consumer(
         .iter()
         .filter(|v| v.state != ConnectionState::Available)
         .map(|v| {
-            let row = rows
-                .iter()
-                .find(|r| r.unified_api == v.unified_api && r.service_id == v.service_id);
+            let row = rows.iter().find(|r| {
+                r.unified_api == v.unified_api.as_str() && r.service_id == v.service_id.as_str()
+            });
             ConnItem {
-                unified_api: v.unified_api.clone(),
-                service_id: v.service_id.clone(),
-                name: v.name.clone(),
+                unified_api: v.unified_api.to_string(),
+                service_id: v.service_id.to_string(),
+                name: v.catalogue.name.clone(),
                 state: connection_badge(v.state, v.health, v.enabled, v.integration_state),
                 health: health_badge(v.health),
                 enabled: v.enabled,
@@ -664,7 +669,7 @@ async fn render_consumer(
                 last_error: row
                     .and_then(|r| r.last_refresh_error.clone())
                     .unwrap_or_default(),
-                created: when(Some(v.created_at)),
+                created: when(v.created_at),
             }
         })
         .collect();
@@ -674,7 +679,7 @@ async fn render_consumer(
         app_id: app.id.to_string(),
         app_name: app.name.clone(),
         tab: "consumers",
-        consumer_id: view.consumer_id.clone(),
+        consumer_id: view.consumer_id.to_string(),
         consumer_name: view
             .metadata
             .account_name

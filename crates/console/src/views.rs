@@ -316,8 +316,13 @@ pub fn when(ms: Option<i64>) -> String {
     let Some(ms) = ms.filter(|m| *m > 0) else {
         return "—".to_owned();
     };
-    let iso = patchbay_server::service::dto::iso_ms(ms);
-    format!("{} UTC", iso.get(..19).unwrap_or(&iso).replace('T', " "))
+    format!("{} UTC", date_time(ms))
+}
+
+/// Epoch ms as `2026-11-28 17:40:12` (UTC, to the second).
+pub fn date_time(ms: i64) -> String {
+    let iso = patchbay_server::timefmt::iso_ms(ms);
+    iso.get(..19).unwrap_or(&iso).replace('T', " ")
 }
 
 #[cfg(test)]

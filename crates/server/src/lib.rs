@@ -5,7 +5,8 @@
 //!   consumers, sessions, connections, the connect flow, request logs and the audit log. The HTTP
 //!   handlers, the CLI and the admin console all call it; it knows nothing about HTTP.
 //! * [`routes`] holds one router per area; handlers extract, call one service function and
-//!   convert the result. Wire DTOs live here and in [`service::dto`].
+//!   convert the result. The service returns typed views ([`service::views`]: enums, epoch ms,
+//!   typed ids, parsed settings); [`wire`] turns them into the Apideck shapes, at the edge.
 //! * [`error`] is the one table mapping every error to status, `type_name` and message.
 //! * [`app`] is [`ServerConfig`] and [`Application`]: tests and the binary start the same server.
 //!
@@ -53,6 +54,10 @@ pub mod metrics;
 pub mod request_id;
 pub mod routes;
 pub mod service;
+pub mod timefmt;
+
+/// The Apideck wire shapes, public so the CLI prints the same JSON as the API.
+pub use routes::wire;
 
 pub use app::{Application, ServerConfig};
 pub use error::{Error, Result};

@@ -273,11 +273,7 @@ async fn connect_with_host(
             return render_page(&state, &jwt, &s, Some(notice)).await;
         }
     };
-    let stored = view
-        .settings
-        .as_ref()
-        .and_then(|v| v.get("login_url"))
-        .and_then(Value::as_str);
+    let stored = view.settings.login_url.as_deref();
     let picked = form.get("login_host");
     let connector = provider(&service_id);
     if let Some(connector) = connector
@@ -400,10 +396,8 @@ async fn choose_login_host(
     let current = state.vault.get_connection(key).await?;
     let stored = current
         .settings
-        .as_ref()
-        .and_then(|s| s.get("login_url"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+        .login_url
+        .clone()
         .or_else(|| integration_login_host(&current.form_fields));
     // The host it would use anyway: nothing to store (and, for a connection not added yet,
     // nothing to add until the provider says yes).

@@ -9,7 +9,7 @@ use patchbay_core::IntegrationState;
 use patchbay_server::service::LogFilter;
 use patchbay_server::service::SessionSettings;
 use patchbay_server::service::connections::Offer;
-use patchbay_server::service::dto::ConnectionView;
+use patchbay_server::service::views::ConnectionView;
 use serde_json::Value;
 
 use super::Session;
@@ -130,12 +130,8 @@ fn card(
     error: Option<&HostError>,
 ) -> Item {
     let badge = connection_badge(v.state, v.health, v.enabled, v.integration_state);
-    let stored = v
-        .settings
-        .as_ref()
-        .and_then(|s| s.get("login_url"))
-        .and_then(Value::as_str);
-    let mut hosts = patchbay_connectors::registry::connector(&v.service_id)
+    let stored = v.settings.login_url.as_deref();
+    let mut hosts = patchbay_connectors::registry::connector(v.service_id.as_str())
         .and_then(|c| host_choice(c, &v.form_fields, stored));
     let actions = card_actions(
         CardFacts {
@@ -147,7 +143,9 @@ fn card(
         allowed,
         hide_settings,
     );
-    let error = error.filter(|e| e.unified_api == v.unified_api && e.service_id == v.service_id);
+    let error = error.filter(|e| {
+        e.unified_api == v.unified_api.as_str() && e.service_id == v.service_id.as_str()
+    });
     if let (Some(e), Some(h)) = (error, hosts.as_mut()) {
         // Show what the customer typed, with the typed-in host selected.
         if !h.own_label.is_empty() {
@@ -159,20 +157,14 @@ fn card(
     }
     Item {
         key: format!("{}-{}", v.unified_api, v.service_id),
-        name: v.name.clone(),
-        tag_line: v.tag_line.clone(),
-        logo: v.logo.clone(),
-        unified_api: v.unified_api.clone(),
-        service_id: v.service_id.clone(),
+        name: v.catalogue.name.clone(),
+        tag_line: v.catalogue.tag_line.clone(),
+        logo: v.catalogue.logo.clone(),
+        unified_api: v.unified_api.to_string(),
+        service_id: v.service_id.to_string(),
         badge_label: badge.label,
         badge_class: badge.class,
-        instance_url: v
-            .settings
-            .as_ref()
-            .and_then(|s| s.get("instance_url"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        instance_url: v.settings.instance_url.clone().unwrap_or_default(),
         hosts: hosts.filter(|_| actions.settings),
         actions,
         host_error: error.map(|e| e.message.clone()),
@@ -236,7 +228,7 @@ pub async fn render_page(
     };
     let (configured, not_set_up): (Vec<&ConnectionView>, Vec<&ConnectionView>) = views
         .iter()
-        .filter(|v| settings.includes_api(&v.unified_api))
+        .filter(|v| settings.includes_api(v.unified_api.as_str()))
         .partition(|v| v.integration_state == IntegrationState::Configured);
     let items: Vec<Item> = configured
         .into_iter()
@@ -250,8 +242,8 @@ pub async fn render_page(
         not_set_up
             .into_iter()
             .map(|v| Suggestion {
-                name: v.name.clone(),
-                logo: v.logo.clone(),
+                name: v.catalogue.name.clone(),
+                logo: v.catalogue.logo.clone(),
             })
             .collect()
     });
@@ -313,12 +305,7 @@ async fn recent_activity(state: &ConsoleState, s: &Session) -> Vec<Activity> {
             .items
             .into_iter()
             .map(|l| Activity {
-                when: l
-                    .timestamp
-                    .get(..19)
-                    .unwrap_or(&l.timestamp)
-                    .replace('T', " ")
-                    + " UTC",
+                when: crate::views::when(Some(l.timestamp)),
                 method: l.http_method,
                 path: l.path,
                 status: l.status_code,

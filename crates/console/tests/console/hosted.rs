@@ -246,11 +246,7 @@ async fn stored_login_url(app: &TestApp, consumer: &str) -> Option<String> {
         .await
         .unwrap()
         .settings
-        .and_then(|s| {
-            s.get("login_url")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .login_url
 }
 
 async fn the_login_host_choice_decides_where_connect_goes(db: TestDatabase) {

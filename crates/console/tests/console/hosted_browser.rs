@@ -126,7 +126,7 @@ async fn consumer_chooses_the_login_host_on_the_hosted_page() {
         .await
         .unwrap();
     assert_eq!(
-        conn.settings.as_ref().and_then(|s| s["login_url"].as_str()),
+        conn.settings.login_url.as_deref(),
         Some("https://test.salesforce.com")
     );
 

@@ -200,12 +200,8 @@ async fn apideck_react_vault_drives_patchbay_from_another_origin() {
             .get_connection(&key)
             .await
             .expect("the connection");
-        let login = view
-            .settings
-            .as_ref()
-            .and_then(|s| s.get("login_url"))
-            .cloned();
-        if login == Some(serde_json::json!("https://test.salesforce.com")) {
+        let login = view.settings.login_url;
+        if login.as_deref() == Some("https://test.salesforce.com") {
             break;
         }
         assert!(Instant::now() < deadline, "login_url stayed {login:?}");

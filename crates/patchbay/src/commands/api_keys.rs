@@ -2,7 +2,7 @@
 
 use patchbay_core::ApiKeyId;
 use patchbay_server::service::Scope;
-use patchbay_server::service::dto::ApiKeyView;
+use patchbay_server::wire::ApiKeyView;
 use serde_json::json;
 
 use super::context::{app_id, open, print_json};

@@ -1,6 +1,6 @@
 //! `patchbay apps create|list|update`.
 
-use patchbay_server::service::dto::ApplicationView;
+use patchbay_server::wire::ApplicationView;
 use serde_json::json;
 
 use super::context::{app_id, open, open_or_create, print_json};

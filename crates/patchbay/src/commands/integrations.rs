@@ -6,8 +6,8 @@ use std::io::BufRead as _;
 use anyhow::Context as _;
 use patchbay_crypto::SecretString;
 use patchbay_server::service::Vault;
-use patchbay_server::service::dto::IntegrationView;
 use patchbay_server::service::integrations::IntegrationInput;
+use patchbay_server::wire::IntegrationView;
 
 use super::context::{app_id, connector, open, print_json};
 use crate::cli::{IntegrationSetArgs, IntegrationsCommand};

@@ -9,7 +9,7 @@ use patchbay_core::{ApplicationId, ConsumerId};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppState, connection_path};
+use super::{AppState, connection_path, wire};
 use crate::auth::{ConsumerCaller, ExportCaller, MaybeConsumerCaller};
 use crate::envelope;
 use crate::error::{Error, Result};
@@ -66,9 +66,9 @@ async fn list(
         )
         .await?;
     if let Some(apis) = &caller.unified_apis {
-        list.retain(|c| apis.contains(&c.unified_api));
+        list.retain(|c| apis.iter().any(|a| a == c.unified_api.as_str()));
     }
-    Ok(envelope::ok(list))
+    Ok(envelope::ok(wire::all::<_, wire::Connection>(&list)))
 }
 
 async fn get_one(
@@ -78,9 +78,8 @@ async fn get_one(
 ) -> Result<Response> {
     let offer = c.offer();
     let key = key(c.app, c.consumer, &p)?;
-    Ok(envelope::ok(
-        state.vault.get_connection_offered(&key, offer).await?,
-    ))
+    let view = state.vault.get_connection_offered(&key, offer).await?;
+    Ok(envelope::ok(wire::Connection::from(&view)))
 }
 
 async fn add(
@@ -98,9 +97,8 @@ async fn add(
         .vault
         .add_connection(&key, body.unwrap_or_default(), &c.actor)
         .await?;
-    Ok(envelope::ok(
-        state.vault.get_connection_offered(&key, offer).await?,
-    ))
+    let view = state.vault.get_connection_offered(&key, offer).await?;
+    Ok(envelope::ok(wire::Connection::from(&view)))
 }
 
 async fn update(
@@ -126,9 +124,8 @@ async fn update(
         return Err(Error::ActionNotAllowed("reauthorize"));
     }
     state.vault.patch_connection(&key, body, &c.actor).await?;
-    Ok(envelope::ok(
-        state.vault.get_connection_offered(&key, offer).await?,
-    ))
+    let view = state.vault.get_connection_offered(&key, offer).await?;
+    Ok(envelope::ok(wire::Connection::from(&view)))
 }
 
 async fn remove(
@@ -150,9 +147,8 @@ async fn import(
 ) -> Result<Response> {
     c.ensure_api_key("Importing credentials")?;
     let key = key(c.app, c.consumer, &p)?;
-    Ok(envelope::ok(
-        state.vault.import_connection(&key, body, &c.actor).await?,
-    ))
+    let view = state.vault.import_connection(&key, body, &c.actor).await?;
+    Ok(envelope::ok(wire::Connection::from(&view)))
 }
 
 /// The spec's body is `{}` with no properties; anything else is refused.
@@ -169,7 +165,8 @@ async fn validate(
     // Validation refreshes the stored tokens: a credential change, so not a session's call.
     c.ensure_api_key("Validating a connection")?;
     let key = key(c.app, c.consumer, &p)?;
-    Ok(envelope::ok(state.vault.validate_connection(&key).await?))
+    let view = state.vault.validate_connection(&key).await?;
+    Ok(envelope::ok(wire::ConnectionStateData::from(&view)))
 }
 
 #[derive(Deserialize)]

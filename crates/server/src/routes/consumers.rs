@@ -8,7 +8,7 @@ use patchbay_core::{ConsumerId, ConsumerMetadata};
 use patchbay_store::ConsumerFilter;
 use serde::Deserialize;
 
-use super::AppState;
+use super::{AppState, wire};
 use crate::auth::AppCaller;
 use crate::envelope;
 use crate::error::{Error, Result};
@@ -51,7 +51,7 @@ async fn create(
         .vault
         .create_consumer(&caller.app, &id, &body.metadata.unwrap_or_default())
         .await?;
-    Ok(envelope::ok(view))
+    Ok(envelope::ok(wire::Consumer::from(&view)))
 }
 
 async fn list(State(state): State<AppState>, caller: AppCaller, q: QueryPairs) -> Result<Response> {
@@ -73,7 +73,7 @@ async fn list(State(state): State<AppState>, caller: AppCaller, q: QueryPairs) -
         .await?;
     let self_url = format!("{}/vault/consumers", state.vault.public_url());
     Ok(envelope::paged(
-        page.items,
+        wire::all::<_, wire::Consumer>(&page.items),
         &q.0,
         page.next_cursor.as_deref(),
         &self_url,
@@ -86,9 +86,8 @@ async fn one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let id = consumer_id(&id).map_err(|_| Error::NotFound { entity: "consumer" })?;
-    Ok(envelope::ok(
-        state.vault.get_consumer(&caller.app, &id).await?,
-    ))
+    let view = state.vault.get_consumer(&caller.app, &id).await?;
+    Ok(envelope::ok(wire::Consumer::from(&view)))
 }
 
 async fn update(
@@ -102,7 +101,7 @@ async fn update(
         .vault
         .update_consumer(&caller.app, &id, &body.metadata.unwrap_or_default())
         .await?;
-    Ok(envelope::ok(view))
+    Ok(envelope::ok(wire::Consumer::from(&view)))
 }
 
 async fn remove(
@@ -134,10 +133,9 @@ async fn stats(
         super::logs::rfc3339_ms(name, v)
     };
     let (start, end) = (bound("start_datetime")?, bound("end_datetime")?);
-    Ok(envelope::ok(
-        state
-            .vault
-            .consumer_stats(&caller.app, &id, start, end)
-            .await?,
-    ))
+    let stats = state
+        .vault
+        .consumer_stats(&caller.app, &id, start, end)
+        .await?;
+    Ok(envelope::ok(wire::ConsumerStats::from(&stats)))
 }

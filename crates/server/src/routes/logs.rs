@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::get;
 use patchbay_store::{LogFilter, PathMatchMode};
 
-use super::AppState;
+use super::{AppState, wire};
 use crate::auth::ConsumerCaller;
 use crate::envelope;
 use crate::error::{Error, Result};
@@ -110,7 +110,7 @@ async fn list(State(state): State<AppState>, c: ConsumerCaller, q: QueryPairs) -
         .await?;
     let self_url = format!("{}/vault/logs", state.vault.public_url());
     Ok(envelope::paged(
-        page.items,
+        wire::all::<_, wire::Log>(&page.items),
         &q.0,
         page.next_cursor.as_deref(),
         &self_url,

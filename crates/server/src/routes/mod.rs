@@ -17,6 +17,7 @@ mod request_log;
 mod sessions;
 mod unsupported;
 mod webhooks;
+pub mod wire;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};

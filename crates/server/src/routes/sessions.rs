@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 
-use super::AppState;
+use super::{AppState, wire};
 use crate::auth::KeyConsumerCaller;
 use crate::envelope;
 use crate::error::Result;
@@ -25,5 +25,5 @@ async fn create(
         .vault
         .create_session(&caller.app, &caller.consumer, body.unwrap_or_default())
         .await?;
-    Ok(envelope::ok(session))
+    Ok(envelope::ok(wire::Session::from(&session)))
 }

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::AppState;
+use super::{AppState, wire};
 use crate::auth::ConsumerCaller;
 use crate::envelope;
 use crate::error::{Error, Result};
@@ -113,9 +113,8 @@ async fn resource_config(
     let offer = c.offer();
     let key = key(c, &api, &svc)?;
     check_resource(&resource)?;
-    Ok(envelope::ok(
-        state.vault.get_connection_offered(&key, offer).await?,
-    ))
+    let view = state.vault.get_connection_offered(&key, offer).await?;
+    Ok(envelope::ok(wire::Connection::from(&view)))
 }
 
 #[derive(Deserialize, Default)]
@@ -146,7 +145,7 @@ async fn update_resource_config(
     {
         return Err(Error::NotApplicable(NO_RESOURCE_CONFIG));
     }
-    Ok(envelope::ok(view))
+    Ok(envelope::ok(wire::Connection::from(&view)))
 }
 
 /// `GET …/{resource}/schema` and `…/example`: both refused for the same reason.

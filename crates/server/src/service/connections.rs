@@ -12,9 +12,11 @@ use serde_json::{Map, Value};
 
 use super::Vault;
 use super::audit::Actor;
-use super::dto::{ConnectionView, ConsumerConnectionView, iso_ms, object_or_empty};
 use super::form_fields::{LOGIN_URL, check_login_url, form_fields};
 use super::sessions::LinkState;
+use super::views::{
+    CatalogueView, ConnectionSettings, ConnectionView, ConsumerConnectionView, object_or_empty,
+};
 use crate::error::{Error, Result};
 
 /// Catalogue data of a connector (its `Display`), or a plain one for a service no connector
@@ -406,7 +408,7 @@ impl Vault {
             .ok_or(Error::ConnectionNotFound)
     }
 
-    /// Builds the spec's `Connection` from an integration and, when it exists, the row.
+    /// The connection view of an integration and, when it exists, the consumer's row.
     pub(crate) fn connection_view(
         &self,
         integration: &IntegrationRow,
@@ -453,58 +455,48 @@ impl Vault {
             )),
             _ => None,
         };
-        let mut settings = row
-            .map(|r| object_or_empty(&r.settings_json))
-            .unwrap_or_default();
-        if let Some(url) = row.and_then(|r| r.instance_url.as_ref()) {
-            settings.insert("instance_url".to_owned(), Value::String(url.clone()));
-        }
-        let cat = &catalogue(&integration.service_id);
+        let settings = row.map_or_else(ConnectionSettings::default, |r| {
+            ConnectionSettings::parse(&r.settings_json, r.instance_url.as_deref())
+        });
         Ok(ConnectionView {
             id: patchbay_core::connection_key(&integration.unified_api, &integration.service_id),
-            service_id: integration.service_id.to_string(),
-            name: cat.name.to_owned(),
-            tag_line: cat.tag_line.to_owned(),
-            unified_api: integration.unified_api.to_string(),
+            service_id: integration.service_id.clone(),
+            unified_api: integration.unified_api.clone(),
+            catalogue: self.catalogue_view(&integration.service_id),
             state,
             integration_state,
-            auth_type: "oauth2",
-            oauth_grant_type: "authorization_code",
-            status: "live",
             enabled: row.is_some_and(|r| r.enabled),
-            website: cat.website.to_owned(),
-            icon: cat.image_urls(self.public_url()).0,
-            logo: cat.image_urls(self.public_url()).1,
             authorize_url,
             revoke_url,
-            settings: Some(Value::Object(settings)),
-            metadata: Some(Value::Object(
-                row.map(|r| object_or_empty(&r.metadata_json))
-                    .unwrap_or_default(),
-            )),
+            settings,
+            metadata: row
+                .map(|r| object_or_empty(&r.metadata_json))
+                .unwrap_or_default(),
             form_fields: form_fields(
                 connector_for(&integration.service_id)?,
                 &integration.login_url,
                 row.and_then(|r| r.login_url_override.as_deref()),
             ),
-            configuration: Vec::new(),
-            configurable_resources: Vec::new(),
-            resource_schema_support: Vec::new(),
-            resource_settings_support: Vec::new(),
-            validation_support: true,
-            schema_support: false,
-            settings_required_for_authorization: Vec::new(),
-            subscriptions: Vec::new(),
-            has_guide: false,
-            custom_mappings: Vec::new(),
-            consent_state: "implicit",
             health: row.map_or(Health::Ok, |r| r.health),
-            credentials_expire_at: row.and_then(|r| r.credentials_expire_at).unwrap_or(0),
-            last_refresh_failed_at: row.and_then(|r| r.last_refresh_failed_at).unwrap_or(0),
-            last_downstream_error_at: row.and_then(|r| r.last_downstream_error_at).unwrap_or(0),
-            created_at: row.map_or(0, |r| r.created_at),
+            credentials_expire_at: row.and_then(|r| r.credentials_expire_at),
+            last_refresh_failed_at: row.and_then(|r| r.last_refresh_failed_at),
+            last_downstream_error_at: row.and_then(|r| r.last_downstream_error_at),
+            created_at: row.map(|r| r.created_at),
             updated_at: row.map(|r| r.updated_at),
         })
+    }
+
+    /// The catalogue entry of `service` with image URLs on this deployment.
+    fn catalogue_view(&self, service: &ServiceId) -> CatalogueView {
+        let cat = catalogue(service);
+        let (icon, logo) = cat.image_urls(self.public_url());
+        CatalogueView {
+            name: cat.name.to_owned(),
+            tag_line: cat.tag_line.to_owned(),
+            website: cat.website.to_owned(),
+            icon,
+            logo,
+        }
     }
 
     pub(crate) async fn consumer_connection_view(
@@ -520,31 +512,21 @@ impl Vault {
             None => IntegrationState::Disabled,
         };
         let state = compute_state(integration_state, Some(&row.facts(true)));
-        let mut settings = object_or_empty(&row.settings_json);
-        if let Some(url) = &row.instance_url {
-            settings.insert("instance_url".to_owned(), Value::String(url.clone()));
-        }
-        let cat = &catalogue(&row.service_id);
         Ok(ConsumerConnectionView {
             id: patchbay_core::connection_key(&row.unified_api, &row.service_id),
-            name: cat.name.to_owned(),
-            icon: cat.image_urls(self.public_url()).0,
-            logo: cat.image_urls(self.public_url()).1,
-            website: cat.website.to_owned(),
-            tag_line: cat.tag_line.to_owned(),
-            service_id: row.service_id.to_string(),
-            unified_api: row.unified_api.to_string(),
-            consumer_id: row.consumer_id.to_string(),
-            auth_type: "oauth2",
+            service_id: row.service_id.clone(),
+            unified_api: row.unified_api.clone(),
+            consumer_id: row.consumer_id.clone(),
+            catalogue: self.catalogue_view(&row.service_id),
             enabled: row.enabled,
-            settings: Value::Object(settings),
-            metadata: Value::Object(object_or_empty(&row.metadata_json)),
-            created_at: iso_ms(row.created_at),
-            updated_at: Some(iso_ms(row.updated_at)),
-            state: state.as_str(),
-            health: row.health.as_str(),
-            credentials_expire_at: row.credentials_expire_at.map(iso_ms),
-            last_refresh_failed_at: row.last_refresh_failed_at.map(iso_ms),
+            settings: ConnectionSettings::parse(&row.settings_json, row.instance_url.as_deref()),
+            metadata: object_or_empty(&row.metadata_json),
+            state,
+            health: row.health,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            credentials_expire_at: row.credentials_expire_at,
+            last_refresh_failed_at: row.last_refresh_failed_at,
         })
     }
 }

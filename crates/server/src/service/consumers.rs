@@ -4,7 +4,7 @@ use patchbay_core::{ApplicationId, ConsumerId, ConsumerMetadata};
 use patchbay_store::{ConsumerFilter, ConsumerRow};
 
 use super::Vault;
-use super::dto::{ConsumerView, PageView, RequestCountsView, iso_ms};
+use super::views::{ConsumerStats, ConsumerView, PageView, RequestCounts};
 use crate::error::{Error, Result};
 
 const MAX_METADATA_FIELD: usize = 2048;
@@ -132,7 +132,7 @@ impl Vault {
         consumer: &ConsumerId,
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<serde_json::Value> {
+    ) -> Result<ConsumerStats> {
         if start_ms > end_ms {
             return Err(Error::validation(
                 "start_datetime must not be after end_datetime",
@@ -145,14 +145,13 @@ impl Vault {
             .store()
             .count_requests(app, consumer, start_ms, end_ms)
             .await?;
-        Ok(serde_json::json!({
-            "application_id": app.as_str(),
-            "consumer_id": consumer.as_str(),
-            "start_datetime": iso_ms(start_ms),
-            "end_datetime": iso_ms(end_ms),
-            "aggregated_request_count": c.total(),
-            "request_counts": RequestCountsView { unify: c.unify, proxy: c.proxy, vault: c.vault },
-        }))
+        Ok(ConsumerStats {
+            application_id: app.clone(),
+            consumer_id: consumer.clone(),
+            start_ms,
+            end_ms,
+            request_counts: RequestCounts::from(c),
+        })
     }
 
     pub(crate) async fn consumer_view(
@@ -170,7 +169,7 @@ impl Vault {
             .store()
             .list_connections(&row.application_id, Some(&row.consumer_id))
             .await?;
-        let services: Vec<String> = conns.iter().map(|c| c.service_id.to_string()).collect();
+        let services = conns.iter().map(|c| c.service_id.clone()).collect();
         let connections = if with_connections {
             let mut out = Vec::with_capacity(conns.len());
             for c in &conns {
@@ -181,20 +180,15 @@ impl Vault {
             None
         };
         Ok(ConsumerView {
-            consumer_id: row.consumer_id.to_string(),
-            application_id: row.application_id.to_string(),
+            consumer_id: row.consumer_id,
+            application_id: row.application_id,
             metadata: row.metadata,
             connections,
             services,
-            aggregated_request_count: counts.total(),
-            request_counts: RequestCountsView {
-                unify: counts.unify,
-                proxy: counts.proxy,
-                vault: counts.vault,
-            },
-            created: iso_ms(row.created_at),
-            modified: iso_ms(row.updated_at),
-            request_count_updated: iso_ms(now),
+            request_counts: RequestCounts::from(counts),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            counted_at: now,
         })
     }
 }

@@ -12,7 +12,7 @@ use super::Vault;
 use super::audit::Actor;
 use super::connect::{REFRESH_MARGIN_MS, allowed_redirect};
 use super::connections::{ConnectionKey, audit_details};
-use super::dto::ConnectionStateView;
+use super::views::ConnectionStateView;
 use crate::error::{Error, Result};
 
 /// `credentials` of the spec's `ConnectionImportData`.
@@ -82,7 +82,7 @@ impl Vault {
         let state = compute_state(integration.to_domain()?.state(), Some(&row.facts(true)));
         Ok(ConnectionStateView {
             id: key.apideck_id(),
-            state: state.as_str(),
+            state,
         })
     }
 
@@ -115,7 +115,7 @@ impl Vault {
         key: &ConnectionKey,
         req: ImportRequest,
         actor: &Actor,
-    ) -> Result<super::dto::ConnectionView> {
+    ) -> Result<super::views::ConnectionView> {
         let integration = self.usable_integration(key).await?;
         let mut settings = req.settings.unwrap_or_default();
         let connector = patchbay_connectors::registry::connector(key.service_id.as_str())

@@ -239,7 +239,7 @@ fn gap_marker(
     gap: Gap,
     public_host: &str,
 ) -> RequestLog {
-    let iso = |ms: i64| super::dto::iso_ms(ms);
+    let iso = |ms: i64| crate::timefmt::iso_ms(ms);
     RequestLog {
         id: uuid::Uuid::now_v7().hyphenated().to_string(),
         application_id,

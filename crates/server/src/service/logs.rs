@@ -12,7 +12,7 @@ use patchbay_core::{ApplicationId, ConsumerId, ServiceId};
 use patchbay_store::{LogFilter, RequestLog};
 
 use super::Vault;
-use super::dto::{LogView, NamedRef, PageView, iso_ms};
+use super::views::{LogView, NamedRef, PageView};
 use crate::error::Result;
 
 /// One finished request, as the HTTP layer saw it.
@@ -196,7 +196,7 @@ fn log_view(l: RequestLog) -> LogView {
         has_children: l.has_children,
         api_style: l.api_style,
         base_url: l.base_url,
-        consumer_id: l.consumer_id.to_string(),
+        consumer_id: l.consumer_id,
         http_method: l.http_method,
         path: l.path,
         operation: NamedRef {
@@ -216,7 +216,7 @@ fn log_view(l: RequestLog) -> LogView {
         latency: l.latency_ms,
         sandbox: l.sandbox,
         source_ip: l.source_ip,
-        timestamp: iso_ms(l.timestamp),
+        timestamp: l.timestamp,
     }
 }
 

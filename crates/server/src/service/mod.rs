@@ -18,7 +18,6 @@ pub mod crm;
 pub mod custom_mappings;
 pub mod diagnostics;
 pub mod downstream;
-pub mod dto;
 pub mod form_fields;
 mod grant;
 pub mod integrations;
@@ -32,6 +31,7 @@ pub mod sessions;
 pub mod telemetry;
 mod token_in_path;
 pub mod tokens;
+pub mod views;
 pub mod webhooks;
 
 use std::sync::Arc;

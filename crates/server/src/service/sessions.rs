@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::Vault;
-use super::dto::SessionView;
+use super::views::SessionView;
 use crate::error::{Error, Result};
 
 pub const SESSION_AUDIENCE: &str = "patchbay-vault-session";

@@ -4,8 +4,8 @@
 use patchbay_core::{ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
 use patchbay_server::Error;
-use patchbay_server::service::dto::{ApiKeyView, ApplicationView, IntegrationView};
 use patchbay_server::service::integrations::IntegrationInput;
+use patchbay_server::wire::{ApiKeyView, ApplicationView, IntegrationView};
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::spawn_app;

@@ -14,14 +14,14 @@ mod steps;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
+use patchbay_core::{ApplicationId, ConnectionState, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_crypto::SecretString;
 use patchbay_fake_salesforce::{EmulatorConfig, EmulatorHandle};
 use patchbay_server::service::audit::Actor;
 use patchbay_server::service::connections::{ConnectionInput, ConnectionKey};
-use patchbay_server::service::dto::ConnectionView;
 use patchbay_server::service::integrations::IntegrationInput;
 use patchbay_server::service::sessions::SessionRequest;
+use patchbay_server::service::views::ConnectionView;
 use patchbay_server::service::{Scope, Vault};
 use patchbay_server::{Application, ServerConfig};
 
@@ -269,9 +269,8 @@ async fn set_up(
     let sf_base = emulator.base_url();
     let connected = keep_or_add(vault, &key, |c| {
         c.settings
-            .as_ref()
-            .and_then(|s| s.get("instance_url"))
-            .and_then(serde_json::Value::as_str)
+            .instance_url
+            .as_deref()
             .is_none_or(|u| u.trim_end_matches('/') == sf_base.trim_end_matches('/'))
     })
     .await?;
@@ -318,16 +317,25 @@ async fn keep_or_add(
 ) -> anyhow::Result<bool> {
     let existing = vault.get_connection(key).await.ok();
     let points_here = existing.as_ref().is_some_and(usable);
-    let state = existing.as_ref().map(|c| c.state.as_str());
-    if state.is_some_and(|s| s != "available") && !points_here {
+    // A connection row exists (the consumer added it) unless the state is `Available`.
+    let added = existing
+        .as_ref()
+        .is_some_and(|c| c.state != ConnectionState::Available);
+    if added && !points_here {
         vault.delete_connection(key, &Actor::Admin).await?;
     }
-    if !(points_here && state.is_some_and(|s| s != "available")) {
+    if !(points_here && added) {
         vault
             .add_connection(key, ConnectionInput::default(), &Actor::Admin)
             .await?;
     }
-    Ok(points_here && matches!(state, Some("callable" | "authorized")))
+    Ok(points_here
+        && existing.as_ref().is_some_and(|c| {
+            matches!(
+                c.state,
+                ConnectionState::Callable | ConnectionState::Authorized
+            )
+        }))
 }
 
 /// The console's `admin` user with a fresh password (printed, like the API key: it is a demo).

@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use patchbay_core::{ApplicationId, ServiceId, UnifiedApi};
+use patchbay_core::{ApplicationId, ConnectionState, ServiceId, UnifiedApi};
 use patchbay_server::service::Vault;
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::steps::{Call, NextSteps, SERVICES};
@@ -104,9 +105,9 @@ fn check(c: &Call, v: &Value) -> anyhow::Result<()> {
                 let state = v["data"]
                     .as_array()
                     .and_then(|a| a.iter().find(|c| c["service_id"] == service))
-                    .map(|c| c["state"].clone());
+                    .and_then(|c| ConnectionState::deserialize(&c["state"]).ok());
                 expect(
-                    state == Some(Value::from("callable")),
+                    state == Some(ConnectionState::Callable),
                     &format!("the {name} connection is {state:?}, not callable"),
                 )?;
             }

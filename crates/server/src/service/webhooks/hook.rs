@@ -8,7 +8,8 @@ use patchbay_webhooks::transition::{ConnectionSnapshot, connection_events};
 use serde_json::Value;
 
 use crate::service::connections::catalogue;
-use crate::service::dto::{iso_ms, object_or_empty};
+use crate::service::views::object_or_empty;
+use crate::timefmt::iso_ms;
 
 #[derive(Debug, Default)]
 pub struct VaultEventHook;

@@ -34,7 +34,7 @@ use tokio::sync::Notify;
 
 use crate::error::Result;
 use crate::service::Vault;
-use crate::service::dto::iso_ms;
+use crate::timefmt::iso_ms;
 
 /// Which CRM objects each application's subscriptions ask for: a `crm.<object>.*` event names
 /// its object, `*` (on a `crm` subscription) names them all.

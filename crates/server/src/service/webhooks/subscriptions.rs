@@ -19,7 +19,7 @@ use super::delivery::SendOutcome;
 use super::target::{check_delivery_url, check_resolves_publicly};
 use crate::error::{Error, Result};
 use crate::service::Vault;
-use crate::service::dto::iso_ms;
+use crate::timefmt::iso_ms;
 
 /// The sealed copy of the API key that created or last updated a subscription.
 pub const API_KEY_COLUMN: SealedColumn = SealedColumn::WebhookApiKey;
