@@ -160,10 +160,19 @@ pub struct ListOutcome {
 pub struct RecordOutcome {
     /// The unified record.
     pub data: Value,
-    /// The provider record it was read from (custom mappings are evaluated against it).
-    pub source: Value,
+    /// The provider record custom mappings are evaluated against, when it is not `raw`
+    /// itself: a plain read leaves it `None` rather than copying the whole answer on every
+    /// call, most of which have no mappings (read it with [`RecordOutcome::source`]).
+    pub source: Option<Value>,
     /// The provider's answer(s), as `_raw`.
     pub raw: Value,
+}
+
+impl RecordOutcome {
+    /// The provider record custom mappings are evaluated against.
+    pub fn source(&self) -> &Value {
+        self.source.as_ref().unwrap_or(&self.raw)
+    }
 }
 
 /// A list run, borrowing the server's cursor codec to seal the next cursor.
@@ -207,7 +216,7 @@ where
         let data = (self.read)(&self.answer)?;
         Ok(RecordOutcome {
             data,
-            source: self.answer.clone(),
+            source: None,
             raw: self.answer,
         })
     }
@@ -432,6 +441,17 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
         id: &str,
         common: &CommonParams,
     ) -> Result<GetRun, UnifiedError>;
+
+    /// The top-level keys of [`Connector::plan_get`]'s answer its read looks at, so that a
+    /// read whose caller wants neither `_raw` nor custom mappings parses only those. `None`
+    /// (the default): the server parses the whole answer.
+    fn record_keys(
+        &self,
+        _resource: Resource,
+        _id: &str,
+    ) -> Option<crate::record_keys::RecordKeys> {
+        None
+    }
 
     /// Plans a create from a unified body.
     fn plan_create(&self, resource: Resource, body: Value) -> Result<Request, UnifiedError>;

@@ -34,6 +34,7 @@ pub mod connector;
 pub mod convert;
 pub mod hubspot;
 pub mod oauth_client;
+pub mod record_keys;
 pub mod registry;
 pub mod salesforce;
 pub mod table;

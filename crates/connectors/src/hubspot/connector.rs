@@ -626,7 +626,7 @@ impl Run<RecordOutcome> for FlatSource {
 
     fn finish(self: Box<Self>) -> Result<RecordOutcome, UnifiedError> {
         let mut outcome = self.0.finish()?;
-        outcome.source = mapping_source(&outcome.source);
+        outcome.source = Some(mapping_source(outcome.source()));
         Ok(outcome)
     }
 }

@@ -18,6 +18,7 @@ use crate::connector::{
     ListOutcome, ListRun, LoginChoice, NotPolled, OAuthProfile, OwnHost, Pkce, Request, Run,
     ScopeOption, SecretProbe, Setup, Step, one_call,
 };
+use crate::record_keys::RecordKeys;
 
 /// The Salesforce connector (stateless).
 #[derive(Debug, Clone, Copy, Default)]
@@ -205,6 +206,10 @@ impl Connector for Salesforce {
                 records::read_record(resource, answer)
             }
         }))
+    }
+
+    fn record_keys(&self, resource: Resource, _id: &str) -> Option<RecordKeys> {
+        records::record_keys(resource)
     }
 
     fn plan_create(&self, resource: Resource, body: Value) -> Result<Request, UnifiedError> {

@@ -40,6 +40,7 @@ pub use error::{ApiUsage, CallKind, Failure, map_error, parse_limit_info, sessio
 pub use list::{ListPage, ListPlan, plan_list};
 pub use records::{
     created_id, plan_create, plan_delete, plan_get, plan_update, read_pipeline, read_record,
+    record_keys,
 };
 pub use request::{Method, SalesforceRequest};
 

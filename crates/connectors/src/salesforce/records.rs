@@ -2,6 +2,8 @@
 //! to Salesforce fields, with the quirks the tables cannot express, and the request plans for
 //! get, create, update and delete.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value, json};
 
 use patchbay_unified::model::{ActivityType, Write, validate_body};
@@ -12,6 +14,7 @@ use super::ids::{IdKind, is_valid_id, kind_of};
 use super::request::{Method, SalesforceRequest};
 use super::tables::{self, PIPELINE_ID};
 use super::writes::{NOTE_PARENTS, to_salesforce_reporting};
+use crate::record_keys::{RecordKeys, keys_of};
 use crate::table::{ObjectMap, read_record as read_with};
 
 /// The object a resource maps to by default (activities: Event).
@@ -94,6 +97,40 @@ pub fn plan_get(
     let mut request = SalesforceRequest::record(Method::Get, map.object, Some(id), None);
     request.query = pass_through_query(common);
     Ok(request)
+}
+
+/// The keys of a `sobjects/{Type}/{id}` answer [`read_record`] looks at: the fields a list
+/// query selects for the resource (both activity objects: the answer's type picks the table),
+/// `attributes` (the type) and custom fields. Prepared once per resource; pipelines (a query
+/// answer) are parsed whole.
+pub fn record_keys(resource: Resource) -> Option<RecordKeys> {
+    static KEYS: OnceLock<[Vec<&'static str>; 7]> = OnceLock::new();
+    let all = KEYS.get_or_init(|| {
+        let with = |maps: &[&ObjectMap]| keys_of(maps, &["attributes", "Id"]);
+        [
+            with(&[&tables::CONTACT]),
+            with(&[&tables::ACCOUNT]),
+            with(&[&tables::LEAD]),
+            with(&[&tables::OPPORTUNITY]),
+            with(&[&tables::EVENT, &tables::TASK]),
+            with(&[&tables::NOTE]),
+            with(&[&tables::USER]),
+        ]
+    });
+    let index = match resource {
+        Resource::Contacts => 0,
+        Resource::Companies => 1,
+        Resource::Leads => 2,
+        Resource::Opportunities => 3,
+        Resource::Activities => 4,
+        Resource::Notes => 5,
+        Resource::Users => 6,
+        Resource::Pipelines => return None,
+    };
+    Some(RecordKeys {
+        sorted: &all[index],
+        by_rule: DIALECT.is_custom_field,
+    })
 }
 
 /// Maps one Salesforce record (from `sobjects/{Type}/{id}` or a query) to unified JSON.

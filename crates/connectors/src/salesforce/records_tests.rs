@@ -189,3 +189,82 @@ fn every_resource_reads_into_its_schema() {
 
     assert!(read_record(Resource::Contacts, &json!([1])).is_err());
 }
+
+/// A record answer with every field the resource's tables read, filled by kind, plus fields
+/// no table reads (a compound address, system fields), a relationship object and custom fields.
+fn full_answer(resource: Resource, kind: &str, id: &str) -> Value {
+    use crate::table::Kind;
+    let maps: &[&ObjectMap] = match resource {
+        Resource::Activities => &[&tables::EVENT, &tables::TASK],
+        _ => &[default_map(resource)],
+    };
+    let mut record = json!({
+        "attributes": attrs(kind, id), "Id": id,
+        "BillingAddress": {"street": "1 Main", "city": "X", "geocodeAccuracy": null},
+        "SystemModstamp": "2024-09-28T00:00:00.000+0000", "IsDeleted": false,
+        "CreatedById": USER_ID, "Skipped": [1, {"nested": [true, null]}],
+        "Tier__c": "Gold", "Score__c": 7,
+        "WhoId": CONTACT_ID, "WhatId": ACCOUNT_ID, "ParentId": OPP_ID,
+        "TaskSubtype": "Call", "Type": "Meeting",
+    });
+    for map in maps {
+        for f in map.fields {
+            let value = match f.kind {
+                Kind::Const(_) => continue,
+                Kind::Number | Kind::Integer | Kind::NumberAsText | Kind::MinutesAsSeconds => {
+                    json!(42)
+                }
+                Kind::Bool | Kind::NotBool | Kind::TextFromBool { .. } => json!(true),
+                Kind::BoolToText { when_true, .. } => json!(when_true),
+                Kind::Date | Kind::DateAsDateTime => json!("2024-01-02"),
+                Kind::DateTime => json!("2024-09-27T10:39:01.000+0000"),
+                Kind::Enum(pairs) => json!(pairs.first().map_or("", |p| p.1)),
+                Kind::Text | Kind::Id => json!(format!("v-{}", f.remote)),
+            };
+            match f.remote.split_once('.') {
+                Some((parent, child)) => {
+                    record[parent] = json!({"attributes": {"type": parent}, child: value});
+                }
+                None if record.get(f.remote).is_none() => record[f.remote] = value,
+                None => {}
+            }
+        }
+        for remote in map.read_fields() {
+            if record.get(remote).is_none() && !remote.contains('.') {
+                record[remote] = json!(format!("line 1\nline 2 of {remote}"));
+            }
+        }
+    }
+    record
+}
+
+#[test]
+fn a_get_parsed_down_to_its_keys_reads_the_same_as_the_whole_answer() {
+    let cases = [
+        (Resource::Contacts, "Contact", CONTACT_ID),
+        (Resource::Companies, "Account", ACCOUNT_ID),
+        (Resource::Leads, "Lead", LEAD_ID),
+        (Resource::Opportunities, "Opportunity", OPP_ID),
+        (Resource::Activities, "Event", EVENT_ID),
+        (Resource::Activities, "Task", TASK_ID),
+        (Resource::Notes, "Note", NOTE_ID),
+        (Resource::Users, "User", USER_ID),
+    ];
+    for (resource, kind, id) in cases {
+        let answer = full_answer(resource, kind, id);
+        let bytes = serde_json::to_vec(&answer).unwrap();
+        let keys = record_keys(resource).unwrap();
+        let parsed = keys.parse(&bytes).unwrap();
+        assert!(
+            parsed.as_object().unwrap().len() < answer.as_object().unwrap().len(),
+            "{kind}: fields no read uses are left out"
+        );
+        assert!(parsed.get("BillingAddress").is_none() && parsed.get("Skipped").is_none());
+        assert_eq!(
+            read_record(resource, &parsed).unwrap(),
+            read_record(resource, &answer).unwrap(),
+            "{kind}"
+        );
+    }
+    assert!(record_keys(Resource::Pipelines).is_none());
+}

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use patchbay_connectors::connector::{
     ApiUsage, CallKind, Connector, Failure, Method, Request, Run, Step,
 };
+use patchbay_connectors::record_keys::RecordKeys;
 use patchbay_connectors::registry;
 use patchbay_core::{ApplicationId, ConnectionId, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_unified::{
@@ -174,12 +175,25 @@ impl Vault {
             CrmOperation::Get(id) => {
                 let common = CommonParams::parse(request.query)?;
                 let run = connector.plan_get(resource, id, &common)?;
+                // Nothing but the connector's read looks at the answer unless `_raw` or custom
+                // mappings are asked for: then only the keys it reads are parsed.
+                let keys = if common.raw || !mappings.is_empty() {
+                    None
+                } else {
+                    connector.record_keys(resource, id)
+                };
                 let mut session = self.session(request, connector, observed).await?;
-                let outcome = session.run_kind(run, CallKind::OneRecord).await?;
-                let mut record = outcome.data;
-                if !mappings.is_empty() {
-                    record["custom_mappings"] = mapped_values(&mappings, &outcome.source);
-                }
+                let outcome = session
+                    .run_keys(run, CallKind::OneRecord, keys.as_ref())
+                    .await?;
+                let record = if mappings.is_empty() {
+                    outcome.data
+                } else {
+                    let values = mapped_values(&mappings, outcome.source());
+                    let mut record = outcome.data;
+                    record["custom_mappings"] = values;
+                    record
+                };
                 let data = match &common.fields {
                     Some(fields) => fields.apply(&record),
                     None => record,
@@ -251,16 +265,18 @@ impl Vault {
     /// neither says, the first registered one plans, and the session's connection lookup
     /// answers the same error it always would.
     async fn crm_connector(&self, request: &CrmRequest<'_>) -> &'static dyn Connector {
+        let found;
         let service = match request.service {
-            Some(service) => Some(service.as_str().to_owned()),
-            None => self
-                .connection_service(request.app, request.consumer, &UnifiedApi::crm())
-                .await
-                .map(|s| s.as_str().to_owned()),
+            Some(service) => Some(service),
+            None => {
+                found = self
+                    .connection_service(request.app, request.consumer, &UnifiedApi::crm())
+                    .await;
+                found.as_ref()
+            }
         };
         service
-            .as_deref()
-            .and_then(registry::connector)
+            .and_then(|s| registry::connector(s.as_str()))
             .unwrap_or_else(registry::default_connector)
     }
 
@@ -356,10 +372,20 @@ impl Session<'_> {
     }
 
     /// Drives a step machine: its first request, then whatever each answer asks for next.
-    async fn run_kind<T>(&mut self, mut run: Box<dyn Run<T> + '_>, kind: CallKind) -> Result<T> {
+    async fn run_kind<T>(&mut self, run: Box<dyn Run<T> + '_>, kind: CallKind) -> Result<T> {
+        self.run_keys(run, kind, None).await
+    }
+
+    /// [`Session::run_kind`], parsing each answer down to `keys` when given.
+    async fn run_keys<T>(
+        &mut self,
+        mut run: Box<dyn Run<T> + '_>,
+        kind: CallKind,
+        keys: Option<&RecordKeys>,
+    ) -> Result<T> {
         let mut next = run.start();
         loop {
-            let answer = self.execute(&next, kind).await?;
+            let answer = self.execute_keys(&next, kind, keys).await?;
             match run.feed(answer)? {
                 Step::Send(request) => next = request,
                 Step::Done => return Ok(run.finish()?),
@@ -383,13 +409,26 @@ impl Session<'_> {
     }
 
     async fn execute(&mut self, call: &Request, kind: CallKind) -> Result<Value> {
+        self.execute_keys(call, kind, None).await
+    }
+
+    async fn execute_keys(
+        &mut self,
+        call: &Request,
+        kind: CallKind,
+        keys: Option<&RecordKeys>,
+    ) -> Result<Value> {
         loop {
             let (status, bytes) = self.once(call).await?;
             if (200..300).contains(&status) {
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     return Ok(Value::Null);
                 }
-                return serde_json::from_slice(&bytes).map_err(|_| {
+                let parsed = match keys {
+                    Some(keys) => keys.parse(&bytes),
+                    None => serde_json::from_slice(&bytes),
+                };
+                return parsed.map_err(|_| {
                     Error::Unified(UnifiedError::ConnectorExecution {
                         status: 502,
                         message: format!(
@@ -454,7 +493,21 @@ impl Session<'_> {
                 downstream_errors: Vec::new(),
             }));
         }
-        let url = format!("{}{}", self.token.instance_url, call.path);
+        // The instance URL was parsed once with the token: a path-absolute join keeps its
+        // scheme, host and port without parsing and IDNA-mapping the host on every call, and
+        // reqwest takes the `Url` as it is. An instance with a path of its own keeps it.
+        let joined = if self.token.instance.path() == "/" {
+            self.token.instance.join(&call.path)
+        } else {
+            url::Url::parse(&format!("{}{}", self.token.instance_url, call.path))
+        };
+        let url = joined.map_err(|_| {
+            Error::Unified(UnifiedError::ConnectorExecution {
+                status: 502,
+                message: format!("{name}'s connector planned a path Patchbay does not send"),
+                downstream_errors: Vec::new(),
+            })
+        })?;
         let method = match call.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
