@@ -606,7 +606,7 @@ impl Run<RecordOutcome> for CustomGet {
         let data = self.plan.read(&answer)?;
         Ok(RecordOutcome {
             data,
-            source: mapping_source(&answer),
+            source: Some(mapping_source(&answer)),
             raw: answer,
         })
     }
