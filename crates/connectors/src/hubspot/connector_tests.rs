@@ -230,7 +230,7 @@ fn a_get_asks_for_the_custom_properties_by_name_and_surfaces_them() {
         out.data["custom_fields"],
         json!([{"id": "preferred_language", "name": "preferred_language", "value": "fr"}])
     );
-    assert_eq!(out.source["preferred_language"], "fr");
+    assert_eq!(out.source()["preferred_language"], "fr");
     // Owners and pipelines have no properties API call.
     let mut run = c
         .plan_get(Resource::Users, "7", &CommonParams::default())
