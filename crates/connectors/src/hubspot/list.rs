@@ -555,7 +555,7 @@ impl ListPlan {
     pub fn next_request(&self, bodies: &[Value]) -> Option<HubSpotRequest> {
         let main = match self.main_len(bodies) {
             Ok(n) => n,
-            Err(next) => return next,
+            Err(next) => return *next,
         };
         let (links, _) = self.link_reads(&bodies[..main]).ok()?;
         links
@@ -566,13 +566,14 @@ impl ListPlan {
 
     /// How many of `bodies` answer the page's own calls (the rest answer link reads), or the
     /// page's next own call while there is one.
-    fn main_len(&self, bodies: &[Value]) -> Result<usize, Option<HubSpotRequest>> {
+    /// (Boxed: a request is large, and the count is the common answer.)
+    fn main_len(&self, bodies: &[Value]) -> Result<usize, Box<Option<HubSpotRequest>>> {
         for n in 1..=bodies.len() {
             if self.main_next(&bodies[..n]).is_none() {
                 return Ok(n);
             }
         }
-        Err(self.main_next(bodies))
+        Err(Box::new(self.main_next(bodies)))
     }
 
     /// The page's own next call (list pages, merged objects), link reads aside.
