@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::assoc;
 use crate::error::DataError;
 use crate::owners::Owner;
+use crate::pipelines::StoredPipeline;
 use crate::record::Record;
 use crate::schema::ObjectType;
 use crate::write;
@@ -37,6 +38,7 @@ pub struct Account {
     pub(crate) links: BTreeMap<(ObjectType, u64), BTreeSet<Link>>,
     owners: Vec<Owner>,
     pub(crate) next_id: u64,
+    pub(crate) pipelines: Vec<StoredPipeline>,
 }
 
 impl Account {
@@ -48,6 +50,7 @@ impl Account {
             links: BTreeMap::new(),
             owners: Vec::new(),
             next_id: 101,
+            pipelines: crate::pipelines::seed_pipelines(created_ms),
         }
     }
 
@@ -63,7 +66,7 @@ impl Account {
         self.owners.iter().any(|o| o.id == id && !o.archived)
     }
 
-    fn take_id(&mut self) -> u64 {
+    pub(crate) fn take_id(&mut self) -> u64 {
         let id = self.next_id;
         // Ids step unevenly, as HubSpot's do, so clients cannot treat them as a row count.
         self.next_id += 1 + id % 3;
@@ -178,7 +181,7 @@ impl Account {
             properties
                 .entry("pipeline".to_owned())
                 .or_insert_with(|| "default".to_owned());
-            write::check_deal_stage(&properties)?;
+            write::check_deal_stage(&properties, &self.pipelines)?;
         }
         if object == ObjectType::Contacts {
             self.check_unique_email(properties.get("email"), None)?;
@@ -217,7 +220,7 @@ impl Account {
             }
         }
         if object == ObjectType::Deals {
-            write::check_deal_stage(&merged)?;
+            write::check_deal_stage(&merged, &self.pipelines)?;
         }
         if object == ObjectType::Contacts {
             self.check_unique_email(merged.get("email"), Some(record_id))?;

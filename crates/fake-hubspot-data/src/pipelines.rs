@@ -1,8 +1,12 @@
-//! Deal pipelines and their stages (`docs/hubspot.md §12`): the account's `default` pipeline
-//! and one more, fixed data.
+//! Deal pipelines and their stages (`docs/hubspot.md §12`): the account starts with its
+//! `default` pipeline and one more ([`PIPELINES`]); clients create, change and delete pipelines
+//! through the Pipelines API, checked here the way HubSpot checks them.
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
+use crate::account::Account;
+use crate::error::DataError;
 use crate::time::format_ms;
 
 pub struct Stage {
@@ -72,34 +76,273 @@ pub const PIPELINES: &[Pipeline] = &[
     },
 ];
 
-pub fn find(id: &str) -> Option<&'static Pipeline> {
-    PIPELINES.iter().find(|p| p.id == id)
+/// A pipeline as the account holds it (and the state file keeps it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredPipeline {
+    pub id: String,
+    pub label: String,
+    pub display_order: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub stages: Vec<StoredStage>,
 }
 
-impl Pipeline {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredStage {
+    pub id: String,
+    pub label: String,
+    pub display_order: i64,
+    /// HubSpot's `metadata.probability`, a string from 0.0 to 1.0.
+    pub probability: String,
+    pub closed: bool,
+}
+
+/// The pipelines a new account has, all created with the account.
+pub fn seed_pipelines(created_ms: i64) -> Vec<StoredPipeline> {
+    PIPELINES
+        .iter()
+        .enumerate()
+        .map(|(i, p)| StoredPipeline {
+            id: p.id.to_owned(),
+            label: p.label.to_owned(),
+            display_order: i as i64,
+            created_ms,
+            updated_ms: created_ms,
+            stages: (p.stages.iter().enumerate())
+                .map(|(j, st)| StoredStage {
+                    id: st.id.to_owned(),
+                    label: st.label.to_owned(),
+                    display_order: j as i64,
+                    probability: st.probability.to_owned(),
+                    closed: st.closed,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+impl StoredPipeline {
     pub fn has_stage(&self, stage: &str) -> bool {
         self.stages.iter().any(|s| s.id == stage)
     }
 
-    /// `created_ms`: the account's creation time, which every pipeline shares.
-    pub fn render(&self, display_order: usize, created_ms: i64) -> Value {
-        let at = format_ms(created_ms);
+    pub fn render(&self) -> Value {
+        let created = format_ms(self.created_ms);
+        let updated = format_ms(self.updated_ms);
         let stages: Vec<Value> = self
             .stages
             .iter()
-            .enumerate()
-            .map(|(i, st)| {
+            .map(|st| {
                 json!({
-                    "id": st.id, "label": st.label, "displayOrder": i,
+                    "id": st.id, "label": st.label, "displayOrder": st.display_order,
                     "metadata": {"isClosed": st.closed.to_string(), "probability": st.probability},
-                    "createdAt": at, "updatedAt": at, "archived": false,
+                    "createdAt": created, "updatedAt": created, "archived": false,
                     "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
                 })
             })
             .collect();
         json!({
-            "id": self.id, "label": self.label, "displayOrder": display_order,
-            "createdAt": at, "updatedAt": at, "archived": false, "stages": stages,
+            "id": self.id, "label": self.label, "displayOrder": self.display_order,
+            "createdAt": created, "updatedAt": updated, "archived": false, "stages": stages,
         })
+    }
+}
+
+/// The longest label HubSpot accepts for a pipeline or stage.
+const MAX_LABEL: usize = 255;
+
+fn label_of(body: &Map<String, Value>, field: &str) -> Result<Option<String>, DataError> {
+    match body.get("label") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_LABEL => {
+            Ok(Some(s.trim().to_owned()))
+        }
+        Some(_) => Err(DataError::validation(format!(
+            "{field} must be a non-empty string of at most {MAX_LABEL} characters"
+        ))),
+    }
+}
+
+fn display_order_of(body: &Map<String, Value>, field: &str) -> Result<Option<i64>, DataError> {
+    match body.get("displayOrder") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .filter(|n| i32::try_from(*n).is_ok())
+            .map(Some)
+            .ok_or_else(|| DataError::validation(format!("{field} must be a 32-bit integer"))),
+    }
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, DataError> {
+    value.ok_or_else(|| DataError::validation(format!("Invalid input JSON: '{field}' is required")))
+}
+
+/// A deal stage's `metadata.probability`: required, a number or numeric string from 0 to 1.
+fn probability_of(stage: &Map<String, Value>, at: &str) -> Result<String, DataError> {
+    let raw = stage.get("metadata").and_then(|m| m.get("probability"));
+    let value = match raw {
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(Value::Number(n)) => n.as_f64(),
+        _ => {
+            return Err(DataError::validation(format!(
+                "{at}.metadata.probability is required for deal stages"
+            )));
+        }
+    };
+    match value.filter(|p| (0.0..=1.0).contains(p)) {
+        Some(p) => Ok(format!("{p:?}")),
+        None => Err(DataError::validation(format!(
+            "{at}.metadata.probability must be a number from 0.0 to 1.0"
+        ))),
+    }
+}
+
+fn is_closed(stage: &Map<String, Value>) -> bool {
+    match stage.get("metadata").and_then(|m| m.get("isClosed")) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+impl Account {
+    /// The account's live deal pipelines, in the order HubSpot lists them: by display order,
+    /// then label.
+    pub fn pipelines(&self) -> Vec<&StoredPipeline> {
+        let mut out: Vec<&StoredPipeline> = self.pipelines.iter().collect();
+        out.sort_by(|a, b| (a.display_order, &a.label).cmp(&(b.display_order, &b.label)));
+        out
+    }
+
+    pub fn pipeline(&self, id: &str) -> Result<&StoredPipeline, DataError> {
+        self.pipelines
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or(DataError::NotFound)
+    }
+
+    /// `POST /crm/v3/pipelines/deals`: `label`, `displayOrder` and at least one stage, each
+    /// with `label`, `displayOrder` and `metadata.probability`. Ids are generated.
+    pub fn create_pipeline(
+        &mut self,
+        body: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<String, DataError> {
+        let label = required(label_of(body, "label")?, "label")?;
+        let display_order = required(display_order_of(body, "displayOrder")?, "displayOrder")?;
+        let stages = match body.get("stages") {
+            Some(Value::Array(stages)) if !stages.is_empty() => stages,
+            Some(Value::Array(_)) => {
+                return Err(DataError::validation(
+                    "A pipeline must have at least one stage",
+                ));
+            }
+            _ => {
+                return Err(DataError::validation(
+                    "Invalid input JSON: 'stages' is required",
+                ));
+            }
+        };
+        let mut checked = Vec::with_capacity(stages.len());
+        for (i, stage) in stages.iter().enumerate() {
+            let at = format!("stages[{i}]");
+            let stage = stage
+                .as_object()
+                .ok_or_else(|| DataError::validation(format!("{at} must be an object")))?;
+            let stage_label = required(
+                label_of(stage, &format!("{at}.label"))?,
+                &format!("{at}.label"),
+            )?;
+            if checked
+                .iter()
+                .any(|(l, _, _, _): &(String, i64, String, bool)| *l == stage_label)
+            {
+                return Err(DataError::validation(format!(
+                    "Stage labels must be unique within a pipeline: {stage_label}"
+                )));
+            }
+            let order = required(
+                display_order_of(stage, &format!("{at}.displayOrder"))?,
+                &format!("{at}.displayOrder"),
+            )?;
+            let probability = probability_of(stage, &at)?;
+            checked.push((stage_label, order, probability, is_closed(stage)));
+        }
+        let id = self.take_id().to_string();
+        let stages = checked
+            .into_iter()
+            .map(|(label, display_order, probability, closed)| StoredStage {
+                id: self.take_id().to_string(),
+                label,
+                display_order,
+                probability,
+                closed,
+            })
+            .collect();
+        self.pipelines.push(StoredPipeline {
+            id: id.clone(),
+            label,
+            display_order,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            stages,
+        });
+        Ok(id)
+    }
+
+    /// `PATCH …/{pipelineId}`: `label` and `displayOrder`; stages change through the stage
+    /// endpoints, so they are not read here. `archived: true` is a delete. Answers with the
+    /// pipeline as it now is.
+    pub fn update_pipeline(
+        &mut self,
+        id: &str,
+        body: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<Value, DataError> {
+        let label = label_of(body, "label")?;
+        let display_order = display_order_of(body, "displayOrder")?;
+        let archive = match body.get("archived") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) => true,
+            Some(_) => return Err(DataError::validation("archived must be a boolean")),
+        };
+        let at = self
+            .pipelines
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or(DataError::NotFound)?;
+        if archive {
+            let mut gone = self.pipelines.remove(at).render();
+            gone["archived"] = json!(true);
+            return Ok(gone);
+        }
+        let pipeline = &mut self.pipelines[at];
+        if let Some(label) = label {
+            pipeline.label = label;
+        }
+        if let Some(order) = display_order {
+            pipeline.display_order = order;
+        }
+        pipeline.updated_ms = now_ms;
+        Ok(pipeline.render())
+    }
+
+    /// `DELETE …/{pipelineId}`. The account keeps at least one pipeline, as HubSpot does.
+    pub fn delete_pipeline(&mut self, id: &str) -> Result<(), DataError> {
+        let at = self
+            .pipelines
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or(DataError::NotFound)?;
+        if self.pipelines.len() == 1 {
+            return Err(DataError::validation(
+                "An account must keep at least one deal pipeline",
+            ));
+        }
+        self.pipelines.remove(at);
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The account's changeable data as plain values: records (archived ones included), the
-//! associations between them and the id counter. The emulator's state file keeps this; owners,
-//! pipelines, the hub id and the account's creation time are not in it, because they follow
-//! from the seed and never change.
+//! associations between them, the deal pipelines and the id counter. The emulator's state file
+//! keeps this; owners, the hub id and the account's creation time are not in it, because they
+//! follow from the seed and never change.
 //!
 //! Restoring checks what a hand-edited or damaged file could get wrong (duplicate ids, ids the
 //! counter has not reached, associations to missing records or of a type the pair does not
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
 use crate::assoc;
+use crate::pipelines::StoredPipeline;
 use crate::record::Record;
 use crate::schema::ObjectType;
 
@@ -25,6 +26,10 @@ pub struct AccountSnapshot {
     pub records: Vec<RecordSnapshot>,
     /// Every association, each direction its own entry, as the account holds them.
     pub associations: Vec<AssociationSnapshot>,
+    /// The deal pipelines; absent in files written before pipelines became writable, which
+    /// then keep the seeded ones.
+    #[serde(default)]
+    pub pipelines: Option<Vec<StoredPipeline>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,6 +85,7 @@ impl Account {
             next_id: self.next_id,
             records,
             associations,
+            pipelines: Some(self.pipelines.clone()),
         }
     }
 
@@ -135,11 +141,42 @@ impl Account {
                 .or_default()
                 .insert((a.to, a.to_id, a.type_id));
         }
+        if let Some(pipelines) = &snapshot.pipelines {
+            check_pipelines(pipelines, snapshot.next_id)?;
+        }
         self.records = records;
         self.links = links;
+        if let Some(pipelines) = snapshot.pipelines {
+            self.pipelines = pipelines;
+        }
         self.next_id = snapshot.next_id;
         Ok(())
     }
+}
+
+/// Pipeline and stage ids are unique across the account, generated ones are below the
+/// counter, and every pipeline has a stage.
+fn check_pipelines(pipelines: &[StoredPipeline], next_id: u64) -> Result<(), String> {
+    if pipelines.is_empty() {
+        return Err("the account has no deal pipeline".to_owned());
+    }
+    let mut ids = BTreeSet::new();
+    for p in pipelines {
+        if p.stages.is_empty() {
+            return Err(format!("pipeline {} has no stage", p.id));
+        }
+        for id in std::iter::once(&p.id).chain(p.stages.iter().map(|s| &s.id)) {
+            if !ids.insert(id.as_str()) {
+                return Err(format!("pipeline or stage id {id} appears twice"));
+            }
+            if id.parse::<u64>().is_ok_and(|n| n >= next_id) {
+                return Err(format!(
+                    "pipeline or stage id {id} is not below the id counter {next_id}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -174,6 +211,11 @@ mod tests {
         account
             .archive(ObjectType::Deals, &first.to_string(), 2_000)
             .unwrap();
+        let pipeline = json!({"label": "New", "displayOrder": 2, "stages": [
+            {"label": "Open", "displayOrder": 0, "metadata": {"probability": 0.25}}]});
+        account
+            .create_pipeline(pipeline.as_object().unwrap(), 2_500)
+            .unwrap();
         account
     }
 
@@ -188,6 +230,13 @@ mod tests {
             .restore_snapshot(serde_json::from_str(&text).unwrap())
             .unwrap();
         assert_eq!(after.snapshot(), snapshot);
+        assert_eq!(after.pipelines().len(), 3);
+        // A file from before pipelines were kept restores with the seeded ones.
+        let mut old = snapshot;
+        old.pipelines = None;
+        let mut from_old = seed(3, 60, &USER);
+        from_old.restore_snapshot(old).unwrap();
+        assert_eq!(from_old.pipelines().len(), 2);
         // The archived deal stays archived, the new association is seen from both ends.
         let deal = before.all(ObjectType::Deals).next().unwrap();
         assert!(deal.archived());
@@ -230,9 +279,22 @@ mod tests {
         let mut dangling = good.clone();
         dangling.associations[0].to_id = u64::MAX;
         cases.push((dangling, "missing record"));
-        let mut bad_type = good;
+        let mut bad_type = good.clone();
         bad_type.associations[0].type_id = 999_999;
         cases.push((bad_type, "not an association type"));
+        let mut no_pipeline = good.clone();
+        no_pipeline.pipelines = Some(Vec::new());
+        cases.push((no_pipeline, "no deal pipeline"));
+        let mut same_pipeline = good.clone();
+        if let Some(p) = same_pipeline.pipelines.as_mut() {
+            p.push(p[0].clone());
+        }
+        cases.push((same_pipeline, "appears twice"));
+        let mut no_stage = good;
+        if let Some(p) = no_stage.pipelines.as_mut() {
+            p[0].stages.clear();
+        }
+        cases.push((no_stage, "has no stage"));
         for (snapshot, expected) in cases {
             let mut account = seed(3, 60, &USER);
             let untouched = account.snapshot();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::error::DataError;
-use crate::pipelines;
+use crate::pipelines::StoredPipeline;
 use crate::schema::{Kind, ObjectType, SYSTEM};
 use crate::time::{format_ms, parse_ms};
 
@@ -114,10 +114,13 @@ fn normalise(
 }
 
 /// A deal's `pipeline` and `dealstage` after the changes must name a stage of that pipeline.
-pub fn check_deal_stage(merged: &BTreeMap<String, String>) -> Result<(), DataError> {
+pub fn check_deal_stage(
+    merged: &BTreeMap<String, String>,
+    pipelines: &[StoredPipeline],
+) -> Result<(), DataError> {
     let pipeline_id = merged.get("pipeline").map_or("default", String::as_str);
-    let Some(pipeline) = pipelines::find(pipeline_id) else {
-        let ids: Vec<&str> = pipelines::PIPELINES.iter().map(|p| p.id).collect();
+    let Some(pipeline) = pipelines.iter().find(|p| p.id == pipeline_id) else {
+        let ids: Vec<&str> = pipelines.iter().map(|p| p.id.as_str()).collect();
         return Err(DataError::invalid_properties(&[(
             "pipeline".to_owned(),
             "INVALID_OPTION",
@@ -130,7 +133,7 @@ pub fn check_deal_stage(merged: &BTreeMap<String, String>) -> Result<(), DataErr
     if let Some(stage) = merged.get("dealstage")
         && !pipeline.has_stage(stage)
     {
-        let ids: Vec<&str> = pipeline.stages.iter().map(|s| s.id).collect();
+        let ids: Vec<&str> = pipeline.stages.iter().map(|s| s.id.as_str()).collect();
         return Err(DataError::invalid_properties(&[(
             "dealstage".to_owned(),
             "INVALID_OPTION",
@@ -196,6 +199,8 @@ mod tests {
 
     #[test]
     fn deal_stage_must_belong_to_the_pipeline() {
+        let pipelines = crate::pipelines::seed_pipelines(0);
+        let check_deal_stage = |m: &BTreeMap<String, String>| check_deal_stage(m, &pipelines);
         let mut merged = BTreeMap::new();
         merged.insert("dealstage".to_owned(), "closedwon".to_owned());
         assert!(check_deal_stage(&merged).is_ok());

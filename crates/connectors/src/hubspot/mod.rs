@@ -25,6 +25,7 @@ pub mod ids;
 pub mod list;
 mod merge;
 pub mod oauth;
+pub mod pipelines;
 pub mod records;
 pub mod request;
 pub mod search;

@@ -34,15 +34,16 @@ pub const BAD_REFRESH_TOKEN: &str = "BAD_REFRESH_TOKEN";
 pub const BASE_SCOPE: &str = "oauth";
 
 /// Scopes a unified resource needs (read and write). Engagements use the contacts scopes
-/// (docs/hubspot.md §5); pipelines the deals read scope.
+/// (docs/hubspot.md §5); pipelines the deals scopes (§12).
 pub fn scopes_for(resource: Resource) -> &'static [&'static str] {
     match resource {
         Resource::Contacts | Resource::Leads | Resource::Activities | Resource::Notes => {
             &["crm.objects.contacts.read", "crm.objects.contacts.write"]
         }
         Resource::Companies => &["crm.objects.companies.read", "crm.objects.companies.write"],
-        Resource::Opportunities => &["crm.objects.deals.read", "crm.objects.deals.write"],
-        Resource::Pipelines => &["crm.objects.deals.read"],
+        Resource::Opportunities | Resource::Pipelines => {
+            &["crm.objects.deals.read", "crm.objects.deals.write"]
+        }
         Resource::Users => &["crm.objects.owners.read"],
     }
 }

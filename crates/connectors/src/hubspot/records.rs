@@ -363,7 +363,6 @@ pub(crate) fn read_query(map: &ObjectMap) -> Vec<(String, String)> {
 fn read_only(resource: Resource, op: &str) -> Result<(), UnifiedError> {
     let what = match resource {
         Resource::Users => "HubSpot owners (users) are managed in HubSpot's settings",
-        Resource::Pipelines => "HubSpot pipelines are read-only through this API",
         _ => return Ok(()),
     };
     Err(UnifiedError::ConnectorOperationUnsupported {
@@ -397,6 +396,15 @@ pub fn plan_create(
 ) -> Result<RecordPlan, UnifiedError> {
     read_only(resource, "create")?;
     let body = validate_body(resource, Write::Create, body)?;
+    if resource == Resource::Pipelines {
+        let (payload, ignored) = super::pipelines::create_body(&body)?;
+        let mut request = with_body(
+            call(Method::Post, format!("/crm/v3/pipelines/{PIPELINE_OBJECT}")),
+            payload,
+        );
+        request.ignored = ignored;
+        return Ok(RecordPlan::new(resource, Target::Pipelines, request));
+    }
     let map = match resource {
         Resource::Activities => engagement_map(engagement_for_create(&body)?),
         _ => object_map(resource).ok_or_else(|| not_found(resource))?,
@@ -428,6 +436,19 @@ pub fn plan_create(
 pub fn plan_update(resource: Resource, id: &str, body: Value) -> Result<RecordPlan, UnifiedError> {
     read_only(resource, "update")?;
     let (target, raw) = locate(resource, id)?;
+    if target == Target::Pipelines {
+        let body = validate_body(resource, Write::Update, body)?;
+        let (payload, ignored) = super::pipelines::update_body(&body)?;
+        let mut request = with_body(
+            call(
+                Method::Patch,
+                format!("/crm/v3/pipelines/{PIPELINE_OBJECT}/{raw}"),
+            ),
+            payload,
+        );
+        request.ignored = ignored;
+        return Ok(RecordPlan::new(resource, target, request));
+    }
     let Target::Object(map) = target else {
         return Err(not_found(resource));
     };
@@ -457,10 +478,17 @@ pub fn plan_update(resource: Resource, id: &str, body: Value) -> Result<RecordPl
     Ok(plan)
 }
 
-/// `DELETE` (HubSpot archives the record).
+/// `DELETE` (HubSpot archives the record; a pipeline is deleted).
 pub fn plan_delete(resource: Resource, id: &str) -> Result<RecordPlan, UnifiedError> {
     read_only(resource, "delete")?;
     let (target, raw) = locate(resource, id)?;
+    if target == Target::Pipelines {
+        let request = call(
+            Method::Delete,
+            format!("/crm/v3/pipelines/{PIPELINE_OBJECT}/{raw}"),
+        );
+        return Ok(RecordPlan::new(resource, target, request));
+    }
     let Target::Object(map) = target else {
         return Err(not_found(resource));
     };

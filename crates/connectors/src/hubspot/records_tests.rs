@@ -298,7 +298,7 @@ fn notes_get_a_timestamp() {
 }
 
 #[test]
-fn owners_and_pipelines_are_read_only() {
+fn owners_are_read_only_and_pipelines_read() {
     let owner = json!({"id": "41629779", "email": "o@example.com", "type": "PERSON", "firstName": "Olive",
         "lastName": "Owner", "userId": 9586504, "createdAt": "2024-01-01T00:00:00Z",
         "updatedAt": "2024-01-01T00:00:00Z", "archived": false});
@@ -321,18 +321,134 @@ fn owners_and_pipelines_are_read_only() {
     assert_eq!(out["stages"][0]["win_probability"], 100);
     assert_eq!(out["stages"][0]["value"], "closedwon");
     assert!(plan_get(Resource::Pipelines, "de/fault").is_err());
-    for resource in [Resource::Users, Resource::Pipelines] {
-        assert_eq!(
-            plan_delete(resource, "1").unwrap_err().type_name(),
-            "ConnectorOperationUnsupportedError"
-        );
-        assert_eq!(
-            plan_create(resource, json!({"name": "x"}), NOW)
-                .unwrap_err()
-                .type_name(),
-            "ConnectorOperationUnsupportedError"
-        );
+    let unsupported = [
+        plan_delete(Resource::Users, "1").unwrap_err(),
+        plan_create(Resource::Users, json!({"name": "x"}), NOW).unwrap_err(),
+        plan_update(Resource::Users, "1", json!({"name": "x"})).unwrap_err(),
+    ];
+    for err in unsupported {
+        assert_eq!(err.type_name(), "ConnectorOperationUnsupportedError");
     }
+}
+
+#[test]
+fn a_pipeline_create_sends_label_order_and_stage_probabilities() {
+    let body = json!({"name": " Partners ", "display_order": 4, "stages": [
+        {"name": "Open", "win_probability": 30},
+        {"name": "Won", "value": "WON", "win_probability": 100, "display_order": 9},
+    ]});
+    let plan = plan_create(Resource::Pipelines, body, NOW).expect("plan");
+    assert_eq!(
+        (plan.request.method, plan.request.path.as_str()),
+        (Method::Post, "/crm/v3/pipelines/deals")
+    );
+    assert_eq!(
+        plan.request.body,
+        Some(json!({"label": "Partners", "displayOrder": 4, "stages": [
+            {"label": "Open", "displayOrder": 0, "metadata": {"probability": 0.3}},
+            {"label": "Won", "displayOrder": 9, "metadata": {"probability": 1.0}},
+        ]}))
+    );
+    // HubSpot makes stage ids itself.
+    assert_eq!(plan.request.ignored, ["stages[1].value"]);
+    // The answer is a pipeline: its id is the record id, and it reads as one.
+    let answer = json!({"id": "7001", "label": "Partners", "displayOrder": 4, "archived": false,
+        "stages": [{"id": "7004", "label": "Open", "displayOrder": 0,
+                    "metadata": {"isClosed": "false", "probability": "0.3"}}]});
+    assert_eq!(plan.created_id(&answer).expect("id"), "7001");
+    let out = plan.read(&answer).expect("read");
+    assert_eq!(out["name"], "Partners");
+    assert_eq!(out["stages"][0]["win_probability"], 30);
+    // No display order: the first; currency has no place in HubSpot.
+    let plan = plan_create(
+        Resource::Pipelines,
+        json!({"name": "P", "currency": "EUR", "stages": [{"name": "S", "win_probability": 0}]}),
+        NOW,
+    )
+    .expect("plan");
+    assert_eq!(plan.request.body.as_ref().expect("body")["displayOrder"], 0);
+    assert_eq!(plan.request.ignored, ["currency"]);
+}
+
+#[test]
+fn a_pipeline_create_without_what_hubspot_requires_is_refused() {
+    let field = |body: Value| {
+        let err = plan_create(Resource::Pipelines, body, NOW).unwrap_err();
+        assert_eq!(err.type_name(), "RequestValidationError", "{err:?}");
+        match err {
+            UnifiedError::RequestValidation { detail, .. } => detail.expect("detail")["field"]
+                .as_str()
+                .expect("field")
+                .to_owned(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let stage = json!({"name": "S", "win_probability": 10});
+    assert_eq!(field(json!({"stages": [stage]})), "name");
+    assert_eq!(field(json!({"name": "  ", "stages": [stage]})), "name");
+    assert_eq!(field(json!({"name": "P"})), "stages");
+    assert_eq!(field(json!({"name": "P", "stages": []})), "stages");
+    assert_eq!(
+        field(json!({"name": "P", "stages": [{"win_probability": 10}]})),
+        "stages[0].name"
+    );
+    assert_eq!(
+        field(json!({"name": "P", "stages": [stage, {"name": "T"}]})),
+        "stages[1].win_probability"
+    );
+    assert_eq!(
+        field(json!({"name": "P", "stages": [{"name": "T", "win_probability": 101}]})),
+        "stages[0].win_probability"
+    );
+    assert_eq!(
+        field(json!({"name": "P", "display_order": 4_294_967_296_i64, "stages": [stage]})),
+        "display_order"
+    );
+}
+
+#[test]
+fn a_pipeline_update_patches_label_order_and_archived_and_a_delete_deletes() {
+    let plan = plan_update(
+        Resource::Pipelines,
+        "7001",
+        json!({"name": "Channel", "display_order": 2, "stages": []}),
+    )
+    .expect("plan");
+    assert_eq!(
+        (plan.request.method, plan.request.path.as_str()),
+        (Method::Patch, "/crm/v3/pipelines/deals/7001")
+    );
+    assert_eq!(
+        plan.request.body,
+        Some(json!({"label": "Channel", "displayOrder": 2}))
+    );
+    // Stages change through HubSpot's stage endpoints, not a pipeline PATCH.
+    assert_eq!(plan.request.ignored, ["stages"]);
+    assert!(plan.then.is_empty());
+    let plan = plan_update(Resource::Pipelines, "default", json!({"active": false})).expect("plan");
+    assert_eq!(plan.request.body, Some(json!({"archived": true})));
+    let err = plan_update(
+        Resource::Pipelines,
+        "default",
+        json!({"active": false, "archived": false}),
+    )
+    .unwrap_err();
+    assert_eq!(err.type_name(), "RequestValidationError");
+    let err = plan_update(Resource::Pipelines, "default", json!({"name": null})).unwrap_err();
+    assert_eq!(err.type_name(), "RequestValidationError");
+    assert!(plan_update(Resource::Pipelines, "de/fault", json!({"name": "x"})).is_err());
+
+    let plan = plan_delete(Resource::Pipelines, "7001").expect("plan");
+    assert_eq!(
+        (plan.request.method, plan.request.path.as_str()),
+        (Method::Delete, "/crm/v3/pipelines/deals/7001")
+    );
+    assert_eq!(
+        plan_delete(Resource::Pipelines, "../x")
+            .unwrap_err()
+            .type_name(),
+        "EntityNotFoundError"
+    );
 }
 
 #[test]

@@ -1,15 +1,20 @@
 //! Owners, deal pipelines and the properties of each object (`docs/hubspot.md §7a, §11,
-//! §12`): read-only.
+//! §12`): owners and properties are read-only; deal pipelines are created, changed and deleted
+//! too.
 
 use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use patchbay_fake_hubspot_data::ObjectType;
 use patchbay_fake_hubspot_data::schema::{Kind, SYSTEM};
-use patchbay_fake_hubspot_data::{ObjectType, pipelines};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::{Principal, bool_param, json as respond, limit_param, object_type, param, query_pairs};
+use super::{
+    Principal, bool_param, json as respond, limit_param, object_type, param, parse_body,
+    query_pairs,
+};
 use crate::error::ApiError;
 use crate::state::Emulator;
 
@@ -137,12 +142,8 @@ pub async fn list_pipelines(
 ) -> Result<Response, ApiError> {
     deals_only(&object)?;
     principal.require(ObjectType::Deals.scopes().0)?;
-    let created = emu.inner().account.lock().created_ms;
-    let results: Vec<Value> = pipelines::PIPELINES
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p.render(i, created))
-        .collect();
+    let account = emu.inner().account.lock();
+    let results: Vec<Value> = account.pipelines().iter().map(|p| p.render()).collect();
     Ok(respond(StatusCode::OK, json!({"results": results})))
 }
 
@@ -153,11 +154,64 @@ pub async fn read_pipeline(
 ) -> Result<Response, ApiError> {
     deals_only(&object)?;
     principal.require(ObjectType::Deals.scopes().0)?;
-    let created = emu.inner().account.lock().created_ms;
-    let (i, pipeline) = pipelines::PIPELINES
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.id == id)
-        .ok_or_else(ApiError::not_found)?;
-    Ok(respond(StatusCode::OK, pipeline.render(i, created)))
+    let account = emu.inner().account.lock();
+    Ok(respond(StatusCode::OK, account.pipeline(&id)?.render()))
+}
+
+fn object_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    match parse_body::<Value>(body)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::validation(
+            "Invalid input JSON: the body must be an object",
+        )),
+    }
+}
+
+/// `POST /crm/v3/pipelines/deals` (`docs/hubspot.md §12`): 201 with the whole pipeline.
+pub async fn create_pipeline(
+    State(emu): State<Emulator>,
+    Extension(principal): Extension<Principal>,
+    Path(object): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    deals_only(&object)?;
+    principal.require(ObjectType::Deals.scopes().1)?;
+    let body = object_body(&body)?;
+    let now = emu.now_ms();
+    let mut account = emu.inner().account.lock();
+    let id = account.create_pipeline(&body, now)?;
+    Ok(respond(
+        StatusCode::CREATED,
+        account.pipeline(&id)?.render(),
+    ))
+}
+
+pub async fn update_pipeline(
+    State(emu): State<Emulator>,
+    Extension(principal): Extension<Principal>,
+    Path((object, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    deals_only(&object)?;
+    principal.require(ObjectType::Deals.scopes().1)?;
+    let body = object_body(&body)?;
+    let now = emu.now_ms();
+    let answer = emu
+        .inner()
+        .account
+        .lock()
+        .update_pipeline(&id, &body, now)?;
+    Ok(respond(StatusCode::OK, answer))
+}
+
+/// 204 with no body, as HubSpot answers.
+pub async fn delete_pipeline(
+    State(emu): State<Emulator>,
+    Extension(principal): Extension<Principal>,
+    Path((object, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    deals_only(&object)?;
+    principal.require(ObjectType::Deals.scopes().1)?;
+    emu.inner().account.lock().delete_pipeline(&id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -68,8 +68,16 @@ pub fn router() -> Router<Emulator> {
         .route("/crm/v3/properties/{object}", get(misc::list_properties))
         .route("/crm/v3/owners", get(misc::list_owners))
         .route("/crm/v3/owners/{id}", get(misc::read_owner))
-        .route("/crm/v3/pipelines/{object}", get(misc::list_pipelines))
-        .route("/crm/v3/pipelines/{object}/{id}", get(misc::read_pipeline))
+        .route(
+            "/crm/v3/pipelines/{object}",
+            get(misc::list_pipelines).post(misc::create_pipeline),
+        )
+        .route(
+            "/crm/v3/pipelines/{object}/{id}",
+            get(misc::read_pipeline)
+                .patch(misc::update_pipeline)
+                .delete(misc::delete_pipeline),
+        )
         .fallback(|| async { ApiError::not_found() })
 }
 

@@ -1,7 +1,7 @@
 //! Associations, owners and deal pipelines (`docs/hubspot.md §10–§12`).
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::api::id_of;
 use crate::support::{assert_error, auto, start};
@@ -446,4 +446,105 @@ async fn the_properties_api_tells_custom_properties_apart() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+}
+
+/// `POST`, `PATCH` and `DELETE` on `/crm/v3/pipelines/deals` (`docs/hubspot.md §12`): checked
+/// bodies, generated ids, 404 for an unknown pipeline, and deals can use the new stages.
+#[tokio::test]
+async fn deal_pipelines_are_created_changed_and_deleted() {
+    let emu = start(auto(0)).await;
+    let t = emu.install().await.access;
+    let body = json!({"label": "Partners", "displayOrder": 5, "stages": [
+        {"label": "Open", "displayOrder": 0, "metadata": {"probability": "0.3"}},
+        {"label": "Won", "displayOrder": 1, "metadata": {"probability": 1, "isClosed": true}},
+    ]});
+    let (status, created) = emu
+        .send(Method::POST, &t, "/crm/v3/pipelines/deals", &body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = id_of(&created);
+    assert!(id.parse::<u64>().is_ok(), "{created}");
+    assert_eq!(created["label"], "Partners");
+    assert_eq!(created["displayOrder"], 5);
+    assert_eq!(created["stages"][0]["metadata"]["probability"], "0.3");
+    assert_eq!(created["stages"][1]["metadata"]["probability"], "1.0");
+    assert_eq!(created["stages"][1]["metadata"]["isClosed"], "true");
+    let stage = created["stages"][0]["id"].as_str().expect("stage id");
+    let (_, listed) = emu.get(&t, "/crm/v3/pipelines/deals").await;
+    let ids: Vec<&str> = listed["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["default", "renewals", id.as_str()]);
+    // A deal may sit in a stage of the new pipeline.
+    let (status, deal) = emu
+        .send(
+            Method::POST,
+            &t,
+            "/crm/v3/objects/deals",
+            &json!({"properties": {"dealname": "D", "pipeline": id, "dealstage": stage}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{deal}");
+
+    let path = format!("/crm/v3/pipelines/deals/{id}");
+    let (status, patched) = emu
+        .send(Method::PATCH, &t, &path, &json!({"label": "Channel"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["label"], "Channel");
+    assert_eq!(patched["displayOrder"], 5);
+    assert_eq!(patched["stages"].as_array().expect("stages").len(), 2);
+    let (_, read) = emu.get(&t, &path).await;
+    assert_eq!(read["label"], "Channel");
+
+    let (status, _) = emu.send(Method::DELETE, &t, &path, &Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for method in [Method::GET, Method::PATCH, Method::DELETE] {
+        let (status, body) = emu
+            .send(method.clone(), &t, &path, &json!({"label": "x"}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {body}");
+        assert_error(&body, "OBJECT_NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn pipeline_writes_are_checked() {
+    let emu = start(auto(0)).await;
+    let t = emu.install().await.access;
+    let stage = json!({"label": "Open", "displayOrder": 0, "metadata": {"probability": 0.5}});
+    let bad = [
+        json!({"displayOrder": 0, "stages": [stage]}),
+        json!({"label": "  ", "displayOrder": 0, "stages": [stage]}),
+        json!({"label": "P", "stages": [stage]}),
+        json!({"label": "P", "displayOrder": 0}),
+        json!({"label": "P", "displayOrder": 0, "stages": []}),
+        json!({"label": "P", "displayOrder": 0, "stages": [{"label": "S", "displayOrder": 0}]}),
+        json!({"label": "P", "displayOrder": 0, "stages": [
+            {"label": "S", "displayOrder": 0, "metadata": {"probability": 1.5}}]}),
+        json!({"label": "P", "displayOrder": 0, "stages": [stage, stage]}),
+        json!(["not", "an", "object"]),
+    ];
+    for body in bad {
+        let (status, answer) = emu
+            .send(Method::POST, &t, "/crm/v3/pipelines/deals", &body)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} {answer}");
+        assert_error(&answer, "VALIDATION_ERROR");
+    }
+    let (status, answer) = emu
+        .send(
+            Method::PATCH,
+            &t,
+            "/crm/v3/pipelines/deals/default",
+            &json!({"label": ""}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_error(&answer, "VALIDATION_ERROR");
+    let (_, listed) = emu.get(&t, "/crm/v3/pipelines/deals").await;
+    assert_eq!(listed["results"].as_array().expect("results").len(), 2);
 }

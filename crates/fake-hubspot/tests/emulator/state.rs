@@ -83,6 +83,25 @@ async fn a_restarted_emulator_keeps_records_tokens_and_the_clock() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, pipeline) = emu
+        .send(
+            Method::POST,
+            &tokens.access,
+            "/crm/v3/pipelines/deals",
+            &json!({"label": "Kept", "displayOrder": 3, "stages": [
+                {"label": "Only", "displayOrder": 0, "metadata": {"probability": "0.5"}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pipeline}");
+    let (status, _) = emu
+        .send(
+            Method::DELETE,
+            &tokens.access,
+            "/crm/v3/pipelines/deals/renewals",
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let clock = emu
         .control(
             Method::POST,
@@ -117,6 +136,11 @@ async fn a_restarted_emulator_keeps_records_tokens_and_the_clock() {
         .get(&tokens.access, &format!("/crm/v3/objects/deals/{deal}"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The created pipeline is there, the deleted one is not.
+    let (_, pipelines) = emu.get(&tokens.access, "/crm/v3/pipelines/deals").await;
+    assert_eq!(pipelines["results"][0]["id"], "default", "{pipelines}");
+    assert_eq!(pipelines["results"][1], pipeline, "{pipelines}");
+    assert_eq!(pipelines["results"].as_array().expect("results").len(), 2);
     // The refresh token still refreshes, and is not rotated.
     let (status, body) = refresh(&emu, &tokens.refresh).await;
     assert_eq!(status, StatusCode::OK, "{body}");

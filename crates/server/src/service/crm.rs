@@ -10,9 +10,12 @@
 //! connection's validated API origin, and every planned path is a path on it.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderValue, header};
+use http_body::Body as _;
 use patchbay_connectors::connector::{
     ApiUsage, CallKind, Connector, Failure, Method, Request, Run, Step,
 };
@@ -28,6 +31,7 @@ use super::Vault;
 use super::custom_mappings::{mapped_values, route_mapped_writes};
 use super::downstream::CallOutcome as Health;
 use super::logs::RequestRecord;
+use super::outbound::Whole;
 use super::telemetry::{self, CallOutcome};
 use super::tokens::ConnectionToken;
 use crate::error::{Error, Result};
@@ -494,69 +498,127 @@ impl Session<'_> {
             }));
         }
         // The instance URL was parsed once with the token: a path-absolute join keeps its
-        // scheme, host and port without parsing and IDNA-mapping the host on every call, and
-        // reqwest takes the `Url` as it is. An instance with a path of its own keeps it.
+        // scheme, host and port without parsing and IDNA-mapping the host on every call. An
+        // instance with a path of its own keeps it.
         let joined = if self.token.instance.path() == "/" {
             self.token.instance.join(&call.path)
         } else {
             url::Url::parse(&format!("{}{}", self.token.instance_url, call.path))
         };
-        let url = joined.map_err(|_| {
+        let not_sent = || {
             Error::Unified(UnifiedError::ConnectorExecution {
                 status: 502,
                 message: format!("{name}'s connector planned a path Patchbay does not send"),
                 downstream_errors: Vec::new(),
             })
-        })?;
-        let method = match call.method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Put => reqwest::Method::PUT,
-            Method::Delete => reqwest::Method::DELETE,
         };
-        let builder = self.vault.http().request(method, url);
-        // The header value prepared with the cached token, else formatted here.
-        let mut builder = match &self.token.authorization {
-            Some(auth) => builder.header(reqwest::header::AUTHORIZATION, auth.clone()),
-            None => builder.bearer_auth(self.token.access_token.expose_secret()),
-        }
-        .header(reqwest::header::ACCEPT, "application/json");
+        let mut url = joined.map_err(|_| not_sent())?;
         if !call.query.is_empty() {
-            builder = builder.query(&call.query);
+            // Form encoding, as reqwest's `query` did: the providers read `+` as a space.
+            url.query_pairs_mut().extend_pairs(&call.query);
         }
-        if let Some(body) = &call.body {
-            builder = builder.json(body);
-        }
-        let mut failed = |e: reqwest::Error| {
-            *transport = CallOutcome::of_reqwest(&e);
-            unreachable(name, e)
+        let uri = hyper::Uri::try_from(url.as_str()).map_err(|_| not_sent())?;
+        let method = match call.method {
+            Method::Get => hyper::Method::GET,
+            Method::Post => hyper::Method::POST,
+            Method::Patch => hyper::Method::PATCH,
+            Method::Put => hyper::Method::PUT,
+            Method::Delete => hyper::Method::DELETE,
         };
-        let mut response = builder.send().await.map_err(&mut failed)?;
-        let headers = response.headers();
-        let lookup = |header: &str| {
-            headers
-                .get(header)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+        let body = match &call.body {
+            Some(body) => Whole::new(serde_json::to_vec(body).map_err(Error::internal)?.into()),
+            None => Whole::empty(),
         };
-        if let Some(usage) = self.connector.rate_limit(&lookup) {
-            self.observed.usage = Some(usage);
-        }
-        let status = response.status().as_u16();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(&mut failed)? {
-            if bytes.len() + chunk.len() > MAX_DOWNSTREAM_BODY {
-                return Err(Error::Unified(UnifiedError::ConnectorExecution {
-                    status: 502,
-                    message: format!("{name}'s answer is larger than Patchbay accepts"),
-                    downstream_errors: Vec::new(),
-                }));
+        let mut request = hyper::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        // The header value prepared with the cached token, else formatted here.
+        let auth = match &self.token.authorization {
+            Some(auth) => auth.clone(),
+            None => {
+                let mut value = HeaderValue::try_from(format!(
+                    "Bearer {}",
+                    self.token.access_token.expose_secret()
+                ))
+                .map_err(|_| {
+                    Error::Unified(UnifiedError::ConnectorExecution {
+                        status: 502,
+                        message: format!("the stored {name} token cannot be sent in a header"),
+                        downstream_errors: Vec::new(),
+                    })
+                })?;
+                value.set_sensitive(true);
+                value
             }
-            bytes.extend_from_slice(&chunk);
+        };
+        headers.insert(header::AUTHORIZATION, auth);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if call.body.is_some() {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
         }
-        Ok((status, bytes))
+        // One deadline from the send to the answer's last byte, as reqwest's `timeout` was;
+        // redirects are not followed (the client never does), so the token stays on the origin.
+        let (client, deadline) = self.vault.crm_http();
+        let exchange = async {
+            let response = client.request(request).await.map_err(|e| {
+                let what = if e.is_connect() {
+                    format!("{name} could not be reached")
+                } else {
+                    format!("the connection to {name} failed")
+                };
+                Error::Downstream(what)
+            })?;
+            let (head, mut body) = response.into_parts();
+            let lookup = |header: &str| {
+                head.headers
+                    .get(header)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let usage = self.connector.rate_limit(&lookup);
+            let status = head.status.as_u16();
+            let mut bytes = Vec::new();
+            while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx))
+                .await
+                .transpose()
+                .map_err(|_| Error::Downstream(format!("the connection to {name} failed")))?
+            {
+                let Ok(chunk) = frame.into_data() else {
+                    continue;
+                };
+                if bytes.len() + chunk.len() > MAX_DOWNSTREAM_BODY {
+                    return Ok((usage, Err(too_large(name))));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok((usage, Ok((status, bytes))))
+        };
+        match tokio::time::timeout(deadline, exchange).await {
+            Err(_) => {
+                *transport = CallOutcome::Timeout;
+                Err(Error::Downstream(format!("{name} did not answer in time")))
+            }
+            Ok(Err(e)) => Err(e),
+            Ok(Ok((usage, answer))) => {
+                if let Some(usage) = usage {
+                    self.observed.usage = Some(usage);
+                }
+                answer
+            }
+        }
     }
+}
+
+fn too_large(name: &str) -> Error {
+    Error::Unified(UnifiedError::ConnectorExecution {
+        status: 502,
+        message: format!("{name}'s answer is larger than Patchbay accepts"),
+        downstream_errors: Vec::new(),
+    })
 }
 
 /// A planned path must be a plain absolute path (no scheme, host, `..` or `//`), so the token
@@ -568,18 +630,6 @@ fn is_plain_path(path: &str) -> bool {
         && !path.contains("//")
         && !path.contains(['?', '#', '@', '\\'])
         && !path.bytes().any(|b| b.is_ascii_control() || b == b' ')
-}
-
-/// Network failures say what failed, never the URL (it could carry a query).
-fn unreachable(name: &str, e: reqwest::Error) -> Error {
-    let what = if e.is_timeout() {
-        format!("{name} did not answer in time")
-    } else if e.is_connect() {
-        format!("{name} could not be reached")
-    } else {
-        format!("the connection to {name} failed")
-    };
-    Error::Downstream(what)
 }
 
 type DescribeKey = (ConnectionId, String);

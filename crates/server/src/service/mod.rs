@@ -24,6 +24,7 @@ pub mod integrations;
 pub mod keys;
 mod log_writer;
 pub mod logs;
+mod outbound;
 mod preflight;
 pub mod proxy;
 mod sealing;
@@ -122,6 +123,9 @@ struct Inner {
     /// The one token-lifecycle coordinator of this process: every refresh goes through it.
     refresher: patchbay_refresh::Refresher,
     proxy: proxy::ProxyRuntime,
+    /// The unified CRM's provider calls: hyper's pooled client (see [`outbound`]), never
+    /// following redirects, as the reqwest client it replaced did not.
+    crm_http: outbound::Client<outbound::Whole>,
     log_queue: log_writer::LogQueue,
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
@@ -172,6 +176,7 @@ impl Vault {
             refresh,
         );
         let proxy = proxy::ProxyRuntime::new(options.proxy.clone())?;
+        let crm_http = outbound::client(options.oauth_http.connect_timeout)?;
         let public_host = url::Url::parse(&options.public_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -189,6 +194,7 @@ impl Vault {
                 public_host,
                 refresher,
                 proxy,
+                crm_http,
                 log_queue,
                 token_cache: tokens::TokenCache::default(),
                 key_cache: api_keys::KeyCache::default(),
@@ -249,6 +255,12 @@ impl Vault {
 
     pub(crate) fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    /// The CRM's client for provider calls, and the deadline of one call from the send to the
+    /// answer's last byte (the same bound the reqwest client had).
+    fn crm_http(&self) -> (&outbound::Client<outbound::Whole>, std::time::Duration) {
+        (&self.inner.crm_http, self.inner.options.oauth_http.timeout)
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

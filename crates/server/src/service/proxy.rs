@@ -21,7 +21,6 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -31,7 +30,6 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use url::Url;
 
@@ -95,33 +93,7 @@ const MAX_REDIRECTS: usize = 5;
 
 impl ProxyRuntime {
     pub(crate) fn new(options: ProxyOptions) -> Result<Self> {
-        let mut http = HttpConnector::new_with_resolver(GuardedResolver);
-        // https goes through the TLS layer, which hands the plain connector any URI.
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(5)));
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-        let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
-            .map_err(Error::internal)?;
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(Error::internal)?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+        let client = super::outbound::client(Duration::from_secs(5))?;
         Ok(Self { client, options })
     }
 }
@@ -830,7 +802,7 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 /// DNS for the proxy: provider names resolving to a non-public address are refused, so a
 /// poisoned or rebinding answer cannot turn the proxy toward internal services.
 #[derive(Clone, Copy)]
-struct GuardedResolver;
+pub(super) struct GuardedResolver;
 
 type Resolving = Pin<
     Box<dyn Future<Output = std::result::Result<std::vec::IntoIter<SocketAddr>, BoxError>> + Send>,

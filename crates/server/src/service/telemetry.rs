@@ -61,14 +61,6 @@ impl CallOutcome {
             CallOutcome::Error => 5,
         }
     }
-
-    pub fn of_reqwest(e: &reqwest::Error) -> Self {
-        if e.is_timeout() {
-            CallOutcome::Timeout
-        } else {
-            CallOutcome::Error
-        }
-    }
 }
 
 /// Calls to providers since start.

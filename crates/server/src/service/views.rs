@@ -235,9 +235,16 @@ mod tests {
         );
         assert_eq!(s.login_url.as_deref(), Some("https://login.example.com"));
         assert_eq!(s.instance_url.as_deref(), Some("https://api.example.com"));
+        // Compared as values: key order depends on whether serde_json's `preserve_order` is
+        // unified on in the build, and JSON objects have none.
         assert_eq!(
-            Value::Object(s.to_map()).to_string(),
-            r#"{"alpha":true,"instance_url":"https://api.example.com","login_url":"https://login.example.com","zeta":1}"#
+            Value::Object(s.to_map()),
+            serde_json::json!({
+                "alpha": true,
+                "instance_url": "https://api.example.com",
+                "login_url": "https://login.example.com",
+                "zeta": 1
+            })
         );
     }
 

@@ -2,7 +2,8 @@
 //! install page → callback → code exchange at the token origin, secret in the form), the
 //! unified CRM and the proxy addressed with `x-apideck-service-id: hubspot` beside a
 //! Salesforce connection of the same consumer, one refresh for an expired 30-minute token, and
-//! search paging past the 10,000-result ceiling. Everything the two CRMs share is tested once
+//! search paging past the 10,000-result ceiling, and deal pipeline writes (read-only in
+//! Salesforce). Everything the two CRMs share is tested once
 //! for both in crm.rs, crm_paging.rs, crm_params.rs, crm_writes.rs and custom_mappings.rs.
 
 use patchbay_core::{ServiceId, UnifiedApi};
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 
 use crate::crm_support::{Provider, crm_app};
-use crate::helpers::{Db, json_with};
+use crate::helpers::{Db, assert_error_envelope, json_with};
 use crate::proxy_support::{ClockedApp, clocked};
 
 const CONSUMER: &str = "both";
@@ -262,7 +263,7 @@ async fn without_the_header_two_connections_are_ambiguous(db: Db) {
         .await
         .expect("send");
     let body = json_with(r, StatusCode::BAD_REQUEST).await;
-    assert_eq!(body["type_name"], "RequestValidationError", "{body}");
+    assert_error_envelope(&body, 400, "RequestValidationError");
     let detail = body["detail"].as_str().unwrap_or_default();
     assert!(
         detail.contains(HUBSPOT) && detail.contains("salesforce"),
@@ -339,7 +340,131 @@ async fn the_hubspot_images_are_served(db: Db) {
     }
 }
 
+/// Issue 15: HubSpot's Pipelines API writes deal pipelines, so the unified pipeline writes
+/// reach it (create → get → list → patch → delete); Salesforce's opportunity stages stay
+/// read-only.
+async fn hubspot_pipelines_are_created_patched_and_deleted(db: Db) {
+    let Some(t) = spawn_both(db).await else {
+        return;
+    };
+    let send = |method: Method, path: &str, body: Option<Value>| {
+        let mut r = t.crm(method, path, HUBSPOT);
+        if let Some(body) = body {
+            r = r.json(&body);
+        }
+        r.send()
+    };
+    let created = json_with(
+        send(
+            Method::POST,
+            "/crm/pipelines",
+            Some(json!({"name": "Partners", "display_order": 3, "stages": [
+                {"name": "Open", "win_probability": 25, "display_order": 0},
+                {"name": "Signed", "win_probability": 100, "display_order": 1},
+            ]})),
+        )
+        .await
+        .expect("send"),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["data"]["id"].as_str().expect("id").to_owned();
+    assert!(
+        id.parse::<u64>().is_ok(),
+        "HubSpot makes numeric ids: {created}"
+    );
+    let path = format!("/crm/pipelines/{id}");
+    let got = json_with(
+        send(Method::GET, &path, None).await.expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got["data"]["name"], "Partners", "{got}");
+    assert_eq!(got["data"]["display_order"], 3, "{got}");
+    let stages = got["data"]["stages"].as_array().expect("stages");
+    let probabilities: Vec<(&Value, &Value)> = stages
+        .iter()
+        .map(|s| (&s["name"], &s["win_probability"]))
+        .collect();
+    assert_eq!(
+        probabilities,
+        [
+            (&json!("Open"), &json!(25)),
+            (&json!("Signed"), &json!(100))
+        ],
+        "{got}"
+    );
+    let list = json_with(
+        send(Method::GET, "/crm/pipelines", None)
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    let listed: Vec<&str> = list["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(listed.contains(&id.as_str()), "{list}");
+    assert!(listed.contains(&"default"), "{list}");
+
+    json_with(
+        send(Method::PATCH, &path, Some(json!({"name": "Channel"})))
+            .await
+            .expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    let got = json_with(
+        send(Method::GET, &path, None).await.expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got["data"]["name"], "Channel", "{got}");
+    assert_eq!(got["data"]["stages"].as_array().map(Vec::len), Some(2));
+
+    // What HubSpot requires and the body lacks is a validation error before any call.
+    let r = send(
+        Method::POST,
+        "/crm/pipelines",
+        Some(json!({"name": "No stages"})),
+    )
+    .await
+    .expect("send");
+    let body = json_with(r, StatusCode::BAD_REQUEST).await;
+    assert_error_envelope(&body, 400, "RequestValidationError");
+
+    json_with(
+        send(Method::DELETE, &path, None).await.expect("send"),
+        StatusCode::OK,
+    )
+    .await;
+    for method in [Method::GET, Method::DELETE] {
+        let r = send(method, &path, None).await.expect("send");
+        let body = json_with(r, StatusCode::NOT_FOUND).await;
+        assert_error_envelope(&body, 404, "EntityNotFoundError");
+    }
+    let r = send(Method::PATCH, &path, Some(json!({"name": "Gone"})))
+        .await
+        .expect("send");
+    let body = json_with(r, StatusCode::NOT_FOUND).await;
+    assert_error_envelope(&body, 404, "EntityNotFoundError");
+
+    // Salesforce's pipelines are its opportunity stages: still read-only.
+    let r = t
+        .crm(Method::POST, "/crm/pipelines", "salesforce")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .expect("send");
+    let body = json_with(r, StatusCode::NOT_IMPLEMENTED).await;
+    assert_error_envelope(&body, 501, "ConnectorOperationUnsupportedError");
+}
+
 crate::server_backend_tests!(
+    hubspot_pipelines_are_created_patched_and_deleted,
     hubspot_connects_and_serves_the_unified_crm_beside_salesforce,
     an_expired_hubspot_token_is_refreshed_once_with_the_secret,
     without_the_header_two_connections_are_ambiguous,

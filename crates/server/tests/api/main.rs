@@ -14,6 +14,7 @@ mod crm_hubspot_events;
 mod crm_paging;
 mod crm_params;
 mod crm_support;
+mod crm_transport;
 mod crm_writes;
 mod custom_mappings;
 mod db_faults;
