@@ -343,16 +343,13 @@ impl Application {
                     async move { crate::metrics::exposition(&m, &s, &v).await }
                 }),
             )
-            .layer(axum::middleware::from_fn_with_state(
-                metrics,
-                crate::metrics::observe,
-            ))
             // One span per request carrying its id, so every log line of the request names it.
             .layer(
                 tower_http::trace::TraceLayer::new_for_http()
                     .make_span_with(crate::request_id::make_span),
             )
-            .layer(axum::middleware::from_fn(crate::request_id::assign));
+            // Outside the span: it picks the id the span is named by, and counts the request.
+            .layer(crate::metrics::ObserveLayer::new(metrics));
         if self.base_url.starts_with("https://") {
             // Served (through a TLS-terminating proxy) at an https URL: browsers must never
             // fall back to http for the console or the connect page.

@@ -8,14 +8,17 @@ mod vault;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 
 use crate::listener::{ConnectionStats, Phase};
 
@@ -199,32 +202,122 @@ fn escape(v: &str) -> String {
 }
 
 /// Inside the router (a route layer): names the matched route template on the response.
-pub async fn label_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteLabel(route));
+/// Hand-written rather than `from_fn`, which clones and boxes the inner service per request.
+#[derive(Clone, Copy, Default)]
+pub struct LabelRouteLayer;
+
+impl<S> Layer<S> for LabelRouteLayer {
+    type Service = LabelRoute<S>;
+
+    fn layer(&self, inner: S) -> LabelRoute<S> {
+        LabelRoute { inner }
     }
-    response
 }
 
-/// Around the whole app: counts and times every request.
-pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // Standard methods are constants: cloning one copies no text.
-    let method = req.method().clone();
-    let response = next.run(req).await;
-    let route = response
-        .extensions()
-        .get::<RouteLabel>()
-        .map_or("other", |r| r.0.as_str());
-    metrics.observe(
-        route,
-        method.as_str(),
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+#[derive(Clone)]
+pub struct LabelRoute<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for LabelRoute<S>
+where
+    S: Service<Request, Response = Response>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let future = self.inner.call(req);
+        Box::pin(async move {
+            let mut response = future.await?;
+            if let Some(route) = route {
+                response.extensions_mut().insert(RouteLabel(route));
+            }
+            Ok(response)
+        })
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Around the whole app, in one layer: the request id (see [`crate::request_id`]: header,
+/// extension, task-local, answer headers), then counting and timing the request. One boxed
+/// future per request instead of two `from_fn` layers' boxed services and futures.
+#[derive(Clone)]
+pub struct ObserveLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl ObserveLayer {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> Service<Request> for Observe<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let started = Instant::now();
+        // Standard methods are constants: cloning one copies no text.
+        let method = req.method().clone();
+        let (value, id) = crate::request_id::tag(&mut req);
+        // The ready service answers this request; its clone waits for the next one. The inner
+        // call runs inside the id's scope, so anything rendered while building the inner
+        // future already sees the id.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let metrics = Arc::clone(&self.metrics);
+        Box::pin(crate::request_id::scope(id, async move {
+            let mut response = inner.call(req).await?;
+            crate::request_id::answer(&mut response, value);
+            let route = response
+                .extensions()
+                .get::<RouteLabel>()
+                .map_or("other", |r| r.0.as_str());
+            metrics.observe(
+                route,
+                method.as_str(),
+                response.status().as_u16(),
+                started.elapsed().as_secs_f64(),
+            );
+            Ok(response)
+        }))
+    }
 }
 
 /// `GET /metrics`.

@@ -61,18 +61,48 @@ pub fn choose(incoming: Option<&HeaderValue>) -> String {
 }
 
 /// Around the whole app: picks the id, puts it on the request (header and extension), runs the
-/// request with it as the task's current id, and answers it.
+/// request with it as the task's current id, and answers it. The server itself uses
+/// [`crate::metrics::ObserveLayer`], which does the same in one layer with the metrics.
 pub async fn assign(mut req: Request, next: Next) -> Response {
+    let (value, id) = tag(&mut req);
+    let mut response = CURRENT.scope(id, next.run(req)).await;
+    answer(&mut response, value);
+    response
+}
+
+/// Picks the request's id and puts it on the request (header and extension); returns the header
+/// value to answer and the id to run the request with.
+pub(crate) fn tag(req: &mut Request) -> (HeaderValue, RequestId) {
     let headers = req.headers();
-    let id = choose(headers.get(HEADER).or_else(|| headers.get(APIDECK_HEADER)));
-    // Valid by construction (checked charset, or a UUID).
-    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    let incoming = headers.get(HEADER).or_else(|| headers.get(APIDECK_HEADER));
+    let (value, id) = match incoming.and_then(|v| Some((v, v.to_str().ok()?))) {
+        // A kept client id is answered with its own header value: shared bytes, no copy.
+        Some((v, s)) if is_valid(s) => (v.clone(), s.to_owned()),
+        _ => {
+            let id = choose(None);
+            // Valid by construction (a UUID).
+            let value =
+                HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+            (value, id)
+        }
+    };
     req.headers_mut().insert(HEADER, value.clone());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = CURRENT.scope(RequestId(id), next.run(req)).await;
+    (value, RequestId(id))
+}
+
+/// Runs `f` with `id` as the task's current id (what [`current`] and error envelopes read).
+pub(crate) fn scope<F: std::future::Future>(
+    id: RequestId,
+    f: F,
+) -> tokio::task::futures::TaskLocalFuture<RequestId, F> {
+    CURRENT.scope(id, f)
+}
+
+/// Answers the request's id in both headers.
+pub(crate) fn answer(response: &mut Response, value: HeaderValue) {
     response.headers_mut().insert(HEADER, value.clone());
     response.headers_mut().insert(APIDECK_HEADER, value);
-    response
 }
 
 /// The request's span: its id, method and path (the path only: a query may carry an OAuth

@@ -6,10 +6,14 @@
 //!   when the call was authenticated by a valid session of an application that allows it;
 //! - API-key calls, the admin API, the console and every other path never get one.
 
-use axum::extract::{Request, State};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 
 use super::AppState;
 
@@ -30,37 +34,111 @@ fn vary(h: &mut HeaderMap, value: &'static str) {
     h.append(header::VARY, HeaderValue::from_static(value));
 }
 
-pub(super) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let (Some(origin), true) = (origin, session_callable(req.uri().path())) else {
-        return next.run(req).await;
-    };
-    if req.method() == Method::OPTIONS
-        && req
+/// The CORS rules as a layer. Hand-written rather than `from_fn`: most requests carry no
+/// `Origin` or are not session-callable, and those go straight to the inner service's own future
+/// (no boxing, no service clone); only the CORS cases pay for a boxed future.
+#[derive(Clone)]
+pub(super) struct CorsLayer {
+    state: AppState,
+}
+
+impl CorsLayer {
+    pub(super) fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for CorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct Cors<S> {
+    inner: S,
+    state: AppState,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The inner service's own future, or the boxed CORS handling. The router's future is `Unpin`,
+/// so no pin projection is needed.
+pub(super) enum CorsFuture<F: Future> {
+    Direct(F),
+    Cors(BoxFuture<F::Output>),
+}
+
+impl<F: Future + Unpin> Future for CorsFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.get_mut() {
+            CorsFuture::Direct(f) => Pin::new(f).poll(cx),
+            CorsFuture::Cors(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<S> Service<Request> for Cors<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + Unpin + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = CorsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let origin = req
             .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
-        return preflight(&state, &origin).await;
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| session_callable(req.uri().path()))
+            .map(str::to_owned);
+        let Some(origin) = origin else {
+            return CorsFuture::Direct(self.inner.call(req));
+        };
+        let state = self.state.clone();
+        if req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return CorsFuture::Cors(Box::pin(
+                async move { Ok(preflight(&state, &origin).await) },
+            ));
+        }
+        // The ready service answers this request; its clone waits for the next one.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        CorsFuture::Cors(Box::pin(async move {
+            let session_app = session_application(&state, req.headers());
+            let mut response = inner.call(req).await?;
+            let h = response.headers_mut();
+            vary(h, "origin");
+            if let Some(app) = session_app
+                && state.vault.origin_allowed(&app, &origin).await
+                && let Ok(v) = HeaderValue::from_str(&origin)
+            {
+                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+                h.insert(
+                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                    HeaderValue::from_static(EXPOSE_HEADERS),
+                );
+            }
+            Ok(response)
+        }))
     }
-    let session_app = session_application(&state, req.headers());
-    let mut response = next.run(req).await;
-    let h = response.headers_mut();
-    vary(h, "origin");
-    if let Some(app) = session_app
-        && state.vault.origin_allowed(&app, &origin).await
-        && let Ok(v) = HeaderValue::from_str(&origin)
-    {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSE_HEADERS),
-        );
-    }
-    response
 }
 
 async fn preflight(state: &AppState, origin: &str) -> Response {

@@ -63,7 +63,7 @@ pub fn router(state: AppState) -> Router {
     Router::new().fallback_service(
         tower::ServiceBuilder::new()
             .map_request(override_method)
-            .layer(axum::middleware::from_fn_with_state(state, cors::layer))
+            .layer(cors::CorsLayer::new(state))
             .service(routed),
     )
 }
@@ -91,7 +91,7 @@ fn routes(state: AppState) -> Router {
         .merge(proxy::router())
         .merge(crm::router(state.clone()))
         .merge(webhooks::router())
-        .route_layer(axum::middleware::from_fn(crate::metrics::label_route))
+        .route_layer(crate::metrics::LabelRouteLayer)
         .fallback(|| async { Error::UnknownRoute })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(crate::app::BODY_LIMIT_BYTES))
