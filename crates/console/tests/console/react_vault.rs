@@ -103,12 +103,21 @@ async fn menu(d: &WebDriver, item: &str) {
 }
 
 async fn dismiss_toasts(d: &WebDriver) {
-    for toast in d
-        .find_all(By::Css("[data-testid='remove']"))
-        .await
-        .unwrap_or_default()
-    {
-        let _ = toast.click().await;
+    // A dismissed toast leaves with an animation and another may arrive meanwhile; the menu
+    // button is clickable only once none is left (on a loaded machine a single pass was not
+    // enough: the click landed on a toast still leaving).
+    for _ in 0..50 {
+        let toasts = d
+            .find_all(By::Css("[data-testid='remove']"))
+            .await
+            .unwrap_or_default();
+        if toasts.is_empty() {
+            return;
+        }
+        for toast in toasts {
+            let _ = toast.click().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -4,7 +4,7 @@ use patchbay_core::{ApplicationId, ConsumerId, ConsumerMetadata};
 use patchbay_store::{ConsumerFilter, ConsumerRow};
 
 use super::Vault;
-use super::views::{ConsumerStats, ConsumerView, PageView, RequestCounts};
+use super::views::{ConsumerStats, ConsumerView, PageView};
 use crate::error::{Error, Result};
 
 const MAX_METADATA_FIELD: usize = 2048;
@@ -150,7 +150,7 @@ impl Vault {
             consumer_id: consumer.clone(),
             start_ms,
             end_ms,
-            request_counts: RequestCounts::from(c),
+            request_counts: c,
         })
     }
 
@@ -185,7 +185,7 @@ impl Vault {
             metadata: row.metadata,
             connections,
             services,
-            request_counts: RequestCounts::from(counts),
+            request_counts: counts,
             created_at: row.created_at,
             updated_at: row.updated_at,
             counted_at: now,

@@ -10,29 +10,8 @@ use patchbay_core::{
     ServiceId, UnifiedApi,
 };
 
-/// Request counts per API family.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestCounts {
-    pub unify: i64,
-    pub proxy: i64,
-    pub vault: i64,
-}
-
-impl RequestCounts {
-    pub fn total(&self) -> i64 {
-        self.unify + self.proxy + self.vault
-    }
-}
-
-impl From<patchbay_store::RequestCounts> for RequestCounts {
-    fn from(c: patchbay_store::RequestCounts) -> Self {
-        Self {
-            unify: c.unify,
-            proxy: c.proxy,
-            vault: c.vault,
-        }
-    }
-}
+/// Request counts per API family: the store's own type, already typed.
+pub use patchbay_store::RequestCounts;
 
 /// A connection's settings: the ones Patchbay reads, typed, plus every stored setting as the
 /// consumer wrote it (Apideck echoes them back).
