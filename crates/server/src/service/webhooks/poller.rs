@@ -521,7 +521,11 @@ mod tests {
                 .iter()
                 .filter(|k| connector.plan_deletions(k, None).is_some())
                 .count();
-            assert!(planned == 0 || planned == keys.len(), "{}", connector.service_id());
+            assert!(
+                planned == 0 || planned == keys.len(),
+                "{}",
+                connector.service_id()
+            );
             passes += planned;
         }
         assert!(passes > 0, "some connector needs deletion passes");
