@@ -180,13 +180,12 @@ impl Vault {
                 for sf_object in objects_of(connector, *object) {
                     if deleted_of.is_some_and(|d| d.contains(object)) {
                         let target = (row, *object, connector, *sf_object);
-                        match self.deletion_pass(state, target, now, interval_ms).await? {
-                            None => {}
-                            Some(go_on) => {
-                                polled += 1;
-                                if !go_on {
-                                    break 'objects;
-                                }
+                        if let Some(go_on) =
+                            self.deletion_pass(state, target, now, interval_ms).await?
+                        {
+                            polled += 1;
+                            if !go_on {
+                                break 'objects;
                             }
                         }
                     }
