@@ -557,6 +557,28 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
         let _ = object;
         self.read_changes(answer)
     }
+
+    /// A page of `object`'s deleted records, for a provider whose change query cannot see
+    /// deletions (HubSpot: search never returns archived records); `None` when
+    /// [`Connector::plan_changes`] already reports them (Salesforce's `queryAll`). `after` is
+    /// the cursor [`Connector::read_deletions`] gave for the page before; the pages come in the
+    /// provider's order, not by time, so the poller walks all of them in a deletion pass
+    /// (`patchbay_webhooks::deletions`).
+    fn plan_deletions(
+        &self,
+        object: &str,
+        after: Option<&str>,
+    ) -> Option<Result<Request, NotPolled>> {
+        let _ = (object, after);
+        None
+    }
+
+    /// The rows of a [`Connector::plan_deletions`] answer for `object` (`deleted` set,
+    /// `modstamp_ms` the deletion time) and the cursor of the next page, `None` on the last.
+    fn read_deletions(&self, object: &str, answer: &Value) -> (Vec<ChangedRow>, Option<String>) {
+        let _ = (object, answer);
+        (Vec::new(), None)
+    }
 }
 
 // ----- console setup data (issue 15: the console names no provider) -----

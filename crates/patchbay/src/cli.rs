@@ -148,6 +148,12 @@ pub struct WebhookArgs {
     #[arg(long, env = "PATCHBAY_CRM_POLL_TICK_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(10..))]
     pub crm_poll_tick_ms: u64,
+    /// How many poll intervals apart a deletion pass runs, for CRMs whose change query cannot
+    /// see deletions (HubSpot: one call per 100 archived records of each polled object). A pass
+    /// left unfinished (more than 1,000 archived records) goes on every interval.
+    #[arg(long, env = "PATCHBAY_CRM_DELETION_EVERY", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub crm_deletion_every: u32,
 }
 
 /// Slow-client timeouts and the connection cap (docs/deploy.md, "Slow clients"). Durations are

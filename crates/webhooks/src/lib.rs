@@ -2,7 +2,8 @@
 //! may name, the payloads Apideck's specs define ([`payload`]), the canonical JSON both
 //! signatures are computed over ([`canonical_json`]), the two signatures ([`signature`]),
 //! Apideck's retry schedule ([`RetrySchedule`]) and the classification of a polled CRM record
-//! change ([`crm`]).
+//! change ([`crm`]) and the deletion passes for providers whose change query cannot see
+//! deletions ([`deletions`]).
 //!
 //! The server owns the outbox, the delivery worker and the poller; everything they decide by
 //! rule rather than by IO lives here, so it is tested without a network or a database.
@@ -13,6 +14,7 @@
 
 mod canonical;
 pub mod crm;
+pub mod deletions;
 mod event;
 pub mod payload;
 mod retry;

@@ -8,10 +8,10 @@
 //! reported (the poller's watermark rules keep the records of that stamp apart). Stamps are
 //! milliseconds (HubSpot's dates are).
 //!
-//! Not covered, because HubSpot's search cannot see it: deletions. Search never returns
-//! archived records, and the archived list (`archived=true`) is ordered by id with no time
-//! filter, so finding recent deletions would mean reading every archived record on every poll.
-//! HubSpot connections therefore raise `created` and `updated` events, not `deleted`.
+//! Deletions: search never returns archived records, so a poll cannot see them. The poller
+//! runs a deletion pass instead ([`plan_deletions`], at a slower cadence, docs/hubspot.md §15):
+//! it walks the object's archived list (`archived=true`, ordered by id, no time filter) page by
+//! page, and reads each row's `archivedAt` as its deletion time.
 
 use serde_json::Value;
 
@@ -171,8 +171,90 @@ fn read_row(p: &Polled, engagement: Option<Engagement>, record: &Value) -> Optio
         id: engagement.map_or_else(|| id.to_owned(), |e| e.unified_id(id)),
         created_ms: ms(p.created, "createdAt").unwrap_or(0),
         modstamp_ms: ms(p.modified, "updatedAt")?,
-        // Search never returns archived records (module docs).
+        // Search never returns archived records; deletions come from `read_deletions`.
         deleted: false,
+    })
+}
+
+/// Records per page of the archived list: its largest page (docs/hubspot.md §8).
+pub const DELETION_PAGE: u32 = 100;
+
+/// The longest `after` cursor sent back; HubSpot's are short (an id), so a longer one is not
+/// HubSpot's and ends the walk rather than grow a stored cursor without bound.
+const MAX_CURSOR_LEN: usize = 256;
+
+/// A page of `key`'s archived records: `GET /crm/v3/objects/{object}?archived=true`, the
+/// largest page, only the properties a row needs (leads: the lifecycle stage as it was).
+pub fn plan_deletions(key: &str, after: Option<&str>) -> Result<HubSpotRequest, NotPolled> {
+    let p = polled(key)?;
+    let mut properties = vec![p.created];
+    if p.leads_only {
+        properties.push("lifecyclestage");
+    }
+    let mut request = call(Method::Get, format!("/crm/v3/objects/{}", p.object));
+    request.query = vec![
+        ("archived".to_owned(), "true".to_owned()),
+        ("limit".to_owned(), DELETION_PAGE.to_string()),
+        ("properties".to_owned(), properties.join(",")),
+    ];
+    if let Some(after) = after {
+        request.query.push(("after".to_owned(), after.to_owned()));
+    }
+    Ok(request)
+}
+
+/// The deleted rows of an archived-list answer for `key` (typed activity ids; leads: only
+/// contacts that were in the lead stage when archived) and the next page's cursor. Rows without
+/// an id or a readable `archivedAt` cannot be placed in time and are left out.
+pub fn read_deletions(key: &str, answer: &Value) -> (Vec<ChangedRow>, Option<String>) {
+    let next = answer
+        .pointer("/paging/next/after")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty() && a.len() <= MAX_CURSOR_LEN)
+        .map(str::to_owned);
+    let Ok(p) = polled(key) else {
+        return (Vec::new(), None);
+    };
+    let engagement = Engagement::of_object(p.object);
+    let rows = answer
+        .get("results")
+        .and_then(Value::as_array)
+        .map(|records| {
+            records
+                .iter()
+                .filter(|r| !p.leads_only || is_lead(r))
+                .filter_map(|r| read_deleted(&p, engagement, r))
+                .collect()
+        })
+        .unwrap_or_default();
+    (rows, next)
+}
+
+fn is_lead(record: &Value) -> bool {
+    record
+        .pointer("/properties/lifecyclestage")
+        .and_then(Value::as_str)
+        == Some(LEAD_STAGE)
+}
+
+fn read_deleted(p: &Polled, engagement: Option<Engagement>, record: &Value) -> Option<ChangedRow> {
+    let id = record.get("id")?.as_str().filter(|id| is_valid_id(id))?;
+    if record.get("archived").and_then(Value::as_bool) == Some(false) {
+        return None;
+    }
+    let archived_ms = epoch_ms(record.get("archivedAt")?.as_str()?)?;
+    let created_ms = record
+        .get("properties")
+        .and_then(|props| props.get(p.created))
+        .and_then(Value::as_str)
+        .or_else(|| record.get("createdAt").and_then(Value::as_str))
+        .and_then(epoch_ms)
+        .unwrap_or(0);
+    Some(ChangedRow {
+        id: engagement.map_or_else(|| id.to_owned(), |e| e.unified_id(id)),
+        created_ms,
+        modstamp_ms: archived_ms,
+        deleted: true,
     })
 }
 
@@ -249,6 +331,91 @@ mod tests {
             assert_eq!(plan_changes(bad, 0), Err(NotPolled(bad.to_owned())));
             assert!(plan_newest(bad).is_err());
         }
+    }
+
+    #[test]
+    fn a_deletion_page_lists_the_archived_records() {
+        let r = plan_deletions("deals", None).unwrap();
+        assert_eq!(r.method, Method::Get);
+        assert_eq!(r.path, "/crm/v3/objects/deals");
+        assert_eq!(
+            r.query,
+            vec![
+                ("archived".to_owned(), "true".to_owned()),
+                ("limit".to_owned(), "100".to_owned()),
+                ("properties".to_owned(), "createdate".to_owned()),
+            ]
+        );
+        assert!(r.body.is_none());
+        let leads = plan_deletions(LEADS_KEY, Some("451")).unwrap();
+        assert_eq!(leads.path, "/crm/v3/objects/contacts");
+        assert_eq!(
+            leads.query[2..],
+            [
+                (
+                    "properties".to_owned(),
+                    "createdate,lifecyclestage".to_owned()
+                ),
+                ("after".to_owned(), "451".to_owned()),
+            ]
+        );
+        assert_eq!(
+            plan_deletions("notes", None).unwrap().query[2].1,
+            "hs_createdate"
+        );
+        for bad in ["owners", "", "deals?x"] {
+            assert_eq!(plan_deletions(bad, None), Err(NotPolled(bad.to_owned())));
+        }
+    }
+
+    #[test]
+    fn deleted_rows_read_back_at_their_archive_time() {
+        let answer = json!({
+            "results": [
+                {"id": "21", "archived": true, "archivedAt": "2026-01-01T00:00:09.500Z",
+                 "createdAt": "2026-01-01T00:00:00Z", "properties": {}},
+                {"id": "22", "archived": true, "archivedAt": "2026-01-01T00:00:10Z",
+                 "properties": {"hs_createdate": "1767225601000"}},
+                {"id": "23", "archived": true, "properties": {}},
+                {"id": "24", "archived": false, "archivedAt": "2026-01-01T00:00:10Z"},
+                {"id": "x", "archived": true, "archivedAt": "2026-01-01T00:00:10Z"},
+            ],
+            "paging": {"next": {"after": "25", "link": "…"}}
+        });
+        let (rows, next) = read_deletions("tasks", &answer);
+        assert_eq!(next.as_deref(), Some("25"));
+        assert_eq!(
+            rows,
+            vec![
+                ChangedRow {
+                    id: "task-21".to_owned(),
+                    created_ms: 1_767_225_600_000,
+                    modstamp_ms: 1_767_225_609_500,
+                    deleted: true,
+                },
+                ChangedRow {
+                    id: "task-22".to_owned(),
+                    created_ms: 1_767_225_601_000,
+                    modstamp_ms: 1_767_225_610_000,
+                    deleted: true,
+                },
+            ]
+        );
+        // Leads: only contacts archived in the lead stage; the last page has no cursor.
+        let contacts = json!({"results": [
+            {"id": "1", "archived": true, "archivedAt": "2026-01-01T00:00:00Z",
+             "properties": {"lifecyclestage": "lead"}},
+            {"id": "2", "archived": true, "archivedAt": "2026-01-01T00:00:00Z",
+             "properties": {"lifecyclestage": "customer"}},
+        ]});
+        let (leads, next) = read_deletions(LEADS_KEY, &contacts);
+        assert_eq!(next, None);
+        assert_eq!(leads.len(), 1);
+        assert_eq!(leads[0].id, "1");
+        assert_eq!(read_deletions("contacts", &contacts).0.len(), 2);
+        let long = json!({"results": [], "paging": {"next": {"after": "9".repeat(300)}}});
+        assert_eq!(read_deletions("deals", &long), (Vec::new(), None));
+        assert_eq!(read_deletions("nope", &answer), (Vec::new(), None));
     }
 
     #[test]

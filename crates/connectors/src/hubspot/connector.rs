@@ -463,6 +463,18 @@ impl Connector for HubSpot {
         changes::read_changes(object, answer)
     }
 
+    fn plan_deletions(
+        &self,
+        object: &str,
+        after: Option<&str>,
+    ) -> Option<Result<Request, NotPolled>> {
+        Some(changes::plan_deletions(object, after))
+    }
+
+    fn read_deletions(&self, object: &str, answer: &Value) -> (Vec<ChangedRow>, Option<String>) {
+        changes::read_deletions(object, answer)
+    }
+
     fn revocation_call(&self) -> Option<TokenInPath> {
         Some(TokenInPath {
             method: Method::Delete,

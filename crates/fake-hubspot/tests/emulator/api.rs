@@ -109,6 +109,28 @@ async fn every_object_supports_create_read_update_archive() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["archived"], true);
         assert!(body["archivedAt"].is_string());
+        // The archived list holds it with the same `archivedAt` (docs/hubspot.md §8); the live
+        // list no longer does.
+        let (status, page) = emu
+            .get(&t, &format!("{path}?archived=true&limit=100"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{object}: {page}");
+        let listed = page["results"].as_array().expect("results");
+        assert!(listed.iter().all(|r| r["archived"] == true), "{page}");
+        assert!(
+            listed
+                .iter()
+                .any(|r| r["id"] == id.as_str() && r["archivedAt"] == body["archivedAt"]),
+            "{object}: {page}"
+        );
+        let (_, live) = emu.get(&t, &format!("{path}?limit=100")).await;
+        assert!(
+            !live["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .any(|r| r["id"] == id.as_str())
+        );
     }
     // Dates come back in ISO form, numbers as strings.
     let (_, deal) = emu

@@ -49,6 +49,7 @@ fn webhook_options(
         timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
         tick: std::time::Duration::from_millis(args.webhook_tick_ms),
         crm_poll_tick: std::time::Duration::from_millis(args.crm_poll_tick_ms),
+        crm_deletion_every: args.crm_deletion_every,
         ..Default::default()
     };
     if !args.webhook_retry_delays_ms.is_empty() {

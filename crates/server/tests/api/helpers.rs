@@ -112,6 +112,7 @@ impl Default for Options {
                 timeout: std::time::Duration::from_secs(5),
                 tick: std::time::Duration::from_millis(50),
                 crm_poll_tick: std::time::Duration::from_millis(100),
+                crm_deletion_every: 10,
             },
             postgres_admin_url: None,
         }

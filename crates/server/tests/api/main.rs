@@ -10,6 +10,7 @@ mod crm;
 mod crm_events;
 mod crm_hubspot;
 mod crm_hubspot_activities;
+mod crm_hubspot_deletions;
 mod crm_hubspot_events;
 mod crm_paging;
 mod crm_params;

@@ -18,6 +18,9 @@ use crate::{Result, Store};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollClaim {
     pub watermark: Option<(i64, Vec<String>)>,
+    /// A deletion pass under way (its stored text; empty when none): see
+    /// [`Store::finish_crm_deletion_pass`].
+    pub pass: String,
 }
 
 /// The subscriptions that make the poller look at a connection: enabled, naming a `crm.*`
@@ -87,7 +90,7 @@ impl Store {
                seen_ids) VALUES ($1, $2, -1, $3, '') \
              ON CONFLICT (connection_id, resource) DO UPDATE SET polled_at = excluded.polled_at \
              WHERE crm_poll_watermarks.polled_at <= $4 \
-             RETURNING watermark_ms, seen_ids",
+             RETURNING watermark_ms, seen_ids, pass_cursor",
         )
         .bind(connection.as_str())
         .bind(object)
@@ -107,6 +110,7 @@ impl Store {
             .collect();
         Ok(Some(PollClaim {
             watermark: (watermark_ms >= 0).then_some((watermark_ms, seen)),
+            pass: row.text("pass_cursor")?,
         }))
     }
 
@@ -138,6 +142,52 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(written)
+    }
+
+    /// Records the claim of a deletion pass (claimed at `claimed_at`, as [`Store::claim_crm_poll`]
+    /// was given `now_ms`) in one transaction: its events, the mark, the rows it remembers and
+    /// the pass under way. Unlike a change poll, a pass can outlast its interval (several pages),
+    /// so it is written only if no later claim took the pair meanwhile; otherwise nothing is
+    /// written (the later claim reads the same rows again) and `None` is returned. Otherwise
+    /// returns how many outbox rows were written.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one row's columns and its events, written together"
+    )]
+    pub async fn finish_crm_deletion_pass(
+        &self,
+        connection: &ConnectionId,
+        key: &str,
+        claimed_at: i64,
+        mark_ms: i64,
+        seen: &[String],
+        pass: &str,
+        events: &[NewEvent],
+    ) -> Result<Option<u64>> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE crm_poll_watermarks SET watermark_ms = $4, seen_ids = $5, pass_cursor = $6 \
+             WHERE connection_id = $1 AND resource = $2 AND polled_at = $3 AND watermark_ms <= $4",
+        )
+        .bind(connection.as_str())
+        .bind(key)
+        .bind(claimed_at)
+        .bind(mark_ms)
+        .bind(seen.join(" "))
+        .bind(pass)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut written = 0;
+        for event in events {
+            written += insert_event(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(written))
     }
 
     /// The `crm.*` event types (and `*`) that enabled subscriptions of each application name,

@@ -18,7 +18,8 @@ patchbay_store::backend_tests!(
     concurrent_claims_never_share_a_row,
     watermarks_persist_and_never_move_back,
     deleting_a_consumer_records_a_deleted_event_per_connection,
-    crm_polls_are_claimed_once_per_interval_and_finish_with_their_events
+    crm_polls_are_claimed_once_per_interval_and_finish_with_their_events,
+    a_deletion_pass_is_written_only_by_its_latest_claim
 );
 
 /// Fires `vault.connection.updated` whenever health changes, with the new health as payload.
@@ -581,4 +582,76 @@ async fn crm_polls_are_claimed_once_per_interval_and_finish_with_their_events(db
             .is_some(),
         "objects are claimed independently"
     );
+}
+
+async fn a_deletion_pass_is_written_only_by_its_latest_claim(db: TestDatabase) {
+    let store = db.store().await;
+    let a = app(&store).await;
+    let c = connection(&store, &a, "acme").await;
+    subscribe(&store, &a, &["crm.contact.created"]).await;
+    let key = "contacts:deleted";
+    let first = store
+        .claim_crm_poll(&c.id, key, T0, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.watermark, None);
+    assert_eq!(first.pass, "", "no pass under way");
+    // A claim that outlasted its interval was taken over: it writes nothing, events included.
+    let later = store
+        .claim_crm_poll(&c.id, key, T0 + 1_000, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.watermark, None);
+    assert_eq!(
+        store
+            .finish_crm_deletion_pass(
+                &c.id,
+                key,
+                T0,
+                5_000,
+                &["9@5000".to_owned()],
+                "b 5000 -",
+                &[crm_event(&a, &c, "lost")],
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    // The latest claim writes its mark, rows, pass and events together.
+    assert_eq!(
+        store
+            .finish_crm_deletion_pass(
+                &c.id,
+                key,
+                T0 + 1_000,
+                5_000,
+                &["7@5000".to_owned(), "8@6000".to_owned()],
+                "r 6000 42",
+                &[crm_event(&a, &c, "kept")],
+            )
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    let claim = db
+        .store()
+        .await
+        .claim_crm_poll(&c.id, key, T0 + 2_000, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        claim.watermark,
+        Some((5_000, vec!["7@5000".to_owned(), "8@6000".to_owned()]))
+    );
+    assert_eq!(claim.pass, "r 6000 42");
+    // The change poll of the same object keeps its own row.
+    let poll = store
+        .claim_crm_poll(&c.id, "contacts", T0 + 2_000, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((poll.watermark, poll.pass.as_str()), (None, ""));
 }

@@ -4,6 +4,7 @@
 //! ([`target`]). Pure rules (payloads, signatures, schedule, transitions) live in the
 //! `patchbay-webhooks` crate.
 
+mod deletion_pass;
 pub mod delivery;
 pub mod hook;
 pub mod poller;
@@ -43,6 +44,9 @@ pub struct WebhookOptions {
     /// How often the CRM poller looks for objects due for a poll (`--crm-poll-tick-ms`); each
     /// integration's interval decides when a poll is due.
     pub crm_poll_tick: Duration,
+    /// A deletion pass (for connectors whose change query cannot see deletions) runs every
+    /// this many poll intervals (`--crm-deletion-every`); one under way goes on every interval.
+    pub crm_deletion_every: u32,
 }
 
 impl Default for WebhookOptions {
@@ -53,6 +57,7 @@ impl Default for WebhookOptions {
             timeout: Duration::from_secs(60),
             tick: Duration::from_secs(1),
             crm_poll_tick: Duration::from_secs(1),
+            crm_deletion_every: 10,
         }
     }
 }

@@ -14,6 +14,11 @@
 //! rate-limit headers are read; while the account has less than [`BUDGET_RESERVE_PERCENT`]% of its window's requests left
 //! the connection is not polled (one warning), and it is tried again once the connector says the
 //! window can have recovered (a quarter hour at most).
+//!
+//! Where a connector's change query cannot see deletions (`Connector::plan_deletions`), an
+//! object whose `deleted` events are subscribed also gets a deletion pass every
+//! [`WebhookOptions::crm_deletion_every`](super::WebhookOptions) intervals, claimed under its own
+//! key (`deletion_pass.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -29,7 +34,7 @@ use patchbay_webhooks::crm::{
     BUDGET_RESERVE_PERCENT, PolledRecord, Watermark, first_watermark, plan_poll, usage_allows,
 };
 use patchbay_webhooks::payload::{CrmChange, crm_event};
-use patchbay_webhooks::{CrmObject, EventType};
+use patchbay_webhooks::{CrmObject, CrmOperation, EventType};
 use tokio::sync::Notify;
 
 use crate::error::Result;
@@ -80,6 +85,32 @@ pub struct PollerState {
     last_claim: HashMap<(ConnectionId, &'static str), i64>,
     resting: HashMap<ConnectionId, i64>,
     warned: HashSet<ConnectionId>,
+    /// The same as `last_claim` for deletion passes, and the passes this node left unfinished
+    /// (those go on every interval instead of every few).
+    pub(super) deletion_claim: HashMap<(ConnectionId, &'static str), i64>,
+    pub(super) open_passes: HashSet<(ConnectionId, &'static str)>,
+}
+
+/// Which CRM objects' `deleted` events each application's subscriptions ask for (`*` on a
+/// `crm` subscription asks for every object's).
+pub fn deletion_subscribed(
+    pairs: &[(ApplicationId, String)],
+) -> HashMap<ApplicationId, Vec<CrmObject>> {
+    let mut out: HashMap<ApplicationId, Vec<CrmObject>> = HashMap::new();
+    for (app, event) in pairs {
+        let objects: Vec<CrmObject> = match EventType::parse(event) {
+            _ if event == "*" => CrmObject::ALL.to_vec(),
+            Some(EventType::Crm(object, CrmOperation::Deleted)) => vec![object],
+            _ => Vec::new(),
+        };
+        let entry = out.entry(app.clone()).or_default();
+        for object in objects {
+            if !entry.contains(&object) {
+                entry.push(object);
+            }
+        }
+    }
+    out
 }
 
 /// One claimed poll.
@@ -92,12 +123,15 @@ struct Poll<'a> {
 }
 
 impl Vault {
-    /// One pass of the poller. Returns how many objects were polled.
+    /// One pass of the poller. Returns how many objects were polled (deletion passes
+    /// included).
     pub async fn poll_crm_changes(&self, state: &mut PollerState) -> Result<usize> {
-        let subscribed = subscribed_objects(&self.store().crm_subscribed_events().await?);
+        let events = self.store().crm_subscribed_events().await?;
+        let subscribed = subscribed_objects(&events);
         if subscribed.is_empty() {
             return Ok(0);
         }
+        let deletions = deletion_subscribed(&events);
         let connections = self.store().crm_poll_connections().await?;
         let now = self.store().db_now_ms().await?;
         let mut polled = 0;
@@ -141,8 +175,20 @@ impl Vault {
             {
                 continue;
             }
+            let deleted_of = deletions.get(&row.application_id);
             'objects: for object in objects {
                 for sf_object in objects_of(connector, *object) {
+                    if deleted_of.is_some_and(|d| d.contains(object)) {
+                        let target = (row, *object, connector, *sf_object);
+                        if let Some(go_on) =
+                            self.deletion_pass(state, target, now, interval_ms).await?
+                        {
+                            polled += 1;
+                            if !go_on {
+                                break 'objects;
+                            }
+                        }
+                    }
                     let key = (row.id.clone(), *sf_object);
                     if state
                         .last_claim
@@ -179,6 +225,8 @@ impl Vault {
         state.last_claim.retain(|(id, _), _| live.contains(id));
         state.resting.retain(|id, _| live.contains(id));
         state.warned.retain(|id| live.contains(id));
+        state.deletion_claim.retain(|(id, _), _| live.contains(id));
+        state.open_passes.retain(|(id, _)| live.contains(id));
         Ok(polled)
     }
 
@@ -286,7 +334,7 @@ impl Vault {
 
     /// Reads a poll's API usage: below the reserve the connection rests (one warning
     /// until it recovers). Returns whether polling may go on.
-    fn note_budget(
+    pub(super) fn note_budget(
         &self,
         state: &mut PollerState,
         id: &ConnectionId,
@@ -319,7 +367,7 @@ impl Vault {
         false
     }
 
-    fn crm_new_event(
+    pub(super) fn crm_new_event(
         &self,
         row: &ConnectionRow,
         object: CrmObject,
@@ -376,7 +424,7 @@ impl Vault {
     }
 }
 
-fn polled(row: ChangedRow) -> PolledRecord {
+pub(super) fn polled(row: ChangedRow) -> PolledRecord {
     PolledRecord {
         id: row.id,
         created_ms: row.created_ms,
@@ -444,6 +492,42 @@ mod tests {
             );
         }
         assert!(connectors >= 2, "both CRMs are registered");
+    }
+
+    #[test]
+    fn deletion_passes_follow_deleted_subscriptions_only() {
+        let apps: Vec<ApplicationId> = (0..3).map(|_| ApplicationId::generate()).collect();
+        let pairs = vec![
+            (apps[0].clone(), "crm.contact.created".to_owned()),
+            (apps[0].clone(), "crm.lead.deleted".to_owned()),
+            (apps[0].clone(), "crm.lead.deleted".to_owned()),
+            (apps[1].clone(), "*".to_owned()),
+            (apps[2].clone(), "crm.note.updated".to_owned()),
+        ];
+        let got = deletion_subscribed(&pairs);
+        assert_eq!(got[&apps[0]], vec![CrmObject::Lead]);
+        assert_eq!(got[&apps[1]], CrmObject::ALL.to_vec());
+        assert!(got[&apps[2]].is_empty());
+        // Only connectors whose change query misses deletions plan passes; each that does
+        // plans one for every object it polls.
+        let mut passes = 0;
+        for connector in registry::all() {
+            let keys: Vec<&str> = CrmObject::ALL
+                .iter()
+                .flat_map(|o| objects_of(connector, *o).iter().copied())
+                .collect();
+            let planned = keys
+                .iter()
+                .filter(|k| connector.plan_deletions(k, None).is_some())
+                .count();
+            assert!(
+                planned == 0 || planned == keys.len(),
+                "{}",
+                connector.service_id()
+            );
+            passes += planned;
+        }
+        assert!(passes > 0, "some connector needs deletion passes");
     }
 
     #[test]
