@@ -33,7 +33,7 @@ use crate::convert::parse_datetime;
 use crate::table::SortKind;
 
 /// The objects behind unified activities, in the order an unsorted list reads them.
-const KINDS: [Engagement; 3] = Engagement::ALL;
+const KINDS: [Engagement; Engagement::ALL.len()] = Engagement::ALL;
 /// The cursor's key for the places.
 const PLACES_KEY: &str = "kinds";
 /// The place of an object that has nothing more.
