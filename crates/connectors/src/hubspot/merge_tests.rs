@@ -188,7 +188,8 @@ impl Hub {
         }
         // At most one link read per engagement object and associated type, each once.
         let page_links = &self.link_reads[links..];
-        assert!(page_links.len() <= 9, "{page_links:?}");
+        // Four engagement objects, three associated types each.
+        assert!(page_links.len() <= 12, "{page_links:?}");
         let mut unique = page_links.to_vec();
         unique.sort();
         unique.dedup();
