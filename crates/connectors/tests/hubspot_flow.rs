@@ -391,7 +391,7 @@ async fn link_filters_and_links_on_searched_pages() {
     let page = plan.finish(&params, &hub.codec, &bodies).expect("page");
     assert_eq!(page.data.len(), 7);
 
-    // Deals by company and by contact; activities by contact across the three objects.
+    // Deals by company and by contact; activities by contact across the four objects.
     let deals = hub
         .drain(Resource::Opportunities, &[("limit", "100")])
         .await;
@@ -824,10 +824,27 @@ async fn change_searches_and_merged_activities() {
         .ok(&c.plan_changes("meetings", watermark).expect("plan"))
         .await;
     assert!(c.read_changes_of("meetings", &answer).0.is_empty());
+    // Emails are polled as activities too, with typed ids.
+    assert!(c.change_objects(Resource::Activities).contains(&"emails"));
+    let email = hub
+        .create(
+            Resource::Activities,
+            json!({"type": "email", "title": "Polled email", "description": "Hi"}),
+        )
+        .await;
+    assert!(email.starts_with("email-"), "{email}");
+    let answer = hub
+        .ok(&c.plan_changes("emails", watermark).expect("plan"))
+        .await;
+    let (rows, _) = c.read_changes_of("emails", &answer);
+    assert_eq!(
+        rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [email.as_str()]
+    );
 
-    // The merged list: every call, meeting and task once, across pages of 4.
+    // The merged list: every call, meeting, task and email once, across pages of 4.
     let mut expected = BTreeSet::new();
-    for t in ["call", "meeting", "task"] {
+    for t in ["call", "meeting", "task", "email"] {
         let typed = hub
             .drain(
                 Resource::Activities,

@@ -3,7 +3,7 @@
 //! deal→company also have a "primary" type.
 
 use crate::schema::ObjectType;
-use ObjectType::{Calls, Companies, Contacts, Deals, Meetings, Notes, Tasks};
+use ObjectType::{Calls, Companies, Contacts, Deals, Emails, Meetings, Notes, Tasks};
 
 /// `(from, to, default type id, label-less name)`; the reverse direction is its own row.
 const DEFAULTS: &[(ObjectType, ObjectType, u32)] = &[
@@ -37,6 +37,12 @@ const DEFAULTS: &[(ObjectType, ObjectType, u32)] = &[
     (Companies, Tasks, 191),
     (Tasks, Deals, 216),
     (Deals, Tasks, 215),
+    (Emails, Contacts, 198),
+    (Contacts, Emails, 197),
+    (Emails, Companies, 186),
+    (Companies, Emails, 185),
+    (Emails, Deals, 210),
+    (Deals, Emails, 209),
 ];
 
 /// `(from, to, primary type id)`; the reverse of each is listed too.

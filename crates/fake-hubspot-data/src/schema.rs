@@ -13,6 +13,7 @@ pub enum ObjectType {
     Calls,
     Meetings,
     Tasks,
+    Emails,
 }
 
 /// How a property's string value is read.
@@ -53,6 +54,9 @@ const fn custom(name: &'static str, kind: Kind) -> Property {
 }
 
 use Kind::{DateTime, Number, Options, Owner, Text};
+
+/// The scope that lets a token see an email's content (`docs/hubspot.md §5`).
+pub const EMAIL_CONTENT_SCOPE: &str = "sales-email-read";
 
 /// Properties every object has, derived from the record itself; read-only.
 pub const SYSTEM: &[&str] = &[
@@ -208,8 +212,36 @@ const TASKS: &[Property] = &[
     p("hubspot_owner_id", Owner),
 ];
 
+/// Logged emails (`docs/hubspot.md §7b`). Their content (subject, bodies, headers) is
+/// redacted for a token without `sales-email-read` (`api/objects.rs`).
+const EMAILS: &[Property] = &[
+    p("hs_timestamp", DateTime),
+    p("hs_email_subject", Text),
+    p("hs_email_text", Text),
+    p("hs_email_html", Text),
+    p(
+        "hs_email_direction",
+        Options(&["EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"]),
+    ),
+    p(
+        "hs_email_status",
+        Options(&["BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"]),
+    ),
+    p("hs_email_headers", Text),
+    p("hs_attachment_ids", Text),
+    p("hubspot_owner_id", Owner),
+];
+
+/// The email properties whose values are the email's content (`docs/hubspot.md §5, §7b`).
+pub const EMAIL_CONTENT: &[&str] = &[
+    "hs_email_subject",
+    "hs_email_text",
+    "hs_email_html",
+    "hs_email_headers",
+];
+
 impl ObjectType {
-    pub const ALL: [ObjectType; 7] = [
+    pub const ALL: [ObjectType; 8] = [
         ObjectType::Contacts,
         ObjectType::Companies,
         ObjectType::Deals,
@@ -217,6 +249,7 @@ impl ObjectType {
         ObjectType::Calls,
         ObjectType::Meetings,
         ObjectType::Tasks,
+        ObjectType::Emails,
     ];
 
     /// Plural or singular name, or HubSpot's object type id (`0-1`), as paths accept them.
@@ -236,6 +269,7 @@ impl ObjectType {
             ObjectType::Calls => "calls",
             ObjectType::Meetings => "meetings",
             ObjectType::Tasks => "tasks",
+            ObjectType::Emails => "emails",
         }
     }
 
@@ -248,6 +282,7 @@ impl ObjectType {
             ObjectType::Calls => "call",
             ObjectType::Meetings => "meeting",
             ObjectType::Tasks => "task",
+            ObjectType::Emails => "email",
         }
     }
 
@@ -261,13 +296,18 @@ impl ObjectType {
             ObjectType::Calls => "0-48",
             ObjectType::Meetings => "0-47",
             ObjectType::Tasks => "0-27",
+            ObjectType::Emails => "0-49",
         }
     }
 
     pub fn is_engagement(self) -> bool {
         matches!(
             self,
-            ObjectType::Notes | ObjectType::Calls | ObjectType::Meetings | ObjectType::Tasks
+            ObjectType::Notes
+                | ObjectType::Calls
+                | ObjectType::Meetings
+                | ObjectType::Tasks
+                | ObjectType::Emails
         )
     }
 
@@ -281,6 +321,7 @@ impl ObjectType {
             ObjectType::Calls => CALLS,
             ObjectType::Meetings => MEETINGS,
             ObjectType::Tasks => TASKS,
+            ObjectType::Emails => EMAILS,
         }
     }
 
@@ -344,7 +385,8 @@ impl ObjectType {
     }
 
     /// The scope a read needs, and the one a write needs (`docs/hubspot.md §5`). Engagements
-    /// use the contacts scopes.
+    /// use the contacts scopes; an email's content also needs [`EMAIL_CONTENT_SCOPE`], else it
+    /// is redacted rather than refused.
     pub fn scopes(self) -> (&'static str, &'static str) {
         match self {
             ObjectType::Companies => ("crm.objects.companies.read", "crm.objects.companies.write"),

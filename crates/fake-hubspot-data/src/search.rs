@@ -478,6 +478,7 @@ fn matches_query(object: ObjectType, record: &Record, query: Option<&str>) -> bo
         ObjectType::Calls => &["hs_call_title", "hs_call_body"],
         ObjectType::Meetings => &["hs_meeting_title", "hs_meeting_body"],
         ObjectType::Tasks => &["hs_task_subject", "hs_task_body"],
+        ObjectType::Emails => &["hs_email_subject", "hs_email_text"],
     };
     fields.iter().filter_map(|f| record.value(f)).any(|v| {
         let v = v.to_lowercase();

@@ -171,7 +171,8 @@ pub struct SeedUser<'a> {
 }
 
 /// Builds the account: owners, then roughly `records` CRM records: 10% companies, 40%
-/// contacts, 20% deals and 30% engagements, with their associations.
+/// contacts, 20% deals and 30% engagements, with their associations; then a tenth as many
+/// logged emails as engagements, on top (so `records` is a lower bound).
 pub fn seed(seed: u64, records: usize, user: &SeedUser<'_>) -> Account {
     let mut rng = Rng::new(seed);
     let hub_id = 20_000_000 + (rng.next_u64() % 9_000_000);
@@ -434,7 +435,89 @@ pub fn seed(seed: u64, records: usize, user: &SeedUser<'_>) -> Account {
             link(&mut account, object, id, ObjectType::Deals, deal);
         }
     }
+    seed_emails(
+        &mut account,
+        &mut Rng::new(seed ^ EMAIL_STREAM),
+        engagements.div_ceil(10),
+        &Seeded {
+            owners: &owner_ids,
+            contacts: &contact_ids,
+            companies: &company_ids,
+            deals: &deal_ids,
+        },
+    );
     account
+}
+
+/// Mixed into the seed for the emails' own random stream, so that adding them left every other
+/// seeded record (values, ids, associations) as it was.
+const EMAIL_STREAM: u64 = 0x656d_6169_6c73;
+
+/// The ids the emails are linked to.
+struct Seeded<'a> {
+    owners: &'a [u64],
+    contacts: &'a [u64],
+    companies: &'a [u64],
+    deals: &'a [u64],
+}
+
+/// A few logged emails (`docs/hubspot.md §7b`), each on a contact and its company, every other
+/// one on a deal too; after every other record, so their ids come last.
+fn seed_emails(account: &mut Account, rng: &mut Rng, count: usize, to: &Seeded<'_>) {
+    if to.contacts.is_empty() || to.companies.is_empty() {
+        return;
+    }
+    for i in 0..count {
+        let created = EPOCH_MS + (rng.next_u64() % TWO_YEARS_MS as u64) as i64;
+        let updated = created + (rng.next_u64() % (30 * 86_400_000)) as i64;
+        let topic = rng.pick(TOPICS);
+        let incoming = i % 3 == 2;
+        let mut p = BTreeMap::new();
+        p.insert("hs_timestamp".to_owned(), format_ms(created));
+        p.insert(
+            "hubspot_owner_id".to_owned(),
+            to.owners[rng.below(to.owners.len())].to_string(),
+        );
+        let subject = if incoming {
+            format!("Re: {topic}")
+        } else {
+            format!("About {topic}")
+        };
+        let text = format!("Hello, a note about {topic}.");
+        p.insert("hs_email_html".to_owned(), format!("<p>{text}</p>"));
+        p.insert("hs_email_subject".to_owned(), subject);
+        p.insert("hs_email_text".to_owned(), text);
+        p.insert(
+            "hs_email_direction".to_owned(),
+            if incoming { "INCOMING_EMAIL" } else { "EMAIL" }.to_owned(),
+        );
+        p.insert("hs_email_status".to_owned(), "SENT".to_owned());
+        let id = account.insert_raw(ObjectType::Emails, p, created, updated);
+        let contact = to.contacts[rng.below(to.contacts.len())];
+        link(
+            account,
+            ObjectType::Emails,
+            id,
+            ObjectType::Contacts,
+            contact,
+        );
+        let company = account
+            .associations(ObjectType::Contacts, contact, ObjectType::Companies)
+            .first()
+            .map(|(company, _)| *company)
+            .unwrap_or(to.companies[0]);
+        link(
+            account,
+            ObjectType::Emails,
+            id,
+            ObjectType::Companies,
+            company,
+        );
+        if !to.deals.is_empty() && i % 2 == 0 {
+            let deal = to.deals[rng.below(to.deals.len())];
+            link(account, ObjectType::Emails, id, ObjectType::Deals, deal);
+        }
+    }
 }
 
 fn link(account: &mut Account, from: ObjectType, from_id: u64, to: ObjectType, to_id: u64) {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// Scopes the default app requires when none are given (`--scopes`).
 pub const DEFAULT_SCOPES: &str = "oauth crm.objects.contacts.read crm.objects.contacts.write \
 crm.objects.companies.read crm.objects.companies.write crm.objects.deals.read \
-crm.objects.deals.write crm.objects.owners.read";
+crm.objects.deals.write crm.objects.owners.read sales-email-read";
 
 /// Everything the emulator needs at start. `Default` matches the CLI defaults, except
 /// `records` (0 here, 200 on the CLI) so that tests start fast unless they ask for data.

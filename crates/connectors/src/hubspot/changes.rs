@@ -41,7 +41,7 @@ pub fn change_objects(resource: Resource) -> &'static [&'static str] {
         Resource::Companies => &["companies"],
         Resource::Leads => &[LEADS_KEY],
         Resource::Opportunities => &["deals"],
-        Resource::Activities => &["calls", "meetings", "tasks"],
+        Resource::Activities => &["calls", "meetings", "tasks", "emails"],
         Resource::Notes => &["notes"],
         Resource::Users | Resource::Pipelines => &[],
     }
@@ -275,7 +275,7 @@ mod tests {
     fn every_change_resource_has_objects_and_others_have_none() {
         assert_eq!(
             change_objects(Resource::Activities),
-            &["calls", "meetings", "tasks"]
+            &["calls", "meetings", "tasks", "emails"]
         );
         assert_eq!(change_objects(Resource::Opportunities), &["deals"]);
         assert_eq!(change_objects(Resource::Leads), &[LEADS_KEY]);

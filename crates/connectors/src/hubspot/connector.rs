@@ -100,6 +100,11 @@ pub const SETUP: Setup = Setup {
             label: "Owners (users)",
             values: &["crm.objects.owners.read"],
         },
+        ScopeOption {
+            field: "scope_email_content",
+            label: "Content of email activities (HubSpot redacts it without this)",
+            values: &[oauth::EMAIL_CONTENT_SCOPE],
+        },
     ],
     scopes_hint: "Select the same scopes in the app's Auth settings.",
     // HubSpot always needs the secret on refresh and takes no PKCE: neither is a choice.
@@ -216,6 +221,7 @@ const DEFAULT_SCOPES: &[&str] = &[
     "crm.objects.deals.read",
     "crm.objects.deals.write",
     "crm.objects.owners.read",
+    oauth::EMAIL_CONTENT_SCOPE,
 ];
 
 /// `scheme://host[:port]` of a URL without path, query or credentials; `None` otherwise.
@@ -429,7 +435,7 @@ impl Connector for HubSpot {
     }
 
     fn plan_custom_fields(&self, resource: Resource) -> Option<Request> {
-        // Activities span three objects; their lists surface mapped properties only.
+        // Activities span four objects; their lists surface mapped properties only.
         let map = super::records::object_map(resource).filter(|m| m.custom_fields)?;
         Some(Request::get(format!("/crm/v3/properties/{}", map.object)))
     }

@@ -65,6 +65,11 @@ fn activity_ids_from_create_answers() {
         c.created_id(Resource::Activities, &task).as_deref(),
         Ok("task-9")
     );
+    let email = json!({"id": "9", "properties": {"hs_email_subject": "Hi", "hs_timestamp": "2024-01-01T00:00:00Z"}});
+    assert_eq!(
+        c.created_id(Resource::Activities, &email).as_deref(),
+        Ok("email-9")
+    );
     assert_eq!(c.created_id(Resource::Contacts, &call).as_deref(), Ok("9"));
     assert!(
         c.created_id(Resource::Activities, &json!({"id": "9", "properties": {}}))

@@ -1,8 +1,8 @@
 //! HubSpot record ids, and the typed ids Patchbay gives activities.
 //!
 //! HubSpot ids are numeric strings (docs/hubspot.md §7), unique per object type only: a call and
-//! a meeting may share `42`. A unified activity spans calls, meetings and tasks, so its id names
-//! the object: `call-42`, `meeting-42`, `task-42`.
+//! a meeting may share `42`. A unified activity spans calls, meetings, tasks and emails, so its
+//! id names the object: `call-42`, `meeting-42`, `task-42`, `email-42`.
 
 /// Longest id accepted (HubSpot ids are 64-bit numbers).
 const MAX_ID_LEN: usize = 20;
@@ -66,11 +66,14 @@ pub enum Engagement {
     Meeting,
     /// `tasks`
     Task,
+    /// `emails` (logged emails, docs/hubspot.md §7b)
+    Email,
 }
 
 impl Engagement {
-    /// Every engagement object behind unified activities.
-    pub const ALL: [Engagement; 3] = [Self::Call, Self::Meeting, Self::Task];
+    /// Every engagement object behind unified activities, in the order an unsorted merged list
+    /// reads them (emails last: they came last).
+    pub const ALL: [Engagement; 4] = [Self::Call, Self::Meeting, Self::Task, Self::Email];
 
     /// The prefix of a unified activity id, and the unified activity `type`.
     pub fn prefix(self) -> &'static str {
@@ -78,6 +81,7 @@ impl Engagement {
             Self::Call => "call",
             Self::Meeting => "meeting",
             Self::Task => "task",
+            Self::Email => "email",
         }
     }
 
@@ -87,6 +91,7 @@ impl Engagement {
             Self::Call => "calls",
             Self::Meeting => "meetings",
             Self::Task => "tasks",
+            Self::Email => "emails",
         }
     }
 
@@ -155,8 +160,10 @@ mod tests {
             Some((Engagement::Meeting, "7"))
         );
         assert_eq!(Engagement::Task.unified_id("9"), "task-9");
+        assert_eq!(parse_activity_id("email-5"), Some((Engagement::Email, "5")));
+        assert_eq!(Engagement::Email.object(), "emails");
         for bad in [
-            "42", "call-", "call-4x", "email-1", "call-1-2", "note-3", "-1",
+            "42", "call-", "call-4x", "email-", "emails-1", "call-1-2", "note-3", "-1",
         ] {
             assert_eq!(parse_activity_id(bad), None, "{bad}");
         }

@@ -6,8 +6,8 @@
 //! `hs_object_id`), so no query ever comes near the ceiling however long the list is
 //! (docs/hubspot.md §9, §15). The cursor carries the last record's id and sort key.
 //! Plain lists (and owners) page with HubSpot's own `after`, which the cursor carries as is.
-//! Activities without `filter[type]` read calls, meetings and tasks together under one cursor
-//! that says where each of the three is (`merge.rs`).
+//! Activities without `filter[type]` read calls, meetings, tasks and emails together under one
+//! cursor that says where each of them is (`merge.rs`).
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -66,7 +66,7 @@ pub struct ListPlan {
     pub search: Option<SearchBody>,
     /// The first call to make.
     pub request: HubSpotRequest,
-    /// The three engagement lists behind a merged activities list.
+    /// The engagement lists behind a merged activities list.
     pub(super) merged: Option<Box<super::merge::Merged>>,
     /// `filter[name]` on contacts or leads, lowercased: a search over several words cannot say
     /// "first name then last name" exactly, so results are checked against it (see
@@ -383,7 +383,8 @@ fn list_map(params: &ListParams) -> Result<&'static ObjectMap, UnifiedError> {
         });
     }
     let Some(filter) = type_filter(params) else {
-        // Only a merged list reads all three; this is its per-object planner's caller.
+        // Only a merged list reads every engagement object; this is its per-object planner's
+        // caller.
         return Ok(&tables::MEETING);
     };
     let FilterValue::Text(value) = &filter.value else {
@@ -396,12 +397,13 @@ fn list_map(params: &ListParams) -> Result<&'static ObjectMap, UnifiedError> {
         Some(ActivityType::Call) => Ok(engagement_map(Engagement::Call)),
         Some(ActivityType::Meeting) => Ok(engagement_map(Engagement::Meeting)),
         Some(ActivityType::Task) => Ok(engagement_map(Engagement::Task)),
+        Some(ActivityType::Email) => Ok(engagement_map(Engagement::Email)),
         Some(_) => Err(UnifiedError::UnsupportedFilters {
             filters: vec!["type".to_owned()],
         }),
         None => Err(UnifiedError::invalid_field(
             "filter[type]",
-            "filter[type] must be an activity type, e.g. call, meeting or task",
+            "filter[type] must be an activity type, e.g. call, meeting, task or email",
         )),
     }
 }

@@ -145,7 +145,8 @@ fn unsupported_filters_and_sorts_are_named() {
         plan_list(&p, &codec()).unwrap_err().type_name(),
         "UnsupportedFiltersError"
     );
-    let p = params(Resource::Activities, &[("filter[type]", "email")]);
+    // HubSpot has no object for the other activity types (emails are listed: `emails`).
+    let p = params(Resource::Activities, &[("filter[type]", "deadline")]);
     assert_eq!(
         plan_list(&p, &codec()).unwrap_err().type_name(),
         "UnsupportedFiltersError"
@@ -174,12 +175,14 @@ fn activities_pick_their_object_by_type() {
         ("call", "calls"),
         ("meeting", "meetings"),
         ("task", "tasks"),
+        ("email", "emails"),
+        ("EMAIL", "emails"),
     ] {
         let p = params(Resource::Activities, &[("filter[type]", t)]);
         let plan = plan_list(&p, &codec()).expect("plan");
         assert_eq!(plan.request.path, format!("/crm/v3/objects/{path}"), "{t}");
     }
-    // Without a type the list reads all three, calls first (merge_tests.rs).
+    // Without a type the list reads all four, calls first (merge_tests.rs).
     let p = params(Resource::Activities, &[]);
     assert_eq!(
         plan_list(&p, &codec()).expect("plan").request.path,

@@ -1,21 +1,21 @@
-//! Activities without `filter[type]`: calls, meetings and tasks, three HubSpot objects, read as
-//! one list under one cursor (docs/hubspot.md §15).
+//! Activities without `filter[type]`: calls, meetings, tasks and emails, four HubSpot objects,
+//! read as one list under one cursor (docs/hubspot.md §15).
 //!
 //! The cursor holds a place per object: not started, a position inside it (the position that
 //! object's own list would put in its cursor: HubSpot's `after`, or a keyset bound), or done.
 //! Each page only ever takes a prefix of each object's remaining records and moves that
 //! object's place past exactly what it took, so every record comes once across pages however
-//! the three interleave.
+//! the objects interleave.
 //!
-//! - **No sort:** the objects follow each other (calls, then meetings, then tasks). A page asks
+//! - **No sort:** the objects follow each other (calls, then meetings, tasks, emails). A page asks
 //!   one object for what the page still lacks; when that object runs out, the next one fills
 //!   the rest. Without filters each object uses its plain list (and so carries link fields);
 //!   with filters, its search.
-//! - **A sort** (`created_at`, `updated_at`: the sorts all three share) searches every object
+//! - **A sort** (`created_at`, `updated_at`: the sorts they all share) searches every object
 //!   not yet done for a full page after its place, then merges the answers by the sort key and
 //!   takes the page's worth. An object none of whose records made the page keeps its place.
 //!
-//! Filters and sorts are the three objects' shared ones (owner, `updated_since`; created and
+//! Filters and sorts are the objects' shared ones (owner, `updated_since`; created and
 //! updated time); anything else gets the same error a typed list would.
 
 use std::cmp::Ordering;
@@ -33,7 +33,7 @@ use crate::convert::parse_datetime;
 use crate::table::SortKind;
 
 /// The objects behind unified activities, in the order an unsorted list reads them.
-const KINDS: [Engagement; 3] = Engagement::ALL;
+const KINDS: [Engagement; Engagement::ALL.len()] = Engagement::ALL;
 /// The cursor's key for the places.
 const PLACES_KEY: &str = "kinds";
 /// The place of an object that has nothing more.

@@ -24,7 +24,7 @@ fn params(pairs: &[(&str, &str)]) -> ListParams {
     ListParams::parse(Resource::Activities, &pairs).expect("params")
 }
 
-/// Calls, meetings and tasks by object name.
+/// Calls, meetings, tasks and emails by object name.
 struct Hub {
     objects: BTreeMap<&'static str, Vec<Value>>,
     /// Object calls (lists and searches); link reads are counted apart.
@@ -43,6 +43,7 @@ fn record(object: &str, id: u64, created: Option<i64>, owner: &str) -> Value {
     let title = match object {
         "calls" => "hs_call_title",
         "meetings" => "hs_meeting_title",
+        "emails" => "hs_email_subject",
         _ => "hs_task_subject",
     };
     let mut props = json!({
@@ -187,7 +188,8 @@ impl Hub {
         }
         // At most one link read per engagement object and associated type, each once.
         let page_links = &self.link_reads[links..];
-        assert!(page_links.len() <= 9, "{page_links:?}");
+        // Four engagement objects, three associated types each.
+        assert!(page_links.len() <= 12, "{page_links:?}");
         let mut unique = page_links.to_vec();
         unique.sort();
         unique.dedup();
@@ -240,6 +242,7 @@ fn expected_ids(hub: &Hub, keep: impl Fn(&Value) -> bool) -> Vec<String> {
         ("calls", "call"),
         ("meetings", "meeting"),
         ("tasks", "task"),
+        ("emails", "email"),
     ] {
         let mut records: Vec<&Value> = hub
             .objects
@@ -256,7 +259,7 @@ fn expected_ids(hub: &Hub, keep: impl Fn(&Value) -> bool) -> Vec<String> {
     out
 }
 
-/// Calls, meetings and tasks with overlapping ids (HubSpot ids are unique per object only),
+/// Calls, meetings, tasks and emails with overlapping ids (HubSpot ids are unique per object only),
 /// creation minutes that interleave and tie across objects, some without a creation time, and
 /// two owners.
 fn seeded() -> Hub {
@@ -278,6 +281,19 @@ fn seeded() -> Hub {
         "tasks",
         (3..=11)
             .map(|i| record("tasks", i, (i != 9).then_some((i as i64) * 2), owner(i + 2)))
+            .collect(),
+    );
+    hub.add(
+        "emails",
+        (2..=6)
+            .map(|i| {
+                record(
+                    "emails",
+                    i,
+                    (i != 5).then_some((i as i64) * 4 + 1),
+                    owner(i),
+                )
+            })
             .collect(),
     );
     hub
@@ -309,7 +325,7 @@ fn an_empty_object_in_the_middle_or_everywhere_ends_cleanly() {
     let mut empty = Hub::new();
     let pages = empty.drain(&[], 5);
     assert_eq!(pages, vec![Vec::<Value>::new()]);
-    assert_eq!(empty.calls_made, 3, "one call per object, then the end");
+    assert_eq!(empty.calls_made, 4, "one call per object, then the end");
 }
 
 #[test]
@@ -397,8 +413,9 @@ fn a_done_object_is_not_asked_again() {
     let mut hub = seeded();
     hub.add("calls", vec![record("calls", 1, Some(1), "7")]);
     hub.add("meetings", vec![record("meetings", 1, Some(2), "7")]);
-    // Sorted, limit 2: page 1 takes the call and the meeting; both are done after it, so page 2
-    // searches tasks only.
+    hub.add("emails", Vec::new());
+    // Sorted, limit 2: page 1 takes the call and the meeting and finds no email; all three are
+    // done after it, so page 2 searches tasks only.
     let q = [("sort[by]", "created_at"), ("limit", "2")];
     let first = hub.page(&q).expect("page");
     assert_eq!(ids(&[first.data]), ["call-1", "meeting-1"]);
@@ -434,12 +451,14 @@ fn cursors_are_checked_before_any_call() {
     let bad_places = [
         json!({}),
         json!({"kinds": [null, null]}),
-        json!({"kinds": [null, null, null, null]}),
-        json!({"kinds": [1, null, null]}),
-        json!({"kinds": ["later", null, null]}),
-        json!({"kinds": ["done", "done", "done"]}),
+        // A cursor from before emails were merged in: three places.
+        json!({"kinds": [null, null, null]}),
+        json!({"kinds": [null, null, null, null, null]}),
+        json!({"kinds": [1, null, null, null]}),
+        json!({"kinds": ["later", null, null, null]}),
+        json!({"kinds": ["done", "done", "done", "done"]}),
         // A plain list's place must carry HubSpot's `after`.
-        json!({"kinds": [{"id": "5"}, null, null]}),
+        json!({"kinds": [{"id": "5"}, null, null, null]}),
         json!({"after": "5"}),
     ];
     for position in bad_places {
@@ -461,7 +480,7 @@ fn cursors_are_checked_before_any_call() {
     };
     let cursor = c.seal(
         &scope,
-        &json!({"kinds": [{"id": "../1", "k": null}, null, null]}),
+        &json!({"kinds": [{"id": "../1", "k": null}, null, null, null]}),
     );
     let q = params(&[
         ("limit", "3"),

@@ -33,11 +33,21 @@ pub const BAD_REFRESH_TOKEN: &str = "BAD_REFRESH_TOKEN";
 /// Every app must request this scope.
 pub const BASE_SCOPE: &str = "oauth";
 
+/// The scope that lets a token see an email's content: without it HubSpot redacts the
+/// subject, bodies and headers of email activities (docs/hubspot.md §5, §7b).
+pub const EMAIL_CONTENT_SCOPE: &str = "sales-email-read";
+
 /// Scopes a unified resource needs (read and write). Engagements use the contacts scopes
-/// (docs/hubspot.md §5); pipelines the deals scopes (§12).
+/// (docs/hubspot.md §5), and activities, which include emails, the email-content scope too;
+/// pipelines the deals scopes (§12).
 pub fn scopes_for(resource: Resource) -> &'static [&'static str] {
     match resource {
-        Resource::Contacts | Resource::Leads | Resource::Activities | Resource::Notes => {
+        Resource::Activities => &[
+            "crm.objects.contacts.read",
+            "crm.objects.contacts.write",
+            EMAIL_CONTENT_SCOPE,
+        ],
+        Resource::Contacts | Resource::Leads | Resource::Notes => {
             &["crm.objects.contacts.read", "crm.objects.contacts.write"]
         }
         Resource::Companies => &["crm.objects.companies.read", "crm.objects.companies.write"],
@@ -153,6 +163,7 @@ mod tests {
             }
         }
         assert!(scopes.contains(&"crm.objects.owners.read"));
+        assert!(scopes.contains(&EMAIL_CONTENT_SCOPE));
         assert!(!scopes.iter().any(|s| s.contains(' ')));
     }
 

@@ -50,6 +50,7 @@ pub fn engagement_map(e: Engagement) -> &'static ObjectMap {
         Engagement::Call => &tables::CALL,
         Engagement::Meeting => &tables::MEETING,
         Engagement::Task => &tables::TASK,
+        Engagement::Email => &tables::EMAIL,
     }
 }
 
@@ -186,6 +187,13 @@ pub fn read_object(
                     .then_some(json!(name))
                     .unwrap_or(Value::Null),
             );
+        }
+        "emails" if text("hs_email_text").is_none() => {
+            // An email sent from a CRM record may hold its body only as HTML (docs/hubspot.md
+            // §7b); the unified description then carries that HTML as it is.
+            if let Some(html) = text("hs_email_html") {
+                out.insert("description".to_owned(), json!(html));
+            }
         }
         "deals" => {
             // A date-time in HubSpot; the unified `close_date` is a date.
@@ -380,9 +388,11 @@ fn engagement_for_create(body: &Map<String, Value>) -> Result<Engagement, Unifie
         Some(ActivityType::Call) => Ok(Engagement::Call),
         Some(ActivityType::Meeting) => Ok(Engagement::Meeting),
         Some(ActivityType::Task) => Ok(Engagement::Task),
+        Some(ActivityType::Email) => Ok(Engagement::Email),
         _ => Err(UnifiedError::ConnectorOperationUnsupported {
-            message: "HubSpot activities are calls, meetings or tasks; this type cannot be created"
-                .to_owned(),
+            message:
+                "HubSpot activities are calls, meetings, tasks or emails; this type cannot be created"
+                    .to_owned(),
         }),
     }
 }

@@ -242,7 +242,7 @@ fn activities_carry_their_object_in_the_id() {
     assert_eq!(out["duration_seconds"], 91);
     assert_eq!(out["contact_id"], "51");
     assert_eq!(out["activity_datetime"], "2024-05-01T10:00:00.000Z");
-    for bad in ["42", "email-1", "call-x", "meeting-"] {
+    for bad in ["42", "emails-1", "call-x", "meeting-", "note-1"] {
         assert_eq!(
             plan_get(Resource::Activities, bad).unwrap_err().type_name(),
             "EntityNotFoundError",
@@ -263,7 +263,7 @@ fn activities_carry_their_object_in_the_id() {
         create.created_id(&json!({"id": "7"})).expect("id"),
         "task-7"
     );
-    let err = plan_create(Resource::Activities, json!({"type": "email"}), NOW).unwrap_err();
+    let err = plan_create(Resource::Activities, json!({"type": "deadline"}), NOW).unwrap_err();
     assert_eq!(err.type_name(), "ConnectorOperationUnsupportedError");
     let call = plan_create(
         Resource::Activities,
@@ -459,4 +459,106 @@ fn delete_archives_by_path() {
         (Method::Delete, "/crm/v3/objects/meetings/3")
     );
     assert!(plan_delete(Resource::Contacts, "1/../2").is_err());
+}
+
+#[test]
+fn emails_are_activities_of_type_email() {
+    let email = json!({"id": "77", "properties": {"hs_email_subject": "Quote", "hs_email_text": "See attached.",
+        "hs_email_html": "<p>See attached.</p>", "hs_email_direction": "EMAIL",
+        "hs_timestamp": "2024-06-01T09:30:00Z", "hubspot_owner_id": "41"},
+        "createdAt": "2024-06-01T09:30:00Z", "updatedAt": "2024-06-02T09:30:00Z", "archived": false,
+        "associations": {"contacts": {"results": [{"id": "51", "type": "email_to_contact"}]},
+                         "companies": {"results": [{"id": "9", "type": "email_to_company"}]},
+                         "deals": {"results": [{"id": "3", "type": "email_to_deal"}]}}});
+    let plan = plan_get(Resource::Activities, "email-77").expect("plan");
+    assert_eq!(plan.request.path, "/crm/v3/objects/emails/77");
+    let asked = &plan
+        .request
+        .query
+        .iter()
+        .find(|(k, _)| k == "properties")
+        .expect("properties")
+        .1;
+    for p in [
+        "hs_email_subject",
+        "hs_email_text",
+        "hs_email_html",
+        "hs_timestamp",
+    ] {
+        assert!(asked.split(',').any(|a| a == p), "{p} in {asked}");
+    }
+    let out = plan.read(&email).expect("read");
+    assert_eq!(out["id"], "email-77");
+    assert_eq!(out["downstream_id"], "77");
+    assert_eq!(out["type"], "email");
+    assert_eq!(out["title"], "Quote");
+    assert_eq!(out["description"], "See attached.");
+    assert_eq!(out["activity_datetime"], "2024-06-01T09:30:00.000Z");
+    assert_eq!(out["owner_id"], "41");
+    assert_eq!(out["contact_id"], "51");
+    assert_eq!(out["company_id"], "9");
+    assert_eq!(out["account_id"], "9");
+    assert_eq!(out["opportunity_id"], "3");
+    // An email holding its body only as HTML describes itself with that HTML.
+    let html_only =
+        json!({"id": "78", "properties": {"hs_email_html": "<p>Hi</p>", "hs_email_text": ""}});
+    let out = plan_get(Resource::Activities, "email-78")
+        .expect("plan")
+        .read(&html_only)
+        .expect("read");
+    assert_eq!(out["description"], "<p>Hi</p>");
+
+    let create = plan_create(
+        Resource::Activities,
+        json!({"type": "email", "title": "Hello", "description": "Body", "contact_id": "51",
+               "company_id": "9", "opportunity_id": "3", "owner_id": "41"}),
+        NOW,
+    )
+    .expect("plan");
+    assert_eq!(create.request.path, "/crm/v3/objects/emails");
+    let body = create.request.body.as_ref().expect("body");
+    assert_eq!(
+        body["properties"],
+        json!({"hs_email_subject": "Hello", "hs_email_text": "Body", "hubspot_owner_id": "41",
+               "hs_timestamp": "2026-12-06T12:00:00.000Z"})
+    );
+    let types: Vec<u64> = body["associations"]
+        .as_array()
+        .expect("associations")
+        .iter()
+        .map(|a| {
+            a["types"][0]["associationTypeId"]
+                .as_u64()
+                .expect("type id")
+        })
+        .collect();
+    assert_eq!(types, [198, 186, 210]);
+    assert_eq!(
+        create.created_id(&json!({"id": "80"})).expect("id"),
+        "email-80"
+    );
+
+    let update = plan_update(
+        Resource::Activities,
+        "email-80",
+        json!({"title": "Hello again", "contact_id": "52"}),
+    )
+    .expect("plan");
+    assert_eq!(update.request.method, Method::Patch);
+    assert_eq!(update.request.path, "/crm/v3/objects/emails/80");
+    assert_eq!(
+        update.request.body.as_ref().expect("body")["properties"],
+        json!({"hs_email_subject": "Hello again"})
+    );
+    assert_eq!(
+        update
+            .then
+            .iter()
+            .map(|r| r.path.as_str())
+            .collect::<Vec<_>>(),
+        ["/crm/v4/objects/emails/80/associations/default/contacts/52"]
+    );
+    let delete = plan_delete(Resource::Activities, "email-80").expect("plan");
+    assert_eq!(delete.request.method, Method::Delete);
+    assert_eq!(delete.request.path, "/crm/v3/objects/emails/80");
 }

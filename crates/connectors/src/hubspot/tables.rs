@@ -342,6 +342,31 @@ pub const TASK: ObjectMap = ObjectMap {
     sorts: ENGAGEMENT_SORTS,
 };
 
+/// activities of type `email` <-> emails (docs/hubspot.md §7b). The body is `hs_email_text`,
+/// read from `hs_email_html` when an email has only that (records.rs). Direction and send
+/// status have no place in the unified activity (spec/apideck/crm.yml `Activity`), so they are
+/// neither read nor written.
+pub const EMAIL: ObjectMap = ObjectMap {
+    object: "emails",
+    fields: &[
+        ID,
+        CREATED_AT,
+        UPDATED_AT,
+        OWNER,
+        rw("title", "hs_email_subject", Text),
+        rw("description", "hs_email_text", Text),
+        rw("activity_datetime", "hs_timestamp", DateTime),
+    ],
+    emails: &[],
+    phones: &[],
+    websites: &[],
+    addresses: &[],
+    custom_fields: true,
+    quirk_fields: &["hs_email_html"],
+    filters: ENGAGEMENT_FILTERS,
+    sorts: ENGAGEMENT_SORTS,
+};
+
 /// notes <-> notes (`hs_timestamp` is required on create: records.rs sets it).
 pub const NOTE: ObjectMap = ObjectMap {
     object: "notes",
@@ -442,6 +467,11 @@ const TASK_LINKS: &[Link] = &[
     link("company_id", "companies", 192),
     link("opportunity_id", "deals", 216),
 ];
+const EMAIL_LINKS: &[Link] = &[
+    link("contact_id", "contacts", 198),
+    link("company_id", "companies", 186),
+    link("opportunity_id", "deals", 210),
+];
 
 /// The association-backed fields of an object (type ids from docs/hubspot.md §10; unlabeled
 /// where HubSpot has both a primary and an unlabeled type).
@@ -453,11 +483,12 @@ pub fn links(object: &str) -> &'static [Link] {
         "calls" => CALL_LINKS,
         "meetings" => MEETING_LINKS,
         "tasks" => TASK_LINKS,
+        "emails" => EMAIL_LINKS,
         _ => &[],
     }
 }
 
 /// Every CRM-object table, for checks that must hold across all of them.
-pub const ALL: [&ObjectMap; 8] = [
-    &CONTACT, &LEAD, &COMPANY, &DEAL, &CALL, &MEETING, &TASK, &NOTE,
+pub const ALL: [&ObjectMap; 9] = [
+    &CONTACT, &LEAD, &COMPANY, &DEAL, &CALL, &MEETING, &TASK, &NOTE, &EMAIL,
 ];

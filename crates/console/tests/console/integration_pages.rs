@@ -35,6 +35,8 @@ async fn each_integration_page_shows_its_own_connector() {
         "name=\"scope_contacts\"",
         "crm.objects.contacts.read, crm.objects.contacts.write",
         "crm.objects.owners.read",
+        "name=\"scope_email_content\"",
+        "sales-email-read",
         "id=\"login-hubspot\"",
         "HubSpot (https://app.hubspot.com)",
         "Paste this as a Redirect URL",

@@ -27,8 +27,12 @@ pub struct Principal {
 }
 
 impl Principal {
+    pub fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
     pub fn require(&self, scope: &str) -> Result<(), ApiError> {
-        if self.scopes.iter().any(|s| s == scope) {
+        if self.has(scope) {
             Ok(())
         } else {
             Err(ApiError::missing_scope(scope))

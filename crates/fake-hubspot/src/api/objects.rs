@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use patchbay_fake_hubspot_data::account::AssociationInput;
 use patchbay_fake_hubspot_data::record::Record;
+use patchbay_fake_hubspot_data::schema::{EMAIL_CONTENT, EMAIL_CONTENT_SCOPE};
 use patchbay_fake_hubspot_data::search::{SearchRequest, search as run_search};
 use patchbay_fake_hubspot_data::{Account, ObjectType, assoc};
 use serde::Deserialize;
@@ -40,6 +41,30 @@ fn association_types(names: Option<Vec<String>>) -> Result<Vec<ObjectType>, ApiE
         .iter()
         .map(|n| super::object_type(n))
         .collect()
+}
+
+/// What an email's content properties say to a token without `sales-email-read`: HubSpot's
+/// legacy engagements API wording (`docs/hubspot.md §5`); the v3 shape is our choice
+/// (`docs/emulator-hubspot.md`, "Inferred behaviour").
+pub const REDACTED: &str = "The content of this email has been redacted. To include it in the \
+response, your app must require the sales-email-read scope.";
+
+/// A rendered record as `principal` may see it: an email's content is redacted without
+/// `sales-email-read`; everything else as it is.
+fn shown(principal: &Principal, object: ObjectType, mut record: Value) -> Value {
+    if object != ObjectType::Emails || principal.has(EMAIL_CONTENT_SCOPE) {
+        return record;
+    }
+    if let Some(properties) = record.get_mut("properties").and_then(Value::as_object_mut) {
+        for name in EMAIL_CONTENT {
+            if let Some(value) = properties.get_mut(*name)
+                && !value.is_null()
+            {
+                *value = Value::String(REDACTED.to_owned());
+            }
+        }
+    }
+    record
 }
 
 /// A record with the v3 `associations` object for the named types (empty ones left out).
@@ -87,7 +112,13 @@ pub async fn list(
     let results: Vec<Value> = page
         .records
         .iter()
-        .map(|r| render(&account, object, r, &names, &with))
+        .map(|r| {
+            shown(
+                &principal,
+                object,
+                render(&account, object, r, &names, &with),
+            )
+        })
         .collect();
     let mut body = json!({"results": results});
     if let (Some(after), Some(map)) = (page.next_after, body.as_object_mut()) {
@@ -137,7 +168,11 @@ pub async fn read(
     };
     Ok(respond(
         StatusCode::OK,
-        render(&account, object, record, &names, &with),
+        shown(
+            &principal,
+            object,
+            render(&account, object, record, &names, &with),
+        ),
     ))
 }
 
@@ -209,7 +244,10 @@ pub async fn create(
     let id = account.create(object, &properties, &associations, now)?;
     let record = account.get(object, &id.to_string(), false)?;
     let names: Vec<String> = written_names(object, record);
-    Ok(respond(StatusCode::CREATED, record.render(object, &names)))
+    Ok(respond(
+        StatusCode::CREATED,
+        shown(&principal, object, record.render(object, &names)),
+    ))
 }
 
 /// A write answers with the record's stored properties and the system ones.
@@ -240,7 +278,10 @@ pub async fn update(
     let id = account.update(object, &id, &properties, now)?;
     let record = account.get(object, &id.to_string(), false)?;
     let names = written_names(object, record);
-    Ok(respond(StatusCode::OK, record.render(object, &names)))
+    Ok(respond(
+        StatusCode::OK,
+        shown(&principal, object, record.render(object, &names)),
+    ))
 }
 
 pub async fn archive(
@@ -273,7 +314,7 @@ pub async fn search(
     let results: Vec<Value> = page
         .records
         .iter()
-        .map(|r| r.render(object, &page.properties))
+        .map(|r| shown(&principal, object, r.render(object, &page.properties)))
         .collect();
     let mut body = json!({"total": page.total, "results": results});
     if let (Some(after), Some(map)) = (page.next_after, body.as_object_mut()) {

@@ -53,6 +53,11 @@ async fn every_object_supports_create_read_update_archive() {
             json!({"hs_timestamp": "2025-01-02", "hs_task_subject": "Send quote", "hs_task_status": "NOT_STARTED", "hs_task_priority": "HIGH"}),
             ("hs_task_status", "COMPLETED"),
         ),
+        (
+            "emails",
+            json!({"hs_timestamp": "2025-01-02T03:04:05Z", "hs_email_subject": "Quote", "hs_email_text": "Attached.", "hs_email_direction": "EMAIL", "hs_email_status": "SENT"}),
+            ("hs_email_subject", "Quote v2"),
+        ),
     ];
     for (object, properties, (field, new_value)) in samples {
         let path = format!("/crm/v3/objects/{object}");

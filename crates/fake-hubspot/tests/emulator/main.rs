@@ -4,6 +4,7 @@ mod support;
 
 mod api;
 mod control;
+mod emails;
 mod errors;
 mod limits;
 mod oauth;

@@ -188,7 +188,7 @@ async fn doctor_names_hubspots_own_setup_mistakes() {
     let all_scopes = patchbay_fake_hubspot::config::DEFAULT_SCOPES.to_owned();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().to_owned();
-    let (healthy, redirect, scope, secret) = blocking(move || {
+    let (healthy, redirect, scope, secret, no_email_content) = blocking(move || {
         let (app, _) = create_app(&path, &[]);
         set_hubspot(&path, &app, HUBSPOT_SECRET, &login, &all_scopes);
         let healthy = hubspot_doctor(&path, &app, PUBLIC_URL);
@@ -198,9 +198,15 @@ async fn doctor_names_hubspots_own_setup_mistakes() {
         let fewer = all_scopes.replace(" crm.objects.deals.write", "");
         set_hubspot(&path, &app, HUBSPOT_SECRET, &login, &fewer);
         let scope = hubspot_doctor(&path, &app, PUBLIC_URL);
+        // Email activities need their content scope too; an integration without it is the
+        // same setup mistake.
+        let no_email = all_scopes.replace(" sales-email-read", "");
+        assert_ne!(no_email, all_scopes, "the app requires sales-email-read");
+        set_hubspot(&path, &app, HUBSPOT_SECRET, &login, &no_email);
+        let no_email_content = hubspot_doctor(&path, &app, PUBLIC_URL);
         set_hubspot(&path, &app, "not-the-secret", &login, &all_scopes);
         let secret = hubspot_doctor(&path, &app, PUBLIC_URL);
-        (healthy, redirect, scope, secret)
+        (healthy, redirect, scope, secret, no_email_content)
     })
     .await;
 
@@ -280,6 +286,10 @@ async fn doctor_names_hubspots_own_setup_mistakes() {
         "skipped",
         "{r:#}"
     );
+
+    let (code, r) = no_email_content;
+    assert_eq!(code, Some(3), "{r:#}");
+    assert_eq!(hubspot_check(&r, "scopes")["status"], "failed", "{r:#}");
 
     let (code, r) = secret;
     assert_eq!(code, Some(3), "{r:#}");

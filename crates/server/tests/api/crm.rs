@@ -455,13 +455,14 @@ async fn users_are_written_on_salesforce(crm: &CrmApp, user: &str) {
 }
 
 /// `filter[type]` picks the activity object in both CRMs: every type lists only its own
-/// records, each reads back, and the types that can be created are created. The unfiltered
+/// records, each reads back, and the types that can be created are created (emails too:
+/// Salesforce's are Tasks of the Email subtype, HubSpot's its `emails` object). The unfiltered
 /// list is another helper's test (HubSpot merges three objects there).
 async fn activities_of_each_type(provider: Provider, db: Db) {
     let Some(crm) = crm_app(provider, db, 300).await else {
         return;
     };
-    for kind in ["call", "meeting", "task"] {
+    for kind in ["call", "meeting", "task", "email"] {
         let created = crm
             .post(
                 "/crm/activities",

@@ -103,17 +103,19 @@ async fn hubspot_changes_become_crm_events_once(db: Db) {
     // The first pass only sets the watermarks: one search per object, newest first.
     assert_eq!(
         pass(&t, &mut node).await,
-        5,
-        "contacts, leads, calls, meetings, tasks"
+        6,
+        "contacts, leads, calls, meetings, tasks, emails"
     );
     let mut first = searched(&t).await;
     first.sort();
     assert_eq!(
         first,
-        ["calls", "contacts", "contacts", "meetings", "tasks"]
+        [
+            "calls", "contacts", "contacts", "emails", "meetings", "tasks"
+        ]
     );
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert_eq!(pass(&t, &mut node).await, 5);
+    assert_eq!(pass(&t, &mut node).await, 6);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         rx.events().is_empty(),
@@ -164,11 +166,22 @@ async fn hubspot_changes_become_crm_events_once(db: Db) {
         .await,
     );
     assert!(call.starts_with("call-"), "{call}");
+    let email = created(
+        t.crm_with(
+            Method::POST,
+            "/crm/activities",
+            Some(json!({"type": "email", "title": "Intro email"})),
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    assert!(email.starts_with("email-"), "{email}");
 
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert_eq!(pass(&t, &mut node).await, 5);
+    assert_eq!(pass(&t, &mut node).await, 6);
     let mut want = vec![
         ("crm.activity.created".to_owned(), call.clone()),
+        ("crm.activity.created".to_owned(), email.clone()),
         ("crm.contact.created".to_owned(), contact.clone()),
         // A lead is a contact in the lead stage: both objects report it.
         ("crm.contact.created".to_owned(), lead.clone()),
@@ -179,7 +192,7 @@ async fn hubspot_changes_become_crm_events_once(db: Db) {
     rx.wait_for(15, |d| d.len() >= want.len()).await;
     // Later passes report nothing again.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert_eq!(pass(&t, &mut node).await, 5);
+    assert_eq!(pass(&t, &mut node).await, 6);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let events = rx.events();
     assert_eq!(summary(&events), want);
