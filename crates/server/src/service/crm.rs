@@ -349,7 +349,11 @@ impl Vault {
         let connector = service
             .and_then(registry::connector)
             .unwrap_or_else(registry::default_connector);
-        let log = self.request_log(r, connector.service_id(), connector.display().name);
+        let log = self.request_log(
+            r,
+            connector.service_id().into(),
+            connector.display().name.into(),
+        );
         self.log_request(log).await;
     }
 }
