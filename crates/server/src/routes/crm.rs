@@ -22,7 +22,7 @@ use super::AppState;
 use crate::auth::{CrmCaller, LogSlot};
 use crate::error::Error;
 use crate::extract::{ApiJson, ApiPath, QueryPairs};
-use crate::service::crm::{CrmOperation, CrmReply, CrmRequest};
+use crate::service::crm::{CrmAnswer, CrmOperation, CrmReply, CrmRequest};
 use crate::service::logs::{RequestRecord, Timing};
 
 pub const SERVICE_ID_HEADER: &str = "x-apideck-service-id";
@@ -118,10 +118,11 @@ struct Served(&'static str);
 
 fn render(reply: CrmReply) -> Response {
     let mut response = match reply.result {
-        Ok(r) => {
+        Ok(CrmAnswer::Built(r)) => {
             let status = StatusCode::from_u16(r.status_code).unwrap_or(StatusCode::OK);
             (status, axum::Json(r.body)).into_response()
         }
+        Ok(CrmAnswer::One(one)) => (StatusCode::OK, axum::Json(one)).into_response(),
         Err(e) => e.into_response(),
     };
     response.extensions_mut().insert(Served(reply.service));
