@@ -90,7 +90,10 @@ pub async fn measure(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = Running(cmd.spawn().context("start valgrind (apt-get install valgrind)")?);
+    let mut child = Running(
+        cmd.spawn()
+            .context("start valgrind (apt-get install valgrind)")?,
+    );
     let pid = child.0.id();
     let stdout = child.0.stdout.take().context("the child's stdout")?;
     let (tx, rx) = std::sync::mpsc::channel();
@@ -114,7 +117,11 @@ pub async fn measure(
         s.account_id
     );
     let scenarios: [(&'static str, String, Option<&str>); 2] = [
-        ("proxy GET /proxy", format!("{base}/proxy"), Some(&proxy_path)),
+        (
+            "proxy GET /proxy",
+            format!("{base}/proxy"),
+            Some(&proxy_path),
+        ),
         (
             "unified GET /crm/companies/{id}",
             format!("{base}/crm/companies/{}", s.account_id),
