@@ -17,6 +17,7 @@
 //!     [--concurrency 32] [--downstream-ms 20] [--loadgen wrk|builtin]
 //!     [--database-url postgres://…] [--report bench/results.md] [--profile ROW]
 //!     [--storm-connections 10000] [--storm-rate 500] [--footprint-connections 100000] [--smoke]
+//!     [--callgrind N]
 //! ```
 //!
 //! The saturated rows run in `--rounds` interleaved rounds (every row once per round, in
@@ -30,6 +31,7 @@
 //! `--smoke` runs every row once for a fraction of a second with the in-process load
 //! generator: a check, run by `cargo test`, that the bench still works, not a measurement.
 
+mod callgrind;
 mod cpu;
 mod footprint;
 mod load;
@@ -81,6 +83,9 @@ struct Args {
     /// `--footprint-postgres URL`: footprint rows on SQLite and on a database of their own on
     /// this PostgreSQL server, in one run.
     footprint_postgres: Option<String>,
+    /// `--callgrind N`: instructions per request of `/proxy` and the unified read, N calls each,
+    /// in a `patchbay serve` process under callgrind (nothing else runs).
+    callgrind: Option<usize>,
 }
 
 impl Args {
@@ -112,6 +117,7 @@ fn args() -> anyhow::Result<Args> {
         patchbay_workers: 2,
         footprint_only: false,
         footprint_postgres: None,
+        callgrind: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -146,8 +152,9 @@ fn args() -> anyhow::Result<Args> {
             "--footprint-connections" => a.footprint_connections = value.parse()?,
             "--patchbay-workers" => a.patchbay_workers = value.parse()?,
             "--footprint-postgres" => a.footprint_postgres = Some(value),
+            "--callgrind" => a.callgrind = Some(value.parse()?),
             _ => bail!(
-                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --footprint-postgres, --footprint-only, --patchbay-workers, --smoke)"
+                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --footprint-postgres, --footprint-only, --patchbay-workers, --callgrind, --smoke)"
             ),
         }
     }
@@ -412,6 +419,17 @@ async fn run(
             "- whole run: {:.1} s",
             started.elapsed().as_secs_f64()
         ));
+        return Ok(r.0);
+    }
+    if let Some(n) = a.callgrind {
+        let bin = footprint::binary()
+            .context("--callgrind needs the patchbay binary beside this one, or PATCHBAY_BIN")?;
+        for (name, ir) in callgrind::measure(&s, &bin, n.max(1)).await? {
+            r.line(format!(
+                "{name}: {ir:.0} Ir per request ({n} sequential calls, {})",
+                bin.display()
+            ));
+        }
         return Ok(r.0);
     }
     if let Some(which) = &a.profile {

@@ -222,11 +222,10 @@ pub struct LabelRoute<S> {
 impl<S> Service<Request> for LabelRoute<S>
 where
     S: Service<Request, Response = Response>,
-    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response, S::Error>>;
+    type Future = LabelRouteFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -234,22 +233,43 @@ where
 
     fn call(&mut self, req: Request) -> Self::Future {
         let route = req.extensions().get::<MatchedPath>().cloned();
-        let future = self.inner.call(req);
-        Box::pin(async move {
-            let mut response = future.await?;
-            if let Some(route) = route {
-                response.extensions_mut().insert(RouteLabel(route));
-            }
-            Ok(response)
-        })
+        LabelRouteFuture {
+            inner: self.inner.call(req),
+            route,
+        }
     }
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+pin_project_lite::pin_project! {
+    /// [`LabelRoute`]'s future: the inner one, named rather than boxed (no allocation per
+    /// request).
+    pub struct LabelRouteFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> Future for LabelRouteFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(route) = this.route.take() {
+            response.extensions_mut().insert(RouteLabel(route));
+        }
+        Poll::Ready(Ok(response))
+    }
+}
 
 /// Around the whole app, in one layer: the request id (see [`crate::request_id`]: header,
-/// extension, task-local, answer headers), then counting and timing the request. One boxed
-/// future per request instead of two `from_fn` layers' boxed services and futures.
+/// extension, task-local, answer headers), then counting and timing the request. Its future is a
+/// named type, so a request costs no boxed future here (two `from_fn` layers cost two boxed
+/// services and futures).
 #[derive(Clone)]
 pub struct ObserveLayer {
     metrics: Arc<Metrics>,
@@ -280,12 +300,12 @@ pub struct Observe<S> {
 
 impl<S> Service<Request> for Observe<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request, Response = Response> + Clone,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response, S::Error>>;
+    type Future =
+        tokio::task::futures::TaskLocalFuture<crate::request_id::RequestId, ObserveFuture<S>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -297,26 +317,70 @@ where
         let method = req.method().clone();
         let (value, id) = crate::request_id::tag(&mut req);
         // The ready service answers this request; its clone waits for the next one. The inner
-        // call runs inside the id's scope, so anything rendered while building the inner
-        // future already sees the id.
+        // call is made on the first poll, inside the id's scope, so anything rendered while
+        // building the inner future already sees the id.
         let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
-        let metrics = Arc::clone(&self.metrics);
-        Box::pin(crate::request_id::scope(id, async move {
-            let mut response = inner.call(req).await?;
+        let inner = std::mem::replace(&mut self.inner, ready);
+        crate::request_id::scope(
+            id,
+            ObserveFuture {
+                future: None,
+                start: Some((inner, req)),
+                value: Some(value),
+                method,
+                started,
+                metrics: Arc::clone(&self.metrics),
+            },
+        )
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Observe`]'s future, named rather than boxed (no allocation per request): the inner
+    /// service's call, made on the first poll, then the id answered and the request counted.
+    pub struct ObserveFuture<S: Service<Request>> {
+        #[pin]
+        future: Option<S::Future>,
+        start: Option<(S, Request)>,
+        value: Option<axum::http::HeaderValue>,
+        method: axum::http::Method,
+        started: Instant,
+        metrics: Arc<Metrics>,
+    }
+}
+
+impl<S> Future for ObserveFuture<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Output = Result<Response, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some((mut inner, req)) = this.start.take() {
+            this.future.set(Some(inner.call(req)));
+        }
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            // Polled again after it completed: the contract allows any answer but unsoundness;
+            // pending forever cannot panic the server.
+            return Poll::Pending;
+        };
+        let mut response = std::task::ready!(future.poll(cx))?;
+        this.future.set(None);
+        if let Some(value) = this.value.take() {
             crate::request_id::answer(&mut response, value);
-            let route = response
-                .extensions()
-                .get::<RouteLabel>()
-                .map_or("other", |r| r.0.as_str());
-            metrics.observe(
-                route,
-                method.as_str(),
-                response.status().as_u16(),
-                started.elapsed().as_secs_f64(),
-            );
-            Ok(response)
-        }))
+        }
+        let route = response
+            .extensions()
+            .get::<RouteLabel>()
+            .map_or("other", |r| r.0.as_str());
+        this.metrics.observe(
+            route,
+            this.method.as_str(),
+            response.status().as_u16(),
+            this.started.elapsed().as_secs_f64(),
+        );
+        Poll::Ready(Ok(response))
     }
 }
 

@@ -55,8 +55,8 @@ pub use error::StoreError;
 pub use gauges::OperationalCounts;
 pub use integrations::{IntegrationRow, IntegrationWrite};
 pub use logs::{
-    LOG_CONNECTIONS_POSTGRES, LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, PathMatchMode,
-    RequestCounts, RequestLog,
+    LOG_CONNECTIONS_POSTGRES, LOG_GAP_OPERATION, LOG_ROWS_PER_STATEMENT, LogFilter, LogText,
+    PathMatchMode, RequestCounts, RequestLog,
 };
 pub use oauth::{NewOAuthTransaction, OAuthTransactionRow};
 pub use outbox::OutboxMessage;

@@ -7,6 +7,11 @@ use crate::error::StoreError;
 use crate::row::{Placeholders, RowExt, flag, like_escape, page_limit};
 use crate::{Backend, Page, Result, Store};
 
+/// A request-log text that is usually one of a few constants (`REST`, `GET`, `proxy`, an
+/// operation or service name): borrowed then, so a call's entry allocates only what is its
+/// own (id, path, host, request id).
+pub type LogText = std::borrow::Cow<'static, str>;
+
 /// One logged request. Field names follow the spec's `Log`; times are unix ms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestLog {
@@ -17,15 +22,15 @@ pub struct RequestLog {
     pub child_request: bool,
     pub has_children: bool,
     /// `REST` or `GraphQL`.
-    pub api_style: String,
+    pub api_style: LogText,
     pub base_url: String,
-    pub http_method: String,
+    pub http_method: LogText,
     pub path: String,
-    pub operation_id: String,
-    pub operation_name: String,
-    pub service_id: String,
-    pub service_name: String,
-    pub unified_api: String,
+    pub operation_id: LogText,
+    pub operation_name: LogText,
+    pub service_id: LogText,
+    pub service_name: LogText,
+    pub unified_api: LogText,
     pub status_code: i64,
     pub success: bool,
     pub error_message: Option<String>,
@@ -92,15 +97,15 @@ impl RequestLog {
             parent_id: row.opt_text("parent_id")?,
             child_request: row.flag("child_request")?,
             has_children: row.flag("has_children")?,
-            api_style: row.text("api_style")?,
+            api_style: row.text("api_style")?.into(),
             base_url: row.text("base_url")?,
-            http_method: row.text("http_method")?,
+            http_method: row.text("http_method")?.into(),
             path: row.text("path")?,
-            operation_id: row.text("operation_id")?,
-            operation_name: row.text("operation_name")?,
-            service_id: row.text("service_id")?,
-            service_name: row.text("service_name")?,
-            unified_api: row.text("unified_api")?,
+            operation_id: row.text("operation_id")?.into(),
+            operation_name: row.text("operation_name")?.into(),
+            service_id: row.text("service_id")?.into(),
+            service_name: row.text("service_name")?.into(),
+            unified_api: row.text("unified_api")?.into(),
             status_code: row.int("status_code")?,
             success: row.flag("success")?,
             error_message: row.opt_text("error_message")?,
@@ -307,15 +312,15 @@ impl<'a> LogColumns<'a> {
             parent_id: opt(|l| l.parent_id.as_deref()),
             child_request: flags(|l| l.child_request),
             has_children: flags(|l| l.has_children),
-            api_style: text(|l| &l.api_style),
+            api_style: text(|l| &*l.api_style),
             base_url: text(|l| &l.base_url),
-            http_method: text(|l| &l.http_method),
+            http_method: text(|l| &*l.http_method),
             path: text(|l| &l.path),
-            operation_id: text(|l| &l.operation_id),
-            operation_name: text(|l| &l.operation_name),
-            service_id: text(|l| &l.service_id),
-            service_name: text(|l| &l.service_name),
-            unified_api: text(|l| &l.unified_api),
+            operation_id: text(|l| &*l.operation_id),
+            operation_name: text(|l| &*l.operation_name),
+            service_id: text(|l| &*l.service_id),
+            service_name: text(|l| &*l.service_name),
+            unified_api: text(|l| &*l.unified_api),
             status_code: logs.iter().map(|l| l.status_code).collect(),
             success: flags(|l| l.success),
             error_message: opt(|l| l.error_message.as_deref()),
@@ -340,15 +345,15 @@ macro_rules! bind_log_row {
             .bind(l.parent_id.as_deref())
             .bind(flag(l.child_request))
             .bind(flag(l.has_children))
-            .bind(l.api_style.as_str())
+            .bind(&*l.api_style)
             .bind(l.base_url.as_str())
-            .bind(l.http_method.as_str())
+            .bind(&*l.http_method)
             .bind(l.path.as_str())
-            .bind(l.operation_id.as_str())
-            .bind(l.operation_name.as_str())
-            .bind(l.service_id.as_str())
-            .bind(l.service_name.as_str())
-            .bind(l.unified_api.as_str())
+            .bind(&*l.operation_id)
+            .bind(&*l.operation_name)
+            .bind(&*l.service_id)
+            .bind(&*l.service_name)
+            .bind(&*l.unified_api)
             .bind(l.status_code)
             .bind(flag(l.success))
             .bind(l.error_message.as_deref())

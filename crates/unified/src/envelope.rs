@@ -145,6 +145,59 @@ impl Envelope<'_> {
     }
 }
 
+impl Envelope<'static> {
+    /// [`Envelope::one`] as a value that writes the envelope around the record when it is
+    /// serialised, without building the envelope's own JSON map first (a read's hot path).
+    pub fn one_record(&self, data: Value, raw: Option<Value>) -> OneRecord {
+        OneRecord {
+            service: self.service,
+            resource: self.resource,
+            data,
+            raw,
+        }
+    }
+}
+
+/// A single-record read's envelope, serialised field by field in [`Envelope::one`]'s order:
+/// the same JSON, with no intermediate map of the envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneRecord {
+    service: &'static str,
+    resource: Resource,
+    data: Value,
+    raw: Option<Value>,
+}
+
+impl OneRecord {
+    /// The envelope as a JSON value (what [`Envelope::one`] builds).
+    pub fn into_response(self) -> Response {
+        Envelope {
+            service: self.service,
+            resource: self.resource,
+        }
+        .one(self.data, self.raw)
+    }
+}
+
+impl serde::Serialize for OneRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("OneRecord", 7)?;
+        s.serialize_field("status_code", &200u16)?;
+        s.serialize_field("status", reason(200))?;
+        s.serialize_field("service", self.service)?;
+        s.serialize_field("resource", self.resource.as_str())?;
+        s.serialize_field("operation", Operation::One.as_str())?;
+        s.serialize_field("data", &self.data)?;
+        if let Some(raw) = &self.raw {
+            s.serialize_field("_raw", raw)?;
+        } else {
+            s.skip_field("_raw")?;
+        }
+        s.end()
+    }
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         201 => "Created",
@@ -235,6 +288,35 @@ mod tests {
             })
         );
         assert!(r.body.get("_raw").is_none());
+    }
+
+    #[test]
+    fn a_written_one_record_envelope_is_the_built_one() {
+        let record = json!({"id": "003A", "name": "Ada", "emails": [{"email": "a@b.c"}]});
+        for raw in [None, Some(json!({"Id": "003A"}))] {
+            let written = SF.one_record(record.clone(), raw.clone());
+            let built = SF.one(record.clone(), raw.clone());
+            let text = serde_json::to_vec(&written).expect("serialise");
+            let parsed: Value = serde_json::from_slice(&text).expect("parse");
+            assert_eq!(parsed, built.body);
+            // The same keys in the same order as the built map, `_raw` only when asked for.
+            let keys: Vec<&str> = parsed
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let built_keys: Vec<&str> = built
+                .body
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(keys, built_keys);
+            assert_eq!(parsed.get("_raw").is_some(), raw.is_some());
+            assert_eq!(written.into_response(), built);
+        }
     }
 
     #[test]

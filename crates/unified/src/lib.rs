@@ -20,7 +20,7 @@ pub mod query;
 pub mod resource;
 
 pub use cursor::{CursorCodec, CursorScope};
-pub use envelope::{Envelope, Operation, Page, Response};
+pub use envelope::{Envelope, OneRecord, Operation, Page, Response};
 pub use error::{DownstreamError, UnifiedError};
 pub use fields::FieldSelection;
 pub use nullable::Nullable;

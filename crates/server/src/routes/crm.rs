@@ -22,7 +22,7 @@ use super::AppState;
 use crate::auth::{CrmCaller, LogSlot};
 use crate::error::Error;
 use crate::extract::{ApiJson, ApiPath, QueryPairs};
-use crate::service::crm::{CrmOperation, CrmReply, CrmRequest};
+use crate::service::crm::{CrmAnswer, CrmOperation, CrmReply, CrmRequest};
 use crate::service::logs::{RequestRecord, Timing};
 
 pub const SERVICE_ID_HEADER: &str = "x-apideck-service-id";
@@ -118,10 +118,11 @@ struct Served(&'static str);
 
 fn render(reply: CrmReply) -> Response {
     let mut response = match reply.result {
-        Ok(r) => {
+        Ok(CrmAnswer::Built(r)) => {
             let status = StatusCode::from_u16(r.status_code).unwrap_or(StatusCode::OK);
             (status, axum::Json(r.body)).into_response()
         }
+        Ok(CrmAnswer::One(one)) => (StatusCode::OK, axum::Json(one)).into_response(),
         Err(e) => e.into_response(),
     };
     response.extensions_mut().insert(Served(reply.service));
@@ -197,7 +198,7 @@ async fn remove(
 }
 
 /// The spec's operation id and summary, e.g. `contactsAll` / `List contacts`.
-fn operation(method: &str, path: &str) -> Option<(String, String)> {
+fn operation(method: &str, path: &str) -> Option<(&'static str, &'static str)> {
     let mut segments = path.trim_start_matches('/').split('/');
     let (Some("crm"), Some(name), id, None) = (
         segments.next(),
@@ -208,22 +209,39 @@ fn operation(method: &str, path: &str) -> Option<(String, String)> {
         return None;
     };
     let resource = Resource::parse(name)?;
-    let plural = resource.as_str();
-    let singular = match resource {
-        Resource::Companies => "company",
-        Resource::Opportunities => "opportunity",
-        Resource::Activities => "activity",
-        _ => plural.trim_end_matches('s'),
-    };
-    let (suffix, verb, noun) = match (method, id.is_some()) {
-        ("GET", false) => ("All", "List", plural),
-        ("POST", false) => ("Add", "Create", singular),
-        ("GET", true) => ("One", "Get", singular),
-        ("PATCH", true) => ("Update", "Update", singular),
-        ("DELETE", true) => ("Delete", "Delete", singular),
-        _ => return None,
-    };
-    Some((format!("{plural}{suffix}"), format!("{verb} {noun}")))
+    const OPS: [(&str, bool, &str, &str, bool); 5] = [
+        ("GET", false, "All", "List", true),
+        ("POST", false, "Add", "Create", false),
+        ("GET", true, "One", "Get", false),
+        ("PATCH", true, "Update", "Update", false),
+        ("DELETE", true, "Delete", "Delete", false),
+    ];
+    let op = OPS
+        .iter()
+        .position(|(m, with_id, ..)| *m == method && *with_id == id.is_some())?;
+    // Every (resource, operation) pair's texts, written once: a call's log entry borrows its
+    // pair instead of formatting two strings.
+    static NAMES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        Resource::ALL
+            .iter()
+            .flat_map(|r| {
+                let plural = r.as_str();
+                let singular = match r {
+                    Resource::Companies => "company",
+                    Resource::Opportunities => "opportunity",
+                    Resource::Activities => "activity",
+                    _ => plural.trim_end_matches('s'),
+                };
+                OPS.iter().map(move |(_, _, suffix, verb, list)| {
+                    let noun = if *list { plural } else { singular };
+                    (format!("{plural}{suffix}"), format!("{verb} {noun}"))
+                })
+            })
+            .collect()
+    });
+    let at = Resource::ALL.iter().position(|r| *r == resource)? * OPS.len() + op;
+    names.get(at).map(|(id, name)| (id.as_str(), name.as_str()))
 }
 
 /// Records the call once the response is known. The entry is queued: the caller never waits
@@ -232,7 +250,7 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
     let started = Instant::now();
     let slot = LogSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let method = req.method().as_str().to_owned();
+    let method = crate::service::logs::method_text(req.method());
     let path = req.uri().path().to_owned();
     let source_ip = req
         .extensions()
@@ -246,17 +264,17 @@ async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> 
     let Some((application_id, consumer_id)) = slot.take() else {
         return response;
     };
-    let (operation_id, operation_name) = operation(&method, &path)
-        .unwrap_or_else(|| ("unknown".to_owned(), "Unknown operation".to_owned()));
+    let (operation_id, operation_name) =
+        operation(&method, &path).unwrap_or(("unknown", "Unknown operation"));
     let status = response.status();
     let record = RequestRecord {
         application_id,
         consumer_id,
         http_method: method,
         path,
-        operation_id,
-        operation_name,
-        unified_api: "crm".to_owned(),
+        operation_id: operation_id.into(),
+        operation_name: operation_name.into(),
+        unified_api: "crm".into(),
         status_code: status.as_u16(),
         error_message: (status.is_client_error() || status.is_server_error())
             .then(|| status.canonical_reason().unwrap_or("error").to_owned()),

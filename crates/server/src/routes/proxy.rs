@@ -100,11 +100,11 @@ async fn proxy(State(state): State<AppState>, req: Request) -> Response {
             RequestRecord {
                 application_id: caller.app,
                 consumer_id: caller.consumer,
-                http_method: method.as_str().to_owned(),
+                http_method: crate::service::logs::method_text(&method),
                 path: String::new(),
-                operation_id: "proxy".to_owned(),
-                operation_name: "Proxy".to_owned(),
-                unified_api: "proxy".to_owned(),
+                operation_id: "proxy".into(),
+                operation_name: "Proxy".into(),
+                unified_api: "proxy".into(),
                 status_code: status.as_u16(),
                 error_message: (status.is_client_error() || status.is_server_error())
                     .then(|| status.canonical_reason().unwrap_or("error").to_owned()),

@@ -72,7 +72,7 @@ pub(super) async fn record(
     let started = Instant::now();
     let slot = LogSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let method = req.method().as_str().to_owned();
+    let method = crate::service::logs::method_text(req.method());
     let path = req.uri().path().to_owned();
     let matched = req
         .extensions()
@@ -98,9 +98,9 @@ pub(super) async fn record(
         consumer_id,
         http_method: method,
         path,
-        operation_id: operation_id.to_owned(),
-        operation_name: operation_name.to_owned(),
-        unified_api: "vault".to_owned(),
+        operation_id: operation_id.into(),
+        operation_name: operation_name.into(),
+        unified_api: "vault".into(),
         status_code: status.as_u16(),
         error_message: (status.is_client_error() || status.is_server_error())
             .then(|| status.canonical_reason().unwrap_or("error").to_owned()),

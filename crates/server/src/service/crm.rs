@@ -23,7 +23,8 @@ use patchbay_connectors::record_keys::RecordKeys;
 use patchbay_connectors::registry;
 use patchbay_core::{ApplicationId, ConnectionId, ConsumerId, ServiceId, UnifiedApi};
 use patchbay_unified::{
-    CommonParams, CursorCodec, Envelope, ListParams, Page, Resource, Response, UnifiedError,
+    CommonParams, CursorCodec, Envelope, ListParams, OneRecord, Page, Resource, Response,
+    UnifiedError,
 };
 use serde_json::Value;
 
@@ -67,10 +68,19 @@ pub struct CrmRequest<'a> {
     pub query: &'a [(String, String)],
 }
 
+/// A unified call's success envelope.
+#[derive(Debug)]
+pub enum CrmAnswer {
+    /// Built as a JSON value (lists, writes).
+    Built(Response),
+    /// A single-record read: written around the record when serialised (status 200).
+    One(OneRecord),
+}
+
 /// The answer: the envelope (or error) plus what the edge adds as headers and logs.
 #[derive(Debug)]
 pub struct CrmReply {
-    pub result: Result<Response>,
+    pub result: Result<CrmAnswer>,
     /// From the last rate-limit headers seen, for `x-downstream-ratelimit-*`.
     pub usage: Option<ApiUsage>,
     /// Time spent in provider calls (sending, waiting, reading the answer), summed over
@@ -113,7 +123,7 @@ impl Vault {
         request: &CrmRequest<'_>,
         connector: &'static dyn Connector,
         observed: &mut Observed,
-    ) -> Result<Response> {
+    ) -> Result<CrmAnswer> {
         // Parse and plan before touching the connection: bad input never costs an API call.
         let resource = request.resource;
         let envelope = Envelope {
@@ -165,7 +175,7 @@ impl Vault {
                     None => unified,
                 };
                 let base_url = format!("{}/crm/{}", self.public_url(), resource.as_str());
-                Ok(envelope.list(
+                Ok(CrmAnswer::Built(envelope.list(
                     data,
                     &Page {
                         base_url: &base_url,
@@ -174,7 +184,7 @@ impl Vault {
                         next: outcome.next_cursor.as_deref(),
                     },
                     params.common.raw.then_some(outcome.raw),
-                ))
+                )))
             }
             CrmOperation::Get(id) => {
                 let common = CommonParams::parse(request.query)?;
@@ -202,7 +212,9 @@ impl Vault {
                     Some(fields) => fields.apply(&record),
                     None => record,
                 };
-                Ok(envelope.one(data, common.raw.then_some(outcome.raw)))
+                Ok(CrmAnswer::One(
+                    envelope.one_record(data, common.raw.then_some(outcome.raw)),
+                ))
             }
             CrmOperation::Create(body) => {
                 let common = CommonParams::parse(request.query)?;
@@ -214,7 +226,9 @@ impl Vault {
                 let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::Create).await?;
                 let id = connector.created_id(resource, &raw)?;
-                Ok(envelope.added(&id, common.raw.then_some(raw)))
+                Ok(CrmAnswer::Built(
+                    envelope.added(&id, common.raw.then_some(raw)),
+                ))
             }
             CrmOperation::Update(id, body) => {
                 let common = CommonParams::parse(request.query)?;
@@ -225,14 +239,18 @@ impl Vault {
                 observed.ignored.extend(unmapped);
                 let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
-                Ok(envelope.updated(id, common.raw.then_some(raw)))
+                Ok(CrmAnswer::Built(
+                    envelope.updated(id, common.raw.then_some(raw)),
+                ))
             }
             CrmOperation::Delete(id) => {
                 let common = CommonParams::parse(request.query)?;
                 let call = connector.plan_delete(resource, id)?;
                 let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;
-                Ok(envelope.deleted(id, common.raw.then_some(raw)))
+                Ok(CrmAnswer::Built(
+                    envelope.deleted(id, common.raw.then_some(raw)),
+                ))
             }
         }
     }
@@ -349,7 +367,11 @@ impl Vault {
         let connector = service
             .and_then(registry::connector)
             .unwrap_or_else(registry::default_connector);
-        let log = self.request_log(r, connector.service_id(), connector.display().name);
+        let log = self.request_log(
+            r,
+            connector.service_id().into(),
+            connector.display().name.into(),
+        );
         self.log_request(log).await;
     }
 }

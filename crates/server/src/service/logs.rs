@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use patchbay_core::{ApplicationId, ConsumerId, ServiceId};
-use patchbay_store::{LogFilter, RequestLog};
+use patchbay_store::{LogFilter, LogText, RequestLog};
 
 use super::Vault;
 use super::views::{LogView, NamedRef, PageView};
@@ -20,12 +20,12 @@ use crate::error::Result;
 pub struct RequestRecord {
     pub application_id: ApplicationId,
     pub consumer_id: ConsumerId,
-    pub http_method: String,
+    pub http_method: LogText,
     /// Path only, never the query.
     pub path: String,
-    pub operation_id: String,
-    pub operation_name: String,
-    pub unified_api: String,
+    pub operation_id: LogText,
+    pub operation_name: LogText,
+    pub unified_api: LogText,
     pub status_code: u16,
     pub error_message: Option<String>,
     pub timing: Timing,
@@ -74,13 +74,36 @@ impl Timing {
     }
 }
 
+/// A method as log text: the standard ones borrowed, so logging one allocates nothing.
+pub fn method_text(method: &axum::http::Method) -> LogText {
+    use axum::http::Method;
+    let standard = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    const NAMES: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    match standard.iter().position(|m| m == method) {
+        Some(i) => LogText::Borrowed(NAMES[i]),
+        None => LogText::Owned(method.as_str().to_owned()),
+    }
+}
+
 pub const VAULT_SERVICE_ID: &str = "patchbay-vault";
 pub const VAULT_SERVICE_NAME: &str = "Patchbay Vault";
 
 impl Vault {
     /// Queues a Vault call's log entry; written off the request path like every other entry.
     pub async fn record_request(&self, r: RequestRecord) {
-        let log = self.request_log(r, VAULT_SERVICE_ID, VAULT_SERVICE_NAME);
+        let log = self.request_log(r, VAULT_SERVICE_ID.into(), VAULT_SERVICE_NAME.into());
         self.log_request(log).await;
     }
 
@@ -93,28 +116,45 @@ impl Vault {
         target: Option<&url::Url>,
         service: Option<&ServiceId>,
     ) {
-        let (service_id, service_name) = match service {
-            Some(s) => (s.as_str(), super::connections::service_name(s)),
-            None => ("unknown", "Unknown"),
+        let (service_id, service_name): (LogText, LogText) = match service {
+            // A known connector's id and name are constants: borrowed, not copied per call.
+            Some(s) => match patchbay_connectors::registry::connector(s.as_str()) {
+                Some(c) => (c.service_id().into(), c.display().name.into()),
+                None => (s.as_str().to_owned().into(), s.as_str().to_owned().into()),
+            },
+            None => ("unknown".into(), "Unknown".into()),
         };
-        let mut log = self.request_log(r, service_id, service_name);
-        log.base_url = target
+        let base_url = target
             .and_then(url::Url::host_str)
             .unwrap_or_default()
             .to_owned();
-        log.path = target.map(|t| t.path().to_owned()).unwrap_or_default();
+        let path = target.map(|t| t.path().to_owned()).unwrap_or_default();
+        let log = self.request_log_at(r, service_id, service_name, base_url, path);
         self.log_request(log).await;
     }
 
     /// One `/vault/logs` row for a call Patchbay answered on behalf of `service_id`.
     pub(crate) fn request_log(
         &self,
+        mut r: RequestRecord,
+        service_id: LogText,
+        service_name: LogText,
+    ) -> RequestLog {
+        let base_url = self.public_host().to_owned();
+        let path = std::mem::take(&mut r.path);
+        self.request_log_at(r, service_id, service_name, base_url, path)
+    }
+
+    /// [`Self::request_log`] with the host and path given (the proxy logs its target's).
+    fn request_log_at(
+        &self,
         r: RequestRecord,
-        service_id: &str,
-        service_name: &str,
+        service_id: LogText,
+        service_name: LogText,
+        base_url: String,
+        path: String,
     ) -> RequestLog {
         let (duration_ms, execution_ms, latency_ms) = r.timing.log_fields();
-        let base_url = self.public_host().to_owned();
         RequestLog {
             id: uuid::Uuid::now_v7()
                 .hyphenated()
@@ -125,14 +165,14 @@ impl Vault {
             parent_id: None,
             child_request: false,
             has_children: false,
-            api_style: "REST".to_owned(),
+            api_style: LogText::Borrowed("REST"),
             base_url,
             http_method: r.http_method,
-            path: r.path,
+            path,
             operation_id: r.operation_id,
             operation_name: r.operation_name,
-            service_id: service_id.to_owned(),
-            service_name: service_name.to_owned(),
+            service_id,
+            service_name,
             unified_api: r.unified_api,
             status_code: i64::from(r.status_code),
             success: r.status_code < 400,
@@ -194,20 +234,20 @@ fn log_view(l: RequestLog) -> LogView {
         parent_id: l.parent_id,
         child_request: l.child_request,
         has_children: l.has_children,
-        api_style: l.api_style,
+        api_style: l.api_style.into_owned(),
         base_url: l.base_url,
         consumer_id: l.consumer_id,
-        http_method: l.http_method,
+        http_method: l.http_method.into_owned(),
         path: l.path,
         operation: NamedRef {
-            id: l.operation_id,
-            name: l.operation_name,
+            id: l.operation_id.into_owned(),
+            name: l.operation_name.into_owned(),
         },
         service: NamedRef {
-            id: l.service_id,
-            name: l.service_name,
+            id: l.service_id.into_owned(),
+            name: l.service_name.into_owned(),
         },
-        unified_api: l.unified_api,
+        unified_api: l.unified_api.into_owned(),
         status_code: l.status_code,
         success: l.success,
         error_message: l.error_message,
