@@ -9,3 +9,4 @@ mod limits;
 mod oauth;
 mod relations;
 mod state;
+mod users;
