@@ -222,6 +222,42 @@ where
     }
 }
 
+/// A unified write, as [`Connector::plan_write_run`] is asked for it.
+#[derive(Debug, Clone, Copy)]
+pub enum WriteOp<'a> {
+    /// Create from a unified body.
+    Create(&'a Value),
+    /// Update the record with this unified id from a unified body.
+    Update(&'a str, &'a Value),
+    /// Delete the record with this unified id.
+    Delete(&'a str),
+}
+
+/// A multi-call write's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutcome {
+    /// The record's unified id (a create's new id; an update's or delete's own).
+    pub id: String,
+    /// The provider's answer(s), as `_raw`.
+    pub raw: Value,
+}
+
+/// A write that takes more than one provider call, and what of its body it leaves out.
+pub struct WritePlan {
+    /// The calls, as a step machine.
+    pub run: Box<dyn Run<WriteOutcome>>,
+    /// Parts of the unified body the provider cannot hold (as [`Request::ignored`]).
+    pub ignored: Vec<String>,
+}
+
+impl std::fmt::Debug for WritePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WritePlan")
+            .field("ignored", &self.ignored)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One row of a change poll (times in unix ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedRow {
@@ -469,6 +505,19 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
 
     /// Plans a delete of one record.
     fn plan_delete(&self, resource: Resource, id: &str) -> Result<Request, UnifiedError>;
+
+    /// Plans a write that needs more than one provider call (HubSpot's users: the unified id is
+    /// the owner id, and the write goes to the user behind it). The server asks this first;
+    /// `Ok(None)`, the default, means the write is the one request of
+    /// [`Connector::plan_create`], [`Connector::plan_update`] or [`Connector::plan_delete`].
+    fn plan_write_run(
+        &self,
+        resource: Resource,
+        op: WriteOp<'_>,
+    ) -> Result<Option<WritePlan>, UnifiedError> {
+        let _ = (resource, op);
+        Ok(None)
+    }
 
     /// The call that lists a resource's custom fields (cached by the server per connection),
     /// `None` when the resource has none.

@@ -36,7 +36,7 @@ pub struct Account {
     pub created_ms: i64,
     pub(crate) records: BTreeMap<ObjectType, BTreeMap<u64, Record>>,
     pub(crate) links: BTreeMap<(ObjectType, u64), BTreeSet<Link>>,
-    owners: Vec<Owner>,
+    pub(crate) owners: Vec<Owner>,
     pub(crate) next_id: u64,
     pub(crate) pipelines: Vec<StoredPipeline>,
 }

@@ -1,8 +1,8 @@
 //! The HubSpot emulator's data engine: one account's CRM objects as values, with no IO and no
 //! HTTP. It owns the object schemas ([`schema`]), records and their string-valued properties
 //! ([`record`]), the account store with list paging and associations ([`account`]), the search
-//! engine with filter groups, sorts and the 10,000-result ceiling ([`search`]), owners and deal
-//! pipelines ([`owners`], [`pipelines`]), deterministic seed data ([`seed`]) and the account's
+//! engine with filter groups, sorts and the 10,000-result ceiling ([`search`]), owners, the users
+//! behind them and deal pipelines ([`owners`], [`users`], [`pipelines`]), deterministic seed data ([`seed`]) and the account's
 //! changeable data as plain values for the emulator's state file ([`snapshot`]).
 //!
 //! It is written from `docs/hubspot.md` (cited as `§N`) and shares nothing with Patchbay's own
@@ -23,6 +23,7 @@ pub mod search;
 pub mod seed;
 pub mod snapshot;
 pub mod time;
+pub mod users;
 pub mod write;
 
 pub use account::{Account, Page};

@@ -200,8 +200,13 @@ pub fn seed(seed: u64, records: usize, user: &SeedUser<'_>) -> Account {
             first_name: first,
             last_name: last,
             created_ms: EPOCH_MS,
+            updated_ms: None,
             archived: false,
             team: (i % 2 == 0).then(|| (700 + i, "Sales".to_owned())),
+            role_id: None,
+            secondary_team_ids: Vec::new(),
+            // The account's own user administers it.
+            super_admin: i == 0,
         });
     }
     if records == 0 {

@@ -1,7 +1,7 @@
 //! The account's changeable data as plain values: records (archived ones included), the
-//! associations between them, the deal pipelines and the id counter. The emulator's state file
-//! keeps this; owners, the hub id and the account's creation time are not in it, because they
-//! follow from the seed and never change.
+//! associations between them, the deal pipelines, the owners (users are provisioned and
+//! removed) and the id counter. The emulator's state file keeps this; the hub id and the
+//! account's creation time are not in it, because they follow from the seed and never change.
 //!
 //! Restoring checks what a hand-edited or damaged file could get wrong (duplicate ids, ids the
 //! counter has not reached, associations to missing records or of a type the pair does not
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
 use crate::assoc;
+use crate::owners::Owner;
 use crate::pipelines::StoredPipeline;
 use crate::record::Record;
 use crate::schema::ObjectType;
@@ -30,6 +31,10 @@ pub struct AccountSnapshot {
     /// then keep the seeded ones.
     #[serde(default)]
     pub pipelines: Option<Vec<StoredPipeline>>,
+    /// The owners, archived ones included; absent in files written before users became
+    /// writable, which then keep the seeded ones.
+    #[serde(default)]
+    pub owners: Option<Vec<Owner>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +91,7 @@ impl Account {
             records,
             associations,
             pipelines: Some(self.pipelines.clone()),
+            owners: Some(self.owners.clone()),
         }
     }
 
@@ -144,14 +150,42 @@ impl Account {
         if let Some(pipelines) = &snapshot.pipelines {
             check_pipelines(pipelines, snapshot.next_id)?;
         }
+        if let Some(owners) = &snapshot.owners {
+            check_owners(owners)?;
+        }
         self.records = records;
         self.links = links;
         if let Some(pipelines) = snapshot.pipelines {
             self.pipelines = pipelines;
         }
+        if let Some(owners) = snapshot.owners {
+            self.owners = owners;
+        }
         self.next_id = snapshot.next_id;
         Ok(())
     }
+}
+
+/// Owner ids and user ids are unique, and no two live users share an email.
+fn check_owners(owners: &[Owner]) -> Result<(), String> {
+    if owners.is_empty() {
+        return Err("the account has no owner".to_owned());
+    }
+    let mut ids = BTreeSet::new();
+    let mut user_ids = BTreeSet::new();
+    let mut emails = BTreeSet::new();
+    for o in owners {
+        if !ids.insert(o.id) {
+            return Err(format!("owner id {} appears twice", o.id));
+        }
+        if !user_ids.insert(o.user_id) {
+            return Err(format!("user id {} appears twice", o.user_id));
+        }
+        if !o.archived && !emails.insert(o.email.to_ascii_lowercase()) {
+            return Err(format!("two live users have the email {}", o.email));
+        }
+    }
+    Ok(())
 }
 
 /// Pipeline and stage ids are unique across the account, generated ones are below the
@@ -216,6 +250,17 @@ mod tests {
         account
             .create_pipeline(pipeline.as_object().unwrap(), 2_500)
             .unwrap();
+        let user = json!({"email": "kept@example.com", "firstName": "Kept"});
+        account
+            .provision_user(user.as_object().unwrap(), 2_600)
+            .unwrap();
+        let gone = json!({"email": "gone@example.com"});
+        let gone = account
+            .provision_user(gone.as_object().unwrap(), 2_700)
+            .unwrap();
+        account
+            .remove_user(&gone.to_string(), crate::users::UserKey::UserId, 2_800)
+            .unwrap();
         account
     }
 
@@ -237,6 +282,21 @@ mod tests {
         let mut from_old = seed(3, 60, &USER);
         from_old.restore_snapshot(old).unwrap();
         assert_eq!(from_old.pipelines().len(), 2);
+        // Users provisioned and removed come back as they were; a file from before users were
+        // kept restores the seeded owners.
+        assert_eq!(after.owners(), before.owners());
+        assert_eq!(after.owners().len(), 7);
+        assert!(
+            after
+                .owners()
+                .iter()
+                .any(|o| o.email == "gone@example.com" && o.archived)
+        );
+        let mut old = before.snapshot();
+        old.owners = None;
+        let mut from_old = seed(3, 60, &USER);
+        from_old.restore_snapshot(old).unwrap();
+        assert_eq!(from_old.owners().len(), 5);
         // The archived deal stays archived, the new association is seen from both ends.
         let deal = before.all(ObjectType::Deals).next().unwrap();
         assert!(deal.archived());
@@ -290,6 +350,16 @@ mod tests {
             p.push(p[0].clone());
         }
         cases.push((same_pipeline, "appears twice"));
+        let mut same_email = good.clone();
+        if let Some(o) = same_email.owners.as_mut() {
+            o[1].email = o[0].email.to_uppercase();
+        }
+        cases.push((same_email, "two live users"));
+        let mut same_user = good.clone();
+        if let Some(o) = same_user.owners.as_mut() {
+            o[1].user_id = o[0].user_id;
+        }
+        cases.push((same_user, "user id"));
         let mut no_stage = good;
         if let Some(p) = no_stage.pipelines.as_mut() {
             p[0].stages.clear();

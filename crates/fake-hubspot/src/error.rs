@@ -85,6 +85,11 @@ impl ApiError {
 
     /// `403 MISSING_SCOPES` naming the scope the call needs.
     pub fn missing_scope(scope: &str) -> Self {
+        Self::missing_scopes(&[scope])
+    }
+
+    /// `403 MISSING_SCOPES` for a call any one of `scopes` allows.
+    pub fn missing_scopes(scopes: &[&str]) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             "MISSING_SCOPES",
@@ -94,7 +99,7 @@ impl ApiError {
         .with(
             "errors",
             json!([{"message": "One or more of the following scopes are required.",
-                    "context": {"requiredScopes": [scope]}}]),
+                    "context": {"requiredScopes": scopes}}]),
         )
         .with(
             "links",

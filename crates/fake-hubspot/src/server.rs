@@ -48,7 +48,8 @@ pub fn router(emu: Emulator) -> Router {
 }
 
 async fn fallback(request: Request) -> Response {
-    if request.uri().path().starts_with("/crm/") {
+    let path = request.uri().path();
+    if path.starts_with("/crm/") || path.starts_with("/settings/") {
         ApiError::not_found().into_response()
     } else {
         (StatusCode::NOT_FOUND, "Not Found").into_response()

@@ -22,7 +22,8 @@ use super::{SERVICE_ID, changes, error, oauth};
 use crate::connector::{
     ApiUsage, CallKind, ChangedRow, Connector, Diagnostics, Display, Failure, GetRun, HeaderLookup,
     ListOutcome, ListRun, LoginChoice, Method, NotPolled, OAuthProfile, Pkce, RecordOutcome,
-    Request, Run, ScopeOption, SecretProbe, Setup, Step, TokenInPath, TokenMetadata, one_call,
+    Request, Run, ScopeOption, SecretProbe, Setup, Step, TokenInPath, TokenMetadata, WriteOp,
+    WritePlan, one_call,
 };
 
 /// The HubSpot connector (stateless).
@@ -104,6 +105,12 @@ pub const SETUP: Setup = Setup {
             field: "scope_email_content",
             label: "Content of email activities (HubSpot redacts it without this)",
             values: &[oauth::EMAIL_CONTENT_SCOPE],
+        },
+        // Off by default (docs/hubspot.md §15 "Users"): the app must list it too.
+        ScopeOption {
+            field: "scope_users_write",
+            label: "Create, change and remove users (settings)",
+            values: &[super::users::WRITE_SCOPE],
         },
     ],
     scopes_hint: "Select the same scopes in the app's Auth settings.",
@@ -432,6 +439,23 @@ impl Connector for HubSpot {
 
     fn plan_delete(&self, resource: Resource, id: &str) -> Result<Request, UnifiedError> {
         Ok(super::plan_delete(resource, id)?.request)
+    }
+
+    fn plan_write_run(
+        &self,
+        resource: Resource,
+        op: WriteOp<'_>,
+    ) -> Result<Option<WritePlan>, UnifiedError> {
+        // Users are owners to read and users to write: two id spaces, so two calls.
+        if resource != Resource::Users {
+            return Ok(None);
+        }
+        let plan = match op {
+            WriteOp::Create(body) => super::users::plan_create(body.clone())?,
+            WriteOp::Update(id, body) => super::users::plan_update(id, body.clone())?,
+            WriteOp::Delete(id) => super::users::plan_delete(id)?,
+        };
+        Ok(Some(plan))
     }
 
     fn plan_custom_fields(&self, resource: Resource) -> Option<Request> {

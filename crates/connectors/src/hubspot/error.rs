@@ -79,6 +79,13 @@ pub fn map_error(status: u16, body: &[u8], call: CallKind) -> Failure {
             },
         });
     }
+    // A scope the app or the token lacks: say which, and where it is added, rather than
+    // HubSpot's general words (docs/hubspot.md §5, §14).
+    let message = if category == "MISSING_SCOPES" {
+        missing_scopes_message(&error).unwrap_or(message)
+    } else {
+        message
+    };
     // A `VALIDATION_ERROR` (values that do not fit HubSpot's properties) passes as its 400 with
     // HubSpot's words in `downstream_errors`, as Salesforce's refusals do: one error type for
     // "the CRM refused these values", whichever CRM it was.
@@ -90,6 +97,32 @@ pub fn map_error(status: u16, body: &[u8], call: CallKind) -> Failure {
         message,
         downstream_errors,
     })
+}
+
+/// `errors[].context.requiredScopes` as a sentence naming them; `None` when the body names none.
+fn missing_scopes_message(error: &HubSpotError) -> Option<String> {
+    let mut scopes: Vec<&str> = Vec::new();
+    for item in error.errors.as_deref().unwrap_or_default() {
+        let listed = item
+            .context
+            .as_ref()
+            .and_then(|c| c.get("requiredScopes"))
+            .and_then(Value::as_array);
+        for scope in listed.into_iter().flatten().filter_map(Value::as_str) {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+    }
+    let named = match scopes.as_slice() {
+        [] => return None,
+        [one] => format!("the scope {one}"),
+        many => format!("one of the scopes {}", many.join(", ")),
+    };
+    Some(format!(
+        "HubSpot refused the call: the connection was not granted {named}. Add it to the \
+         integration's scopes and to the app's scopes in HubSpot, then reconnect the account."
+    ))
 }
 
 /// The error to answer when HubSpot still refuses the token after one refresh.

@@ -93,6 +93,11 @@ fn other_errors_pass_their_status_and_category() {
         panic!()
     };
     assert_eq!(err.status_code(), 403);
+    assert!(
+        err.to_string()
+            .contains("not granted the scope crm.objects.owners.read"),
+        "{err}"
+    );
     let first = &err.downstream_errors().expect("errors")[0];
     assert_eq!(first.code, "MISSING_SCOPES");
     assert!(

@@ -13,7 +13,9 @@
 //! - get: [`plan_get`], then [`RecordPlan::read`] on the answer.
 //! - create: [`plan_create`], then [`RecordPlan::created_id`] on the 201 body. update:
 //!   [`plan_update`], then each of its `then` calls (v4 association PUTs). delete:
-//!   [`plan_delete`] (204).
+//!   [`plan_delete`] (204). Users take two calls each (owner id → user id): [`users`] plans
+//!   them as step machines, which [`HubSpot`] hands the server as
+//!   [`crate::connector::Connector::plan_write_run`].
 //! - any non-2xx: [`map_error`]; on [`Failure::RefreshAndRetry`] refresh once and retry once,
 //!   then answer [`session_still_invalid`]. Every answer: [`parse_rate_limit`] on the
 //!   `X-HubSpot-RateLimit-*` headers for `x-downstream-ratelimit-*`.
@@ -30,6 +32,7 @@ pub mod records;
 pub mod request;
 pub mod search;
 pub mod tables;
+pub mod users;
 
 pub use connector::HubSpot;
 pub use error::{ApiUsage, CallKind, Failure, map_error, parse_rate_limit, session_still_invalid};

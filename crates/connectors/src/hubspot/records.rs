@@ -370,7 +370,9 @@ pub(crate) fn read_query(map: &ObjectMap) -> Vec<(String, String)> {
 
 fn read_only(resource: Resource, op: &str) -> Result<(), UnifiedError> {
     let what = match resource {
-        Resource::Users => "HubSpot owners (users) are managed in HubSpot's settings",
+        Resource::Users => {
+            "HubSpot users are written in two calls (owner id, then user id): see hubspot::users"
+        }
         _ => return Ok(()),
     };
     Err(UnifiedError::ConnectorOperationUnsupported {

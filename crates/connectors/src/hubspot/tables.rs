@@ -423,6 +423,27 @@ pub const OWNER_MAP: ObjectMap = ObjectMap {
     sorts: &[],
 };
 
+/// users -> the user provisioning API's body (docs/hubspot.md §11): what of a unified user a
+/// HubSpot user holds. Reads go through the owner ([`OWNER_MAP`]), writes through this.
+pub const USER_WRITE_MAP: ObjectMap = ObjectMap {
+    object: "users",
+    fields: &[
+        rw("first_name", "firstName", Text),
+        rw("last_name", "lastName", Text),
+    ],
+    emails: &[EmailSlot {
+        remote: "email",
+        kind: EmailType::Primary,
+    }],
+    phones: &[],
+    websites: &[],
+    addresses: &[],
+    custom_fields: false,
+    quirk_fields: &[],
+    filters: &[],
+    sorts: &[],
+};
+
 /// A unified link field held as a HubSpot association (docs/hubspot.md §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Link {

@@ -1,6 +1,6 @@
 //! Owners, deal pipelines and the properties of each object (`docs/hubspot.md §7a, §11,
-//! §12`): owners and properties are read-only; deal pipelines are created, changed and deleted
-//! too.
+//! §12`): owners and properties are read-only here (owners change with the users behind them,
+//! `users.rs`); deal pipelines are created, changed and deleted too.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -110,17 +110,36 @@ pub async fn list_owners(
     Ok(respond(StatusCode::OK, body))
 }
 
+/// `GET /crm/v3/owners/{ownerId}` (`docs/hubspot.md §11`): `idProperty=userId` looks the
+/// owner up by its user id; `archived=true` finds only archived owners, the default only live
+/// ones.
 pub async fn read_owner(
     State(emu): State<Emulator>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     principal.require(OWNERS_SCOPE)?;
+    let pairs = query_pairs(query.as_deref());
+    let archived = bool_param(&pairs, "archived")?;
+    let by_user = match param(&pairs, "idProperty") {
+        None | Some("id") => false,
+        Some("userId") => true,
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "idProperty must be id or userId, got '{other}'"
+            )));
+        }
+    };
     let account = emu.inner().account.lock();
     let owner = account
         .owners()
         .iter()
-        .find(|o| o.id.to_string() == id)
+        .filter(|o| o.archived == archived)
+        .find(|o| {
+            let key = if by_user { o.user_id } else { o.id };
+            key.to_string() == id
+        })
         .ok_or_else(ApiError::not_found)?;
     Ok(respond(StatusCode::OK, owner.render()))
 }

@@ -1,10 +1,12 @@
-//! The CRM API (`docs/hubspot.md §6–§12`): objects, search, v4 associations, owners and deal
-//! pipelines, behind one guard that authenticates the bearer token, applies the account's rate
-//! limits and adds the rate-limit and correlation headers.
+//! The CRM API (`docs/hubspot.md §6–§12`): objects, search, v4 associations, owners, the
+//! users behind them (the settings API's user provisioning) and deal pipelines, behind one
+//! guard that authenticates the bearer token, applies the account's rate limits and adds the
+//! rate-limit and correlation headers.
 
 pub mod assoc;
 pub mod misc;
 pub mod objects;
+pub mod users;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -36,6 +38,18 @@ impl Principal {
             Ok(())
         } else {
             Err(ApiError::missing_scope(scope))
+        }
+    }
+
+    /// Any one of `scopes` will do (HubSpot lists alternatives per endpoint).
+    pub fn require_any(&self, scopes: &[&str]) -> Result<(), ApiError> {
+        if scopes
+            .iter()
+            .any(|want| self.scopes.iter().any(|s| s == want))
+        {
+            Ok(())
+        } else {
+            Err(ApiError::missing_scopes(scopes))
         }
     }
 }
@@ -72,6 +86,22 @@ pub fn router() -> Router<Emulator> {
         .route("/crm/v3/properties/{object}", get(misc::list_properties))
         .route("/crm/v3/owners", get(misc::list_owners))
         .route("/crm/v3/owners/{id}", get(misc::read_owner))
+        .route(
+            "/settings/v3/users",
+            get(users::list_users).post(users::provision_user),
+        )
+        .route(
+            "/settings/v3/users/",
+            get(users::list_users).post(users::provision_user),
+        )
+        .route("/settings/v3/users/roles", get(users::list_roles))
+        .route("/settings/v3/users/teams", get(users::list_teams))
+        .route(
+            "/settings/v3/users/{user_id}",
+            get(users::read_user)
+                .put(users::update_user)
+                .delete(users::remove_user),
+        )
         .route(
             "/crm/v3/pipelines/{object}",
             get(misc::list_pipelines).post(misc::create_pipeline),

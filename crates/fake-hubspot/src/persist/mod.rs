@@ -2,10 +2,11 @@
 //! emulator keeps it: what HubSpot keeps in its own database survives a restart, so a client's
 //! stored refresh token (and access token, while it lives) still works on the next run.
 //!
-//! Kept: the account's records (archived ones too), associations, deal pipelines and id
-//! counter, every issued access and refresh token with its state, and the clock offset. Not kept, because they live
-//! minutes or belong to one run: authorization codes, the request log, faults and the rate
-//! limiters' windows. Owners and the hub id follow from `--seed` and are rebuilt.
+//! Kept: the account's records (archived ones too), associations, deal pipelines, owners (and
+//! so the users provisioned or removed) and id counter, every issued access and refresh token
+//! with its state, and the clock offset. Not kept, because they live minutes or belong to one
+//! run: authorization codes, the request log, faults and the rate limiters' windows. The hub id
+//! follows from `--seed` and is rebuilt.
 //!
 //! Writes: a change marks the state dirty ([`changes`]); a task writes the whole document at
 //! most once per [`DEBOUNCE`] while it is dirty, and `EmulatorHandle::shutdown` writes once

@@ -10,3 +10,4 @@ mod limits;
 mod oauth;
 mod relations;
 mod state;
+mod users;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderValue, header};
 use http_body::Body as _;
 use patchbay_connectors::connector::{
-    ApiUsage, CallKind, Connector, Failure, Method, Request, Run, Step,
+    ApiUsage, CallKind, Connector, Failure, Method, Request, Run, Step, WriteOp,
 };
 use patchbay_connectors::record_keys::RecordKeys;
 use patchbay_connectors::registry;
@@ -220,6 +220,13 @@ impl Vault {
                 let common = CommonParams::parse(request.query)?;
                 let mut body = body.clone();
                 let unmapped = route_mapped_writes(connector.service_id(), &mut body, &mappings)?;
+                if let Some(plan) = connector.plan_write_run(resource, WriteOp::Create(&body))? {
+                    observed.ignored = plan.ignored;
+                    observed.ignored.extend(unmapped);
+                    let mut session = self.session(request, connector, observed).await?;
+                    let outcome = session.run_kind(plan.run, CallKind::Create).await?;
+                    return Ok(envelope.added(&outcome.id, common.raw.then_some(outcome.raw)));
+                }
                 let call = connector.plan_create(resource, body)?;
                 observed.ignored.clone_from(&call.ignored);
                 observed.ignored.extend(unmapped);
@@ -234,6 +241,15 @@ impl Vault {
                 let common = CommonParams::parse(request.query)?;
                 let mut body = body.clone();
                 let unmapped = route_mapped_writes(connector.service_id(), &mut body, &mappings)?;
+                if let Some(plan) =
+                    connector.plan_write_run(resource, WriteOp::Update(id, &body))?
+                {
+                    observed.ignored = plan.ignored;
+                    observed.ignored.extend(unmapped);
+                    let mut session = self.session(request, connector, observed).await?;
+                    let outcome = session.run_kind(plan.run, CallKind::OneRecord).await?;
+                    return Ok(envelope.updated(&outcome.id, common.raw.then_some(outcome.raw)));
+                }
                 let call = connector.plan_update(resource, id, body)?;
                 observed.ignored.clone_from(&call.ignored);
                 observed.ignored.extend(unmapped);
@@ -245,6 +261,11 @@ impl Vault {
             }
             CrmOperation::Delete(id) => {
                 let common = CommonParams::parse(request.query)?;
+                if let Some(plan) = connector.plan_write_run(resource, WriteOp::Delete(id))? {
+                    let mut session = self.session(request, connector, observed).await?;
+                    let outcome = session.run_kind(plan.run, CallKind::OneRecord).await?;
+                    return Ok(envelope.deleted(&outcome.id, common.raw.then_some(outcome.raw)));
+                }
                 let call = connector.plan_delete(resource, id)?;
                 let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::OneRecord).await?;

@@ -341,19 +341,23 @@ async fn every_resource_and_operation(provider: Provider, db: Db) {
         crm.get(&format!("/crm/{resource}/{id}")).await.expect(404);
     }
 
-    // users: list and get everywhere; neither CRM deletes users through its API
+    // users: list and get everywhere; Salesforce's API does not delete users
     let users = list_checked(&crm, "users", "?limit=5").await;
     let user = ids(&users)[0].clone();
     one_checked(&crm, "users", &user).await;
-    let d = crm.delete(&format!("/crm/users/{user}")).await.expect(501);
-    assert_error_envelope(&d.body, 501, "ConnectorOperationUnsupportedError");
     match provider {
-        Provider::Salesforce => users_are_written_on_salesforce(&crm, &user).await,
+        Provider::Salesforce => {
+            let d = crm.delete(&format!("/crm/users/{user}")).await.expect(501);
+            assert_error_envelope(&d.body, 501, "ConnectorOperationUnsupportedError");
+            users_are_written_on_salesforce(&crm, &user).await;
+        }
         Provider::HubSpot => {
-            // HubSpot's users are owners, which its API only reads (docs/hubspot.md §11): they
-            // are managed in the account's settings.
+            // HubSpot writes users through its settings API, with a scope that is not among
+            // the defaults (docs/hubspot.md §15 "Users"): without it, each write is a clear
+            // 403 naming the scope (crm_hubspot.rs writes users with it).
             for r in [
-                crm.patch(&format!("/crm/users/{user}"), json!({"title": "Admin"}))
+                crm.delete(&format!("/crm/users/{user}")).await,
+                crm.patch(&format!("/crm/users/{user}"), json!({"first_name": "Admin"}))
                     .await,
                 crm.post(
                     "/crm/users",
@@ -362,9 +366,18 @@ async fn every_resource_and_operation(provider: Provider, db: Db) {
                 )
                 .await,
             ] {
-                assert_eq!(r.status.as_u16(), 501, "{}", r.body);
-                assert_error_envelope(&r.body, 501, "ConnectorOperationUnsupportedError");
+                assert_eq!(r.status.as_u16(), 403, "{}", r.body);
+                assert_error_envelope(&r.body, 403, "ConnectorExecutionError");
+                assert!(
+                    r.body["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("settings.users.write")),
+                    "{}",
+                    r.body
+                );
             }
+            // Nothing was written: the user is still there, unchanged.
+            assert_eq!(one_checked(&crm, "users", &user).await["id"], user.as_str());
         }
     }
 

@@ -2,8 +2,8 @@
 //! install page → callback → code exchange at the token origin, secret in the form), the
 //! unified CRM and the proxy addressed with `x-apideck-service-id: hubspot` beside a
 //! Salesforce connection of the same consumer, one refresh for an expired 30-minute token, and
-//! search paging past the 10,000-result ceiling, and deal pipeline writes (read-only in
-//! Salesforce). Everything the two CRMs share is tested once
+//! search paging past the 10,000-result ceiling, deal pipeline writes (read-only in
+//! Salesforce), and user writes through the settings API. Everything the two CRMs share is tested once
 //! for both in crm.rs, crm_paging.rs, crm_params.rs, crm_writes.rs and custom_mappings.rs.
 
 use patchbay_core::{ServiceId, UnifiedApi};
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use std::collections::HashSet;
 
-use crate::crm_support::{Provider, crm_app};
+use crate::crm_support::{Provider, assert_schema, crm_app, crm_app_with_scopes};
 use crate::helpers::{Db, assert_error_envelope, json_with};
 use crate::proxy_support::{ClockedApp, clocked};
 
@@ -471,3 +471,123 @@ crate::server_backend_tests!(
     hubspot_search_pages_past_the_ten_thousand_result_ceiling,
     the_hubspot_images_are_served,
 );
+
+/// Users over HubSpot's user provisioning API, with the optional `settings.users.write` scope
+/// (docs/hubspot.md §15 "Users"): a create answers with the new user's owner id, which reads
+/// back and lists like any other user; an update changes the names and refuses a new email,
+/// naming the field; a delete removes the user and archives its owner.
+async fn hubspot_users_are_created_updated_and_deleted(db: Db) {
+    let Some(crm) = crm_app_with_scopes(Provider::HubSpot, db, 0, &["settings.users.write"]).await
+    else {
+        return;
+    };
+    let c = crm
+        .post(
+            "/crm/users",
+            json!({"first_name": "Ada", "last_name": "Lovelace", "title": "Countess",
+                   "emails": [{"email": "ada@example.com", "type": "primary"}]}),
+        )
+        .await
+        .expect(201);
+    assert_schema("CreateUserResponse", &c.body);
+    assert_eq!(c.header("x-patchbay-ignored-fields"), Some("title"));
+    let id = c.data()["id"].as_str().expect("id").to_owned();
+    // The id is the owner's, the one records' owner_id holds, not the user id.
+    let owner = crm.proxy_get(&format!("/crm/v3/owners/{id}")).await;
+    assert_eq!(owner["email"], "ada@example.com", "{owner}");
+    assert_ne!(owner["userId"].to_string(), id);
+
+    let got = crm.get(&format!("/crm/users/{id}")).await.expect(200);
+    assert_schema("GetUserResponse", &got.body);
+    assert_eq!(got.data()["first_name"], "Ada");
+    assert_eq!(got.data()["last_name"], "Lovelace");
+    assert_eq!(got.data()["emails"][0]["email"], "ada@example.com");
+    let list = crm.get("/crm/users?limit=50").await.expect(200);
+    let listed: Vec<&str> = list
+        .data()
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|u| u["id"].as_str())
+        .collect();
+    assert!(listed.contains(&id.as_str()), "{}", list.body);
+    // The new owner takes records like any other.
+    let contact = crm
+        .post("/crm/contacts", json!({"first_name": "C", "owner_id": id}))
+        .await
+        .expect(201);
+    let contact_id = contact.data()["id"].as_str().expect("id").to_owned();
+    let read = crm
+        .get(&format!("/crm/contacts/{contact_id}"))
+        .await
+        .expect(200);
+    assert_eq!(read.data()["owner_id"], id.as_str());
+
+    let u = crm
+        .patch(
+            &format!("/crm/users/{id}"),
+            json!({"last_name": "King", "emails": [{"email": "ADA@example.com"}]}),
+        )
+        .await
+        .expect(200);
+    assert_schema("UpdateUserResponse", &u.body);
+    assert_eq!(u.data()["id"], id.as_str());
+    let got = crm.get(&format!("/crm/users/{id}")).await.expect(200);
+    assert_eq!(got.data()["last_name"], "King");
+    assert_eq!(got.data()["first_name"], "Ada");
+    // HubSpot cannot change a user's email, nor deactivate one: errors naming the field.
+    for (body, field) in [
+        (
+            json!({"emails": [{"email": "other@example.com"}]}),
+            "emails",
+        ),
+        (json!({"status": "inactive"}), "status"),
+    ] {
+        let r = crm
+            .patch(&format!("/crm/users/{id}"), body)
+            .await
+            .expect(400);
+        assert_error_envelope(&r.body, 400, "RequestValidationError");
+        assert_eq!(r.body["detail"]["field"], field, "{}", r.body);
+    }
+    let got = crm.get(&format!("/crm/users/{id}")).await.expect(200);
+    assert_eq!(got.data()["emails"][0]["email"], "ada@example.com");
+    // A second user with the same email is HubSpot's conflict, passed on.
+    let r = crm
+        .post(
+            "/crm/users",
+            json!({"emails": [{"email": "ada@example.com"}]}),
+        )
+        .await
+        .expect(409);
+    assert_error_envelope(&r.body, 409, "ConnectorExecutionError");
+
+    let d = crm.delete(&format!("/crm/users/{id}")).await.expect(200);
+    assert_schema("DeleteUserResponse", &d.body);
+    assert_eq!(d.data()["id"], id.as_str());
+    for r in [
+        crm.get(&format!("/crm/users/{id}")).await,
+        crm.delete(&format!("/crm/users/{id}")).await,
+        crm.patch(&format!("/crm/users/{id}"), json!({"first_name": "X"}))
+            .await,
+    ] {
+        assert_eq!(r.status.as_u16(), 404, "{}", r.body);
+        assert_error_envelope(&r.body, 404, "EntityNotFoundError");
+    }
+    let list = crm.get("/crm/users?limit=50").await.expect(200);
+    assert!(
+        list.data()
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|u| u["id"] != id.as_str()),
+        "{}",
+        list.body
+    );
+    // HubSpot keeps the owner, archived.
+    let archived = crm.proxy_get("/crm/v3/owners?archived=true").await;
+    assert_eq!(archived["results"][0]["id"], id.as_str(), "{archived}");
+    assert_eq!(archived["results"][0]["archived"], true);
+}
+
+crate::server_backend_tests!(hubspot_users_are_created_updated_and_deleted);

@@ -194,6 +194,17 @@ pub async fn crm_app_on(db: Db, records: usize) -> Option<CrmApp> {
 /// outside CI (the skip is printed to stderr); under `CI=true` an unreachable PostgreSQL panics
 /// instead, so the suite cannot pass on SQLite alone there.
 pub async fn crm_app(provider: Provider, db: Db, records: usize) -> Option<CrmApp> {
+    crm_app_with_scopes(provider, db, records, &[]).await
+}
+
+/// [`crm_app`] whose HubSpot app and integration also hold `extra_scopes` (HubSpot's
+/// optional ones, such as `settings.users.write`); Salesforce ignores them.
+pub async fn crm_app_with_scopes(
+    provider: Provider,
+    db: Db,
+    records: usize,
+    extra_scopes: &[&str],
+) -> Option<CrmApp> {
     let mut options = Options {
         db,
         ..Options::default()
@@ -218,7 +229,7 @@ pub async fn crm_app(provider: Provider, db: Db, records: usize) -> Option<CrmAp
             })
         }
         Provider::HubSpot => {
-            let hubspot = spawn_hubspot(&app, records).await;
+            let hubspot = spawn_hubspot(&app, records, extra_scopes).await;
             let crm = CrmApp {
                 app,
                 provider,
@@ -232,10 +243,20 @@ pub async fn crm_app(provider: Provider, db: Db, records: usize) -> Option<CrmAp
 
 /// The HubSpot emulator, registered as the app's `crm/hubspot` integration. Its rate limits
 /// start off so that tests making many calls are not throttled; tests that want them set them.
-async fn spawn_hubspot(app: &TestApp, records: usize) -> patchbay_fake_hubspot::EmulatorHandle {
+async fn spawn_hubspot(
+    app: &TestApp,
+    records: usize,
+    extra_scopes: &[&str],
+) -> patchbay_fake_hubspot::EmulatorHandle {
     let secret = format!("hs-secret-{}", uuid::Uuid::new_v4().simple());
     let client_id = uuid::Uuid::new_v4().to_string();
+    let mut scopes: Vec<String> = patchbay_fake_hubspot::config::DEFAULT_SCOPES
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    scopes.extend(extra_scopes.iter().map(|s| (*s).to_owned()));
     let hs = patchbay_fake_hubspot::spawn(patchbay_fake_hubspot::EmulatorConfig {
+        scopes: scopes.clone(),
         client_id: client_id.clone(),
         client_secret: secret.clone(),
         redirect_uris: vec![format!("{}/vault/callback", app.base_url)],
@@ -256,6 +277,9 @@ async fn spawn_hubspot(app: &TestApp, records: usize) -> patchbay_fake_hubspot::
                 client_id: Some(client_id),
                 client_secret: Some(SecretString::new(secret)),
                 login_url: Some(hs.base_url()),
+                // The default scopes unless more are asked for, so most tests keep the
+                // integration's own defaults.
+                scopes: (!extra_scopes.is_empty()).then(|| scopes.join(" ")),
                 ..IntegrationInput::default()
             },
         )
