@@ -492,8 +492,14 @@ pub trait Connector: std::fmt::Debug + Send + Sync + 'static {
     /// Plans a create from a unified body.
     fn plan_create(&self, resource: Resource, body: Value) -> Result<Request, UnifiedError>;
 
-    /// The new record's id from a create's 2xx answer.
-    fn created_id(&self, resource: Resource, answer: &Value) -> Result<String, UnifiedError>;
+    /// The new record's id from a create's 2xx answer to `sent` (the request [`Self::plan_create`]
+    /// made: a resource spread over several provider objects learns which one from it).
+    fn created_id(
+        &self,
+        resource: Resource,
+        sent: &Request,
+        answer: &Value,
+    ) -> Result<String, UnifiedError>;
 
     /// Plans an update of one record from a unified body.
     fn plan_update(

@@ -702,7 +702,9 @@ async fn through_the_connector_interface() {
         .expect("plan");
     let made = hub.send(&request).await;
     assert_eq!(made.status, 201, "{}", made.body);
-    let id = c.created_id(Resource::Contacts, &made.body).expect("id");
+    let id = c
+        .created_id(Resource::Contacts, &request, &made.body)
+        .expect("id");
     let mut get = c
         .plan_get(Resource::Contacts, &id, &Default::default())
         .expect("run");
@@ -745,7 +747,7 @@ async fn through_the_connector_interface() {
         let answer = hub.send(&request).await;
         assert_eq!(answer.status, 201, "{}", answer.body);
         let id = c
-            .created_id(Resource::Activities, &answer.body)
+            .created_id(Resource::Activities, &request, &answer.body)
             .expect("id");
         assert!(id.starts_with(t), "{id}");
         let mut get = c

@@ -391,7 +391,12 @@ impl Connector for HubSpot {
         Ok(super::plan_create(resource, body, OffsetDateTime::now_utc())?.request)
     }
 
-    fn created_id(&self, resource: Resource, answer: &Value) -> Result<String, UnifiedError> {
+    fn created_id(
+        &self,
+        resource: Resource,
+        sent: &Request,
+        answer: &Value,
+    ) -> Result<String, UnifiedError> {
         let id = answer
             .get("id")
             .and_then(Value::as_str)
@@ -402,17 +407,14 @@ impl Connector for HubSpot {
         if resource != Resource::Activities {
             return Ok(id.to_owned());
         }
-        // The answer does not name its object; the properties it echoes do.
-        let props = answer.get("properties").and_then(Value::as_object);
-        let engagement = Engagement::ALL.into_iter().find(|e| {
-            let prefix = format!("hs_{}_", e.prefix());
-            props.is_some_and(|p| p.keys().any(|k| k.starts_with(&prefix)))
-        });
-        engagement.map(|e| e.unified_id(id)).ok_or_else(|| {
-            super::records::bad_downstream(
-                "HubSpot's create answer does not say which activity it made",
-            )
-        })
+        // The answer does not name its object, and echoes only the properties that were set;
+        // the path the create was sent to does: `/crm/v3/objects/{object}`.
+        let object = sent.path.split('/').nth(4).unwrap_or("");
+        Engagement::of_object(object)
+            .map(|e| e.unified_id(id))
+            .ok_or_else(|| {
+                super::records::bad_downstream("an activity create went to no engagement object")
+            })
     }
 
     fn plan_update(

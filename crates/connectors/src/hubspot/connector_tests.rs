@@ -55,28 +55,35 @@ fn origins_and_tokens() {
 #[test]
 fn activity_ids_from_create_answers() {
     let c = HubSpot;
-    let call = json!({"id": "9", "properties": {"hs_call_title": "x", "hs_timestamp": "2024-01-01T00:00:00Z"}});
+    // HubSpot echoes only the properties that were set: an activity with no title or body
+    // still learns its object, from where the create was sent.
+    let bare = json!({"id": "9", "properties": {"hs_timestamp": "2024-01-01T00:00:00Z"}});
+    for (t, want) in [
+        ("call", "call-9"),
+        ("meeting", "meeting-9"),
+        ("task", "task-9"),
+        ("email", "email-9"),
+    ] {
+        let sent = c
+            .plan_create(Resource::Activities, json!({"type": t}))
+            .expect("plan");
+        assert_eq!(
+            c.created_id(Resource::Activities, &sent, &bare).as_deref(),
+            Ok(want),
+            "{t}"
+        );
+    }
+    let contact = c
+        .plan_create(Resource::Contacts, json!({"last_name": "X"}))
+        .expect("plan");
     assert_eq!(
-        c.created_id(Resource::Activities, &call).as_deref(),
-        Ok("call-9")
+        c.created_id(Resource::Contacts, &contact, &bare).as_deref(),
+        Ok("9")
     );
-    let task = json!({"id": "9", "properties": {"hs_task_status": "NOT_STARTED"}});
-    assert_eq!(
-        c.created_id(Resource::Activities, &task).as_deref(),
-        Ok("task-9")
-    );
-    let email = json!({"id": "9", "properties": {"hs_email_subject": "Hi", "hs_timestamp": "2024-01-01T00:00:00Z"}});
-    assert_eq!(
-        c.created_id(Resource::Activities, &email).as_deref(),
-        Ok("email-9")
-    );
-    assert_eq!(c.created_id(Resource::Contacts, &call).as_deref(), Ok("9"));
+    // A create sent anywhere but an engagement object cannot be an activity.
+    assert!(c.created_id(Resource::Activities, &contact, &bare).is_err());
     assert!(
-        c.created_id(Resource::Activities, &json!({"id": "9", "properties": {}}))
-            .is_err()
-    );
-    assert!(
-        c.created_id(Resource::Contacts, &json!({"id": "../9"}))
+        c.created_id(Resource::Contacts, &contact, &json!({"id": "../9"}))
             .is_err()
     );
 }

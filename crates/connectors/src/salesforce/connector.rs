@@ -216,7 +216,12 @@ impl Connector for Salesforce {
         Ok(records::plan_create(resource, body)?.into_request())
     }
 
-    fn created_id(&self, _resource: Resource, answer: &Value) -> Result<String, UnifiedError> {
+    fn created_id(
+        &self,
+        _resource: Resource,
+        _sent: &Request,
+        answer: &Value,
+    ) -> Result<String, UnifiedError> {
         records::created_id(answer)
     }
 

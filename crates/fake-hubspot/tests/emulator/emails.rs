@@ -69,7 +69,7 @@ async fn seeded_emails_sit_on_contacts_companies_and_deals() {
                 .as_array()
                 .expect("results")
                 .iter()
-                .any(|r| r["toObjectId"].to_string() == id_of(email)),
+                .any(|r| r["toObjectId"].as_u64().map(|n| n.to_string()) == Some(id_of(email))),
             "{v4}"
         );
     }

@@ -225,14 +225,16 @@ impl Vault {
                     observed.ignored.extend(unmapped);
                     let mut session = self.session(request, connector, observed).await?;
                     let outcome = session.run_kind(plan.run, CallKind::Create).await?;
-                    return Ok(envelope.added(&outcome.id, common.raw.then_some(outcome.raw)));
+                    return Ok(CrmAnswer::Built(
+                        envelope.added(&outcome.id, common.raw.then_some(outcome.raw)),
+                    ));
                 }
                 let call = connector.plan_create(resource, body)?;
                 observed.ignored.clone_from(&call.ignored);
                 observed.ignored.extend(unmapped);
                 let mut session = self.session(request, connector, observed).await?;
                 let raw = session.send(&call, CallKind::Create).await?;
-                let id = connector.created_id(resource, &raw)?;
+                let id = connector.created_id(resource, &call, &raw)?;
                 Ok(CrmAnswer::Built(
                     envelope.added(&id, common.raw.then_some(raw)),
                 ))
@@ -248,7 +250,9 @@ impl Vault {
                     observed.ignored.extend(unmapped);
                     let mut session = self.session(request, connector, observed).await?;
                     let outcome = session.run_kind(plan.run, CallKind::OneRecord).await?;
-                    return Ok(envelope.updated(&outcome.id, common.raw.then_some(outcome.raw)));
+                    return Ok(CrmAnswer::Built(
+                        envelope.updated(&outcome.id, common.raw.then_some(outcome.raw)),
+                    ));
                 }
                 let call = connector.plan_update(resource, id, body)?;
                 observed.ignored.clone_from(&call.ignored);
@@ -264,7 +268,9 @@ impl Vault {
                 if let Some(plan) = connector.plan_write_run(resource, WriteOp::Delete(id))? {
                     let mut session = self.session(request, connector, observed).await?;
                     let outcome = session.run_kind(plan.run, CallKind::OneRecord).await?;
-                    return Ok(envelope.deleted(&outcome.id, common.raw.then_some(outcome.raw)));
+                    return Ok(CrmAnswer::Built(
+                        envelope.deleted(&outcome.id, common.raw.then_some(outcome.raw)),
+                    ));
                 }
                 let call = connector.plan_delete(resource, id)?;
                 let mut session = self.session(request, connector, observed).await?;

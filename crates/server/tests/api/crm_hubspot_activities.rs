@@ -286,7 +286,7 @@ async fn hubspot_email_activities_round_trip(db: Db) {
         format!("limit=2&filter[contact_id]={contact}&sort[by]=updated_at"),
     ] {
         let found = pages(&t, &query).await;
-        assert_eq!(ids(&found), [id.clone()], "{query}");
+        assert_eq!(ids(&found), std::slice::from_ref(&id), "{query}");
         assert_eq!(found[0][0]["contact_id"], contact.as_str(), "{query}");
     }
 
