@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use patchbay_server::{Application, ServerConfig};
+use patchbay_server::ServerConfig;
 use reqwest::Client;
 
 use crate::setup::Setup;
-use crate::storm::{Tokens, import};
 
 /// Kills the child when the measurement ends, however it ends.
 struct Running(Child);
@@ -39,40 +38,8 @@ pub async fn measure(
     let mut config = ServerConfig::new(dir.path());
     config.master_key = Some(master_key.clone());
     config.refresh_interval = None;
-    let (app_id, api_key) = {
-        let app = Application::build(config).await?;
-        let vault = app.vault().clone();
-        let created = vault
-            .create_application("callgrind", &[crate::setup::REDIRECT_URI.to_owned()])
-            .await?;
-        let app_id = created.application.id.clone();
-        crate::setup::register_salesforce(
-            &vault,
-            &app_id,
-            &s.emulator,
-            &s.client_id,
-            &s.client_secret,
-        )
-        .await?;
-        let tokens = Tokens::of(s).await?;
-        // A fresh token, so no refresh runs while instructions are counted.
-        let issued_at = format!("{}:00Z", crate::time_now().replace(' ', "T"));
-        import(
-            &vault,
-            app_id.as_str(),
-            &s.emulator,
-            &tokens,
-            "cg",
-            1,
-            Some((&issued_at, 7_200)),
-        )
-        .await?;
-        vault.flush_request_logs().await;
-        (
-            app_id.to_string(),
-            created.api_key.key.expose_secret().to_owned(),
-        )
-    };
+    // A fresh token, so no refresh runs while instructions are counted.
+    let (app_id, api_key) = crate::footprint::fill(config, s, "callgrind", "cg", 1).await?;
 
     let out = dir.path().join("callgrind.out");
     let mut cmd = Command::new("valgrind");

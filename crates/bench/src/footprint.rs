@@ -76,6 +76,44 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     let at = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[at.min(sorted.len() - 1)]
 }
+/// Opens the store of `config` in process, registers an application and a Salesforce
+/// integration on the emulator, and stores `count` connections (consumers `{prefix}…`) holding
+/// fresh tokens (two hours, the emulator's lifetime), so that a node started on that store later
+/// has nothing due and no refresh runs while it is measured. Returns the application id and its
+/// API key.
+pub async fn fill(
+    config: ServerConfig,
+    s: &Setup,
+    name: &str,
+    prefix: &str,
+    count: usize,
+) -> anyhow::Result<(String, String)> {
+    let app = Application::build(config).await?;
+    let vault = app.vault().clone();
+    let created = vault
+        .create_application(name, &[crate::setup::REDIRECT_URI.to_owned()])
+        .await?;
+    let app_id = created.application.id.clone();
+    crate::setup::register_salesforce(&vault, &app_id, &s.emulator, &s.client_id, &s.client_secret)
+        .await?;
+    let tokens = Tokens::of(s).await?;
+    let issued_at = format!("{}:00Z", crate::time_now().replace(' ', "T"));
+    import(
+        &vault,
+        app_id.as_str(),
+        &s.emulator,
+        &tokens,
+        prefix,
+        count,
+        Some((&issued_at, 7_200)),
+    )
+    .await?;
+    vault.flush_request_logs().await;
+    Ok((
+        app_id.to_string(),
+        created.api_key.key.expose_secret().to_owned(),
+    ))
+}
 
 #[allow(clippy::too_many_arguments)]
 pub async fn measure(
@@ -104,41 +142,7 @@ pub async fn measure(
     config.refresh_interval = None;
     config.database_url = pg.as_ref().map(|d| d.url().to_owned());
     let filling = Instant::now();
-    let (app_id, api_key) = {
-        let app = Application::build(config).await?;
-        let vault = app.vault().clone();
-        let created = vault
-            .create_application("footprint", &[crate::setup::REDIRECT_URI.to_owned()])
-            .await?;
-        let app_id = created.application.id.clone();
-        crate::setup::register_salesforce(
-            &vault,
-            &app_id,
-            &s.emulator,
-            &s.client_id,
-            &s.client_secret,
-        )
-        .await?;
-        let tokens = Tokens::of(s).await?;
-        // Fresh tokens (two hours, the emulator's lifetime): an idle node with nothing due, so
-        // the sweeper does not refresh while RSS and start-up are measured.
-        let issued_at = format!("{}:00Z", crate::time_now().replace(' ', "T"));
-        import(
-            &vault,
-            app_id.as_str(),
-            &s.emulator,
-            &tokens,
-            "fp",
-            stored,
-            Some((&issued_at, 7_200)),
-        )
-        .await?;
-        vault.flush_request_logs().await;
-        (
-            app_id.to_string(),
-            created.api_key.key.expose_secret().to_owned(),
-        )
-    };
+    let (app_id, api_key) = fill(config, s, "footprint", "fp", stored).await?;
     let filled_in = filling.elapsed();
 
     let mut cmd = Command::new(bin);

@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Db, Options, TestApp, captured_logs, json_with, spawn_with};
-use crate::webhooks_support::{Delivery, Receiver};
+use crate::webhooks_support::{Receiver, summary};
 
 crate::server_backend_tests!(
     created_updated_and_deleted_contacts_each_fire_their_event_within_an_interval,
@@ -152,23 +152,6 @@ async fn wait_for_polls(t: &TestApp, n: usize) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn summary(events: &[Delivery]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = events
-        .iter()
-        .map(|d| {
-            (
-                d.event_type.clone(),
-                d.body["payload"]["entity_id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 async fn created_updated_and_deleted_contacts_each_fire_their_event_within_an_interval(db: Db) {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, json_with};
 use crate::hubspot_support::{HubSpotApp, spawn_hubspot};
-use crate::webhooks_support::{Delivery, Receiver};
+use crate::webhooks_support::{Receiver, summary};
 
 crate::server_backend_tests!(hubspot_deletions_become_crm_deleted_events_once);
 
@@ -60,23 +60,6 @@ async fn archived_reads(t: &HubSpotApp) -> Vec<String> {
         .filter_map(|r| r["path"].as_str()?.strip_prefix("/crm/v3/objects/"))
         .map(str::to_owned)
         .collect()
-}
-
-fn summary(events: &[Delivery]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = events
-        .iter()
-        .map(|d| {
-            (
-                d.event_type.clone(),
-                d.body["payload"]["entity_id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 fn now_secs() -> i64 {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, json_with};
 use crate::hubspot_support::{HubSpotApp, spawn_hubspot};
-use crate::webhooks_support::{Delivery, Receiver};
+use crate::webhooks_support::{Receiver, summary};
 
 crate::server_backend_tests!(hubspot_changes_become_crm_events_once);
 
@@ -55,23 +55,6 @@ async fn searched(t: &HubSpotApp) -> Vec<String> {
                 .map(str::to_owned)
         })
         .collect()
-}
-
-fn summary(events: &[Delivery]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = events
-        .iter()
-        .map(|d| {
-            (
-                d.event_type.clone(),
-                d.body["payload"]["entity_id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 async fn hubspot_changes_become_crm_events_once(db: Db) {

@@ -131,3 +131,21 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, raw: Bytes
     inner.in_flight.lock().unwrap().remove(&key);
     status
 }
+
+/// Each delivery as (event type, entity id), sorted: what fired, whatever the order it came in.
+pub fn summary(events: &[Delivery]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = events
+        .iter()
+        .map(|d| {
+            (
+                d.event_type.clone(),
+                d.body["payload"]["entity_id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
