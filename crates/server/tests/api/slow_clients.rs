@@ -25,6 +25,7 @@ fn options() -> ListenerOptions {
         max_connections: 64,
         shutdown_grace: Duration::from_secs(1),
         trusted_proxies: Vec::new(),
+        threads: 0,
     }
 }
 
