@@ -78,6 +78,10 @@ struct Args {
     /// Worker threads of Patchbay's runtime (default 2): with 1, every task of a call runs on
     /// one thread, which shows what work-stealing across cores costs per call.
     patchbay_workers: usize,
+    /// `--patchbay-threads N` (default 0): Patchbay's thread-per-core server with N serving
+    /// threads (`serve --server-threads`), each a current-thread runtime of its own; 0 serves
+    /// on Patchbay's work-stealing runtime (`--patchbay-workers`).
+    patchbay_threads: usize,
     /// `--footprint-only`: only the footprint rows (no nginx, no other rows).
     footprint_only: bool,
     /// `--footprint-postgres URL`: footprint rows on SQLite and on a database of their own on
@@ -115,6 +119,7 @@ fn args() -> anyhow::Result<Args> {
         storm_rate: 500,
         footprint_connections: 100_000,
         patchbay_workers: 2,
+        patchbay_threads: 0,
         footprint_only: false,
         footprint_postgres: None,
         callgrind: None,
@@ -151,10 +156,11 @@ fn args() -> anyhow::Result<Args> {
             "--storm-rate" => a.storm_rate = value.parse()?,
             "--footprint-connections" => a.footprint_connections = value.parse()?,
             "--patchbay-workers" => a.patchbay_workers = value.parse()?,
+            "--patchbay-threads" => a.patchbay_threads = value.parse()?,
             "--footprint-postgres" => a.footprint_postgres = Some(value),
             "--callgrind" => a.callgrind = Some(value.parse()?),
             _ => bail!(
-                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --footprint-postgres, --footprint-only, --patchbay-workers, --callgrind, --smoke)"
+                "unknown flag {flag} (known: --seconds, --rounds, --rate, --concurrency, --downstream-ms, --loadgen, --database-url, --report, --profile, --storm-connections, --storm-rate, --footprint-connections, --footprint-postgres, --footprint-only, --patchbay-workers, --patchbay-threads, --callgrind, --smoke)"
             ),
         }
     }
@@ -171,9 +177,10 @@ fn args() -> anyhow::Result<Args> {
         || a.storm_rate > 100_000
         || a.footprint_connections > 200_000
         || !(1..=64).contains(&a.patchbay_workers)
+        || a.patchbay_threads > 64
     {
         bail!(
-            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000, --storm-connections at most 50000, --storm-rate 1..=100000, --footprint-connections at most 200000, --patchbay-workers 1..=64"
+            "--seconds must be 1..=10 and --rounds 1..=9 (the run stays within minutes), --rate positive, --concurrency 1..=1024, --downstream-ms at most 1000, --storm-connections at most 50000, --storm-rate 1..=100000, --footprint-connections at most 200000, --patchbay-workers 1..=64, --patchbay-threads 0..=64"
         );
     }
     if a.smoke {
@@ -298,7 +305,11 @@ fn main() -> anyhow::Result<()> {
         emulator: emulator_rt.handle().clone(),
         forwarder: forwarder_rt.handle().clone(),
     };
-    let s = Arc::new(patchbay_rt.block_on(setup(&rts, a.database_url.as_deref()))?);
+    let s = Arc::new(patchbay_rt.block_on(setup(
+        &rts,
+        a.database_url.as_deref(),
+        a.patchbay_threads,
+    ))?);
     let nginx = if a.footprint_only {
         None
     } else {
@@ -440,8 +451,13 @@ async fn run(
         eprintln!("profiling {} (pid {})", sc.name, std::process::id());
         let sat = saturate(&a, &s, &client, sc, nginx_pid).await?;
         r.line(format!(
-            "{}: {:.0} req/s saturated, p50 {:.2} ms, {} errors; CPU µs per request: load generator {:.0}, emulator {:.0}, Patchbay {:.0}, forwarder {:.0}, nginx {:.0}",
-            sc.name, sat.rps, sat.p50, sat.errors, sat.cpu[0], sat.cpu[1], sat.cpu[2], sat.cpu[3], sat.cpu[4]
+            "{} (Patchbay serving threads: {}): {:.0} req/s saturated, p50 {:.2} ms, {} errors; CPU µs per request: load generator {:.0}, emulator {:.0}, Patchbay {:.0}, forwarder {:.0}, nginx {:.0}",
+            sc.name,
+            match a.patchbay_threads {
+                0 => format!("its runtime, {} workers", a.patchbay_workers),
+                n => n.to_string(),
+            },
+            sat.rps, sat.p50, sat.errors, sat.cpu[0], sat.cpu[1], sat.cpu[2], sat.cpu[3], sat.cpu[4]
         ));
         return Ok(r.0);
     }
@@ -555,6 +571,9 @@ fn heading(a: &Args, s: &Setup, r: &mut Report) {
     }
     if a.patchbay_workers != 2 {
         line.push_str(&format!(" --patchbay-workers {}", a.patchbay_workers));
+    }
+    if a.patchbay_threads != 0 {
+        line.push_str(&format!(" --patchbay-threads {}", a.patchbay_threads));
     }
     line.push('`');
     r.line(line);

@@ -40,12 +40,18 @@ pub struct Runtimes {
     pub forwarder: tokio::runtime::Handle,
 }
 
-pub async fn setup(rts: &Runtimes, database_url: Option<&str>) -> anyhow::Result<Setup> {
+/// `threads`: Patchbay's serving threads (`ServerConfig::listener.threads`; 0 = its runtime).
+pub async fn setup(
+    rts: &Runtimes,
+    database_url: Option<&str>,
+    threads: usize,
+) -> anyhow::Result<Setup> {
     let dir = tempfile::tempdir()?;
     let mut config = ServerConfig::new(dir.path());
     config.master_key = Some(patchbay_crypto::Keyring::generate()?.to_json().to_string());
     config.refresh_interval = None;
     config.database_url = database_url.map(str::to_owned);
+    config.listener.threads = threads;
     let clock = Arc::new(ManualClock::new(patchbay_core::Clock::now_ms(
         &patchbay_core::SystemClock,
     )));

@@ -180,6 +180,27 @@ pub struct ListenerArgs {
     /// client looks like the proxy. Never list a network clients can send from.
     #[arg(long = "trusted-proxy", env = "PATCHBAY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = patchbay_server::listener::IpNet::parse)]
     pub trusted_proxies: Vec<patchbay_server::listener::IpNet>,
+    /// Serving threads. `0`: one work-stealing runtime serves every connection. `N` (or `auto`,
+    /// one per CPU): N threads, each with a runtime, a listening socket (`SO_REUSEPORT` on
+    /// Linux) and a provider connection pool of its own, so that a call stays on the thread
+    /// that accepted its connection, as nginx's workers do. Background work (token refresh,
+    /// the request log, webhooks, change polling) runs on the main runtime either way.
+    #[arg(long, env = "PATCHBAY_SERVER_THREADS", default_value = "0", value_parser = parse_threads)]
+    pub server_threads: usize,
+}
+
+/// `auto` (one per CPU) or a number of serving threads, 0 to 256.
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(std::thread::available_parallelism().map_or(1, usize::from));
+    }
+    match s.parse::<usize>() {
+        Ok(n) if n <= 256 => Ok(n),
+        _ => Err(format!(
+            "expected `auto` or a number from 0 to 256, got `{s}`"
+        )),
+    }
 }
 
 /// `30s`, `500ms`, `2m`, or a number of seconds.
@@ -607,6 +628,20 @@ pub struct FakeHubspotArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_threads_take_auto_or_a_bounded_number() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(parse_threads("auto"), Ok(cores));
+        assert_eq!(parse_threads("AUTO"), Ok(cores));
+        assert_eq!(parse_threads("0"), Ok(0));
+        assert_eq!(parse_threads(" 4 "), Ok(4));
+        assert_eq!(parse_threads("256"), Ok(256));
+        for bad in ["257", "-1", "two", ""] {
+            let err = parse_threads(bad).expect_err(bad);
+            assert!(err.contains("auto"), "{err}");
+        }
+    }
 
     /// `--app` appears in a dozen commands; each says where the id comes from.
     #[test]

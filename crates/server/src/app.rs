@@ -225,9 +225,15 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
         .map_err(|e| StartError::Other(e.to_string()))
 }
 
+/// The bound listening sockets: one for the caller's runtime, or one per serving thread.
+enum Bound {
+    Shared(TcpListener),
+    PerCore(Vec<std::net::TcpListener>),
+}
+
 /// A server bound to its port, not yet serving.
 pub struct Application {
-    listener: TcpListener,
+    listener: Bound,
     port: u16,
     base_url: String,
     vault: Vault,
@@ -241,17 +247,23 @@ pub struct Application {
 impl Application {
     /// Opens the database (running migrations), loads and checks the key, and binds.
     pub async fn build(config: ServerConfig) -> Result<Application, StartError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let local = listener.local_addr().map_err(|source| StartError::Bind {
+        let bind_error = |source| StartError::Bind {
             addr: config.listen,
             source,
-        })?;
+        };
+        let (listener, local) = if config.listener.threads == 0 {
+            let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
+            let local = listener.local_addr().map_err(bind_error)?;
+            (Bound::Shared(listener), local)
+        } else {
+            let listeners = crate::listener::per_core::bind(config.listen, config.listener.threads)
+                .map_err(bind_error)?;
+            let local = match listeners.first() {
+                Some(first) => first.local_addr().map_err(bind_error)?,
+                None => config.listen,
+            };
+            (Bound::PerCore(listeners), local)
+        };
         let base_url = match &config.public_url {
             Some(u) => {
                 let parsed = url::Url::parse(u).map_err(|_| StartError::PublicUrl(u.clone()))?;
@@ -325,15 +337,89 @@ impl Application {
         });
         let webhook_worker = self.vault.spawn_webhook_worker();
         let crm_poller = self.vault.spawn_crm_poller();
+        // Here, not on whichever serving thread logs first: the writer is background work.
+        self.vault.start_request_log_writer();
+        let routes = Routes {
+            vault: self.vault.clone(),
+            extensions: self.extensions,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
+            stats: Arc::clone(&self.connections),
+            hsts: self.base_url.starts_with("https://"),
+        };
+        // Draw the process's first random bytes off the request path: aws-lc seeds its
+        // generator from CPU jitter on first use (about 0.1 s of CPU), which the first session,
+        // OAuth state or sealed token would otherwise wait for.
+        tokio::task::spawn_blocking(|| {
+            let _ = patchbay_crypto::random::random_array::<1>();
+        });
+        let (served, cores) = match self.listener {
+            Bound::Shared(listener) => {
+                let served = crate::listener::serve(
+                    listener,
+                    routes.build(),
+                    self.listener_options,
+                    self.connections,
+                    shutdown,
+                )
+                .await;
+                (served, None)
+            }
+            Bound::PerCore(listeners) => {
+                let vault = self.vault.clone();
+                let routes = Arc::new(routes);
+                // Each thread builds its own router (its per-request clones touch no other
+                // core's reference counts) and pins its own provider clients.
+                let setup: crate::listener::per_core::ThreadSetup = Arc::new(move || {
+                    let pinned: Box<dyn std::any::Any> = Box::new(vault.pin_outbound());
+                    (routes.build(), pinned)
+                });
+                let (served, cores) = crate::listener::per_core::serve(
+                    listeners,
+                    setup,
+                    self.listener_options,
+                    self.connections,
+                    shutdown,
+                )
+                .await;
+                (served, Some(cores))
+            }
+        };
+        if let Some(sweeper) = sweeper {
+            sweeper.stop().await;
+        }
+        webhook_worker.stop().await;
+        crm_poller.stop().await;
+        // The request-log writer lingers before each batch; write what the last requests
+        // queued before the process goes away.
+        self.vault.flush_request_logs().await;
+        if let Some(cores) = cores {
+            cores.finish().await;
+        }
+        served
+    }
+}
+
+/// What every router of one server is built from (one per serving thread with
+/// `--server-threads`); the metrics and the connection counters are the server's, shared.
+struct Routes {
+    vault: Vault,
+    extensions: Vec<RouterExtension>,
+    metrics: Arc<crate::metrics::Metrics>,
+    stats: Arc<ConnectionStats>,
+    /// Served (through a TLS-terminating proxy) at an https URL.
+    hsts: bool,
+}
+
+impl Routes {
+    fn build(&self) -> axum::Router {
         let mut app = router(AppState {
             vault: self.vault.clone(),
         });
         for extension in &self.extensions {
             app = extension(&self.vault).merge(app);
         }
-        let metrics = Arc::new(crate::metrics::Metrics::default());
-        let stats = Arc::clone(&self.connections);
-        let exposed = Arc::clone(&metrics);
+        let stats = Arc::clone(&self.stats);
+        let exposed = Arc::clone(&self.metrics);
         let measured = self.vault.clone();
         app = app
             .route(
@@ -349,37 +435,14 @@ impl Application {
                     .make_span_with(crate::request_id::make_span),
             )
             // Outside the span: it picks the id the span is named by, and counts the request.
-            .layer(crate::metrics::ObserveLayer::new(metrics));
-        if self.base_url.starts_with("https://") {
-            // Served (through a TLS-terminating proxy) at an https URL: browsers must never
-            // fall back to http for the console or the connect page.
+            .layer(crate::metrics::ObserveLayer::new(Arc::clone(&self.metrics)));
+        if self.hsts {
+            // Browsers must never fall back to http for the console or the connect page.
             app = app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
                 axum::http::header::STRICT_TRANSPORT_SECURITY,
                 axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             ));
         }
-        // Draw the process's first random bytes off the request path: aws-lc seeds its
-        // generator from CPU jitter on first use (about 0.1 s of CPU), which the first session,
-        // OAuth state or sealed token would otherwise wait for.
-        tokio::task::spawn_blocking(|| {
-            let _ = patchbay_crypto::random::random_array::<1>();
-        });
-        let served = crate::listener::serve(
-            self.listener,
-            app,
-            self.listener_options,
-            self.connections,
-            shutdown,
-        )
-        .await;
-        if let Some(sweeper) = sweeper {
-            sweeper.stop().await;
-        }
-        webhook_worker.stop().await;
-        crm_poller.stop().await;
-        // The request-log writer lingers before each batch; write what the last requests
-        // queued before the process goes away.
-        self.vault.flush_request_logs().await;
-        served
+        app
     }
 }

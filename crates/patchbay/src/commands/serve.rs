@@ -17,6 +17,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.listener.idle_timeout = args.listener.idle_timeout;
     config.listener.max_connections = args.listener.max_connections as usize;
     config.listener.trusted_proxies = args.listener.trusted_proxies.clone();
+    config.listener.threads = args.listener.server_threads;
     config.refresh_interval = Some(args.sweeper.sweeper_interval);
     config.sweeper_rate_per_integration = args.sweeper.sweeper_rate_per_integration;
     config.sweeper_burst_per_integration = args.sweeper.sweeper_burst_per_integration;

@@ -17,6 +17,7 @@
 mod body;
 mod client_addr;
 mod conn;
+pub mod per_core;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,6 +53,11 @@ pub struct ListenerOptions {
     pub shutdown_grace: Duration,
     /// `--trusted-proxy`: peers whose `X-Forwarded-For` names the client ([`ClientAddr`]).
     pub trusted_proxies: Vec<IpNet>,
+    /// `--server-threads`: 0 serves on the runtime that runs the [`crate::Application`] (a
+    /// work-stealing runtime in the binary, the test's own runtime in tests); N ≥ 1 serves on
+    /// N threads of their own, each with a current-thread runtime and its own accept loop
+    /// ([`per_core`]).
+    pub threads: usize,
 }
 
 impl Default for ListenerOptions {
@@ -63,6 +69,7 @@ impl Default for ListenerOptions {
             max_connections: 4096,
             shutdown_grace: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
+            threads: 0,
         }
     }
 }
@@ -102,8 +109,20 @@ pub async fn serve(
     stats: Arc<ConnectionStats>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let options = Arc::new(options);
     let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    accept_loop(listener, app, Arc::new(options), stats, slots, shutdown).await
+}
+
+/// One accept loop. `slots` is the connection cap, shared by every loop of a server (the
+/// per-core server runs one loop per thread); `stats` likewise.
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    options: Arc<ListenerOptions>,
+    stats: Arc<ConnectionStats>,
+    slots: Arc<Semaphore>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     // Dropping the sender tells every connection to finish; each holds a receiver so the loop
     // can wait until all of them are gone.
     let (stop_tx, stop_rx) = watch::channel(false);

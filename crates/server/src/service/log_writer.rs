@@ -341,6 +341,13 @@ impl Vault {
         shared.gaps_pending.notify_one();
     }
 
+    /// Starts this node's request-log writer on the current runtime unless it runs already.
+    /// The server calls it before serving, so that the writer is a task of the runtime that
+    /// runs the background work rather than of whichever serving thread logs first.
+    pub(crate) fn start_request_log_writer(&self) {
+        let _ = self.log_queue().sender(self.store(), self.public_host());
+    }
+
     /// Waits until every entry queued before this call is written (tests, shutdown).
     pub async fn flush_request_logs(&self) {
         let (done, wait) = oneshot::channel();

@@ -103,6 +103,12 @@ impl VaultOptions {
     }
 }
 
+/// A serving thread's own provider clients ([`Vault::pin_outbound`]); unpinned on drop.
+pub(crate) struct PinnedOutbound {
+    _proxy: outbound::Pinned,
+    _crm: outbound::Pinned,
+}
+
 /// The service layer handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Vault {
@@ -125,7 +131,7 @@ struct Inner {
     proxy: proxy::ProxyRuntime,
     /// The unified CRM's provider calls: hyper's pooled client (see [`outbound`]), never
     /// following redirects, as the reqwest client it replaced did not.
-    crm_http: outbound::Client<outbound::Whole>,
+    crm_http: outbound::PerThread<outbound::Whole>,
     log_queue: log_writer::LogQueue,
     token_cache: tokens::TokenCache,
     key_cache: api_keys::KeyCache,
@@ -176,7 +182,7 @@ impl Vault {
             refresh,
         );
         let proxy = proxy::ProxyRuntime::new(options.proxy.clone())?;
-        let crm_http = outbound::client(options.oauth_http.connect_timeout)?;
+        let crm_http = outbound::PerThread::new(options.oauth_http.connect_timeout)?;
         let public_host = url::Url::parse(&options.public_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -219,6 +225,16 @@ impl Vault {
         &self.inner.proxy
     }
 
+    /// Gives the calling thread provider clients of its own (the proxy's and the CRM's) until
+    /// the guard drops: a serving thread of the thread-per-core server calls it, so its calls
+    /// reuse connections that live on its own runtime (see [`outbound::PerThread`]).
+    pub(crate) fn pin_outbound(&self) -> PinnedOutbound {
+        PinnedOutbound {
+            _proxy: self.inner.proxy.pin_client(),
+            _crm: self.inner.crm_http.pin(),
+        }
+    }
+
     pub(crate) fn key_cache(&self) -> &api_keys::KeyCache {
         &self.inner.key_cache
     }
@@ -259,7 +275,7 @@ impl Vault {
 
     /// The CRM's client for provider calls, and the deadline of one call from the send to the
     /// answer's last byte (the same bound the reqwest client had).
-    fn crm_http(&self) -> (&outbound::Client<outbound::Whole>, std::time::Duration) {
+    fn crm_http(&self) -> (&outbound::PerThread<outbound::Whole>, std::time::Duration) {
         (&self.inner.crm_http, self.inner.options.oauth_http.timeout)
     }
 

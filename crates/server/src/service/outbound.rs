@@ -10,9 +10,12 @@
 //! followed by the client; a caller that follows them decides where (the proxy, same origin
 //! only). Request deadlines are the caller's.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -27,12 +30,9 @@ use crate::error::{Error, Result};
 pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
 pub(crate) type Client<B> = hyper_util::client::legacy::Client<Connector, B>;
 
-/// Builds a pooled client (http/1.1 and h2 by ALPN) sending bodies of type `B`.
-pub(crate) fn client<B>(connect_timeout: Duration) -> Result<Client<B>>
-where
-    B: HttpBody + Send + 'static,
-    B::Data: Send,
-{
+/// The TLS-over-TCP connector (http/1.1 and h2 by ALPN) every client of one [`PerThread`]
+/// shares: cloning it shares its TLS configuration and resolver.
+fn connector(connect_timeout: Duration) -> Result<Connector> {
     let mut http = HttpConnector::new_with_resolver(GuardedResolver);
     // https goes through the TLS layer, which hands the plain connector any URI.
     http.enforce_http(false);
@@ -49,19 +49,112 @@ where
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .wrap_connector(http);
-    Ok(
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector),
-    )
+        .wrap_connector(http))
+}
+
+/// A client with a pool of its own over `connector`.
+fn pooled<B>(connector: Connector) -> Client<B>
+where
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+{
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector)
+}
+
+/// Each [`PerThread`] gets its own key, so one thread serving two vaults (a test) never sends
+/// one vault's calls through the other's pool.
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The clients pinned to this thread, by [`PerThread`] key ([`PerThread::pin`]). Empty on
+    /// the threads of a work-stealing runtime, where every call uses the shared client.
+    static PINNED: RefCell<Vec<(u64, Box<dyn Any>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A pooled client shared by the whole process, and one per serving thread of the
+/// thread-per-core server ([`crate::listener::per_core`]).
+///
+/// hyper-util's client drives each pooled connection in a task spawned on the runtime that
+/// opened it. Shared across per-core runtimes, a request from one core would often take a
+/// connection opened by another, and every read and write of that call would wake a task on
+/// the other thread: the cross-core hand-off the per-core server exists to avoid. So each
+/// serving thread pins a client of its own ([`PerThread::pin`]), whose connections live and
+/// are used on that thread only; any other thread (a work-stealing runtime, background tasks)
+/// uses the shared one.
+pub(crate) struct PerThread<B> {
+    shared: Client<B>,
+    connector: Connector,
+    key: u64,
+}
+
+impl<B> PerThread<B>
+where
+    B: HttpBody + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    pub(crate) fn new(connect_timeout: Duration) -> Result<Self> {
+        let connector = connector(connect_timeout)?;
+        Ok(Self {
+            shared: pooled(connector.clone()),
+            connector,
+            key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    /// Sends `request` through this thread's pinned client, or the shared one.
+    pub(crate) fn request(&self, request: hyper::Request<B>) -> ResponseFuture {
+        PINNED.with_borrow(|pinned| {
+            let local = pinned
+                .iter()
+                .find(|(key, _)| *key == self.key)
+                .and_then(|(_, client)| client.downcast_ref::<Client<B>>());
+            local.unwrap_or(&self.shared).request(request)
+        })
+    }
+
+    /// Gives the calling thread a client (and pool) of its own until the guard drops. Call it
+    /// on a thread that runs a current-thread runtime, before that runtime serves.
+    pub(crate) fn pin(&self) -> Pinned {
+        let client: Client<B> = pooled(self.connector.clone());
+        PINNED.with_borrow_mut(|pinned| pinned.push((self.key, Box::new(client))));
+        Pinned {
+            key: self.key,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+pub(crate) type ResponseFuture = hyper_util::client::legacy::ResponseFuture;
+
+/// Unpins a thread's client ([`PerThread::pin`]) on drop; its pooled connections close with it.
+pub(crate) struct Pinned {
+    key: u64,
+    /// The pin is the thread's: dropping it elsewhere would unpin another thread's slot.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // A client dropped inside `with_borrow_mut` could run arbitrary drop code while the
+        // slot is borrowed; take it out first.
+        let removed = PINNED.with_borrow_mut(|pinned| {
+            pinned
+                .iter()
+                .position(|(key, _)| *key == self.key)
+                .map(|i| pinned.swap_remove(i))
+        });
+        drop(removed);
+    }
 }
 
 /// A request body held whole in memory (a planned JSON body, or none), sent in one frame
@@ -108,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_client_builds_with_the_platform_verifier() {
-        assert!(client::<Whole>(Duration::from_secs(5)).is_ok());
+        assert!(PerThread::<Whole>::new(Duration::from_secs(5)).is_ok());
     }
 
     #[test]

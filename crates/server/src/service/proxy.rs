@@ -28,7 +28,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use patchbay_core::{ApplicationId, ConsumerId, ServiceId, UnifiedApi};
 use url::Url;
@@ -81,20 +80,22 @@ impl Default for ProxyOptions {
 /// is here instead: the guarded resolver, the same-origin redirect rule ([`Vault::send`]),
 /// TLS with the platform's verifier, the connect timeout and the idle pool timeout.
 pub(crate) struct ProxyRuntime {
-    client: Client,
+    client: super::outbound::PerThread<OutBody>,
     options: ProxyOptions,
 }
-
-type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
-type Client = hyper_util::client::legacy::Client<Connector, OutBody>;
 
 /// Redirects followed per attempt, all within the request's origin.
 const MAX_REDIRECTS: usize = 5;
 
 impl ProxyRuntime {
     pub(crate) fn new(options: ProxyOptions) -> Result<Self> {
-        let client = super::outbound::client(Duration::from_secs(5))?;
+        let client = super::outbound::PerThread::new(Duration::from_secs(5))?;
         Ok(Self { client, options })
+    }
+
+    /// Pins a client of its own to the calling serving thread (see [`super::outbound::PerThread`]).
+    pub(crate) fn pin_client(&self) -> super::outbound::Pinned {
+        self.client.pin()
     }
 }
 

@@ -85,6 +85,11 @@ pub struct Options {
     /// For `Db::Postgres`: the server to create the test database on (the shared one when
     /// `None`); the fault suite points it at a throwaway cluster behind a fault proxy.
     pub postgres_admin_url: Option<String>,
+    /// `ServerConfig::listener.threads`: 0 serves on the test's runtime, N on N serving threads
+    /// of the thread-per-core server.
+    pub listener_threads: usize,
+    /// Extra routes beside the API (`ServerConfig::extensions`).
+    pub extensions: Vec<patchbay_server::app::RouterExtension>,
 }
 
 impl Default for Options {
@@ -115,6 +120,8 @@ impl Default for Options {
                 crm_deletion_every: 10,
             },
             postgres_admin_url: None,
+            listener_threads: 0,
+            extensions: Vec::new(),
         }
     }
 }
@@ -163,6 +170,8 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     if let Some(clock) = &options.clock {
         config.clock = Arc::clone(clock) as Arc<dyn patchbay_core::Clock>;
     }
+    config.listener.threads = options.listener_threads;
+    config.extensions = options.extensions.clone();
     let app = Application::build(config).await.expect("build app");
     let base_url = app.base_url().to_owned();
     let vault = app.vault().clone();

@@ -36,6 +36,7 @@ mod log_times;
 mod malformed;
 mod multi_node;
 mod observability;
+mod per_core;
 mod proxy;
 mod proxy_support;
 mod readme_snippets;
