@@ -211,6 +211,9 @@ impl Thread {
                         Err(e) => Err(e),
                     };
                     let _ = served.send(outcome);
+                    // Drop it now, not when the runtime stops: `serve` waits for every sender to
+                    // be gone before it returns, and the runtime stops only after that.
+                    drop(served);
                     let _ = exit.wait_for(|e| *e).await;
                     drop(pinned);
                 });
