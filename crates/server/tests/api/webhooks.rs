@@ -410,3 +410,50 @@ async fn two_nodes_on_postgres_never_deliver_one_event_concurrently() {
     );
     assert!(!rx.overlapped());
 }
+
+/// A receiver that holds its try until the timeout must not hold up other subscriptions: the
+/// worker claims more deliveries while a try is in flight. (It once sent in passes and waited
+/// for the whole pass, so one slow endpoint delayed every webhook of the node by its timeout.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_does_not_hold_up_other_subscriptions() {
+    let mut options = Options::default();
+    // Longer than the test waits: the held try is still in flight when it ends.
+    options.webhooks.timeout = Duration::from_secs(60);
+    let t = spawn_with(options).await.unwrap();
+    let slow = Receiver::start().await;
+    let fast = Receiver::start().await;
+    subscribe(&t, &slow.url, &["vault.connection.created"]).await;
+    subscribe(&t, &fast.url, &["vault.connection.created"]).await;
+    slow.set_delay(60_000);
+    for consumer in ["first", "second", "third"] {
+        let r = t
+            .consumer_api(Method::POST, "/vault/connections/crm/salesforce", consumer)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        // Each event after the first is claimed while the slow receiver holds a try.
+        fast.wait_for(20, |d| {
+            d.iter()
+                .any(|x| x.body["payload"]["entity"]["consumer_id"] == consumer)
+        })
+        .await;
+    }
+    let got = fast.events();
+    let mut consumers: Vec<_> = got
+        .iter()
+        .map(|d| {
+            d.body["payload"]["entity"]["consumer_id"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    consumers.sort();
+    assert_eq!(consumers, ["first", "second", "third"], "{got:?}");
+    assert!(
+        slow.events().is_empty(),
+        "the slow receiver's tries are all still held"
+    );
+}

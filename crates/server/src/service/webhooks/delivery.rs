@@ -1,6 +1,6 @@
 //! The delivery worker: at-least-once, in order per connection, on every node.
 //!
-//! Each pass claims due deliveries from the outbox (leased for [`WebhookOptions::lease`], so
+//! The worker claims due deliveries from the outbox (leased for [`WebhookOptions::lease`], so
 //! a node that dies mid-delivery only delays them), sends each with both signatures and the
 //! `x-apideck-event-type` and `x-apideck-idempotency-key` headers (the key is the event id: the
 //! same on every try), and records the outcome. A failed try is scheduled by the retry
@@ -25,8 +25,8 @@ use crate::service::Vault;
 
 pub const EVENT_TYPE_HEADER: &str = "x-apideck-event-type";
 pub const IDEMPOTENCY_HEADER: &str = "x-apideck-idempotency-key";
-/// Deliveries claimed per pass and node.
-const BATCH: u32 = 32;
+/// Tries one node keeps going at once.
+const IN_FLIGHT: u32 = 32;
 /// Response bodies are read up to this size for the event log.
 const RESPONSE_READ_LIMIT: usize = 4096;
 
@@ -110,30 +110,24 @@ impl Vault {
         }
     }
 
-    /// One pass of the worker: claims due deliveries, sends them concurrently, records the
-    /// outcomes. Returns how many were tried.
+    /// Claims up to `room` due deliveries and starts each in `in_flight`. Returns how many
+    /// were claimed.
     #[tracing::instrument(skip_all)]
-    pub async fn deliver_due_webhooks(&self) -> Result<usize> {
+    async fn start_due_webhooks(
+        &self,
+        room: u32,
+        in_flight: &mut tokio::task::JoinSet<Result<()>>,
+    ) -> Result<u32> {
         let lease_ms =
             i64::try_from(self.webhook_options().lease().as_millis()).unwrap_or(i64::MAX);
         let claimed = self
             .store()
-            .claim_deliveries(self.now_ms(), lease_ms, BATCH)
+            .claim_deliveries(self.now_ms(), lease_ms, room)
             .await?;
-        let count = claimed.len();
-        let mut set = tokio::task::JoinSet::new();
+        let count = u32::try_from(claimed.len()).unwrap_or(u32::MAX);
         for delivery in claimed {
             let vault = self.clone();
-            set.spawn(async move { vault.deliver_one(delivery).await });
-        }
-        while let Some(done) = set.join_next().await {
-            match done {
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %crate::error::chain(&e), "a webhook delivery could not be recorded");
-                }
-                Err(e) => tracing::error!(error = %e, "a webhook delivery task failed"),
-                Ok(Ok(())) => {}
-            }
+            in_flight.spawn(async move { vault.deliver_one(delivery).await });
         }
         Ok(count)
     }
@@ -213,33 +207,58 @@ impl Vault {
         Ok(())
     }
 
-    /// Starts this node's delivery worker.
+    /// Starts this node's delivery worker. It keeps up to [`IN_FLIGHT`] tries going and claims
+    /// more as soon as any finishes, so a receiver that holds its try until the timeout delays
+    /// only its own connection's next events (the outbox orders those), never other
+    /// subscriptions' deliveries.
     pub fn spawn_webhook_worker(&self) -> WebhookWorker {
         let stop = Arc::new(Notify::new());
         let vault = self.clone();
         let stopped = Arc::clone(&stop);
         let tick = self.webhook_options().tick;
         let handle = tokio::spawn(async move {
+            let mut in_flight = tokio::task::JoinSet::new();
             loop {
-                let busy = match vault.deliver_due_webhooks().await {
-                    Ok(n) => n > 0,
-                    Err(e) => {
-                        tracing::warn!(error = %crate::error::chain(&e), "webhook delivery pass failed");
-                        false
+                let room =
+                    IN_FLIGHT.saturating_sub(u32::try_from(in_flight.len()).unwrap_or(IN_FLIGHT));
+                if room > 0 {
+                    match vault.start_due_webhooks(room, &mut in_flight).await {
+                        // A full claim: more may be due right behind them.
+                        Ok(n) if n == room => {
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %crate::error::chain(&e), "webhook delivery pass failed");
+                        }
                     }
-                };
-                if busy {
-                    // More may be due right behind them (the next event of a connection).
-                    tokio::task::yield_now().await;
-                    continue;
                 }
                 tokio::select! {
                     () = stopped.notified() => break,
+                    // A finished try frees a slot, and its connection's next event may be due.
+                    Some(done) = in_flight.join_next(), if !in_flight.is_empty() => report(done),
                     () = tokio::time::sleep(tick) => {}
                 }
             }
+            // Stopping: the tries under way finish and are recorded (`Background::stop` bounds
+            // the wait; what it aborts stays leased and is tried again).
+            while let Some(done) = in_flight.join_next().await {
+                report(done);
+            }
         });
         super::Background::new("webhook worker", stop, handle)
+    }
+}
+
+/// Logs a try that could not be recorded or whose task failed.
+fn report(done: std::result::Result<Result<()>, tokio::task::JoinError>) {
+    match done {
+        Ok(Err(e)) => {
+            tracing::warn!(error = %crate::error::chain(&e), "a webhook delivery could not be recorded");
+        }
+        Err(e) => tracing::error!(error = %e, "a webhook delivery task failed"),
+        Ok(Ok(())) => {}
     }
 }
 
