@@ -276,9 +276,7 @@ fn checked_stages(
         let probability = probability_of(stage, &at)?;
         let kept = match (current, stage.get("stageId")) {
             (None, _) | (_, None | Some(Value::Null)) => None,
-            (Some(pipeline), Some(Value::String(id))) if pipeline.has_stage(id) => {
-                Some(id.clone())
-            }
+            (Some(pipeline), Some(Value::String(id))) if pipeline.has_stage(id) => Some(id.clone()),
             (Some(pipeline), Some(other)) => {
                 return Err(DataError::validation(format!(
                     "{at}.stageId {other} is not a stage of pipeline {}",
@@ -448,7 +446,10 @@ impl Account {
                     .flat_map(|m| m.values())
                     .filter(|d| d.archived_ms.is_none())
                     .filter(|d| {
-                        d.properties.get("pipeline").map_or("default", String::as_str) == pipeline
+                        d.properties
+                            .get("pipeline")
+                            .map_or("default", String::as_str)
+                            == pipeline
                             && d.properties.get("dealstage") == Some(stage)
                     })
                     .count();

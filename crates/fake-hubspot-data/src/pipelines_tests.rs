@@ -68,7 +68,10 @@ fn a_replace_keeps_named_stages_adds_new_ones_and_drops_the_rest() {
         })
         .collect();
     let new_id = stages[1].0;
-    assert!(!old.iter().any(|o| o == new_id), "a new stage gets a new id");
+    assert!(
+        !old.iter().any(|o| o == new_id),
+        "a new stage gets a new id"
+    );
     assert_eq!(
         stages,
         [

@@ -244,7 +244,9 @@ pub fn stages_update(body: &Map<String, Value>) -> Result<StagesUpdate, UnifiedE
         if stages.iter().any(|(_, s)| s["label"] == input["label"]) {
             return Err(UnifiedError::invalid_field(
                 &format!("{at}.name"),
-                format!("{at}.name repeats an earlier stage's: HubSpot's stage names are unique in a pipeline"),
+                format!(
+                    "{at}.name repeats an earlier stage's: HubSpot's stage names are unique in a pipeline"
+                ),
             ));
         }
         for key in ["archived", "created_at", "updated_at"] {
@@ -258,7 +260,10 @@ pub fn stages_update(body: &Map<String, Value>) -> Result<StagesUpdate, UnifiedE
         stages.push((id, input));
     }
     Ok(StagesUpdate {
-        label: patch.get("label").and_then(Value::as_str).map(str::to_owned),
+        label: patch
+            .get("label")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         display_order: patch.get("displayOrder").and_then(Value::as_i64),
         stages,
         ignored,

@@ -71,9 +71,11 @@ fn a_stage_list_keeps_named_stages_adds_the_rest_and_reports_only_stage_extras()
             {"stageId": "7002", "label": "Open", "displayOrder": 2, "metadata": {"probability": 0.3}},
         ]})
     );
-    let update = stages_update(&map(json!({"name": " Channel ", "display_order": 9, "stages": [
-        {"id": "7004", "value": "7004", "name": "Talks", "win_probability": 50},
-    ]})))
+    let update = stages_update(&map(
+        json!({"name": " Channel ", "display_order": 9, "stages": [
+            {"id": "7004", "value": "7004", "name": "Talks", "win_probability": 50},
+        ]}),
+    ))
     .expect("update");
     let put = replace_body(&current(), &update).expect("body");
     assert_eq!(put["label"], "Channel");
@@ -86,14 +88,22 @@ fn a_stage_list_hubspot_would_refuse_is_refused_before_any_call() {
     let field = |body: Value| field_of(stages_update(&map(body)).unwrap_err());
     let s = json!({"name": "S", "win_probability": 10});
     assert_eq!(field(json!({"stages": []})), "stages");
-    assert_eq!(field(json!({"stages": [s, {"name": "T"}]})), "stages[1].win_probability");
+    assert_eq!(
+        field(json!({"stages": [s, {"name": "T"}]})),
+        "stages[1].win_probability"
+    );
     assert_eq!(
         field(json!({"stages": [{"name": "T", "win_probability": -1}]})),
         "stages[0].win_probability"
     );
-    assert_eq!(field(json!({"stages": [{"win_probability": 5}]})), "stages[0].name");
     assert_eq!(
-        field(json!({"stages": [{"name": "T", "win_probability": 5, "display_order": 4_294_967_296_i64}]})),
+        field(json!({"stages": [{"win_probability": 5}]})),
+        "stages[0].name"
+    );
+    assert_eq!(
+        field(
+            json!({"stages": [{"name": "T", "win_probability": 5, "display_order": 4_294_967_296_i64}]})
+        ),
         "stages[0].display_order"
     );
     assert_eq!(field(json!({"stages": [s, s]})), "stages[1].name");
@@ -104,7 +114,9 @@ fn a_stage_list_hubspot_would_refuse_is_refused_before_any_call() {
         "stages[1].id"
     );
     assert_eq!(
-        field(json!({"stages": [{"id": "7002", "value": "7004", "name": "A", "win_probability": 5}]})),
+        field(
+            json!({"stages": [{"id": "7002", "value": "7004", "name": "A", "win_probability": 5}]})
+        ),
         "stages[0].value"
     );
     assert_eq!(
@@ -183,7 +195,10 @@ fn only_an_update_with_stages_takes_two_calls() {
     let s = json!({"stages": [{"name": "S", "win_probability": 10}]});
     let plan = c.plan_write_run(Resource::Pipelines, WriteOp::Update("7001", &s));
     assert!(plan.expect("plan").is_some());
-    for body in [json!({"name": "Channel"}), json!({"name": "C", "stages": null})] {
+    for body in [
+        json!({"name": "Channel"}),
+        json!({"name": "C", "stages": null}),
+    ] {
         let plan = c.plan_write_run(Resource::Pipelines, WriteOp::Update("7001", &body));
         assert!(plan.expect("plan").is_none(), "{body}");
     }

@@ -93,9 +93,18 @@ async fn a_pipeline_put_replaces_its_stages() {
     assert_eq!(stage_ids(&read), old[..1]);
 
     for (bad_path, body) in [
-        (path.clone(), json!({"label": "P", "stages": drop_talks["stages"]})),
-        (path.clone(), json!({"label": "P", "displayOrder": 0, "stages": []})),
-        (format!("{path}?validateDealStageUsagesBeforeDelete=maybe"), drop_talks.clone()),
+        (
+            path.clone(),
+            json!({"label": "P", "stages": drop_talks["stages"]}),
+        ),
+        (
+            path.clone(),
+            json!({"label": "P", "displayOrder": 0, "stages": []}),
+        ),
+        (
+            format!("{path}?validateDealStageUsagesBeforeDelete=maybe"),
+            drop_talks.clone(),
+        ),
         (
             path.clone(),
             json!({"label": "P", "displayOrder": 0, "stages": [
@@ -107,7 +116,12 @@ async fn a_pipeline_put_replaces_its_stages() {
         assert_error(&answer, "VALIDATION_ERROR");
     }
     let (status, answer) = emu
-        .send(Method::PUT, &t, "/crm/v3/pipelines/deals/404404", &drop_talks)
+        .send(
+            Method::PUT,
+            &t,
+            "/crm/v3/pipelines/deals/404404",
+            &drop_talks,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     assert_error(&answer, "OBJECT_NOT_FOUND");
