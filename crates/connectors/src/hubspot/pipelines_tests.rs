@@ -213,8 +213,6 @@ fn only_an_update_with_stages_takes_two_calls() {
             .is_none()
     );
     // The one-call update does not take stages it would drop.
-    let err = c
-        .plan_update(Resource::Pipelines, "7001", s.clone())
-        .unwrap_err();
+    let err = c.plan_update(Resource::Pipelines, "7001", s).unwrap_err();
     assert_eq!(err.type_name(), "ConnectorOperationUnsupportedError");
 }
