@@ -7,7 +7,8 @@
 //! update with `stages` changes them, and its `stages` array is the pipeline's whole new stage
 //! list:
 //! - a stage whose `id` (or `value`: the same HubSpot stage id) names one of the pipeline's
-//!   stages updates that stage and keeps its id;
+//!   stages updates that stage and keeps its id (and its `metadata.isClosed`, which the
+//!   unified model has no field for);
 //! - a stage with neither is a new stage, whose id HubSpot makes;
 //! - the pipeline's stages left out are removed. Removing a stage that deals are still in is
 //!   refused by HubSpot (`validateDealStageUsagesBeforeDelete=true`), and that refusal is the
@@ -313,13 +314,19 @@ pub fn plan_stages_update(id: &str, body: Value) -> Result<WritePlan, UnifiedErr
 /// `update`: the body's label and order, else the pipeline's; each kept stage by its
 /// `stageId`. A stage id the pipeline does not have is refused, before any write.
 pub fn replace_body(current: &Value, update: &StagesUpdate) -> Result<Value, UnifiedError> {
-    let have: Vec<&str> = current
+    // Each stage the pipeline has, with its `metadata.isClosed`: the unified model has no
+    // place for it, and a `PUT` replaces a stage's metadata, so a kept stage keeps its own.
+    let have: Vec<(&str, Option<&Value>)> = current
         .get("stages")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .filter_map(|s| {
+            let id = s.get("id").and_then(Value::as_str)?;
+            let closed = s.get("metadata").and_then(|m| m.get("isClosed"));
+            Some((id, closed.filter(|c| !c.is_null())))
+        })
         .collect();
     let label = match &update.label {
         Some(label) => json!(label),
@@ -341,15 +348,18 @@ pub fn replace_body(current: &Value, update: &StagesUpdate) -> Result<Value, Uni
     for (i, (kept, input)) in update.stages.iter().enumerate() {
         let mut input = input.clone();
         if let Some(id) = kept {
-            if !have.contains(&id.as_str()) {
+            let Some((_, closed)) = have.iter().find(|(have, _)| *have == id.as_str()) else {
                 return Err(UnifiedError::invalid_field(
                     &format!("stages[{i}].id"),
                     format!(
                         "stages[{i}] names stage {id}, which this pipeline does not have; leave id and value out to add a stage"
                     ),
                 ));
-            }
+            };
             input["stageId"] = json!(id);
+            if let Some(closed) = closed {
+                input["metadata"]["isClosed"] = (*closed).clone();
+            }
         }
         stages.push(input);
     }

@@ -8,8 +8,10 @@ use crate::hubspot::HubSpot;
 fn current() -> Value {
     json!({"id": "7001", "label": "Partners", "displayOrder": 3, "archived": false, "stages": [
         {"id": "7002", "label": "Open", "displayOrder": 0, "metadata": {"probability": "0.2"}},
-        {"id": "7004", "label": "Talks", "displayOrder": 1, "metadata": {"probability": "0.5"}},
-        {"id": "7007", "label": "Won", "displayOrder": 2, "metadata": {"probability": "1.0"}},
+        {"id": "7004", "label": "Talks", "displayOrder": 1,
+         "metadata": {"isClosed": "false", "probability": "0.5"}},
+        {"id": "7007", "label": "Won", "displayOrder": 2,
+         "metadata": {"isClosed": "true", "probability": "1.0"}},
     ]})
 }
 
@@ -60,13 +62,15 @@ fn a_stage_list_keeps_named_stages_adds_the_rest_and_reports_only_stage_extras()
         ["stages[0].created_at", "stages[1].archived"]
     );
 
-    // The PUT names the kept stages by `stageId` and keeps the pipeline's label and order
-    // when the body gives none.
+    // The PUT names the kept stages by `stageId`, keeps their `isClosed` (the unified model
+    // has no place for it, and a PUT replaces the metadata; 7002 has none) and keeps the
+    // pipeline's label and order when the body gives none.
     let put = replace_body(&current(), &update).expect("body");
     assert_eq!(
         put,
         json!({"label": "Partners", "displayOrder": 3, "stages": [
-            {"stageId": "7007", "label": "Signed", "displayOrder": 0, "metadata": {"probability": 1.0}},
+            {"stageId": "7007", "label": "Signed", "displayOrder": 0,
+             "metadata": {"probability": 1.0, "isClosed": "true"}},
             {"label": "New", "displayOrder": 7, "metadata": {"probability": 0.1}},
             {"stageId": "7002", "label": "Open", "displayOrder": 2, "metadata": {"probability": 0.3}},
         ]})
@@ -162,7 +166,8 @@ fn a_stage_update_reads_the_pipeline_then_puts_it_checked() {
     assert_eq!(
         put.body,
         Some(json!({"label": "Partners", "displayOrder": 3, "stages": [
-            {"stageId": "7004", "label": "Talking", "displayOrder": 0, "metadata": {"probability": 0.6}},
+            {"stageId": "7004", "label": "Talking", "displayOrder": 0,
+             "metadata": {"probability": 0.6, "isClosed": "false"}},
             {"label": "New", "displayOrder": 1, "metadata": {"probability": 0.1}},
         ]}))
     );

@@ -732,6 +732,35 @@ async fn hubspot_pipeline_stages_are_renamed_added_and_removed(db: Db) {
         .await
         .expect(404);
     assert_error_envelope(&r.body, 404, "EntityNotFoundError");
+
+    // A kept stage keeps what the unified model has no field for: the seeded "Renewals"
+    // pipeline's won and lost stages stay closed after a rename.
+    crm.patch(
+        "/crm/pipelines/renewals",
+        json!({"stages": [
+            {"id": "renewal_open", "name": "Open", "win_probability": 50},
+            {"id": "renewal_won", "name": "Won again", "win_probability": 100},
+            {"id": "renewal_lost", "name": "Churned", "win_probability": 0},
+        ]}),
+    )
+    .await
+    .expect(200);
+    let renewals = crm.proxy_get("/crm/v3/pipelines/deals/renewals").await;
+    let closed: Vec<(&Value, &Value, &Value)> = renewals["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| (&s["id"], &s["label"], &s["metadata"]["isClosed"]))
+        .collect();
+    assert_eq!(
+        closed,
+        [
+            (&json!("renewal_open"), &json!("Open"), &json!("false")),
+            (&json!("renewal_won"), &json!("Won again"), &json!("true")),
+            (&json!("renewal_lost"), &json!("Churned"), &json!("true")),
+        ],
+        "{renewals}"
+    );
 }
 
 crate::server_backend_tests!(hubspot_pipeline_stages_are_renamed_added_and_removed);
