@@ -143,10 +143,14 @@ async fn sigkill_during_delivery_loses_no_event() {
         .unwrap();
         assert!(r.status().is_success(), "{}", r.status());
     }
-    // Both deliveries (two connections) are in flight at the receiver: kill the server now.
+    // Kill the node the moment the first delivery is held at the receiver. Waiting for both
+    // to arrive was a race under load: a held try that reached the 10 s timeout before the
+    // second arrived became a recorded failure, retried by the schedule minutes later (CI saw
+    // it once). The second event is then either in flight, leased by the dead node, or not yet
+    // claimed; every case must still end in exactly one delivery.
     assert!(
-        wait_until(10, || seen.lock().unwrap().arrived.len() >= 2).await,
-        "the deliveries never arrived"
+        wait_until(10, || !seen.lock().unwrap().arrived.is_empty()).await,
+        "no delivery ever arrived"
     );
     first.child.kill().expect("SIGKILL");
     first.child.wait().expect("reaped");
@@ -161,12 +165,27 @@ async fn sigkill_during_delivery_loses_no_event() {
         // Generous: the restarted binary must start, migrate and wait out the dead node's lease,
         // and under a full parallel test run that once took longer than 20 s.
         wait_until(60, || seen.lock().unwrap().delivered.len() >= 2).await,
-        "the restarted server did not deliver the events"
+        "the restarted server did not deliver both events: {:?} arrived, {:?} delivered",
+        seen.lock().unwrap().arrived,
+        seen.lock().unwrap().delivered,
     );
     let mut delivered = seen.lock().unwrap().delivered.clone();
     delivered.sort();
-    let mut expected = in_flight;
-    expected.sort();
-    expected.dedup();
-    assert_eq!(delivered, expected, "the same events, with the same keys");
+    let mut distinct = delivered.clone();
+    distinct.dedup();
+    assert_eq!(
+        delivered, distinct,
+        "each event delivered once: {delivered:?}"
+    );
+    assert_eq!(
+        delivered.len(),
+        2,
+        "two connections, two events: {delivered:?}"
+    );
+    for key in &in_flight {
+        assert!(
+            delivered.contains(key),
+            "an event in flight at the kill was delivered with the same key: {key} not in {delivered:?}"
+        );
+    }
 }
