@@ -1,10 +1,12 @@
 //! Deal pipelines and their stages (`docs/hubspot.md §12`): the account starts with its
-//! `default` pipeline and one more ([`PIPELINES`]); clients create, change and delete pipelines
-//! through the Pipelines API, checked here the way HubSpot checks them.
+//! `default` pipeline and one more ([`PIPELINES`]); clients create, change (a `PATCH` of the
+//! label and order, a `PUT` that replaces the stage list too) and delete pipelines through the
+//! Pipelines API, checked here the way HubSpot checks them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::ObjectType;
 use crate::account::Account;
 use crate::error::DataError;
 use crate::time::format_ms;
@@ -208,6 +210,98 @@ fn is_closed(stage: &Map<String, Value>) -> bool {
     }
 }
 
+/// One stage of a create or replace body, checked.
+struct StageInput {
+    /// `stageId` naming a stage the pipeline keeps (replace only).
+    kept: Option<String>,
+    label: String,
+    display_order: i64,
+    probability: String,
+    closed: bool,
+}
+
+impl StageInput {
+    /// The stage to store: a kept stage keeps its id, a new one gets one.
+    fn into_stored(self, account: &mut Account) -> StoredStage {
+        StoredStage {
+            id: self.kept.unwrap_or_else(|| account.take_id().to_string()),
+            label: self.label,
+            display_order: self.display_order,
+            probability: self.probability,
+            closed: self.closed,
+        }
+    }
+}
+
+/// The `stages` of a create or replace body: at least one, each with a label unique in the
+/// pipeline, a display order and a probability. `current` is the pipeline a replace keeps
+/// stages of: a stage whose `stageId` names one of its stages keeps it; a `stageId` it does not
+/// have is refused (on create, `stageId` is not read: the emulator always makes the ids).
+fn checked_stages(
+    stages: Option<&Value>,
+    current: Option<&StoredPipeline>,
+) -> Result<Vec<StageInput>, DataError> {
+    let stages = match stages {
+        Some(Value::Array(stages)) if !stages.is_empty() => stages,
+        Some(Value::Array(_)) => {
+            return Err(DataError::validation(
+                "A pipeline must have at least one stage",
+            ));
+        }
+        _ => {
+            return Err(DataError::validation(
+                "Invalid input JSON: 'stages' is required",
+            ));
+        }
+    };
+    let mut checked: Vec<StageInput> = Vec::with_capacity(stages.len());
+    for (i, stage) in stages.iter().enumerate() {
+        let at = format!("stages[{i}]");
+        let stage = stage
+            .as_object()
+            .ok_or_else(|| DataError::validation(format!("{at} must be an object")))?;
+        let label = required(
+            label_of(stage, &format!("{at}.label"))?,
+            &format!("{at}.label"),
+        )?;
+        if checked.iter().any(|s| s.label == label) {
+            return Err(DataError::validation(format!(
+                "Stage labels must be unique within a pipeline: {label}"
+            )));
+        }
+        let display_order = required(
+            display_order_of(stage, &format!("{at}.displayOrder"))?,
+            &format!("{at}.displayOrder"),
+        )?;
+        let probability = probability_of(stage, &at)?;
+        let kept = match (current, stage.get("stageId")) {
+            (None, _) | (_, None | Some(Value::Null)) => None,
+            (Some(pipeline), Some(Value::String(id))) if pipeline.has_stage(id) => Some(id.clone()),
+            (Some(pipeline), Some(other)) => {
+                return Err(DataError::validation(format!(
+                    "{at}.stageId {other} is not a stage of pipeline {}",
+                    pipeline.id
+                )));
+            }
+        };
+        if let Some(id) = &kept
+            && checked.iter().any(|s| s.kept.as_ref() == Some(id))
+        {
+            return Err(DataError::validation(format!(
+                "{at}.stageId {id} is given twice"
+            )));
+        }
+        checked.push(StageInput {
+            kept,
+            label,
+            display_order,
+            probability,
+            closed: is_closed(stage),
+        });
+    }
+    Ok(checked)
+}
+
 impl Account {
     /// The account's live deal pipelines, in the order HubSpot lists them: by display order,
     /// then label.
@@ -233,54 +327,11 @@ impl Account {
     ) -> Result<String, DataError> {
         let label = required(label_of(body, "label")?, "label")?;
         let display_order = required(display_order_of(body, "displayOrder")?, "displayOrder")?;
-        let stages = match body.get("stages") {
-            Some(Value::Array(stages)) if !stages.is_empty() => stages,
-            Some(Value::Array(_)) => {
-                return Err(DataError::validation(
-                    "A pipeline must have at least one stage",
-                ));
-            }
-            _ => {
-                return Err(DataError::validation(
-                    "Invalid input JSON: 'stages' is required",
-                ));
-            }
-        };
-        let mut checked = Vec::with_capacity(stages.len());
-        for (i, stage) in stages.iter().enumerate() {
-            let at = format!("stages[{i}]");
-            let stage = stage
-                .as_object()
-                .ok_or_else(|| DataError::validation(format!("{at} must be an object")))?;
-            let stage_label = required(
-                label_of(stage, &format!("{at}.label"))?,
-                &format!("{at}.label"),
-            )?;
-            if checked
-                .iter()
-                .any(|(l, _, _, _): &(String, i64, String, bool)| *l == stage_label)
-            {
-                return Err(DataError::validation(format!(
-                    "Stage labels must be unique within a pipeline: {stage_label}"
-                )));
-            }
-            let order = required(
-                display_order_of(stage, &format!("{at}.displayOrder"))?,
-                &format!("{at}.displayOrder"),
-            )?;
-            let probability = probability_of(stage, &at)?;
-            checked.push((stage_label, order, probability, is_closed(stage)));
-        }
+        let checked = checked_stages(body.get("stages"), None)?;
         let id = self.take_id().to_string();
         let stages = checked
             .into_iter()
-            .map(|(label, display_order, probability, closed)| StoredStage {
-                id: self.take_id().to_string(),
-                label,
-                display_order,
-                probability,
-                closed,
-            })
+            .map(|stage| stage.into_stored(self))
             .collect();
         self.pipelines.push(StoredPipeline {
             id: id.clone(),
@@ -293,8 +344,8 @@ impl Account {
         Ok(id)
     }
 
-    /// `PATCH …/{pipelineId}`: `label` and `displayOrder`; stages change through the stage
-    /// endpoints, so they are not read here. `archived: true` is a delete. Answers with the
+    /// `PATCH …/{pipelineId}`: `label` and `displayOrder`; stages change through a replace
+    /// ([`Account::replace_pipeline`]), so they are not read here. `archived: true` is a delete. Answers with the
     /// pipeline as it now is.
     pub fn update_pipeline(
         &mut self,
@@ -330,6 +381,83 @@ impl Account {
         Ok(pipeline.render())
     }
 
+    /// `PUT …/{pipelineId}`: replaces `label`, `displayOrder` and the stage list (all three
+    /// required, as for a create). A stage whose `stageId` names one of the pipeline's stages
+    /// keeps that stage (and its id); one without a `stageId` is a new stage; the pipeline's
+    /// stages left out are deleted. With `validate_usage` (HubSpot's
+    /// `validateDealStageUsagesBeforeDelete=true`) a deletion of a stage that live deals are in
+    /// is refused and nothing changes. Answers with the pipeline as it now is.
+    pub fn replace_pipeline(
+        &mut self,
+        id: &str,
+        body: &Map<String, Value>,
+        validate_usage: bool,
+        now_ms: i64,
+    ) -> Result<Value, DataError> {
+        let at = self
+            .pipelines
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or(DataError::NotFound)?;
+        let label = required(label_of(body, "label")?, "label")?;
+        let display_order = required(display_order_of(body, "displayOrder")?, "displayOrder")?;
+        let checked = checked_stages(body.get("stages"), Some(&self.pipelines[at]))?;
+        let removed: Vec<String> = self.pipelines[at]
+            .stages
+            .iter()
+            .filter(|old| !checked.iter().any(|s| s.kept.as_ref() == Some(&old.id)))
+            .map(|old| old.id.clone())
+            .collect();
+        if validate_usage {
+            let in_use = self.deals_in_stages(id, &removed);
+            if !in_use.is_empty() {
+                let stages: Vec<String> = in_use.iter().map(|(s, _)| s.clone()).collect();
+                let deals: usize = in_use.iter().map(|(_, n)| n).sum();
+                return Err(DataError::Validation {
+                    message: format!(
+                        "Unable to delete pipeline stage(s) [{}] of pipeline {id}: {deals} deal(s) are in them. Move those deals to another stage first.",
+                        stages.join(", ")
+                    ),
+                    context: vec![("stageId".to_owned(), stages)],
+                });
+            }
+        }
+        let stages = checked
+            .into_iter()
+            .map(|stage| stage.into_stored(self))
+            .collect();
+        let pipeline = &mut self.pipelines[at];
+        pipeline.label = label;
+        pipeline.display_order = display_order;
+        pipeline.stages = stages;
+        pipeline.updated_ms = now_ms;
+        Ok(pipeline.render())
+    }
+
+    /// Of `stages` (of pipeline `pipeline`), those that live deals are in, with how many, in
+    /// the order given.
+    pub fn deals_in_stages(&self, pipeline: &str, stages: &[String]) -> Vec<(String, usize)> {
+        let deals = self.records.get(&ObjectType::Deals);
+        stages
+            .iter()
+            .filter_map(|stage| {
+                let n = deals
+                    .into_iter()
+                    .flat_map(|m| m.values())
+                    .filter(|d| d.archived_ms.is_none())
+                    .filter(|d| {
+                        d.properties
+                            .get("pipeline")
+                            .map_or("default", String::as_str)
+                            == pipeline
+                            && d.properties.get("dealstage") == Some(stage)
+                    })
+                    .count();
+                (n > 0).then(|| (stage.clone(), n))
+            })
+            .collect()
+    }
+
     /// `DELETE …/{pipelineId}`. The account keeps at least one pipeline, as HubSpot does.
     pub fn delete_pipeline(&mut self, id: &str) -> Result<(), DataError> {
         let at = self
@@ -346,3 +474,7 @@ impl Account {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "pipelines_tests.rs"]
+mod tests;

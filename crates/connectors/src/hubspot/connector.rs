@@ -448,6 +448,15 @@ impl Connector for HubSpot {
         resource: Resource,
         op: WriteOp<'_>,
     ) -> Result<Option<WritePlan>, UnifiedError> {
+        // A pipeline's stages change with a `PUT` of the whole pipeline, after a `GET` of it.
+        if resource == Resource::Pipelines {
+            return match op {
+                WriteOp::Update(id, body) if super::pipelines::changes_stages(body) => {
+                    super::pipelines::plan_stages_update(id, body.clone()).map(Some)
+                }
+                _ => Ok(None),
+            };
+        }
         // Users are owners to read and users to write: two id spaces, so two calls.
         if resource != Resource::Users {
             return Ok(None);

@@ -135,7 +135,7 @@ pub(crate) fn bad_downstream(message: &str) -> UnifiedError {
     }
 }
 
-fn not_found(resource: Resource) -> UnifiedError {
+pub(crate) fn not_found(resource: Resource) -> UnifiedError {
     UnifiedError::EntityNotFound {
         message: format!("no {} record with this id", resource.as_str()),
     }
@@ -315,7 +315,7 @@ pub fn read_pipeline(pipeline: &Value) -> Result<Value, UnifiedError> {
 
 /// Pipeline ids are `default` or numbers in HubSpot; anything else is refused before it can reach
 /// a path.
-fn is_pipeline_id(id: &str) -> bool {
+pub(crate) fn is_pipeline_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
@@ -449,6 +449,12 @@ pub fn plan_update(resource: Resource, id: &str, body: Value) -> Result<RecordPl
     read_only(resource, "update")?;
     let (target, raw) = locate(resource, id)?;
     if target == Target::Pipelines {
+        if super::pipelines::changes_stages(&body) {
+            return Err(UnifiedError::ConnectorOperationUnsupported {
+                message: "a HubSpot pipeline's stages change in two calls: see hubspot::pipelines"
+                    .to_owned(),
+            });
+        }
         let body = validate_body(resource, Write::Update, body)?;
         let (payload, ignored) = super::pipelines::update_body(&body)?;
         let mut request = with_body(

@@ -1,6 +1,7 @@
 //! Owners, deal pipelines and the properties of each object (`docs/hubspot.md §7a, §11,
 //! §12`): owners and properties are read-only here (owners change with the users behind them,
-//! `users.rs`); deal pipelines are created, changed and deleted too.
+//! `users.rs`); deal pipelines are created, changed (`PATCH`, or a `PUT` that replaces the
+//! stages too) and deleted.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -220,6 +221,33 @@ pub async fn update_pipeline(
         .account
         .lock()
         .update_pipeline(&id, &body, now)?;
+    Ok(respond(StatusCode::OK, answer))
+}
+
+/// `PUT /crm/v3/pipelines/deals/{pipelineId}` (`docs/hubspot.md §12`): replaces the label,
+/// order and stage list. `validateDealStageUsagesBeforeDelete=true` refuses to delete a stage
+/// deals are in (a `400 VALIDATION_ERROR`); the default, as in HubSpot's current version, is
+/// not to check. `validateReferencesBeforeDelete` is the other objects' flag: read, checked,
+/// and not applied to deals.
+pub async fn replace_pipeline(
+    State(emu): State<Emulator>,
+    Extension(principal): Extension<Principal>,
+    Path((object, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    deals_only(&object)?;
+    principal.require(ObjectType::Deals.scopes().1)?;
+    let pairs = query_pairs(query.as_deref());
+    let validate = bool_param(&pairs, "validateDealStageUsagesBeforeDelete")?;
+    bool_param(&pairs, "validateReferencesBeforeDelete")?;
+    let body = object_body(&body)?;
+    let now = emu.now_ms();
+    let answer = emu
+        .inner()
+        .account
+        .lock()
+        .replace_pipeline(&id, &body, validate, now)?;
     Ok(respond(StatusCode::OK, answer))
 }
 

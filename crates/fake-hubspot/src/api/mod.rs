@@ -110,6 +110,7 @@ pub fn router() -> Router<Emulator> {
             "/crm/v3/pipelines/{object}/{id}",
             get(misc::read_pipeline)
                 .patch(misc::update_pipeline)
+                .put(misc::replace_pipeline)
                 .delete(misc::delete_pipeline),
         )
         .fallback(|| async { ApiError::not_found() })

@@ -8,6 +8,7 @@ mod emails;
 mod errors;
 mod limits;
 mod oauth;
+mod pipelines;
 mod relations;
 mod state;
 mod users;
