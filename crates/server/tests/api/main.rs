@@ -12,6 +12,7 @@ mod crm_hubspot;
 mod crm_hubspot_activities;
 mod crm_hubspot_deletions;
 mod crm_hubspot_events;
+mod crm_hubspot_pipelines;
 mod crm_paging;
 mod crm_params;
 mod crm_support;
