@@ -4,6 +4,36 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
+/// An exclusive hold on a state file, for as long as this value lives (the operating system
+/// drops it when the process dies, so a kill never leaves a stale lock). The lock is on a
+/// sidecar file `.{name}.lock` beside the state file, because each write replaces the state
+/// file itself with a new one, and a lock on the old one would guard nothing.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: File,
+}
+
+/// Takes the hold on `path`'s lock, without waiting: `Ok(None)` when another process (or
+/// another emulator in this one) holds it. A missing folder is created, as a write would.
+pub fn try_lock(path: &Path) -> io::Result<Option<StateLock>> {
+    let dir = folder_of(path);
+    fs::create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".to_owned());
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!(".{name}.lock")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(StateLock { _file: file })),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 /// The file's contents, or `None` when it does not exist (a first start).
 pub fn read(path: &Path) -> io::Result<Option<Vec<u8>>> {
     match fs::read(path) {
@@ -90,6 +120,24 @@ fn sync_folder(_dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_hold_at_a_time_and_the_lock_outlives_a_replaced_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let held = try_lock(&path).unwrap().expect("free at first");
+        // The state file is replaced on every write; the hold is on the sidecar, so it stands.
+        write_atomic(&path, b"one").unwrap();
+        assert!(
+            try_lock(&path).unwrap().is_none(),
+            "a second hold is refused"
+        );
+        drop(held);
+        assert!(
+            try_lock(&path).unwrap().is_some(),
+            "free again once dropped"
+        );
+    }
 
     #[test]
     fn replaces_the_file_and_leaves_no_temporary_behind() {

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use changes::{ChangeGuard, Changes, TrackedMutex, TrackedRwLock};
+pub use file::StateLock;
 pub use writer::{DEBOUNCE, Persisted, Writer};
 
 /// A state file that cannot be used. Every message names the file; nothing is discarded.
@@ -51,6 +52,29 @@ pub enum StateFileError {
     },
     #[error("could not write the emulator state file {}: {source}", .path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error(
+        "the emulator state file {} is in use by another running emulator; give each emulator \
+         a --state-file of its own, or stop the other one first",
+        .path.display()
+    )]
+    InUse { path: PathBuf },
+    #[error("could not lock the emulator state file {}: {source}", .path.display())]
+    Lock { path: PathBuf, source: io::Error },
+}
+
+/// Holds `path` for this emulator alone until the returned lock is dropped: two emulators
+/// writing one file would each overwrite the other's state. Taken before the file is read.
+pub fn lock_state_file(path: &Path) -> Result<file::StateLock, StateFileError> {
+    match file::try_lock(path) {
+        Ok(Some(lock)) => Ok(lock),
+        Ok(None) => Err(StateFileError::InUse {
+            path: path.to_owned(),
+        }),
+        Err(source) => Err(StateFileError::Lock {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 /// Only the version is read first, so a newer file is named as newer rather than as invalid.

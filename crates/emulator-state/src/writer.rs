@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::{Changes, StateFileError};
+use crate::{Changes, StateFileError, StateLock};
 
 /// The longest a change waits before it is written. A burst of requests inside one window
 /// costs one write.
@@ -29,13 +29,22 @@ pub struct Writer {
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
     path: PathBuf,
+    /// Released when the writer is done with the file (after `finish`'s last write, or on drop).
+    _lock: StateLock,
 }
 
 impl Writer {
-    pub fn start<E: Persisted>(emu: E, path: PathBuf) -> Writer {
+    /// Starts writing `path`, which `lock` (from [`crate::lock_state_file`], taken before the
+    /// file was read) holds for this emulator alone.
+    pub fn start<E: Persisted>(emu: E, path: PathBuf, lock: StateLock) -> Writer {
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(write_while_dirty(emu, path.clone(), stopped));
-        Writer { stop, task, path }
+        Writer {
+            stop,
+            task,
+            path,
+            _lock: lock,
+        }
     }
 
     /// Stops the task (letting a write in progress complete) and writes once more, so nothing

@@ -120,14 +120,19 @@ pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         ip => ip.to_string(),
     };
     let state_file = config.state_file.clone();
+    // Held from before the file is read until the writer's last write.
+    let lock = state_file
+        .as_deref()
+        .map(patchbay_emulator_state::lock_state_file)
+        .transpose()?;
     let emulator = Emulator::new(config, format!("http://{host}:{}", local.port()))?;
     // Written at once: a new file exists from the start, a folder that cannot take it fails
     // the start rather than the first change, and an older file gets mode 0600.
-    let writer = match state_file {
-        Some(path) => {
+    let writer = match state_file.zip(lock) {
+        Some((path, lock)) => {
             emulator.changes().take();
             crate::persist::save(&emulator, &path).await?;
-            Some(Writer::start(emulator.clone(), path))
+            Some(Writer::start(emulator.clone(), path, lock))
         }
         None => None,
     };

@@ -137,17 +137,22 @@ pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
     };
     let tls_dir = config.tls_cert_dir.clone();
     let state_file = config.state_file.clone();
+    // Held from before the file is read until the writer's last write.
+    let lock = state_file
+        .as_deref()
+        .map(patchbay_emulator_state::lock_state_file)
+        .transpose()?;
     let emulator = Emulator::new(config, base_url).map_err(|e| match e {
         StateError::StateFile(e) => EmulatorError::StateFile(e),
         StateError::Org(_) => EmulatorError::Setup(e.to_string()),
     })?;
     // Written at once: a new file exists from the start, a folder that cannot take it fails
     // the start rather than the first change, and an old file gets mode 0600.
-    let writer = match state_file {
-        Some(path) => {
+    let writer = match state_file.zip(lock) {
+        Some((path, lock)) => {
             emulator.changes().take();
             crate::persist::save(&emulator, &path).await?;
-            Some(Writer::start(emulator.clone(), path))
+            Some(Writer::start(emulator.clone(), path, lock))
         }
         None => None,
     };

@@ -327,3 +327,18 @@ async fn a_state_file_of_another_org_is_refused() {
     let env = start_with(config(&path)).await;
     env.handle.shutdown().await;
 }
+
+/// Two emulators on one state file would each overwrite the other's state: the second start
+/// is refused, naming the file, until the first has stopped (a kill frees it too, since the
+/// operating system drops the lock with the process).
+#[tokio::test]
+async fn a_state_file_in_use_is_refused_until_its_emulator_stops() {
+    let (_dir, path) = state_path();
+    let first = start_with(config(&path)).await;
+    let e = refused(&path, config(&path)).await;
+    assert!(matches!(e, StateFileError::InUse { .. }), "{e:?}");
+    assert!(e.to_string().contains("in use"), "{e}");
+    first.handle.shutdown().await;
+    let again = start_with(config(&path)).await;
+    again.handle.shutdown().await;
+}
