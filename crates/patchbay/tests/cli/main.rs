@@ -6,6 +6,7 @@ mod demo;
 mod deploy;
 mod doctor;
 mod first_hour;
+mod metrics_token;
 mod serve;
 mod support;
 mod sweeper;
