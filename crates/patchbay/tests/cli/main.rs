@@ -2,6 +2,7 @@
 //! dir, `serve` on port 0, `doctor` against an in-process emulator, and `demo` end to end.
 
 mod admin_commands;
+mod crm_timeout;
 mod demo;
 mod deploy;
 mod doctor;
