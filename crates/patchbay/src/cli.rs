@@ -94,6 +94,17 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub proxy_max_body_bytes: u64,
+    /// The deadline of one unified-CRM provider call, in ms, from the send to the answer's last
+    /// byte (100 to 300000). Past it the caller gets a 502 `ConnectorExecutionError` saying the
+    /// provider did not answer in time. The Proxy API has its own timeouts.
+    #[arg(long, env = "PATCHBAY_CRM_TIMEOUT_MS", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(100..=300_000))]
+    pub crm_timeout_ms: u64,
+    /// A file holding the token `/metrics` then requires as `Authorization: Bearer <token>`
+    /// (surrounding whitespace is ignored; an empty file refuses to start). Or set
+    /// PATCHBAY_METRICS_TOKEN to the token itself, not both. Without either, `/metrics` is open.
+    #[arg(long, env = "PATCHBAY_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
     #[command(flatten)]

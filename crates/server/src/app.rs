@@ -69,7 +69,17 @@ pub struct ServerConfig {
     pub webhooks: crate::service::webhooks::WebhookOptions,
     /// Slow-client timeouts and the connection cap of the accept loop.
     pub listener: crate::listener::ListenerOptions,
+    /// `--metrics-token-file` / `PATCHBAY_METRICS_TOKEN`: when set, `/metrics` answers only
+    /// `Authorization: Bearer <token>`; when `None` it stays open. Secret: checked and reduced
+    /// to a digest by [`Application::build`], never logged.
+    pub metrics_token: Option<patchbay_crypto::SecretString>,
+    /// `--crm-timeout-ms`: the deadline of one unified-CRM provider call, from the send to
+    /// the answer's last byte; [`CRM_TIMEOUT_MS`] bounds it.
+    pub crm_timeout: std::time::Duration,
 }
+
+/// The accepted range of [`ServerConfig::crm_timeout`], in milliseconds.
+pub const CRM_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 100..=300_000;
 
 /// Builds extra routes over the running server's service layer; see [`ServerConfig::extensions`].
 pub type RouterExtension = Arc<dyn Fn(&Vault) -> axum::Router + Send + Sync>;
@@ -94,6 +104,8 @@ impl ServerConfig {
             request_log: crate::service::LogWriterOptions::default(),
             webhooks: crate::service::webhooks::WebhookOptions::default(),
             listener: crate::listener::ListenerOptions::default(),
+            metrics_token: None,
+            crm_timeout: crate::service::DEFAULT_CRM_TIMEOUT,
         }
     }
 
@@ -116,6 +128,11 @@ impl std::fmt::Debug for ServerConfig {
                 &self.master_key.as_ref().map(|_| "<redacted>"),
             )
             .field("key_file", &self.key_file)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("crm_timeout", &self.crm_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -156,6 +173,14 @@ pub enum StartError {
     },
     #[error("invalid public URL: {0}")]
     PublicUrl(String),
+    #[error("{0} (--metrics-token-file or PATCHBAY_METRICS_TOKEN)")]
+    MetricsToken(#[from] crate::metrics::MetricsTokenError),
+    #[error(
+        "the CRM call deadline (--crm-timeout-ms) must be from {min} to {max} ms, got {0} ms",
+        min = CRM_TIMEOUT_MS.start(),
+        max = CRM_TIMEOUT_MS.end()
+    )]
+    CrmTimeout(u128),
     #[error("start-up failed: {0}")]
     Other(String),
 }
@@ -221,6 +246,7 @@ pub async fn open_vault(config: &ServerConfig, public_url: &str) -> Result<Vault
     options.proxy = config.proxy.clone();
     options.request_log = config.request_log;
     options.webhooks = config.webhooks.clone();
+    options.crm_timeout = config.crm_timeout;
     Vault::new(store, Arc::new(keyring), Arc::clone(&config.clock), options)
         .map_err(|e| StartError::Other(e.to_string()))
 }
@@ -242,11 +268,23 @@ pub struct Application {
     extensions: Vec<RouterExtension>,
     listener_options: ListenerOptions,
     connections: Arc<ConnectionStats>,
+    metrics_token: Option<Arc<crate::metrics::MetricsToken>>,
 }
 
 impl Application {
     /// Opens the database (running migrations), loads and checks the key, and binds.
     pub async fn build(config: ServerConfig) -> Result<Application, StartError> {
+        // Settings first: a refusal should not wait for the database.
+        let metrics_token = config
+            .metrics_token
+            .as_ref()
+            .map(crate::metrics::MetricsToken::new)
+            .transpose()?
+            .map(Arc::new);
+        let crm_timeout_ms = config.crm_timeout.as_millis();
+        if !u64::try_from(crm_timeout_ms).is_ok_and(|ms| CRM_TIMEOUT_MS.contains(&ms)) {
+            return Err(StartError::CrmTimeout(crm_timeout_ms));
+        }
         let bind_error = |source| StartError::Bind {
             addr: config.listen,
             source,
@@ -276,6 +314,14 @@ impl Application {
         };
         let vault = open_vault(&config, &base_url).await?;
         tracing::info!(listen = %local, public_url = %base_url, "patchbay server bound");
+        if metrics_token.is_none() && !local.ip().is_loopback() {
+            tracing::warn!(
+                listen = %local,
+                "/metrics needs no credentials and this address is not loopback: set a scrape \
+                 token (--metrics-token-file or PATCHBAY_METRICS_TOKEN) or block /metrics at the \
+                 reverse proxy"
+            );
+        }
         Ok(Application {
             listener,
             port: local.port(),
@@ -289,6 +335,7 @@ impl Application {
             extensions: config.extensions,
             listener_options: config.listener,
             connections: Arc::new(ConnectionStats::default()),
+            metrics_token,
         })
     }
 
@@ -345,6 +392,7 @@ impl Application {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             stats: Arc::clone(&self.connections),
             hsts: self.base_url.starts_with("https://"),
+            metrics_token: self.metrics_token,
         };
         // Draw the process's first random bytes off the request path: aws-lc seeds its
         // generator from CPU jitter on first use (about 0.1 s of CPU), which the first session,
@@ -408,6 +456,8 @@ struct Routes {
     stats: Arc<ConnectionStats>,
     /// Served (through a TLS-terminating proxy) at an https URL.
     hsts: bool,
+    /// When set, `/metrics` admits only this bearer token.
+    metrics_token: Option<Arc<crate::metrics::MetricsToken>>,
 }
 
 impl Routes {
@@ -421,12 +471,21 @@ impl Routes {
         let stats = Arc::clone(&self.stats);
         let exposed = Arc::clone(&self.metrics);
         let measured = self.vault.clone();
+        let guard = self.metrics_token.clone();
         app = app
             .route(
                 "/metrics",
-                axum::routing::get(move || {
+                axum::routing::get(move |headers: axum::http::HeaderMap| {
                     let (m, s, v) = (Arc::clone(&exposed), Arc::clone(&stats), measured.clone());
-                    async move { crate::metrics::exposition(&m, &s, &v).await }
+                    let admitted = guard.as_ref().is_none_or(|t| t.admits(&headers));
+                    async move {
+                        if !admitted {
+                            return axum::response::IntoResponse::into_response(
+                                crate::error::Error::MetricsUnauthorized,
+                            );
+                        }
+                        crate::metrics::exposition(&m, &s, &v).await
+                    }
                 }),
             )
             // One span per request carrying its id, so every log line of the request names it.

@@ -46,6 +46,10 @@ pub enum Error {
     /// key, wrong application, expired session) so that the answer is no oracle.
     #[error("unauthorized")]
     Unauthorized,
+    /// `/metrics` without the configured scrape token (`--metrics-token-file`). Answered with
+    /// `WWW-Authenticate: Bearer`; one body whether the header is absent or wrong.
+    #[error("the metrics token is missing or wrong")]
+    MetricsUnauthorized,
     /// Authenticated, but the key lacks the scope this endpoint needs.
     #[error("the API key lacks the `{0}` scope")]
     MissingScope(&'static str),
@@ -193,7 +197,7 @@ impl Error {
             ),
             // 401 as Apideck's UnauthorizedError ("from missing header params to passing an
             // incorrect authorization token"); a missing consumer header is a 400 instead.
-            Error::Unauthorized | Error::MissingAuthHeader(_) => {
+            Error::Unauthorized | Error::MissingAuthHeader(_) | Error::MetricsUnauthorized => {
                 row(S::UNAUTHORIZED, "UnauthorizedError", "Unauthorized Request")
             }
             Error::MissingScope(_) => row(
@@ -391,6 +395,10 @@ impl Error {
                 "Provide a valid API key (Authorization: Bearer <key>) or session token, and the matching x-apideck-app-id"
                     .to_owned(),
             ),
+            Error::MetricsUnauthorized => Value::String(
+                "Send the scrape token as Authorization: Bearer <token> (the token set with --metrics-token-file or PATCHBAY_METRICS_TOKEN)"
+                    .to_owned(),
+            ),
             Error::Unavailable(_) => Value::String(
                 "The database is unreachable or restarting; retry after the Retry-After delay"
                     .to_owned(),
@@ -531,6 +539,11 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Error::MetricsUnauthorized = &self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Error::Unavailable(_) = &self {
             response
                 .headers_mut()
@@ -607,6 +620,7 @@ mod tests {
             Error::UnsupportedMediaType,
             Error::PayloadTooLarge,
             Error::Unauthorized,
+            Error::MetricsUnauthorized,
             Error::MissingScope("export"),
             Error::ActionNotAllowed("delete"),
             Error::ApiKeyRequired("import"),

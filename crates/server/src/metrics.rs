@@ -4,7 +4,10 @@
 //! The service layer's own measurements (downstream calls, refreshes, the request-log writer,
 //! webhooks, connections by health) are rendered by [`vault`]; they are atomics, read only here.
 
+mod token;
 mod vault;
+
+pub use token::{MetricsToken, MetricsTokenError};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;

@@ -2,6 +2,7 @@
 //! until Ctrl-C or SIGTERM, then finishes in-flight requests.
 
 use anyhow::Context as _;
+use patchbay_crypto::SecretString;
 use patchbay_server::Application;
 
 use super::context::server_config;
@@ -11,6 +12,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = server_config(&args.store, args.listen);
     config.extensions.extend(super::extensions());
     config.proxy.max_body_bytes = args.proxy_max_body_bytes;
+    config.crm_timeout = std::time::Duration::from_millis(args.crm_timeout_ms);
+    config.metrics_token = metrics_token(args.metrics_token_file.as_deref())?;
     config.webhooks = webhook_options(&args.webhooks)?;
     config.listener.header_read_timeout = args.listener.header_read_timeout;
     config.listener.body_read_timeout = args.listener.body_read_timeout;
@@ -34,6 +37,36 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     Ok(())
+}
+
+/// The scrape token's variable: read here only, never taken as a flag (`--metrics-token-file`
+/// is the flag), so the token stays out of process listings and shell history.
+const METRICS_TOKEN_ENV: &str = "PATCHBAY_METRICS_TOKEN";
+
+/// The `/metrics` token from `PATCHBAY_METRICS_TOKEN` or `--metrics-token-file`. A variable that
+/// is set counts even when empty: the server refuses an empty token rather than serving
+/// `/metrics` open to a deployment that meant to close it.
+fn metrics_token(file: Option<&std::path::Path>) -> anyhow::Result<Option<SecretString>> {
+    let from_env = match std::env::var(METRICS_TOKEN_ENV) {
+        Ok(value) => Some(SecretString::new(value)),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("{METRICS_TOKEN_ENV} is not valid UTF-8")
+        }
+    };
+    match (from_env, file) {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "both {METRICS_TOKEN_ENV} and --metrics-token-file are set: use one of them"
+        ),
+        (Some(token), None) => Ok(Some(token)),
+        (None, Some(path)) => {
+            // The error names the file and the IO problem, never the content.
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--metrics-token-file {}", path.display()))?;
+            Ok(Some(SecretString::new(text)))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 /// `--webhook-*` flags as the server's options.

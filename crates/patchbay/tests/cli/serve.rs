@@ -212,42 +212,8 @@ async fn the_proxy_size_cap_flag_is_enforced() {
     let mut server = Running::start(cmd);
     let base = server.listening_base();
 
-    // Connect the consumer as a browser would; links name the public URL, so rewrite it.
+    crate::support::connect_salesforce(&base, PUBLIC, &login, &app, &key, "capped").await;
     let client = http();
-    let v: Value = client
-        .get(format!("{base}/vault/connections/crm/salesforce"))
-        .bearer_auth(&key)
-        .header("x-apideck-app-id", &app)
-        .header("x-apideck-consumer-id", "capped")
-        .send()
-        .await
-        .expect("connection")
-        .json()
-        .await
-        .expect("json");
-    let mut url = format!(
-        "{}&redirect_uri=https%3A%2F%2Fexample.com%2Fdone",
-        v["data"]["authorize_url"].as_str().expect("authorize_url")
-    )
-    .replace(PUBLIC, &base);
-    let mut reached_done = false;
-    for _ in 0..8 {
-        let r = client.get(&url).send().await.expect("walk");
-        let Some(next) = r.headers().get("location").and_then(|l| l.to_str().ok()) else {
-            panic!("the connect flow stopped at {url} ({})", r.status());
-        };
-        if next.starts_with("https://example.com/done") {
-            assert!(!next.contains("error"), "{next}");
-            reached_done = true;
-            break;
-        }
-        url = if next.starts_with('/') {
-            format!("{login}{next}")
-        } else {
-            next.replace(PUBLIC, &base)
-        };
-    }
-    assert!(reached_done, "the connect flow finished");
 
     let proxy = |body: Vec<u8>| {
         client

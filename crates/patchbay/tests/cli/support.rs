@@ -169,3 +169,50 @@ pub fn set_salesforce_integration(
     );
     assert!(set.status.success(), "{}", stderr(&set));
 }
+
+/// Connects `consumer` of application `app` (API key `key`) to the Salesforce emulator at
+/// `login`, walking the connect flow as a browser would, through a `serve` at `base` started
+/// with `--public-url public`: links name the public URL, so they are rewritten to `base`.
+/// The application must allow the redirect URI `https://example.com/done`.
+pub async fn connect_salesforce(
+    base: &str,
+    public: &str,
+    login: &str,
+    app: &str,
+    key: &str,
+    consumer: &str,
+) {
+    let client = http();
+    let v: serde_json::Value = client
+        .get(format!("{base}/vault/connections/crm/salesforce"))
+        .bearer_auth(key)
+        .header("x-apideck-app-id", app)
+        .header("x-apideck-consumer-id", consumer)
+        .send()
+        .await
+        .expect("connection")
+        .json()
+        .await
+        .expect("json");
+    let mut url = format!(
+        "{}&redirect_uri=https%3A%2F%2Fexample.com%2Fdone",
+        v["data"]["authorize_url"].as_str().expect("authorize_url")
+    )
+    .replace(public, base);
+    for _ in 0..8 {
+        let r = client.get(&url).send().await.expect("walk");
+        let Some(next) = r.headers().get("location").and_then(|l| l.to_str().ok()) else {
+            panic!("the connect flow stopped at {url} ({})", r.status());
+        };
+        if next.starts_with("https://example.com/done") {
+            assert!(!next.contains("error"), "{next}");
+            return;
+        }
+        url = if next.starts_with('/') {
+            format!("{login}{next}")
+        } else {
+            next.replace(public, base)
+        };
+    }
+    panic!("the connect flow did not finish");
+}

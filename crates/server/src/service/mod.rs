@@ -70,6 +70,10 @@ impl Default for RevokePolicy {
     }
 }
 
+/// The deadline of one unified-CRM provider call unless configured (`--crm-timeout-ms`): the
+/// bound the CRM's reqwest client had before issue 14.
+pub const DEFAULT_CRM_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Options for [`Vault::new`].
 #[derive(Debug, Clone)]
 pub struct VaultOptions {
@@ -87,6 +91,10 @@ pub struct VaultOptions {
     pub request_log: LogWriterOptions,
     /// Webhook delivery: allowed private hosts, retry schedule, receiver timeout.
     pub webhooks: webhooks::WebhookOptions,
+    /// The deadline of one unified-CRM provider call (reads, writes, change polls), from the
+    /// send to the answer's last byte; past it the caller gets the "did not answer in time"
+    /// 502. The proxy has its own timeouts ([`proxy::ProxyOptions`]).
+    pub crm_timeout: Duration,
 }
 
 impl VaultOptions {
@@ -99,6 +107,7 @@ impl VaultOptions {
             proxy: proxy::ProxyOptions::default(),
             request_log: LogWriterOptions::default(),
             webhooks: webhooks::WebhookOptions::default(),
+            crm_timeout: DEFAULT_CRM_TIMEOUT,
         }
     }
 }
@@ -274,9 +283,9 @@ impl Vault {
     }
 
     /// The CRM's client for provider calls, and the deadline of one call from the send to the
-    /// answer's last byte (the same bound the reqwest client had).
+    /// answer's last byte ([`VaultOptions::crm_timeout`]).
     fn crm_http(&self) -> (&outbound::PerThread<outbound::Whole>, std::time::Duration) {
-        (&self.inner.crm_http, self.inner.options.oauth_http.timeout)
+        (&self.inner.crm_http, self.inner.options.crm_timeout)
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

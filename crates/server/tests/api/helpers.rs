@@ -90,6 +90,8 @@ pub struct Options {
     pub listener_threads: usize,
     /// Extra routes beside the API (`ServerConfig::extensions`).
     pub extensions: Vec<patchbay_server::app::RouterExtension>,
+    /// `ServerConfig::crm_timeout` (`--crm-timeout-ms`); the server's default when `None`.
+    pub crm_timeout: Option<std::time::Duration>,
 }
 
 impl Default for Options {
@@ -122,6 +124,7 @@ impl Default for Options {
             postgres_admin_url: None,
             listener_threads: 0,
             extensions: Vec::new(),
+            crm_timeout: None,
         }
     }
 }
@@ -172,6 +175,9 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     }
     config.listener.threads = options.listener_threads;
     config.extensions = options.extensions.clone();
+    if let Some(deadline) = options.crm_timeout {
+        config.crm_timeout = deadline;
+    }
     let app = Application::build(config).await.expect("build app");
     let base_url = app.base_url().to_owned();
     let vault = app.vault().clone();

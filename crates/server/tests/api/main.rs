@@ -7,6 +7,7 @@ mod connect_flow;
 mod consumers;
 mod cors;
 mod crm;
+mod crm_deadline;
 mod crm_events;
 mod crm_hubspot;
 mod crm_hubspot_activities;

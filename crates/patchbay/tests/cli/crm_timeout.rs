@@ -1,0 +1,92 @@
+//! `serve --crm-timeout-ms`: the deadline reaches the unified CRM's provider calls. A call the
+//! Salesforce emulator holds past it is the 502 "did not answer in time" at the deadline
+//! (the default's behaviour and the deadline's edge cases: `crates/server/tests/api/crm_deadline.rs`;
+//! out-of-range values: `metrics_token.rs`).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Running, connect_salesforce, create_app, http, patchbay};
+
+const PUBLIC: &str = "http://127.0.0.1:9";
+const CLIENT_ID: &str = "3MVG9deadline";
+const CLIENT_SECRET: &str = "DEADLINESECRET0123";
+/// How long the emulator holds the slowed call: well past the 300 ms deadline.
+const INJECTED_MS: u64 = 1_500;
+
+#[tokio::test]
+async fn the_crm_timeout_flag_bounds_each_provider_call() {
+    let emulator = patchbay_fake_salesforce::spawn(patchbay_fake_salesforce::EmulatorConfig {
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: CLIENT_SECRET.to_owned(),
+        callback_urls: vec![format!("{PUBLIC}/vault/callback")],
+        auto_approve: true,
+        require_secret_for_refresh: false,
+        ..patchbay_fake_salesforce::EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator");
+    let login = emulator.base_url().trim_end_matches('/').to_owned();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().to_owned();
+    let login_for_set = login.clone();
+    let (app, key) = tokio::task::spawn_blocking(move || {
+        let (app, key) = create_app(&path, &["--redirect-uri", "https://example.com/done"]);
+        crate::support::set_salesforce_integration(
+            &path,
+            &app,
+            CLIENT_ID,
+            CLIENT_SECRET,
+            &login_for_set,
+        );
+        (app, key)
+    })
+    .await
+    .expect("join");
+
+    let mut cmd = patchbay();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--public-url", PUBLIC])
+        .env("PATCHBAY_CRM_TIMEOUT_MS", "300")
+        .env("PATCHBAY_DATA_DIR", dir.path());
+    let mut server = Running::start(cmd);
+    let base = server.listening_base();
+    connect_salesforce(&base, PUBLIC, &login, &app, &key, "slow").await;
+
+    let client = http();
+    let contacts = || {
+        client
+            .get(format!("{base}/crm/contacts?limit=1"))
+            .bearer_auth(&key)
+            .header("x-apideck-app-id", &app)
+            .header("x-apideck-consumer-id", "slow")
+            .send()
+    };
+    // Warm the token and the describe cache, so the slowed call is the list query itself.
+    let r = contacts().await.expect("warm");
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let r = client
+        .post(format!("{login}/__emulator/faults"))
+        .json(&json!({"target": "rest", "kind": "latency", "ms": INJECTED_MS, "count": 1}))
+        .send()
+        .await
+        .expect("add fault");
+    assert!(r.status().is_success(), "{}", r.status());
+
+    let started = Instant::now();
+    let r = contacts().await.expect("slow call");
+    let took = started.elapsed();
+    assert_eq!(r.status(), 502);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["type_name"], "ConnectorExecutionError", "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did not answer in time")),
+        "{v}"
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(INJECTED_MS),
+        "answered after {took:?}, not at the 300 ms deadline"
+    );
+}
