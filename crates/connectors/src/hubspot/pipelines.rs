@@ -115,6 +115,17 @@ fn ignored_top(body: &Map<String, Value>, write_archive: bool, ignored: &mut Vec
     }
 }
 
+/// The body's non-empty `stages` list; `missing` says why one is needed.
+fn stage_list<'a>(
+    body: &'a Map<String, Value>,
+    missing: &str,
+) -> Result<&'a Vec<Value>, UnifiedError> {
+    body.get("stages")
+        .and_then(Value::as_array)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UnifiedError::invalid_field("stages", missing))
+}
+
 /// The body of `POST /crm/v3/pipelines/deals` and what of the unified body it leaves out.
 /// `body` is already checked against the unified schema.
 pub fn create_body(body: &Map<String, Value>) -> Result<(Value, Vec<String>), UnifiedError> {
@@ -125,16 +136,10 @@ pub fn create_body(body: &Map<String, Value>) -> Result<(Value, Vec<String>), Un
         body.get("display_order").unwrap_or(&Value::Null),
         "display_order",
     )?;
-    let stages = body
-        .get("stages")
-        .and_then(Value::as_array)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            UnifiedError::invalid_field(
-                "stages",
-                "stages is required: a HubSpot pipeline has at least one stage",
-            )
-        })?;
+    let stages = stage_list(
+        body,
+        "stages is required: a HubSpot pipeline has at least one stage",
+    )?;
     let mut out = Vec::with_capacity(stages.len());
     for (i, stage) in stages.iter().enumerate() {
         let (stage, unified) = stage_body(stage, i)?;
@@ -219,16 +224,10 @@ pub fn stages_update(body: &Map<String, Value>) -> Result<StagesUpdate, UnifiedE
             "a pipeline cannot be archived and have its stages changed in one update",
         ));
     }
-    let list = body
-        .get("stages")
-        .and_then(Value::as_array)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            UnifiedError::invalid_field(
-                "stages",
-                "stages must list at least one stage: a HubSpot pipeline keeps at least one",
-            )
-        })?;
+    let list = stage_list(
+        body,
+        "stages must list at least one stage: a HubSpot pipeline keeps at least one",
+    )?;
     let mut stages: Vec<(Option<String>, Value)> = Vec::with_capacity(list.len());
     for (i, stage) in list.iter().enumerate() {
         let (input, unified) = stage_body(stage, i)?;
