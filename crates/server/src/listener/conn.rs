@@ -42,7 +42,8 @@ impl Phase {
 /// Shared by the IO wrapper, the request guards and the watchdog of one connection.
 pub(super) struct ConnState {
     phase: AtomicU8,
-    /// Milliseconds after `epoch` when the current phase began.
+    /// Milliseconds after `epoch` when the current phase began, or, in the idle phase, when a
+    /// stalled write last moved (the idle timer counts from then).
     since_ms: AtomicU64,
     in_flight: AtomicUsize,
     /// A write to the client is waiting for socket space. The head and idle timers do not
