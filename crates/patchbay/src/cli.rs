@@ -182,6 +182,11 @@ pub struct ListenerArgs {
     /// How long a keep-alive connection may wait for its next request.
     #[arg(long, env = "PATCHBAY_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: std::time::Duration,
+    /// How long writing a response may make no progress (the client reads nothing) before the
+    /// connection closes. Progress restarts it: a slow client that keeps reading gets the
+    /// whole response, however large.
+    #[arg(long, env = "PATCHBAY_RESPONSE_WRITE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub response_write_timeout: std::time::Duration,
     /// Connections served at once; more wait in the kernel's listen backlog. Keep it below the
     /// process's open-file limit (`ulimit -n`).
     #[arg(long, env = "PATCHBAY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]

@@ -187,6 +187,11 @@ impl Metrics {
             "patchbay_connections_closed_total{{reason=\"body_timeout\"}} {}",
             connections.body_timeouts.load(Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "patchbay_connections_closed_total{{reason=\"write_timeout\"}} {}",
+            connections.closed_write_timeout.load(Relaxed)
+        );
         out.push_str("# HELP patchbay_connection_cap_reached_total Times the accept loop waited for a free slot.\n");
         out.push_str("# TYPE patchbay_connection_cap_reached_total counter\n");
         let _ = writeln!(

@@ -18,6 +18,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.listener.header_read_timeout = args.listener.header_read_timeout;
     config.listener.body_read_timeout = args.listener.body_read_timeout;
     config.listener.idle_timeout = args.listener.idle_timeout;
+    config.listener.response_write_timeout = args.listener.response_write_timeout;
     config.listener.max_connections = args.listener.max_connections as usize;
     config.listener.trusted_proxies = args.listener.trusted_proxies.clone();
     config.listener.threads = args.listener.server_threads;

@@ -70,6 +70,7 @@ fn compose_and_dockerfile_name_only_what_the_binary_knows() {
         "PATCHBAY_HEADER_READ_TIMEOUT",
         "PATCHBAY_BODY_READ_TIMEOUT",
         "PATCHBAY_IDLE_TIMEOUT",
+        "PATCHBAY_RESPONSE_WRITE_TIMEOUT",
         "PATCHBAY_MAX_CONNECTIONS",
         "PATCHBAY_TRUSTED_PROXIES",
         "PATCHBAY_DATABASE_URL",
@@ -125,6 +126,13 @@ fn the_listener_flags_parse_durations_and_refuse_nonsense() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a duration"), "{err}");
+    let out = patchbay()
+        .args(["serve", "--response-write-timeout", "0"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("longer than zero"), "{err}");
     let out = patchbay()
         .args(["serve", "--trusted-proxy", "10.0.0.0/99"])
         .output()

@@ -1,17 +1,19 @@
 //! One connection's phase (reading a head, busy, idle), the IO wrapper that notices a new
-//! request's first byte, and the watchdog that closes a connection stuck in a timed phase.
+//! request's first byte and times writes the client does not read, and the watchdog that
+//! closes a connection stuck in a timed phase.
 
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::{ConnectionStats, ListenerOptions};
 
@@ -40,9 +42,16 @@ impl Phase {
 /// Shared by the IO wrapper, the request guards and the watchdog of one connection.
 pub(super) struct ConnState {
     phase: AtomicU8,
-    /// Milliseconds after `epoch` when the current phase began.
+    /// Milliseconds after `epoch` when the current phase began, or, in the idle phase, when a
+    /// stalled write last moved (the idle timer counts from then).
     since_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// A write to the client is waiting for socket space. The head and idle timers do not
+    /// close a connection while it is: [`TrackedIo`]'s write timer does, if the write never
+    /// moves, and the response's tail is often written in the idle phase.
+    write_stalled: AtomicBool,
+    /// The write timer fired; set once, so the close is counted once.
+    write_timed_out: AtomicBool,
     epoch: Instant,
     changed: Notify,
     stats: Arc<ConnectionStats>,
@@ -55,6 +64,8 @@ impl ConnState {
             phase: AtomicU8::new(Phase::ReadingHead as u8),
             since_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            write_stalled: AtomicBool::new(false),
+            write_timed_out: AtomicBool::new(false),
             epoch: Instant::now(),
             changed: Notify::new(),
             stats,
@@ -96,6 +107,34 @@ impl ConnState {
         let last = self.phase.swap(u8::MAX, Ordering::AcqRel);
         if last != u8::MAX {
             self.stats.by_phase[Phase::from_u8(last) as usize].fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the connection ended because the client stopped reading.
+    pub(super) fn write_timed_out(&self) -> bool {
+        self.write_timed_out.load(Ordering::Acquire)
+    }
+
+    fn write_stalled(&self) {
+        self.write_stalled.store(true, Ordering::Release);
+    }
+
+    /// A stalled write moved: the client is reading. An idle connection's timer restarts, as
+    /// the connection was not idle while it wrote; the watchdog hears of it either way, since it
+    /// may be waiting for the stall to end.
+    fn write_moved(&self) {
+        self.write_stalled.store(false, Ordering::Release);
+        if self.phase.load(Ordering::Acquire) == Phase::Idle as u8 {
+            self.since_ms.store(self.now_ms(), Ordering::Release);
+        }
+        self.changed.notify_one();
+    }
+
+    fn write_timed_out_now(&self) {
+        if !self.write_timed_out.swap(true, Ordering::AcqRel) {
+            self.stats
+                .closed_write_timeout
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -156,7 +195,12 @@ pub(super) async fn watchdog(state: Arc<ConnState>, options: Arc<ListenerOptions
                 if state.phase() == phase
                     && Duration::from_millis(state.since_ms.load(Ordering::Acquire)) == since
                 {
-                    return phase;
+                    if !state.write_stalled.load(Ordering::Acquire) {
+                        return phase;
+                    }
+                    // Still writing to the client: the write timer decides. Look again once
+                    // the write moves (or anything else changes).
+                    state.changed.notified().await;
                 }
             }
             () = state.changed.notified() => {}
@@ -164,15 +208,83 @@ pub(super) async fn watchdog(state: Arc<ConnState>, options: Arc<ListenerOptions
     }
 }
 
-/// The TCP stream, telling the connection state when bytes of a new request arrive.
+/// The TCP stream, telling the connection state when bytes of a new request arrive, and
+/// failing a write that makes no progress for the response-write timeout.
+///
+/// The timer is progress-based, not a deadline for the response: it is armed when a write
+/// finds the socket full (`Pending`), keeps its deadline through further `Pending` polls, and
+/// is disarmed by the first byte the socket accepts. A write that never waits costs nothing.
 pub(super) struct TrackedIo {
     inner: TcpStream,
     state: Arc<ConnState>,
+    write_timeout: Duration,
+    /// Made at the first stall and reset at each later one, so a connection allocates at most
+    /// one timer however often its writes wait.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// The last write returned `Pending` and no byte has been written since: `timer` runs.
+    stalled: bool,
 }
 
 impl TrackedIo {
-    pub(super) fn new(inner: TcpStream, state: Arc<ConnState>) -> TrackedIo {
-        TrackedIo { inner, state }
+    pub(super) fn new(
+        inner: TcpStream,
+        state: Arc<ConnState>,
+        write_timeout: Duration,
+    ) -> TrackedIo {
+        TrackedIo {
+            inner,
+            state,
+            write_timeout,
+            timer: None,
+            stalled: false,
+        }
+    }
+
+    /// Times a write's outcome: `Pending` arms the timer (or fails once it has run out), and
+    /// a written byte disarms it.
+    fn timed_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match polled {
+            Poll::Pending => self.poll_stall(cx),
+            Poll::Ready(Ok(n)) if n > 0 && self.stalled => {
+                self.stalled = false;
+                self.state.write_moved();
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+
+    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if !self.stalled {
+            self.stalled = true;
+            self.state.write_stalled();
+            // A timeout too long to add (`--response-write-timeout` in the billions of
+            // minutes) waits for as good as ever, as `tokio::time::sleep` would.
+            let deadline = Instant::now()
+                .checked_add(self.write_timeout)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 30));
+            match &mut self.timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+        let Some(timer) = self.timer.as_mut() else {
+            return Poll::Pending;
+        };
+        // Polling the timer registers this task's waker with it, so a client that never
+        // reads again still wakes the connection when the time is up.
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.state.write_timed_out_now();
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client accepted no response bytes within the response-write timeout",
+        )))
     }
 }
 
@@ -197,7 +309,8 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.timed_write(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -213,7 +326,8 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.timed_write(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

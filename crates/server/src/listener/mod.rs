@@ -11,6 +11,14 @@
 //!   and the connection closes), the handler itself is not timed here;
 //! * **idle** between keep-alive requests: closed after [`ListenerOptions::idle_timeout`].
 //!
+//! Across all three, writing to the client must make progress: a write the socket does not
+//! accept a byte of for [`ListenerOptions::response_write_timeout`] closes the connection
+//! ([`conn::TrackedIo`]), so a client that asks for a response and never reads it cannot hold
+//! its connection, its task and the response's buffers. While a write is stalled the head and
+//! idle timers wait for it: hyper ends the response body (and so the busy phase) before it has
+//! flushed the body's bytes, so the tail of a large response is written in the idle phase, and
+//! each stalled write that moves again restarts the idle timer.
+//!
 //! At most [`ListenerOptions::max_connections`] connections are served at once; past the cap the
 //! loop stops accepting, so new clients wait in the kernel's backlog instead of taking memory.
 
@@ -47,6 +55,10 @@ pub struct ListenerOptions {
     pub body_read_timeout: Duration,
     /// `--idle-timeout`: how long a keep-alive connection may wait for its next request.
     pub idle_timeout: Duration,
+    /// `--response-write-timeout`: how long a write to the client may make no progress (the
+    /// socket accepts no byte) before the connection closes. Progress restarts it, so a
+    /// slow client that keeps reading gets a response of any size.
+    pub response_write_timeout: Duration,
     /// `--max-connections`: connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
     /// How long a graceful shutdown waits for in-flight requests before closing them.
@@ -66,6 +78,7 @@ impl Default for ListenerOptions {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            response_write_timeout: Duration::from_secs(30),
             max_connections: 4096,
             shutdown_grace: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
@@ -83,6 +96,9 @@ pub struct ConnectionStats {
     pub closed_header_timeout: AtomicU64,
     pub closed_idle_timeout: AtomicU64,
     pub body_timeouts: AtomicU64,
+    /// Connections closed because writing to the client made no progress for the
+    /// response-write timeout (the client stopped reading).
+    pub closed_write_timeout: AtomicU64,
     /// Times the loop stopped accepting because the cap was reached.
     pub cap_reached: AtomicU64,
 }
@@ -179,7 +195,11 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let state = conn::ConnState::new(Arc::clone(&stats));
-    let io = TokioIo::new(conn::TrackedIo::new(stream, Arc::clone(&state)));
+    let io = TokioIo::new(conn::TrackedIo::new(
+        stream,
+        Arc::clone(&state),
+        options.response_write_timeout,
+    ));
     let body_timeout = options.body_read_timeout;
     let trusted = Arc::new(options.trusted_proxies.clone());
     let service_state = Arc::clone(&state);
@@ -220,7 +240,10 @@ async fn serve_connection(
     loop {
         tokio::select! {
             result = connection.as_mut() => {
-                if let Err(e) = result {
+                if state.write_timed_out() {
+                    // Counted by the IO wrapper, which saw the stall.
+                    tracing::debug!(%remote, "closing a connection whose client stopped reading");
+                } else if let Err(e) = result {
                     tracing::trace!(error = %e, %remote, "connection ended with an error");
                 }
                 break;
