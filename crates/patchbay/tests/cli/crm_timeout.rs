@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Running, connect_salesforce, create_app, http, patchbay};
+use crate::support::{
+    Running, SalesforceSetup, connect_salesforce, http, patchbay, salesforce_setup,
+};
 
 const PUBLIC: &str = "http://127.0.0.1:9";
 const CLIENT_ID: &str = "3MVG9deadline";
@@ -17,33 +19,20 @@ const INJECTED_MS: u64 = 1_500;
 
 #[tokio::test]
 async fn the_crm_timeout_flag_bounds_each_provider_call() {
-    let emulator = patchbay_fake_salesforce::spawn(patchbay_fake_salesforce::EmulatorConfig {
-        client_id: CLIENT_ID.to_owned(),
-        client_secret: CLIENT_SECRET.to_owned(),
-        callback_urls: vec![format!("{PUBLIC}/vault/callback")],
-        auto_approve: true,
-        require_secret_for_refresh: false,
-        ..patchbay_fake_salesforce::EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator");
-    let login = emulator.base_url().trim_end_matches('/').to_owned();
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().to_owned();
-    let login_for_set = login.clone();
-    let (app, key) = tokio::task::spawn_blocking(move || {
-        let (app, key) = create_app(&path, &["--redirect-uri", "https://example.com/done"]);
-        crate::support::set_salesforce_integration(
-            &path,
-            &app,
-            CLIENT_ID,
-            CLIENT_SECRET,
-            &login_for_set,
-        );
-        (app, key)
-    })
-    .await
-    .expect("join");
+    let SalesforceSetup {
+        emulator: _emulator,
+        login,
+        dir,
+        app,
+        key,
+    } = salesforce_setup(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        PUBLIC,
+        true,
+        &["--redirect-uri", "https://example.com/done"],
+    )
+    .await;
 
     let mut cmd = patchbay();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--public-url", PUBLIC])

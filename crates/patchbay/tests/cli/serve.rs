@@ -170,33 +170,20 @@ fn a_wrong_or_missing_master_key_refuses_to_start() {
 #[tokio::test]
 async fn the_proxy_size_cap_flag_is_enforced() {
     const PUBLIC: &str = "http://127.0.0.1:9";
-    let emulator = patchbay_fake_salesforce::spawn(patchbay_fake_salesforce::EmulatorConfig {
-        client_id: "3MVG9sizecap".to_owned(),
-        client_secret: "SIZECAPSECRET0123".to_owned(),
-        callback_urls: vec![format!("{PUBLIC}/vault/callback")],
-        auto_approve: true,
-        require_secret_for_refresh: false,
-        ..patchbay_fake_salesforce::EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator");
-    let login = emulator.base_url().trim_end_matches('/').to_owned();
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().to_owned();
-    let login_for_set = login.clone();
-    let (app, key) = tokio::task::spawn_blocking(move || {
-        let (app, key) = create_app(&path, &["--redirect-uri", "https://example.com/done"]);
-        crate::support::set_salesforce_integration(
-            &path,
-            &app,
-            "3MVG9sizecap",
-            "SIZECAPSECRET0123",
-            &login_for_set,
-        );
-        (app, key)
-    })
-    .await
-    .expect("join");
+    let crate::support::SalesforceSetup {
+        emulator: _emulator,
+        login,
+        dir,
+        app,
+        key,
+    } = crate::support::salesforce_setup(
+        "3MVG9sizecap",
+        "SIZECAPSECRET0123",
+        PUBLIC,
+        true,
+        &["--redirect-uri", "https://example.com/done"],
+    )
+    .await;
 
     let mut cmd = patchbay();
     cmd.args([

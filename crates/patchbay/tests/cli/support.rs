@@ -216,3 +216,61 @@ pub async fn connect_salesforce(
     }
     panic!("the connect flow did not finish");
 }
+
+/// A Salesforce emulator and a Patchbay data folder that uses it: what a test of `serve`
+/// against a connected org starts from.
+pub struct SalesforceSetup {
+    pub emulator: patchbay_fake_salesforce::EmulatorHandle,
+    /// The emulator's login URL, with no trailing slash.
+    pub login: String,
+    pub dir: tempfile::TempDir,
+    pub app: String,
+    pub key: String,
+}
+
+/// Starts an auto-approving emulator whose app (`client_id`, `client_secret`, no secret needed
+/// on refresh) calls back to `{public}/vault/callback`, then creates an application (with
+/// `app_args`) and sets its Salesforce integration to that emulator.
+pub async fn salesforce_setup(
+    client_id: &str,
+    client_secret: &str,
+    public: &str,
+    require_pkce: bool,
+    app_args: &[&str],
+) -> SalesforceSetup {
+    let emulator = patchbay_fake_salesforce::spawn(patchbay_fake_salesforce::EmulatorConfig {
+        client_id: client_id.to_owned(),
+        client_secret: client_secret.to_owned(),
+        callback_urls: vec![format!("{public}/vault/callback")],
+        auto_approve: true,
+        require_pkce,
+        require_secret_for_refresh: false,
+        ..patchbay_fake_salesforce::EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator");
+    let login = emulator.base_url().trim_end_matches('/').to_owned();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().to_owned();
+    let (id, secret, login_url) = (
+        client_id.to_owned(),
+        client_secret.to_owned(),
+        login.clone(),
+    );
+    let args: Vec<String> = app_args.iter().map(|a| (*a).to_owned()).collect();
+    let (app, key) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (app, key) = create_app(&path, &args);
+        set_salesforce_integration(&path, &app, &id, &secret, &login_url);
+        (app, key)
+    })
+    .await
+    .expect("join");
+    SalesforceSetup {
+        emulator,
+        login,
+        dir,
+        app,
+        key,
+    }
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Running, create_app, http, patchbay, run, stderr};
+use crate::support::{Running, http, patchbay, run, stderr};
 
 const PUBLIC: &str = "http://127.0.0.1:9";
 const CLIENT_ID: &str = "3MVG9sweeperrate";
@@ -64,33 +64,13 @@ async fn tokens_from(login: &str) -> Value {
 #[tokio::test]
 async fn the_sweeper_refreshes_no_faster_than_its_per_integration_rate() {
     const N: usize = 8;
-    let emulator = patchbay_fake_salesforce::spawn(patchbay_fake_salesforce::EmulatorConfig {
-        client_id: CLIENT_ID.to_owned(),
-        client_secret: CLIENT_SECRET.to_owned(),
-        callback_urls: vec![format!("{PUBLIC}/vault/callback")],
-        auto_approve: true,
-        require_pkce: false,
-        require_secret_for_refresh: false,
-        ..patchbay_fake_salesforce::EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator");
-    let login = emulator.base_url().trim_end_matches('/').to_owned();
-    let dir = tempfile::tempdir().expect("tmp");
-    let (path, login_for_set) = (dir.path().to_owned(), login.clone());
-    let (app, key) = tokio::task::spawn_blocking(move || {
-        let (app, key) = create_app(&path, &[]);
-        crate::support::set_salesforce_integration(
-            &path,
-            &app,
-            CLIENT_ID,
-            CLIENT_SECRET,
-            &login_for_set,
-        );
-        (app, key)
-    })
-    .await
-    .expect("join");
+    let crate::support::SalesforceSetup {
+        emulator,
+        login,
+        dir,
+        app,
+        key,
+    } = crate::support::salesforce_setup(CLIENT_ID, CLIENT_SECRET, PUBLIC, false, &[]).await;
     let tokens = tokens_from(&login).await;
 
     let mut cmd = patchbay();
