@@ -13,8 +13,8 @@ use patchbay_fake_hubspot_data::schema::{Kind, SYSTEM};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Principal, bool_param, json as respond, limit_param, object_type, param, parse_body,
-    query_pairs,
+    Principal, bool_param, json as respond, limit_param, object_type, offset_page, offset_param,
+    param, parse_body, query_pairs,
 };
 use crate::error::ApiError;
 use crate::state::Emulator;
@@ -85,12 +85,7 @@ pub async fn list_owners(
     let limit = limit_param(&pairs, 100, MAX_OWNERS_LIMIT)?;
     let archived = bool_param(&pairs, "archived")?;
     let email = param(&pairs, "email");
-    let after: usize = match param(&pairs, "after") {
-        None => 0,
-        Some(a) => a
-            .parse()
-            .map_err(|_| ApiError::validation(format!("after must be a number, got {a}")))?,
-    };
+    let after = offset_param(&pairs)?;
     let account = emu.inner().account.lock();
     let matching: Vec<Value> = account
         .owners()
@@ -99,16 +94,10 @@ pub async fn list_owners(
         .filter(|o| email.is_none_or(|e| o.email.eq_ignore_ascii_case(e)))
         .map(|o| o.render())
         .collect();
-    let end = (after + limit).min(matching.len());
-    let page = matching.get(after.min(end)..end).unwrap_or_default();
-    let mut body = json!({"results": page});
-    if let (true, Some(map)) = (end < matching.len(), body.as_object_mut()) {
-        map.insert(
-            "paging".to_owned(),
-            json!({"next": {"after": end.to_string()}}),
-        );
-    }
-    Ok(respond(StatusCode::OK, body))
+    Ok(respond(
+        StatusCode::OK,
+        offset_page(&matching, after, limit),
+    ))
 }
 
 /// `GET /crm/v3/owners/{ownerId}` (`docs/hubspot.md §11`): `idProperty=userId` looks the

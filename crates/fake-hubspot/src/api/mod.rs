@@ -235,6 +235,31 @@ pub fn limit_param(
     }
 }
 
+/// `after` as an offset into a list (owners, users): `0` when absent; not a number is a `400`.
+pub fn offset_param(pairs: &[(String, String)]) -> Result<usize, ApiError> {
+    match param(pairs, "after") {
+        None => Ok(0),
+        Some(a) => a
+            .parse()
+            .map_err(|_| ApiError::validation(format!("after must be a number, got {a}"))),
+    }
+}
+
+/// One page of `items` from offset `after`: `{"results": […]}`, with `paging.next.after` when
+/// more follow.
+pub fn offset_page(items: &[serde_json::Value], after: usize, limit: usize) -> serde_json::Value {
+    let end = after.saturating_add(limit).min(items.len());
+    let page = items.get(after.min(end)..end).unwrap_or_default();
+    let mut body = serde_json::json!({"results": page});
+    if let (true, Some(map)) = (end < items.len(), body.as_object_mut()) {
+        map.insert(
+            "paging".to_owned(),
+            serde_json::json!({"next": {"after": end.to_string()}}),
+        );
+    }
+    body
+}
+
 pub fn json(status: axum::http::StatusCode, value: serde_json::Value) -> Response {
     (status, axum::Json(value)).into_response()
 }

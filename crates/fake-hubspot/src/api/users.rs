@@ -15,7 +15,10 @@ use patchbay_fake_hubspot_data::Account;
 use patchbay_fake_hubspot_data::users::{ROLES, UserKey};
 use serde_json::{Map, Value, json};
 
-use super::{Principal, json as respond, limit_param, param, parse_body, query_pairs};
+use super::{
+    Principal, json as respond, limit_param, offset_page, offset_param, param, parse_body,
+    query_pairs,
+};
 use crate::error::ApiError;
 use crate::state::Emulator;
 
@@ -57,24 +60,10 @@ pub async fn list_users(
     principal.require_any(READ_SCOPES)?;
     let pairs = query_pairs(query.as_deref());
     let limit = limit_param(&pairs, MAX_USERS_LIMIT, MAX_USERS_LIMIT)?;
-    let after: usize = match param(&pairs, "after") {
-        None => 0,
-        Some(a) => a
-            .parse()
-            .map_err(|_| ApiError::validation(format!("after must be a number, got {a}")))?,
-    };
+    let after = offset_param(&pairs)?;
     let account = emu.inner().account.lock();
     let users: Vec<Value> = account.users().map(|o| o.render_user()).collect();
-    let end = (after + limit).min(users.len());
-    let page = users.get(after.min(end)..end).unwrap_or_default();
-    let mut body = json!({"results": page});
-    if let (true, Some(map)) = (end < users.len(), body.as_object_mut()) {
-        map.insert(
-            "paging".to_owned(),
-            json!({"next": {"after": end.to_string()}}),
-        );
-    }
-    Ok(respond(StatusCode::OK, body))
+    Ok(respond(StatusCode::OK, offset_page(&users, after, limit)))
 }
 
 /// `POST /settings/v3/users`: `201` with the user, `sendWelcomeEmail` as asked.
