@@ -1,5 +1,5 @@
 //! The state-file plumbing both CRM emulators share (`--state-file`): knowing when the durable
-//! state changed ([`changes`]), replacing the file atomically and privately ([`file`]), reading
+//! state changed ([`changes`]), replacing the file atomically and privately ([`file`](mod@file)), reading
 //! a versioned document with errors that name the file ([`read_document`]), holding the file
 //! for one emulator at a time ([`lock_state_file`]), and the task that writes while the state
 //! is dirty ([`Writer`]). What each emulator keeps, and its document's format, stay in that
